@@ -1,0 +1,15 @@
+// The single compiled extension module, envlogger._native.
+//
+// Every C++ component registers its bindings into its own submodule here;
+// the Python packages re-export them under upstream's module names (for
+// example envlogger.backends.python.riegeli_dataset_writer). One shared
+// object keeps the core compiled once and the import cheap.
+
+#include <pybind11/pybind11.h>
+
+#include "envlogger/python/register.h"
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "envlogger's C++ core: Riegeli/records, the native codec and the dataset backend.";
+  envlogger::python::RegisterRiegeli(m.def_submodule("riegeli", "Riegeli/records files."));
+}

@@ -1,0 +1,19 @@
+// Registration entry points of the pybind11 bindings, one per component.
+// Each is defined beside its component (in a python/ directory) and called
+// from native_module.cc with a fresh submodule of envlogger._native.
+
+#ifndef ENVLOGGER_PYTHON_REGISTER_H_
+#define ENVLOGGER_PYTHON_REGISTER_H_
+
+#include <pybind11/pybind11.h>
+
+namespace envlogger {
+namespace python {
+
+// envlogger/riegeli/python/: RecordWriter, RecordReader, RecordPosition, ...
+void RegisterRiegeli(pybind11::module_ m);
+
+}  // namespace python
+}  // namespace envlogger
+
+#endif  // ENVLOGGER_PYTHON_REGISTER_H_

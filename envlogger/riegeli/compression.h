@@ -1,0 +1,69 @@
+// Compressed blocks: the unit of compression inside Riegeli chunk data.
+//
+// A block of compression type kNone is the raw bytes. Any other type stores
+// varint64(decompressed size) followed by one complete compressed stream:
+//   kBrotli  a standard Brotli stream (quality = level, lgwin = window_log,
+//            large-window mode iff window_log > 24);
+//   kZstd    a single zstd frame, no checksum;
+//   kSnappy  raw Snappy block format (not the framed format).
+// Decompression checks that the output has exactly the announced size and
+// that the stream ends exactly at the end of the block.
+
+#ifndef ENVLOGGER_RIEGELI_COMPRESSION_H_
+#define ENVLOGGER_RIEGELI_COMPRESSION_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "envlogger/riegeli/status.h"
+
+namespace envlogger {
+namespace riegeli {
+
+// The compression_type byte stored at the start of simple and transposed
+// chunk data.
+enum class CompressionType : uint8_t {
+  kNone = 0,
+  kBrotli = 'b',
+  kZstd = 'z',
+  kSnappy = 's',
+};
+
+constexpr int kDefaultBrotliLevel = 6;
+constexpr int kDefaultZstdLevel = 3;
+constexpr int kDefaultSnappyLevel = 1;
+constexpr int kDefaultBrotliWindowLog = 22;
+// window_log value meaning "let the library choose" (zstd) or the default
+// (brotli: 22).
+constexpr int kAutoWindowLog = -1;
+
+struct CompressorOptions {
+  CompressionType type = CompressionType::kBrotli;
+  int level = kDefaultBrotliLevel;
+  int window_log = kAutoWindowLog;
+};
+
+// Returns true if `byte` is one of the four known compression types.
+bool IsValidCompressionType(uint8_t byte);
+
+// Appends the compressed block for `input` to `*dest` (for kNone: `input`
+// itself). `size_hint` of the final stream is known, so encoders that take a
+// pledged size get it.
+Status CompressBlock(const CompressorOptions& options, std::string_view input,
+                     std::string* dest);
+
+// Decompresses the block that occupies all of `block` and appends the result
+// to `*dest`. Errors are INVALID_ARGUMENT with a message naming the codec.
+Status DecompressBlock(CompressionType type, std::string_view block,
+                       std::string* dest);
+
+// Reads the decompressed size announced by a block without decompressing it
+// (for kNone: the block length).
+Status DecompressedSize(CompressionType type, std::string_view block,
+                        uint64_t* size);
+
+}  // namespace riegeli
+}  // namespace envlogger
+
+#endif  // ENVLOGGER_RIEGELI_COMPRESSION_H_
