@@ -1,0 +1,91 @@
+// Reads chunks from a ByteSource, verifying block headers, chunk header and
+// data hashes, and finds its way back after corruption
+// (../shared/spec/riegeli-format.md §2.5, §9).
+//
+// Contract:
+// * ReadChunk() returns chunks in file order, signature and padding chunks
+//   included (the record layer skips chunks without records).
+// * The end of the source at a chunk boundary is a clean end: ReadChunk()
+//   returns false with status() OK and truncated() false.
+// * A source that ends inside a chunk is "truncated": ReadChunk() returns
+//   false, status() stays OK, truncated() is true. A later ReadChunk() retries
+//   from the same chunk, so a reader keeps up with a file that is still being
+//   written.
+// * Corruption (bad hash, impossible boundary, inconsistent block header):
+//   ReadChunk() returns false and status() is not OK (INVALID_ARGUMENT /
+//   DATA_LOSS naming the source and the position). Recover() then moves past
+//   the damage and reports the skipped byte range; reading may continue.
+// * Never reads out of bounds or loops forever on hostile input.
+
+#ifndef ENVLOGGER_RIEGELI_CHUNK_READER_H_
+#define ENVLOGGER_RIEGELI_CHUNK_READER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "envlogger/riegeli/byte_io.h"
+#include "envlogger/riegeli/chunk.h"
+#include "envlogger/riegeli/status.h"
+
+namespace envlogger {
+namespace riegeli {
+
+// A byte range [begin, end) that reading skipped, and why.
+struct SkippedRegion {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  std::string message;
+};
+
+class ChunkReader {
+ public:
+  // Reads from `source` (not owned), starting at position 0.
+  explicit ChunkReader(ByteSource* source);
+
+  // Reads the chunk beginning at pos() into `*chunk` and sets `*chunk_begin`.
+  // On success pos() moves to the chunk's end. See the contract above.
+  bool ReadChunk(Chunk* chunk, uint64_t* chunk_begin);
+
+  // Reads only the header of the chunk at pos() (for skipping and seeking),
+  // leaving pos() unchanged. Same failure conventions as ReadChunk().
+  bool PeekChunkHeader(ChunkHeader* header);
+
+  // After ReadChunk()/Seek*() failed with a non-OK status() or truncated(),
+  // skips to the next plausible chunk boundary, clears the failure and
+  // describes the skipped range in `*region`. Returns false if there is
+  // nothing to recover from.
+  bool Recover(SkippedRegion* region);
+
+  // Positions at `pos`, which must be a possible chunk boundary (otherwise
+  // fails with INVALID_ARGUMENT; Recover() then finds the next chunk).
+  bool Seek(uint64_t pos);
+
+  // Positions at the chunk containing numeric record position `pos`
+  // (chunk_begin <= pos < chunk_begin + num_records) or, if none does, at the
+  // first chunk boundary >= pos. Uses the block header of pos's block, then
+  // walks chunk headers. Positions beyond the end of the source fail with
+  // OUT_OF_RANGE.
+  bool SeekToChunkContaining(uint64_t pos);
+
+  // Positions at the last chunk that begins before `pos` (0 if none).
+  bool SeekToChunkBefore(uint64_t pos);
+
+  uint64_t pos() const { return pos_; }
+  const Status& status() const { return status_; }
+  bool truncated() const { return truncated_; }
+  StatusOr<uint64_t> Size() { return source_->Size(); }
+  ByteSource* source() const { return source_; }
+
+ private:
+  ByteSource* source_;
+  uint64_t pos_ = 0;
+  Status status_;
+  bool truncated_ = false;
+  // Where a failure was detected, for Recover().
+  uint64_t failure_pos_ = 0;
+};
+
+}  // namespace riegeli
+}  // namespace envlogger
+
+#endif  // ENVLOGGER_RIEGELI_CHUNK_READER_H_

@@ -1,0 +1,38 @@
+// Simple ('r') chunks (../shared/spec/riegeli-format.md §6):
+//   compression_type(1) varint64(sizes_len) compressed_sizes compressed_values
+// where sizes are the varint64 record lengths and values the concatenated
+// records, each a compressed block (compression.h).
+
+#ifndef ENVLOGGER_RIEGELI_SIMPLE_ENCODER_H_
+#define ENVLOGGER_RIEGELI_SIMPLE_ENCODER_H_
+
+#include <string>
+
+#include "envlogger/riegeli/chunk_encoder.h"
+#include "envlogger/riegeli/compression.h"
+
+namespace envlogger {
+namespace riegeli {
+
+class SimpleEncoder : public ChunkEncoder {
+ public:
+  explicit SimpleEncoder(const CompressorOptions& options) : options_(options) {}
+
+  void AddRecord(std::string_view record) override;
+  uint64_t num_records() const override { return num_records_; }
+  uint64_t decoded_data_size() const override { return values_.size(); }
+  ChunkType chunk_type() const override { return ChunkType::kSimple; }
+  Status Encode(std::string* data) override;
+  void Reset() override;
+
+ private:
+  CompressorOptions options_;
+  uint64_t num_records_ = 0;
+  std::string sizes_;
+  std::string values_;
+};
+
+}  // namespace riegeli
+}  // namespace envlogger
+
+#endif  // ENVLOGGER_RIEGELI_SIMPLE_ENCODER_H_
