@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian/Ubuntu machine for envlogger development:
+#   system packages (compiler, compression libraries, gtest, pybind11, protoc),
+#   a virtual environment in .venv with the Python dependencies,
+#   and the C++ extension built in place (envlogger/_native*.so).
+# Idempotent: safe to run again. Usage: scripts/setup.sh [--full]
+#   --full  also installs what the Bazel and container tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(build-essential cmake pkg-config python3-dev python3-venv
+  libbrotli-dev libzstd-dev libsnappy-dev libgmp-dev libgtest-dev pybind11-dev protobuf-compiler)
+if [ "${1:-}" = "--full" ]; then
+  APT_PACKAGES+=(bazel-bootstrap bazel-rules-proto podman buildah runc debootstrap uidmap)
+fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "==> apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+echo "==> pip install -r requirements-dev.txt"
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -r requirements-dev.txt
+
+echo "==> building envlogger._native in place"
+ENVLOGGER_BUILD_JOBS="$(nproc)" .venv/bin/python setup.py -q build_ext --inplace 2>&1 | grep -v -E "^(running|copying|creating)" || true
+.venv/bin/python -c "import envlogger._native" || { echo "build failed" >&2; exit 1; }
