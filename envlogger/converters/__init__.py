@@ -1,0 +1,1 @@
+"""Conversions between Python values, dm_env specs and envlogger protos."""

@@ -1,0 +1,1 @@
+"""Protocol buffers of envlogger's on-disk format (`storage_pb2`)."""

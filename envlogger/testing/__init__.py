@@ -1,0 +1,1 @@
+"""Test helpers: the Catch environment and a strict value comparator."""
