@@ -1,0 +1,31 @@
+"""envlogger: record dm_env trajectories to Riegeli datasets and read them.
+
+`RiegeliBackendWriter` (and the `riegeli_backend_writer` module) are resolved
+on first access, so `import envlogger` and the in-memory backend work even
+when the native extension is not built.
+"""
+
+from typing import Any
+
+from envlogger import environment_logger
+from envlogger import reader
+from envlogger import step_data
+from envlogger.backends import backend_type
+from envlogger.backends import schedulers
+from envlogger.proto import storage_pb2
+
+EnvLogger = environment_logger.EnvLogger
+Reader = reader.Reader
+BackendType = backend_type.BackendType
+StepData = step_data.StepData
+Scheduler = schedulers.Scheduler
+Data = storage_pb2.Data
+Datum = storage_pb2.Datum
+
+
+def __getattr__(name: str) -> Any:
+  if name in ('RiegeliBackendWriter', 'riegeli_backend_writer'):
+    from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
+    return (riegeli_backend_writer if name == 'riegeli_backend_writer' else
+            riegeli_backend_writer.RiegeliBackendWriter)
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -1,0 +1,1 @@
+"""Storage backends of envlogger (writers, readers and schedulers)."""

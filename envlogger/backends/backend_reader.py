@@ -1,0 +1,135 @@
+"""Abstract interface of the backends that read logged datasets."""
+
+import abc
+import collections.abc
+from typing import Any, Callable, Generic, Iterator, List, TypeVar, Union
+
+from envlogger import step_data
+from envlogger.backends.python import episode_info
+from envlogger.converters import codec
+
+T = TypeVar('T')
+
+
+class _SequenceAdapter(Generic[T], collections.abc.Sequence):
+  """A lazy, fixed-length Sequence whose items are fetched on access.
+
+  `adapter[i]` calls `get_nth_item(i)` every time (nothing is cached);
+  negative indices count from the end; slices return lists. Every `iter()`
+  is independent of the others (upstream shared one index between all
+  iterations of the same adapter).
+  """
+
+  def __init__(self, count: int, get_nth_item: Callable[[int], T]):
+    self._count = count
+    self._get_nth_item = get_nth_item
+
+  def __len__(self) -> int:
+    return self._count
+
+  def __getitem__(self, index: Union[int, slice]) -> Union[T, List[T]]:
+    if isinstance(index, slice):
+      return [self._get_nth_item(i) for i in range(*index.indices(self._count))]
+    if index >= self._count or index < -self._count:
+      raise IndexError(f'`index`=={index} is out of the range '
+                       f'[{-self._count}, {self._count - 1}].')
+    if index < 0:
+      index += self._count
+    return self._get_nth_item(index)
+
+  def __iter__(self) -> Iterator[T]:
+    for i in range(self._count):
+      yield self._get_nth_item(i)
+
+
+class BackendReader(metaclass=abc.ABCMeta):
+  """Random access to the steps, episodes and metadata of a dataset.
+
+  Counts are taken at construction (and by `copy()`); data appended later by
+  a writer is not visible. Subclasses implement the `_get_*` accessors,
+  `_copy`, `close` and `metadata`.
+  """
+
+  def __init__(self):
+    self._init_visitors()
+
+  def _init_visitors(self) -> None:
+    num_episodes = self._get_num_episodes()
+    self._steps = _SequenceAdapter(self._get_num_steps(), self._get_nth_step)
+    self._episodes = _SequenceAdapter(num_episodes, self._get_nth_episode)
+    self._episode_metadata = _SequenceAdapter(num_episodes,
+                                              self._get_nth_episode_metadata)
+
+  def copy(self) -> 'BackendReader':
+    """An independent reader of the same data (e.g. for another thread)."""
+    c = self._copy()
+    c._init_visitors()  # pylint: disable=protected-access
+    return c
+
+  @abc.abstractmethod
+  def _copy(self) -> 'BackendReader':
+    """Returns a copy that does not share mutable reading state."""
+
+  @abc.abstractmethod
+  def close(self) -> None:
+    """Releases resources. Idempotent."""
+
+  @abc.abstractmethod
+  def _get_nth_step(self, i: int) -> step_data.StepData:
+    """Returns step `i` (0 <= i < num_steps)."""
+
+  @abc.abstractmethod
+  def _get_num_steps(self) -> int:
+    """Total number of steps."""
+
+  @abc.abstractmethod
+  def _get_num_episodes(self) -> int:
+    """Total number of episodes."""
+
+  @abc.abstractmethod
+  def _get_nth_episode_info(self,
+                            i: int,
+                            include_metadata: bool = False
+                           ) -> episode_info.EpisodeInfo:
+    """Start, length and (if asked) stored metadata of episode `i`."""
+
+  @abc.abstractmethod
+  def metadata(self) -> Any:
+    """The dataset-level metadata."""
+
+  def _decode_episode_metadata(self, stored: Any) -> Any:
+    """Turns stored episode metadata into the user's value (default: codec)."""
+    return codec.decode(stored)
+
+  def _get_nth_episode(self, i: int) -> collections.abc.Sequence:
+    info = self._get_nth_episode_info(i, include_metadata=False)
+    start = info.start
+    return _SequenceAdapter(info.num_steps,
+                            lambda j: self._get_nth_step(start + j))
+
+  def _get_nth_episode_metadata(self, i: int) -> Any:
+    info = self._get_nth_episode_info(i, include_metadata=True)
+    return self._decode_episode_metadata(info.metadata)
+
+  @property
+  def episodes(self) -> collections.abc.Sequence:
+    """Lazy sequence of episodes, each a lazy sequence of `StepData`."""
+    return self._episodes
+
+  def episode_metadata(self) -> collections.abc.Sequence:
+    """Lazy sequence with the metadata of every episode (None if absent)."""
+    return self._episode_metadata
+
+  @property
+  def steps(self) -> collections.abc.Sequence:
+    """Lazy sequence of all `StepData`, across episodes."""
+    return self._steps
+
+  def __enter__(self) -> 'BackendReader':
+    return self
+
+  def __exit__(self, exc_type, exc_value, tb) -> None:
+    self.close()
+
+  def __del__(self):
+    self.close()

@@ -1,0 +1,1 @@
+"""Python-side helper types of the backends (upstream: compiled modules)."""

@@ -1,0 +1,119 @@
+"""Reader: random access to a dataset recorded by `EnvLogger`."""
+
+import copy
+from typing import Any, Dict, Optional, Sequence, Union
+
+from envlogger.backends import backend_reader
+from envlogger.backends import backend_type
+from envlogger.converters import spec_codec
+
+
+def _backend_reader_class(backend: backend_type.BackendType) -> type:
+  """The reader class of a built-in backend, imported only when needed."""
+  if backend == backend_type.BackendType.RIEGELI:
+    # Imported lazily: it needs the native extension.
+    from envlogger.backends import riegeli_backend_reader  # pylint: disable=g-import-not-at-top
+    return riegeli_backend_reader.RiegeliBackendReader
+  if backend == backend_type.BackendType.IN_MEMORY:
+    from envlogger.backends import in_memory_backend  # pylint: disable=g-import-not-at-top
+    return in_memory_backend.InMemoryBackendReader
+  raise TypeError(f'Unsupported backend: {backend}')
+
+
+class Reader:
+  """Reads steps, episodes, metadata and specs of a dataset.
+
+  Typical use: `Reader('/path/to/dataset')` or
+  `Reader(data_directory='/path/to/dataset')`. `steps[i]` is a `StepData`,
+  `episodes[i]` a lazy sequence of `StepData`; both support `len()`, negative
+  indices and slices (which return lists). Use `copy()` to get an independent
+  reader for another thread.
+  """
+
+  def __init__(self,
+               *backend_args,
+               backend: Union[backend_reader.BackendReader,
+                              backend_type.BackendType] = (
+                                  backend_type.BackendType.RIEGELI),
+               **backend_kwargs):
+    """Opens a dataset.
+
+    Args:
+      *backend_args: positional arguments of the backend reader (e.g. the data
+        directory for RIEGELI, the `InMemoryBackendWriter` for IN_MEMORY).
+      backend: a `BackendReader` instance (used as is) or a `BackendType`.
+      **backend_kwargs: keyword arguments of the backend reader.
+
+    Raises:
+      TypeError: `backend` is neither a BackendReader nor a BackendType.
+    """
+    if isinstance(backend, backend_reader.BackendReader):
+      self._backend = backend
+    elif isinstance(backend, backend_type.BackendType):
+      self._backend = _backend_reader_class(backend)(*backend_args,
+                                                     **backend_kwargs)
+    else:
+      raise TypeError(f'Unsupported backend: {backend}')
+    self._set_specs()
+
+  def copy(self) -> 'Reader':
+    """An independent reader (own file handles) over the same dataset."""
+    c = copy.copy(self)
+    c._backend = self._backend.copy()  # pylint: disable=protected-access
+    return c
+
+  def close(self) -> None:
+    if getattr(self, '_backend', None) is not None:
+      self._backend.close()
+
+  def __enter__(self) -> 'Reader':
+    return self
+
+  def __exit__(self, exc_type, exc_value, tb) -> None:
+    self.close()
+
+  def __del__(self):
+    self.close()
+
+  def metadata(self) -> Dict[str, Any]:
+    """A copy of the dataset metadata, incl. the encoded `environment_specs`.
+
+    Mutating the returned dict does not affect the reader (upstream returned
+    its live dict).
+    """
+    return copy.deepcopy(self._backend.metadata() or {})
+
+  @property
+  def steps(self) -> Sequence[Any]:
+    """Lazy sequence of all `StepData` of the dataset."""
+    return self._backend.steps
+
+  @property
+  def episodes(self) -> Sequence[Sequence[Any]]:
+    """Lazy sequence of episodes, each a lazy sequence of `StepData`."""
+    return self._backend.episodes
+
+  def episode_metadata(self) -> Sequence[Any]:
+    """Lazy sequence of the episodes' metadata (None where absent)."""
+    return self._backend.episode_metadata()
+
+  def observation_spec(self) -> Optional[Any]:
+    return self._observation_spec
+
+  def action_spec(self) -> Optional[Any]:
+    return self._action_spec
+
+  def reward_spec(self) -> Optional[Any]:
+    return self._reward_spec
+
+  def discount_spec(self) -> Optional[Any]:
+    return self._discount_spec
+
+  def _set_specs(self) -> None:
+    metadata = self._backend.metadata() or {}
+    env_specs = spec_codec.decode_environment_specs(
+        metadata.get('environment_specs', {}))
+    self._observation_spec = env_specs['observation_spec']
+    self._action_spec = env_specs['action_spec']
+    self._reward_spec = env_specs['reward_spec']
+    self._discount_spec = env_specs['discount_spec']
