@@ -2,12 +2,15 @@
 //
 // A block of compression type kNone is the raw bytes. Any other type stores
 // varint64(decompressed size) followed by one complete compressed stream:
-//   kBrotli  a standard Brotli stream (quality = level, lgwin = window_log,
-//            large-window mode iff window_log > 24);
-//   kZstd    a single zstd frame, no checksum;
+//   kBrotli  a standard Brotli stream (quality = level, lgwin = window_log
+//            or 22 if kAutoWindowLog, large-window mode iff window_log > 24;
+//            the decoder always accepts large-window streams);
+//   kZstd    a single zstd frame, no checksum (decoder window log up to 31);
 //   kSnappy  raw Snappy block format (not the framed format).
 // Decompression checks that the output has exactly the announced size and
-// that the stream ends exactly at the end of the block.
+// that the stream ends exactly at the end of the block. Memory grows with the
+// output actually produced, never with the announced size alone, so a corrupt
+// size prefix cannot cause a huge allocation.
 
 #ifndef ENVLOGGER_RIEGELI_COMPRESSION_H_
 #define ENVLOGGER_RIEGELI_COMPRESSION_H_
@@ -48,8 +51,11 @@ struct CompressorOptions {
 bool IsValidCompressionType(uint8_t byte);
 
 // Appends the compressed block for `input` to `*dest` (for kNone: `input`
-// itself). `size_hint` of the final stream is known, so encoders that take a
-// pledged size get it.
+// itself). Streams are produced from the whole input at once, so zstd frames
+// record their content size; for simple chunks this reproduces the reference
+// writer's zstd output byte for byte. Snappy ignores `level` (the system
+// library has a single level). Fails with INVALID_ARGUMENT on a level or
+// window_log the codec rejects.
 Status CompressBlock(const CompressorOptions& options, std::string_view input,
                      std::string* dest);
 

@@ -1,0 +1,309 @@
+// Compressed blocks (compression.h) over the system brotli, zstd and snappy
+// libraries.
+//
+// Decompression never trusts the announced size for allocation: output grows
+// in bounded steps as the codec produces it, and producing more than announced
+// is an error, so a corrupt size varint cannot make us allocate absurd amounts.
+
+#include "envlogger/riegeli/compression.h"
+
+#include <brotli/decode.h>
+#include <brotli/encode.h>
+#include <snappy.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "envlogger/riegeli/varint.h"
+
+namespace envlogger {
+namespace riegeli {
+namespace {
+
+// Output is produced in steps of at most this many bytes.
+constexpr size_t kOutputStep = size_t{1} << 20;
+
+// Largest output a snappy stream can produce per input byte (a 3-byte copy
+// element yields at most 64 bytes), with slack for the stream's own header.
+constexpr uint64_t kSnappyMaxRatio = 32;
+
+// How much room to offer the decoder next: the rest of the announced size
+// plus one byte (so that overlong output is detected rather than left inside
+// the decoder), in steps of at most kOutputStep.
+size_t NextOutputStep(uint64_t size, uint64_t produced) {
+  const uint64_t remaining = size - produced;
+  return remaining >= kOutputStep ? kOutputStep : static_cast<size_t>(remaining + 1);
+}
+
+Status CompressBrotli(const CompressorOptions& options, std::string_view input,
+                      std::string* dest) {
+  const int window_log =
+      options.window_log == kAutoWindowLog ? kDefaultBrotliWindowLog : options.window_log;
+  if (options.level < BROTLI_MIN_QUALITY || options.level > BROTLI_MAX_QUALITY ||
+      window_log < BROTLI_MIN_WINDOW_BITS || window_log > BROTLI_LARGE_MAX_WINDOW_BITS) {
+    return InvalidArgumentError("brotli: level must be in 0..11 and window_log in 10..30, got " +
+                                std::to_string(options.level) + " and " +
+                                std::to_string(window_log));
+  }
+  std::unique_ptr<BrotliEncoderState, decltype(&BrotliEncoderDestroyInstance)> encoder(
+      BrotliEncoderCreateInstance(nullptr, nullptr, nullptr), BrotliEncoderDestroyInstance);
+  if (encoder == nullptr) return ResourceExhaustedError("brotli: cannot create encoder");
+  if (!BrotliEncoderSetParameter(encoder.get(), BROTLI_PARAM_QUALITY,
+                                 static_cast<uint32_t>(options.level)) ||
+      !BrotliEncoderSetParameter(encoder.get(), BROTLI_PARAM_LARGE_WINDOW,
+                                 window_log > BROTLI_MAX_WINDOW_BITS ? 1 : 0) ||
+      !BrotliEncoderSetParameter(encoder.get(), BROTLI_PARAM_LGWIN,
+                                 static_cast<uint32_t>(window_log))) {
+    return InvalidArgumentError("brotli: invalid level " + std::to_string(options.level) +
+                                " or window_log " + std::to_string(window_log));
+  }
+  size_t available_in = input.size();
+  const uint8_t* next_in = reinterpret_cast<const uint8_t*>(input.data());
+  for (;;) {
+    size_t available_out = 0;
+    if (!BrotliEncoderCompressStream(encoder.get(), BROTLI_OPERATION_FINISH, &available_in,
+                                     &next_in, &available_out, nullptr, nullptr)) {
+      return InternalError("brotli: compression failed");
+    }
+    size_t length = 0;
+    const uint8_t* output = BrotliEncoderTakeOutput(encoder.get(), &length);
+    dest->append(reinterpret_cast<const char*>(output), length);
+    if (BrotliEncoderIsFinished(encoder.get())) return OkStatus();
+  }
+}
+
+Status CompressZstd(const CompressorOptions& options, std::string_view input, std::string* dest) {
+  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (cctx == nullptr) return ResourceExhaustedError("zstd: cannot create compressor");
+  if (options.level < ZSTD_minCLevel() || options.level > ZSTD_maxCLevel()) {
+    return InvalidArgumentError("zstd: level must be in " + std::to_string(ZSTD_minCLevel()) +
+                                ".." + std::to_string(ZSTD_maxCLevel()) + ", got " +
+                                std::to_string(options.level));
+  }
+  size_t result = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, options.level);
+  if (!ZSTD_isError(result) && options.window_log != kAutoWindowLog) {
+    result = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, options.window_log);
+  }
+  if (ZSTD_isError(result)) {
+    return InvalidArgumentError(std::string("zstd: invalid level or window_log: ") +
+                                ZSTD_getErrorName(result));
+  }
+  const size_t prefix = dest->size();
+  dest->resize(prefix + ZSTD_compressBound(input.size()));
+  // One call with the whole input: the frame records its content size, as the
+  // reference writer's frames do.
+  result = ZSTD_compress2(cctx.get(), &(*dest)[prefix], dest->size() - prefix, input.data(),
+                          input.size());
+  if (ZSTD_isError(result)) {
+    dest->resize(prefix);
+    return InternalError(std::string("zstd: compression failed: ") + ZSTD_getErrorName(result));
+  }
+  dest->resize(prefix + result);
+  return OkStatus();
+}
+
+Status CompressSnappy(std::string_view input, std::string* dest) {
+  if (input.size() > uint64_t{0xffffffff}) {
+    return ResourceExhaustedError("snappy: cannot compress 4 GiB or more at once");
+  }
+  std::string compressed;
+  snappy::Compress(input.data(), input.size(), &compressed);
+  dest->append(compressed);
+  return OkStatus();
+}
+
+Status DecompressBrotli(std::string_view stream, uint64_t size, std::string* dest) {
+  std::unique_ptr<BrotliDecoderState, decltype(&BrotliDecoderDestroyInstance)> decoder(
+      BrotliDecoderCreateInstance(nullptr, nullptr, nullptr), BrotliDecoderDestroyInstance);
+  if (decoder == nullptr) return ResourceExhaustedError("brotli: cannot create decoder");
+  BrotliDecoderSetParameter(decoder.get(), BROTLI_DECODER_PARAM_LARGE_WINDOW, 1);
+  size_t available_in = stream.size();
+  const uint8_t* next_in = reinterpret_cast<const uint8_t*>(stream.data());
+  const size_t start = dest->size();
+  uint64_t produced = 0;
+  for (;;) {
+    const size_t step = NextOutputStep(size, produced);
+    dest->resize(start + produced + step);
+    size_t available_out = step;
+    uint8_t* next_out = reinterpret_cast<uint8_t*>(&(*dest)[start + produced]);
+    const BrotliDecoderResult result = BrotliDecoderDecompressStream(
+        decoder.get(), &available_in, &next_in, &available_out, &next_out, nullptr);
+    produced += step - available_out;
+    dest->resize(start + produced);
+    if (produced > size) {
+      dest->resize(start);
+      return InvalidArgumentError("brotli: decompressed data exceed the announced size " +
+                                  std::to_string(size));
+    }
+    switch (result) {
+      case BROTLI_DECODER_RESULT_SUCCESS:
+        if (available_in != 0) {
+          dest->resize(start);
+          return InvalidArgumentError("brotli: " + std::to_string(available_in) +
+                                      " trailing bytes after the compressed stream");
+        }
+        if (produced != size) {
+          dest->resize(start);
+          return InvalidArgumentError("brotli: decompressed " + std::to_string(produced) +
+                                      " bytes, announced " + std::to_string(size));
+        }
+        return OkStatus();
+      case BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:
+        continue;
+      case BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:
+        dest->resize(start);
+        return InvalidArgumentError("brotli: truncated compressed stream");
+      case BROTLI_DECODER_RESULT_ERROR:
+      default:
+        dest->resize(start);
+        return InvalidArgumentError(
+            std::string("brotli: corrupt compressed stream: ") +
+            BrotliDecoderErrorString(BrotliDecoderGetErrorCode(decoder.get())));
+    }
+  }
+}
+
+Status DecompressZstd(std::string_view stream, uint64_t size, std::string* dest) {
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (dctx == nullptr) return ResourceExhaustedError("zstd: cannot create decompressor");
+  ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, 31);
+  ZSTD_inBuffer in = {stream.data(), stream.size(), 0};
+  const size_t start = dest->size();
+  uint64_t produced = 0;
+  for (;;) {
+    const size_t step = NextOutputStep(size, produced);
+    dest->resize(start + produced + step);
+    ZSTD_outBuffer out = {&(*dest)[start + produced], step, 0};
+    const size_t result = ZSTD_decompressStream(dctx.get(), &out, &in);
+    produced += out.pos;
+    dest->resize(start + produced);
+    if (ZSTD_isError(result)) {
+      dest->resize(start);
+      return InvalidArgumentError(std::string("zstd: corrupt compressed stream: ") +
+                                  ZSTD_getErrorName(result));
+    }
+    if (produced > size) {
+      dest->resize(start);
+      return InvalidArgumentError("zstd: decompressed data exceed the announced size " +
+                                  std::to_string(size));
+    }
+    if (result == 0) {  // The frame is complete.
+      if (in.pos != in.size) {
+        dest->resize(start);
+        return InvalidArgumentError("zstd: " + std::to_string(in.size - in.pos) +
+                                    " trailing bytes after the compressed frame");
+      }
+      if (produced != size) {
+        dest->resize(start);
+        return InvalidArgumentError("zstd: decompressed " + std::to_string(produced) +
+                                    " bytes, announced " + std::to_string(size));
+      }
+      return OkStatus();
+    }
+    if (in.pos == in.size && out.pos < out.size) {
+      // All input consumed, room left, frame not finished: truncated.
+      dest->resize(start);
+      return InvalidArgumentError("zstd: truncated compressed frame");
+    }
+  }
+}
+
+Status DecompressSnappy(std::string_view stream, uint64_t size, std::string* dest) {
+  size_t stream_size = 0;
+  if (!snappy::GetUncompressedLength(stream.data(), stream.size(), &stream_size)) {
+    return InvalidArgumentError("snappy: corrupt compressed stream (bad length prefix)");
+  }
+  if (stream_size != size) {
+    return InvalidArgumentError("snappy: stream announces " + std::to_string(stream_size) +
+                                " bytes, block announces " + std::to_string(size));
+  }
+  if (size > uint64_t{stream.size()} * kSnappyMaxRatio + 64) {
+    return InvalidArgumentError("snappy: announced size " + std::to_string(size) +
+                                " is impossible for " + std::to_string(stream.size()) +
+                                " compressed bytes");
+  }
+  const size_t start = dest->size();
+  dest->resize(start + size);
+  if (!snappy::RawUncompress(stream.data(), stream.size(), &(*dest)[start])) {
+    dest->resize(start);
+    return InvalidArgumentError("snappy: corrupt compressed stream");
+  }
+  return OkStatus();
+}
+
+const char* CodecName(CompressionType type) {
+  switch (type) {
+    case CompressionType::kNone: return "none";
+    case CompressionType::kBrotli: return "brotli";
+    case CompressionType::kZstd: return "zstd";
+    case CompressionType::kSnappy: return "snappy";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+bool IsValidCompressionType(uint8_t byte) {
+  switch (static_cast<CompressionType>(byte)) {
+    case CompressionType::kNone:
+    case CompressionType::kBrotli:
+    case CompressionType::kZstd:
+    case CompressionType::kSnappy:
+      return true;
+  }
+  return false;
+}
+
+Status CompressBlock(const CompressorOptions& options, std::string_view input,
+                     std::string* dest) {
+  if (options.type == CompressionType::kNone) {
+    dest->append(input.data(), input.size());
+    return OkStatus();
+  }
+  AppendVarint64(input.size(), dest);
+  switch (options.type) {
+    case CompressionType::kBrotli: return CompressBrotli(options, input, dest);
+    case CompressionType::kZstd: return CompressZstd(options, input, dest);
+    case CompressionType::kSnappy: return CompressSnappy(input, dest);
+    case CompressionType::kNone: break;
+  }
+  return InvalidArgumentError("unknown compression type " +
+                              std::to_string(static_cast<int>(options.type)));
+}
+
+Status DecompressedSize(CompressionType type, std::string_view block, uint64_t* size) {
+  if (type == CompressionType::kNone) {
+    *size = block.size();
+    return OkStatus();
+  }
+  if (!IsValidCompressionType(static_cast<uint8_t>(type))) {
+    return InvalidArgumentError("unknown compression type " +
+                                std::to_string(static_cast<int>(type)));
+  }
+  if (!ReadVarint64(&block, size)) {
+    return InvalidArgumentError(std::string(CodecName(type)) +
+                                ": invalid decompressed size varint at the start of the block");
+  }
+  return OkStatus();
+}
+
+Status DecompressBlock(CompressionType type, std::string_view block, std::string* dest) {
+  if (type == CompressionType::kNone) {
+    dest->append(block.data(), block.size());
+    return OkStatus();
+  }
+  uint64_t size = 0;
+  RETURN_IF_ERROR(DecompressedSize(type, block, &size));
+  ReadVarint64(&block, &size);
+  switch (type) {
+    case CompressionType::kBrotli: return DecompressBrotli(block, size, dest);
+    case CompressionType::kZstd: return DecompressZstd(block, size, dest);
+    case CompressionType::kSnappy: return DecompressSnappy(block, size, dest);
+    case CompressionType::kNone: break;
+  }
+  return InvalidArgumentError("unknown compression type");
+}
+
+}  // namespace riegeli
+}  // namespace envlogger
