@@ -144,6 +144,10 @@ def _encode_scalar(value: Any, datum: storage_pb2.Datum) -> None:
     values.bigint_values.append(
         value.to_bytes(value.bit_length() // 8 + 1, 'big', signed=True))
   else:
+    if isinstance(value, (type, np.dtype)):
+      # np.result_type would interpret these as dtype specifications.
+      raise _EncodeError(
+          f'Unsupported type {type(value).__qualname__}: {value!r}')
     try:
       dtype = np.result_type(value)
     except TypeError as e:
@@ -224,6 +228,7 @@ def _encode_into(value: Any, data: storage_pb2.Data) -> None:
           e.path.append(f'[{key!r}]')
           raise
   elif isinstance(value, np.ndarray):
+    data.datum.SetInParent()  # present even when the array is empty
     _encode_array(value, data.datum)
   else:
     _encode_scalar(value, data.datum)
