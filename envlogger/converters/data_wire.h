@@ -1,0 +1,305 @@
+// Proto3 wire-format primitives for envlogger.Data and envlogger.Datum
+// (envlogger/proto/storage.proto), without a protobuf runtime.
+//
+// Writing: WireWriter appends fields to a std::string in the exact byte form
+// protobuf produces (shortest varints, packed repeated numerics, nested
+// messages length-prefixed with their shortest varint length). Callers write
+// fields in field-number order to reproduce protobuf's serialization.
+//
+// Reading: WireReader walks the fields of one serialized message and skips
+// nothing silently except what protobuf itself skips (unknown fields,
+// including groups). ParseData / ParseDatum / ForEachElement / ParseDict
+// apply protobuf's parse semantics to storage.proto:
+//   * a message field that occurs several times is the merge of all its
+//     occurrences, which is the same as parsing the concatenation of their
+//     payloads; such fields are therefore kept as a list of payload parts;
+//   * for the `Data.value` oneof the last member seen wins (occurrences of the
+//     same member merge);
+//   * singular bytes fields are last-wins; repeated numerics may be packed or
+//     not, in any number of runs; a field with a wire type that fits neither
+//     form is an unknown field and is skipped.
+// Malformed input yields an INVALID_ARGUMENT Status naming the problem and its
+// byte offset from the start of the outermost message.
+
+#ifndef ENVLOGGER_CONVERTERS_DATA_WIRE_H_
+#define ENVLOGGER_CONVERTERS_DATA_WIRE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "envlogger/riegeli/status.h"
+#include "envlogger/riegeli/varint.h"
+
+// The decoders below copy little-endian wire values with memcpy.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "envlogger's codec assumes a little-endian host");
+
+namespace envlogger {
+namespace wire {
+
+enum WireType : uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLengthDelimited = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5,
+};
+
+// Field numbers of storage.proto.
+constexpr uint32_t kDataDatum = 1;
+constexpr uint32_t kDataArray = 2;
+constexpr uint32_t kDataTuple = 3;
+constexpr uint32_t kDataDict = 4;
+constexpr uint32_t kListValues = 1;  // Data.Array.values and Data.Tuple.values.
+constexpr uint32_t kDictValues = 1;  // map<string, Data>: entries key=1, value=2.
+constexpr uint32_t kDictKvs = 2;     // Data.Array of Tuple{key, value}.
+constexpr uint32_t kMapEntryKey = 1;
+constexpr uint32_t kMapEntryValue = 2;
+constexpr uint32_t kDatumShape = 1;
+constexpr uint32_t kDatumValues = 2;
+constexpr uint32_t kShapeDim = 2;
+constexpr uint32_t kDimSize = 1;
+constexpr uint32_t kFloatValues = 1;
+constexpr uint32_t kDoubleValues = 2;
+constexpr uint32_t kInt32Values = 3;
+constexpr uint32_t kInt64Values = 4;
+constexpr uint32_t kUint32Values = 5;
+constexpr uint32_t kUint64Values = 6;
+constexpr uint32_t kBoolValues = 7;
+constexpr uint32_t kStringValues = 8;
+constexpr uint32_t kBytesValues = 9;
+constexpr uint32_t kBigintValues = 10;
+constexpr uint32_t kInt8Values = 11;
+constexpr uint32_t kInt16Values = 12;
+constexpr uint32_t kUint8Values = 13;
+constexpr uint32_t kUint16Values = 14;
+constexpr uint32_t kFloatValuesBuffer = 15;
+
+// The single dim size that marks a scalar Datum ("SCALAR").
+constexpr int64_t kScalarDimSize = -438;
+
+// Nesting limit of Data messages (list in list in ...) for readers and for
+// encoders, so that hostile or cyclic input cannot exhaust the stack.
+constexpr int kMaxDataDepth = 200;
+
+}  // namespace wire
+
+// Appends protobuf wire format to a string it does not own.
+class WireWriter {
+ public:
+  explicit WireWriter(std::string* dest) : dest_(dest) {}
+
+  std::string* dest() const { return dest_; }
+
+  void Varint(uint64_t value) { riegeli::AppendVarint64(value, dest_); }
+  void Tag(uint32_t field, wire::WireType type) { Varint((uint64_t{field} << 3) | type); }
+
+  // A length-delimited field with the given payload.
+  void Bytes(uint32_t field, std::string_view payload) {
+    Tag(field, wire::kLengthDelimited);
+    Varint(payload.size());
+    dest_->append(payload.data(), payload.size());
+  }
+
+  // Starts a nested message field; returns a token for EndMessage. Fields
+  // appended in between form the message payload.
+  size_t BeginMessage(uint32_t field) {
+    Tag(field, wire::kLengthDelimited);
+    dest_->push_back('\0');  // One-byte length placeholder, widened if needed.
+    return dest_->size();
+  }
+  // Writes the length of the message begun at `token`.
+  void EndMessage(size_t token);
+
+  // Packed repeated fixed-width field from little-endian element bytes
+  // (`count` elements of `width` bytes). Nothing is written for count == 0.
+  void PackedFixed(uint32_t field, const void* little_endian, size_t count, size_t width);
+
+  // Packed repeated varint field; `values` are already widened to 64 bits the
+  // way protobuf does (int32 sign-extended, uint32/bool zero-extended).
+  // Nothing is written for count == 0.
+  template <typename T, typename Widen>
+  void PackedVarints(uint32_t field, const T* values, size_t count, Widen widen) {
+    if (count == 0) return;
+    size_t length = 0;
+    for (size_t i = 0; i < count; ++i) length += riegeli::LengthVarint64(widen(values[i]));
+    Tag(field, wire::kLengthDelimited);
+    Varint(length);
+    const size_t start = dest_->size();
+    dest_->resize(start + length);
+    char* out = &(*dest_)[start];
+    for (size_t i = 0; i < count; ++i) out += riegeli::EncodeVarint64(widen(values[i]), out);
+  }
+
+ private:
+  std::string* dest_;
+};
+
+// Signed Python-style integers as bigint_values bytes: big-endian two's
+// complement with bit_length(|x| as Python defines it) / 8 + 1 bytes.
+std::string BigintBytesFromInt64(int64_t value);
+
+// Appends the UTF-8 encoding of UCS-4 code points; returns false (leaving
+// `dest` partially written) on a surrogate or a value above U+10FFFF.
+bool AppendUtf8FromUcs4(const uint32_t* code_points, size_t count, std::string* dest);
+
+// True if `bytes` is valid UTF-8 as protobuf requires of proto3 strings.
+bool IsValidUtf8(std::string_view bytes);
+
+// One field of a message being read.
+struct WireField {
+  uint32_t number = 0;
+  wire::WireType type = wire::kVarint;
+  uint64_t varint = 0;      // kVarint: the value.
+  std::string_view bytes;   // kLengthDelimited: the payload; kFixed32/64: the raw bytes;
+                            // kVarint: the raw varint bytes.
+  size_t offset = 0;        // Offset of the field's tag in the outermost message.
+};
+
+// Iterates over the fields of one serialized message.
+class WireReader {
+ public:
+  // `origin` is the start of the outermost message, for error offsets.
+  WireReader(std::string_view message, const char* origin) : rest_(message), origin_(origin) {}
+
+  // Reads the next field into `*field`. Returns false at the end of the
+  // message or on malformed input; status() tells which. Groups (wire types 3
+  // and 4) are skipped as a whole and never returned.
+  bool Next(WireField* field);
+  const riegeli::Status& status() const { return status_; }
+
+ private:
+  bool Fail(const char* what, const char* where);
+  bool SkipGroup(uint32_t number, const char* where);
+
+  std::string_view rest_;
+  const char* origin_;
+  riegeli::Status status_;
+};
+
+// A message given as the concatenation of payload parts (see top comment).
+// Parts point into the caller's buffers. Usually there is exactly one.
+class MessageParts {
+ public:
+  MessageParts() = default;
+  explicit MessageParts(std::string_view only) : first_(only), count_(1) {}
+
+  void Add(std::string_view part) {
+    if (count_ == 0) {
+      first_ = part;
+    } else {
+      more_.push_back(part);
+    }
+    ++count_;
+  }
+  void Clear() {
+    count_ = 0;
+    more_.clear();
+  }
+  size_t size() const { return count_; }
+  std::string_view operator[](size_t i) const { return i == 0 ? first_ : more_[i - 1]; }
+
+ private:
+  std::string_view first_;
+  std::vector<std::string_view> more_;
+  size_t count_ = 0;
+};
+
+enum class DataKind { kNone, kDatum, kArray, kTuple, kDict };
+
+// Which member of the Data.value oneof is set, and its (merged) payload.
+struct DataWire {
+  DataKind kind = DataKind::kNone;
+  MessageParts payload;
+};
+
+riegeli::Status ParseData(const MessageParts& data, const char* origin, DataWire* out);
+
+// Calls `visit(std::string_view element)` for each Data element of an Array
+// or Tuple payload, in order; `visit` returns a Status and stops the walk on
+// error.
+template <typename Visit>
+riegeli::Status ForEachElement(const MessageParts& list, const char* origin, Visit visit) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    WireReader reader(list[i], origin);
+    WireField field;
+    while (reader.Next(&field)) {
+      if (field.number == wire::kListValues && field.type == wire::kLengthDelimited) {
+        RETURN_IF_ERROR(visit(field.bytes));
+      }
+    }
+    RETURN_IF_ERROR(reader.status());
+  }
+  return riegeli::OkStatus();
+}
+
+// Entries of a Data.Dict, in wire order.
+struct DictWire {
+  struct Entry {
+    std::string_view key;  // Validated UTF-8; "" if absent.
+    MessageParts value;    // Data; no parts if absent.
+  };
+  std::vector<Entry> entries;
+  MessageParts kvs;  // Data.Array payload of Data{tuple{key, value}} elements.
+};
+
+riegeli::Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out);
+
+// Datum fields. Repeated numerics are runs of raw element bytes: varints back
+// to back, or little-endian fixed-width values; packed and unpacked
+// occurrences both become runs. Bytes fields are last-wins ("" = unset).
+struct DatumWire {
+  using Runs = std::vector<std::string_view>;
+  std::vector<int64_t> shape;
+  Runs float_values, double_values, int32_values, int64_values, uint32_values, uint64_values,
+      bool_values;
+  std::vector<std::string_view> string_values, bytes_values, bigint_values;
+  std::string_view float_values_buffer, int8_values, int16_values, uint8_values, uint16_values;
+
+  bool IsScalar() const { return shape.size() == 1 && shape[0] == wire::kScalarDimSize; }
+};
+
+// Parses (merges) every part of a Datum into `*out`.
+riegeli::Status ParseDatum(const MessageParts& datum, const char* origin, DatumWire* out);
+
+// Number of elements in varint runs / fixed-width runs.
+size_t CountVarints(const DatumWire::Runs& runs);
+size_t CountFixed(const DatumWire::Runs& runs, size_t width);
+
+// Decodes varint runs into `out` (CountVarints elements), truncating each
+// 64-bit value to T as protobuf does for int32/uint32; bool maps non-zero to
+// true.
+template <typename T>
+void DecodeVarints(const DatumWire::Runs& runs, T* out) {
+  for (std::string_view run : runs) {
+    while (!run.empty()) {
+      uint64_t value = 0;
+      riegeli::ReadVarint64(&run, &value);  // Runs were validated by ParseDatum.
+      if constexpr (std::is_same_v<T, bool>) {
+        *out++ = value != 0;
+      } else {
+        *out++ = static_cast<T>(value);
+      }
+    }
+  }
+}
+
+// Decodes little-endian fixed-width runs into `out` (CountFixed elements).
+template <typename T>
+void DecodeFixed(const DatumWire::Runs& runs, T* out) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "fixed32 or fixed64");
+  for (std::string_view run : runs) {
+    const size_t n = run.size() / sizeof(T);
+    std::memcpy(out, run.data(), n * sizeof(T));
+    out += n;
+  }
+}
+
+}  // namespace envlogger
+
+#endif  // ENVLOGGER_CONVERTERS_DATA_WIRE_H_

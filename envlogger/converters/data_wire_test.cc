@@ -1,0 +1,227 @@
+#include "envlogger/converters/data_wire.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace envlogger {
+namespace {
+
+std::string Hex(const std::string& bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::string Unhex(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+TEST(WireWriterTest, ScalarDimIsTenByteVarint) {
+  // Spec: scalar dim -438 is the 10-byte varint ca fc ff ff ff ff ff ff ff 01.
+  std::string out;
+  WireWriter writer(&out);
+  writer.Varint(static_cast<uint64_t>(wire::kScalarDimSize));
+  EXPECT_EQ(Hex(out), "cafcffffffffffffff01");
+}
+
+TEST(WireWriterTest, NestedMessageLengthIsShortestVarint) {
+  std::string out;
+  WireWriter writer(&out);
+  const size_t outer = writer.BeginMessage(2);
+  const size_t inner = writer.BeginMessage(1);
+  writer.Bytes(9, std::string(200, 'x'));  // 2-byte tag... payload 200 > 127.
+  writer.EndMessage(inner);
+  writer.EndMessage(outer);
+  // inner payload = tag 0x4a + varint(200)=c8 01 + 200 bytes = 203 bytes.
+  // outer payload = tag 0x0a + varint(203)=cb 01 + 203 = 206 bytes.
+  ASSERT_EQ(out.size(), 1u + 2u + 206u);
+  EXPECT_EQ(Hex(out.substr(0, 6)), "12ce010acb01");
+  EXPECT_EQ(Hex(out.substr(6, 3)), "4ac801");
+}
+
+TEST(WireWriterTest, EmptyNestedMessageHasZeroLength) {
+  std::string out;
+  WireWriter writer(&out);
+  writer.EndMessage(writer.BeginMessage(2));
+  EXPECT_EQ(Hex(out), "1200");
+}
+
+TEST(WireWriterTest, PackedVarintsSignExtendInt32) {
+  std::string out;
+  WireWriter writer(&out);
+  const int32_t values[] = {1, -1, 300};
+  writer.PackedVarints(3, values, 3, [](int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); });
+  // -1 as int32 is ten bytes on the wire (protobuf sign-extends to 64 bits).
+  EXPECT_EQ(Hex(out), "1a0d" "01" "ffffffffffffffffff01" "ac02");
+}
+
+TEST(WireWriterTest, PackedFixedCopiesLittleEndianElements) {
+  std::string out;
+  WireWriter writer(&out);
+  const float values[] = {1.0f, -2.0f};
+  writer.PackedFixed(1, values, 2, 4);
+  EXPECT_EQ(Hex(out), "0a08" "0000803f" "000000c0");
+  std::string none;
+  WireWriter empty_writer(&none);
+  empty_writer.PackedFixed(1, values, 0, 4);
+  EXPECT_EQ(none, "");
+}
+
+TEST(BigintTest, MatchesPythonToBytesVectors) {
+  // Vectors from the spec: int.to_bytes(bit_length() // 8 + 1, 'big', signed=True).
+  EXPECT_EQ(Hex(BigintBytesFromInt64(0)), "00");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(3)), "03");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(127)), "7f");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(128)), "0080");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(255)), "00ff");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(-1)), "ff");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(-128)), "ff80");
+  // (-129).bit_length() == 8 -> 2 bytes; -256 -> 2 bytes; -2**63 -> 9 bytes.
+  EXPECT_EQ(Hex(BigintBytesFromInt64(-129)), "ff7f");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(-256)), "ff00");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(INT64_MIN)), "ff8000000000000000");
+  EXPECT_EQ(Hex(BigintBytesFromInt64(INT64_MAX)), "7fffffffffffffff");  // bit_length 63 -> 8 bytes.
+}
+
+TEST(Utf8Test, EncodesAndValidates) {
+  const uint32_t text[] = {'a', 0xe9, 0x20ac, 0x1f600};
+  std::string out;
+  ASSERT_TRUE(AppendUtf8FromUcs4(text, 4, &out));
+  EXPECT_EQ(Hex(out), "61c3a9e282acf09f9880");
+  EXPECT_TRUE(IsValidUtf8(out));
+  const uint32_t surrogate[] = {0xd800};
+  std::string ignored;
+  EXPECT_FALSE(AppendUtf8FromUcs4(surrogate, 1, &ignored));
+  EXPECT_FALSE(IsValidUtf8(Unhex("c0af")));      // Overlong '/'.
+  EXPECT_FALSE(IsValidUtf8(Unhex("eda080")));    // Encoded surrogate.
+  EXPECT_FALSE(IsValidUtf8(Unhex("e282")));      // Truncated.
+  EXPECT_FALSE(IsValidUtf8(Unhex("f4908080")));  // Above U+10FFFF.
+  EXPECT_TRUE(IsValidUtf8(""));
+}
+
+TEST(WireReaderTest, ReadsEveryWireTypeAndSkipsGroups) {
+  // varint field 1 = 150; group 2 { fixed32 field 3 }; fixed64 field 4; LEN field 5 "hi"; fixed32 field 6.
+  const std::string message = Unhex("089601" "13" "1d01000000" "14" "210100000000000000" "2a026869" "3502000000");
+  WireReader reader(message, message.data());
+  WireField field;
+  std::vector<uint32_t> numbers;
+  while (reader.Next(&field)) numbers.push_back(field.number);
+  ASSERT_TRUE(reader.status().ok()) << reader.status().ToString();
+  EXPECT_EQ(numbers, (std::vector<uint32_t>{1, 4, 5, 6}));
+}
+
+TEST(WireReaderTest, ReportsMalformedInputWithOffset) {
+  for (const char* hex : {"0a05616263", "08", "0b", "0c", "0f00", "0001", "1d0100", "13"}) {
+    const std::string message = Unhex(hex);
+    WireReader reader(message, message.data());
+    WireField field;
+    while (reader.Next(&field)) {
+    }
+    EXPECT_FALSE(reader.status().ok()) << hex;
+    EXPECT_NE(reader.status().message().find("at byte"), std::string::npos) << hex;
+  }
+}
+
+TEST(ParseDataTest, LastOneofMemberWinsAndRepeatsMerge) {
+  // array{values: <empty Data>} then tuple{values: A} then tuple{values: B}.
+  const std::string message = Unhex("12020a00" "1a030a0108" "1a030a0110");
+  DataWire data;
+  ASSERT_TRUE(ParseData(MessageParts(message), message.data(), &data).ok());
+  ASSERT_EQ(data.kind, DataKind::kTuple);
+  std::vector<std::string> elements;
+  ASSERT_TRUE(ForEachElement(data.payload, message.data(), [&](std::string_view element) {
+                elements.emplace_back(element);
+                return riegeli::OkStatus();
+              }).ok());
+  EXPECT_EQ(elements, (std::vector<std::string>{Unhex("08"), Unhex("10")}));
+}
+
+TEST(ParseDataTest, EmptyMessageIsNone) {
+  DataWire data;
+  ASSERT_TRUE(ParseData(MessageParts(std::string_view()), nullptr, &data).ok());
+  EXPECT_EQ(data.kind, DataKind::kNone);
+}
+
+TEST(ParseDatumTest, MergesPackedAndUnpackedRunsAndShapes) {
+  // shape{dim{size 2}}, values{int64 packed [1, 2]}, values{int64 unpacked 3},
+  // shape{dim{size 3}}, values{uint8_values "a"}, values{uint8_values "bc"} (last wins),
+  // unknown field 99 (varint).
+  const std::string message = Unhex("0a04" "12020802" "1204" "22020102" "1202" "2003" "0a04" "12020803" "1203" "6a0161" "1204" "6a026263" "98060b");
+  DatumWire datum;
+  const auto status = ParseDatum(MessageParts(message), message.data(), &datum);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(datum.shape, (std::vector<int64_t>{2, 3}));
+  ASSERT_EQ(CountVarints(datum.int64_values), 3u);
+  int64_t values[3];
+  DecodeVarints(datum.int64_values, values);
+  EXPECT_EQ(values[0], 1);
+  EXPECT_EQ(values[1], 2);
+  EXPECT_EQ(values[2], 3);
+  EXPECT_EQ(datum.uint8_values, "bc");
+  EXPECT_FALSE(datum.IsScalar());
+}
+
+TEST(ParseDatumTest, ScalarShapeAndTruncatingInt32) {
+  // shape{dim{size -438}}, values{int32 packed [-1 (10 bytes), 2^32 + 5 (truncates to 5)]}.
+  const std::string message =
+      Unhex("0a0d" "120b" "08cafcffffffffffffff01" "1211" "1a0f" "ffffffffffffffffff01" "8580808010");
+  DatumWire datum;
+  const auto status = ParseDatum(MessageParts(message), message.data(), &datum);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_TRUE(datum.IsScalar());
+  ASSERT_EQ(CountVarints(datum.int32_values), 2u);
+  int32_t values[2];
+  DecodeVarints(datum.int32_values, values);
+  EXPECT_EQ(values[0], -1);
+  EXPECT_EQ(values[1], 5);
+}
+
+TEST(ParseDatumTest, RejectsBadPackedPayloadAndInvalidUtf8) {
+  const std::string bad_floats = Unhex("1205" "0a03000000");  // 3 bytes of fixed32.
+  DatumWire datum;
+  EXPECT_FALSE(ParseDatum(MessageParts(bad_floats), bad_floats.data(), &datum).ok());
+  const std::string bad_varints = Unhex("1204" "1a0201ff");  // Truncated varint in packed run.
+  DatumWire datum2;
+  EXPECT_FALSE(ParseDatum(MessageParts(bad_varints), bad_varints.data(), &datum2).ok());
+  const std::string bad_string = Unhex("1203" "4201ff");
+  DatumWire datum3;
+  const auto status = ParseDatum(MessageParts(bad_string), bad_string.data(), &datum3);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("UTF-8"), std::string::npos);
+}
+
+TEST(ParseDatumTest, IgnoresFieldsWithForeignWireTypes) {
+  // float_values as a varint (not fixed32, not packed): an unknown field.
+  const std::string message = Unhex("1202" "0801");
+  DatumWire datum;
+  ASSERT_TRUE(ParseDatum(MessageParts(message), message.data(), &datum).ok());
+  EXPECT_EQ(CountFixed(datum.float_values, 4), 0u);
+}
+
+TEST(ParseDictTest, EntriesKeysValuesAndKvs) {
+  // entry{key "a", value <Data 08>}, entry{value only}, kvs{...}.
+  const std::string message = Unhex("0a06" "0a0161" "120108" "0a03" "120110" "1202" "0a00");
+  DictWire dict;
+  const auto status = ParseDict(MessageParts(message), message.data(), &dict);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(dict.entries.size(), 2u);
+  EXPECT_EQ(dict.entries[0].key, "a");
+  ASSERT_EQ(dict.entries[0].value.size(), 1u);
+  EXPECT_EQ(dict.entries[0].value[0], Unhex("08"));
+  EXPECT_EQ(dict.entries[1].key, "");
+  EXPECT_EQ(dict.kvs.size(), 1u);
+}
+
+}  // namespace
+}  // namespace envlogger
