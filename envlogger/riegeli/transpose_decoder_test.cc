@@ -255,7 +255,9 @@ TEST(TransposeDecoderTest, TruncationsNeverCrash) {
       const Status status =
           DecodeTransposedChunk(std::string_view(chunk.data).substr(0, length), chunk.num_records,
                                 chunk.decoded_data_size, &values, &limits);
-      if (!status.ok()) EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
+      if (!status.ok()) {
+        EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
+      }
     }
   }
 }
