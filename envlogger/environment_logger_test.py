@@ -1,0 +1,348 @@
+"""Tests of EnvLogger, run against every backend in `_HARNESSES`.
+
+Each harness knows how to build a logger for a backend and a Reader over what
+it wrote. Only the in-memory backend is registered here; backends that store
+data elsewhere (Riegeli) add a harness class with the same two methods to
+`_HARNESSES` and every test below runs for them too.
+"""
+
+import concurrent.futures
+import pickle
+from typing import Any, List
+
+import dm_env
+from dm_env import specs
+import numpy as np
+import pytest
+
+import envlogger
+from envlogger import environment_logger
+from envlogger import step_data
+from envlogger.backends import in_memory_backend
+from envlogger.backends import schedulers
+from envlogger.testing import catch_env
+from envlogger.testing import compare
+
+
+class _InMemoryHarness:
+  """Logs to an InMemoryBackendWriter; reads it back with the Reader."""
+
+  name = 'in_memory'
+
+  def __init__(self, tmp_path):
+    del tmp_path  # unused: nothing is written to disk
+    self._writers: List[in_memory_backend.InMemoryBackendWriter] = []
+
+  def logger(self, env: dm_env.Environment, **kwargs) -> envlogger.EnvLogger:
+    logger = envlogger.EnvLogger(
+        env, backend=envlogger.BackendType.IN_MEMORY, **kwargs)
+    self._writers.append(logger._backend)  # pylint: disable=protected-access
+    return logger
+
+  def reader(self) -> envlogger.Reader:
+    return envlogger.Reader(self._writers[-1],
+                            backend=envlogger.BackendType.IN_MEMORY)
+
+  def recorded(self, steps: List[step_data.StepData]) -> List[tuple]:
+    """The steps as this backend reads them back, as plain tuples.
+
+    In memory the very objects are returned. (A storing backend returns the
+    codec round trip: python floats become np.float64, etc.)
+    """
+    return [tuple(s) for s in steps]
+
+
+_HARNESSES = [_InMemoryHarness]
+
+
+@pytest.fixture(params=_HARNESSES, ids=lambda h: h.name)
+def harness(request, tmp_path):
+  return request.param(tmp_path)
+
+
+class CustomSpecsEnvironment(dm_env.Environment):
+  """Episodes of `episode_length` steps with fixed values and given specs."""
+
+  def __init__(self, observation_spec, action_spec, episode_length=10):
+    self._observation_spec = observation_spec
+    self._action_spec = action_spec
+    self._episode_length = episode_length
+    self._step = 0
+
+  def reset(self):
+    self._step = 0
+    return dm_env.restart(123)
+
+  def step(self, action):
+    self._step += 1
+    if self._step == self._episode_length:
+      return dm_env.termination(-1.0, 987)
+    return dm_env.transition(1.0, 321)
+
+  def observation_spec(self):
+    return self._observation_spec
+
+  def action_spec(self):
+    return self._action_spec
+
+
+class RandomDataEnvironment(dm_env.Environment):
+  """Random float32 observations; episodes end with probability p."""
+
+  def __init__(self, data_size=10, prob_episode_end=0.1, seed=0):
+    self._size = data_size
+    self._p = prob_episode_end
+    self._rng = np.random.default_rng(seed)
+
+  def reset(self):
+    return dm_env.restart(self._observation())
+
+  def step(self, action):
+    if self._rng.random() < self._p:
+      return dm_env.termination(1.0, self._observation())
+    return dm_env.transition(0.5, self._observation())
+
+  def _observation(self):
+    return self._rng.random(self._size, dtype=np.float32)
+
+  def observation_spec(self):
+    return specs.Array((self._size,), np.float32, 'obs')
+
+  def action_spec(self):
+    return specs.DiscreteArray(3, name='action')
+
+
+def _train(env: dm_env.Environment, num_episodes: int, seed: int = 0):
+  """Random agent; returns the StepData it expects to be recorded."""
+  rng = np.random.default_rng(seed)
+  expected = []
+  for _ in range(num_episodes):
+    timestep = env.reset()
+    expected.append(step_data.StepData(timestep, None, None))
+    while not timestep.last():
+      action = np.int64(rng.integers(3))
+      timestep = env.step(action)
+      expected.append(step_data.StepData(timestep, action, None))
+  return expected
+
+
+@pytest.mark.parametrize('observation_spec,action_spec', [
+    (specs.Array((), np.int32, 'obs'), specs.Array((2,), np.float32, 'act')),
+    (specs.BoundedArray((2, 3), np.float64, -1.0, 1.0, 'obs'),
+     specs.DiscreteArray(7, name='act')),
+    ([specs.Array((1,), np.int8, 'a'), specs.Array((2,), np.uint16, 'b')],
+     (specs.DiscreteArray(2), specs.BoundedArray((), np.int64, 0, 9))),
+    ({'pos': specs.Array((3,), np.float32, 'pos'),
+      'nested': {'id': specs.DiscreteArray(4, name='id')}},
+     {'move': specs.BoundedArray((2,), np.float32, -1., 1., 'move')}),
+])
+def test_specs_of_different_types_are_supported(harness, observation_spec,
+                                                action_spec):
+  env = CustomSpecsEnvironment(observation_spec, action_spec)
+  with harness.logger(env) as logger:
+    _train(logger, 1)
+  reader = harness.reader()
+  compare.assert_strictly_equal(reader.observation_spec(), observation_spec)
+  compare.assert_strictly_equal(reader.action_spec(), action_spec)
+  compare.assert_strictly_equal(reader.reward_spec(), env.reward_spec())
+  compare.assert_strictly_equal(reader.discount_spec(), env.discount_spec())
+
+
+def test_different_specs_are_actually_different(harness):
+  env = CustomSpecsEnvironment(specs.Array((1,), np.int32, 'x'),
+                               specs.Array((2,), np.int32, 'y'))
+  with harness.logger(env) as logger:
+    _train(logger, 1)
+  reader = harness.reader()
+  assert compare.differences(reader.observation_spec(),
+                             reader.action_spec())
+
+
+def test_metadata_is_available(harness):
+  user_metadata = {'agent': 'random', 'n': [1, 2, 3], 'seed': np.int64(7)}
+  original = dict(user_metadata)
+  with harness.logger(catch_env.Catch(), metadata=user_metadata) as logger:
+    _train(logger, 1)
+  # The caller's dict is not modified (upstream added 'environment_specs').
+  assert user_metadata == original and 'environment_specs' not in user_metadata
+  reader = harness.reader()
+  metadata = reader.metadata()
+  assert set(metadata['environment_specs']) == {
+      'observation_spec', 'action_spec', 'reward_spec', 'discount_spec'}
+  metadata.pop('environment_specs')
+  compare.assert_strictly_equal(metadata, user_metadata)
+  # The returned dict is a copy: mutating it does not affect the reader.
+  assert 'environment_specs' in reader.metadata()
+
+
+def test_data_reader_get_timestep(harness):
+  env = catch_env.Catch()
+  with harness.logger(env) as logger:
+    expected = _train(logger, 13)
+  reader = harness.reader()
+  assert len(expected) == 130
+  assert len(reader.steps) == 130 and len(reader.episodes) == 13
+  compare.assert_strictly_equal([tuple(s) for s in reader.steps],
+                                harness.recorded(expected))
+  recorded = harness.recorded(expected)
+  for i in (0, 9, 10, 129, -1, -130):
+    compare.assert_strictly_equal(tuple(reader.steps[i]), recorded[i])
+  for e, episode in enumerate(reader.episodes):
+    assert len(episode) == 10
+    compare.assert_strictly_equal([tuple(s) for s in episode],
+                                  harness.recorded(expected[10 * e:10 * e + 10]))
+    assert episode[0].timestep.first() and episode[-1].timestep.last()
+
+
+def test_step_fn(harness):
+  counter = iter(range(1000))
+
+  def step_fn(timestep, action, env):
+    del action
+    assert isinstance(env, catch_env.Catch)
+    return {'n': next(counter), 'first': timestep.first()}
+
+  with harness.logger(catch_env.Catch(), step_fn=step_fn) as logger:
+    _train(logger, 2)
+  reader = harness.reader()
+  assert len(reader.steps) == 20 and len(reader.episodes) == 2
+  assert [s.custom_data for s in reader.steps] == [
+      {'n': i, 'first': i % 10 == 0} for i in range(20)]
+
+
+def test_episode_fn(harness):
+  episode = [-1]
+
+  def episode_fn(timestep, action, env):
+    del action, env
+    if timestep.first():
+      episode[0] += 1
+    # Odd episodes get metadata; the last non-None value of an episode wins.
+    if episode[0] % 2 == 1:
+      return 100 + episode[0] if timestep.last() else -1
+    return None
+
+  with harness.logger(catch_env.Catch(), episode_fn=episode_fn) as logger:
+    _train(logger, 11)
+  reader = harness.reader()
+  assert list(reader.episode_metadata()) == [
+      100 + e if e % 2 else None for e in range(11)]
+
+
+def test_logger_close(harness):
+  logger = harness.logger(catch_env.Catch())
+  _train(logger, 1)
+  for _ in range(10):
+    logger.close()
+  assert len(harness.reader().steps) == 10
+
+
+def test_logger_as_context(harness):
+  with harness.logger(catch_env.Catch()) as logger:
+    assert isinstance(logger, environment_logger.EnvLogger)
+    _train(logger, 3)
+  assert len(harness.reader().episodes) == 3
+
+
+def test_only_episodic_metadata(harness):
+  values = iter([1, 2, 3])
+
+  def episode_fn(timestep, action, env):
+    del action, env
+    return next(values) if timestep.first() else None
+
+  def first_steps_only(data):
+    return data.timestep.first()
+
+  with harness.logger(catch_env.Catch(), episode_fn=episode_fn,
+                      scheduler=first_steps_only) as logger:
+    _train(logger, 3)
+  reader = harness.reader()
+  assert len(reader.steps) == 3 and len(reader.episodes) == 3
+  assert list(reader.episode_metadata()) == [1, 2, 3]
+
+
+def test_parallel_readers(harness):
+  with harness.logger(RandomDataEnvironment(seed=3)) as logger:
+    expected = _train(logger, 20)
+  reader = harness.reader()
+  copies = [reader.copy() for _ in range(50)]
+
+  def read_all(r):
+    return [tuple(s) for s in r.steps]
+
+  with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+    results = list(pool.map(read_all, copies, timeout=30))
+  for result in results:
+    compare.assert_strictly_equal(result, harness.recorded(expected))
+
+
+def test_step_before_reset_resets(harness):
+  with harness.logger(catch_env.Catch()) as logger:
+    timestep = logger.step(2)  # no reset yet: upstream resets, ignores action
+    assert timestep.first()
+    timestep = logger.step(0)
+    assert timestep.mid()
+  reader = harness.reader()
+  assert len(reader.steps) == 2 and len(reader.episodes) == 1
+  assert reader.steps[0].action is None and reader.steps[1].action == 0
+
+
+def test_step_after_last_resets(harness):
+  with harness.logger(catch_env.Catch()) as logger:
+    _train(logger, 1)
+    assert logger.step(1).first()
+  assert [len(e) for e in harness.reader().episodes] == [10, 1]
+
+
+def test_envlogger_pickling_raises_type_error(harness):
+  logger = harness.logger(catch_env.Catch())
+  with pytest.raises(TypeError, match='cannot be serialized/pickled'):
+    pickle.dumps(logger)
+  logger.close()
+
+
+def test_delegates_unknown_attributes():
+  env = catch_env.Catch()
+  logger = envlogger.EnvLogger(env, backend=envlogger.BackendType.IN_MEMORY)
+  assert logger._rows == 10  # pylint: disable=protected-access
+  assert logger.observation_spec() == env.observation_spec()
+  with pytest.raises(AttributeError):
+    logger.no_such_attribute  # pylint: disable=pointless-statement
+
+
+def test_backend_instance_is_used_as_is():
+  writer = in_memory_backend.InMemoryBackendWriter(metadata={'own': 1})
+  with envlogger.EnvLogger(catch_env.Catch(), metadata={'ignored': 2},
+                           backend=writer) as logger:
+    _train(logger, 1)
+  assert len(writer.steps) == 10
+  # As upstream: metadata (and so the environment specs) is not recorded.
+  assert writer.metadata() == {'own': 1}
+
+
+def test_callable_backend_receives_metadata_and_kwargs():
+  received = {}
+
+  def factory(**kwargs: Any):
+    received.update(kwargs)
+    return in_memory_backend.InMemoryBackendWriter(
+        metadata=kwargs['metadata'], scheduler=kwargs['scheduler'])
+
+  scheduler = schedulers.NStepScheduler(2)
+  with envlogger.EnvLogger(catch_env.Catch(), metadata={'a': 1},
+                           backend=factory, scheduler=scheduler) as logger:
+    _train(logger, 1)
+  assert received['scheduler'] is scheduler
+  assert received['metadata']['a'] == 1
+  assert 'environment_specs' in received['metadata']
+
+
+def test_in_memory_rejects_data_directory():
+  with pytest.raises(TypeError):
+    envlogger.EnvLogger(catch_env.Catch(), data_directory='/tmp/x',
+                        backend=envlogger.BackendType.IN_MEMORY)
+
+
+def test_default_backend_is_riegeli():
+  assert environment_logger._DEFAULT_BACKEND == envlogger.BackendType.RIEGELI  # pylint: disable=protected-access
