@@ -1,0 +1,256 @@
+#include "envlogger/riegeli/record_reader.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "envlogger/riegeli/chunk_decoder.h"
+#include "envlogger/riegeli/fd_io.h"
+#include "envlogger/riegeli/transpose_decoder.h"
+
+namespace envlogger {
+namespace riegeli {
+
+StatusOr<std::unique_ptr<RecordReader>> RecordReader::Open(const std::string& path,
+                                                           RecordReaderOptions options) {
+  ASSIGN_OR_RETURN(auto source, OpenFdSource(path));
+  return std::make_unique<RecordReader>(std::unique_ptr<ByteSource>(std::move(source)),
+                                        std::move(options));
+}
+
+RecordReader::RecordReader(std::unique_ptr<ByteSource> source, RecordReaderOptions options)
+    : source_(std::move(source)),
+      name_(source_->name()),
+      options_(std::move(options)),
+      chunk_reader_(source_.get()) {}
+
+RecordPosition RecordReader::Pos() const {
+  if (chunk_loaded_ && index_ < limits_.size()) return RecordPosition{chunk_begin_, index_};
+  return RecordPosition{chunk_reader_.pos(), 0};
+}
+
+void RecordReader::UnloadChunk() {
+  chunk_loaded_ = false;
+  values_.clear();
+  limits_.clear();
+  index_ = 0;
+}
+
+bool RecordReader::Fail(const Status& status) {
+  if (status_.ok()) status_ = status;
+  return false;
+}
+
+bool RecordReader::CheckOpen() {
+  if (!closed_) return true;
+  return Fail(FailedPreconditionError("Riegeli/records file " + name_ + " is closed"));
+}
+
+bool RecordReader::HandleFailure(Failure failure, const Status& status) {
+  UnloadChunk();
+  if (!options_.recovery) {
+    failure_ = failure;
+    return Fail(status);
+  }
+  SkippedRegion region;
+  if (failure == Failure::kChunkReader) {
+    if (!chunk_reader_.Recover(&region)) return Fail(status);
+  } else {
+    // The chunk reader already stands at the end of the undecodable chunk.
+    region = SkippedRegion{failed_chunk_begin_, failed_chunk_end_, status.message()};
+  }
+  return options_.recovery(region);
+}
+
+bool RecordReader::LoadChunk() {
+  Chunk chunk;
+  while (true) {
+    uint64_t chunk_begin = 0;
+    if (!chunk_reader_.ReadChunk(&chunk, &chunk_begin)) {
+      // OK status: a clean end or a truncated chunk, neither is an error here.
+      if (chunk_reader_.status().ok()) return false;
+      if (!HandleFailure(Failure::kChunkReader, chunk_reader_.status())) return false;
+      continue;
+    }
+    values_.clear();
+    limits_.clear();
+    Status status = DecodeChunk(chunk, &values_, &limits_);
+    if (status.ok() && limits_.size() != chunk.header.num_records) {
+      status = InternalError("decoder returned " + std::to_string(limits_.size()) +
+                             " records instead of " + std::to_string(chunk.header.num_records));
+    }
+    if (!status.ok()) {
+      failed_chunk_begin_ = chunk_begin;
+      failed_chunk_end_ = chunk_reader_.pos();
+      if (!HandleFailure(Failure::kDecode,
+                         status.WithContext("Riegeli/records file " + name_ +
+                                            ": decoding chunk at " +
+                                            std::to_string(chunk_begin)))) {
+        return false;
+      }
+      continue;
+    }
+    chunk_loaded_ = true;
+    chunk_begin_ = chunk_begin;
+    index_ = 0;
+    return true;
+  }
+}
+
+bool RecordReader::ReadRecord(std::string_view* record) {
+  if (!status_.ok() || !CheckOpen()) return false;
+  while (!chunk_loaded_ || index_ >= limits_.size()) {
+    if (!LoadChunk()) return false;
+  }
+  const uint64_t start = index_ == 0 ? 0 : limits_[index_ - 1];
+  *record = std::string_view(values_.data() + start, limits_[index_] - start);
+  last_pos_ = RecordPosition{chunk_begin_, index_};
+  ++index_;
+  return true;
+}
+
+bool RecordReader::ReadRecordAt(uint64_t numeric_pos, std::string_view* record) {
+  if (!status_.ok() || !CheckOpen()) return false;
+  if (chunk_loaded_ && numeric_pos >= chunk_begin_ &&
+      numeric_pos - chunk_begin_ < limits_.size()) {
+    index_ = numeric_pos - chunk_begin_;
+    return ReadRecord(record);
+  }
+  if (!SeekNumeric(numeric_pos)) return false;
+  return ReadRecord(record);
+}
+
+bool RecordReader::Seek(RecordPosition pos) {
+  if (!status_.ok() || !CheckOpen()) return false;
+  UnloadChunk();
+  if (!chunk_reader_.Seek(pos.chunk_begin)) {
+    if (chunk_reader_.status().ok()) return true;
+    failure_ = Failure::kChunkReader;
+    return Fail(chunk_reader_.status());
+  }
+  if (pos.record_index == 0) return true;  // The chunk is read when needed.
+  if (!LoadChunk()) return status_.ok();   // The end of the file.
+  if (chunk_begin_ == pos.chunk_begin) {
+    index_ = std::min<uint64_t>(pos.record_index, limits_.size());
+  }
+  return true;
+}
+
+bool RecordReader::SeekNumeric(uint64_t pos) {
+  if (!status_.ok() || !CheckOpen()) return false;
+  if (chunk_loaded_ && pos >= chunk_begin_ && pos <= chunk_reader_.pos()) {
+    index_ = std::min<uint64_t>(pos - chunk_begin_, limits_.size());
+    return true;
+  }
+  UnloadChunk();
+  if (!chunk_reader_.SeekToChunkContaining(pos)) {
+    // OK status: positioned at a chunk the file does not hold completely yet.
+    if (chunk_reader_.status().ok()) return true;
+    failure_ = Failure::kChunkReader;
+    return Fail(chunk_reader_.status());
+  }
+  if (chunk_reader_.pos() >= pos) return true;  // Between records: the next one.
+  if (!LoadChunk()) return status_.ok();
+  if (chunk_begin_ <= pos) index_ = std::min<uint64_t>(pos - chunk_begin_, limits_.size());
+  return true;
+}
+
+bool RecordReader::SeekBack() {
+  if (!status_.ok() || !CheckOpen()) return false;
+  if (chunk_loaded_ && index_ > 0 && !limits_.empty()) {
+    index_ = std::min<uint64_t>(index_, limits_.size()) - 1;
+    return true;
+  }
+  uint64_t pos = chunk_loaded_ ? chunk_begin_ : chunk_reader_.pos();
+  while (pos > 0) {
+    UnloadChunk();
+    if (!chunk_reader_.SeekToChunkBefore(pos)) {
+      failure_ = Failure::kChunkReader;
+      return Fail(chunk_reader_.status());
+    }
+    const uint64_t chunk_begin = chunk_reader_.pos();
+    if (chunk_begin >= pos || !LoadChunk()) return false;
+    if (!limits_.empty()) {
+      index_ = limits_.size() - 1;
+      return true;
+    }
+    pos = chunk_begin;
+  }
+  return false;
+}
+
+StatusOr<uint64_t> RecordReader::Size() {
+  if (closed_) return FailedPreconditionError("Riegeli/records file " + name_ + " is closed");
+  return source_->Size();
+}
+
+StatusOr<std::optional<std::string>> RecordReader::ReadMetadata() {
+  if (closed_) return FailedPreconditionError("Riegeli/records file " + name_ + " is closed");
+  // A separate chunk reader leaves the reading position alone.
+  ChunkReader reader(source_.get());
+  Chunk chunk;
+  uint64_t chunk_begin = 0;
+  for (int i = 0; i < 2; ++i) {  // The signature, then the chunk after it.
+    if (!reader.ReadChunk(&chunk, &chunk_begin)) {
+      if (!reader.status().ok()) return reader.status();
+      return std::optional<std::string>();
+    }
+  }
+  if (chunk.header.chunk_type != ChunkType::kFileMetadata) return std::optional<std::string>("");
+  std::string values;
+  std::vector<uint64_t> limits;
+  Status status =
+      DecodeTransposedChunk(chunk.data, 1, chunk.header.decoded_data_size, &values, &limits);
+  if (status.ok() && values.size() != chunk.header.decoded_data_size) {
+    status = InvalidArgumentError("metadata has " + std::to_string(values.size()) +
+                                  " bytes, the chunk header says " +
+                                  std::to_string(chunk.header.decoded_data_size));
+  }
+  if (!status.ok()) {
+    status = status.WithContext("Riegeli/records file " + name_ +
+                                ": decoding the metadata chunk at " + std::to_string(chunk_begin));
+    if (!options_.recovery) return status;
+    options_.recovery(SkippedRegion{chunk_begin, reader.pos(), status.message()});
+    return std::optional<std::string>("");
+  }
+  return std::optional<std::string>(std::move(values));
+}
+
+bool RecordReader::Recover(SkippedRegion* region) {
+  if (closed_ || failure_ == Failure::kNone) return false;
+  if (failure_ == Failure::kChunkReader) {
+    if (!chunk_reader_.Recover(region)) return false;
+  } else {
+    *region = SkippedRegion{failed_chunk_begin_, failed_chunk_end_, status_.message()};
+  }
+  failure_ = Failure::kNone;
+  status_ = OkStatus();
+  return true;
+}
+
+Status RecordReader::Close() {
+  if (closed_) return close_status_;
+  UnloadChunk();
+  if (status_.ok() && chunk_reader_.truncated()) {
+    const uint64_t chunk_begin = chunk_reader_.pos();
+    StatusOr<uint64_t> size = source_->Size();
+    if (!size.ok()) {
+      status_ = size.status();
+    } else {
+      const std::string message = "Truncated Riegeli/records file, incomplete chunk at " +
+                                  std::to_string(chunk_begin) + " with length " +
+                                  std::to_string(*size > chunk_begin ? *size - chunk_begin : 0);
+      if (options_.recovery) {
+        options_.recovery(SkippedRegion{chunk_begin, *size, message});
+      } else {
+        status_ = InvalidArgumentError(name_ + ": " + message);
+      }
+    }
+  }
+  closed_ = true;
+  close_status_ = status_;
+  source_.reset();
+  return close_status_;
+}
+
+}  // namespace riegeli
+}  // namespace envlogger

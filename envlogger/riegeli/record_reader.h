@@ -1,0 +1,148 @@
+// Reads records from a Riegeli/records file (../shared/spec/riegeli-format.md
+// §8, §9).
+//
+// Contract:
+// * ReadRecord() returns the records in file order, decoding each chunk once
+//   and serving its records from memory. It returns false at the end of the
+//   data (status() OK) or on failure (status() not OK).
+// * A file that ends inside a chunk is not an error while reading: the
+//   incomplete chunk is not delivered and ReadRecord() returns false. If the
+//   file grows later (a writer is still appending), the next ReadRecord()
+//   continues. Close() reports the truncation unless recovery is set.
+// * Positions: LastPos() is the canonical position of the record just read;
+//   Pos() is where the next read starts (the next record of the current
+//   chunk, else (begin of the next chunk, 0)). Positions agree with
+//   RecordWriter::LastPos().
+// * Corruption: without recovery, the failing call returns false and
+//   status() names the file and the position. With a recovery callback, the
+//   damaged region is skipped, the callback receives it (numeric positions,
+//   [first unread record, where reading resumes)) and reading continues if
+//   the callback returns true; if it returns false, the call that met the
+//   damage returns false as at the end of the file (status() OK) and a later
+//   call continues after the damage. Recover() skips by hand after a failure.
+// * Never crashes, reads out of bounds or loops forever on hostile input.
+
+#ifndef ENVLOGGER_RIEGELI_RECORD_READER_H_
+#define ENVLOGGER_RIEGELI_RECORD_READER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "envlogger/riegeli/byte_io.h"
+#include "envlogger/riegeli/chunk_reader.h"
+#include "envlogger/riegeli/record_position.h"
+#include "envlogger/riegeli/status.h"
+
+namespace envlogger {
+namespace riegeli {
+
+struct RecordReaderOptions {
+  // Called for every region skipped because of corruption; return true to
+  // continue reading, false to stop as if at the end of the file. Empty:
+  // corruption is an error.
+  std::function<bool(const SkippedRegion&)> recovery;
+};
+
+class RecordReader {
+ public:
+  static StatusOr<std::unique_ptr<RecordReader>> Open(const std::string& path,
+                                                      RecordReaderOptions options = {});
+  explicit RecordReader(std::unique_ptr<ByteSource> source, RecordReaderOptions options = {});
+
+  RecordReader(const RecordReader&) = delete;
+  RecordReader& operator=(const RecordReader&) = delete;
+
+  // Reads the next record. `*record` stays valid until the next call that
+  // reads, seeks or closes.
+  bool ReadRecord(std::string_view* record);
+
+  // Reads the record at numeric position `numeric_pos` (or, if that falls
+  // between records, the next one), like SeekNumeric() + ReadRecord(), but
+  // serves it from the last decoded chunk when that chunk holds it.
+  bool ReadRecordAt(uint64_t numeric_pos, std::string_view* record);
+
+  // Canonical position of the record last read.
+  RecordPosition LastPos() const { return last_pos_; }
+  // Position of the next record to read.
+  RecordPosition Pos() const;
+
+  // Positions at `pos`. chunk_begin must be a chunk boundary; a record_index
+  // beyond the chunk's records means the end of that chunk.
+  bool Seek(RecordPosition pos);
+  // Positions at the record with numeric position `pos` or, if `pos` falls
+  // between records, at the next record. Beyond the file size: OUT_OF_RANGE.
+  bool SeekNumeric(uint64_t pos);
+  // Positions at the record before Pos(). Returns false (status() OK) at the
+  // start of the file.
+  bool SeekBack();
+
+  // The current file size.
+  StatusOr<uint64_t> Size();
+
+  // The serialized riegeli.RecordsMetadata of the file, independent of the
+  // reading position: nullopt if the file ends before a chunk follows the
+  // signature, "" if the chunk after the signature is not a metadata chunk.
+  StatusOr<std::optional<std::string>> ReadMetadata();
+
+  // After a failure, skips the damaged region and clears the failure.
+  // Returns false if there is nothing to recover from.
+  bool Recover(SkippedRegion* region);
+
+  // Reports a truncated file (see above) and releases the source. Later
+  // calls return the same status; other operations then fail with
+  // FAILED_PRECONDITION.
+  Status Close();
+
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  // Why the reader is in a failed state, for Recover().
+  enum class Failure { kNone, kChunkReader, kDecode };
+
+  // Reads the chunk at the chunk reader's position and decodes its records
+  // into the cache. Returns false at the end of the data or on failure.
+  // Chunks without records are loaded too (with no records).
+  bool LoadChunk();
+  // Handles a failure of the chunk reader or of decoding: with recovery,
+  // skips and asks the callback (returning true to try again); otherwise
+  // records the failure (returning false).
+  bool HandleFailure(Failure failure, const Status& status);
+  // Forgets the cached chunk, positioning at the chunk reader's position.
+  void UnloadChunk();
+  bool Fail(const Status& status);
+  // False, with a FAILED_PRECONDITION status, if the reader is closed.
+  bool CheckOpen();
+
+  std::unique_ptr<ByteSource> source_;
+  std::string name_;
+  RecordReaderOptions options_;
+  ChunkReader chunk_reader_;
+
+  // The loaded chunk: records [limits_[i-1], limits_[i]) of values_.
+  bool chunk_loaded_ = false;
+  uint64_t chunk_begin_ = 0;
+  std::string values_;
+  std::vector<uint64_t> limits_;
+  uint64_t index_ = 0;  // Next record of the loaded chunk.
+
+  RecordPosition last_pos_;
+  Status status_;
+  Failure failure_ = Failure::kNone;
+  // For kDecode: the region [begin, end) a recovery would skip.
+  uint64_t failed_chunk_begin_ = 0;
+  uint64_t failed_chunk_end_ = 0;
+  bool closed_ = false;
+  Status close_status_;
+};
+
+}  // namespace riegeli
+}  // namespace envlogger
+
+#endif  // ENVLOGGER_RIEGELI_RECORD_READER_H_
