@@ -384,8 +384,11 @@ class TestContainers:
     storage_pb2.DESCRIPTOR.CopyToProto(file_proto)
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file_proto)
-    other_cls = message_factory.GetMessageClass(
-        pool.FindMessageTypeByName('envlogger.Data'))
+    descriptor = pool.FindMessageTypeByName('envlogger.Data')
+    if hasattr(message_factory, 'GetMessageClass'):  # protobuf >= 4.22
+      other_cls = message_factory.GetMessageClass(descriptor)
+    else:
+      other_cls = message_factory.MessageFactory(pool).GetPrototype(descriptor)
     other = other_cls.FromString(codec.encode({'a': [1, 2]}).SerializeToString())
     assert not isinstance(other, storage_pb2.Data)
     assert codec.decode(other) == {'a': [1, 2]}
