@@ -9,6 +9,7 @@ decoder uses it, and it is not part of the Python extension.
 
 import pathlib
 
+import numpy
 from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
 import setuptools
 
@@ -39,7 +40,8 @@ setuptools.setup(
         Pybind11Extension(
             'envlogger._native',
             sources=_native_sources(),
-            include_dirs=[str(ROOT)],
+            # numpy's C API: the native codec reads/writes array buffers directly.
+            include_dirs=[str(ROOT), numpy.get_include()],
             libraries=['brotlienc', 'brotlidec', 'zstd', 'snappy'],
             cxx_std=17,
             extra_compile_args=['-O2', '-fvisibility=hidden'],

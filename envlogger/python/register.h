@@ -13,6 +13,10 @@ namespace python {
 // envlogger/riegeli/python/: RecordWriter, RecordReader, RecordPosition, ...
 void RegisterRiegeli(pybind11::module_ m);
 
+// envlogger/converters/python/codec_bindings.cc: encode, encode_step, decode
+// (Python values <-> envlogger.Data wire bytes).
+void RegisterCodec(pybind11::module_ m);
+
 }  // namespace python
 }  // namespace envlogger
 
