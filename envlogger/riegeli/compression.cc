@@ -73,14 +73,15 @@ Status CompressBrotli(const CompressorOptions& options, std::string_view input,
   }
 }
 
-Status CompressZstd(const CompressorOptions& options, std::string_view input, std::string* dest) {
-  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-  if (cctx == nullptr) return ResourceExhaustedError("zstd: cannot create compressor");
+Status CompressZstd(const CompressorOptions& options, std::string_view input, bool pledge_size,
+                    std::string* dest) {
   if (options.level < ZSTD_minCLevel() || options.level > ZSTD_maxCLevel()) {
     return InvalidArgumentError("zstd: level must be in " + std::to_string(ZSTD_minCLevel()) +
                                 ".." + std::to_string(ZSTD_maxCLevel()) + ", got " +
                                 std::to_string(options.level));
   }
+  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (cctx == nullptr) return ResourceExhaustedError("zstd: cannot create compressor");
   size_t result = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, options.level);
   if (!ZSTD_isError(result) && options.window_log != kAutoWindowLog) {
     result = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, options.window_log);
@@ -90,16 +91,29 @@ Status CompressZstd(const CompressorOptions& options, std::string_view input, st
                                 ZSTD_getErrorName(result));
   }
   const size_t prefix = dest->size();
-  dest->resize(prefix + ZSTD_compressBound(input.size()));
-  // One call with the whole input: the frame records its content size, as the
-  // reference writer's frames do.
-  result = ZSTD_compress2(cctx.get(), &(*dest)[prefix], dest->size() - prefix, input.data(),
-                          input.size());
+  dest->resize(prefix + ZSTD_compressBound(input.size()) + 32);
+  ZSTD_outBuffer out = {&(*dest)[prefix], dest->size() - prefix, 0};
+  ZSTD_inBuffer in = {input.data(), input.size(), 0};
+  if (!pledge_size && input.size() > kZstdUnpledgedBufferSize) {
+    // Hand over the input before ending the frame, so that zstd treats its
+    // size as unknown.
+    result = ZSTD_compressStream2(cctx.get(), &out, &in, ZSTD_e_continue);
+  }
+  // Ending the frame in the first call (whole input present) records the
+  // content size and tunes the parameters to it.
+  if (!ZSTD_isError(result)) {
+    // The output room (compressBound plus slack) always suffices to finish.
+    result = ZSTD_compressStream2(cctx.get(), &out, &in, ZSTD_e_end);
+    if (!ZSTD_isError(result) && result != 0) {
+      dest->resize(prefix);
+      return InternalError("zstd: frame did not fit in its compression bound");
+    }
+  }
   if (ZSTD_isError(result)) {
     dest->resize(prefix);
     return InternalError(std::string("zstd: compression failed: ") + ZSTD_getErrorName(result));
   }
-  dest->resize(prefix + result);
+  dest->resize(prefix + out.pos);
   return OkStatus();
 }
 
@@ -256,7 +270,7 @@ bool IsValidCompressionType(uint8_t byte) {
 }
 
 Status CompressBlock(const CompressorOptions& options, std::string_view input,
-                     std::string* dest) {
+                     std::string* dest, bool pledge_size) {
   if (options.type == CompressionType::kNone) {
     dest->append(input.data(), input.size());
     return OkStatus();
@@ -264,7 +278,7 @@ Status CompressBlock(const CompressorOptions& options, std::string_view input,
   AppendVarint64(input.size(), dest);
   switch (options.type) {
     case CompressionType::kBrotli: return CompressBrotli(options, input, dest);
-    case CompressionType::kZstd: return CompressZstd(options, input, dest);
+    case CompressionType::kZstd: return CompressZstd(options, input, pledge_size, dest);
     case CompressionType::kSnappy: return CompressSnappy(input, dest);
     case CompressionType::kNone: break;
   }

@@ -51,13 +51,23 @@ struct CompressorOptions {
 bool IsValidCompressionType(uint8_t byte);
 
 // Appends the compressed block for `input` to `*dest` (for kNone: `input`
-// itself). Streams are produced from the whole input at once, so zstd frames
-// record their content size; for simple chunks this reproduces the reference
-// writer's zstd output byte for byte. Snappy ignores `level` (the system
-// library has a single level). Fails with INVALID_ARGUMENT on a level or
-// window_log the codec rejects.
+// itself). Fails with INVALID_ARGUMENT on a level or window_log the codec
+// rejects. Snappy ignores `level` (the system library has a single level).
+//
+// `pledge_size` mirrors how the reference writer feeds zstd, so that zstd
+// output is byte-identical to it (brotli and snappy ignore it):
+//   true   the exact input size is announced up front: the frame records its
+//          content size and zstd tunes its parameters to that size (the
+//          reference does this for the transposed header and buckets);
+//   false  the reference streams the data through a 4 KiB buffer: an input
+//          of at most kZstdUnpledgedBufferSize bytes arrives in one final call
+//          (content size recorded, parameters tuned to it); a larger one is
+//          compressed as of unknown size (no content size, default window).
 Status CompressBlock(const CompressorOptions& options, std::string_view input,
-                     std::string* dest);
+                     std::string* dest, bool pledge_size = false);
+
+// See CompressBlock(): the reference writer's initial buffer size.
+constexpr size_t kZstdUnpledgedBufferSize = size_t{4} << 10;
 
 // Decompresses the block that occupies all of `block` and appends the result
 // to `*dest`. Errors are INVALID_ARGUMENT with a message naming the codec.

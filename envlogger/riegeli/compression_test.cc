@@ -71,7 +71,7 @@ TEST(CompressionTest, RoundTripEveryCodec) {
   for (const CompressorOptions& options : AllCodecs()) {
     for (const std::string& input : SampleInputs()) {
       std::string block = "prefix";  // CompressBlock appends.
-      ASSERT_TRUE(CompressBlock(options, input, &block).ok());
+      ASSERT_TRUE(CompressBlock(options, input, &block, input.size() % 2 == 0).ok());
       ASSERT_EQ(block.substr(0, 6), "prefix");
       std::string_view stored(block);
       stored.remove_prefix(6);
@@ -117,6 +117,40 @@ TEST(CompressionTest, ZstdMatchesReferenceWriterBytes) {
   ASSERT_TRUE(CompressBlock(Options(CompressionType::kZstd, 3), ReferenceValues(), &values).ok());
   EXPECT_EQ(sizes, data.substr(2, sizes_len));
   EXPECT_EQ(values, data.substr(2 + sizes_len));
+}
+
+// A_q_boundary_plus_1.riegeli: 65473 empty records, so a 65473-byte sizes
+// stream (streamed, no content size) and an empty values stream.
+TEST(CompressionTest, ZstdUnpledgedLargeInputMatchesReferenceWriterBytes) {
+  const std::string data = ReadFixture("A_q_boundary_plus_1.riegeli").substr(104, 34);
+  const size_t sizes_len = static_cast<uint8_t>(data[1]);
+  std::string sizes, values;
+  ASSERT_TRUE(
+      CompressBlock(Options(CompressionType::kZstd, 3), std::string(65473, '\0'), &sizes).ok());
+  ASSERT_TRUE(CompressBlock(Options(CompressionType::kZstd, 3), "", &values).ok());
+  EXPECT_EQ(sizes, data.substr(2, sizes_len));
+  EXPECT_EQ(values, data.substr(2 + sizes_len));
+}
+
+// Frame header descriptor bit 5 (single segment) / bits 6-7 (content size
+// field): pledged or small inputs record their size, large unpledged ones not.
+TEST(CompressionTest, ZstdContentSizeFollowsPledge) {
+  auto descriptor = [](size_t size, bool pledge) {
+    std::string block;
+    EXPECT_TRUE(CompressBlock(Options(CompressionType::kZstd, 3), std::string(size, 'a'), &block,
+                              pledge)
+                    .ok());
+    std::string_view stream(block);
+    uint64_t announced = 0;
+    EXPECT_TRUE(ReadVarint64(&stream, &announced));
+    EXPECT_EQ(stream.substr(0, 4), "\x28\xb5\x2f\xfd");
+    return static_cast<uint8_t>(stream[4]);
+  };
+  auto has_content_size = [](uint8_t fhd) { return (fhd & 0xc0) != 0 || (fhd & 0x20) != 0; };
+  EXPECT_TRUE(has_content_size(descriptor(kZstdUnpledgedBufferSize, false)));
+  EXPECT_FALSE(has_content_size(descriptor(kZstdUnpledgedBufferSize + 1, false)));
+  EXPECT_TRUE(has_content_size(descriptor(kZstdUnpledgedBufferSize + 1, true)));
+  EXPECT_TRUE(has_content_size(descriptor(1 << 20, true)));
 }
 
 TEST(CompressionTest, DecodesReferenceBrotliAndZstdBlocks) {
