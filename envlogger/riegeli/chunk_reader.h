@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk.h"
@@ -52,8 +53,11 @@ class ChunkReader {
 
   // After ReadChunk()/Seek*() failed with a non-OK status() or truncated(),
   // skips to the next plausible chunk boundary, clears the failure and
-  // describes the skipped range in `*region`. Returns false if there is
-  // nothing to recover from.
+  // describes the skipped range in `*region` ([position of the failed
+  // operation, resume position); empty only after seeking beyond the end).
+  // Returns false if there is nothing to recover from: no failure, an I/O
+  // error, or truncation at the very end of the source. Every successful
+  // Recover() moves forward, so read/recover loops terminate.
   bool Recover(SkippedRegion* region);
 
   // Positions at `pos`, which must be a possible chunk boundary (otherwise
@@ -77,12 +81,56 @@ class ChunkReader {
   ByteSource* source() const { return source_; }
 
  private:
+  // How Recover() moves on from the current failure.
+  enum class Recovery {
+    kNone,       // Nothing to recover from (or an I/O error).
+    kResumeAt,   // Continue at failure_pos_, a trusted chunk boundary.
+    kFindChunk,  // Search block headers after failure_pos_ for a chunk.
+    kToEnd,      // Skip to the end of the source.
+  };
+  enum class Outcome { kOk, kEnd, kTruncated, kFailed };
+
+  // Reads and verifies the chunk header at `chunk_begin` and the block
+  // headers interleaved in it; sets `*chunk_end` and `*header_end` (the
+  // physical end of the header).
+  Outcome ReadHeader(uint64_t chunk_begin, uint64_t size, ChunkHeader* header, uint64_t* chunk_end,
+                     uint64_t* header_end);
+  // Reads the chunk data that follows the header.
+  Outcome ReadData(uint64_t chunk_begin, uint64_t chunk_end, uint64_t header_end,
+                   const ChunkHeader& header, std::string* data);
+  // Splits the physical bytes `physical` read at `begin` into logical bytes
+  // (appended to `*logical`), verifying each block header met against the
+  // chunk [chunk_begin, chunk_end) (chunk_end == 0: not known yet, the
+  // next_chunk check is left to the caller).
+  Outcome SplitBlocks(uint64_t begin, std::string_view physical, uint64_t chunk_begin,
+                      uint64_t chunk_end, std::string* logical);
+  // Verifies one block header against its chunk.
+  Outcome CheckBlockHeader(uint64_t block_begin, const char* bytes, uint64_t chunk_begin,
+                           uint64_t chunk_end);
+  // Reads the block header at `block_begin`: false if it is incomplete or its
+  // hash is wrong.
+  bool ReadBlockHeader(uint64_t block_begin, uint64_t* previous_chunk, uint64_t* next_chunk);
+  // Both seeks: the chunk containing `pos` (containing) or the last chunk
+  // beginning before `pos` (!containing).
+  bool SeekToChunk(uint64_t pos, bool containing);
+  // Finds the first plausible chunk boundary after a block boundary > `after`
+  // (or the end of the source).
+  uint64_t FindChunk(uint64_t after, uint64_t size);
+
+  // Records a failure of the operation at pos_.
+  Outcome Fail(Status status, Recovery recovery, uint64_t failure_pos);
+  Outcome Truncated();
+
   ByteSource* source_;
   uint64_t pos_ = 0;
   Status status_;
   bool truncated_ = false;
-  // Where a failure was detected, for Recover().
+  // Where a failure was detected, for Recover(): the search start for
+  // kFindChunk, the resume position for kResumeAt.
   uint64_t failure_pos_ = 0;
+  Recovery recovery_ = Recovery::kNone;
+  // Scratch buffer for physical bytes.
+  std::string buffer_;
 };
 
 }  // namespace riegeli
