@@ -135,9 +135,9 @@ def _encode_scalar(value: Any, datum: storage_pb2.Datum) -> None:
   """Fills `datum` with a scalar (dim -438) holding `value`."""
   values = datum.values
   if isinstance(value, str):
-    values.string_values.append(value)
+    values.string_values.append(str(value))  # np.str_ -> str
   elif isinstance(value, bytes):
-    values.bytes_values.append(value)
+    values.bytes_values.append(bytes(value))  # np.bytes_ -> bytes
   elif isinstance(value, (bool, np.bool_)):
     values.bool_values.append(bool(value))
   elif isinstance(value, int):

@@ -14,6 +14,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf import message_factory
+from google.protobuf.internal import api_implementation
 
 from envlogger.converters import codec
 from envlogger.proto import storage_pb2
@@ -294,6 +295,8 @@ class TestArrays:
     with pytest.raises(TypeError, match='bigint'):
       codec.decode_datum(datum)
 
+  @pytest.mark.skipif(api_implementation.Type() == 'python',
+                      reason='the pure-Python protobuf runtime is slow')
   def test_encoding_large_numeric_arrays_is_fast(self):
     # A per-element Python loop takes well over a second for these.
     arrays = [np.random.default_rng(0).random(2_000_000, dtype=np.float32),
