@@ -481,7 +481,7 @@ Status TransposeEncoder::Impl::WriteBuffers(std::string* header, std::string* da
   auto close_bucket = [&]() -> Status {
     if (bucket.empty()) return OkStatus();
     const size_t before = data->size();
-    RETURN_IF_ERROR(CompressBlock(options_, bucket, data));
+    RETURN_IF_ERROR(CompressBlock(options_, bucket, data, /*pledge_size=*/true));
     bucket_sizes.push_back(data->size() - before);
     bucket.clear();
     return OkStatus();
@@ -658,11 +658,13 @@ Status TransposeEncoder::Impl::Encode(std::string* data) const {
   data->clear();
   data->push_back(static_cast<char>(options_.type));
   std::string compressed_header;
-  RETURN_IF_ERROR(CompressBlock(options_, header, &compressed_header));
+  RETURN_IF_ERROR(CompressBlock(options_, header, &compressed_header, /*pledge_size=*/true));
   AppendVarint64(compressed_header.size(), data);
   *data += compressed_header;
   *data += buckets;
-  return CompressBlock(options_, transitions, data);
+  // Like the reference, the header and the buckets are compressed with their
+  // size pledged, the transitions without.
+  return CompressBlock(options_, transitions, data, /*pledge_size=*/false);
 }
 
 TransposeEncoder::TransposeEncoder(const CompressorOptions& options, uint64_t bucket_size)

@@ -1,6 +1,6 @@
 #include "envlogger/riegeli/transpose_encoder.h"
 
-#include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -180,6 +180,282 @@ TEST(TransposeEncoderTest, ReproducesUpstreamChunks) {
          static_cast<double>(ours) / static_cast<double>(theirs));
   EXPECT_GT(num_chunks, 100u);
   EXPECT_LE(static_cast<double>(ours), static_cast<double>(theirs) * 1.001);
+}
+
+// Random protocol buffer wire data, written with an independent serializer.
+class RandomProto {
+ public:
+  explicit RandomProto(uint32_t seed) : rng_(seed) {}
+
+  // A message with up to `max_fields` fields, nesting at most `depth` more
+  // levels of submessages and groups.
+  std::string Message(int depth, int max_fields) {
+    std::string out;
+    const int num_fields = Uniform(0, max_fields);
+    for (int i = 0; i < num_fields; ++i) Field(depth, &out);
+    return out;
+  }
+
+  uint32_t Uniform(uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(rng_); }
+
+  std::string Bytes(size_t max_length) {
+    std::string out(Uniform(0, static_cast<uint32_t>(max_length)), '\0');
+    for (char& c : out) c = static_cast<char>(Uniform(0, 255));
+    return out;
+  }
+
+ private:
+  uint32_t FieldNumber() {
+    switch (Uniform(0, 3)) {
+      case 0:
+        return Uniform(1, 5);  // repeated often: private lists
+      case 1:
+        return Uniform(1, 150);  // many distinct tags: long lists, NoOp chains
+      case 2:
+        return Uniform(1, 20000);
+      default:
+        return Uniform(1, (1u << 29) - 1);  // 5-byte tags
+    }
+  }
+
+  uint64_t VarintValue() {
+    switch (Uniform(0, 3)) {
+      case 0:
+        return Uniform(0, 3);  // inline subtypes
+      case 1:
+        return Uniform(0, 127);
+      case 2:
+        return Uniform(0, UINT32_MAX);
+      default:
+        return std::uniform_int_distribution<uint64_t>()(rng_) >> Uniform(0, 63);
+    }
+  }
+
+  static void Tag(uint32_t number, uint32_t wire_type, std::string* out) {
+    AppendVarint64(uint64_t{number} << 3 | wire_type, out);
+  }
+
+  void Field(int depth, std::string* out) {
+    const uint32_t number = FieldNumber();
+    switch (Uniform(0, 7)) {
+      case 0:
+      case 1:
+        Tag(number, 0, out);
+        AppendVarint64(VarintValue(), out);
+        break;
+      case 2:
+        Tag(number, 5, out);
+        for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(Uniform(0, 255)));
+        break;
+      case 3:
+        Tag(number, 1, out);
+        for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(Uniform(0, 255)));
+        break;
+      case 4: {  // bytes: random, empty, or wire data that parses as a message
+        Tag(number, 2, out);
+        const std::string payload = Uniform(0, 1) ? Bytes(20) : Message(0, 3);
+        AppendVarint64(payload.size(), out);
+        out->append(payload);
+        break;
+      }
+      case 5: {  // packed varints
+        Tag(number, 2, out);
+        std::string payload;
+        for (uint32_t n = Uniform(0, 6); n > 0; --n) AppendVarint64(VarintValue(), &payload);
+        AppendVarint64(payload.size(), out);
+        out->append(payload);
+        break;
+      }
+      case 6: {  // submessage
+        if (depth == 0) return Field(depth, out);
+        Tag(number, 2, out);
+        const std::string payload = Message(depth - 1, 6);
+        AppendVarint64(payload.size(), out);
+        out->append(payload);
+        break;
+      }
+      default:  // group
+        if (depth == 0) return Field(depth, out);
+        Tag(number, 3, out);
+        out->append(Message(depth - 1, 4));
+        Tag(number, 4, out);
+        break;
+    }
+  }
+
+  std::mt19937 rng_;
+};
+
+// Submessages nested `levels` deep around one varint field.
+std::string Nested(int levels) {
+  std::string message("\x08\x96\x01", 3);
+  for (int i = 0; i < levels; ++i) {
+    std::string outer("\x12", 1);
+    AppendVarint64(message.size(), &outer);
+    message = outer + message;
+  }
+  return message;
+}
+
+// The state tags in the header of uncompressed chunk data.
+std::vector<uint32_t> StateTags(const std::string& data) {
+  std::string_view rest = std::string_view(data).substr(1);
+  uint64_t header_length = 0, ignored = 0;
+  uint32_t num_buckets = 0, num_buffers = 0, num_states = 0;
+  EXPECT_TRUE(ReadVarint64(&rest, &header_length));
+  std::string_view header = rest.substr(0, header_length);
+  EXPECT_TRUE(ReadVarint32(&header, &num_buckets) && ReadVarint32(&header, &num_buffers));
+  for (uint32_t i = 0; i < num_buckets + num_buffers; ++i) EXPECT_TRUE(ReadVarint64(&header, &ignored));
+  EXPECT_TRUE(ReadVarint32(&header, &num_states));
+  std::vector<uint32_t> tags(num_states);
+  for (uint32_t& tag : tags) EXPECT_TRUE(ReadVarint32(&header, &tag));
+  return tags;
+}
+
+void ExpectRoundTrip(const std::vector<std::string>& records, const WriterSettings& settings) {
+  TransposeEncoder encoder(settings.options, settings.bucket_size);
+  uint64_t size = 0;
+  for (const std::string& record : records) {
+    encoder.AddRecord(record);
+    size += record.size();
+  }
+  ASSERT_EQ(encoder.num_records(), records.size());
+  ASSERT_EQ(encoder.decoded_data_size(), size);
+  std::string data;
+  ASSERT_TRUE(encoder.Encode(&data).ok());
+  EXPECT_EQ(DecodeOrDie(data, records.size(), size), records);
+}
+
+const WriterSettings kRoundTripSettings[] = {
+    {Options(CompressionType::kNone, 0), kUnlimited},      {Options(CompressionType::kBrotli, 6), 1},
+    {Options(CompressionType::kBrotli, 1), 500},           {Options(CompressionType::kZstd, 3), 2000},
+    {Options(CompressionType::kZstd, -5), kDefaultChunkSize}, {Options(CompressionType::kSnappy, 1), 64},
+};
+
+TEST(TransposeEncoderTest, RandomRecordsRoundTrip) {
+  RandomProto random(12345);
+  for (int chunk = 0; chunk < 60; ++chunk) {
+    std::vector<std::string> records;
+    const uint32_t num_records = random.Uniform(0, chunk % 10 == 0 ? 400 : 40);
+    for (uint32_t i = 0; i < num_records; ++i) {
+      switch (random.Uniform(0, 9)) {
+        case 0:
+          records.emplace_back();  // empty: an empty proto message
+          break;
+        case 1:
+          records.push_back(random.Bytes(30));  // almost never a proto
+          break;
+        case 2: {  // non-canonical varint value: must be stored as non-proto
+          std::string record = random.Message(2, 3);
+          record += std::string("\x08\x81\x00", 3);
+          records.push_back(record);
+          break;
+        }
+        default:
+          records.push_back(random.Message(3, 12));
+      }
+    }
+    const WriterSettings& settings = kRoundTripSettings[chunk % std::size(kRoundTripSettings)];
+    SCOPED_TRACE("chunk " + std::to_string(chunk));
+    ExpectRoundTrip(records, settings);
+  }
+}
+
+TEST(TransposeEncoderTest, ManyDistinctFieldsRoundTrip) {
+  // 300 distinct tags in one message, repeated: lists longer than 64 states
+  // need NoOp states and multi-byte transitions.
+  std::string message;
+  for (uint32_t field = 1; field <= 300; ++field) {
+    AppendVarint64(uint64_t{field} << 3, &message);
+    AppendVarint64(field * 7, &message);
+  }
+  std::vector<std::string> records(30, message);
+  RandomProto random(7);
+  for (int i = 0; i < 30; ++i) records.push_back(random.Message(1, 300));
+  TransposeEncoder encoder(Options(CompressionType::kNone, 0), kUnlimited);
+  for (const std::string& record : records) encoder.AddRecord(record);
+  std::string data;
+  ASSERT_TRUE(encoder.Encode(&data).ok());
+  const std::vector<uint32_t> tags = StateTags(data);
+  EXPECT_GT(tags.size(), 300u);
+  EXPECT_GT(std::count(tags.begin(), tags.end(), 0u), 5);  // NoOp states
+  for (const WriterSettings& settings : kRoundTripSettings) ExpectRoundTrip(records, settings);
+}
+
+TEST(TransposeEncoderTest, NonCanonicalRecordsAreStoredVerbatim) {
+  const std::string canonical("\x08\x01\x12\x02\x08\x05", 6);
+  for (const std::string& record : {std::string("\x08\x81\x00", 3),           // varint value
+                                    std::string("\x88\x00\x01", 3),           // tag
+                                    std::string("\x12\x82\x00\x08\x05", 5),   // length
+                                    std::string("\x0b\x08\x01", 3),           // unclosed group
+                                    std::string("\x0b\x14", 2),               // mismatched group end
+                                    std::string("\x07\x01", 2),               // field number 0
+                                    std::string("\x0e\x01", 2)}) {            // wire type 6
+    ASSERT_FALSE(IsCanonicalProtoMessage(record));
+    TransposeEncoder encoder(Options(CompressionType::kNone, 0), kUnlimited);
+    encoder.AddRecord(record);
+    std::string data;
+    ASSERT_TRUE(encoder.Encode(&data).ok());
+    EXPECT_EQ(StateTags(data), std::vector<uint32_t>{1});
+    EXPECT_EQ(DecodeOrDie(data, 1, record.size()), std::vector<std::string>{record});
+  }
+  ASSERT_TRUE(IsCanonicalProtoMessage(canonical));
+  TransposeEncoder encoder(Options(CompressionType::kNone, 0), kUnlimited);
+  encoder.AddRecord(canonical);
+  std::string data;
+  ASSERT_TRUE(encoder.Encode(&data).ok());
+  const std::vector<uint32_t> tags = StateTags(data);
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), 1u), 0);
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), 3u), 1);  // StartOfMessage
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), 2u), 1);  // StartOfSubmessage
+  EXPECT_EQ(DecodeOrDie(data, 1, canonical.size()), std::vector<std::string>{canonical});
+}
+
+TEST(TransposeEncoderTest, DeepNestingStopsAt100Submessages) {
+  const std::string record = Nested(150);
+  TransposeEncoder encoder(Options(CompressionType::kNone, 0), kUnlimited);
+  encoder.AddRecord(record);
+  std::string data;
+  ASSERT_TRUE(encoder.Encode(&data).ok());
+  const std::vector<uint32_t> tags = StateTags(data);
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), 2u), 100);
+  EXPECT_EQ(DecodeOrDie(data, 1, record.size()), std::vector<std::string>{record});
+  for (const WriterSettings& settings : kRoundTripSettings) {
+    ExpectRoundTrip({record, Nested(99), Nested(100), Nested(101), record}, settings);
+  }
+}
+
+TEST(TransposeEncoderTest, EmptyChunk) {
+  TransposeEncoder encoder(Options(CompressionType::kNone, 0), kUnlimited);
+  std::string data;
+  ASSERT_TRUE(encoder.Encode(&data).ok());
+  // §7.10: one NoOp state with base 0, no buffers, no transitions.
+  EXPECT_EQ(data, std::string("\x00\x06\x00\x00\x01\x00\x00\x00", 8));
+  EXPECT_TRUE(DecodeOrDie(data, 0, 0).empty());
+  for (const WriterSettings& settings : kRoundTripSettings) ExpectRoundTrip({}, settings);
+}
+
+TEST(TransposeEncoderTest, EncodeKeepsRecordsUntilReset) {
+  TransposeEncoder encoder(Options(CompressionType::kZstd, 3), kDefaultChunkSize);
+  for (const std::string& record : HundredRecords()) encoder.AddRecord(record);
+  std::string first, second;
+  ASSERT_TRUE(encoder.Encode(&first).ok());
+  ASSERT_TRUE(encoder.Encode(&second).ok());
+  EXPECT_EQ(first, second);
+  encoder.Reset();
+  EXPECT_EQ(encoder.num_records(), 0u);
+  EXPECT_EQ(encoder.decoded_data_size(), 0u);
+  const std::string record("\x08\x01", 2);
+  encoder.AddRecord(record);
+  ASSERT_TRUE(encoder.Encode(&first).ok());
+  EXPECT_EQ(DecodeOrDie(first, 1, 2), std::vector<std::string>{record});
+}
+
+TEST(TransposeEncoderTest, InvalidCompressionLevelIsAnError) {
+  TransposeEncoder encoder(Options(CompressionType::kBrotli, 99), kDefaultChunkSize);
+  encoder.AddRecord("x");
+  std::string data;
+  EXPECT_EQ(encoder.Encode(&data).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace
