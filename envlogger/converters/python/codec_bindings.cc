@@ -898,6 +898,10 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
                                                                     : datum.uint8_values;
       const size_t width = source == Source::kFloatBuffer ? 4 : source == Source::kInt16 || source == Source::kUint16 ? 2 : 1;
       auto* dest = static_cast<uint8_t*>(out);
+      if (width == 1) {
+        std::memcpy(dest, bytes.data(), count);
+        break;
+      }
       for (size_t i = 0; i < count; ++i) {
         for (size_t b = 0; b < width; ++b) dest[i * width + b] = static_cast<uint8_t>(bytes[i * width + width - 1 - b]);
       }
