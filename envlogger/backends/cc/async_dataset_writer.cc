@@ -1,0 +1,145 @@
+#include "envlogger/backends/cc/async_dataset_writer.h"
+
+#include <utility>
+
+namespace envlogger {
+
+using riegeli::OkStatus;
+using riegeli::Status;
+using riegeli::StatusOr;
+
+StatusOr<std::unique_ptr<AsyncDatasetWriter>> AsyncDatasetWriter::Create(std::string data_dir,
+                                                                         std::string_view metadata,
+                                                                         int64_t max_episodes_per_shard,
+                                                                         std::string writer_options,
+                                                                         size_t max_queued_bytes) {
+  auto writer = std::make_unique<RiegeliDatasetWriter>();
+  RETURN_IF_ERROR(writer->Init(std::move(data_dir), metadata, max_episodes_per_shard, std::move(writer_options)));
+  return std::unique_ptr<AsyncDatasetWriter>(new AsyncDatasetWriter(std::move(writer), max_queued_bytes));
+}
+
+AsyncDatasetWriter::AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer, size_t max_queued_bytes)
+    : writer_(std::move(writer)),
+      data_dir_(writer_->DataDir()),
+      writer_options_(writer_->WriterOptions()),
+      max_episodes_per_shard_(writer_->MaxEpisodesPerShard()),
+      max_queued_bytes_(max_queued_bytes),
+      thread_([this] { Run(); }) {}
+
+AsyncDatasetWriter::~AsyncDatasetWriter() { Close().IgnoreError(); }
+
+size_t AsyncDatasetWriter::QueuedBytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_bytes_;
+}
+
+StatusOr<uint64_t> AsyncDatasetWriter::Enqueue(std::unique_lock<std::mutex>& lock, Op op) {
+  progress_.wait(lock, [&] { return queued_bytes_ <= max_queued_bytes_ || !error_.ok() || close_requested_; });
+  if (close_requested_) return riegeli::FailedPreconditionError("The dataset writer for " + data_dir_ + " is closed");
+  if (!error_.ok()) return error_;
+  op.sequence = next_sequence_++;
+  queued_bytes_ += op.data.size() + kOpOverheadBytes;
+  const uint64_t sequence = op.sequence;
+  queue_.push_back(std::move(op));
+  queue_changed_.notify_one();
+  return sequence;
+}
+
+void AsyncDatasetWriter::WaitApplied(std::unique_lock<std::mutex>& lock, uint64_t sequence) {
+  progress_.wait(lock, [&] { return applied_sequence_ >= sequence; });
+}
+
+Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_episode) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!is_new_episode && max_episodes_per_shard_ > 0 && !episode_started_ && error_.ok() && !close_requested_) {
+    return riegeli::FailedPreconditionError(
+        "AddStep: no shard is open in " + data_dir_ +
+        " (with max_episodes_per_shard > 0 the first step must start an episode)");
+  }
+  StatusOr<uint64_t> sequence = Enqueue(lock, Op{OpType::kStep, std::move(serialized_step), is_new_episode});
+  if (!sequence.ok()) return sequence.status();
+  if (is_new_episode) episode_started_ = true;
+  return OkStatus();
+}
+
+Status AsyncDatasetWriter::SetEpisodeMetadata(std::string serialized_metadata) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return Enqueue(lock, Op{OpType::kEpisodeMetadata, std::move(serialized_metadata)}).status();
+}
+
+Status AsyncDatasetWriter::Flush() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  StatusOr<uint64_t> sequence = Enqueue(lock, Op{OpType::kFlush, std::string()});
+  if (!sequence.ok()) return sequence.status();
+  WaitApplied(lock, *sequence);
+  return error_;
+}
+
+Status AsyncDatasetWriter::Close() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (close_requested_) {
+    progress_.wait(lock, [&] { return closed_; });
+    return close_status_;
+  }
+  close_requested_ = true;
+  progress_.notify_all();  // Callers blocked on backpressure fail now.
+  // Close is queued even after an error, and without waiting for room, so
+  // that the files are always closed and the thread always exits.
+  Op op{OpType::kClose, std::string()};
+  op.sequence = next_sequence_++;
+  const uint64_t sequence = op.sequence;
+  queue_.push_back(std::move(op));
+  queue_changed_.notify_one();
+  WaitApplied(lock, sequence);
+  lock.unlock();
+  thread_.join();
+  lock.lock();
+  closed_ = true;
+  close_status_ = error_;
+  progress_.notify_all();
+  return close_status_;
+}
+
+void AsyncDatasetWriter::Run() {
+  for (;;) {
+    Op op;
+    bool failed;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      queue_changed_.wait(lock, [&] { return !queue_.empty(); });
+      op = std::move(queue_.front());
+      queue_.pop_front();
+      failed = !error_.ok();
+    }
+    const size_t bytes = op.data.size() + kOpOverheadBytes;
+    Status status = Apply(op, failed);
+    op.data = std::string();  // Release the memory before reporting room.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!status.ok() && error_.ok()) error_ = std::move(status);
+      if (op.type != OpType::kClose) queued_bytes_ -= bytes;
+      applied_sequence_ = op.sequence;
+    }
+    progress_.notify_all();
+    if (op.type == OpType::kClose) return;
+  }
+}
+
+Status AsyncDatasetWriter::Apply(Op& op, bool failed) {
+  switch (op.type) {
+    case OpType::kStep:
+      if (failed) return OkStatus();  // Discarded: the error is already reported.
+      return writer_->AddStep(op.data, op.is_new_episode);
+    case OpType::kEpisodeMetadata:
+      if (!failed) writer_->SetEpisodeMetadata(std::move(op.data));
+      return OkStatus();
+    case OpType::kFlush:
+      if (failed) return OkStatus();
+      return writer_->Flush();
+    case OpType::kClose:
+      return writer_->Close();
+  }
+  return OkStatus();
+}
+
+}  // namespace envlogger

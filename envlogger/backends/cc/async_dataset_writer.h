@@ -1,0 +1,121 @@
+// Writes a Riegeli dataset off the caller's thread.
+//
+// An AsyncDatasetWriter owns a RiegeliDatasetWriter and one background
+// thread. AddStep() and SetEpisodeMetadata() only move the serialized record
+// into a queue (no I/O, no compression, no hashing on the caller's thread);
+// the thread applies the queued operations in order, so chunking,
+// compression and writing happen there.
+//
+// * Backpressure: the queue is bounded by memory. A call that would enqueue
+//   while more than `max_queued_bytes` are queued blocks until the thread
+//   has drained below that bound (one operation larger than the bound still
+//   goes through once the queue is that small).
+// * Barriers: when Flush() returns, every operation queued before it has
+//   been applied and flushed (steps and episodes are indexed, readable by a
+//   new reader); when Close() returns, the dataset is closed and the thread
+//   has exited.
+// * Errors: the first error of the background thread (e.g. the disk is full)
+//   is kept and returned by every later AddStep/SetEpisodeMetadata/Flush/
+//   Close call; it is never dropped. After it, queued steps are discarded,
+//   but Flush() and Close() still index what reached the files, so the
+//   dataset stays readable up to the last successful flush.
+// * A step that does not start an episode while no shard can exist yet
+//   (max_episodes_per_shard > 0 and no episode started) is rejected at once
+//   with FAILED_PRECONDITION, like RiegeliDatasetWriter::AddStep.
+// * The destructor closes (errors are then lost).
+//
+// The methods may be called from any thread, but calls are applied in the
+// order they acquire the queue.
+
+#ifndef ENVLOGGER_BACKENDS_CC_ASYNC_DATASET_WRITER_H_
+#define ENVLOGGER_BACKENDS_CC_ASYNC_DATASET_WRITER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "envlogger/backends/cc/riegeli_dataset_writer.h"
+#include "envlogger/riegeli/status.h"
+
+namespace envlogger {
+
+class AsyncDatasetWriter {
+ public:
+  static constexpr size_t kDefaultMaxQueuedBytes = size_t{64} << 20;
+
+  // Initialises the dataset on the calling thread (see
+  // RiegeliDatasetWriter::Init for the arguments and errors), then starts
+  // the background thread.
+  static riegeli::StatusOr<std::unique_ptr<AsyncDatasetWriter>> Create(
+      std::string data_dir, std::string_view metadata = {}, int64_t max_episodes_per_shard = 0,
+      std::string writer_options = kDefaultRiegeliWriterOptions, size_t max_queued_bytes = kDefaultMaxQueuedBytes);
+
+  AsyncDatasetWriter(const AsyncDatasetWriter&) = delete;
+  AsyncDatasetWriter& operator=(const AsyncDatasetWriter&) = delete;
+  ~AsyncDatasetWriter();
+
+  riegeli::Status AddStep(std::string serialized_step, bool is_new_episode = false);
+  riegeli::Status SetEpisodeMetadata(std::string serialized_metadata);
+  riegeli::Status Flush();
+  // Idempotent; later calls return the first result.
+  riegeli::Status Close();
+
+  const std::string& DataDir() const { return data_dir_; }
+  const std::string& WriterOptions() const { return writer_options_; }
+  int64_t MaxEpisodesPerShard() const { return max_episodes_per_shard_; }
+  size_t MaxQueuedBytes() const { return max_queued_bytes_; }
+  // Bytes currently queued (for tests and monitoring).
+  size_t QueuedBytes() const;
+
+ private:
+  enum class OpType { kStep, kEpisodeMetadata, kFlush, kClose };
+  struct Op {
+    OpType type;
+    std::string data;
+    bool is_new_episode = false;
+    uint64_t sequence = 0;  // For barriers: the thread reports it applied.
+  };
+  // Accounted for every queued operation besides its data.
+  static constexpr size_t kOpOverheadBytes = sizeof(Op);
+
+  AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer, size_t max_queued_bytes);
+
+  // Waits for room, then queues `op`; returns its sequence number, or the
+  // sticky error, or FAILED_PRECONDITION after Close(). `lock` holds mutex_.
+  riegeli::StatusOr<uint64_t> Enqueue(std::unique_lock<std::mutex>& lock, Op op);
+  // Waits until the thread applied operation `sequence`. `lock` holds mutex_.
+  void WaitApplied(std::unique_lock<std::mutex>& lock, uint64_t sequence);
+  // The background thread's loop: applies operations until kClose.
+  void Run();
+  // Applies one operation to writer_; `failed` says an earlier one failed.
+  riegeli::Status Apply(Op& op, bool failed);
+
+  std::unique_ptr<RiegeliDatasetWriter> writer_;  // Used by the thread only.
+  const std::string data_dir_;
+  const std::string writer_options_;
+  const int64_t max_episodes_per_shard_;
+  const size_t max_queued_bytes_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable queue_changed_;  // Signals the thread: work queued.
+  std::condition_variable progress_;       // Signals callers: room or barrier done.
+  std::deque<Op> queue_;
+  size_t queued_bytes_ = 0;
+  uint64_t next_sequence_ = 1;
+  uint64_t applied_sequence_ = 0;
+  riegeli::Status error_;  // First error of the thread; sticky.
+  bool episode_started_ = false;
+  bool close_requested_ = false;
+  bool closed_ = false;
+  riegeli::Status close_status_;
+  std::thread thread_;
+};
+
+}  // namespace envlogger
+
+#endif  // ENVLOGGER_BACKENDS_CC_ASYNC_DATASET_WRITER_H_

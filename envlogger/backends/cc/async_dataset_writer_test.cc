@@ -1,0 +1,242 @@
+#include "envlogger/backends/cc/async_dataset_writer.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "envlogger/backends/cc/dataset_test_util.h"
+#include "envlogger/backends/cc/riegeli_dataset_reader.h"
+
+namespace envlogger {
+namespace {
+
+using testing::MakeTempDir;
+
+std::unique_ptr<AsyncDatasetWriter> Create(const std::string& dir, int64_t max_episodes_per_shard = 0,
+                                           const std::string& options = kDefaultRiegeliWriterOptions,
+                                           size_t max_queued_bytes = AsyncDatasetWriter::kDefaultMaxQueuedBytes) {
+  auto writer = AsyncDatasetWriter::Create(dir, "meta", max_episodes_per_shard, options, max_queued_bytes);
+  EXPECT_TRUE(writer.ok()) << writer.status().ToString();
+  return writer.ok() ? std::move(writer).value() : nullptr;
+}
+
+std::string StepPayload(int i) { return "step-" + std::to_string(i) + std::string(i % 97, 'x'); }
+
+void ExpectDataset(const std::string& dir, int num_steps, int steps_per_episode) {
+  RiegeliDatasetReader reader;
+  riegeli::Status status = reader.Init(dir);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(reader.NumSteps(), num_steps);
+  ASSERT_EQ(reader.NumEpisodes(), (num_steps + steps_per_episode - 1) / steps_per_episode);
+  for (int i = 0; i < num_steps; ++i) {
+    std::string_view record;
+    ASSERT_TRUE(reader.ReadStep(i, &record).ok());
+    ASSERT_EQ(record, StepPayload(i)) << i;
+  }
+  for (int e = 0; e < reader.NumEpisodes(); ++e) {
+    auto info = reader.Episode(e, true);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->start, e * steps_per_episode);
+    EXPECT_EQ(info->metadata, std::optional<std::string>("episode " + std::to_string(e)));
+  }
+}
+
+TEST(AsyncDatasetWriterTest, AppliesOperationsInOrder) {
+  const std::string dir = MakeTempDir();
+  auto writer = Create(dir, /*max_episodes_per_shard=*/4);
+  ASSERT_NE(writer, nullptr);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(writer->AddStep(StepPayload(i), i % 10 == 0).ok());
+    if (i % 10 == 0) {
+      ASSERT_TRUE(writer->SetEpisodeMetadata("episode " + std::to_string(i / 10)).ok());
+    }
+    if (i % 33 == 0) {
+      ASSERT_TRUE(writer->Flush().ok());
+    }
+  }
+  ASSERT_TRUE(writer->Close().ok());
+  ExpectDataset(dir, 1000, 10);
+}
+
+TEST(AsyncDatasetWriterTest, FlushIsABarrier) {
+  const std::string dir = MakeTempDir();
+  auto writer = Create(dir);
+  ASSERT_NE(writer, nullptr);
+  for (int round = 1; round <= 3; ++round) {
+    for (int i = (round - 1) * 20; i < round * 20; ++i) {
+      ASSERT_TRUE(writer->AddStep(StepPayload(i), i % 10 == 0).ok());
+      if (i % 10 == 0) {
+        ASSERT_TRUE(writer->SetEpisodeMetadata("episode " + std::to_string(i / 10)).ok());
+      }
+    }
+    ASSERT_TRUE(writer->Flush().ok());
+    EXPECT_EQ(writer->QueuedBytes(), 0u);
+    // A new reader sees every step queued before the flush, and every
+    // episode but the one in progress.
+    RiegeliDatasetReader reader;
+    ASSERT_TRUE(reader.Init(dir).ok());
+    EXPECT_EQ(reader.NumSteps(), round * 20);
+    EXPECT_EQ(reader.NumEpisodes(), round * 2 - 1);
+  }
+  ASSERT_TRUE(writer->Close().ok());
+  ExpectDataset(dir, 60, 10);
+}
+
+TEST(AsyncDatasetWriterTest, BackpressureBoundsTheQueueAndLosesNothing) {
+  const std::string dir = MakeTempDir();
+  constexpr size_t kBound = 64 << 10;
+  auto writer = Create(dir, 0, "transpose,brotli:6,chunk_size:1M", kBound);
+  ASSERT_NE(writer, nullptr);
+  std::atomic<bool> done{false};
+  std::atomic<size_t> max_seen{0};
+  std::thread watcher([&] {
+    while (!done) {
+      const size_t queued = writer->QueuedBytes();
+      if (queued > max_seen) max_seen = queued;
+    }
+  });
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(writer->AddStep(StepPayload(i), i % 10 == 0).ok());
+    if (i % 10 == 0) {
+      ASSERT_TRUE(writer->SetEpisodeMetadata("episode " + std::to_string(i / 10)).ok());
+    }
+  }
+  done = true;
+  watcher.join();
+  ASSERT_TRUE(writer->Close().ok());
+  // At most the bound plus the one operation admitted when at the bound.
+  EXPECT_LE(max_seen.load(), kBound + 200 + 2 * sizeof(std::string) + 256);
+  ExpectDataset(dir, 3000, 10);
+}
+
+TEST(AsyncDatasetWriterTest, StepBeforeFirstEpisodeIsRejectedImmediatelyWhenSharding) {
+  auto writer = Create(MakeTempDir(), 2);
+  ASSERT_NE(writer, nullptr);
+  EXPECT_EQ(writer->AddStep("orphan", false).code(), riegeli::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(writer->AddStep("first", true).ok());
+  EXPECT_TRUE(writer->AddStep("second", false).ok());
+  EXPECT_TRUE(writer->Close().ok());
+}
+
+TEST(AsyncDatasetWriterTest, CallsAfterCloseFailAndCloseIsIdempotent) {
+  auto writer = Create(MakeTempDir());
+  ASSERT_NE(writer, nullptr);
+  ASSERT_TRUE(writer->AddStep("a", true).ok());
+  ASSERT_TRUE(writer->Close().ok());
+  EXPECT_TRUE(writer->Close().ok());
+  EXPECT_EQ(writer->AddStep("b", false).code(), riegeli::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(writer->Flush().code(), riegeli::StatusCode::kFailedPrecondition);
+}
+
+TEST(AsyncDatasetWriterTest, InitErrorsAreReturnedByCreate) {
+  auto writer = AsyncDatasetWriter::Create("", "");
+  EXPECT_EQ(writer.status().ToString(), "NOT_FOUND: Empty data_dir.");
+  auto bad_options = AsyncDatasetWriter::Create(MakeTempDir(), "", 0, "zstd:99");
+  EXPECT_EQ(bad_options.status().code(), riegeli::StatusCode::kInvalidArgument);
+}
+
+TEST(AsyncDatasetWriterTest, DestructorClosesTheDataset) {
+  const std::string dir = MakeTempDir();
+  {
+    auto writer = Create(dir);
+    ASSERT_NE(writer, nullptr);
+    for (int i = 0; i < 25; ++i) {
+      ASSERT_TRUE(writer->AddStep(StepPayload(i), i % 10 == 0).ok());
+      if (i % 10 == 0) {
+        ASSERT_TRUE(writer->SetEpisodeMetadata("episode " + std::to_string(i / 10)).ok());
+      }
+    }
+  }
+  ExpectDataset(dir, 25, 10);
+}
+
+// Simulates a full disk with a file size limit (writes beyond it fail with
+// EFBIG instead of raising SIGXFSZ, which is ignored).
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    previous_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &previous_);
+    struct rlimit limit = previous_;
+    limit.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &previous_);
+    ::signal(SIGXFSZ, previous_handler_);
+  }
+
+ private:
+  struct rlimit previous_;
+  sighandler_t previous_handler_;
+};
+
+TEST(AsyncDatasetWriterTest, DiskFullIsReportedAndTheDatasetStaysReadable) {
+  const std::string dir = MakeTempDir();
+  std::mt19937 rng(7);
+  auto random_step = [&](int i) {
+    std::string s = "step-" + std::to_string(i) + ":";
+    while (s.size() < 10000) s.push_back(static_cast<char>(rng()));
+    return s;
+  };
+  std::vector<std::string> steps;
+  riegeli::Status first_error;
+  int flushed_steps = 0;
+  {
+    auto writer = Create(dir, 0, "uncompressed,chunk_size:64K");
+    ASSERT_NE(writer, nullptr);
+    FileSizeLimit limit(200 << 10);  // steps.riegeli fails after ~20 steps.
+    for (int i = 0; i < 100 && first_error.ok(); ++i) {
+      steps.push_back(random_step(i));
+      first_error = writer->AddStep(steps.back(), i % 5 == 0);
+      if (first_error.ok() && i % 5 == 4) {
+        first_error = writer->Flush();
+        if (first_error.ok()) flushed_steps = i + 1;
+      }
+    }
+    ASSERT_FALSE(first_error.ok()) << "the file size limit was never hit";
+    EXPECT_EQ(first_error.code(), riegeli::StatusCode::kResourceExhausted) << first_error.ToString();
+    EXPECT_NE(first_error.message().find("steps.riegeli"), std::string::npos) << first_error.ToString();
+    // The error is sticky: every later call reports it.
+    EXPECT_EQ(writer->AddStep("more", true).ToString(), first_error.ToString());
+    EXPECT_EQ(writer->Flush().ToString(), first_error.ToString());
+    EXPECT_EQ(writer->Close().ToString(), first_error.ToString());
+  }
+  ASSERT_GT(flushed_steps, 0);
+  RiegeliDatasetReader reader;
+  riegeli::Status status = reader.Init(dir);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  // Everything up to the last successful flush is indexed and intact.
+  ASSERT_EQ(reader.NumSteps(), flushed_steps);
+  EXPECT_EQ(reader.NumEpisodes(), flushed_steps / 5);
+  for (int i = 0; i < flushed_steps; ++i) {
+    std::string_view record;
+    ASSERT_TRUE(reader.ReadStep(i, &record).ok());
+    EXPECT_EQ(record, steps[i]) << i;
+  }
+}
+
+TEST(AsyncDatasetWriterTest, AddStepDoesNoWorkOnTheCallersThread) {
+  // With compression at its slowest, queueing must still be far faster than
+  // writing: the caller's time is dominated by copying into the queue.
+  const std::string dir = MakeTempDir();
+  auto writer = Create(dir, 0, "transpose,brotli:11,chunk_size:64K");
+  ASSERT_NE(writer, nullptr);
+  std::string payload;
+  for (int i = 0; i < 2000; ++i) payload += std::to_string(i * 7919 % 10007);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(writer->AddStep(payload + std::to_string(i), i % 10 == 0).ok());
+  const auto queued = std::chrono::steady_clock::now();
+  ASSERT_TRUE(writer->Close().ok());
+  const auto closed = std::chrono::steady_clock::now();
+  EXPECT_LT((queued - start) * 10, closed - queued);
+}
+
+}  // namespace
+}  // namespace envlogger

@@ -1,0 +1,149 @@
+#include "envlogger/backends/cc/riegeli_dataset_reader.h"
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <thread>
+#include <utility>
+
+#include "envlogger/backends/cc/dataset_filesystem.h"
+#include "envlogger/backends/cc/riegeli_dataset_io_constants.h"
+#include "envlogger/riegeli/record_reader.h"
+
+namespace envlogger {
+
+using riegeli::OkStatus;
+using riegeli::RecordReader;
+using riegeli::Status;
+using riegeli::StatusOr;
+
+namespace {
+
+StatusOr<std::string> ReadFirstRecord(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, RecordReader::Open(path));
+  std::string_view record;
+  if (!reader->ReadRecord(&record)) {
+    if (!reader->ok()) return reader->status();
+    return riegeli::NotFoundError("No record in " + path);
+  }
+  return std::string(record);
+}
+
+// Runs task(i) for i in [0, n) on up to hardware_concurrency threads.
+void ParallelFor(size_t n, const std::function<void(size_t)>& task) {
+  const size_t num_threads = std::min<size_t>(n, std::max(2u, std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < num_threads; ++t) {
+    threads.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) task(i);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+}
+
+}  // namespace
+
+Status RiegeliDatasetReader::Init(std::string_view data_dir) {
+  Close();
+  data_dir_ = std::string(data_dir);
+  metadata_.reset();
+  shards_.clear();
+  num_steps_ = 0;
+  num_episodes_ = 0;
+  if (data_dir_.empty()) return riegeli::NotFoundError("Empty data_dir.");
+  if (!PathExists(data_dir_)) return riegeli::NotFoundError("Data directory " + data_dir_ + " does not exist");
+  const std::string metadata_path = JoinPath(data_dir_, internal::kMetadataFilename);
+  if (!PathExists(metadata_path)) {
+    return riegeli::NotFoundError("No " + std::string(internal::kMetadataFilename) + " in " + data_dir_ +
+                                  ": not an envlogger Riegeli dataset");
+  }
+  ASSIGN_OR_RETURN(const std::vector<std::string> shard_dirs, ListShardDirectories(data_dir_));
+
+  // Task 0 reads the metadata, task i+1 loads shard i.
+  shards_.resize(shard_dirs.size());
+  std::vector<Status> shard_status(shard_dirs.size());
+  Status metadata_status;
+  ParallelFor(shard_dirs.size() + 1, [&](size_t task) {
+    if (task == 0) {
+      StatusOr<std::string> metadata = ReadFirstRecord(metadata_path);
+      if (metadata.ok()) {
+        metadata_ = std::move(metadata).value();
+      } else {
+        metadata_status = metadata.status();
+      }
+      return;
+    }
+    const std::string& dir = shard_dirs[task - 1];
+    shard_status[task - 1] = shards_[task - 1].reader.Init(
+        JoinPath(dir, internal::kStepsFilename), JoinPath(dir, internal::kStepOffsetsFilename),
+        JoinPath(dir, internal::kEpisodeMetadataFilename), JoinPath(dir, internal::kEpisodeIndexFilename));
+  });
+
+  for (Shard& shard : shards_) {
+    shard.cumulative_steps = num_steps_;
+    shard.cumulative_episodes = num_episodes_;
+    num_steps_ += shard.reader.NumSteps();
+    num_episodes_ += shard.reader.NumEpisodes();
+  }
+  for (const Status& status : shard_status) RETURN_IF_ERROR(status);
+  return metadata_status;
+}
+
+StatusOr<RiegeliDatasetReader> RiegeliDatasetReader::Clone() const {
+  RiegeliDatasetReader clone;
+  clone.data_dir_ = data_dir_;
+  clone.metadata_ = metadata_;
+  clone.num_steps_ = num_steps_;
+  clone.num_episodes_ = num_episodes_;
+  clone.shards_.reserve(shards_.size());
+  for (const Shard& shard : shards_) {
+    ASSIGN_OR_RETURN(RiegeliShardReader reader, shard.reader.Clone());
+    clone.shards_.push_back(Shard{std::move(reader), shard.cumulative_steps, shard.cumulative_episodes});
+  }
+  return clone;
+}
+
+Status RiegeliDatasetReader::ReadStep(int64_t index, std::string_view* record) {
+  if (index < 0 || index >= num_steps_) {
+    return riegeli::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
+                                    std::to_string(num_steps_) + ")");
+  }
+  // The last shard starting at or before `index`; empty shards before a
+  // non-empty one share its cumulative count and are skipped this way.
+  const auto it = std::upper_bound(shards_.begin(), shards_.end(), index,
+                                   [](int64_t i, const Shard& shard) { return i < shard.cumulative_steps; });
+  Shard& shard = *(it - 1);
+  return shard.reader.ReadStep(index - shard.cumulative_steps, record);
+}
+
+size_t RiegeliDatasetReader::ShardOfEpisode(int64_t index) const {
+  const auto it = std::upper_bound(shards_.begin(), shards_.end(), index,
+                                   [](int64_t i, const Shard& shard) { return i < shard.cumulative_episodes; });
+  return static_cast<size_t>(it - shards_.begin()) - 1;
+}
+
+StatusOr<EpisodeInfo> RiegeliDatasetReader::Episode(int64_t index, bool include_metadata) {
+  if (index < 0 || index >= num_episodes_) {
+    return riegeli::OutOfRangeError("Episode " + std::to_string(index) + " is not in [0, " +
+                                    std::to_string(num_episodes_) + ")");
+  }
+  Shard& shard = shards_[ShardOfEpisode(index)];
+  ASSIGN_OR_RETURN(EpisodeInfo info, shard.reader.Episode(index - shard.cumulative_episodes, include_metadata));
+  info.start += shard.cumulative_steps;
+  return info;
+}
+
+StatusOr<RiegeliShardReader> RiegeliDatasetReader::GetShard(int64_t episode_index) const {
+  if (episode_index < 0 || episode_index >= num_episodes_) {
+    return riegeli::OutOfRangeError("Episode " + std::to_string(episode_index) + " is not in [0, " +
+                                    std::to_string(num_episodes_) + ")");
+  }
+  return shards_[ShardOfEpisode(episode_index)].reader.Clone();
+}
+
+void RiegeliDatasetReader::Close() {
+  for (Shard& shard : shards_) shard.reader.Close();
+}
+
+}  // namespace envlogger

@@ -1,0 +1,82 @@
+#include "envlogger/backends/cc/riegeli_dataset_writer.h"
+
+#include <chrono>
+#include <utility>
+
+#include "envlogger/backends/cc/dataset_filesystem.h"
+#include "envlogger/backends/cc/riegeli_dataset_io_constants.h"
+#include "envlogger/riegeli/record_writer.h"
+#include "envlogger/riegeli/record_writer_options.h"
+
+namespace envlogger {
+
+using riegeli::OkStatus;
+using riegeli::RecordWriter;
+using riegeli::RecordWriterOptions;
+using riegeli::Status;
+using riegeli::StatusOr;
+
+namespace {
+
+// metadata.riegeli is always written with Riegeli's defaults plus transpose.
+Status WriteMetadataFile(const std::string& path, std::string_view metadata) {
+  StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString("transpose");
+  if (!options.ok()) return options.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<RecordWriter> writer, RecordWriter::Open(path, *options));
+  RETURN_IF_ERROR(writer->WriteRecord(metadata));
+  return writer->Close();
+}
+
+}  // namespace
+
+Status RiegeliDatasetWriter::Init(std::string data_dir, std::string_view metadata, int64_t max_episodes_per_shard,
+                                  std::string writer_options, int64_t episode_counter) {
+  RETURN_IF_ERROR(Close());
+  has_shard_ = false;
+  data_dir_ = std::move(data_dir);
+  writer_options_ = std::move(writer_options);
+  max_episodes_per_shard_ = max_episodes_per_shard;
+  episode_counter_ = episode_counter;
+  if (data_dir_.empty()) return riegeli::NotFoundError("Empty data_dir.");
+  if (StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(writer_options_); !options.ok()) {
+    return options.status().WithContext("Invalid writer_options \"" + writer_options_ + "\"");
+  }
+  RETURN_IF_ERROR(CreateDirectories(data_dir_));
+  RETURN_IF_ERROR(CheckWritableDirectory(data_dir_));
+  const std::string metadata_path = JoinPath(data_dir_, internal::kMetadataFilename);
+  if (!PathExists(metadata_path)) RETURN_IF_ERROR(WriteMetadataFile(metadata_path, metadata));
+  if (max_episodes_per_shard_ <= 0) return StartShard();
+  return OkStatus();
+}
+
+Status RiegeliDatasetWriter::AddStep(std::string_view data, bool is_new_episode) {
+  if (is_new_episode && max_episodes_per_shard_ > 0 && episode_counter_++ % max_episodes_per_shard_ == 0) {
+    RETURN_IF_ERROR(StartShard());
+  }
+  if (!has_shard_) {
+    return riegeli::FailedPreconditionError(
+        "AddStep: no shard is open in " + data_dir_ +
+        " (with max_episodes_per_shard > 0 the first step must start an episode, and Init() must have succeeded)");
+  }
+  return shard_writer_.AddStep(data, is_new_episode);
+}
+
+void RiegeliDatasetWriter::SetEpisodeMetadata(std::string data) { shard_writer_.SetEpisodeMetadata(std::move(data)); }
+
+Status RiegeliDatasetWriter::Flush() { return shard_writer_.Flush(); }
+
+Status RiegeliDatasetWriter::Close() { return shard_writer_.Close(); }
+
+Status RiegeliDatasetWriter::StartShard() {
+  has_shard_ = false;
+  RETURN_IF_ERROR(shard_writer_.Close());
+  ASSIGN_OR_RETURN(const std::string shard_dir, CreateShardDirectory(data_dir_, std::chrono::system_clock::now()));
+  RETURN_IF_ERROR(shard_writer_.Init(JoinPath(shard_dir, internal::kStepsFilename),
+                                     JoinPath(shard_dir, internal::kStepOffsetsFilename),
+                                     JoinPath(shard_dir, internal::kEpisodeMetadataFilename),
+                                     JoinPath(shard_dir, internal::kEpisodeIndexFilename), writer_options_));
+  has_shard_ = true;
+  return OkStatus();
+}
+
+}  // namespace envlogger

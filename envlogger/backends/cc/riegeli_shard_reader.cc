@@ -1,0 +1,147 @@
+#include "envlogger/backends/cc/riegeli_shard_reader.h"
+
+#include <functional>
+#include <utility>
+
+#include "envlogger/backends/cc/int64_datum_codec.h"
+
+namespace envlogger {
+
+using riegeli::OkStatus;
+using riegeli::RecordReader;
+using riegeli::Status;
+using riegeli::StatusOr;
+
+namespace {
+
+// Calls `visit` with every int64 Datum of the file at `path` and its
+// position. Other Datum records are skipped.
+Status ForEachInt64Datum(const std::string& path,
+                         const std::function<Status(const Int64Datum&, uint64_t position)>& visit) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, RecordReader::Open(path));
+  std::string_view record;
+  while (reader->ReadRecord(&record)) {
+    const uint64_t position = reader->LastPos().numeric();
+    StatusOr<Int64Datum> datum = DecodeInt64Datum(record);
+    if (!datum.ok()) {
+      return riegeli::DataLossError(datum.status().message() + " in record at position " +
+                                    std::to_string(position) + " of " + path);
+    }
+    if (datum->has_other_values && datum->values.empty()) continue;
+    RETURN_IF_ERROR(visit(*datum, position));
+  }
+  return reader->status();
+}
+
+}  // namespace
+
+Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
+                                const std::string& episode_metadata_filepath,
+                                const std::string& episode_index_filepath) {
+  Close();
+  index_.reset();
+  if (step_offsets_filepath.empty()) return riegeli::NotFoundError("Empty step_offsets filepath.");
+  auto index = std::make_shared<Index>();
+  index->steps_filepath = steps_filepath;
+  index->episode_metadata_filepath = episode_metadata_filepath;
+
+  RETURN_IF_ERROR(ForEachInt64Datum(step_offsets_filepath, [&](const Int64Datum& datum, uint64_t) {
+    index->step_offsets.insert(index->step_offsets.end(), datum.values.begin(), datum.values.end());
+    return OkStatus();
+  }));
+  const int64_t num_steps = static_cast<int64_t>(index->step_offsets.size());
+  RETURN_IF_ERROR(ForEachInt64Datum(episode_index_filepath, [&](const Int64Datum& datum, uint64_t position) {
+    if (datum.shape.size() != 2 || datum.shape[1] != 2 ||
+        datum.shape[0] * 2 != static_cast<int64_t>(datum.values.size())) {
+      return riegeli::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
+                                    episode_index_filepath + " is not an int64 array of shape [k, 2]");
+    }
+    for (size_t i = 0; i < datum.values.size(); i += 2) {
+      const int64_t start = datum.values[i];
+      if (start < 0 || start > num_steps) {
+        return riegeli::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
+                                      episode_index_filepath + " starts an episode at step " +
+                                      std::to_string(start) + ", outside the " + std::to_string(num_steps) +
+                                      " indexed steps");
+      }
+      index->episode_starts.push_back(start);
+      index->episode_metadata_offsets.push_back(datum.values[i + 1]);
+    }
+    return OkStatus();
+  }));
+  if (index->step_offsets.empty()) return riegeli::NotFoundError("Empty steps in " + step_offsets_filepath);
+  index_ = std::move(index);
+  Status status = OpenFiles();
+  if (!status.ok()) index_.reset();
+  return status;
+}
+
+Status RiegeliShardReader::OpenFiles() {
+  ASSIGN_OR_RETURN(steps_, RecordReader::Open(index_->steps_filepath));
+  ASSIGN_OR_RETURN(episode_metadata_, RecordReader::Open(index_->episode_metadata_filepath));
+  return OkStatus();
+}
+
+StatusOr<RiegeliShardReader> RiegeliShardReader::Clone() const {
+  RiegeliShardReader clone;
+  clone.index_ = index_;
+  if (index_ != nullptr) RETURN_IF_ERROR(clone.OpenFiles());
+  return clone;
+}
+
+int64_t RiegeliShardReader::NumSteps() const {
+  return index_ == nullptr ? 0 : static_cast<int64_t>(index_->step_offsets.size());
+}
+
+int64_t RiegeliShardReader::NumEpisodes() const {
+  return index_ == nullptr ? 0 : static_cast<int64_t>(index_->episode_starts.size());
+}
+
+Status RiegeliShardReader::ReadStep(int64_t index, std::string_view* record) {
+  if (index < 0 || index >= NumSteps()) {
+    return riegeli::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
+                                    std::to_string(NumSteps()) + ")");
+  }
+  if (steps_ == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
+  const uint64_t position = static_cast<uint64_t>(index_->step_offsets[index]);
+  if (!steps_->ReadRecordAt(position, record) || steps_->LastPos().numeric() != position) {
+    if (!steps_->ok()) return steps_->status();
+    return riegeli::DataLossError("No step record at position " + std::to_string(position) + " of " +
+                                  index_->steps_filepath);
+  }
+  return OkStatus();
+}
+
+StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_metadata) {
+  if (index < 0 || index >= NumEpisodes()) {
+    return riegeli::OutOfRangeError("Episode " + std::to_string(index) + " is not in [0, " +
+                                    std::to_string(NumEpisodes()) + ")");
+  }
+  EpisodeInfo info;
+  info.start = index_->episode_starts[index];
+  const int64_t end = index + 1 < NumEpisodes() ? index_->episode_starts[index + 1] : NumSteps();
+  info.num_steps = end - info.start;
+  const int64_t metadata_offset = index_->episode_metadata_offsets[index];
+  // Position 0 holds the file signature, so only positive offsets are records.
+  if (include_metadata && metadata_offset > 0) {
+    if (episode_metadata_ == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
+    std::string_view record;
+    if (!episode_metadata_->ReadRecordAt(static_cast<uint64_t>(metadata_offset), &record) ||
+        episode_metadata_->LastPos().numeric() != static_cast<uint64_t>(metadata_offset)) {
+      if (!episode_metadata_->ok()) return episode_metadata_->status();
+      return riegeli::DataLossError("No episode metadata record at position " + std::to_string(metadata_offset) +
+                                    " of " + index_->episode_metadata_filepath);
+    }
+    info.metadata = std::string(record);
+  }
+  return info;
+}
+
+void RiegeliShardReader::Close() {
+  if (steps_ != nullptr) steps_->Close().IgnoreError();
+  if (episode_metadata_ != nullptr) episode_metadata_->Close().IgnoreError();
+  steps_.reset();
+  episode_metadata_.reset();
+}
+
+}  // namespace envlogger

@@ -1,0 +1,155 @@
+#include "envlogger/backends/cc/riegeli_shard_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "envlogger/backends/cc/dataset_test_util.h"
+#include "envlogger/backends/cc/riegeli_shard_writer.h"
+
+namespace envlogger {
+namespace {
+
+using testing::MakeTempDir;
+
+struct Shard {
+  explicit Shard(const std::string& dir)
+      : steps(dir + "/steps.riegeli"),
+        step_offsets(dir + "/step_offsets.riegeli"),
+        episode_metadata(dir + "/episode_metadata.riegeli"),
+        episode_index(dir + "/episode_index.riegeli") {}
+  riegeli::Status InitWriter(RiegeliShardWriter& writer) const {
+    return writer.Init(steps, step_offsets, episode_metadata, episode_index, "transpose,brotli:6,chunk_size:1M");
+  }
+  riegeli::Status InitReader(RiegeliShardReader& reader) const {
+    return reader.Init(steps, step_offsets, episode_metadata, episode_index);
+  }
+  std::string steps, step_offsets, episode_metadata, episode_index;
+};
+
+std::string ReadStep(RiegeliShardReader& reader, int64_t i) {
+  std::string_view record;
+  riegeli::Status status = reader.ReadStep(i, &record);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  return std::string(record);
+}
+
+TEST(RiegeliShardReaderTest, EmptyIndexFilename) {
+  RiegeliShardReader reader;
+  riegeli::Status status = reader.Init("", "", "", "");
+  EXPECT_EQ(status.code(), riegeli::StatusCode::kNotFound);
+  EXPECT_EQ(reader.NumSteps(), 0);
+  EXPECT_EQ(reader.NumEpisodes(), 0);
+}
+
+TEST(RiegeliShardReaderTest, NonEmptySingleEpisode) {
+  const Shard shard(MakeTempDir());
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(shard.InitWriter(writer).ok());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(writer.AddStep("step" + std::to_string(i), i == 0).ok());
+    writer.SetEpisodeMetadata("meta");
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  RiegeliShardReader reader;
+  ASSERT_TRUE(shard.InitReader(reader).ok());
+  EXPECT_EQ(reader.NumSteps(), 3);
+  EXPECT_EQ(reader.NumEpisodes(), 1);
+  for (int i = 2; i >= 0; --i) EXPECT_EQ(ReadStep(reader, i), "step" + std::to_string(i));
+  auto episode = reader.Episode(0, /*include_metadata=*/true);
+  ASSERT_TRUE(episode.ok()) << episode.status().ToString();
+  EXPECT_EQ(episode->start, 0);
+  EXPECT_EQ(episode->num_steps, 3);
+  ASSERT_TRUE(episode->metadata.has_value());
+  EXPECT_EQ(*episode->metadata, "meta");
+  auto without_metadata = reader.Episode(0);
+  ASSERT_TRUE(without_metadata.ok());
+  EXPECT_FALSE(without_metadata->metadata.has_value());
+}
+
+TEST(RiegeliShardReaderTest, OutOfRangeIndicesAreOutOfRange) {
+  const Shard shard(MakeTempDir());
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(shard.InitWriter(writer).ok());
+    ASSERT_TRUE(writer.AddStep("only", true).ok());
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  RiegeliShardReader reader;
+  ASSERT_TRUE(shard.InitReader(reader).ok());
+  std::string_view record;
+  EXPECT_EQ(reader.ReadStep(1, &record).code(), riegeli::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.ReadStep(-1, &record).code(), riegeli::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.Episode(1).status().code(), riegeli::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.Episode(-1).status().code(), riegeli::StatusCode::kOutOfRange);
+}
+
+TEST(RiegeliShardReaderTest, ShardWithoutIndexedStepsIsEmptyStepsNotFound) {
+  const Shard shard(MakeTempDir());
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(shard.InitWriter(writer).ok());
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  RiegeliShardReader reader;
+  riegeli::Status status = shard.InitReader(reader);
+  EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty steps in " + shard.step_offsets);
+}
+
+TEST(RiegeliShardReaderTest, MissingIndexFileIsAnErrorNamingIt) {
+  const Shard shard(MakeTempDir());
+  RiegeliShardReader reader;
+  riegeli::Status status = shard.InitReader(reader);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find(shard.step_offsets), std::string::npos) << status.message();
+}
+
+TEST(RiegeliShardReaderTest, ClonesShareTheIndexAndReadConcurrently) {
+  const Shard shard(MakeTempDir());
+  constexpr int kSteps = 500;
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(
+        writer.Init(shard.steps, shard.step_offsets, shard.episode_metadata, shard.episode_index, "brotli:1,chunk_size:4K")
+            .ok());
+    for (int i = 0; i < kSteps; ++i) {
+      ASSERT_TRUE(writer.AddStep(std::string(100, 'a' + i % 26) + std::to_string(i), i % 50 == 0).ok());
+    }
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  RiegeliShardReader reader;
+  ASSERT_TRUE(shard.InitReader(reader).ok());
+  std::vector<RiegeliShardReader> clones;
+  for (int t = 0; t < 4; ++t) {
+    auto clone = reader.Clone();
+    ASSERT_TRUE(clone.ok()) << clone.status().ToString();
+    clones.push_back(std::move(clone).value());
+  }
+  reader.Close();  // Clones have their own files.
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < kSteps; ++k) {
+        const int i = (k * 7919 + t * 131) % kSteps;  // A different scattered order per thread.
+        std::string_view record;
+        if (!clones[t].ReadStep(i, &record).ok() ||
+            record != std::string(100, 'a' + i % 26) + std::to_string(i)) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_EQ(clones[0].NumEpisodes(), 10);
+  auto clone_of_closed = reader.Clone();
+  ASSERT_TRUE(clone_of_closed.ok());
+  EXPECT_EQ(ReadStep(*clone_of_closed, 7), std::string(100, 'h') + "7");
+}
+
+}  // namespace
+}  // namespace envlogger
