@@ -117,29 +117,32 @@ class BackwardOutput {
   // Bytes produced so far.
   uint64_t size() const { return buffer_.size() - cursor_; }
 
-  // Makes room for `n` more bytes in front and returns where they go.
-  StatusOr<char*> Prepend(size_t n) {
-    if (n > cursor_) RETURN_IF_ERROR(Grow(n));
+  // Makes room for `n` more bytes in front and returns where they go, or
+  // nullptr if the output would exceed the limit (see LimitError()).
+  char* Prepend(size_t n) {
+    if (n > cursor_ && !Grow(n)) return nullptr;
     cursor_ -= n;
     return &buffer_[cursor_];
+  }
+
+  Status LimitError() const {
+    return Invalid("decoded data exceeds the declared decoded_data_size " + std::to_string(limit_));
   }
 
   // The output, once it fills the whole buffer.
   std::string Release() { return std::move(buffer_); }
 
  private:
-  Status Grow(size_t n) {
+  bool Grow(size_t n) {
     const uint64_t needed = size() + n;
-    if (needed > limit_) {
-      return Invalid("decoded data exceeds the declared decoded_data_size " + std::to_string(limit_));
-    }
+    if (needed > limit_) return false;
     const uint64_t capacity = std::min<uint64_t>(limit_, std::max<uint64_t>(needed, 2 * buffer_.size()));
     std::string bigger(static_cast<size_t>(capacity), '\0');
     const size_t old_size = static_cast<size_t>(size());
     std::memcpy(&bigger[bigger.size() - old_size], buffer_.data() + cursor_, old_size);
     cursor_ = bigger.size() - old_size;
     buffer_ = std::move(bigger);
-    return OkStatus();
+    return true;
   }
 
   uint64_t limit_;
@@ -390,7 +393,12 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
   starts.reserve(static_cast<size_t>(std::min<uint64_t>(num_records, 1 << 16)));
   // Output size at each open submessage's end, and the state that ended it.
   std::vector<std::pair<uint64_t, uint32_t>> open_submessages;
-  BackwardOutput out(decoded_data_size, m.total_buffer_size + 2 * m.transitions.size() + 256);
+  // Valid chunks need about their buffers plus tags and lengths; a chunk of
+  // the default size (1 MiB) never needs to grow. Hostile chunks claiming a
+  // huge decoded size get only what they actually produce.
+  constexpr uint64_t kMinInitialCapacity = uint64_t{1} << 20;
+  BackwardOutput out(decoded_data_size,
+                     std::max(kMinInitialCapacity, 2 * (m.total_buffer_size + m.transitions.size())));
 
   const uint32_t num_states = static_cast<uint32_t>(m.states.size());
   uint32_t index = m.first_state;
@@ -409,7 +417,8 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
         lengths.pos += length_size;
         Buffer& buffer = m.buffers[state.buffer];
         if (length > buffer.available()) return BufferExhausted(state.buffer, index);
-        ASSIGN_OR_RETURN(char* dest, out.Prepend(length));
+        char* dest = out.Prepend(length);
+        if (dest == nullptr) return out.LimitError();
         std::memcpy(dest, buffer.data + buffer.pos, length);
         buffer.pos += length;
       }
@@ -433,13 +442,15 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
         const State& end = m.states[end_state];
         char length_bytes[kMaxLengthVarint32];
         const size_t length_size = EncodeVarint64(length, length_bytes);
-        ASSIGN_OR_RETURN(char* dest, out.Prepend(end.tag_size + length_size));
+        char* dest = out.Prepend(end.tag_size + length_size);
+        if (dest == nullptr) return out.LimitError();
         std::memcpy(dest, end.tag_bytes, end.tag_size);
         std::memcpy(dest + end.tag_size, length_bytes, length_size);
         break;
       }
       case Action::kCopyTag: {
-        ASSIGN_OR_RETURN(char* dest, out.Prepend(state.tag_size));
+        char* dest = out.Prepend(state.tag_size);
+        if (dest == nullptr) return out.LimitError();
         std::memcpy(dest, state.tag_bytes, state.tag_size);
         break;
       }
@@ -447,7 +458,8 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
       case Action::kFixed: {
         Buffer& buffer = m.buffers[state.buffer];
         if (state.value_size > buffer.available()) return BufferExhausted(state.buffer, index);
-        ASSIGN_OR_RETURN(char* dest, out.Prepend(state.tag_size + state.value_size));
+        char* dest = out.Prepend(state.tag_size + state.value_size);
+        if (dest == nullptr) return out.LimitError();
         std::memcpy(dest, state.tag_bytes, state.tag_size);
         char* value = dest + state.tag_size;
         std::memcpy(value, buffer.data + buffer.pos, state.value_size);
@@ -464,7 +476,8 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
         if (length_size == 0) return Invalid("reading a string length failed in state " + std::to_string(index));
         if (length > buffer.available() - length_size) return BufferExhausted(state.buffer, index);
         const size_t value_size = length_size + length;
-        ASSIGN_OR_RETURN(char* dest, out.Prepend(state.tag_size + value_size));
+        char* dest = out.Prepend(state.tag_size + value_size);
+        if (dest == nullptr) return out.LimitError();
         std::memcpy(dest, state.tag_bytes, state.tag_size);
         std::memcpy(dest + state.tag_size, buffer.data + buffer.pos, value_size);
         buffer.pos += value_size;

@@ -52,7 +52,11 @@ struct NodeId {
 constexpr size_t kNumSubtypes = kVarintInline0 + kMaxVarintInline + 1;
 
 // Appends `bytes` reversed.
-inline void AppendReversed(std::string_view bytes, std::string* dest) { dest->append(bytes.rbegin(), bytes.rend()); }
+inline void AppendReversed(std::string_view bytes, std::string* dest) {
+  const size_t size = dest->size();
+  dest->resize(size + bytes.size());
+  std::reverse_copy(bytes.begin(), bytes.end(), &(*dest)[size]);
+}
 
 // Entry of the priority queue that lays out a list of states: the entry with
 // the fewest transitions comes out first, ties broken by larger index.
@@ -345,20 +349,34 @@ std::vector<StateInfo> TransposeEncoder::Impl::CreateStateMachine(std::vector<Ta
   // Transition statistics: decoding runs from the last encoded tag to the
   // first, so each encoded tag's successor is the one before it.
   {
-    std::vector<uint64_t> pairs;
-    pairs.reserve(encoded_tags_.size());
+    // Destinations are found by a linear scan while a source has few of
+    // them (the common case), through `index` beyond that.
+    constexpr size_t kMaxLinearDests = 16;
+    std::unordered_map<uint64_t, uint32_t> index;  // (source, dest) -> position in dests
     for (size_t i = encoded_tags_.size() - 1; i > 0; --i) {
-      pairs.push_back(uint64_t{encoded_tags_[i]} << 32 | encoded_tags_[i - 1]);
+      const uint32_t source = encoded_tags_[i];
+      const uint32_t dest = encoded_tags_[i - 1];
+      ++tags[dest].incoming;
+      std::vector<Dest>& dests = tags[source].dests;
+      if (dests.size() <= kMaxLinearDests) {
+        auto it = std::find_if(dests.begin(), dests.end(), [&](const Dest& d) { return d.etag == dest; });
+        if (it != dests.end()) {
+          ++it->count;
+          continue;
+        }
+        dests.push_back(Dest{dest, 1, kInvalidPos});
+        if (dests.size() > kMaxLinearDests) {
+          for (uint32_t j = 0; j < dests.size(); ++j) index.emplace(uint64_t{source} << 32 | dests[j].etag, j);
+        }
+        continue;
+      }
+      const auto [it, inserted] =
+          index.try_emplace(uint64_t{source} << 32 | dest, static_cast<uint32_t>(dests.size()));
+      if (inserted) dests.push_back(Dest{dest, 0, kInvalidPos});
+      ++dests[it->second].count;
     }
-    std::sort(pairs.begin(), pairs.end());
-    for (size_t i = 0; i < pairs.size();) {
-      size_t j = i;
-      while (j < pairs.size() && pairs[j] == pairs[i]) ++j;
-      const uint32_t source = static_cast<uint32_t>(pairs[i] >> 32);
-      const uint32_t dest = static_cast<uint32_t>(pairs[i]);
-      tags[source].dests.push_back(Dest{dest, j - i, kInvalidPos});
-      tags[dest].incoming += j - i;
-      i = j;
+    for (TagState& tag : tags) {
+      std::sort(tag.dests.begin(), tag.dests.end(), [](const Dest& a, const Dest& b) { return a.etag < b.etag; });
     }
     if (tags[encoded_tags_.back()].incoming == 0) tags[encoded_tags_.back()].incoming = 1;
   }
@@ -527,14 +545,14 @@ Status TransposeEncoder::Impl::WriteBuffers(std::string* header, std::string* da
       }
       current -= buffer->reversed.size();
       buffer_sizes.push_back(buffer->reversed.size());
-      bucket.append(buffer->reversed.rbegin(), buffer->reversed.rend());
+      AppendReversed(buffer->reversed, &bucket);
       buffer_index->emplace(buffer->node_id.key(), static_cast<uint32_t>(buffer_index->size()));
     }
   }
   if (!nonproto_lengths_.empty()) {
     RETURN_IF_ERROR(close_bucket());
     buffer_sizes.push_back(nonproto_lengths_.size());
-    bucket.append(nonproto_lengths_.rbegin(), nonproto_lengths_.rend());
+    AppendReversed(nonproto_lengths_, &bucket);
   }
   RETURN_IF_ERROR(close_bucket());
 

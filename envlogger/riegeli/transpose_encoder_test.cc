@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <string>
@@ -180,6 +181,26 @@ TEST(TransposeEncoderTest, ReproducesUpstreamChunks) {
          static_cast<double>(ours) / static_cast<double>(theirs));
   EXPECT_GT(num_chunks, 100u);
   EXPECT_LE(static_cast<double>(ours), static_cast<double>(theirs) * 1.001);
+}
+
+// The image dataset's steps: 7 chunks of about 1 MiB of decoded data each,
+// many buckets' worth of buffers.
+TEST(TransposeEncoderTest, ReproducesUpstreamImageChunks) {
+  const std::string images = envlogger::testing::TestDataPath("upstream-1.3/images");
+  std::string steps;
+  for (const auto& entry : std::filesystem::directory_iterator(images)) {
+    if (std::filesystem::exists(entry.path() / "steps.riegeli")) steps = (entry.path() / "steps.riegeli").string();
+  }
+  ASSERT_FALSE(steps.empty());
+  size_t num_chunks = 0;
+  for (const FixtureChunk& chunk : WalkChunks(ReadFileOrDie(steps))) {
+    if (chunk.type != 't') continue;
+    SCOPED_TRACE(chunk.begin);
+    const std::vector<std::string> records = DecodeOrDie(chunk.data, chunk.num_records, chunk.decoded_data_size);
+    EXPECT_EQ(Encode(records, {Options(CompressionType::kBrotli, 6), kDefaultChunkSize}), chunk.data);
+    ++num_chunks;
+  }
+  EXPECT_EQ(num_chunks, 7u);
 }
 
 // Random protocol buffer wire data, written with an independent serializer.
