@@ -98,9 +98,7 @@ TEST(RecordWriterTest, ReproducesTransposeNoneByteForByte) {
 // 65473 empty records in one zstd chunk: the chunk must be padded past the
 // block boundary at 65536 to 65561 (64 + 65473 rounded up to a possible chunk
 // boundary); appending "tail" without compression then puts it at 65561.
-// The zstd frame of the chunk is left out of the comparison: its bytes are
-// the compression layer's business (see compression.h), the layout is ours.
-TEST(RecordWriterTest, ReproducesBlockBoundaryLayoutAndAppending) {
+TEST(RecordWriterTest, ReproducesBlockBoundaryFilesAndAppending) {
   struct Case {
     const char* name;
     uint64_t num_records;
@@ -108,20 +106,15 @@ TEST(RecordWriterTest, ReproducesBlockBoundaryLayoutAndAppending) {
   for (const Case& c : {Case{"A_q_boundary_plus_1", 65473}, Case{"B_q_boundary_plus_24", 65496},
                         Case{"C_q_boundary_exact", 65472}}) {
     SCOPED_TRACE(c.name);
-    const std::string reference = Reference(std::string(c.name) + ".riegeli");
     std::string file;
     const std::vector<RecordPosition> positions =
         WriteAll(&file, "zstd", std::vector<std::string>(c.num_records));
-    ASSERT_EQ(file.size(), reference.size());
-    EXPECT_TRUE(SameBytes(file.substr(0, 64), reference.substr(0, 64)));
-    // Chunk type, num_records and decoded_data_size of the chunk at 64.
-    EXPECT_TRUE(SameBytes(file.substr(64 + 24, 16), reference.substr(64 + 24, 16)));
+    EXPECT_TRUE(SameBytes(file, Reference(std::string(c.name) + ".riegeli")));
     EXPECT_EQ(positions.back(), (RecordPosition{64, c.num_records - 1}));
     if (std::string(c.name) == "C_q_boundary_exact") continue;
     const std::vector<RecordPosition> tail = WriteAll(&file, "uncompressed", {"tail"});
     EXPECT_EQ(tail[0], (RecordPosition{65561, 0}));
-    const std::string with_tail = Reference(std::string(c.name) + "_with_tail.riegeli");
-    EXPECT_TRUE(SameBytes(file.substr(65561), with_tail.substr(65561)));
+    EXPECT_TRUE(SameBytes(file, Reference(std::string(c.name) + "_with_tail.riegeli")));
   }
 }
 
