@@ -13,4 +13,5 @@ PYBIND11_MODULE(_native, m) {
   m.doc() = "envlogger's C++ core: Riegeli/records, the native codec and the dataset backend.";
   envlogger::python::RegisterRiegeli(m.def_submodule("riegeli", "Riegeli/records files."));
   envlogger::python::RegisterCodec(m.def_submodule("codec", "Python values <-> envlogger.Data wire bytes."));
+  envlogger::python::RegisterDatasetIo(m.def_submodule("dataset_io", "The Riegeli dataset backend."));
 }

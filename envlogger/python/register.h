@@ -17,6 +17,10 @@ void RegisterRiegeli(pybind11::module_ m);
 // (Python values <-> envlogger.Data wire bytes).
 void RegisterCodec(pybind11::module_ m);
 
+// envlogger/backends/python/riegeli_dataset_bindings.cc: RiegeliDatasetWriter,
+// AsyncRiegeliDatasetWriter, RiegeliDatasetReader (serialized records).
+void RegisterDatasetIo(pybind11::module_ m);
+
 }  // namespace python
 }  // namespace envlogger
 

@@ -1,0 +1,373 @@
+// pybind11 bindings of the Riegeli dataset backend:
+// envlogger._native.dataset_io.{RiegeliDatasetWriter, AsyncRiegeliDatasetWriter,
+// RiegeliDatasetReader}.
+//
+// These take and return serialized records (bytes); the Python modules
+// riegeli_dataset_writer.py / riegeli_dataset_reader.py beside this file add
+// protobuf conversion and upstream's class shapes.
+//
+// Contracts:
+// * A failed Status is raised as RuntimeError("<CODE>: <message>"), the
+//   message naming the path (and position for record errors), as upstream.
+//   No C++ exception escapes.
+// * The GIL is released around all file I/O and (de)compression. Objects
+//   that are not thread-safe in C++ have a mutex, always taken after the GIL
+//   is released, so that use from several Python threads is serialized and
+//   cannot deadlock.
+// * Records passed in may be any bytes-like object; they are copied (or, for
+//   immutable bytes, read in place) before the GIL is released.
+
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "envlogger/backends/cc/async_dataset_writer.h"
+#include "envlogger/backends/cc/riegeli_dataset_reader.h"
+#include "envlogger/backends/cc/riegeli_dataset_writer.h"
+#include "envlogger/python/register.h"
+
+namespace py = pybind11;
+
+namespace envlogger {
+namespace python {
+namespace {
+
+using riegeli::Status;
+using riegeli::StatusCode;
+using riegeli::StatusOr;
+
+[[noreturn]] void RaiseStatus(const Status& status) {
+  PyErr_SetString(PyExc_RuntimeError, status.ToString().c_str());
+  throw py::error_already_set();
+}
+
+void CheckStatus(const Status& status) {
+  if (!status.ok()) RaiseStatus(status);
+}
+
+// A record handed in from Python. Immutable bytes are used in place (the
+// caller's reference keeps them alive for the call); anything else
+// supporting the buffer protocol is copied, since it could change while the
+// GIL is released. Must be created with the GIL held.
+class Record {
+ public:
+  explicit Record(py::handle object) {
+    if (PyBytes_Check(object.ptr())) {
+      view_ = std::string_view(PyBytes_AS_STRING(object.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(object.ptr())));
+      return;
+    }
+    Py_buffer buffer;
+    if (PyObject_GetBuffer(object.ptr(), &buffer, PyBUF_C_CONTIGUOUS) != 0) {
+      PyErr_Clear();
+      throw py::type_error("Expected a bytes-like object (a serialized record), got " +
+                           std::string(py::str(py::type::of(object).attr("__name__"))));
+    }
+    copy_.assign(static_cast<const char*>(buffer.buf), static_cast<size_t>(buffer.len));
+    PyBuffer_Release(&buffer);
+    view_ = copy_;
+  }
+  std::string_view view() const { return view_; }
+  // An owned copy (moves the copy out if one was made).
+  std::string Take() { return copy_.empty() ? std::string(view_) : std::move(copy_); }
+
+ private:
+  std::string copy_;
+  std::string_view view_;
+};
+
+py::object BytesOrNone(const std::optional<std::string>& value) {
+  if (!value.has_value()) return py::none();
+  return py::bytes(*value);
+}
+
+// RiegeliDatasetWriter behind a mutex.
+class PyDatasetWriter {
+ public:
+  void Init(const std::string& data_dir, py::handle metadata, int64_t max_episodes_per_shard,
+            const std::string& writer_options) {
+    Record record(metadata);
+    Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      status = writer_.Init(data_dir, record.view(), max_episodes_per_shard, writer_options);
+    }
+    CheckStatus(status);
+  }
+
+  // False when the step is rejected (no shard open: the first step must
+  // start an episode, or the writer is closed), as upstream; raises on I/O
+  // errors.
+  bool AddStep(py::handle data, bool is_new_episode) {
+    Record record(data);
+    Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      status = writer_.AddStep(record.view(), is_new_episode);
+    }
+    if (status.code() == StatusCode::kFailedPrecondition) return false;
+    CheckStatus(status);
+    return true;
+  }
+
+  void SetEpisodeMetadata(py::handle data) {
+    Record record(data);
+    std::string owned = record.Take();
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    writer_.SetEpisodeMetadata(std::move(owned));
+  }
+
+  void Flush() { Locked([](RiegeliDatasetWriter& w) { return w.Flush(); }); }
+  void Close() { Locked([](RiegeliDatasetWriter& w) { return w.Close(); }); }
+
+  std::string DataDir() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return writer_.DataDir();
+  }
+  std::string WriterOptions() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return writer_.WriterOptions();
+  }
+  int64_t MaxEpisodesPerShard() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return writer_.MaxEpisodesPerShard();
+  }
+  int64_t EpisodeCounter() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return writer_.EpisodeCounter();
+  }
+
+ private:
+  template <typename Fn>
+  void Locked(Fn fn) {
+    Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      status = fn(writer_);
+    }
+    CheckStatus(status);
+  }
+
+  std::mutex mutex_;
+  RiegeliDatasetWriter writer_;
+};
+
+// AsyncDatasetWriter is thread-safe itself; blocking calls (backpressure,
+// barriers) release the GIL.
+class PyAsyncDatasetWriter {
+ public:
+  PyAsyncDatasetWriter(const std::string& data_dir, py::handle metadata, int64_t max_episodes_per_shard,
+                       const std::string& writer_options, size_t max_queued_bytes) {
+    Record record(metadata);
+    StatusOr<std::unique_ptr<AsyncDatasetWriter>> writer = [&] {
+      py::gil_scoped_release release;
+      return AsyncDatasetWriter::Create(data_dir, record.view(), max_episodes_per_shard, writer_options,
+                                        max_queued_bytes);
+    }();
+    CheckStatus(writer.status());
+    writer_ = std::move(writer).value();
+  }
+
+  ~PyAsyncDatasetWriter() {
+    // Closing waits for the writer thread; never hold the GIL meanwhile.
+    py::gil_scoped_release release;
+    writer_.reset();
+  }
+
+  void AddStep(py::handle data, bool is_new_episode) {
+    Record record(data);
+    std::string owned = record.Take();
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = writer_->AddStep(std::move(owned), is_new_episode);
+    }
+    CheckStatus(status);
+  }
+
+  void SetEpisodeMetadata(py::handle data) {
+    Record record(data);
+    std::string owned = record.Take();
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = writer_->SetEpisodeMetadata(std::move(owned));
+    }
+    CheckStatus(status);
+  }
+
+  void Flush() {
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = writer_->Flush();
+    }
+    CheckStatus(status);
+  }
+
+  void Close() {
+    Status status;
+    {
+      py::gil_scoped_release release;
+      status = writer_->Close();
+    }
+    CheckStatus(status);
+  }
+
+  const AsyncDatasetWriter& writer() const { return *writer_; }
+
+ private:
+  std::unique_ptr<AsyncDatasetWriter> writer_;
+};
+
+// RiegeliDatasetReader behind a mutex.
+class PyDatasetReader {
+ public:
+  PyDatasetReader() = default;
+  explicit PyDatasetReader(RiegeliDatasetReader reader) : reader_(std::move(reader)) {}
+
+  // Raises the first error, but (as upstream) leaves the reader usable with
+  // the shards that loaded.
+  void Init(const std::string& data_dir) {
+    Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      status = reader_.Init(data_dir);
+    }
+    CheckStatus(status);
+  }
+
+  std::unique_ptr<PyDatasetReader> Clone() {
+    StatusOr<RiegeliDatasetReader> clone = [&] {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      return reader_.Clone();
+    }();
+    CheckStatus(clone.status());
+    return std::make_unique<PyDatasetReader>(std::move(clone).value());
+  }
+
+  py::object SerializedMetadata() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return BytesOrNone(reader_.Metadata());
+  }
+
+  int64_t NumSteps() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reader_.NumSteps();
+  }
+  int64_t NumEpisodes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reader_.NumEpisodes();
+  }
+  std::string DataDir() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reader_.DataDir();
+  }
+
+  // None outside [0, num_steps); raises on read errors.
+  py::object SerializedStep(int64_t index) {
+    std::optional<std::string> record;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (index >= 0 && index < reader_.NumSteps()) {
+        std::string_view view;
+        status = reader_.ReadStep(index, &view);
+        if (status.ok()) record = std::string(view);
+      }
+    }
+    CheckStatus(status);
+    return BytesOrNone(record);
+  }
+
+  // (start, num_steps, serialized metadata or None), or None outside
+  // [0, num_episodes); raises on read errors.
+  py::object Episode(int64_t index, bool include_metadata) {
+    std::optional<EpisodeInfo> info;
+    Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (index >= 0 && index < reader_.NumEpisodes()) {
+        StatusOr<EpisodeInfo> result = reader_.Episode(index, include_metadata);
+        status = result.status();
+        if (result.ok()) info = std::move(result).value();
+      }
+    }
+    CheckStatus(status);
+    if (!info.has_value()) return py::none();
+    return py::make_tuple(info->start, info->num_steps, BytesOrNone(info->metadata));
+  }
+
+  void Close() {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    reader_.Close();
+  }
+
+ private:
+  std::mutex mutex_;
+  RiegeliDatasetReader reader_;
+};
+
+}  // namespace
+
+void RegisterDatasetIo(py::module_ m) {
+  py::class_<PyDatasetWriter>(m, "RiegeliDatasetWriter",
+                              "Writes a Riegeli dataset (serialized records); see riegeli_dataset_writer.h.")
+      .def(py::init<>())
+      .def("init", &PyDatasetWriter::Init, py::arg("data_dir"), py::arg("metadata") = py::bytes(),
+           py::arg("max_episodes_per_shard") = 0, py::arg("writer_options") = kDefaultRiegeliWriterOptions)
+      .def("add_step", &PyDatasetWriter::AddStep, py::arg("data"), py::arg("is_new_episode") = false)
+      .def("set_episode_metadata", &PyDatasetWriter::SetEpisodeMetadata, py::arg("data"))
+      .def("flush", &PyDatasetWriter::Flush)
+      .def("close", &PyDatasetWriter::Close)
+      .def("data_dir", &PyDatasetWriter::DataDir)
+      .def("writer_options", &PyDatasetWriter::WriterOptions)
+      .def("max_episodes_per_shard", &PyDatasetWriter::MaxEpisodesPerShard)
+      .def("episode_counter", &PyDatasetWriter::EpisodeCounter);
+
+  py::class_<PyAsyncDatasetWriter>(m, "AsyncRiegeliDatasetWriter",
+                                   "Writes a Riegeli dataset on a background thread; see async_dataset_writer.h.")
+      .def(py::init<const std::string&, py::handle, int64_t, const std::string&, size_t>(), py::arg("data_dir"),
+           py::arg("metadata") = py::bytes(), py::arg("max_episodes_per_shard") = 0,
+           py::arg("writer_options") = kDefaultRiegeliWriterOptions,
+           py::arg("max_queued_bytes") = AsyncDatasetWriter::kDefaultMaxQueuedBytes)
+      .def("add_step", &PyAsyncDatasetWriter::AddStep, py::arg("data"), py::arg("is_new_episode") = false)
+      .def("set_episode_metadata", &PyAsyncDatasetWriter::SetEpisodeMetadata, py::arg("data"))
+      .def("flush", &PyAsyncDatasetWriter::Flush)
+      .def("close", &PyAsyncDatasetWriter::Close)
+      .def("data_dir", [](const PyAsyncDatasetWriter& w) { return w.writer().DataDir(); })
+      .def("writer_options", [](const PyAsyncDatasetWriter& w) { return w.writer().WriterOptions(); })
+      .def("max_episodes_per_shard", [](const PyAsyncDatasetWriter& w) { return w.writer().MaxEpisodesPerShard(); })
+      .def("max_queued_bytes", [](const PyAsyncDatasetWriter& w) { return w.writer().MaxQueuedBytes(); })
+      .def("queued_bytes", [](const PyAsyncDatasetWriter& w) { return w.writer().QueuedBytes(); });
+
+  py::class_<PyDatasetReader>(m, "RiegeliDatasetReader",
+                              "Reads a Riegeli dataset (serialized records); see riegeli_dataset_reader.h.")
+      .def(py::init<>())
+      .def("init", &PyDatasetReader::Init, py::arg("data_dir"))
+      .def("clone", &PyDatasetReader::Clone)
+      .def("serialized_metadata", &PyDatasetReader::SerializedMetadata)
+      .def_property_readonly("num_steps", &PyDatasetReader::NumSteps)
+      .def_property_readonly("num_episodes", &PyDatasetReader::NumEpisodes)
+      .def("data_dir", &PyDatasetReader::DataDir)
+      .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
+      .def("episode", &PyDatasetReader::Episode, py::arg("episode_index"), py::arg("include_metadata") = false)
+      .def("close", &PyDatasetReader::Close);
+}
+
+}  // namespace python
+}  // namespace envlogger

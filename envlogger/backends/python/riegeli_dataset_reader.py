@@ -1,0 +1,119 @@
+"""Reader of Riegeli datasets, under upstream's module and class names.
+
+`RiegeliDatasetReader` is upstream's `envlogger.backends.python.
+riegeli_dataset_reader.RiegeliDatasetReader`: random access to the steps and
+episodes of a dataset written by envlogger (ours or upstream's). Errors are
+raised as `RuntimeError("<CODE>: <message>")` naming the path, e.g.
+"NOT_FOUND: Empty steps in <shard>/step_offsets.riegeli" for a shard whose
+writer never flushed (the other shards stay readable).
+"""
+
+from typing import Any, Optional, Type, TypeVar, Union
+
+from envlogger import _native
+from envlogger.backends.python import episode_info
+from envlogger.proto import storage_pb2
+
+T = TypeVar('T')
+
+
+class RiegeliDatasetReader:
+  """Reads a Riegeli dataset. Call `init()` first.
+
+  One reader serializes concurrent calls; for parallel reading give each
+  thread its own `clone()` (clones share the index, not the files). Not
+  picklable.
+  """
+
+  def __init__(self, native: Optional[Any] = None):
+    self._reader = native if native is not None else _native.dataset_io.RiegeliDatasetReader()
+
+  def init(self, data_dir: str) -> None:
+    """Loads the index of every shard of `data_dir`.
+
+    Raises:
+      RuntimeError: `data_dir` does not exist or has no metadata.riegeli, or
+        a shard failed to load. In the last case the reader is still usable
+        with the shards that loaded.
+    """
+    self._reader.init(str(data_dir))
+
+  def clone(self) -> Optional['RiegeliDatasetReader']:
+    """A reader of the same dataset with its own files; None on failure."""
+    try:
+      return RiegeliDatasetReader(self._reader.clone())
+    except RuntimeError:
+      return None
+
+  def metadata(self) -> Optional[storage_pb2.Data]:
+    """The dataset metadata, or None if it could not be read."""
+    serialized = self._reader.serialized_metadata()
+    if serialized is None:
+      return None
+    return storage_pb2.Data.FromString(serialized)
+
+  def serialized_metadata(self) -> Optional[bytes]:
+    """The dataset metadata record as stored, or None."""
+    return self._reader.serialized_metadata()
+
+  @property
+  def num_steps(self) -> int:
+    return self._reader.num_steps
+
+  @property
+  def num_episodes(self) -> int:
+    return self._reader.num_episodes
+
+  def data_dir(self) -> str:
+    return self._reader.data_dir()
+
+  def step(self,
+           step_index: int,
+           data: Union[None, Type[T], T] = None) -> Optional[Union[storage_pb2.Data, T]]:
+    """Step `step_index` parsed as `storage_pb2.Data`, or with `data.FromString`.
+
+    Args:
+      step_index: global step index; None is returned outside
+        [0, num_steps).
+      data: a message class or instance whose `FromString` parses the
+        record (upstream's overload for non-Data payloads).
+
+    Raises:
+      RuntimeError: the record cannot be read.
+      TypeError: `data` has no `FromString`.
+    """
+    parse = storage_pb2.Data.FromString if data is None else getattr(data, 'FromString', None)
+    if parse is None:
+      raise TypeError(f'{type(data).__name__} has no FromString')
+    serialized = self._reader.serialized_step(step_index)
+    if serialized is None:
+      return None
+    return parse(serialized)
+
+  def serialized_step(self, step_index: int) -> Optional[bytes]:
+    """Step `step_index` as stored; None outside [0, num_steps)."""
+    return self._reader.serialized_step(step_index)
+
+  def episode(self,
+              episode_index: int,
+              include_metadata: bool = False) -> Optional[episode_info.EpisodeInfo]:
+    """Start (global step index), length and optionally metadata of an episode.
+
+    Returns None outside [0, num_episodes). `metadata` is a storage_pb2.Data
+    when requested and present, else None.
+    """
+    info = self._reader.episode(episode_index, include_metadata)
+    if info is None:
+      return None
+    start, num_steps, metadata = info
+    return episode_info.EpisodeInfo(
+        start=start,
+        num_steps=num_steps,
+        metadata=None if metadata is None else storage_pb2.Data.FromString(metadata))
+
+  def close(self) -> None:
+    """Releases the files (clones keep theirs)."""
+    self._reader.close()
+
+  def __reduce__(self):
+    raise TypeError('RiegeliDatasetReader cannot be pickled')
