@@ -66,6 +66,12 @@ class RecordReader {
   // serves it from the last decoded chunk when that chunk holds it.
   bool ReadRecordAt(uint64_t numeric_pos, std::string_view* record);
 
+  // Records ReadRecord() can still return from the decoded chunk, i.e.
+  // without reading or decoding (so without I/O).
+  uint64_t RecordsLeftInChunk() const {
+    return chunk_loaded_ && index_ < limits_.size() ? limits_.size() - index_ : 0;
+  }
+
   // Canonical position of the record last read.
   RecordPosition LastPos() const { return last_pos_; }
   // Position of the next record to read.

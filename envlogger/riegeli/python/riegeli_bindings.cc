@@ -345,23 +345,33 @@ class PyRecordReader {
     return RecordOrNone(found, record);
   }
 
-  // Up to `max_records` records (fewer at the end of the data).
+  // Up to `max_records` records (fewer at the end of the data). Records of
+  // an already decoded chunk are turned into bytes directly, with the GIL
+  // held; the GIL is released only to read and decode the next chunk.
   py::list ReadRecords(size_t max_records) {
     std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-    std::vector<std::string> records;
     {
       py::gil_scoped_release release;
       lock.lock();
-      std::string_view record;
-      while (records.size() < max_records && reader_->ReadRecord(&record)) {
-        records.emplace_back(record);
-      }
     }
-    RaisePending();
-    py::list result(records.size());
-    for (size_t i = 0; i < records.size(); ++i) result[i] = py::bytes(records[i]);
-    // A failure after some records: return them; the next call raises.
-    if (records.empty()) CheckStatus(reader_->status());
+    py::list result;
+    std::string_view record;
+    while (py::len(result) < max_records) {
+      bool found;
+      if (reader_->RecordsLeftInChunk() > 0) {
+        found = reader_->ReadRecord(&record);
+      } else {
+        py::gil_scoped_release release;
+        found = reader_->ReadRecord(&record);
+      }
+      RaisePending();
+      if (!found) {
+        // A failure after some records: return them; the next call raises.
+        if (py::len(result) == 0) CheckStatus(reader_->status());
+        break;
+      }
+      result.append(py::bytes(record.data(), record.size()));
+    }
     return result;
   }
 
