@@ -386,3 +386,34 @@ def test_fixture_records_decode_like_upstream(dataset):
         native_codec.encode(step)
     else:
       assert native_codec.encode(step) == reference
+
+
+# --- robustness ---------------------------------------------------------------
+
+
+@hypothesis.settings(max_examples=1500, deadline=None)
+@hypothesis.given(_values, st.lists(st.tuples(st.integers(0, 10**6),
+                                              st.integers(0, 255)),
+                                    min_size=1, max_size=4),
+                  st.integers(0, 10**6))
+def test_corrupted_bytes_decode_or_raise_cleanly(value, flips, cut):
+  """Corrupted/truncated encodings never crash or raise anything unexpected."""
+  data = bytearray(native_codec.encode(value))
+  if not data:
+    return
+  for position, byte in flips:
+    data[position % len(data)] = byte
+  for candidate in (bytes(data), bytes(data[:cut % (len(data) + 1)])):
+    try:
+      native_codec.decode(candidate)
+    except (ValueError, TypeError):
+      pass  # Malformed bytes, a non-scalar bigint or an unhashable kvs key.
+
+
+@hypothesis.settings(max_examples=1000, deadline=None)
+@hypothesis.given(st.binary(max_size=64))
+def test_random_bytes_decode_or_raise_cleanly(data):
+  try:
+    native_codec.decode(data)
+  except (ValueError, TypeError):
+    pass
