@@ -217,11 +217,12 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
         module_name='')
     self._ds_info = tfds.rlds.rlds_base.build_info(
         _loadable_config(ds_config), identity, ds_metadata)
-    step_features = self._ds_info.features['steps'].feature
+    # From the config as given: a Sequence's declared length still counts.
     self._placeholders = {
-        key: zeros_for_feature(step_features[key])
-        for key in ('action', 'reward', 'discount')
-        if key in step_features
+        key: zeros_for_feature(feature) for key, feature in (
+            ('action', ds_config.action_info),
+            ('reward', ds_config.reward_info),
+            ('discount', ds_config.discount_info)) if feature
     }
     self._episode_metadata_keys = frozenset(
         k for k in self._ds_info.features if k != 'steps')
