@@ -10,7 +10,7 @@ setup.py, so adding a file needs no BUILD edit:
                                with GMP; kept out of the Python extension
   *_test.cc                 -> one cc_test each, with gtest_main and the fixtures
                                (//envlogger:testdata) as runfiles
-  *_benchmark.cc, *_main.cc -> one cc_binary each
+  *_benchmark.cc, *_main.cc -> one cc_binary each (fixtures as runfiles)
   python/*.cc, python/*.h   -> cc_library "python_bindings" (alwayslink), linked
                                into //envlogger:_native.so
   *.py, python/*.py         -> py_library "py"
@@ -106,11 +106,13 @@ def envlogger_package(cc_deps = [], py_deps = [], binding_deps = []):
             deps = [":" + name, "//third_party:gtest_main"] + cxx_only_libs + testing,
         )
 
+    # Benchmarks may read the fixtures too, like the tests.
     for src in binaries:
         native.cc_binary(
             name = _stem(src),
             srcs = [src],
-            deps = [":" + name] + cxx_only_libs,
+            data = ["//envlogger:testdata"],
+            deps = [":" + name] + cxx_only_libs + testing,
         )
 
     native.cc_library(
@@ -121,6 +123,7 @@ def envlogger_package(cc_deps = [], py_deps = [], binding_deps = []):
         deps = [
             ":" + name,
             "//envlogger:python_register",
+            "//third_party:numpy_headers",
             "//third_party:pybind11",
         ] + cc_deps + binding_deps,
         alwayslink = 1,

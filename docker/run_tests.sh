@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs envlogger's whole test suite in the development image: pytest, ctest
+# and `bazel test //envlogger/...` (see docker/test_in_container.sh). Builds
+# the image first if this version of it does not exist yet. The source tree is
+# mounted read-only and copied inside, so nothing on the host changes; the
+# container has no network.
+#
+#   docker/run_tests.sh
+#
+# Environment: as docker/build.sh. The last line printed is the total,
+# "total: N passed, N failed"; the exit status is non-zero if any part failed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
+
+if ! "$ENGINE" image inspect "$IMAGE" >/dev/null 2>&1; then
+  IMAGE="$("$DOCKER_DIR/build.sh")"
+fi
+echo "Testing in $IMAGE ($ENGINE)" >&2
+exec "$ENGINE" run --rm --network none --volume "$ROOT:/src:ro" "$IMAGE" \
+  /opt/envlogger/test_in_container.sh
