@@ -163,6 +163,8 @@ def test_matches_python_codec_on_edge_values():
       np.array('x'), np.array(b'y'), np.float32(np.nan), float('-inf'), -0.0,
       np.float32(-0.0), np.array([np.nan, -0.0, np.inf, 1e-45], np.float32),
       np.array([b'a\0b\0', b'\xff'], 'S4'), np.array(['\0a\0'], '<U3'),
+      np.str_('a\0'), np.str_('\0'), {np.str_('k\0'): np.str_('v\0')},
+      np.bytes_(b'a\0'),
       np.iinfo(np.uint64).max, np.uint64(np.iinfo(np.uint64).max),
       np.int64(np.iinfo(np.int64).min), np.arange(300, dtype=np.int32) - 150,
       dm_env.restart(np.ones((10, 5), np.float32)),

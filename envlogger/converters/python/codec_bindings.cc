@@ -436,6 +436,11 @@ bool Encoder::EncodeScalar(PyObject* value) {
 
 bool Encoder::EncodeScalarValues(PyObject* value) {
   if (PyUnicode_Check(value)) {
+    // A np.str_ scalar may hold trailing NULs that str(x) drops; protobuf
+    // stores str(x) for it (but not for np.str_ dict keys).
+    Ref text(PyArray_IsScalar(value, Unicode) ? PyObject_Str(value) : nullptr);
+    if (text) value = text.get();
+    PyErr_Clear();
     Py_ssize_t length;
     const char* utf8 = PyUnicode_AsUTF8AndSize(value, &length);
     if (utf8 == nullptr) {
