@@ -23,14 +23,16 @@ def main(argv: list[str]) -> int:
   tmpdir = os.environ.get('TEST_TMPDIR')
   if tmpdir:
     os.environ.setdefault('HYPOTHESIS_STORAGE_DIRECTORY', os.path.join(tmpdir, 'hypothesis'))
-  args = [test_file, '-p', 'no:cacheprovider', '-q', '-rs']
+  # The working directory is the workspace root in the runfiles tree: make it
+  # pytest's rootdir so conftest.py files above the test's directory apply.
+  root = os.getcwd()
+  args = [test_file, f'--rootdir={root}', f'--confcutdir={root}', '-p', 'no:cacheprovider', '-q', '-rs']
   xml_output = os.environ.get('XML_OUTPUT_FILE')
   if xml_output:
     args.append(f'--junitxml={xml_output}')
-  code = pytest.main(args)
-  # A file whose tests were all deselected or that has none is an error here:
-  # a py_test that ran nothing must not pass.
-  return int(code)
+  # A file without tests exits with 5 (NO_TESTS_COLLECTED), so a py_test
+  # that ran nothing fails.
+  return int(pytest.main(args))
 
 
 if __name__ == '__main__':
