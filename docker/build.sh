@@ -3,7 +3,7 @@
 # tag. Uses docker when a Docker engine answers, else podman (preparing the
 # host with docker/prepare_host.sh first if the base image is missing).
 #
-#   docker/build.sh
+#   docker/build.sh [extra build flags, e.g. --no-cache]
 #
 # Environment: BAZEL_SOURCE (release|debian; default: release when reachable),
 # DEBIAN_MIRROR, PIP_INDEX_URL (passed as build arguments), CA_BUNDLE_HOST (a
@@ -33,5 +33,5 @@ if [[ "$ENGINE" == podman ]]; then
 fi
 
 echo "Building $IMAGE with $ENGINE (BAZEL_SOURCE=$BAZEL_SOURCE)" >&2
-"$ENGINE" build "${args[@]}" "$ROOT" >&2
+"$ENGINE" build "${args[@]}" "$@" "$ROOT" >&2
 echo "$IMAGE"
