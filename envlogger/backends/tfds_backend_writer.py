@@ -204,6 +204,7 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
           f'max_episodes_per_file must be positive, got {max_episodes_per_file}')
     self._split_name = split_name or 'train'
     self._data_directory = data_directory
+    tfds.core.Path(data_directory).mkdir(parents=True, exist_ok=True)
     ds_metadata = None
     if store_ds_metadata and self._metadata is not None:
       ds_metadata = dataset_metadata_to_json(self._metadata)

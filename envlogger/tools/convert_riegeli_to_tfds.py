@@ -131,7 +131,10 @@ def feature_from_value(value: Any, path: str = 'value') -> Any:
   except ValueError as e:
     raise ValueError(f'{path}: {type(value).__name__} has no TFDS feature '
                      f'({e})') from None
-  if array.dtype == object:
+  if array.dtype.kind in ('U', 'S', 'O') and not all(
+      isinstance(x, (str, bytes))
+      for x in np.asarray(value, dtype=object).flat):
+    # numpy turns [1, 'a'] into strings: refuse rather than convert silently.
     raise ValueError(f'{path}: {type(value).__name__} of mixed or non-numeric '
                      'values has no TFDS feature')
   return _tensor_feature(array.shape, array.dtype, path)

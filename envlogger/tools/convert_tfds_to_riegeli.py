@@ -33,6 +33,7 @@ from dm_env import specs
 from envlogger import environment_logger
 from envlogger.backends import backend_type
 from envlogger.backends import rlds_utils
+from envlogger.converters import spec_codec
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -132,6 +133,38 @@ def _spec_from_tensor_spec(spec: Any, feature: Any) -> Any:
   return specs.Array(shape=tuple(spec.shape), dtype=dtype)
 
 
+def _same_structure_shapes_dtypes(a: Any, b: Any) -> bool:
+  """Whether two (nested dicts of) dm_env specs agree on shapes and dtypes."""
+  if isinstance(a, dict) or isinstance(b, dict):
+    return (isinstance(a, dict) and isinstance(b, dict) and
+            sorted(a) == sorted(b) and
+            all(_same_structure_shapes_dtypes(a[k], b[k]) for k in a))
+  if not isinstance(a, specs.Array) or not isinstance(b, specs.Array):
+    return False
+  same_kind = (a.dtype == b.dtype or
+               (a.dtype.kind in 'OUS' and b.dtype.kind in 'OUS'))
+  return tuple(a.shape) == tuple(b.shape) and same_kind
+
+
+def _choose_specs(derived: Dict[str, Any],
+                  recorded: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+  """Recorded specs where they fit the data, else the derived ones.
+
+  Recorded specs (from an envlogger dataset converted to TFDS) keep bounds,
+  names and num_values that the TFDS element spec does not have.
+  """
+  chosen = dict(derived)
+  for name, spec in (recorded or {}).items():
+    if spec is None or name not in derived:
+      continue
+    if _same_structure_shapes_dtypes(spec, derived[name]):
+      chosen[name] = spec
+    else:
+      logging.warning('recorded %s %s does not match the data (%s): '
+                      'using the latter', name, spec, derived[name])
+  return chosen
+
+
 def _iter_steps(steps: tf.data.Dataset, batch_size: int,
                 step_features: Any) -> Iterator[Dict[str, Any]]:
   """Yields the RLDS steps of an episode as numpy dicts, reading in batches.
@@ -212,6 +245,7 @@ def convert_tf_dataset_to_riegeli(
     max_episode_steps: int = 10000,
     features: Any = None,
     metadata: Optional[Dict[str, Any]] = None,
+    environment_specs: Optional[Dict[str, Any]] = None,
     backend: Any = backend_type.BackendType.RIEGELI,
     show_progress: bool = False,
     **backend_kwargs) -> int:
@@ -228,6 +262,10 @@ def convert_tf_dataset_to_riegeli(
       (and their specs have dtype str). The specs' shapes and dtypes come
       from the dataset's element spec.
     metadata: dataset metadata for the EnvLogger (the specs are added).
+    environment_specs: dm_env specs by name ('observation_spec', ...), e.g.
+      those an envlogger dataset recorded; each is used where its shapes and
+      dtypes match the data (they keep bounds and names), otherwise the spec
+      derived from the data is.
     backend: the EnvLogger backend (a `BackendType` or a callable returning a
       `BackendWriter`).
     show_progress: show a progress bar (tqdm) on stderr.
@@ -246,11 +284,12 @@ def convert_tf_dataset_to_riegeli(
   step_spec = _spec_from_tensor_spec(
       episodes_dataset.element_spec['steps'].element_spec,
       features['steps'].feature if features is not None else None)
-  env = ReplayEnvironment(
-      observation_spec=step_spec.get('observation'),
-      action_spec=step_spec.get('action'),
-      reward_spec=step_spec.get('reward'),
-      discount_spec=step_spec.get('discount'))
+  env_specs = _choose_specs(
+      {
+          f'{key}_spec': step_spec.get(key)
+          for key in ('observation', 'action', 'reward', 'discount')
+      }, environment_specs)
+  env = ReplayEnvironment(**env_specs)
   metadata_holder = {'value': None}
   if backend == backend_type.BackendType.RIEGELI:
     if not output_dir:
@@ -279,6 +318,24 @@ def convert_tf_dataset_to_riegeli(
   return num_episodes
 
 
+def recorded_environment_specs(
+    metadata: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+  """Pops and decodes `'environment_specs'` of TFDS dataset metadata.
+
+  `convert_riegeli_to_tfds` stores the envlogger metadata as JSON, specs
+  included; the EnvLogger records the specs afresh, so they are removed from
+  `metadata`. Returns None (with a warning) if they cannot be decoded.
+  """
+  encoded = metadata.pop('environment_specs', None)
+  if encoded is None:
+    return None
+  try:
+    return spec_codec.decode_environment_specs(encoded)
+  except (TypeError, ValueError) as e:
+    logging.warning('ignoring undecodable environment_specs: %s', e)
+    return None
+
+
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
@@ -291,13 +348,13 @@ def main(argv: Sequence[str]) -> None:
   else:
     raise app.UsageError('Either --tfds_dir or --tfds_name must be specified.')
   metadata = dict(builder.info.metadata or {})
-  metadata.pop('environment_specs', None)  # recomputed by the EnvLogger
   count = convert_tf_dataset_to_riegeli(
       builder.as_dataset(split=_SPLIT.value),
       output_dir=_OUTPUT_DIR.value,
       max_episode_steps=_MAX_EPISODE_STEPS.value,
       features=builder.info.features,
       metadata=metadata,
+      environment_specs=recorded_environment_specs(metadata),
       show_progress=True)
   logging.info('Wrote %d episodes to %s', count, _OUTPUT_DIR.value)
 
