@@ -60,15 +60,12 @@ def envlogger_py_tests(cc_test_names = []):
             deps = ["//envlogger"],
         )
 
-def envlogger_package(cc_deps = [], py_deps = [], binding_deps = []):
+def envlogger_package(cc_deps = []):
     """Declares every target of the calling envlogger package (see above).
 
     Args:
       cc_deps: C++ libraries (other packages, //third_party wrappers) that this
-        package's sources include or link against.
-      py_deps: py_library targets this package's Python sources import, other
-        than the ones every package already reaches through //envlogger.
-      binding_deps: extra dependencies of python/*.cc only.
+        package's sources, including its python/ bindings, include or link.
     """
     pkg = native.package_name()
     name = pkg.split("/")[-1]
@@ -125,7 +122,7 @@ def envlogger_package(cc_deps = [], py_deps = [], binding_deps = []):
             "//envlogger:python_register",
             "//third_party:numpy_headers",
             "//third_party:pybind11",
-        ] + cc_deps + binding_deps,
+        ] + cc_deps,
         alwayslink = 1,
         visibility = ["//envlogger:__pkg__"],
     )
@@ -134,7 +131,6 @@ def envlogger_package(cc_deps = [], py_deps = [], binding_deps = []):
         name = "py",
         srcs = native.glob(["*.py", "python/*.py"], exclude = ["*_test.py", "python/*_test.py"]),
         data = native.glob(["*.proto", "*.pyi", "python/*.pyi"]),
-        deps = py_deps,
         srcs_version = "PY3",
         visibility = ["//visibility:public"],
     )
