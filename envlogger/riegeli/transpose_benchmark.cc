@@ -1,9 +1,9 @@
 // Measures transposed-chunk encode and decode throughput on chunks written by
 // upstream envlogger (Catch steps, and 84x84x3 image steps), in MB/s of
-// record data. Run from the repository root:
+// record data per CPU second. Run from the repository root:
 //   build/cc/transpose_benchmark [seconds per measurement, default 1]
 
-#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -20,17 +20,18 @@ namespace {
 
 using transpose_testing::FixtureChunk;
 
-// Runs `body` repeatedly for about `seconds`; returns MB/s for `bytes` per run.
+// Runs `body` repeatedly for about `seconds` of this process's CPU time (so
+// that other load on the machine does not skew the figure); returns MB/s for
+// `bytes` per run.
 template <typename Body>
 double Throughput(double seconds, uint64_t bytes, Body body) {
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
+  const std::clock_t start = std::clock();
   uint64_t runs = 0;
   double elapsed = 0;
   do {
     body();
     ++runs;
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    elapsed = static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
   } while (elapsed < seconds);
   return static_cast<double>(bytes) * static_cast<double>(runs) / elapsed / 1e6;
 }

@@ -222,8 +222,31 @@ Status CheckNoImplicitLoop(const std::vector<State>& states) {
   return OkStatus();
 }
 
+// For each state, the state the machine actually acts in after entering it:
+// itself, or the end of the chain of implicit NoOp states starting there
+// (entering such a state does nothing and consumes no transition byte).
+// Skipping these chains keeps decoding time proportional to the work done.
+std::vector<uint32_t> ResolveImplicitNoOps(const std::vector<State>& states) {
+  constexpr uint32_t kUnknown = UINT32_MAX;
+  std::vector<uint32_t> resolved(states.size(), kUnknown);
+  std::vector<uint32_t> chain;
+  for (uint32_t start = 0; start < states.size(); ++start) {
+    uint32_t i = start;
+    chain.clear();
+    while (resolved[i] == kUnknown && states[i].implicit && states[i].action == Action::kNoOp) {
+      chain.push_back(i);
+      i = states[i].base;
+    }
+    const uint32_t target = resolved[i] == kUnknown ? i : resolved[i];
+    resolved[i] = target;
+    for (uint32_t j : chain) resolved[j] = target;
+  }
+  return resolved;
+}
+
 struct Machine {
   std::vector<State> states;
+  std::vector<uint32_t> resolved;  // see ResolveImplicitNoOps()
   std::vector<Buffer> buffers;
   uint32_t first_state = 0;
   // Index of the non-proto lengths buffer, if any state is NonProto.
@@ -334,6 +357,7 @@ Status Parse(std::string_view data, Machine* m) {
     m->nonproto_lengths = num_buffers - 1;
   }
   RETURN_IF_ERROR(CheckNoImplicitLoop(m->states));
+  m->resolved = ResolveImplicitNoOps(m->states);
 
   // Buckets, cut into buffers.
   m->storage.resize(num_buckets + 1);
@@ -401,7 +425,7 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
                      std::max(kMinInitialCapacity, 2 * (m.total_buffer_size + m.transitions.size())));
 
   const uint32_t num_states = static_cast<uint32_t>(m.states.size());
-  uint32_t index = m.first_state;
+  uint32_t index = m.resolved[m.first_state];
   uint32_t pending = 0;
   size_t tpos = 0;
   for (;;) {
@@ -431,6 +455,11 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
         starts.push_back(out.size());
         break;
       case Action::kEndOfSubmessage:
+        // Each open submessage will prepend at least its tag and length:
+        // more than fit in the declared size cannot all be closed.
+        if (open_submessages.size() >= (decoded_data_size - out.size()) / 2) {
+          return Invalid("more open submessages than the declared size allows");
+        }
         open_submessages.emplace_back(out.size(), index);
         break;
       case Action::kStartOfSubmessage: {
@@ -501,7 +530,7 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
       return Invalid("transition to state " + std::to_string(next) + " out of range (" +
                      std::to_string(num_states) + " states) at transition byte " + std::to_string(tpos));
     }
-    index = next;
+    index = m.resolved[next];
   }
 
   if (!open_submessages.empty()) return Invalid("submessages still open at the end");

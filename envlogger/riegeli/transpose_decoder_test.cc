@@ -177,6 +177,23 @@ TEST(TransposeDecoderTest, RejectsImplicitLoop) {
               "implicit loop");
 }
 
+TEST(TransposeDecoderTest, ImplicitNoOpChains) {
+  // State 0: NoOp, implicit to 1; state 1: StartOfMessage, explicit base 0.
+  // Entering 0 falls through to 1 without consuming a transition byte.
+  const std::string data = Chunk(std::string("\x00\x00\x02\x00\x03\x03\x00\x00", 8), "", std::string(1, '\0'));
+  std::vector<std::string> records;
+  const Status status = DecodeData(data, 2, 0, &records);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(records, std::vector<std::string>(2));
+}
+
+TEST(TransposeDecoderTest, RejectsMoreOpenSubmessagesThanFit) {
+  // One EndOfSubmessage state (field 1) looping on itself: each pass opens a
+  // submessage that would need at least 2 bytes to close.
+  const std::string data = Chunk(std::string("\x00\x00\x01\x0e\x00\x00", 6), "", std::string(1000, '\x03'));
+  ExpectError(DecodeData(data, 0, 4), "more open submessages than the declared size allows");
+}
+
 TEST(TransposeDecoderTest, RejectsBadHeaders) {
   // Invalid tag 4 (kRoot) and tag 0x0f (field 1, wire type 7).
   ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x04\x00\x00", 6), "", ""), 0, 0), "invalid tag 4");

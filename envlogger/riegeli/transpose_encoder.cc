@@ -159,6 +159,14 @@ class TransposeEncoder::Impl {
   uint64_t bucket_size_;
 
   std::unordered_map<uint64_t, Node> nodes_;
+  // A direct-mapped cache in front of `nodes_` (whose elements never move):
+  // most fields of a record were seen in earlier records.
+  struct CachedNode {
+    uint64_t key = 0;
+    std::pair<const uint64_t, Node>* node = nullptr;
+  };
+  static constexpr int kNodeCacheBits = 10;
+  std::array<CachedNode, size_t{1} << kNodeCacheBits> node_cache_;
   uint32_t next_message_id_ = kRoot + 1;
   std::vector<EncodedTag> tags_list_;
   std::vector<uint32_t> encoded_tags_;
@@ -169,11 +177,16 @@ class TransposeEncoder::Impl {
 };
 
 std::pair<const uint64_t, TransposeEncoder::Impl::Node>& TransposeEncoder::Impl::GetNode(NodeId id) {
-  auto [it, inserted] = nodes_.try_emplace(id.key());
+  const uint64_t key = id.key();
+  CachedNode& cached = node_cache_[(key * 0x9e3779b97f4a7c15u) >> (64 - kNodeCacheBits)];
+  if (cached.node != nullptr && cached.key == key) return *cached.node;
+  auto [it, inserted] = nodes_.try_emplace(key);
   if (inserted) {
     it->second.message_id = next_message_id_++;
     it->second.etag_pos.fill(kInvalidPos);
   }
+  cached.key = key;
+  cached.node = &*it;
   return *it;
 }
 
@@ -258,7 +271,12 @@ void TransposeEncoder::Impl::AddMessage(std::string_view record) {
           if (length > 0 && message_stack_.size() + group_stack_.size() < kMaxRecursionDepth &&
               IsCanonicalProtoMessage(record.substr(value_pos, length))) {
             encoded_tags_.push_back(EncodedTagOf(node, kStartOfSubmessageSubtype));
-            message_stack_.push_back(Frame{EncodedTagOf(node, kEndOfSubmessageSubtype), parent, limit});
+            // Fields stored one by one: building the Frame in a temporary
+            // and copying it stalls on store forwarding.
+            Frame& frame = message_stack_.emplace_back();
+            frame.end_etag = EncodedTagOf(node, kEndOfSubmessageSubtype);
+            frame.parent = parent;
+            frame.limit = limit;
             parent = node.second.message_id;
             limit = value_pos + length;
             break;
@@ -293,6 +311,7 @@ void TransposeEncoder::Impl::Reset() {
   num_records_ = 0;
   decoded_data_size_ = 0;
   nodes_.clear();
+  node_cache_.fill(CachedNode());
   next_message_id_ = kRoot + 1;
   tags_list_.clear();
   encoded_tags_.clear();
