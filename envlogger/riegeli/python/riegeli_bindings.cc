@@ -188,6 +188,15 @@ class PyRecordWriter {
     return result;
   }
 
+  // A writer dropped without close() is closed here (errors are lost, and a
+  // buffer destination loses the bytes not yet taken); the final chunk is
+  // encoded and written without holding the GIL.
+  ~PyRecordWriter() {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mutex_);
+    writer_.reset();
+  }
+
   void WriteRecord(py::handle record) {
     const BytesRef bytes(record);
     Status status;
