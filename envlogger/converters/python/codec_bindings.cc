@@ -80,6 +80,24 @@ class Ref {
   PyObject* object_;
 };
 
+// Strong references kept until the end of a scope.
+class HeldReferences {
+ public:
+  HeldReferences() = default;
+  HeldReferences(const HeldReferences&) = delete;
+  HeldReferences& operator=(const HeldReferences&) = delete;
+  ~HeldReferences() {
+    for (PyObject* object : objects_) Py_DECREF(object);
+  }
+  void Hold(PyObject* object) {
+    Py_INCREF(object);
+    objects_.push_back(object);
+  }
+
+ private:
+  std::vector<PyObject*> objects_;
+};
+
 std::string TypeName(PyObject* value) { return Py_TYPE(value)->tp_name; }
 
 // repr(value) or str(value), never failing.
@@ -218,11 +236,15 @@ bool Encoder::EncodeDict(PyObject* dict, int depth) {
   };
   std::vector<StrEntry> str_entries;
   std::vector<std::pair<PyObject*, PyObject*>> other_entries;
+  // Keys and values are held for the whole call: error messages call repr(),
+  // which could run code that changes the dict.
+  HeldReferences held;
   Py_ssize_t position = 0;
   PyObject* key;
   PyObject* value;
-  // No Python code runs while encoding, so the borrowed references stay valid.
   while (PyDict_Next(dict, &position, &key, &value)) {
+    held.Hold(key);
+    held.Hold(value);
     if (PyUnicode_Check(key)) {
       Py_ssize_t length;
       const char* utf8 = PyUnicode_AsUTF8AndSize(key, &length);
@@ -438,7 +460,7 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
   if (PyUnicode_Check(value)) {
     // A np.str_ scalar may hold trailing NULs that str(x) drops; protobuf
     // stores str(x) for it (but not for np.str_ dict keys).
-    Ref text(PyArray_IsScalar(value, Unicode) ? PyObject_Str(value) : nullptr);
+    Ref text(Py_TYPE(value) == &PyUnicodeArrType_Type ? PyObject_Str(value) : nullptr);
     if (text) value = text.get();
     PyErr_Clear();
     Py_ssize_t length;
@@ -473,10 +495,12 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
       return true;
     }
     // |value| >= 2**63: int.to_bytes(bit_length() // 8 + 1, 'big', signed=True).
-    Ref bits(PyObject_CallMethod(value, "bit_length", nullptr));
+    // The methods of int itself, so that no subclass code runs mid-encode.
+    PyObject* int_type = reinterpret_cast<PyObject*>(&PyLong_Type);
+    Ref bits(PyObject_CallMethod(int_type, "bit_length", "O", value));
     const long long bit_length = bits ? PyLong_AsLongLong(bits.get()) : -1;
-    Ref method(PyObject_GetAttrString(value, "to_bytes"));
-    Ref args(Py_BuildValue("(Ls)", bit_length / 8 + 1, "big"));
+    Ref method(PyObject_GetAttrString(int_type, "to_bytes"));
+    Ref args(Py_BuildValue("(OLs)", value, bit_length / 8 + 1, "big"));
     Ref kwargs(Py_BuildValue("{s:O}", "signed", Py_True));
     Ref bytes(method && args && kwargs && bit_length >= 0 ? PyObject_Call(method.get(), args.get(), kwargs.get())
                                                           : nullptr);
