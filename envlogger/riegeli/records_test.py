@@ -345,6 +345,18 @@ def test_errors_name_path_and_code(tmp_path):
     riegeli.RecordReader(io.BytesIO(b''), field_projection=[[1]])
 
 
+def test_failed_construction_does_not_leak_descriptors(tmp_path):
+  def open_descriptors():
+    return len(os.listdir('/proc/self/fd'))
+
+  with open(tmp_path / 'x.riegeli', 'wb') as dest:
+    before = open_descriptors()
+    for _ in range(20):
+      with pytest.raises(riegeli.InvalidArgumentError):
+        riegeli.RecordWriter(dest, owns_dest=False, options='zstd:99')
+    assert open_descriptors() == before
+
+
 def test_error_hierarchy():
   codes = {cls.code for cls in (
       riegeli.CancelledError, riegeli.UnknownError, riegeli.InvalidArgumentError,

@@ -154,12 +154,15 @@ class PyRecordWriter {
                                                 const std::string& name, uint64_t initial_pos,
                                                 const std::string& options_text,
                                                 std::optional<py::bytes> serialized_metadata) {
+    auto result = std::unique_ptr<PyRecordWriter>(new PyRecordWriter());
+    std::unique_ptr<ByteSink> sink;
+    // The sink owns the descriptor from here on, so it is closed whatever
+    // fails next.
+    if (kind == "fd") sink = std::make_unique<riegeli::FdSink>(dest.cast<int>(), name, initial_pos);
     StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(options_text);
     CheckStatus(options.status());
     std::optional<std::string> metadata;
     if (serialized_metadata.has_value()) metadata = std::string(*serialized_metadata);
-    auto result = std::unique_ptr<PyRecordWriter>(new PyRecordWriter());
-    std::unique_ptr<ByteSink> sink;
     if (kind == "path") {
       const std::string path = dest.cast<std::string>();
       StatusOr<std::unique_ptr<RecordWriter>> writer = [&] {
@@ -170,13 +173,11 @@ class PyRecordWriter {
       result->writer_ = std::move(*writer);
       return result;
     }
-    if (kind == "fd") {
-      sink = std::make_unique<riegeli::FdSink>(dest.cast<int>(), name, initial_pos);
-    } else if (kind == "buffer") {
+    if (kind == "buffer") {
       auto buffer = std::make_unique<BufferSink>(initial_pos, name);
       result->buffer_ = buffer.get();
       sink = std::move(buffer);
-    } else {
+    } else if (kind != "fd") {
       throw py::value_error("unknown destination kind " + kind);
     }
     StatusOr<std::unique_ptr<RecordWriter>> writer = [&] {
