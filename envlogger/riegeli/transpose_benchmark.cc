@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   using namespace envlogger::riegeli;
   const double seconds = argc > 1 ? atof(argv[1]) : 1.0;
   std::string catch_steps, images_steps;
-  for (const auto& [riegeli, expected] : transpose_testing::ReadManifest()) {
+  for (const auto& [riegeli, expected, options] : transpose_testing::ReadManifest()) {
     if (riegeli.rfind("upstream-1.3/catch_default/", 0) == 0 && riegeli.find("/steps.riegeli") != std::string::npos) {
       catch_steps = riegeli;
     }

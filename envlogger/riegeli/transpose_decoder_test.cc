@@ -70,7 +70,7 @@ TEST(TransposeDecoderTest, UpstreamFixtures) {
   const auto manifest = ReadManifest();
   ASSERT_GT(manifest.size(), 60u);
   size_t num_chunks = 0;
-  for (const auto& [riegeli, expected_path] : manifest) {
+  for (const auto& [riegeli, expected_path, options] : manifest) {
     SCOPED_TRACE(riegeli);
     const std::vector<std::string> expected =
         ReadExpectedRecords(envlogger::testing::TestDataPath(expected_path));
@@ -249,7 +249,7 @@ std::vector<FixtureChunk> HostileInputSeeds() {
   for (const char* path : {"upstream-1.3/catch_options_transpose_uncompressed", "upstream-1.3/catch_default",
                            "upstream-1.3/catch_options_transpose_snappy_chunk16k",
                            "upstream-1.3/catch_options_transpose_zstd3"}) {
-    for (const auto& [riegeli, expected] : ReadManifest()) {
+    for (const auto& [riegeli, expected, options] : ReadManifest()) {
       if (riegeli.rfind(std::string(path) + "/", 0) != 0 || riegeli.find("steps.riegeli") == std::string::npos) {
         continue;
       }

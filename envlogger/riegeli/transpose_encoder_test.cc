@@ -10,6 +10,7 @@
 
 #include "envlogger/riegeli/compression.h"
 #include "envlogger/riegeli/proto_wire.h"
+#include "envlogger/riegeli/record_writer_options.h"
 #include "envlogger/riegeli/transpose_decoder.h"
 #include "envlogger/riegeli/transpose_test_fixtures.h"
 #include "envlogger/riegeli/varint.h"
@@ -41,21 +42,11 @@ struct WriterSettings {
   uint64_t bucket_size;
 };
 
-// The writer options each fixture was written with (upstream-1.3/README.md,
-// riegeli_raw/index.json, generation.json): bucket size =
-// chunk_size * bucket_fraction.
-WriterSettings SettingsFor(const std::string& path) {
-  auto has = [&](const char* fragment) { return path.find(fragment) != std::string::npos; };
-  const WriterSettings brotli{Options(CompressionType::kBrotli, 6), kDefaultChunkSize};
-  if (has("/metadata.riegeli")) return brotli;
-  if (has("transpose_uncompressed") || has("transpose_padding")) {
-    return {Options(CompressionType::kNone, 0), kUnlimited};
-  }
-  if (has("transpose_brotli_buckets")) return {Options(CompressionType::kBrotli, 6), kDefaultChunkSize / 4};
-  if (has("transpose_zstd")) return {Options(CompressionType::kZstd, 3), kDefaultChunkSize};
-  if (has("transpose_snappy_chunk16k")) return {Options(CompressionType::kSnappy, 1), 16 << 10};
-  if (has("transpose_snappy")) return {Options(CompressionType::kSnappy, 1), kDefaultChunkSize};
-  return brotli;
+// The encoder settings of RecordWriterOptions text.
+WriterSettings SettingsFor(const std::string& writer_options) {
+  StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(writer_options);
+  EXPECT_TRUE(options.ok()) << options.status().ToString();
+  return {options->compression, options->bucket_size()};
 }
 
 std::string Encode(const std::vector<std::string>& records, const WriterSettings& settings) {
@@ -143,8 +134,8 @@ TEST(TransposeEncoderTest, ReproducesUpstreamChunks) {
   size_t num_chunks = 0, identical = 0;
   uint64_t ours = 0, theirs = 0;
   std::map<int, std::pair<size_t, size_t>> by_type;  // type -> (identical, total)
-  for (const auto& [riegeli, expected] : ReadManifest()) {
-    const WriterSettings settings = SettingsFor(riegeli);
+  for (const auto& [riegeli, expected, writer_options] : ReadManifest()) {
+    const WriterSettings settings = SettingsFor(writer_options);
     for (const FixtureChunk& chunk : WalkChunks(ReadFileOrDie(envlogger::testing::TestDataPath(riegeli)))) {
       if (chunk.type != 't') continue;
       SCOPED_TRACE(riegeli + " chunk at " + std::to_string(chunk.begin));
@@ -197,7 +188,8 @@ TEST(TransposeEncoderTest, ReproducesUpstreamImageChunks) {
     if (chunk.type != 't') continue;
     SCOPED_TRACE(chunk.begin);
     const std::vector<std::string> records = DecodeOrDie(chunk.data, chunk.num_records, chunk.decoded_data_size);
-    EXPECT_EQ(Encode(records, {Options(CompressionType::kBrotli, 6), kDefaultChunkSize}), chunk.data);
+    // Written with the default options "transpose,brotli:6,chunk_size:1M".
+    EXPECT_EQ(Encode(records, SettingsFor("transpose")), chunk.data);
     ++num_chunks;
   }
   EXPECT_EQ(num_chunks, 7u);

@@ -84,13 +84,18 @@ inline std::vector<std::string> ReadExpectedRecords(const std::string& path) {
   return records;
 }
 
-// (riegeli file, expected records file), both relative to the testdata dir.
-inline std::vector<std::pair<std::string, std::string>> ReadManifest() {
+struct ManifestEntry {
+  std::string riegeli;   // relative to the testdata dir
+  std::string expected;  // expected records file, relative to the testdata dir
+  std::string writer_options;  // RecordWriterOptions text the file was written with
+};
+
+inline std::vector<ManifestEntry> ReadManifest() {
   std::istringstream lines(
       ReadFileOrDie(envlogger::testing::TestDataPath("transposed_expected/MANIFEST")));
-  std::vector<std::pair<std::string, std::string>> entries;
-  std::string riegeli, expected;
-  while (lines >> riegeli >> expected) entries.emplace_back(riegeli, expected);
+  std::vector<ManifestEntry> entries;
+  ManifestEntry entry;
+  while (lines >> entry.riegeli >> entry.expected >> entry.writer_options) entries.push_back(entry);
   return entries;
 }
 

@@ -9,7 +9,10 @@ format a C++ test reads without Python:
     u64 count, then per record: u64 length, the record bytes   (little-endian)
 
 `MANIFEST` lists one line per Riegeli file: its path relative to
-envlogger/testdata, a space, and its expected-records file (same base).
+envlogger/testdata, its expected-records file (same base) and the Riegeli
+writer options it was written with (from riegeli_raw/index.json and
+D.expected.json; metadata.riegeli always uses "transpose,brotli"), separated
+by spaces.
 
 The Riegeli files themselves are only walked (chunk headers, not hashes or
 contents) to pick the files and to check that the pickle lists exactly one
@@ -19,6 +22,7 @@ records). Run from the repository root:
     python envlogger/riegeli/testdata_tools/extract_transposed_expected.py
 """
 
+import json
 import os
 import pickle
 import struct
@@ -32,6 +36,7 @@ CHUNK_HEADER = 40
 SOURCE = os.path.join('envlogger', 'testdata', 'upstream-1.3')
 DEST = os.path.join('envlogger', 'testdata', 'transposed_expected')
 SKIPPED_DATASETS = ('images',)
+METADATA_OPTIONS = 'transpose,brotli'
 
 
 def _read_logical(data: bytes, pos: int, length: int) -> bytes:
@@ -97,16 +102,22 @@ def write_expected(path: str, records: List[bytes]) -> None:
 
 
 def main() -> int:
-  jobs = []  # (riegeli path, records, output path)
+  jobs = []  # (riegeli path, records, output path, writer options)
   with open(os.path.join(SOURCE, 'riegeli_raw', 'records.pkl'), 'rb') as f:
     raw = pickle.load(f)
+  with open(os.path.join(SOURCE, 'riegeli_raw', 'index.json')) as f:
+    raw_index = json.load(f)
   for name, records in sorted(raw.items()):
     jobs.append((os.path.join(SOURCE, 'riegeli_raw', name), records,
-                 os.path.join(DEST, 'riegeli_raw', name + '.records')))
+                 os.path.join(DEST, 'riegeli_raw', name + '.records'),
+                 raw_index['files'][name]['writer_options']))
   for dataset in sorted(os.listdir(SOURCE)):
     records_dir = os.path.join(SOURCE, dataset + '.records')
     if dataset in SKIPPED_DATASETS or not os.path.isdir(records_dir):
       continue
+    with open(os.path.join(SOURCE, dataset + '.expected.json')) as f:
+      # E.g. "transpose,brotli:6,chunk_size:1M (default, not passed)".
+      options = json.load(f)['writer_options'].split(' ')[0]
     for root, _, files in os.walk(records_dir):
       for file_name in sorted(files):
         if not file_name.endswith('.records.pkl'):
@@ -115,17 +126,20 @@ def main() -> int:
         relative = relative[:-len('.records.pkl')] + '.riegeli'
         with open(os.path.join(root, file_name), 'rb') as f:
           records = pickle.load(f)
+        file_options = (METADATA_OPTIONS if relative == 'metadata.riegeli'
+                        else options)
         jobs.append((os.path.join(SOURCE, dataset, relative), records,
-                     os.path.join(DEST, dataset, relative + '.records')))
+                     os.path.join(DEST, dataset, relative + '.records'),
+                     file_options))
   testdata = os.path.dirname(SOURCE)
   manifest = []
-  for riegeli_path, records, out_path in jobs:
+  for riegeli_path, records, out_path, options in jobs:
     expected = expected_records(riegeli_path, records)
     if not expected:
       continue
     write_expected(out_path, expected)
     manifest.append(f'{os.path.relpath(riegeli_path, testdata)} '
-                    f'{os.path.relpath(out_path, testdata)}\n')
+                    f'{os.path.relpath(out_path, testdata)} {options}\n')
     print(f'{riegeli_path}: {len(expected)} records')
   with open(os.path.join(DEST, 'MANIFEST'), 'w') as f:
     f.writelines(manifest)
