@@ -10,6 +10,8 @@ writer never flushed (the other shards stay readable).
 
 from typing import Any, Optional, Type, TypeVar, Union
 
+from google.protobuf import message
+
 from envlogger import _native
 from envlogger.backends.python import episode_info
 from envlogger.proto import storage_pb2
@@ -33,10 +35,14 @@ class RiegeliDatasetReader:
 
     Raises:
       RuntimeError: `data_dir` does not exist or has no metadata.riegeli, or
-        a shard failed to load. In the last case the reader is still usable
-        with the shards that loaded.
+        a shard failed to load (the reader is then still usable with the
+        shards that loaded), or the metadata record is not an envlogger.Data
+        ("INTERNAL: Failed to parse riegeli record. ...", as upstream).
     """
     self._reader.init(str(data_dir))
+    if self.metadata() is None and self._reader.serialized_metadata() is not None:
+      raise RuntimeError('INTERNAL: Failed to parse riegeli record. The record of '
+                         f'{data_dir}/metadata.riegeli is not an envlogger.Data')
 
   def clone(self) -> Optional['RiegeliDatasetReader']:
     """A reader of the same dataset with its own files; None on failure."""
@@ -46,11 +52,14 @@ class RiegeliDatasetReader:
       return None
 
   def metadata(self) -> Optional[storage_pb2.Data]:
-    """The dataset metadata, or None if it could not be read."""
+    """The dataset metadata, or None if it could not be read or parsed."""
     serialized = self._reader.serialized_metadata()
     if serialized is None:
       return None
-    return storage_pb2.Data.FromString(serialized)
+    try:
+      return storage_pb2.Data.FromString(serialized)
+    except message.DecodeError:
+      return None
 
   def serialized_metadata(self) -> Optional[bytes]:
     """The dataset metadata record as stored, or None."""

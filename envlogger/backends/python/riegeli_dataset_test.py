@@ -2,9 +2,11 @@
 plus checks against the datasets upstream envlogger 1.3 wrote)."""
 
 import json
-import os
 import pathlib
 import pickle
+import subprocess
+import sys
+import textwrap
 import threading
 
 from google.protobuf import descriptor_pb2
@@ -78,6 +80,16 @@ def test_writer_rejects_bad_options_and_empty_dir(tmp_path):
     writer.init(str(tmp_path), writer_options='brotli:42')
   with pytest.raises(RuntimeError, match=r'^NOT_FOUND: Empty data_dir\.$'):
     writer.init('')
+
+
+def test_bad_riegeli_proto_format_metadata(tmp_path):
+  # A metadata record that is not wire format: upstream's INTERNAL error.
+  _write(tmp_path, [storage_pb2.Data()], metadata=b'\xff\xff\xff')
+  reader = riegeli_dataset_reader.RiegeliDatasetReader()
+  with pytest.raises(RuntimeError, match=r'^INTERNAL: Failed to parse riegeli record\. .*metadata\.riegeli'):
+    reader.init(str(tmp_path))
+  assert reader.metadata() is None
+  assert reader.num_steps == 1
 
 
 def test_storage_data_payload(tmp_path):
@@ -233,6 +245,50 @@ def test_async_writer_round_trip_and_barriers(tmp_path):
   assert reader.metadata() == _datum_int64([9])
   assert [reader.step(i) for i in range(40)] == steps
   assert reader.episode(7, include_metadata=True).metadata == _datum_int64([-28])
+
+
+_DISK_FULL_SCRIPT = textwrap.dedent("""
+    import json, resource, signal, sys
+    from envlogger.backends.python import riegeli_dataset_writer
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    writer = riegeli_dataset_writer.AsyncRiegeliDatasetWriter()
+    writer.init(sys.argv[1], writer_options='uncompressed,chunk_size:64K')
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200 << 10, resource.RLIM_INFINITY))
+    flushed, errors = 0, []
+    for i in range(100):
+      step = i.to_bytes(4, 'little') * 2500
+      try:
+        writer.add_step(step, is_new_episode=i % 5 == 0)
+        if i % 5 == 4:
+          writer.flush()
+          flushed = i + 1
+      except RuntimeError as e:
+        errors.append(str(e))
+        break
+    for call in (lambda: writer.add_step(b'x', True), writer.flush, writer.close):
+      try:
+        call()
+      except RuntimeError as e:
+        errors.append(str(e))
+    print(json.dumps({'flushed': flushed, 'errors': errors}))
+""")
+
+
+def test_async_writer_disk_full_is_raised_and_data_stays_readable(tmp_path):
+  # In a child process: the file size limit would affect pytest's own files.
+  result = subprocess.run([sys.executable, '-c', _DISK_FULL_SCRIPT, str(tmp_path)],
+                          capture_output=True, text=True, check=True,
+                          cwd=pathlib.Path(__file__).resolve().parents[3])
+  outcome = json.loads(result.stdout)
+  errors = outcome['errors']
+  assert len(errors) == 4, errors  # The failing call, then every later one.
+  assert errors[0].startswith('RESOURCE_EXHAUSTED: ') and 'steps.riegeli' in errors[0], errors
+  assert all(e == errors[0] for e in errors), errors
+  reader = _reader(tmp_path)
+  assert outcome['flushed'] > 0
+  assert reader.num_steps == outcome['flushed']
+  for i in range(reader.num_steps):
+    assert reader.serialized_step(i) == i.to_bytes(4, 'little') * 2500
 
 
 def test_async_writer_reports_init_errors(tmp_path):
