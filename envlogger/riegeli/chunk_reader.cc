@@ -325,6 +325,11 @@ bool ChunkReader::SeekToChunk(uint64_t pos, bool containing) {
   uint64_t previous_chunk = 0;
   uint64_t next_chunk = 0;
   if (block > 0 && block + kBlockHeaderSize > *size) block -= kBlockSize;
+  if (block + kBlockHeaderSize > *size) {  // Only a cut-off first block header.
+    pos_ = block;
+    Truncated();
+    return false;
+  }
   if (!ReadBlockHeader(block, &previous_chunk, &next_chunk)) {
     pos_ = block;
     Fail(DataLossError("corrupted block header (hash mismatch) in " + At(*source_, block)),

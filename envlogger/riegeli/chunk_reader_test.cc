@@ -551,9 +551,13 @@ TEST(ChunkReaderTest, EmptyAndTinySources) {
   ReadResult result = ReadAll(&empty, false);
   EXPECT_TRUE(result.clean_end);
   EXPECT_TRUE(result.chunks.empty());
-  StringSource tiny(std::string(30, '\0'));
+  StringSource tiny(std::string(20, '\0'));
   result = ReadAll(&tiny, false);
   EXPECT_TRUE(result.truncated);
+  ChunkReader reader(&tiny);
+  EXPECT_FALSE(reader.SeekToChunkContaining(5));
+  EXPECT_TRUE(reader.status().ok());
+  EXPECT_TRUE(reader.truncated());
   StringSource garbage(std::string(200, 'g'));
   result = ReadAll(&garbage, false);
   EXPECT_FALSE(result.clean_end);
