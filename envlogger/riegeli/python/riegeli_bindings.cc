@@ -211,15 +211,25 @@ class PyRecordWriter {
 
   // Writes the records of a sequence with one GIL release.
   void WriteRecords(py::sequence records) {
-    std::vector<std::unique_ptr<BytesRef>> refs;
-    refs.reserve(py::len(records));
-    for (py::handle record : records) refs.push_back(std::make_unique<BytesRef>(record));
+    const size_t size = py::len(records);
+    std::vector<std::string_view> views;
+    views.reserve(size);
+    std::vector<std::unique_ptr<BytesRef>> exported;  // Non-bytes records, pinned.
+    for (py::handle record : records) {
+      if (PyBytes_Check(record.ptr())) {  // `records` keeps it alive.
+        views.emplace_back(PyBytes_AS_STRING(record.ptr()),
+                           static_cast<size_t>(PyBytes_GET_SIZE(record.ptr())));
+      } else {
+        exported.push_back(std::make_unique<BytesRef>(record));
+        views.push_back(exported.back()->view());
+      }
+    }
     Status status;
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mutex_);
-      for (const std::unique_ptr<BytesRef>& ref : refs) {
-        status = writer_->WriteRecord(ref->view());
+      for (std::string_view view : views) {
+        status = writer_->WriteRecord(view);
         if (!status.ok()) break;
       }
     }
@@ -332,10 +342,15 @@ class PyRecordReader {
   }
 
   py::object ReadRecord() {
-    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
     std::string_view record;
     bool found;
-    {
+    if (lock.owns_lock() && reader_->RecordsLeftInChunk() > 0) {
+      // Served from the decoded chunk: no I/O, so no need to release the GIL.
+      // (try_lock with the GIL held cannot deadlock: it does not wait.)
+      found = reader_->ReadRecord(&record);
+    } else {
+      if (lock.owns_lock()) lock.unlock();
       py::gil_scoped_release release;
       lock.lock();
       found = reader_->ReadRecord(&record);
