@@ -514,7 +514,7 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
       }
     }
 
-    uint32_t next = 0;
+    uint64_t next = 0;  // 64 bits: base + offset may exceed 32 bits
     if (state.implicit) {
       next = state.base;
     } else if (pending > 0) {
@@ -523,7 +523,7 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
     } else {
       if (tpos == m.transitions.size()) break;
       const uint8_t transition = static_cast<uint8_t>(m.transitions[tpos++]);
-      next = state.base + (transition >> 2);
+      next = uint64_t{state.base} + (transition >> 2);
       pending = transition & 3;
     }
     if (next >= num_states) {

@@ -23,7 +23,7 @@ using transpose_testing::WalkChunks;
 std::vector<std::string> HundredRecords() {
   std::vector<std::string> records;
   for (int i = 0; i < 100; ++i) {
-    char buffer[16];
+    char buffer[32];
     snprintf(buffer, sizeof(buffer), "record_%06d", i);
     records.push_back(buffer);
   }
