@@ -1,0 +1,87 @@
+"""RiegeliBackendReader: random access to a Riegeli dataset, ours or upstream's.
+
+The C++ reader loads the small index files of every shard once; each step is
+then one seek into `steps.riegeli` (decoded chunks are cached, so sequential
+and nearby reads decode each chunk once) and one native decode from wire bytes
+to Python/numpy values.
+"""
+
+import copy
+from typing import Any, Optional
+
+from absl import logging
+import dm_env
+
+from envlogger import step_data
+from envlogger.backends import backend_reader
+from envlogger.backends.python import episode_info
+from envlogger.backends.python import riegeli_dataset_reader
+from envlogger.converters import native_codec
+
+# Upstream's reader reports shards whose index is empty (a writer that never
+# flushed) with this prefix and keeps the other shards usable.
+_EMPTY_SHARD_PREFIX = 'NOT_FOUND: Empty steps in '
+
+
+class RiegeliBackendReader(backend_reader.BackendReader):
+  """Reads a dataset written by RiegeliBackendWriter (or upstream envlogger)."""
+
+  def __init__(self, data_directory: str):
+    """Opens the dataset in `data_directory`.
+
+    Raises:
+      RuntimeError: the directory does not exist, is not a dataset (no
+        metadata.riegeli), or a file in it cannot be read. Shards whose index
+        is empty are skipped with a warning instead.
+    """
+    self._reader = riegeli_dataset_reader.RiegeliDatasetReader()
+    try:
+      self._reader.init(data_directory)
+    except RuntimeError as e:
+      if not str(e).startswith(_EMPTY_SHARD_PREFIX):
+        raise
+      logging.warning(
+          'Skipping a shard of %s without indexed steps (%s). Was the writer '
+          'closed? Data written after its last flush is not indexed.',
+          data_directory, e)
+    metadata = self._reader.serialized_metadata()
+    decoded = native_codec.decode(metadata) if metadata is not None else None
+    self._metadata = decoded if isinstance(decoded, dict) else {}
+    super().__init__()
+
+  def _copy(self) -> 'RiegeliBackendReader':
+    clone = copy.copy(self)
+    clone._metadata = copy.deepcopy(self._metadata)
+    clone._reader = self._reader.clone()
+    return clone
+
+  def close(self) -> None:
+    reader = getattr(self, '_reader', None)
+    if reader is not None:
+      self._reader = None
+      reader.close()
+
+  def _get_nth_step(self, i: int) -> step_data.StepData:
+    serialized = self._reader.serialized_step(i)
+    if serialized is None:
+      raise IndexError(f'Step {i} could not be read from the dataset.')
+    timestep, action, custom_data = native_codec.decode(serialized)
+    step_type, reward, discount, observation = timestep
+    return step_data.StepData(
+        dm_env.TimeStep(dm_env.StepType(step_type), reward, discount,
+                        observation), action, custom_data)
+
+  def _get_num_steps(self) -> int:
+    return self._reader.num_steps
+
+  def _get_num_episodes(self) -> int:
+    return self._reader.num_episodes
+
+  def _get_nth_episode_info(self,
+                            i: int,
+                            include_metadata: bool = False
+                           ) -> episode_info.EpisodeInfo:
+    return self._reader.episode(i, include_metadata)
+
+  def metadata(self) -> dict[str, Any]:
+    return self._metadata

@@ -1,0 +1,116 @@
+"""RiegeliBackendWriter: records steps into an upstream-compatible Riegeli dataset.
+
+Steps are encoded to `envlogger.Data` wire bytes by the native codec on the
+caller's thread (a few microseconds) and handed to a background thread that
+chunks, compresses, hashes and writes them; see
+`envlogger/backends/cc/async_dataset_writer.h`. `flush()` and `close()` wait
+until everything handed over before them is on disk and indexed. An error on
+the writer thread (a full disk, say) is raised by the next call into the
+writer, never dropped.
+"""
+
+import datetime
+from typing import Any, Optional
+
+from envlogger import step_data
+from envlogger.backends import backend_writer
+from envlogger.backends import schedulers
+from envlogger import _native
+from envlogger.backends.python import riegeli_dataset_writer
+from envlogger.converters import native_codec
+
+DEFAULT_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
+_encode_step = _native.codec.encode_step  # Hot path: no Python wrapper.
+DEFAULT_FLUSH_INTERVAL = datetime.timedelta(minutes=10)
+
+# Names of the StepData / TimeStep fields, for errors that say which part of a
+# step could not be encoded.
+_STEP_FIELDS = (
+    ('timestep.step_type', lambda d: d.timestep.step_type),
+    ('timestep.reward', lambda d: d.timestep.reward),
+    ('timestep.discount', lambda d: d.timestep.discount),
+    ('timestep.observation', lambda d: d.timestep.observation),
+    ('action', lambda d: d.action),
+    ('custom_data', lambda d: d.custom_data),
+)
+
+
+class RiegeliBackendWriter(backend_writer.BackendWriter):
+  """Writes a dataset of Riegeli files in upstream envlogger's layout."""
+
+  def __init__(self,
+               data_directory: str,
+               max_episodes_per_file: int = 10000,
+               writer_options: str = DEFAULT_WRITER_OPTIONS,
+               flush_scheduler: Optional[schedulers.Scheduler] = None,
+               **base_kwargs):
+    """Opens (and if needed creates) `data_directory` for writing.
+
+    Args:
+      data_directory: Where the dataset goes. Created if missing; an existing
+        dataset there keeps its metadata and gets new shard directories.
+      max_episodes_per_file: Episodes per shard directory; <= 0 means one
+        shard for everything.
+      writer_options: Riegeli RecordWriter options for the shard files, e.g.
+        'transpose,brotli:6,chunk_size:1M' (the default).
+      flush_scheduler: Called with each recorded step; when it returns True the
+        dataset is flushed (chunks closed, indexes written). Defaults to a
+        TimeScheduler firing every 10 minutes.
+      **base_kwargs: `metadata` and `scheduler`, see BackendWriter.
+
+    Raises:
+      RuntimeError: the directory cannot be created or written, or the
+        options are invalid. The message names the problem and the path.
+    """
+    super().__init__(**base_kwargs)
+    if flush_scheduler is None:
+      flush_scheduler = schedulers.TimeScheduler(DEFAULT_FLUSH_INTERVAL)
+    self._flush_scheduler = flush_scheduler
+    self._data_directory = data_directory
+    # Set when the first step of an episode could not be encoded, so that the
+    # next step recorded opens a new episode instead of joining the previous.
+    self._episode_start_pending = False
+    # The native writer itself, not its Python wrapper: this is the hot path.
+    self._writer = _native.dataset_io.AsyncRiegeliDatasetWriter(
+        str(data_directory), native_codec.encode(self._metadata or {}),
+        int(max_episodes_per_file), writer_options,
+        riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES)
+
+  def _record_step(self, data: step_data.StepData,
+                   is_new_episode: bool) -> None:
+    try:
+      encoded = _encode_step(*data)
+    except TypeError as e:
+      self._episode_start_pending |= is_new_episode
+      raise TypeError(_describe_unencodable_step(data, e)) from None
+    self._writer.add_step(encoded, is_new_episode or self._episode_start_pending)
+    self._episode_start_pending = False
+    if self._flush_scheduler is not None and self._flush_scheduler(data):
+      self._writer.flush()
+
+  def set_episode_metadata(self, data: Any) -> None:
+    self._writer.set_episode_metadata(native_codec.encode(data))
+
+  def flush(self) -> None:
+    """Writes everything recorded so far to disk and indexes it."""
+    self._writer.flush()
+
+  def close(self) -> None:
+    """Flushes and closes the dataset. Idempotent."""
+    writer = getattr(self, '_writer', None)
+    if writer is not None:
+      self._writer = None
+      writer.close()
+
+
+def _describe_unencodable_step(data: step_data.StepData,
+                               error: TypeError) -> str:
+  """Names the StepData field that the codec rejected, for error messages."""
+  for name, getter in _STEP_FIELDS:
+    try:
+      native_codec.encode(getter(data))
+    except TypeError as field_error:
+      return f'Cannot record {name}: {field_error}'
+    except AttributeError:
+      break
+  return f'Cannot record step: {error}'
