@@ -1,6 +1,8 @@
 #include "envlogger/backends/cc/riegeli_shard_reader.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -8,7 +10,10 @@
 #include <vector>
 
 #include "envlogger/backends/cc/dataset_test_util.h"
+#include "envlogger/backends/cc/int64_datum_codec.h"
 #include "envlogger/backends/cc/riegeli_shard_writer.h"
+#include "envlogger/riegeli/record_writer.h"
+#include "envlogger/riegeli/record_writer_options.h"
 
 namespace envlogger {
 namespace {
@@ -97,6 +102,56 @@ TEST(RiegeliShardReaderTest, ShardWithoutIndexedStepsIsEmptyStepsNotFound) {
   RiegeliShardReader reader;
   riegeli::Status status = shard.InitReader(reader);
   EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty steps in " + shard.step_offsets);
+}
+
+TEST(RiegeliShardReaderTest, IndexCutInsideAChunkYieldsTheCompleteRecords) {
+  // What a writer killed while appending to step_offsets.riegeli leaves.
+  const Shard shard(MakeTempDir());
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(shard.InitWriter(writer).ok());
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_TRUE(writer.AddStep("step" + std::to_string(i), i == 0).ok());
+      if (i == 2 || i == 5) {
+        ASSERT_TRUE(writer.Flush().ok());
+      }
+    }
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  struct stat info;
+  ASSERT_EQ(::stat(shard.step_offsets.c_str(), &info), 0);
+  ASSERT_EQ(::truncate(shard.step_offsets.c_str(), info.st_size - 5), 0);
+  RiegeliShardReader reader;
+  riegeli::Status status = shard.InitReader(reader);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(reader.NumSteps(), 3);
+  EXPECT_EQ(ReadStep(reader, 2), "step2");
+  auto episode = reader.Episode(0);
+  ASSERT_TRUE(episode.ok());
+  EXPECT_EQ(episode->num_steps, 3);
+}
+
+TEST(RiegeliShardReaderTest, EpisodeStartingBeyondTheIndexedStepsIsDataLoss) {
+  const Shard shard(MakeTempDir());
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(shard.InitWriter(writer).ok());
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(writer.AddStep("s", i % 2 == 0).ok());
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  // Keep episode_index (starts 0 and 2) but index only the first step.
+  {
+    auto offsets = riegeli::RecordWriterOptions::FromString("");
+    ASSERT_TRUE(offsets.ok());
+    auto rewriter = riegeli::RecordWriter::Open(shard.step_offsets, *offsets);
+    ASSERT_TRUE(rewriter.ok());
+    ASSERT_TRUE((*rewriter)->WriteRecord(EncodeInt64Datum({1}, {64})).ok());
+    ASSERT_TRUE((*rewriter)->Close().ok());
+  }
+  RiegeliShardReader reader;
+  riegeli::Status status = shard.InitReader(reader);
+  EXPECT_EQ(status.code(), riegeli::StatusCode::kDataLoss);
+  EXPECT_NE(status.message().find(shard.episode_index), std::string::npos) << status.message();
 }
 
 TEST(RiegeliShardReaderTest, MissingIndexFileIsAnErrorNamingIt) {
