@@ -291,6 +291,23 @@ def test_async_writer_disk_full_is_raised_and_data_stays_readable(tmp_path):
     assert reader.serialized_step(i) == i.to_bytes(4, 'little') * 2500
 
 
+def test_async_writer_closes_at_interpreter_exit(tmp_path):
+  script = textwrap.dedent("""
+      import sys
+      from envlogger.backends.python import riegeli_dataset_writer
+      writer = riegeli_dataset_writer.AsyncRiegeliDatasetWriter()
+      writer.init(sys.argv[1])
+      for i in range(1000):
+        writer.add_step(b'%d' % i, is_new_episode=i % 10 == 0)
+      # No close(): the module global is destroyed at exit.
+  """)
+  subprocess.run([sys.executable, '-c', script, str(tmp_path)], check=True,
+                 cwd=pathlib.Path(__file__).resolve().parents[3])
+  reader = _reader(tmp_path)
+  assert (reader.num_steps, reader.num_episodes) == (1000, 100)
+  assert reader.serialized_step(999) == b'999'
+
+
 def test_async_writer_reports_init_errors(tmp_path):
   writer = riegeli_dataset_writer.AsyncRiegeliDatasetWriter()
   with pytest.raises(RuntimeError, match=r'^INVALID_ARGUMENT'):
