@@ -124,8 +124,8 @@ bool RecordReader::Seek(RecordPosition pos) {
   UnloadChunk();
   if (!chunk_reader_.Seek(pos.chunk_begin)) {
     if (chunk_reader_.status().ok()) return true;
-    failure_ = Failure::kChunkReader;
-    return Fail(chunk_reader_.status());
+    // With recovery: positioned after the damage (or stopped there).
+    return HandleFailure(Failure::kChunkReader, chunk_reader_.status()) || status_.ok();
   }
   if (pos.record_index == 0) return true;  // The chunk is read when needed.
   if (!LoadChunk()) return status_.ok();   // The end of the file.
@@ -145,8 +145,13 @@ bool RecordReader::SeekNumeric(uint64_t pos) {
   if (!chunk_reader_.SeekToChunkContaining(pos)) {
     // OK status: positioned at a chunk the file does not hold completely yet.
     if (chunk_reader_.status().ok()) return true;
-    failure_ = Failure::kChunkReader;
-    return Fail(chunk_reader_.status());
+    // Beyond the end of the file is the caller's error, not damage.
+    if (chunk_reader_.status().code() == StatusCode::kOutOfRange) {
+      failure_ = Failure::kChunkReader;
+      return Fail(chunk_reader_.status());
+    }
+    // With recovery: positioned after the damage (or stopped there).
+    return HandleFailure(Failure::kChunkReader, chunk_reader_.status()) || status_.ok();
   }
   if (chunk_reader_.pos() >= pos) return true;  // Between records: the next one.
   if (!LoadChunk()) return status_.ok();

@@ -334,6 +334,31 @@ TEST_F(RecoveryTest, WithoutRecoveryFailsThenRecoverContinues) {
   EXPECT_EQ(record, records_[15]);
 }
 
+TEST_F(RecoveryTest, SeekIntoDamagedChunk) {
+  {
+    RecordReader reader(std::make_unique<StringSource>(file_));
+    EXPECT_FALSE(reader.SeekNumeric(positions_[10].numeric()));
+    EXPECT_FALSE(reader.ok());
+  }
+  std::vector<SkippedRegion> regions;
+  RecordReaderOptions options;
+  options.recovery = [&](const SkippedRegion& region) {
+    regions.push_back(region);
+    return true;
+  };
+  RecordReader reader(std::make_unique<StringSource>(file_), options);
+  ASSERT_TRUE(reader.SeekNumeric(positions_[10].numeric())) << reader.status().ToString();
+  std::string_view record;
+  ASSERT_TRUE(reader.ReadRecord(&record)) << reader.status().ToString();
+  EXPECT_EQ(record, records_[15]);
+  EXPECT_EQ(reader.LastPos(), positions_[15]);
+  EXPECT_EQ(regions.size(), 1u);
+  // Positions outside the damage are unaffected.
+  ASSERT_TRUE(reader.SeekNumeric(positions_[4].numeric()));
+  ASSERT_TRUE(reader.ReadRecord(&record));
+  EXPECT_EQ(record, records_[4]);
+}
+
 TEST_F(RecoveryTest, CallbackReturningFalseStopsReading) {
   RecordReaderOptions options;
   options.recovery = [](const SkippedRegion&) { return false; };
