@@ -33,6 +33,18 @@ Status ForEachInt64Datum(const std::string& path,
   return reader->status();
 }
 
+// After a failed read, a RecordReader stays failed; replaces it with a fresh
+// one so that one bad position does not spoil later reads. Returns `error`.
+Status ReopenAfter(Status error, const std::string& path, std::unique_ptr<RecordReader>* reader) {
+  StatusOr<std::unique_ptr<RecordReader>> reopened = RecordReader::Open(path);
+  if (reopened.ok()) {
+    *reader = std::move(reopened).value();
+  } else {
+    reader->reset();  // Later reads report the reader as closed.
+  }
+  return error;
+}
+
 }  // namespace
 
 Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
@@ -105,7 +117,7 @@ Status RiegeliShardReader::ReadStep(int64_t index, std::string_view* record) {
   if (steps_ == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
   const uint64_t position = static_cast<uint64_t>(index_->step_offsets[index]);
   if (!steps_->ReadRecordAt(position, record) || steps_->LastPos().numeric() != position) {
-    if (!steps_->ok()) return steps_->status();
+    if (!steps_->ok()) return ReopenAfter(steps_->status(), index_->steps_filepath, &steps_);
     return riegeli::DataLossError("No step record at position " + std::to_string(position) + " of " +
                                   index_->steps_filepath);
   }
@@ -128,7 +140,9 @@ StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_me
     std::string_view record;
     if (!episode_metadata_->ReadRecordAt(static_cast<uint64_t>(metadata_offset), &record) ||
         episode_metadata_->LastPos().numeric() != static_cast<uint64_t>(metadata_offset)) {
-      if (!episode_metadata_->ok()) return episode_metadata_->status();
+      if (!episode_metadata_->ok()) {
+        return ReopenAfter(episode_metadata_->status(), index_->episode_metadata_filepath, &episode_metadata_);
+      }
       return riegeli::DataLossError("No episode metadata record at position " + std::to_string(metadata_offset) +
                                     " of " + index_->episode_metadata_filepath);
     }

@@ -46,8 +46,9 @@ class RiegeliShardReader {
   int64_t NumEpisodes() const;
 
   // Reads shard-local step `index` into `*record` (valid until the next call
-  // on this reader). OUT_OF_RANGE outside [0, NumSteps()); read errors name
-  // the file and the position.
+  // on this reader). OUT_OF_RANGE outside [0, NumSteps()); read errors
+  // (including an index position that holds no record) name the file and
+  // the position, and do not affect later reads of other steps.
   riegeli::Status ReadStep(int64_t index, std::string_view* record);
 
   // Shard-local episode `index`: its shard-local start and length, and with

@@ -55,7 +55,9 @@ TEST(RiegeliShardReaderTest, NonEmptySingleEpisode) {
   {
     RiegeliShardWriter writer;
     ASSERT_TRUE(shard.InitWriter(writer).ok());
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(writer.AddStep("step" + std::to_string(i), i == 0).ok());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(writer.AddStep("step" + std::to_string(i), i == 0).ok());
+    }
     writer.SetEpisodeMetadata("meta");
     ASSERT_TRUE(writer.Close().ok());
   }
@@ -63,7 +65,9 @@ TEST(RiegeliShardReaderTest, NonEmptySingleEpisode) {
   ASSERT_TRUE(shard.InitReader(reader).ok());
   EXPECT_EQ(reader.NumSteps(), 3);
   EXPECT_EQ(reader.NumEpisodes(), 1);
-  for (int i = 2; i >= 0; --i) EXPECT_EQ(ReadStep(reader, i), "step" + std::to_string(i));
+  for (int i = 2; i >= 0; --i) {
+    EXPECT_EQ(ReadStep(reader, i), "step" + std::to_string(i));
+  }
   auto episode = reader.Episode(0, /*include_metadata=*/true);
   ASSERT_TRUE(episode.ok()) << episode.status().ToString();
   EXPECT_EQ(episode->start, 0);
@@ -136,7 +140,9 @@ TEST(RiegeliShardReaderTest, EpisodeStartingBeyondTheIndexedStepsIsDataLoss) {
   {
     RiegeliShardWriter writer;
     ASSERT_TRUE(shard.InitWriter(writer).ok());
-    for (int i = 0; i < 4; ++i) ASSERT_TRUE(writer.AddStep("s", i % 2 == 0).ok());
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(writer.AddStep("s", i % 2 == 0).ok());
+    }
     ASSERT_TRUE(writer.Close().ok());
   }
   // Keep episode_index (starts 0 and 2) but index only the first step.
@@ -152,6 +158,40 @@ TEST(RiegeliShardReaderTest, EpisodeStartingBeyondTheIndexedStepsIsDataLoss) {
   riegeli::Status status = shard.InitReader(reader);
   EXPECT_EQ(status.code(), riegeli::StatusCode::kDataLoss);
   EXPECT_NE(status.message().find(shard.episode_index), std::string::npos) << status.message();
+}
+
+TEST(RiegeliShardReaderTest, BadIndexPositionsFailOnlyTheirOwnReads) {
+  const Shard shard(MakeTempDir());
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(shard.InitWriter(writer).ok());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(writer.AddStep("step" + std::to_string(i), i == 0).ok());
+    }
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  {
+    // Steps are at 64, 65, 66. 100000 is beyond the file; 30 is inside the
+    // file signature, where no record starts.
+    auto options = riegeli::RecordWriterOptions::FromString("");
+    ASSERT_TRUE(options.ok());
+    auto rewriter = riegeli::RecordWriter::Open(shard.step_offsets, *options);
+    ASSERT_TRUE(rewriter.ok());
+    ASSERT_TRUE((*rewriter)->WriteRecord(EncodeInt64Datum({5}, {64, 100000, 65, 30, 66})).ok());
+    ASSERT_TRUE((*rewriter)->Close().ok());
+  }
+  RiegeliShardReader reader;
+  ASSERT_TRUE(shard.InitReader(reader).ok());
+  std::string_view record;
+  riegeli::Status beyond = reader.ReadStep(1, &record);
+  EXPECT_FALSE(beyond.ok());
+  EXPECT_NE(beyond.message().find(shard.steps), std::string::npos) << beyond.message();
+  EXPECT_EQ(ReadStep(reader, 2), "step1");
+  riegeli::Status between = reader.ReadStep(3, &record);
+  EXPECT_EQ(between.code(), riegeli::StatusCode::kDataLoss);
+  EXPECT_NE(between.message().find("position 30"), std::string::npos) << between.message();
+  EXPECT_EQ(ReadStep(reader, 4), "step2");
+  EXPECT_EQ(ReadStep(reader, 0), "step0");
 }
 
 TEST(RiegeliShardReaderTest, MissingIndexFileIsAnErrorNamingIt) {
