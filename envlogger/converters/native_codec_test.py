@@ -419,3 +419,18 @@ def test_random_bytes_decode_or_raise_cleanly(data):
     native_codec.decode(data)
   except (ValueError, TypeError):
     pass
+
+
+def test_int_subclass_methods_are_not_called():
+  """Bigints use int's own methods: subclass overrides cannot interfere."""
+
+  class Odd(int):
+
+    def to_bytes(self, *args, **kwargs):
+      raise AssertionError('to_bytes override called')
+
+    def bit_length(self):
+      raise AssertionError('bit_length override called')
+
+  for value in (2**80, -2**80, 5):
+    assert native_codec.encode(Odd(value)) == _python_reference(value)
