@@ -27,8 +27,14 @@ class RiegeliDatasetReader:
   picklable.
   """
 
-  def __init__(self, native: Optional[Any] = None):
-    self._reader = native if native is not None else _native.dataset_io.RiegeliDatasetReader()
+  def __init__(self):
+    self._reader = _native.dataset_io.RiegeliDatasetReader()
+
+  @classmethod
+  def _wrap(cls, native: Any) -> 'RiegeliDatasetReader':
+    reader = cls.__new__(cls)
+    reader._reader = native
+    return reader
 
   def init(self, data_dir: str) -> None:
     """Loads the index of every shard of `data_dir`.
@@ -47,7 +53,7 @@ class RiegeliDatasetReader:
   def clone(self) -> Optional['RiegeliDatasetReader']:
     """A reader of the same dataset with its own files; None on failure."""
     try:
-      return RiegeliDatasetReader(self._reader.clone())
+      return RiegeliDatasetReader._wrap(self._reader.clone())
     except RuntimeError:
       return None
 

@@ -37,8 +37,8 @@ def _serialized(data: Record) -> Union[bytes, bytearray, memoryview]:
 class RiegeliDatasetWriter:
   """Writes steps, episode metadata and the index of a Riegeli dataset.
 
-  Call `init()` first. Not thread-safe across calls in the sense of ordering
-  (calls from several threads are serialized), and not picklable.
+  Call `init()` first. Calls from several threads are serialized. Not
+  picklable.
   """
 
   def __init__(self):
