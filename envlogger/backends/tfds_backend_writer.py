@@ -265,7 +265,14 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
       ValueError: no episode is being recorded, or the keys do not match.
     """
     self._check_open()
+    if not self._episode_metadata_keys and data == {}:
+      return  # nothing declared, nothing given
     if self._episode is None:
+      if self._num_episodes_written:
+        raise ValueError(
+            f'set_episode_metadata: episode {self._num_episodes_written - 1} '
+            'was already written when it finished; set its metadata before '
+            'or right after its LAST step')
       raise ValueError('set_episode_metadata: no episode is being recorded '
                        '(record its first step before its metadata)')
     if not isinstance(data, dict) or set(data) != self._episode_metadata_keys:

@@ -317,6 +317,31 @@ def test_episode_metadata_errors(tfds, tbw, tmp_path):
     writer.close()
 
 
+def test_episode_metadata_after_the_episode_was_written(tfds, tbw, tmp_path):
+  writer = tbw.TFDSBackendWriter(str(tmp_path),
+                                 testlib.catch_dataset_config(tfds))
+  unused_logged, logger = testlib.record_catch(
+      writer, num_episodes=1, close=False)
+  with pytest.raises(ValueError, match='episode 0 was already written'):
+    writer.set_episode_metadata({'episode_id': 5})
+  logger.close()
+
+
+def test_empty_episode_metadata_without_declared_features(tfds, tbw, tmp_path):
+  writer = tbw.TFDSBackendWriter(
+      str(tmp_path),
+      testlib.catch_dataset_config(tfds, with_episode_metadata=False))
+  logger = environment_logger.EnvLogger(
+      catch_env.Catch(),
+      backend=writer,
+      step_fn=lambda *unused: {'timestamp': np.float32(0)},
+      episode_fn=lambda *unused: {})
+  testlib.run_catch(logger, 2, seed=0)
+  logger.close()
+  episodes = _read_episodes(tfds, str(tmp_path))
+  assert [list(e) for e in episodes] == [['steps'], ['steps']]
+
+
 def test_close_is_idempotent_and_final(tfds, tbw, tmp_path):
   writer = tbw.TFDSBackendWriter(
       str(tmp_path),
