@@ -218,6 +218,8 @@ def test_invalid_unicode_raises_value_error():
     native_codec.encode(['\ud800'])
   with pytest.raises(ValueError, match='UTF-8'):
     native_codec.encode({'\udfff': 1})
+  with pytest.raises(ValueError, match=r'element 1 \(row-major\).* at value$'):
+    native_codec.encode(np.array(['a', 'b\ud800']))
 
 
 def test_cyclic_and_deep_values_raise_recursion_error():

@@ -423,8 +423,8 @@ bool Encoder::EncodeArrayValues(PyArrayObject* array, int type_num) {
         while (length > 0 && item[length - 1] == 0) --length;  // str(x) drops trailing NULs.
         scratch_.clear();
         if (!AppendUtf8FromUcs4(item, length, &scratch_)) {
-          path_.push_back("[" + std::to_string(i) + "]");
-          return Fail(PyExc_ValueError, "Array element is not valid Unicode (surrogate or above U+10FFFF)");
+          return Fail(PyExc_ValueError, "Array element " + std::to_string(i) +
+                                            " (row-major) is not valid Unicode (surrogate or above U+10FFFF)");
         }
         writer_.Bytes(wire::kStringValues, scratch_);
       }
