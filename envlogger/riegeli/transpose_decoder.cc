@@ -4,6 +4,13 @@
 // action (which bytes to prepend) and their successor base; then the machine
 // runs over the transition bytes, producing the records back to front into
 // an output buffer that is filled from its end.
+//
+// Against hostile chunks: every count read from the header is checked against
+// the bytes that could hold it before anything is allocated; the output never
+// exceeds the declared decoded size; implicit-only cycles are rejected and
+// implicit NoOp chains skipped, so the work per transition byte is bounded by
+// the bytes it produces; open submessages are capped by the room left to
+// close them.
 
 #include "envlogger/riegeli/transpose_decoder.h"
 
@@ -254,7 +261,8 @@ struct Machine {
   uint32_t nonproto_lengths = 0;
   std::string_view transitions;
   uint64_t total_buffer_size = 0;
-  // Decompressed buckets, header and transitions when compressed.
+  // Decompressed buckets and transitions (compressed chunks only); the
+  // buffers and `transitions` point into them or into the chunk data.
   std::vector<std::string> storage;
 };
 
