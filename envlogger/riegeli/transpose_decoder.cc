@@ -9,8 +9,8 @@
 // the bytes that could hold it before anything is allocated; the output never
 // exceeds the declared decoded size; implicit-only cycles are rejected and
 // implicit NoOp chains skipped, so the work per transition byte is bounded by
-// the bytes it produces; open submessages are capped by the room left to
-// close them.
+// the bytes and records it produces; open submessages are capped by the room
+// left to close them.
 
 #include "envlogger/riegeli/transpose_decoder.h"
 
