@@ -146,6 +146,39 @@ def dataset_metadata_to_json(metadata: Any) -> Dict[str, Any]:
   return converted
 
 
+class _SequentialWriter(tfds.core.SequentialWriter):
+  """TFDS's SequentialWriter, plus a flush and without redundant rewrites.
+
+  `SequentialWriter` rewrites dataset_info.json, features.json and
+  metadata.json after every `add_examples`, although they only change when a
+  split is created or a shard closed (the open shard is not listed); that was
+  90% of the time per episode. This subclass writes them only when the split
+  shard lengths changed, so the files on disk are the same.
+
+  It relies on two TFDS 4.9 internals: `_write_splits_metadata` and
+  `_splits[name].current_shard.writer`.
+  """
+
+  def __init__(self, *args, **kwargs):
+    self._written_state = None
+    super().__init__(*args, **kwargs)
+
+  def _write_splits_metadata(self) -> None:
+    state = {
+        name: (tuple(split.info.shard_lengths), split.closed)
+        for name, split in self._splits.items()
+    }
+    if state != self._written_state:
+      super()._write_splits_metadata()
+      self._written_state = state
+
+  def flush(self) -> None:
+    """Pushes the open shards' buffered bytes to the operating system."""
+    for split in self._splits.values():
+      if split.current_shard is not None:
+        split.current_shard.writer.flush()
+
+
 class _Episode:
   """The episode being recorded: RLDS steps built so far."""
 
@@ -227,7 +260,7 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
     }
     self._episode_metadata_keys = frozenset(
         k for k in self._ds_info.features if k != 'steps')
-    self._writer = tfds.core.SequentialWriter(
+    self._writer = _SequentialWriter(
         self._ds_info, max_episodes_per_file, file_format='tfrecord')
     self._writer.initialize_splits([self._split_name])
     self._episode: Optional[_Episode] = None
@@ -306,7 +339,7 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
           f'episode {index} cannot be encoded with the DatasetConfig\'s '
           f'features: {self._locate_encoding_error(example)}') from e
     self._num_episodes_written += 1
-    self._flush_open_shard()
+    self._writer.flush()
 
   def _locate_encoding_error(self, example: Dict[str, Any]) -> str:
     """Names the first step/key of `example` that the features reject."""
@@ -330,16 +363,6 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
       except Exception as e:  # pylint: disable=broad-except
         return f'episode metadata {key!r}: {type(e).__name__}: {e}'
     return 'TFDS rejected the episode (see the chained exception)'
-
-  def _flush_open_shard(self) -> None:
-    """Pushes the open shard's buffered bytes to the operating system.
-
-    `SequentialWriter` has no flush; its open shard is reached through its
-    (TFDS 4.9) attributes `_splits[name].current_shard.writer`.
-    """
-    split = self._writer._splits[self._split_name]  # pylint: disable=protected-access
-    if split.current_shard is not None:
-      split.current_shard.writer.flush()
 
   def _check_open(self) -> None:
     if self._closed:

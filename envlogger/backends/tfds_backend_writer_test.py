@@ -8,6 +8,7 @@ are computed from what was logged by `tfds_backend_testlib`, independently of
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -448,3 +449,38 @@ def test_recovery_changes_nothing_for_a_closed_dataset(tfds, tbw, tmp_path):
       tfds.builder_from_directory(str(tmp_path)))
   assert builder.info.splits['train'].shard_lengths == [2, 1]
   assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_skipping_unchanged_metadata_writes_gives_the_same_files(
+    tfds, tbw, tmp_path, monkeypatch):
+  """The writer's SequentialWriter only drops rewrites of unchanged files."""
+
+  def record(data_dir):
+    writer = tbw.TFDSBackendWriter(
+        data_dir, testlib.catch_dataset_config(tfds),
+        max_episodes_per_file=2, metadata={'a': 1}, store_ds_metadata=True)
+    testlib.record_catch(writer, num_episodes=5, seed=2)
+    return {
+        p.name: p.read_bytes() for p in sorted(pathlib.Path(data_dir).iterdir())
+    }
+
+  writes = []
+  original = tfds.core.SequentialWriter._write_splits_metadata  # pylint: disable=protected-access
+
+  def counting(self):
+    writes.append(1)
+    original(self)
+
+  monkeypatch.setattr(tfds.core.SequentialWriter, '_write_splits_metadata',
+                      counting)
+  optimized = record(str(tmp_path / 'a'))
+  optimized_writes = len(writes)
+  # TFDS's own behaviour: rewrite after every episode.
+  monkeypatch.setattr(tbw._SequentialWriter, '_write_splits_metadata',  # pylint: disable=protected-access
+                      counting)
+  writes.clear()
+  plain = record(str(tmp_path / 'b'))
+  assert optimized == plain
+  assert len(plain) == 6  # 3 shards + dataset_info, features, metadata
+  # Written at creation and for each of the 3 shards closed, not per episode.
+  assert optimized_writes == 4 and len(writes) == 7
