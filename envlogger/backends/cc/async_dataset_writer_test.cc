@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -140,6 +141,11 @@ TEST(AsyncDatasetWriterTest, InitErrorsAreReturnedByCreate) {
   EXPECT_EQ(writer.status().ToString(), "NOT_FOUND: Empty data_dir.");
   auto bad_options = AsyncDatasetWriter::Create(MakeTempDir(), "", 0, "zstd:99");
   EXPECT_EQ(bad_options.status().code(), riegeli::StatusCode::kInvalidArgument);
+  const std::string file = MakeTempDir() + "/a_file";
+  std::ofstream(file) << "not a directory";
+  auto unusable = AsyncDatasetWriter::Create(file + "/dataset");
+  ASSERT_FALSE(unusable.ok());
+  EXPECT_NE(unusable.status().message().find(file), std::string::npos) << unusable.status().ToString();
 }
 
 TEST(AsyncDatasetWriterTest, DestructorClosesTheDataset) {
