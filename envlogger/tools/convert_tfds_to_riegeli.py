@@ -223,6 +223,7 @@ def convert_tf_dataset_to_riegeli(
     environment_specs: Optional[Dict[str, Any]] = None,
     backend: Any = backend_type.BackendType.RIEGELI,
     show_progress: bool = False,
+    progress_total: Optional[int] = None,
     **backend_kwargs) -> int:
   """Replays every RLDS episode of `episodes_dataset` through an EnvLogger.
 
@@ -244,6 +245,7 @@ def convert_tf_dataset_to_riegeli(
     backend: the EnvLogger backend (a `BackendType` or a callable returning a
       `BackendWriter`).
     show_progress: show a progress bar (tqdm) on stderr.
+    progress_total: the number of episodes, if known, for the progress bar.
     **backend_kwargs: more arguments of the backend writer.
 
   Returns:
@@ -283,7 +285,9 @@ def convert_tf_dataset_to_riegeli(
   prev = None
   count = 0
   try:
-    with tqdm.tqdm(unit='episode', disable=not show_progress) as bar:
+    with tqdm.tqdm(
+        total=progress_total, unit='episode',
+        disable=not show_progress) as bar:
       for index, episode_metadata, step in _iter_steps(
           episodes_dataset, max_episode_steps, features):
         if index != episode_index:
@@ -345,6 +349,7 @@ def main(argv: Sequence[str]) -> None:
   else:
     raise app.UsageError('Either --tfds_dir or --tfds_name must be specified.')
   metadata = dict(builder.info.metadata or {})
+  split_info = builder.info.splits.get(_SPLIT.value)  # None for 'train[:5]'
   count = convert_tf_dataset_to_riegeli(
       builder.as_dataset(split=_SPLIT.value),
       output_dir=_OUTPUT_DIR.value,
@@ -352,7 +357,8 @@ def main(argv: Sequence[str]) -> None:
       features=builder.info.features,
       metadata=metadata,
       environment_specs=recorded_environment_specs(metadata),
-      show_progress=True)
+      show_progress=True,
+      progress_total=split_info.num_examples if split_info else None)
   logging.info('Wrote %d episodes to %s', count, _OUTPUT_DIR.value)
 
 
