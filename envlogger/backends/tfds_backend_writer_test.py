@@ -403,19 +403,24 @@ def _crash_while_writing(data_dir, num_episodes, max_episodes_per_file):
   assert result.stdout == 'recorded\n'
 
 
-def test_unclosed_writer_keeps_finished_episodes(tfds, tmp_path):
+@pytest.mark.parametrize('num_episodes, per_file, listed, recovered', [
+    (5, 3, [3], [3, 2]),  # a closed shard, then an open one
+    (2, 1000, [], [2]),  # only an open shard: TFDS sees no episode at all
+])
+def test_unclosed_writer_keeps_finished_episodes(tfds, tmp_path, num_episodes,
+                                                 per_file, listed, recovered):
   from envlogger.backends import rlds_utils  # pylint: disable=g-import-not-at-top
   data_dir = str(tmp_path)
-  _crash_while_writing(data_dir, num_episodes=5, max_episodes_per_file=3)
-  # TFDS lists only the closed shard...
+  _crash_while_writing(data_dir, num_episodes, per_file)
+  # TFDS lists only the closed shards...
   before = tfds.builder_from_directory(data_dir)
-  assert before.info.splits['train'].shard_lengths == [3]
-  # ... the recovery registers the open one, with both finished episodes.
+  assert before.info.splits['train'].shard_lengths == listed
+  # ... the recovery registers the open one, with its finished episodes.
   rlds_utils.maybe_recover_last_shard(before)
   assert tfds.builder_from_directory(
-      data_dir).info.splits['train'].shard_lengths == [3, 2]
+      data_dir).info.splits['train'].shard_lengths == recovered
   logged, _ = testlib.record_catch(
-      testlib.TeeBackendWriter([]), num_episodes=5, seed=7)
+      testlib.TeeBackendWriter([]), num_episodes=num_episodes, seed=7)
   _assert_catch_dataset(tfds, data_dir, logged)
 
 
