@@ -580,9 +580,11 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
 }
 
 // Per-thread output buffer, reused so that encoding a step allocates only the
-// returned bytes object.
+// returned bytes object. A buffer grown by one huge value is given back.
 std::string& EncodeBuffer() {
+  constexpr size_t kMaxKeptCapacity = size_t{16} << 20;
   thread_local std::string buffer;
+  if (buffer.capacity() > kMaxKeptCapacity) std::string().swap(buffer);
   buffer.clear();
   return buffer;
 }
