@@ -94,8 +94,6 @@ class WireWriter {
  public:
   explicit WireWriter(std::string* dest) : dest_(dest) {}
 
-  std::string* dest() const { return dest_; }
-
   void Varint(uint64_t value) { riegeli::AppendVarint64(value, dest_); }
   void Tag(uint32_t field, wire::WireType type) { Varint((uint64_t{field} << 3) | type); }
 
