@@ -12,6 +12,7 @@ from typing import Any, Optional
 from absl import logging
 import dm_env
 
+from envlogger import _native
 from envlogger import step_data
 from envlogger.backends import backend_reader
 from envlogger.backends.python import episode_info
@@ -21,6 +22,13 @@ from envlogger.converters import native_codec
 # Upstream's reader reports shards whose index is empty (a writer that never
 # flushed) with this prefix and keeps the other shards usable.
 _EMPTY_SHARD_PREFIX = 'NOT_FOUND: Empty steps in '
+
+# Hot path of reading: native calls without their Python wrappers, and the
+# StepType members by value (calling the IntEnum is ~1 µs).
+_decode = _native.codec.decode
+_STEP_TYPES = {member.value: member for member in dm_env.StepType}
+_TimeStep = dm_env.TimeStep
+_StepData = step_data.StepData
 
 
 class RiegeliBackendReader(backend_reader.BackendReader):
@@ -47,12 +55,18 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     metadata = self._reader.serialized_metadata()
     decoded = native_codec.decode(metadata) if metadata is not None else None
     self._metadata = decoded if isinstance(decoded, dict) else {}
+    self._bind_native()
     super().__init__()
+
+  def _bind_native(self) -> None:
+    """Caches the native reader's bound method used for every step."""
+    self._serialized_step = self._reader.serialized_step
 
   def _copy(self) -> 'RiegeliBackendReader':
     clone = copy.copy(self)
     clone._metadata = copy.deepcopy(self._metadata)
     clone._reader = self._reader.clone()
+    clone._bind_native()
     return clone
 
   def close(self) -> None:
@@ -62,14 +76,16 @@ class RiegeliBackendReader(backend_reader.BackendReader):
       reader.close()
 
   def _get_nth_step(self, i: int) -> step_data.StepData:
-    serialized = self._reader.serialized_step(i)
+    serialized = self._serialized_step(i)
     if serialized is None:
       raise IndexError(f'Step {i} could not be read from the dataset.')
-    timestep, action, custom_data = native_codec.decode(serialized)
+    timestep, action, custom_data = _decode(serialized)
     step_type, reward, discount, observation = timestep
-    return step_data.StepData(
-        dm_env.TimeStep(dm_env.StepType(step_type), reward, discount,
-                        observation), action, custom_data)
+    member = _STEP_TYPES.get(step_type)
+    if member is None:
+      member = dm_env.StepType(step_type)  # Raises ValueError naming it.
+    return _StepData(_TimeStep(member, reward, discount, observation), action,
+                     custom_data)
 
   def _get_num_steps(self) -> int:
     return self._reader.num_steps
