@@ -4,7 +4,8 @@
 #   a virtual environment in .venv with the Python dependencies,
 #   and the C++ extension built in place (envlogger/_native*.so).
 # Idempotent: safe to run again. Usage: scripts/setup.sh [--full]
-#   --full  also installs what the Bazel and container tests need.
+#   --full  also installs what the whole test suite needs: TensorFlow Datasets
+#           (requirements-tfds.txt), Bazel and the container tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,10 @@ fi
 echo "==> pip install -r requirements-dev.txt"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -r requirements-dev.txt
+if [ "${1:-}" = "--full" ]; then
+  echo "==> pip install -r requirements-tfds.txt"
+  .venv/bin/python -m pip install -q -r requirements-dev.txt -r requirements-tfds.txt
+fi
 
 echo "==> building envlogger._native in place"
 ENVLOGGER_BUILD_JOBS="$(nproc)" .venv/bin/python setup.py -q build_ext --inplace 2>&1 | grep -v -E "^(running|copying|creating)" || true
