@@ -1,0 +1,335 @@
+"""Rebuilds the index files of a Riegeli dataset from its steps.
+
+`recover(data_dir)` makes a dataset whose writer died without `close()`
+(SIGKILL, OOM, power loss) or whose files were damaged readable again, by
+upstream's reader as well as ours: for every shard it rewrites
+`step_offsets.riegeli` and `episode_index.riegeli` from what
+`steps.riegeli` really holds.
+
+How the index is rebuilt (`rebuild_shard_index`):
+* Steps: every readable record of steps.riegeli, in file order. Records in a
+  corrupted or incomplete chunk are lost (and reported); everything else is
+  kept, including steps the old index never listed.
+* Episode starts: a step starts an episode if its step type is FIRST, if the
+  old index said so, if it follows damage (a skipped region) or a LAST step,
+  or if it is the shard's first step after nothing. So two episodes are never
+  merged: an episode whose end was not written (no LAST) ends where the next
+  one starts and is reported as incomplete; steps after a lost chunk form
+  their own, headless, episode instead of joining the one before.
+* Episode metadata: kept from the old index where its position still holds a
+  record. Metadata records of episodes the old index never listed are
+  attributed only when that is unambiguous (exactly one record per unlisted
+  episode and no damage among their steps); otherwise they are left
+  unattributed and counted in the report.
+* The dataset metadata (metadata.riegeli) cannot be rebuilt; if it is
+  unreadable, recover writes an empty one so that readers open the dataset,
+  and says so.
+
+Index files are replaced atomically (written to a temporary file, fsynced,
+renamed) and the originals are kept as `<name>.bak` (an existing .bak, from an
+earlier recovery, is kept and not overwritten). An incomplete chunk at the end
+of steps.riegeli or episode_metadata.riegeli (the writer died while writing
+it; no record in it is readable) is cut off and saved as `<name>.tail.bak`.
+Corrupted chunks inside a file are left in place: the new index skips them.
+"""
+
+import dataclasses
+import os
+from typing import Optional
+
+from envlogger import riegeli
+from envlogger.proto import storage_pb2
+from envlogger.tools import shard_scan
+
+# Writer options of the rebuilt files: upstream's defaults.
+INDEX_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
+# Positions per step_offsets record (upstream writes one record per flush).
+_POSITIONS_PER_RECORD = 1 << 16
+
+
+@dataclasses.dataclass
+class ShardIndex:
+  """An index of one shard, in the terms of its files."""
+  step_positions: list  # Numeric positions in steps.riegeli, one per step.
+  episode_starts: list  # Shard-local index of each episode's first step.
+  metadata_positions: list  # Position in episode_metadata.riegeli, or -1.
+
+
+@dataclasses.dataclass
+class ShardReport:
+  """What rebuilding one shard's index found."""
+  shard: str
+  index: ShardIndex
+  old_num_steps: int = 0  # Steps the old index listed.
+  old_num_episodes: int = 0
+  # Positions in steps.riegeli of the first steps of the old index's episodes.
+  old_start_positions: list = dataclasses.field(default_factory=list)
+  # The old index's step positions.
+  old_step_positions: list = dataclasses.field(default_factory=list)
+  lost_steps: int = 0  # Listed by the old index, record unreadable.
+  unindexed_steps: int = 0  # Readable records the old index did not list.
+  incomplete_episodes: list = dataclasses.field(default_factory=list)  # Without LAST.
+  headless_episodes: list = dataclasses.field(default_factory=list)  # Not starting with FIRST.
+  unattributed_metadata: int = 0
+  damage: list = dataclasses.field(default_factory=list)  # shard_scan.Damage
+  problems: list = dataclasses.field(default_factory=list)  # Human-readable strings.
+  # (path, offset): files that end in an incomplete chunk, from `offset`.
+  torn_tails: list = dataclasses.field(default_factory=list)
+
+  @property
+  def num_steps(self) -> int:
+    return len(self.index.step_positions)
+
+  @property
+  def num_episodes(self) -> int:
+    return len(self.index.episode_starts)
+
+  @property
+  def index_changed(self) -> bool:
+    return bool(self.lost_steps or self.unindexed_steps or self.problems or
+                self.num_episodes != self.old_num_episodes)
+
+
+@dataclasses.dataclass
+class DatasetReport:
+  """What `recover` (or a dry run of it) found and did."""
+  data_dir: str
+  shards: list  # ShardReport
+  metadata_problem: Optional[str] = None
+  written: list = dataclasses.field(default_factory=list)  # Files replaced.
+
+  def lines(self) -> list[str]:
+    """A human-readable report, one line per fact."""
+    out = []
+    if self.metadata_problem:
+      out.append(f'{self.data_dir}: {self.metadata_problem}')
+    for s in self.shards:
+      out.append(f'{s.shard}: {s.num_steps} steps in {s.num_episodes} episodes '
+                 f'(index listed {s.old_num_steps} steps in {s.old_num_episodes} episodes)')
+      if s.unindexed_steps:
+        out.append(f'  {s.unindexed_steps} steps were on disk but not indexed (writer did not close?)')
+      if s.lost_steps:
+        out.append(f'  {s.lost_steps} indexed steps are unreadable (damaged chunks) and were dropped')
+      for d in s.damage:
+        out.append(f'  damage: {d}')
+      for e in s.incomplete_episodes:
+        out.append(f'  episode {e} is incomplete: its LAST step was never written')
+      for e in s.headless_episodes:
+        out.append(f'  episode {e} has no FIRST step (it was lost): kept as a separate episode')
+      if s.unattributed_metadata:
+        out.append(f'  {s.unattributed_metadata} episode metadata records could not be attributed '
+                   'to an episode unambiguously and are not indexed')
+      out.extend(f'  {p}' for p in s.problems)
+    for path in self.written:
+      out.append(f'rewrote {path}')
+    return out
+
+
+def _read_old_index(shard: str, report: ShardReport) -> tuple[list, list]:
+  """Old step positions and (start, metadata position) rows, as far as readable."""
+  positions, rows = [], []
+  offsets = shard_scan.scan_file(os.path.join(shard, shard_scan.STEP_OFFSETS),
+                                 shard_scan.int64_array_of)
+  for value in offsets.values:
+    if value is not None and len(value[0]) == 1:
+      positions.extend(value[1])
+  index = shard_scan.scan_file(os.path.join(shard, shard_scan.EPISODE_INDEX),
+                               shard_scan.int64_array_of)
+  for value in index.values:
+    if value is not None and len(value[0]) == 2 and value[0][1] == 2:
+      flat = value[1]
+      rows.extend((flat[i], flat[i + 1]) for i in range(0, len(flat), 2))
+  for scan in (offsets, index):
+    report.damage.extend(scan.damage)
+    if not scan.exists:
+      report.problems.append(f'{scan.path} is missing')
+    elif scan.error:
+      report.problems.append(f'{scan.path} is unreadable: {scan.error}')
+  report.old_num_steps, report.old_num_episodes = len(positions), len(rows)
+  return positions, rows
+
+
+def rebuild_shard_index(shard: str) -> ShardReport:
+  """Computes the index of `shard` from its files (see the module docstring).
+
+  Reads only; `recover` writes the result.
+  """
+  report = ShardReport(shard=shard, index=ShardIndex([], [], []))
+  old_positions, old_rows = _read_old_index(shard, report)
+  steps = shard_scan.scan_file(os.path.join(shard, shard_scan.STEPS), shard_scan.step_type_of)
+  metadata = shard_scan.scan_file(os.path.join(shard, shard_scan.EPISODE_METADATA))
+  report.damage.extend(steps.damage + metadata.damage)
+  report.torn_tails = [(scan.path, scan.torn_tail) for scan in (steps, metadata)
+                       if scan.torn_tail is not None]
+  for scan in (steps, metadata):
+    if not scan.exists:
+      report.problems.append(f'{scan.path} is missing')
+    elif scan.error:
+      report.problems.append(f'{scan.path} is unreadable: {scan.error}')
+
+  found = set(steps.positions)
+  old_listed = set(old_positions)
+  report.lost_steps = sum(1 for p in old_positions if p not in found)
+  report.unindexed_steps = sum(1 for p in steps.positions if p not in old_listed)
+  metadata_records = set(metadata.positions)
+  # Old episode starts by the position of their first step.
+  old_starts = {}
+  for start, meta in old_rows:
+    if 0 <= start < len(old_positions):
+      old_starts[old_positions[start]] = meta
+    else:
+      report.problems.append(f'the old index starts an episode at step {start}, outside its '
+                             f'{len(old_positions)} steps')
+  report.old_start_positions = list(old_starts)
+  report.old_step_positions = old_positions
+
+  starts, meta_positions, new_episodes = [], [], []
+  for i, (position, step_type) in enumerate(zip(steps.positions, steps.values)):
+    previous = steps.values[i - 1] if i > 0 else None
+    is_start = (step_type == shard_scan.FIRST or position in old_starts or i in steps.gaps_before or
+                previous == shard_scan.LAST)
+    if not is_start:
+      continue
+    if step_type not in (shard_scan.FIRST, None):
+      report.headless_episodes.append(len(starts))
+    meta = old_starts.get(position, -1)
+    if meta != -1 and meta not in metadata_records:
+      report.problems.append(f'metadata of episode {len(starts)} at position {meta} is unreadable')
+      meta = -1
+    if position not in old_starts:
+      new_episodes.append(len(starts))
+    starts.append(i)
+    meta_positions.append(meta)
+  for e, start in enumerate(starts):
+    end = starts[e + 1] if e + 1 < len(starts) else len(steps.positions)
+    if steps.values[end - 1] not in (shard_scan.LAST, None):
+      report.incomplete_episodes.append(e)
+
+  # Metadata of episodes the old index did not list: the records after the
+  # last one still attributed. A record is written when the next episode
+  # starts or at close, and episodes without metadata have none, so the
+  # records can be matched to episodes only if every unlisted episode has
+  # one (and no damage hides an episode).
+  attributed = [m for m in meta_positions if m != -1]
+  unclaimed = [p for p in metadata.positions if not attributed or p > max(attributed)]
+  first_new_step = starts[new_episodes[0]] if new_episodes else len(steps.positions)
+  damage_among_new = any(g >= first_new_step for g in steps.gaps_before)
+  if unclaimed and len(unclaimed) == len(new_episodes) and not damage_among_new:
+    for e, position in zip(new_episodes, unclaimed):
+      meta_positions[e] = position
+  else:
+    report.unattributed_metadata = len(unclaimed)
+
+  report.index = ShardIndex(list(steps.positions), starts, meta_positions)
+  return report
+
+
+def _int64_datum(shape: tuple, values: list) -> bytes:
+  datum = storage_pb2.Datum()
+  for size in shape:
+    datum.shape.dim.add(size=size)
+  datum.values.int64_values.extend(values)
+  return datum.SerializeToString()
+
+
+def _replace(path: str, records: list[bytes], written: list) -> None:
+  """Writes `records` as the Riegeli file `path`, atomically, keeping a .bak."""
+  tmp = path + '.recover.tmp'
+  with riegeli.RecordWriter(tmp, options=INDEX_WRITER_OPTIONS) as writer:
+    for record in records:
+      writer.write_record(record)
+    writer.flush(riegeli.FlushType.FROM_MACHINE)
+  backup = path + '.bak'
+  if os.path.exists(path) and not os.path.exists(backup):
+    os.link(path, backup)
+  os.replace(tmp, path)
+  dir_fd = os.open(os.path.dirname(path) or '.', os.O_RDONLY)
+  try:
+    os.fsync(dir_fd)
+  finally:
+    os.close(dir_fd)
+  written.append(path)
+
+
+def _cut_torn_tail(path: str, offset: int, written: list) -> None:
+  """Cuts the incomplete last chunk off `path`, saving it as .tail.bak.
+
+  The chunk holds no readable record (its writer died while writing it);
+  cutting it makes the file valid again, so that it verifies clean and can be
+  appended to.
+  """
+  with open(path, 'r+b') as f:
+    f.seek(offset)
+    tail = f.read()
+    with open(path + '.tail.bak', 'wb') as backup:
+      backup.write(tail)
+      backup.flush()
+      os.fsync(backup.fileno())
+    f.truncate(offset)
+    os.fsync(f.fileno())
+  written.append(path)
+
+
+def _write_shard_index(shard: str, index: ShardIndex, written: list) -> None:
+  positions = index.step_positions
+  step_records = [
+      _int64_datum((len(chunk),), chunk)
+      for chunk in (positions[i:i + _POSITIONS_PER_RECORD]
+                    for i in range(0, len(positions), _POSITIONS_PER_RECORD))
+  ]
+  rows = [v for pair in zip(index.episode_starts, index.metadata_positions) for v in pair]
+  index_records = [_int64_datum((len(index.episode_starts), 2), rows)] if rows else []
+  _replace(os.path.join(shard, shard_scan.STEP_OFFSETS), step_records, written)
+  _replace(os.path.join(shard, shard_scan.EPISODE_INDEX), index_records, written)
+  metadata_path = os.path.join(shard, shard_scan.EPISODE_METADATA)
+  if not os.path.exists(metadata_path):
+    _replace(metadata_path, [], written)
+
+
+def _check_metadata(data_dir: str) -> Optional[str]:
+  scan = shard_scan.scan_file(os.path.join(data_dir, shard_scan.METADATA))
+  if not scan.exists:
+    return 'metadata.riegeli is missing'
+  if scan.error:
+    return f'metadata.riegeli is unreadable: {scan.error}'
+  if not scan.positions:
+    return 'metadata.riegeli holds no readable record' + (
+        f' ({scan.damage[0]})' if scan.damage else '')
+  return None
+
+
+def recover(data_dir: str, dry_run: bool = False) -> DatasetReport:
+  """Rebuilds the index files of every shard of `data_dir` from their steps.
+
+  Args:
+    data_dir: a dataset directory (holding metadata.riegeli and shard
+      directories).
+    dry_run: only report what would be done.
+
+  Returns:
+    The report; `written` lists the files replaced (originals kept as .bak).
+
+  Raises:
+    NotADirectoryError / FileNotFoundError: `data_dir` is not a directory.
+    OSError: a file could not be written (e.g. the disk is full); files not
+      yet replaced are unchanged.
+  """
+  if not os.path.isdir(data_dir):
+    if os.path.exists(data_dir):
+      raise NotADirectoryError(f'Not a dataset directory: {data_dir}')
+    raise FileNotFoundError(f'No such dataset directory: {data_dir}')
+  report = DatasetReport(data_dir=data_dir, shards=[])
+  report.metadata_problem = _check_metadata(data_dir)
+  for shard in shard_scan.shard_dirs(data_dir):
+    report.shards.append(rebuild_shard_index(shard))
+  if dry_run:
+    return report
+  if report.metadata_problem:
+    _replace(os.path.join(data_dir, shard_scan.METADATA),
+             [storage_pb2.Data().SerializeToString()], report.written)
+    report.metadata_problem += '; wrote an empty metadata record (environment specs are lost)'
+  for shard in report.shards:
+    _write_shard_index(shard.shard, shard.index, report.written)
+    for path, offset in shard.torn_tails:
+      _cut_torn_tail(path, offset, report.written)
+  return report

@@ -1,0 +1,284 @@
+"""Tests of `envlogger verify` / `envlogger recover` on damaged datasets.
+
+Damaged datasets are copies (in a temporary directory) of upstream's
+fixtures, whose content upstream's own reader decoded into *.expected.pkl,
+and of datasets written by our EnvLogger. What a recovered dataset must hold
+is derived from that independent content: every readable step, in order, and
+no episode mixing steps of two recorded episodes.
+"""
+
+import glob
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from absl.testing import absltest
+from absl.testing import parameterized
+
+import envlogger
+from envlogger.backends import schedulers
+from envlogger.testing import catch_env
+from envlogger.testing import compare
+from envlogger.tools import recover
+from envlogger.tools import shard_scan
+from envlogger.tools import verify
+
+_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'testdata', 'upstream-1.3')
+_CLEAN = ('catch_default', 'all_types', 'multishard', 'flushed_often', 'single_step', 'empty',
+          'images', 'catch_options_uncompressed', 'catch_options_transpose_snappy_chunk16k')
+
+
+def _expected(name):
+  with open(os.path.join(_FIXTURES, name + '.expected.pkl'), 'rb') as f:
+    return pickle.load(f)
+
+
+def _episode_of_step(expected):
+  """Maps a global step index of a fixture to its episode number."""
+  owner = {}
+  for e, (start, n) in enumerate(expected['episodes']):
+    for i in range(start, start + n):
+      owner[i] = e
+  return owner
+
+
+def _chunk_begins(path):
+  """Begins of the record-bearing chunks of a Riegeli file (from positions)."""
+  scan = shard_scan.scan_file(path)
+  begins, previous = [], None
+  for p in scan.positions:
+    if previous is None or p != previous + 1:
+      begins.append(p)
+    previous = p
+  return begins
+
+
+def _read_all(data_dir):
+  with envlogger.Reader(data_dir) as reader:
+    steps = [tuple(s) for s in reader.steps]
+    episodes = [[tuple(s) for s in ep] for ep in reader.episodes]
+    metadata = list(reader.episode_metadata())
+    return steps, episodes, metadata, reader.metadata()
+
+
+class RecoverTest(parameterized.TestCase):
+
+  def tmp(self):
+    d = tempfile.TemporaryDirectory()
+    self.addCleanup(d.cleanup)
+    return d.name
+
+  def copy_fixture(self, name):
+    dest = os.path.join(self.tmp(), name)
+    shutil.copytree(os.path.join(_FIXTURES, name), dest)
+    return dest
+
+  def match_steps(self, actual_steps, expected):
+    """Index in the fixture of each recovered step (they must be in order)."""
+    matched, j = [], 0
+    for step in actual_steps:
+      while j < expected['num_steps'] and compare.differences(step, expected['steps'][j]):
+        j += 1
+      self.assertLess(j, expected['num_steps'], f'step {len(matched)} is not a recorded step')
+      matched.append(j)
+      j += 1
+    return matched
+
+  def assert_no_merged_episodes(self, episodes, steps, matched, expected):
+    owner = _episode_of_step(expected)
+    flat = 0
+    for ep in episodes:
+      owners = {owner[matched[flat + k]] for k in range(len(ep))}
+      self.assertLen(owners, 1, f'an episode mixes steps of recorded episodes {owners}')
+      flat += len(ep)
+    self.assertEqual(flat, len(steps))
+
+  @parameterized.parameters(*_CLEAN)
+  def test_clean_fixture_verifies_and_recover_changes_nothing(self, name):
+    data_dir = os.path.join(_FIXTURES, name)
+    report = verify.verify(data_dir)
+    self.assertTrue(report.ok, report.lines())
+    self.assertEqual(report.num_steps, _expected(name)['num_steps'])
+    dry = recover.recover(data_dir, dry_run=True)
+    self.assertFalse(any(s.index_changed for s in dry.shards), dry.lines())
+    self.assertEmpty(dry.written)
+
+  @parameterized.parameters('catch_default', 'multishard', 'all_types', 'flushed_often')
+  def test_missing_index_files_are_rebuilt_exactly(self, name):
+    data_dir = self.copy_fixture(name)
+    for path in glob.glob(os.path.join(data_dir, '*', shard_scan.STEP_OFFSETS)) + glob.glob(
+        os.path.join(data_dir, '*', shard_scan.EPISODE_INDEX)):
+      os.remove(path)
+    self.assertFalse(verify.verify(data_dir).ok)
+    report = recover.recover(data_dir)
+    self.assertNotEmpty(report.written)
+    self.assertTrue(verify.verify(data_dir).ok, verify.verify(data_dir).lines())
+    expected = _expected(name)
+    steps, episodes, _, metadata = _read_all(data_dir)
+    self.assertEqual(compare.differences(steps, expected['steps']), [])
+    self.assertEqual([len(e) for e in episodes], [n for _, n in expected['episodes']])
+    self.assertEqual(compare.differences(metadata, expected['metadata']), [])
+
+  def test_episode_metadata_is_reattributed_when_unambiguous(self):
+    # catch_default: every episode has metadata, so the order is unambiguous.
+    data_dir = self.copy_fixture('catch_default')
+    for path in glob.glob(os.path.join(data_dir, '*', shard_scan.EPISODE_INDEX)):
+      os.remove(path)
+    recover.recover(data_dir)
+    _, _, episode_metadata, _ = _read_all(data_dir)
+    expected = _expected('catch_default')['episode_metadata']
+    self.assertEqual(compare.differences(episode_metadata, expected), [])
+
+  def test_ambiguous_episode_metadata_is_not_attributed(self):
+    # multishard: some episodes have no metadata record; without the index
+    # nothing says which, so recover must not guess.
+    data_dir = self.copy_fixture('multishard')
+    for path in glob.glob(os.path.join(data_dir, '*', shard_scan.EPISODE_INDEX)):
+      os.remove(path)
+    report = recover.recover(data_dir)
+    self.assertGreater(sum(s.unattributed_metadata for s in report.shards), 0)
+    _, _, episode_metadata, _ = _read_all(data_dir)
+    expected = _expected('multishard')['episode_metadata']
+    for got, want in zip(episode_metadata, expected):
+      if got is not None:
+        self.assertEqual(compare.differences(got, want), [])
+
+  @parameterized.parameters(0, 5, 11, 22)
+  def test_corrupted_steps_chunk_loses_only_its_steps(self, chunk):
+    name = 'flushed_often'  # 23 steps chunks.
+    data_dir = self.copy_fixture(name)
+    (steps_path,) = glob.glob(os.path.join(data_dir, '*', shard_scan.STEPS))
+    begins = _chunk_begins(steps_path)
+    ends = begins[1:] + [os.path.getsize(steps_path)]
+    with open(steps_path, 'r+b') as f:
+      f.seek(begins[chunk] + 40 + (ends[chunk] - begins[chunk] - 40) // 2)  # Chunk data.
+      byte = f.read(1)
+      f.seek(-1, os.SEEK_CUR)
+      f.write(bytes([byte[0] ^ 0x55]))
+    lost_in_chunk = len([p for p in shard_scan.scan_file(
+        os.path.join(_FIXTURES, name, os.path.basename(os.path.dirname(steps_path)),
+                     shard_scan.STEPS)).positions if begins[chunk] <= p < ends[chunk]])
+
+    report = verify.verify(data_dir)
+    self.assertFalse(report.ok)
+    self.assertTrue(any('hash mismatch' in d for d in report.damage), report.lines())
+    self.assertEqual(subprocess.run([sys.executable, '-m', 'envlogger.tools.cli', 'verify', data_dir],
+                                    capture_output=True).returncode, 1)
+
+    rec = recover.recover(data_dir)
+    self.assertEqual(rec.shards[0].lost_steps, lost_in_chunk)
+    expected = _expected(name)
+    steps, episodes, _, _ = _read_all(data_dir)
+    self.assertLen(steps, expected['num_steps'] - lost_in_chunk)
+    matched = self.match_steps(steps, expected)
+    self.assert_no_merged_episodes(episodes, steps, matched, expected)
+    after = verify.verify(data_dir)
+    # The damaged chunk is still in steps.riegeli, so verify still reports
+    # it, but the index is consistent now.
+    self.assertFalse(any('not indexed' in d or 'no readable record' in d for d in after.damage),
+                     after.lines())
+
+  @parameterized.parameters(0.3, 0.5, 0.77, 0.99)
+  def test_killed_writer_truncated_steps_and_stale_index(self, fraction):
+    """Our writer, as a kill leaves it: steps cut mid-chunk, index of an early flush."""
+    data_dir = self.tmp()
+    counter = {'episode': -1, 't': 0}
+
+    def step_fn(timestep, unused_action, unused_env):
+      if timestep.first():
+        counter['episode'] += 1
+        counter['t'] = 0
+      counter['t'] += 1
+      return (counter['episode'], counter['t'] - 1)
+
+    with envlogger.EnvLogger(catch_env.Catch(seed=3), data_directory=data_dir, step_fn=step_fn,
+                             flush_scheduler=schedulers.NStepScheduler(23),
+                             writer_options='transpose,zstd,chunk_size:4K') as env:
+      for _ in range(30):
+        timestep = env.reset()
+        while not timestep.last():
+          timestep = env.step(1)
+    (shard,) = shard_scan.shard_dirs(data_dir)
+    for name, keep in ((shard_scan.STEPS, fraction), (shard_scan.STEP_OFFSETS, fraction / 2),
+                       (shard_scan.EPISODE_INDEX, fraction / 3)):
+      path = os.path.join(shard, name)
+      with open(path, 'r+b') as f:
+        f.truncate(int(os.path.getsize(path) * keep))
+    survivors = len(shard_scan.scan_file(os.path.join(shard, shard_scan.STEPS)).positions)
+    self.assertFalse(verify.verify(data_dir).ok)
+
+    report = recover.recover(data_dir)
+    self.assertGreater(report.shards[0].unindexed_steps, 0)
+    self.assertTrue(verify.verify(data_dir).ok, verify.verify(data_dir).lines())
+    steps, episodes, _, _ = _read_all(data_dir)
+    # Every step in a complete chunk is back, in recording order.
+    self.assertLen(steps, survivors)
+    ids = [step[2] for step in steps]
+    self.assertEqual(ids, [(e, t) for e in range(30) for t in range(10)][:survivors])
+    # Episodes are exactly the recorded ones; the cut one is incomplete.
+    for ep in episodes:
+      self.assertLen({step[2][0] for step in ep}, 1)
+      self.assertEqual([step[2][1] for step in ep], list(range(len(ep))))
+    self.assertEqual(len(episodes), ids[-1][0] + 1)
+    if ids[-1][1] != 9:
+      self.assertEqual(report.shards[0].incomplete_episodes, [len(episodes) - 1])
+
+  def test_unreadable_dataset_metadata_is_replaced_by_an_empty_record(self):
+    data_dir = self.copy_fixture('catch_default')
+    path = os.path.join(data_dir, shard_scan.METADATA)
+    with open(path, 'r+b') as f:
+      f.seek(100)
+      byte = f.read(1)
+      f.seek(100)
+      f.write(bytes([byte[0] ^ 1]))
+    self.assertFalse(verify.verify(data_dir).ok)
+    report = recover.recover(data_dir)
+    self.assertIn('metadata', report.metadata_problem)
+    steps, _, _, metadata = _read_all(data_dir)
+    self.assertEqual(metadata, {})
+    self.assertEqual(compare.differences(steps, _expected('catch_default')['steps']), [])
+    # The damaged original is kept.
+    self.assertTrue(os.path.exists(path + '.bak'))
+
+  def test_originals_are_kept_and_fixture_is_untouched(self):
+    data_dir = self.copy_fixture('flushed_often')
+    (shard,) = shard_scan.shard_dirs(data_dir)
+    offsets = os.path.join(shard, shard_scan.STEP_OFFSETS)
+    with open(offsets, 'rb') as f:
+      original = f.read()
+    recover.recover(data_dir)
+    with open(offsets + '.bak', 'rb') as f:
+      self.assertEqual(f.read(), original)
+    self.assertEqual(sorted(glob.glob(os.path.join(shard, '*.tmp'))), [])
+
+  def test_cli(self):
+    data_dir = self.copy_fixture('catch_default')
+    for path in glob.glob(os.path.join(data_dir, '*', shard_scan.STEP_OFFSETS)):
+      os.remove(path)
+
+    def cli(*args):
+      return subprocess.run([sys.executable, '-m', 'envlogger.tools.cli', *args],
+                            capture_output=True, text=True)
+
+    result = cli('verify', data_dir)
+    self.assertEqual(result.returncode, 1, result.stdout)
+    self.assertIn('200 steps in steps.riegeli are not indexed', result.stdout)
+    result = cli('recover', '--dry_run', data_dir)
+    self.assertEqual(result.returncode, 0)
+    self.assertIn('dry run', result.stdout)
+    self.assertEqual(cli('verify', data_dir).returncode, 1)
+    result = cli('recover', data_dir)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertIn('rewrote', result.stdout)
+    self.assertEqual(cli('verify', data_dir).returncode, 0)
+    result = cli('verify', os.path.join(data_dir, 'nope'))
+    self.assertEqual(result.returncode, 2)
+    self.assertIn('No such dataset directory', result.stderr)
+    self.assertEqual(cli('frobnicate', data_dir).returncode, 2)
+
+
+if __name__ == '__main__':
+  absltest.main()

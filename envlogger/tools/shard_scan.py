@@ -1,0 +1,174 @@
+"""Reads what the files of a Riegeli dataset really hold, tolerating damage.
+
+The building block of `envlogger verify` and `envlogger recover`: every
+function here reads with Riegeli recovery, so a corrupted chunk costs only its
+own records and is reported as a `Damage` (file, byte range, reason) instead of
+ending the scan. Nothing here writes.
+
+Step records are envlogger `Data` messages holding
+`(timestep=(step_type, reward, discount, observation), action, custom_data)`;
+`step_type_of` extracts the step type (dm_env.StepType: FIRST=0, MID=1,
+LAST=2), which is what lets episode boundaries be rebuilt without the index.
+"""
+
+import dataclasses
+import os
+from typing import Callable, Optional
+
+from envlogger import riegeli
+from envlogger.converters import native_codec
+from envlogger.proto import storage_pb2
+
+FIRST, MID, LAST = 0, 1, 2
+
+STEPS = 'steps.riegeli'
+STEP_OFFSETS = 'step_offsets.riegeli'
+EPISODE_METADATA = 'episode_metadata.riegeli'
+EPISODE_INDEX = 'episode_index.riegeli'
+METADATA = 'metadata.riegeli'
+SHARD_FILES = (STEPS, STEP_OFFSETS, EPISODE_METADATA, EPISODE_INDEX)
+
+
+@dataclasses.dataclass(frozen=True)
+class Damage:
+  """Bytes [begin, end) of `path` whose records could not be read."""
+  path: str
+  begin: int
+  end: int
+  reason: str
+
+  def __str__(self) -> str:
+    return f'{self.path}: bytes [{self.begin}, {self.end}) unreadable: {self.reason}'
+
+
+@dataclasses.dataclass
+class FileScan:
+  """The readable records of one Riegeli file, in file order.
+
+  Attributes:
+    path: the file.
+    exists: False if the file is missing (then everything else is empty).
+    positions: numeric record position of every readable record.
+    values: `convert(record)` for every readable record (same order).
+    damage: unreadable regions, including an incomplete chunk at the end.
+    gaps_before: indices i into `positions` such that damage lies between
+      record i - 1 and record i (0: damage before the first record).
+    error: why the file could not be opened at all, if it could not.
+    torn_tail: where an incomplete last chunk begins (its writer stopped
+      while writing it), or None.
+  """
+  path: str
+  exists: bool = True
+  positions: list = dataclasses.field(default_factory=list)
+  values: list = dataclasses.field(default_factory=list)
+  damage: list = dataclasses.field(default_factory=list)
+  gaps_before: set = dataclasses.field(default_factory=set)
+  error: Optional[str] = None
+  torn_tail: Optional[int] = None
+
+
+def scan_file(path: str, convert: Callable[[bytes], object] = lambda r: None) -> FileScan:
+  """Reads every readable record of the Riegeli file `path`.
+
+  Corrupted regions are skipped and listed in `damage`; a file that ends
+  inside a chunk (its writer died mid-write) lists that tail as damage too.
+  A missing file gives `exists=False`; an unreadable one sets `error`.
+  """
+  scan = FileScan(path=path)
+  if not os.path.exists(path):
+    scan.exists = False
+    return scan
+
+  def on_skip(region: riegeli.SkippedRegion) -> None:
+    scan.damage.append(Damage(path, region.begin, region.end, region.message))
+    scan.gaps_before.add(len(scan.positions))
+
+  try:
+    reader = riegeli.RecordReader(path, recovery=on_skip)
+  except (riegeli.RiegeliError, OSError) as e:
+    scan.error = f'{type(e).__name__}: {e}'
+    return scan
+  try:
+    while True:
+      record = reader.read_record()
+      if record is None:
+        break
+      scan.positions.append(reader.last_pos.numeric)
+      scan.values.append(convert(record))
+    end, size = reader.pos.chunk_begin, reader.size()
+  except riegeli.RiegeliError as e:
+    scan.error = f'{type(e).__name__}: {e}'
+    end = size = None
+  finally:
+    reader.close()  # With recovery, reports a torn tail to on_skip.
+  if end is not None and end < size:
+    scan.torn_tail = end
+    if not any(d.begin <= end and d.end >= size for d in scan.damage):
+      scan.damage.append(Damage(path, end, size, 'incomplete chunk at the end of the file'))
+      scan.gaps_before.add(len(scan.positions))
+  return scan
+
+
+def step_type_of(record: bytes) -> Optional[int]:
+  """The step type (0, 1 or 2) of a serialized envlogger step, else None.
+
+  None means the record is not an envlogger step (e.g. any other protobuf
+  message written through the dataset writer) or does not decode.
+  """
+  try:
+    value = native_codec.decode(record)
+  except (ValueError, TypeError):
+    return None
+  if not (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], tuple) and
+          len(value[0]) == 4):
+    return None
+  step_type = value[0][0]
+  if isinstance(step_type, bool) or not isinstance(step_type, int):
+    try:
+      step_type = int(step_type)  # numpy integer scalars.
+    except (TypeError, ValueError):
+      return None
+  return step_type if step_type in (FIRST, MID, LAST) else None
+
+
+def int64_array_of(record: bytes) -> Optional[tuple[tuple[int, ...], list[int]]]:
+  """(shape, values) of an envlogger.Datum holding int64s, else None.
+
+  This is the record type of step_offsets.riegeli ([n] step positions) and
+  episode_index.riegeli ([k, 2] rows of (first step, metadata position)).
+  """
+  try:
+    datum = storage_pb2.Datum.FromString(record)
+  except Exception:  # pylint: disable=broad-except  (DecodeError and friends)
+    return None
+  shape = tuple(dim.size for dim in datum.shape.dim)
+  values = list(datum.values.int64_values)
+  expected = 1
+  for size in shape:
+    expected *= size
+  if not shape or any(size < 0 for size in shape) or expected != len(values):
+    return None
+  return shape, values
+
+
+def is_data_record(record: bytes) -> bool:
+  """True if `record` decodes as an envlogger.Data value."""
+  try:
+    native_codec.decode(record)
+  except (ValueError, TypeError):
+    return False
+  return True
+
+
+def shard_dirs(data_dir: str) -> list[str]:
+  """Direct subdirectories of `data_dir` that hold any shard file, sorted.
+
+  Wider than upstream's discovery (which needs step_offsets.riegeli), so that
+  a shard whose index was never written is found too.
+  """
+  shards = []
+  for name in sorted(os.listdir(data_dir)):
+    path = os.path.join(data_dir, name)
+    if os.path.isdir(path) and any(os.path.exists(os.path.join(path, f)) for f in SHARD_FILES):
+      shards.append(path)
+  return shards
