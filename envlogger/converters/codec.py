@@ -294,6 +294,9 @@ def decode_datum(datum: storage_pb2.Datum) -> Any:
       result = bool(values.bool_values[0])
     else:
       result = np.array(values.bool_values, dtype=np.bool_)
+  # As upstream: a scalar found there is the answer, whatever else is set.
+  if is_scalar and result is not None:
+    return result
 
   # Big-endian packed fields override the above (later ones win).
   for buffer, be_dtype, np_type in (

@@ -436,3 +436,18 @@ def test_int_subclass_methods_are_not_called():
 
   for value in (2**80, -2**80, 5):
     assert native_codec.encode(Odd(value)) == _python_reference(value)
+
+
+def test_scalar_with_several_value_fields_decodes_its_first_numeric_field():
+  # Encoders never write this, but other writers may: upstream's decoder
+  # returns the first non-empty repeated numeric field of a scalar at once,
+  # ignoring packed, string, bytes and bigint fields.
+  datum = storage_pb2.Datum()
+  datum.shape.dim.add().size = -438
+  datum.values.double_values.append(7.0)
+  datum.values.int8_values = b'\x05'
+  datum.values.string_values.append('s')
+  data = storage_pb2.Data(datum=datum)
+  for decoded in (codec.decode(data),
+                  native_codec.decode(data.SerializeToString())):
+    assert type(decoded) is np.float64 and decoded == 7.0
