@@ -354,6 +354,19 @@ def _object_name(obj: Any) -> str:
   return name if isinstance(name, str) else f'<{type(obj).__name__}>'
 
 
+def _start_pos(dest: Any, assumed_pos: Optional[int]) -> int:
+  """Where writing to file object `dest` starts: assumed_pos or dest.tell()."""
+  if assumed_pos is not None:
+    if assumed_pos < 0:
+      raise ValueError(f'assumed_pos must be non-negative, got {assumed_pos}')
+    return assumed_pos
+  try:
+    return dest.tell()
+  except (OSError, AttributeError, io.UnsupportedOperation) as error:
+    raise ValueError(f'cannot tell() the position of {_object_name(dest)} ({error}); '
+                     'pass assumed_pos') from error
+
+
 def _position(pair: tuple[int, int]) -> RecordPosition:
   return RecordPosition(pair[0], pair[1])
 
@@ -405,12 +418,12 @@ class RecordWriter:
     fd = _fileno(dest)
     if fd is not None:
       dest.flush()
-      pos = dest.tell() if assumed_pos is None else assumed_pos
+      pos = _start_pos(dest, assumed_pos)
       self._native = _riegeli.RecordWriter('fd', os.dup(fd), _object_name(dest), pos, options,
                                            serialized)
       self._buffered = False
     else:
-      pos = dest.tell() if assumed_pos is None else assumed_pos
+      pos = _start_pos(dest, assumed_pos)
       self._native = _riegeli.RecordWriter('buffer', None, _object_name(dest), pos, options,
                                            serialized)
       self._buffered = True

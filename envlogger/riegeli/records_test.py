@@ -345,6 +345,18 @@ def test_errors_name_path_and_code(tmp_path):
     riegeli.RecordReader(io.BytesIO(b''), field_projection=[[1]])
 
 
+def test_pipe_destination_needs_assumed_pos():
+  read_fd, write_fd = os.pipe()
+  with open(read_fd, 'rb') as source, open(write_fd, 'wb') as sink:
+    with pytest.raises(ValueError, match='assumed_pos'):
+      riegeli.RecordWriter(sink, owns_dest=False)
+    with riegeli.RecordWriter(sink, owns_dest=False, assumed_pos=0, options='uncompressed') as w:
+      for i in range(100):
+        w.write_record(b'record_%06d' % i)
+    sink.close()
+    assert source.read() == (REFERENCE / 'simple_none.riegeli').read_bytes()
+
+
 def test_failed_construction_does_not_leak_descriptors(tmp_path):
   def open_descriptors():
     return len(os.listdir('/proc/self/fd'))
