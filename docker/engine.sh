@@ -38,5 +38,5 @@ if [[ -z "${BAZEL_SOURCE:-}" ]]; then
 fi
 
 IMAGE="envlogger-dev:$(cat "$DOCKER_DIR/Dockerfile" "$DOCKER_DIR/requirements.lock" \
-  "$DOCKER_DIR/test_in_container.sh" <(echo "$BAZEL_SOURCE ${DEBIAN_MIRROR:-} ${PIP_INDEX_URL:-}") \
+  <(echo "$BAZEL_SOURCE ${DEBIAN_MIRROR:-} ${PIP_INDEX_URL:-}") \
   | sha256sum | cut -c1-12)"

@@ -17,4 +17,4 @@ if ! "$ENGINE" image inspect "$IMAGE" >/dev/null 2>&1; then
 fi
 echo "Testing in $IMAGE ($ENGINE)" >&2
 exec "$ENGINE" run --rm --network none --volume "$ROOT:/src:ro" "$IMAGE" \
-  /opt/envlogger/test_in_container.sh
+  /src/docker/test_in_container.sh

@@ -33,8 +33,9 @@ record() {  # record SUITE PASSED FAILED EXIT_STATUS
 run_pytest() {
   local rc=0 line
   { "$PYTHON" setup.py -q build_ext --inplace &&
-    "$PYTHON" -m pytest -q -p no:cacheprovider envlogger; } >"$LOGS/pytest.log" 2>&1 || rc=$?
-  tail -15 "$LOGS/pytest.log"
+    "$PYTHON" -m pytest -q -rs -p no:cacheprovider envlogger; } >"$LOGS/pytest.log" 2>&1 || rc=$?
+  grep -E '^(SKIPPED|FAILED|ERROR)' "$LOGS/pytest.log"
+  tail -3 "$LOGS/pytest.log"
   line="$(grep -E '[0-9]+ (passed|failed)' "$LOGS/pytest.log" | tail -1)"
   record pytest "$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')" \
     "$(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | awk '{s += $1} END {print s + 0}')" "$rc"
