@@ -65,9 +65,21 @@ def summarize(reader: envlogger.Reader) -> str:
       f'metadata keys: {sorted(reader.metadata())}',
   ]
   if len(reader.episodes):
-    rewards = [step.timestep.reward for step in reader.episodes[0]]
+    returns = [
+        sum(float(step.timestep.reward or 0.0) for step in episode)
+        for episode in reader.episodes
+    ]
+    caught = sum(r > 0 for r in returns)
+    lines.append(f'episode returns: {caught} caught, '
+                 f'{len(returns) - caught} missed, mean {np.mean(returns):+.2f}')
+    rewards = [_plain(step.timestep.reward) for step in reader.episodes[0]]
     lines.append(f'first episode rewards: {rewards}')
   return '\n'.join(lines)
+
+
+def _plain(value: Any) -> Any:
+  """numpy scalars as Python numbers, so that they print plainly."""
+  return value.item() if isinstance(value, np.generic) else value
 
 
 def main(unused_argv) -> None:
