@@ -6,7 +6,6 @@ import sys
 
 import dm_env
 import numpy as np
-import pytest
 
 import envlogger
 from envlogger.backends import in_memory_backend
