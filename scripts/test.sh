@@ -5,13 +5,14 @@
 #   wheel       pip wheel + install into a fresh venv + import/run from another directory
 #   bazel       bazel test //envlogger/... (offline, Debian's Bazel 4.2.3)
 #   container   docker/run_tests.sh: builds the pinned image and runs the suite inside it
+#   fuzz        scripts/fuzz.sh: each libFuzzer target for FUZZ_SECONDS (default 30) from its seed corpus
 # Every part runs even if an earlier one failed; the exit status is non-zero if
 # any failed. The last line totals the tests: "N passed, N failed".
 # Usage: scripts/test.sh [part ...]   (default: all parts)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-ALL_PARTS=(pytest ctest wheel bazel container)
+ALL_PARTS=(pytest ctest wheel bazel container fuzz)
 PARTS=("$@")
 if [ "${#PARTS[@]}" -eq 0 ]; then PARTS=("${ALL_PARTS[@]}"); fi
 
@@ -111,6 +112,17 @@ run_container() {
   [ -n "$passed" ] || passed=0; [ -n "$failed" ] || failed=0
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
   record container "$passed" "$failed" "$([ "$rc" -eq 0 ] && echo ok || echo FAIL)"
+  return "$rc"
+}
+
+run_fuzz() {
+  local log="$LOG_DIR/fuzz.log"
+  scripts/fuzz.sh 2>&1 | tee "$log" | grep -E "^(ok|FAIL):"
+  local rc=${PIPESTATUS[0]}
+  local passed failed
+  passed=$(grep -c "^ok:" "$log"); failed=$(grep -c "^FAIL:" "$log")
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+  record fuzz "$passed" "$failed" "$([ "$rc" -eq 0 ] && echo ok || echo FAIL)"
   return "$rc"
 }
 

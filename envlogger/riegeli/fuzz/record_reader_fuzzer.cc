@@ -1,0 +1,71 @@
+// libFuzzer target: RecordReader on arbitrary bytes (built by scripts/fuzz.sh).
+//
+// Contract checked: whatever the input, reading, seeking and recovery return
+// or fail with a Status; they never crash, read out of bounds (ASan), invoke
+// undefined behaviour (UBSan) or loop forever (libFuzzer's -timeout).
+// Record positions strictly increase while reading; a skipped region is a
+// well-formed range; a record read at a position is at or after it.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "envlogger/riegeli/byte_io.h"
+#include "envlogger/riegeli/record_reader.h"
+
+namespace {
+
+using envlogger::riegeli::RecordReader;
+using envlogger::riegeli::RecordReaderOptions;
+using envlogger::riegeli::SkippedRegion;
+using envlogger::riegeli::StringSource;
+
+void ReadAll(const std::string& data, bool recover) {
+  RecordReaderOptions options;
+  if (recover) {
+    options.recovery = [](const SkippedRegion& region) {
+      if (region.end < region.begin) std::abort();
+      return true;
+    };
+  }
+  RecordReader reader(std::make_unique<StringSource>(data), std::move(options));
+  std::string_view record;
+  uint64_t previous = 0;
+  bool first = true;
+  // Every record returned lies after the previous one: positions increase.
+  for (int i = 0; i < 100000 && reader.ReadRecord(&record); ++i) {
+    const uint64_t pos = reader.LastPos().numeric();
+    if (!first && pos <= previous) std::abort();
+    previous = pos;
+    first = false;
+  }
+  reader.Close().IgnoreError();
+}
+
+void SeekAround(const std::string& data) {
+  RecordReaderOptions options;
+  options.recovery = [](const SkippedRegion&) { return true; };
+  RecordReader reader(std::make_unique<StringSource>(data), std::move(options));
+  std::string_view record;
+  const uint64_t size = data.size();
+  for (uint64_t pos : {uint64_t{0}, uint64_t{64}, size / 3, size / 2, size - size / 4, size, size + 1}) {
+    if (reader.ReadRecordAt(pos, &record)) {
+      if (reader.LastPos().numeric() < pos) std::abort();  // At or after the asked position.
+    }
+    reader.SeekBack();
+  }
+  reader.Close().IgnoreError();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
+  const std::string data(reinterpret_cast<const char*>(bytes), size);
+  ReadAll(data, /*recover=*/false);
+  ReadAll(data, /*recover=*/true);
+  SeekAround(data);
+  return 0;
+}

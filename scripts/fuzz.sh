@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds envlogger's libFuzzer targets (envlogger/**/fuzz/*_fuzzer.cc) with
+# clang, ASan and UBSan, and runs each for a bounded time from its committed
+# seed corpus (the `corpus/` directory beside it). Fails if any target finds
+# a crash, a sanitizer report, a timeout or an out-of-memory; the reproducing
+# input is left in build/fuzz/artifacts/ (add it to the corpus and write a
+# regression test for it).
+#
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 30; FUZZ_SECONDS too)
+# Needs: clang and libFuzzer (Debian: apt-get install clang libclang-rt-14-dev).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_TARGET="${1:-${FUZZ_SECONDS:-30}}"
+CXX="${FUZZ_CXX:-clang++}"
+OUT=build/fuzz
+mkdir -p "$OUT/obj" "$OUT/artifacts"
+FLAGS=(-std=c++17 -O1 -g -I. -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all)
+
+# The core sources the targets need (the same convention as CMakeLists.txt).
+mapfile -t SOURCES < <(find envlogger/riegeli envlogger/backends/cc -name '*.cc' \
+  ! -name '*_test.cc' ! -name '*_benchmark.cc' ! -name '*_main.cc' ! -path '*/python/*' ! -path '*/fuzz/*' | sort)
+OBJECTS=()
+for src in "${SOURCES[@]}"; do
+  obj="$OUT/obj/$(echo "$src" | tr / _).o"
+  OBJECTS+=("$obj")
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find envlogger -name '*.h' -newer "$obj" -print -quit)" ]; then
+    echo "$CXX -c $src"
+    "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
+    while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n; done
+  fi
+done
+wait
+
+status=0
+for target in $(find envlogger -path '*/fuzz/*_fuzzer.cc' | sort); do
+  name=$(basename "$target" .cc)
+  bin="$OUT/$name"
+  "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer "$target" "${OBJECTS[@]}" -lbrotlienc -lbrotlidec -lzstd -lsnappy \
+    -lpthread -o "$bin"
+  work="$OUT/corpus-$name"
+  mkdir -p "$work"
+  echo "== $name: ${SECONDS_PER_TARGET}s from $(dirname "$target")/corpus"
+  if ! "$bin" "$work" "$(dirname "$target")/corpus" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 \
+       -rss_limit_mb=2048 -max_len=262144 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$name-" \
+       > "$OUT/$name.log" 2>&1; then
+    echo "FAIL: $name found a problem; see $OUT/$name.log and $OUT/artifacts/"
+    tail -40 "$OUT/$name.log"
+    status=1
+  else
+    grep -E "stat::number_of_executed_units|cov:" "$OUT/$name.log" | tail -2
+    echo "ok: $name"
+  fi
+done
+exit "$status"
