@@ -1,5 +1,6 @@
 """EnvLogger: a dm_env wrapper that records every step to a backend."""
 
+import collections.abc
 from typing import Any, Callable, Optional, Union
 
 import dm_env
@@ -72,6 +73,8 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     if isinstance(backend, backend_writer.BackendWriter):
       self._backend = backend
     else:
+      if metadata is not None and not isinstance(metadata, collections.abc.Mapping):
+        raise TypeError(f'metadata must be a dict, not {type(metadata).__name__}')
       metadata = dict(metadata or {})
       metadata['environment_specs'] = spec_codec.encode_environment_specs(env)
       backend_kwargs['metadata'] = metadata

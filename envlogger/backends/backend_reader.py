@@ -2,6 +2,7 @@
 
 import abc
 import collections.abc
+import operator
 from typing import Any, Callable, Generic, Iterator, List, TypeVar, Union
 
 from envlogger import step_data
@@ -30,6 +31,10 @@ class _SequenceAdapter(Generic[T], collections.abc.Sequence):
   def __getitem__(self, index: Union[int, slice]) -> Union[T, List[T]]:
     if isinstance(index, slice):
       return [self._get_nth_item(i) for i in range(*index.indices(self._count))]
+    try:
+      index = operator.index(index)
+    except TypeError:
+      raise TypeError(f'indices must be integers or slices, not {type(index).__name__}') from None
     if index >= self._count or index < -self._count:
       raise IndexError(f'`index`=={index} is out of the range '
                        f'[{-self._count}, {self._count - 1}].')

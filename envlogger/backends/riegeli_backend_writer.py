@@ -10,6 +10,8 @@ writer, never dropped.
 """
 
 import datetime
+import operator
+import os
 from typing import Any, Optional
 
 from envlogger import step_data
@@ -62,6 +64,16 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
       RuntimeError: the directory cannot be created or written, or the
         options are invalid. The message names the problem and the path.
     """
+    if not isinstance(data_directory, (str, os.PathLike)):
+      raise TypeError('data_directory must be a str or os.PathLike, not '
+                      f'{type(data_directory).__name__}')
+    try:
+      max_episodes_per_file = operator.index(max_episodes_per_file)
+    except TypeError:
+      raise TypeError('max_episodes_per_file must be an int, not '
+                      f'{type(max_episodes_per_file).__name__}') from None
+    if not -2**63 <= max_episodes_per_file < 2**63:
+      raise ValueError(f'max_episodes_per_file={max_episodes_per_file} does not fit in 64 bits')
     super().__init__(**base_kwargs)
     if flush_scheduler is None:
       flush_scheduler = schedulers.TimeScheduler(DEFAULT_FLUSH_INTERVAL)
@@ -72,12 +84,14 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
     self._episode_start_pending = False
     # The native writer itself, not its Python wrapper: this is the hot path.
     self._writer = _native.dataset_io.AsyncRiegeliDatasetWriter(
-        str(data_directory), native_codec.encode(self._metadata or {}),
-        int(max_episodes_per_file), writer_options,
+        os.fspath(data_directory), native_codec.encode(self._metadata or {}),
+        max_episodes_per_file, writer_options,
         riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES)
 
   def _record_step(self, data: step_data.StepData,
                    is_new_episode: bool) -> None:
+    if self._writer is None:
+      raise RuntimeError(f'Cannot record a step: the writer of {self._data_directory} is closed')
     try:
       encoded = _encode_step(*data)
     except TypeError as e:
@@ -89,10 +103,14 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
       self._writer.flush()
 
   def set_episode_metadata(self, data: Any) -> None:
+    if self._writer is None:
+      raise RuntimeError(f'Cannot set episode metadata: the writer of {self._data_directory} is closed')
     self._writer.set_episode_metadata(native_codec.encode(data))
 
   def flush(self) -> None:
     """Writes everything recorded so far to disk and indexes it."""
+    if self._writer is None:
+      raise RuntimeError(f'Cannot flush: the writer of {self._data_directory} is closed')
     self._writer.flush()
 
   def close(self) -> None:

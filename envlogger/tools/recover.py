@@ -235,10 +235,15 @@ def _int64_datum(shape: tuple, values: list) -> bytes:
 def _replace(path: str, records: list[bytes], written: list) -> None:
   """Writes `records` as the Riegeli file `path`, atomically, keeping a .bak."""
   tmp = path + '.recover.tmp'
-  with riegeli.RecordWriter(tmp, options=INDEX_WRITER_OPTIONS) as writer:
-    for record in records:
-      writer.write_record(record)
-    writer.flush(riegeli.FlushType.FROM_MACHINE)
+  try:
+    with riegeli.RecordWriter(tmp, options=INDEX_WRITER_OPTIONS) as writer:
+      for record in records:
+        writer.write_record(record)
+      writer.flush(riegeli.FlushType.FROM_MACHINE)
+  except riegeli.RiegeliError as e:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise OSError(f'Cannot write {path}: {e}') from e
   backup = path + '.bak'
   if os.path.exists(path) and not os.path.exists(backup):
     os.link(path, backup)
