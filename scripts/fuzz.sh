@@ -19,17 +19,22 @@ FLAGS=(-std=c++17 -O1 -g -I. -fno-omit-frame-pointer -fsanitize=address,undefine
 # The core sources the targets need (the same convention as CMakeLists.txt).
 mapfile -t SOURCES < <(find envlogger/riegeli envlogger/backends/cc -name '*.cc' \
   ! -name '*_test.cc' ! -name '*_benchmark.cc' ! -name '*_main.cc' ! -path '*/python/*' ! -path '*/fuzz/*' | sort)
+# Rebuild everything whenever any source or header changed (a stale object
+# compiled against an older header would report false memory errors).
+STAMP="$(cat "${SOURCES[@]}" $(find envlogger/riegeli envlogger/backends/cc -name '*.h') | sha256sum | cut -c1-16)"
+if [ "$(cat "$OUT/obj/stamp" 2>/dev/null)" != "$STAMP" ]; then rm -f "$OUT"/obj/*.o; fi
 OBJECTS=()
 for src in "${SOURCES[@]}"; do
   obj="$OUT/obj/$(echo "$src" | tr / _).o"
   OBJECTS+=("$obj")
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find envlogger -name '*.h' -newer "$obj" -print -quit)" ]; then
+  if [ ! -f "$obj" ]; then
     echo "$CXX -c $src"
     "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
     while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n; done
   fi
 done
 wait
+echo "$STAMP" > "$OUT/obj/stamp"
 
 status=0
 for target in $(find envlogger -path '*/fuzz/*_fuzzer.cc' | sort); do
