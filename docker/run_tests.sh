@@ -8,7 +8,7 @@
 #   docker/run_tests.sh
 #
 # Environment: as docker/build.sh. The last line printed is the total,
-# "total: N passed, N failed"; the exit status is non-zero if any part failed.
+# "total: N passed, N failed, N skipped"; the exit status is non-zero if any part failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
 
