@@ -26,11 +26,14 @@ How the index is rebuilt (`rebuild_shard_index`):
   and says so.
 
 Index files are replaced atomically (written to a temporary file, fsynced,
-renamed) and the originals are kept as `<name>.bak` (an existing .bak, from an
-earlier recovery, is kept and not overwritten). An incomplete chunk at the end
-of steps.riegeli or episode_metadata.riegeli (the writer died while writing
-it; no record in it is readable) is cut off and saved as `<name>.tail.bak`.
-Corrupted chunks inside a file are left in place: the new index skips them.
+renamed) and the originals are kept as `<name>.bak` (`.bak1`, `.bak2`, ...
+after earlier recoveries). An incomplete chunk at the end of steps.riegeli or
+episode_metadata.riegeli (the writer died while writing it; no record in it
+is readable) is cut off and saved as `<name>.tail.bak`. A steps or episode
+metadata file with damage before its end is rewritten with its readable
+records (original kept as .bak): Riegeli readers, upstream's included, cannot
+seek past a corrupted chunk header, so an index skipping the damaged chunk
+would not be enough.
 """
 
 import dataclasses
@@ -75,6 +78,9 @@ class ShardReport:
   problems: list = dataclasses.field(default_factory=list)  # Human-readable strings.
   # (path, offset): files that end in an incomplete chunk, from `offset`.
   torn_tails: list = dataclasses.field(default_factory=list)
+  # Files with damage before their end: readers (ours and upstream's) cannot
+  # seek past a corrupted chunk header, so recover rewrites them.
+  files_to_rewrite: list = dataclasses.field(default_factory=list)
 
   @property
   def num_steps(self) -> int:
@@ -161,6 +167,10 @@ def rebuild_shard_index(shard: str) -> ShardReport:
   report.damage.extend(steps.damage + metadata.damage)
   report.torn_tails = [(scan.path, scan.torn_tail) for scan in (steps, metadata)
                        if scan.torn_tail is not None]
+  report.files_to_rewrite = [
+      scan.path for scan in (steps, metadata)
+      if any(d.begin != scan.torn_tail for d in scan.damage)
+  ]
   for scan in (steps, metadata):
     if not scan.exists:
       report.problems.append(f'{scan.path} is missing')
@@ -232,6 +242,50 @@ def _int64_datum(shape: tuple, values: list) -> bytes:
   return datum.SerializeToString()
 
 
+def _backup_name(path: str) -> str:
+  """`path`.bak, or `path`.bak1, .bak2, ... if earlier recoveries left one."""
+  candidate, n = path + '.bak', 0
+  while os.path.exists(candidate):
+    n += 1
+    candidate = f'{path}.bak{n}'
+  return candidate
+
+
+def _fsync_dir(path: str) -> None:
+  dir_fd = os.open(os.path.dirname(path) or '.', os.O_RDONLY)
+  try:
+    os.fsync(dir_fd)
+  finally:
+    os.close(dir_fd)
+
+
+def _rewrite_readable_records(path: str, written: list) -> dict:
+  """Rewrites `path` with only its readable records; returns old -> new positions.
+
+  The original is kept under a .bak name.
+  """
+  tmp = path + '.recover.tmp'
+  mapping = {}
+  try:
+    with riegeli.RecordWriter(tmp, options=INDEX_WRITER_OPTIONS) as writer:
+
+      def sink(position: int, record: bytes) -> None:
+        writer.write_record(record)
+        mapping[position] = writer.last_pos.numeric
+
+      shard_scan.scan_file(path, sink=sink)
+      writer.flush(riegeli.FlushType.FROM_MACHINE)
+  except riegeli.RiegeliError as e:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise OSError(f'Cannot write {path}: {e}') from e
+  os.link(path, _backup_name(path))
+  os.replace(tmp, path)
+  _fsync_dir(path)
+  written.append(path)
+  return mapping
+
+
 def _replace(path: str, records: list[bytes], written: list) -> None:
   """Writes `records` as the Riegeli file `path`, atomically, keeping a .bak."""
   tmp = path + '.recover.tmp'
@@ -244,15 +298,10 @@ def _replace(path: str, records: list[bytes], written: list) -> None:
     if os.path.exists(tmp):
       os.remove(tmp)
     raise OSError(f'Cannot write {path}: {e}') from e
-  backup = path + '.bak'
-  if os.path.exists(path) and not os.path.exists(backup):
-    os.link(path, backup)
+  if os.path.exists(path):
+    os.link(path, _backup_name(path))
   os.replace(tmp, path)
-  dir_fd = os.open(os.path.dirname(path) or '.', os.O_RDONLY)
-  try:
-    os.fsync(dir_fd)
-  finally:
-    os.close(dir_fd)
+  _fsync_dir(path)
   written.append(path)
 
 
@@ -291,16 +340,19 @@ def _write_shard_index(shard: str, index: ShardIndex, written: list) -> None:
     _replace(metadata_path, [], written)
 
 
-def _check_metadata(data_dir: str) -> Optional[str]:
+def _check_metadata(data_dir: str) -> tuple[Optional[str], bool]:
+  """(What is wrong with metadata.riegeli or None, whether it must be rewritten)."""
   scan = shard_scan.scan_file(os.path.join(data_dir, shard_scan.METADATA))
   if not scan.exists:
-    return 'metadata.riegeli is missing'
+    return 'metadata.riegeli is missing', True
   if scan.error:
-    return f'metadata.riegeli is unreadable: {scan.error}'
+    return f'metadata.riegeli is unreadable: {scan.error}', True
   if not scan.positions:
     return 'metadata.riegeli holds no readable record' + (
-        f' ({scan.damage[0]})' if scan.damage else '')
-  return None
+        f' ({scan.damage[0]})' if scan.damage else ''), True
+  if scan.damage:
+    return f'metadata.riegeli is damaged but its record is readable ({scan.damage[0]})', True
+  return None, False
 
 
 def recover(data_dir: str, dry_run: bool = False) -> DatasetReport:
@@ -324,17 +376,28 @@ def recover(data_dir: str, dry_run: bool = False) -> DatasetReport:
       raise NotADirectoryError(f'Not a dataset directory: {data_dir}')
     raise FileNotFoundError(f'No such dataset directory: {data_dir}')
   report = DatasetReport(data_dir=data_dir, shards=[])
-  report.metadata_problem = _check_metadata(data_dir)
+  report.metadata_problem, rewrite_metadata = _check_metadata(data_dir)
   for shard in shard_scan.shard_dirs(data_dir):
     report.shards.append(rebuild_shard_index(shard))
   if dry_run:
     return report
-  if report.metadata_problem:
-    _replace(os.path.join(data_dir, shard_scan.METADATA),
-             [storage_pb2.Data().SerializeToString()], report.written)
+  metadata_path = os.path.join(data_dir, shard_scan.METADATA)
+  if rewrite_metadata and 'record is readable' in report.metadata_problem:
+    _rewrite_readable_records(metadata_path, report.written)
+    report.metadata_problem += '; rewrote it with that record'
+  elif rewrite_metadata:
+    _replace(metadata_path, [storage_pb2.Data().SerializeToString()], report.written)
     report.metadata_problem += '; wrote an empty metadata record (environment specs are lost)'
   for shard in report.shards:
-    _write_shard_index(shard.shard, shard.index, report.written)
+    index = shard.index
+    for path in shard.files_to_rewrite:
+      mapping = _rewrite_readable_records(path, report.written)
+      if path.endswith(shard_scan.STEPS):
+        index.step_positions = [mapping[p] for p in index.step_positions]
+      else:
+        index.metadata_positions = [mapping.get(p, -1) for p in index.metadata_positions]
+    _write_shard_index(shard.shard, index, report.written)
     for path, offset in shard.torn_tails:
-      _cut_torn_tail(path, offset, report.written)
+      if path not in shard.files_to_rewrite:
+        _cut_torn_tail(path, offset, report.written)
   return report
