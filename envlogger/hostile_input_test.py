@@ -281,7 +281,14 @@ class HostileInputTest(absltest.TestCase):
     while not done.is_set() or seen == 0:
       if not os.path.exists(os.path.join(data_dir, 'metadata.riegeli')):
         continue
-      with envlogger.Reader(data_dir) as reader:
+      try:
+        reader = envlogger.Reader(data_dir)
+      except RuntimeError as e:
+        # The writer has created metadata.riegeli but not written it yet.
+        self.assertEqual(seen, 0)
+        self.assertRegex(str(e), 'NOT_FOUND: No record in .*metadata.riegeli')
+        continue
+      with reader:
         steps = [step.timestep.step_type for step in reader.steps]
         episodes = [len(e) for e in reader.episodes]
       self.assertGreaterEqual(len(steps), seen)  # Never goes back.
