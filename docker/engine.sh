@@ -36,6 +36,7 @@ if [[ -z "${BAZEL_SOURCE:-}" ]]; then
     echo "The Bazel release site is unreachable: using Debian's bazel-bootstrap 4.2.3 (BAZEL_SOURCE=debian)." >&2
   fi
 fi
+export BAZEL_SOURCE  # build.sh, when run_tests.sh calls it, need not probe again
 
 IMAGE="envlogger-dev:$(cat "$DOCKER_DIR/Dockerfile" "$DOCKER_DIR/requirements.lock" \
   <(echo "$BAZEL_SOURCE ${DEBIAN_MIRROR:-} ${PIP_INDEX_URL:-}") \
