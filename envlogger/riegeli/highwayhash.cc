@@ -1,29 +1,34 @@
 // HighwayHash-64, portable scalar implementation written from the published
 // description of the algorithm (four 4-lane 64-bit state vectors, 32-byte
-// packets, a length-dependent remainder packet and four permute rounds).
+// packets, a length-dependent remainder packet and four permute rounds), and
+// the choice between it and the AVX2 implementation (highwayhash_avx2.cc).
 
 #include "envlogger/riegeli/highwayhash.h"
 
 #include <cstring>
 
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/riegeli/highwayhash_internal.h"
 
 namespace envlogger {
 namespace riegeli {
+namespace highwayhash_internal {
 namespace {
-
-constexpr uint64_t kInitMul0[4] = {0xdbe6d5d5fe4cce2full, 0xa4093822299f31d0ull,
-                                   0x13198a2e03707344ull, 0x243f6a8885a308d3ull};
-constexpr uint64_t kInitMul1[4] = {0x3bd39e10cb0ef593ull, 0xc0acf169b5f18a8cull,
-                                   0xbe5466cf34e90c6cull, 0x452821e638d01377ull};
-
-constexpr size_t kPacketSize = 32;
 
 inline uint64_t SwapHalves(uint64_t x) { return (x >> 32) | (x << 32); }
 
 inline uint32_t RotateLeft32(uint32_t x, unsigned count) {
   // count is in 1..31 (only remainders 1..31 are rotated).
   return (x << count) | (x >> (32 - count));
+}
+
+// A little-endian 64-bit load.
+inline uint64_t Load64(const char* p) {
+  uint64_t value;
+  std::memcpy(&value, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  value = __builtin_bswap64(value);
+#endif
+  return value;
 }
 
 class HighwayHashState {
@@ -38,32 +43,21 @@ class HighwayHashState {
   }
 
   void UpdatePacket(const char* packet) {
-    uint64_t lanes[4];
-    for (int i = 0; i < 4; ++i) lanes[i] = DecodeFixed64(packet + 8 * i);
+    const uint64_t lanes[4] = {Load64(packet), Load64(packet + 8), Load64(packet + 16),
+                               Load64(packet + 24)};
     Update(lanes);
   }
 
   // Mixes in the final 1..31 bytes (`size` of them at `bytes`).
   void UpdateRemainder(const char* bytes, size_t size) {
-    const size_t size_mod4 = size & 3;
-    const size_t aligned = size & ~size_t{3};
-    const char* tail = bytes + aligned;
     for (int i = 0; i < 4; ++i) v0_[i] += (uint64_t{size} << 32) + size;
     for (int i = 0; i < 4; ++i) {
       const uint32_t lo = RotateLeft32(static_cast<uint32_t>(v1_[i]), static_cast<unsigned>(size));
       const uint32_t hi = RotateLeft32(static_cast<uint32_t>(v1_[i] >> 32), static_cast<unsigned>(size));
       v1_[i] = uint64_t{lo} | (uint64_t{hi} << 32);
     }
-    char packet[kPacketSize] = {};
-    std::memcpy(packet, bytes, aligned);
-    if (size & 16) {
-      // The last four input bytes (they may overlap the copied prefix).
-      std::memcpy(packet + 28, tail + size_mod4 - 4, 4);
-    } else if (size_mod4 != 0) {
-      packet[16] = tail[0];
-      packet[17] = tail[size_mod4 >> 1];
-      packet[18] = tail[size_mod4 - 1];
-    }
+    char packet[kPacketSize];
+    RemainderPacket(bytes, size, packet);
     UpdatePacket(packet);
   }
 
@@ -108,14 +102,31 @@ class HighwayHashState {
   uint64_t mul1_[4];
 };
 
+using HashFunction = uint64_t (*)(const HighwayHashKey, std::string_view);
+
+HashFunction ChooseImplementation() {
+#if ENVLOGGER_HIGHWAYHASH_HAVE_AVX2
+  if (CpuHasAvx2()) return HighwayHash64Avx2;
+#endif
+  return HighwayHash64Portable;
+}
+
 }  // namespace
 
-uint64_t HighwayHash64(const HighwayHashKey key, std::string_view data) {
+uint64_t HighwayHash64Portable(const HighwayHashKey key, std::string_view data) {
   HighwayHashState state(key);
   const size_t full = data.size() - data.size() % kPacketSize;
   for (size_t i = 0; i < full; i += kPacketSize) state.UpdatePacket(data.data() + i);
   if (full != data.size()) state.UpdateRemainder(data.data() + full, data.size() - full);
   return state.Finalize64();
+}
+
+}  // namespace highwayhash_internal
+
+uint64_t HighwayHash64(const HighwayHashKey key, std::string_view data) {
+  static const highwayhash_internal::HashFunction implementation =
+      highwayhash_internal::ChooseImplementation();
+  return implementation(key, data);
 }
 
 uint64_t RiegeliHash(std::string_view data) {

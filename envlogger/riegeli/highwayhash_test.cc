@@ -1,8 +1,11 @@
 #include "envlogger/riegeli/highwayhash.h"
 
+#include <random>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "envlogger/riegeli/highwayhash_internal.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -42,6 +45,54 @@ TEST(HighwayHashTest, OfficialTableAllLengths0To64) {
   for (size_t n = 0; n <= 64; ++n) {
     EXPECT_EQ(HighwayHash64(key, Iota(n, 0)), kExpected64[n]) << "length " << n;
   }
+}
+
+// Both implementations, called directly (HighwayHash64() uses only one of
+// them on a given machine), against the published table.
+TEST(HighwayHashTest, EachImplementationMatchesOfficialTable) {
+  const HighwayHashKey key = {0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull,
+                              0x1716151413121110ull, 0x1F1E1D1C1B1A1918ull};
+  for (size_t n = 0; n <= 64; ++n) {
+    EXPECT_EQ(highwayhash_internal::HighwayHash64Portable(key, Iota(n, 0)), kExpected64[n])
+        << "portable, length " << n;
+  }
+#if ENVLOGGER_HIGHWAYHASH_HAVE_AVX2
+  if (!highwayhash_internal::CpuHasAvx2()) GTEST_SKIP() << "this CPU has no AVX2";
+  for (size_t n = 0; n <= 64; ++n) {
+    EXPECT_EQ(highwayhash_internal::HighwayHash64Avx2(key, Iota(n, 0)), kExpected64[n])
+        << "AVX2, length " << n;
+  }
+#else
+  GTEST_SKIP() << "no AVX2 implementation on this architecture";
+#endif
+}
+
+// The two implementations agree on random keys and data of every length up
+// to 300 (all remainder sizes, several packets) and on a few large inputs,
+// including ones that start at an unaligned address.
+TEST(HighwayHashTest, Avx2AgreesWithPortableOnRandomInputs) {
+#if ENVLOGGER_HIGHWAYHASH_HAVE_AVX2
+  if (!highwayhash_internal::CpuHasAvx2()) GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937_64 random(20261128);
+  std::string buffer(size_t{3} << 20, '\0');
+  for (char& c : buffer) c = static_cast<char>(random());
+  for (size_t n = 0; n <= 300; ++n) {
+    const HighwayHashKey key = {random(), random(), random(), random()};
+    const std::string_view data(buffer.data() + n % 7, n);
+    ASSERT_EQ(highwayhash_internal::HighwayHash64Avx2(key, data),
+              highwayhash_internal::HighwayHash64Portable(key, data))
+        << "length " << n;
+  }
+  for (size_t n : {size_t{4096}, size_t{65536 + 13}, size_t{1} << 20, buffer.size() - 5}) {
+    const HighwayHashKey key = {random(), random(), random(), random()};
+    const std::string_view data(buffer.data() + 5, n);
+    ASSERT_EQ(highwayhash_internal::HighwayHash64Avx2(key, data),
+              highwayhash_internal::HighwayHash64Portable(key, data))
+        << "length " << n;
+  }
+#else
+  GTEST_SKIP() << "no AVX2 implementation on this architecture";
+#endif
 }
 
 TEST(HighwayHashTest, OfficialKey1234Vectors) {
