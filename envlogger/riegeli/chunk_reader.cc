@@ -285,6 +285,13 @@ bool ChunkReader::Seek(uint64_t pos) {
   return true;
 }
 
+void ChunkReader::SeekToKnownBoundary(uint64_t pos) {
+  status_ = OkStatus();
+  truncated_ = false;
+  recovery_ = Recovery::kNone;
+  pos_ = pos;
+}
+
 bool ChunkReader::SeekToChunkContaining(uint64_t pos) {
   return SeekToChunk(pos, /*containing=*/true);
 }

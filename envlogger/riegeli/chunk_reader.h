@@ -64,6 +64,11 @@ class ChunkReader {
   // fails with INVALID_ARGUMENT; Recover() then finds the next chunk).
   bool Seek(uint64_t pos);
 
+  // Positions at `pos`, the end of a chunk that ReadChunk() delivered
+  // earlier (hence a verified chunk boundary), without I/O; clears any
+  // failure like Seek().
+  void SeekToKnownBoundary(uint64_t pos);
+
   // Positions at the chunk containing numeric record position `pos`
   // (chunk_begin <= pos < chunk_begin + num_records) or, if none does, at the
   // first chunk boundary >= pos. Uses the block header of pos's block, then

@@ -21,17 +21,20 @@ RecordReader::RecordReader(std::unique_ptr<ByteSource> source, RecordReaderOptio
     : source_(std::move(source)),
       name_(source_->name()),
       options_(std::move(options)),
-      chunk_reader_(source_.get()) {}
+      chunk_reader_(source_.get()),
+      cache_(options_.chunk_cache_bytes) {}
 
 RecordPosition RecordReader::Pos() const {
-  if (chunk_loaded_ && index_ < limits_.size()) return RecordPosition{chunk_begin_, index_};
+  if (chunk_ != nullptr && index_ < chunk_->num_records()) {
+    return RecordPosition{chunk_->begin, index_};
+  }
   return RecordPosition{chunk_reader_.pos(), 0};
 }
 
 void RecordReader::UnloadChunk() {
-  chunk_loaded_ = false;
-  values_.clear();
-  limits_.clear();
+  // A chunk the cache does not hold lends its buffers to the next decode.
+  cache_.GiveSpare(std::move(chunk_));
+  chunk_ = nullptr;
   index_ = 0;
 }
 
@@ -61,8 +64,8 @@ bool RecordReader::HandleFailure(Failure failure, const Status& status) {
   return options_.recovery(region);
 }
 
-bool RecordReader::LoadChunk() {
-  Chunk chunk;
+bool RecordReader::LoadChunk(bool cache) {
+  Chunk& chunk = raw_chunk_;
   while (true) {
     uint64_t chunk_begin = 0;
     if (!chunk_reader_.ReadChunk(&chunk, &chunk_begin)) {
@@ -71,14 +74,16 @@ bool RecordReader::LoadChunk() {
       if (!HandleFailure(Failure::kChunkReader, chunk_reader_.status())) return false;
       continue;
     }
-    values_.clear();
-    limits_.clear();
-    Status status = DecodeChunk(chunk, &values_, &limits_);
-    if (status.ok() && limits_.size() != chunk.header.num_records) {
-      status = InternalError("decoder returned " + std::to_string(limits_.size()) +
+    // The current chunk is replaced now (kept above if nothing followed).
+    UnloadChunk();
+    std::shared_ptr<DecodedChunk> decoded = cache_.TakeSpare();
+    Status status = DecodeChunk(chunk, &decoded->values, &decoded->limits);
+    if (status.ok() && decoded->limits.size() != chunk.header.num_records) {
+      status = InternalError("decoder returned " + std::to_string(decoded->limits.size()) +
                              " records instead of " + std::to_string(chunk.header.num_records));
     }
     if (!status.ok()) {
+      cache_.GiveSpare(std::move(decoded));
       failed_chunk_begin_ = chunk_begin;
       failed_chunk_end_ = chunk_reader_.pos();
       if (!HandleFailure(Failure::kDecode,
@@ -89,34 +94,50 @@ bool RecordReader::LoadChunk() {
       }
       continue;
     }
-    chunk_loaded_ = true;
-    chunk_begin_ = chunk_begin;
+    decoded->begin = chunk_begin;
+    decoded->end = chunk_reader_.pos();
+    if (cache && decoded->num_records() > 0) cache_.Insert(decoded);
+    chunk_ = std::move(decoded);
     index_ = 0;
     return true;
   }
 }
 
+bool RecordReader::UseCachedChunk(uint64_t pos, bool exact_begin) {
+  std::shared_ptr<DecodedChunk> cached = cache_.Find(pos);
+  if (cached == nullptr || (exact_begin && cached->begin != pos)) return false;
+  UnloadChunk();
+  chunk_reader_.SeekToKnownBoundary(cached->end);
+  index_ = pos - cached->begin;
+  chunk_ = std::move(cached);
+  return true;
+}
+
 bool RecordReader::ReadRecord(std::string_view* record) {
   if (!status_.ok() || !CheckOpen()) return false;
-  while (!chunk_loaded_ || index_ >= limits_.size()) {
-    if (!LoadChunk()) return false;
+  while (chunk_ == nullptr || index_ >= chunk_->num_records()) {
+    // The next chunk begins where the chunk reader stands; it may be cached.
+    if (UseCachedChunk(chunk_reader_.pos(), /*exact_begin=*/true)) continue;
+    if (!LoadChunk(/*cache=*/random_access_)) return false;
   }
-  const uint64_t start = index_ == 0 ? 0 : limits_[index_ - 1];
-  *record = std::string_view(values_.data() + start, limits_[index_] - start);
-  last_pos_ = RecordPosition{chunk_begin_, index_};
+  *record = chunk_->record(index_);
+  last_pos_ = RecordPosition{chunk_->begin, index_};
   ++index_;
   return true;
 }
 
 bool RecordReader::ReadRecordAt(uint64_t numeric_pos, std::string_view* record) {
   if (!status_.ok() || !CheckOpen()) return false;
-  if (chunk_loaded_ && numeric_pos >= chunk_begin_ &&
-      numeric_pos - chunk_begin_ < limits_.size()) {
-    index_ = numeric_pos - chunk_begin_;
+  if (chunk_ != nullptr && chunk_->Contains(numeric_pos)) {
+    index_ = numeric_pos - chunk_->begin;
     return ReadRecord(record);
   }
+  // SeekNumeric() looks in the cache before reading.
   if (!SeekNumeric(numeric_pos)) return false;
-  return ReadRecord(record);
+  random_access_ = true;
+  const bool found = ReadRecord(record);
+  random_access_ = false;
+  return found;
 }
 
 bool RecordReader::Seek(RecordPosition pos) {
@@ -128,19 +149,20 @@ bool RecordReader::Seek(RecordPosition pos) {
     return HandleFailure(Failure::kChunkReader, chunk_reader_.status()) || status_.ok();
   }
   if (pos.record_index == 0) return true;  // The chunk is read when needed.
-  if (!LoadChunk()) return status_.ok();   // The end of the file.
-  if (chunk_begin_ == pos.chunk_begin) {
-    index_ = std::min<uint64_t>(pos.record_index, limits_.size());
+  if (!LoadChunk(/*cache=*/true)) return status_.ok();  // The end of the file.
+  if (chunk_->begin == pos.chunk_begin) {
+    index_ = std::min<uint64_t>(pos.record_index, chunk_->num_records());
   }
   return true;
 }
 
 bool RecordReader::SeekNumeric(uint64_t pos) {
   if (!status_.ok() || !CheckOpen()) return false;
-  if (chunk_loaded_ && pos >= chunk_begin_ && pos <= chunk_reader_.pos()) {
-    index_ = std::min<uint64_t>(pos - chunk_begin_, limits_.size());
+  if (chunk_ != nullptr && pos >= chunk_->begin && pos <= chunk_->end) {
+    index_ = std::min<uint64_t>(pos - chunk_->begin, chunk_->num_records());
     return true;
   }
+  if (UseCachedChunk(pos, /*exact_begin=*/false)) return true;
   UnloadChunk();
   if (!chunk_reader_.SeekToChunkContaining(pos)) {
     // OK status: positioned at a chunk the file does not hold completely yet.
@@ -154,18 +176,18 @@ bool RecordReader::SeekNumeric(uint64_t pos) {
     return HandleFailure(Failure::kChunkReader, chunk_reader_.status()) || status_.ok();
   }
   if (chunk_reader_.pos() >= pos) return true;  // Between records: the next one.
-  if (!LoadChunk()) return status_.ok();
-  if (chunk_begin_ <= pos) index_ = std::min<uint64_t>(pos - chunk_begin_, limits_.size());
+  if (!LoadChunk(/*cache=*/true)) return status_.ok();
+  if (chunk_->begin <= pos) index_ = std::min<uint64_t>(pos - chunk_->begin, chunk_->num_records());
   return true;
 }
 
 bool RecordReader::SeekBack() {
   if (!status_.ok() || !CheckOpen()) return false;
-  if (chunk_loaded_ && index_ > 0 && !limits_.empty()) {
-    index_ = std::min<uint64_t>(index_, limits_.size()) - 1;
+  if (chunk_ != nullptr && index_ > 0 && chunk_->num_records() > 0) {
+    index_ = std::min<uint64_t>(index_, chunk_->num_records()) - 1;
     return true;
   }
-  uint64_t pos = chunk_loaded_ ? chunk_begin_ : chunk_reader_.pos();
+  uint64_t pos = chunk_ != nullptr ? chunk_->begin : chunk_reader_.pos();
   while (pos > 0) {
     UnloadChunk();
     if (!chunk_reader_.SeekToChunkBefore(pos)) {
@@ -173,9 +195,9 @@ bool RecordReader::SeekBack() {
       return Fail(chunk_reader_.status());
     }
     const uint64_t chunk_begin = chunk_reader_.pos();
-    if (chunk_begin >= pos || !LoadChunk()) return false;
-    if (!limits_.empty()) {
-      index_ = limits_.size() - 1;
+    if (chunk_begin >= pos || !LoadChunk(/*cache=*/true)) return false;
+    if (chunk_->num_records() > 0) {
+      index_ = chunk_->num_records() - 1;
       return true;
     }
     pos = chunk_begin;
@@ -235,6 +257,7 @@ bool RecordReader::Recover(SkippedRegion* region) {
 Status RecordReader::Close() {
   if (closed_) return close_status_;
   UnloadChunk();
+  cache_.Clear();
   if (status_.ok() && chunk_reader_.truncated()) {
     const uint64_t chunk_begin = chunk_reader_.pos();
     StatusOr<uint64_t> size = source_->Size();

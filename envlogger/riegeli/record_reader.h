@@ -20,6 +20,11 @@
 //   the callback returns true; if it returns false, the call that met the
 //   damage returns false as at the end of the file (status() OK) and a later
 //   call continues after the damage. Recover() skips by hand after a failure.
+// * Random access: chunks decoded for ReadRecordAt(), Seek*() are kept in a
+//   cache bounded by options.chunk_cache_bytes (least recently used evicted
+//   first), so ReadRecordAt(), SeekNumeric() and ReadRecord() reaching a
+//   cached chunk use it without I/O or decoding. Chunks met by sequential
+//   ReadRecord() are not added to the cache (their buffers are reused).
 // * Never crashes, reads out of bounds or loops forever on hostile input.
 
 #ifndef ENVLOGGER_RIEGELI_RECORD_READER_H_
@@ -34,6 +39,7 @@
 #include <vector>
 
 #include "envlogger/riegeli/byte_io.h"
+#include "envlogger/riegeli/chunk_cache.h"
 #include "envlogger/riegeli/chunk_reader.h"
 #include "envlogger/riegeli/record_position.h"
 #include "envlogger/riegeli/status.h"
@@ -46,6 +52,9 @@ struct RecordReaderOptions {
   // continue reading, false to stop as if at the end of the file. Empty:
   // corruption is an error.
   std::function<bool(const SkippedRegion&)> recovery;
+  // Bytes of decoded chunks kept for random access (chunk_cache.h). The
+  // chunk being read is kept regardless, so 0 keeps only that one.
+  uint64_t chunk_cache_bytes = uint64_t{64} << 20;
 };
 
 class RecordReader {
@@ -63,13 +72,15 @@ class RecordReader {
 
   // Reads the record at numeric position `numeric_pos` (or, if that falls
   // between records, the next one), like SeekNumeric() + ReadRecord(), but
-  // serves it from the last decoded chunk when that chunk holds it.
+  // serves it from a decoded chunk (the current one or a cached one) when
+  // one holds it.
   bool ReadRecordAt(uint64_t numeric_pos, std::string_view* record);
 
   // Records ReadRecord() can still return from the decoded chunk, i.e.
   // without reading or decoding (so without I/O).
   uint64_t RecordsLeftInChunk() const {
-    return chunk_loaded_ && index_ < limits_.size() ? limits_.size() - index_ : 0;
+    return chunk_ != nullptr && index_ < chunk_->num_records() ? chunk_->num_records() - index_
+                                                                 : 0;
   }
 
   // Canonical position of the record last read.
@@ -112,15 +123,21 @@ class RecordReader {
   // Why the reader is in a failed state, for Recover().
   enum class Failure { kNone, kChunkReader, kDecode };
 
-  // Reads the chunk at the chunk reader's position and decodes its records
-  // into the cache. Returns false at the end of the data or on failure.
-  // Chunks without records are loaded too (with no records).
-  bool LoadChunk();
+  // Reads the chunk at the chunk reader's position, decodes its records and
+  // makes it the current chunk, cached if `cache` and it has records (chunks
+  // met by sequential reading are not cached, so that their buffers are
+  // reused). Returns false at the end of the data or on failure. Chunks
+  // without records are loaded too (with no records).
+  bool LoadChunk(bool cache);
+  // Makes the cached chunk holding numeric position `pos` current, at that
+  // record, without I/O. False if no cached chunk holds it (or, with
+  // exact_begin, if the one holding it does not begin at `pos`).
+  bool UseCachedChunk(uint64_t pos, bool exact_begin);
   // Handles a failure of the chunk reader or of decoding: with recovery,
   // skips and asks the callback (returning true to try again); otherwise
   // records the failure (returning false).
   bool HandleFailure(Failure failure, const Status& status);
-  // Forgets the cached chunk, positioning at the chunk reader's position.
+  // Forgets the current chunk, positioning at the chunk reader's position.
   void UnloadChunk();
   bool Fail(const Status& status);
   // False, with a FAILED_PRECONDITION status, if the reader is closed.
@@ -131,12 +148,16 @@ class RecordReader {
   RecordReaderOptions options_;
   ChunkReader chunk_reader_;
 
-  // The loaded chunk: records [limits_[i-1], limits_[i]) of values_.
-  bool chunk_loaded_ = false;
-  uint64_t chunk_begin_ = 0;
-  std::string values_;
-  std::vector<uint64_t> limits_;
-  uint64_t index_ = 0;  // Next record of the loaded chunk.
+  // The chunk being decoded (a member so that its buffer is reused).
+  Chunk raw_chunk_;
+  // Decoded chunks with records, for random access.
+  ChunkCache cache_;
+  // The current chunk (nullptr: none); the chunk reader stands at its end.
+  std::shared_ptr<DecodedChunk> chunk_;
+  uint64_t index_ = 0;  // Next record of the current chunk.
+  // Whether ReadRecord() runs for ReadRecordAt() (so a chunk it loads is
+  // cached).
+  bool random_access_ = false;
 
   RecordPosition last_pos_;
   Status status_;
