@@ -36,6 +36,28 @@ size_t NextOutputStep(uint64_t size, uint64_t produced) {
   return remaining >= kOutputStep ? kOutputStep : static_cast<size_t>(remaining + 1);
 }
 
+// zstd contexts are costly to create (they allocate their tables), so each
+// thread keeps one of each and resets it, parameters included, before every
+// use; a reset context behaves exactly like a new one.
+struct ZstdCCtxDeleter {
+  void operator()(ZSTD_CCtx* cctx) const { ZSTD_freeCCtx(cctx); }
+};
+struct ZstdDCtxDeleter {
+  void operator()(ZSTD_DCtx* dctx) const { ZSTD_freeDCtx(dctx); }
+};
+
+ZSTD_CCtx* ThreadZstdCCtx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, ZstdCCtxDeleter> cctx(ZSTD_createCCtx());
+  if (cctx != nullptr) ZSTD_CCtx_reset(cctx.get(), ZSTD_reset_session_and_parameters);
+  return cctx.get();
+}
+
+ZSTD_DCtx* ThreadZstdDCtx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, ZstdDCtxDeleter> dctx(ZSTD_createDCtx());
+  if (dctx != nullptr) ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_and_parameters);
+  return dctx.get();
+}
+
 Status CompressBrotli(const CompressorOptions& options, std::string_view input,
                       std::string* dest) {
   const int window_log =
@@ -80,11 +102,11 @@ Status CompressZstd(const CompressorOptions& options, std::string_view input, bo
                                 ".." + std::to_string(ZSTD_maxCLevel()) + ", got " +
                                 std::to_string(options.level));
   }
-  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  ZSTD_CCtx* const cctx = ThreadZstdCCtx();
   if (cctx == nullptr) return ResourceExhaustedError("zstd: cannot create compressor");
-  size_t result = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, options.level);
+  size_t result = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, options.level);
   if (!ZSTD_isError(result) && options.window_log != kAutoWindowLog) {
-    result = ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, options.window_log);
+    result = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, options.window_log);
   }
   if (ZSTD_isError(result)) {
     return InvalidArgumentError(std::string("zstd: invalid level or window_log: ") +
@@ -97,13 +119,13 @@ Status CompressZstd(const CompressorOptions& options, std::string_view input, bo
   if (!pledge_size && input.size() > kZstdUnpledgedBufferSize) {
     // Hand over the input before ending the frame, so that zstd treats its
     // size as unknown.
-    result = ZSTD_compressStream2(cctx.get(), &out, &in, ZSTD_e_continue);
+    result = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue);
   }
   // Ending the frame in the first call (whole input present) records the
   // content size and tunes the parameters to it.
   if (!ZSTD_isError(result)) {
     // The output room (compressBound plus slack) always suffices to finish.
-    result = ZSTD_compressStream2(cctx.get(), &out, &in, ZSTD_e_end);
+    result = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
     if (!ZSTD_isError(result) && result != 0) {
       dest->resize(prefix);
       return InternalError("zstd: frame did not fit in its compression bound");
@@ -179,9 +201,9 @@ Status DecompressBrotli(std::string_view stream, uint64_t size, std::string* des
 }
 
 Status DecompressZstd(std::string_view stream, uint64_t size, std::string* dest) {
-  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  ZSTD_DCtx* const dctx = ThreadZstdDCtx();
   if (dctx == nullptr) return ResourceExhaustedError("zstd: cannot create decompressor");
-  ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, 31);
+  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 31);
   ZSTD_inBuffer in = {stream.data(), stream.size(), 0};
   const size_t start = dest->size();
   uint64_t produced = 0;
@@ -189,7 +211,7 @@ Status DecompressZstd(std::string_view stream, uint64_t size, std::string* dest)
     const size_t step = NextOutputStep(size, produced);
     dest->resize(start + produced + step);
     ZSTD_outBuffer out = {&(*dest)[start + produced], step, 0};
-    const size_t result = ZSTD_decompressStream(dctx.get(), &out, &in);
+    const size_t result = ZSTD_decompressStream(dctx, &out, &in);
     produced += out.pos;
     dest->resize(start + produced);
     if (ZSTD_isError(result)) {
