@@ -14,11 +14,19 @@ Data sets: serialized Catch-like steps (envlogger.Data of a 10x5 float32
 board, an int action, reward, discount, custom data) and "random-ish" 1 KiB
 records (bytes from a skewed distribution, compressible about 2x).
 
+The Python figures include the per-record cost of the binding. The format
+layer alone is measured by the C++ benchmark envlogger/riegeli/
+records_benchmark.cc (raw codec vs RecordWriter/RecordReader in one process);
+if it is built (build/*/records_benchmark), this script runs it first and
+prints its table.
+
   PYTHONPATH=. python benchmarks/riegeli_benchmark.py [--mb 16] [--repeats 5]
 """
 
 import argparse
+import glob
 import os
+import subprocess
 import statistics
 import tempfile
 import time
@@ -141,11 +149,25 @@ def bench_hash(repeats: int) -> None:
   print(f'\nHighwayHash-64 (Riegeli key), 16 MiB: {median:.0f} MB/s median, {slowest:.0f} slowest')
 
 
+def run_cc_benchmark(mb: int, repeats: int) -> None:
+  """Runs the C++ format-layer benchmark if a build of it exists."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  binaries = sorted(glob.glob(os.path.join(root, 'build', '*', 'records_benchmark')),
+                    key=os.path.getmtime)
+  if not binaries:
+    print('(C++ records_benchmark not built; build it with cmake to see the format '
+          'layer without Python overhead)')
+    return
+  print(f'== C++ format layer ({binaries[-1]}) ==', flush=True)
+  subprocess.run([binaries[-1], str(mb), str(repeats)], cwd=root, check=True)
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--mb', type=int, default=16, help='record bytes per data set')
   parser.add_argument('--repeats', type=int, default=5)
   args = parser.parse_args()
+  run_cc_benchmark(args.mb, args.repeats)
   with tempfile.TemporaryDirectory() as directory:
     bench(catch_steps(args.mb << 20), 'Catch steps (envlogger.Data)', args.repeats, directory)
     bench(random_ish(args.mb << 20), 'random-ish 1 KiB records', args.repeats, directory)
