@@ -17,11 +17,11 @@ mkdir -p "$OUT/obj" "$OUT/artifacts"
 FLAGS=(-std=c++17 -O1 -g -I. -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all)
 
 # The core sources the targets need (the same convention as CMakeLists.txt).
-mapfile -t SOURCES < <(find envlogger/riegeli envlogger/backends/cc -name '*.cc' \
+mapfile -t SOURCES < <(find envlogger/riegeli envlogger/backends/cc envlogger/converters -name '*.cc' \
   ! -name '*_test.cc' ! -name '*_benchmark.cc' ! -name '*_main.cc' ! -path '*/python/*' ! -path '*/fuzz/*' | sort)
 # Rebuild everything whenever any source or header changed (a stale object
 # compiled against an older header would report false memory errors).
-STAMP="$(cat "${SOURCES[@]}" $(find envlogger/riegeli envlogger/backends/cc -name '*.h') | sha256sum | cut -c1-16)"
+STAMP="$(cat "${SOURCES[@]}" $(find envlogger/riegeli envlogger/backends/cc envlogger/converters -name '*.h') | sha256sum | cut -c1-16)"
 if [ "$(cat "$OUT/obj/stamp" 2>/dev/null)" != "$STAMP" ]; then rm -f "$OUT"/obj/*.o; fi
 OBJECTS=()
 for src in "${SOURCES[@]}"; do
@@ -41,7 +41,7 @@ for target in $(find envlogger -path '*/fuzz/*_fuzzer.cc' | sort); do
   name=$(basename "$target" .cc)
   bin="$OUT/$name"
   "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer "$target" "${OBJECTS[@]}" -lbrotlienc -lbrotlidec -lzstd -lsnappy \
-    -lpthread -o "$bin"
+    -lgmpxx -lgmp -lpthread -o "$bin"
   work="$OUT/corpus-$name"
   mkdir -p "$work"
   echo "== $name: ${SECONDS_PER_TARGET}s from $(dirname "$target")/corpus"
