@@ -36,7 +36,7 @@ record() {  # record SUITE PASSED FAILED EXIT_STATUS [SKIPPED]
 run_pytest() {
   local rc=0 line
   { "$PYTHON" setup.py -q build_ext --inplace &&
-    "$PYTHON" -m pytest -q -rs -p no:cacheprovider envlogger; } >"$LOGS/pytest.log" 2>&1 || rc=$?
+    "$PYTHON" -m pytest -q -rfEs -p no:cacheprovider envlogger; } >"$LOGS/pytest.log" 2>&1 || rc=$?
   grep -E '^(SKIPPED|FAILED|ERROR)' "$LOGS/pytest.log"
   tail -3 "$LOGS/pytest.log"
   line="$(grep -E '[0-9]+ (passed|failed)' "$LOGS/pytest.log" | tail -1)"

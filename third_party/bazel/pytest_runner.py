@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
   # The working directory is the workspace root in the runfiles tree: make it
   # pytest's rootdir so conftest.py files above the test's directory apply.
   root = os.getcwd()
-  args = [test_file, f'--rootdir={root}', f'--confcutdir={root}', '-p', 'no:cacheprovider', '-q', '-rs']
+  args = [test_file, f'--rootdir={root}', f'--confcutdir={root}', '-p', 'no:cacheprovider', '-q', '-rfEs']
   xml_output = os.environ.get('XML_OUTPUT_FILE')
   if xml_output:
     args.append(f'--junitxml={xml_output}')
