@@ -143,9 +143,12 @@ Status CompressSnappy(std::string_view input, std::string* dest) {
   if (input.size() > uint64_t{0xffffffff}) {
     return ResourceExhaustedError("snappy: cannot compress 4 GiB or more at once");
   }
-  std::string compressed;
-  snappy::Compress(input.data(), input.size(), &compressed);
-  dest->append(compressed);
+  // Straight into `dest` (the same bytes snappy::Compress() produces).
+  const size_t prefix = dest->size();
+  dest->resize(prefix + snappy::MaxCompressedLength(input.size()));
+  size_t length = 0;
+  snappy::RawCompress(input.data(), input.size(), &(*dest)[prefix], &length);
+  dest->resize(prefix + length);
   return OkStatus();
 }
 

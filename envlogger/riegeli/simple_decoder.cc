@@ -29,9 +29,14 @@ Status DecodeSimpleChunk(std::string_view data, uint64_t num_records, uint64_t d
                                 " bytes exceeds the " + std::to_string(data.size()) +
                                 " bytes left");
   }
-  std::string sizes;
-  RETURN_IF_ERROR(DecompressBlock(type, data.substr(0, sizes_length), &sizes)
-                      .WithContext("simple chunk sizes"));
+  // Uncompressed sizes are read in place.
+  std::string decompressed_sizes;
+  std::string_view sizes = data.substr(0, sizes_length);
+  if (type != CompressionType::kNone) {
+    RETURN_IF_ERROR(DecompressBlock(type, sizes, &decompressed_sizes)
+                        .WithContext("simple chunk sizes"));
+    sizes = decompressed_sizes;
+  }
   data.remove_prefix(sizes_length);
 
   // Each size takes at least one byte, so the sizes block bounds the count
@@ -42,7 +47,7 @@ Status DecodeSimpleChunk(std::string_view data, uint64_t num_records, uint64_t d
                                 std::to_string(sizes.size()) + " bytes");
   }
   limits->reserve(num_records);
-  std::string_view sizes_view(sizes);
+  std::string_view sizes_view = sizes;
   uint64_t end = 0;
   for (uint64_t i = 0; i < num_records; ++i) {
     uint64_t size = 0;

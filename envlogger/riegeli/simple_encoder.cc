@@ -12,12 +12,12 @@ void SimpleEncoder::AddRecord(std::string_view record) {
 }
 
 Status SimpleEncoder::Encode(std::string* data) {
-  std::string compressed_sizes;
-  RETURN_IF_ERROR(CompressBlock(options_, sizes_, &compressed_sizes));
+  compressed_sizes_.clear();
+  RETURN_IF_ERROR(CompressBlock(options_, sizes_, &compressed_sizes_));
   data->clear();
   data->push_back(static_cast<char>(options_.type));
-  AppendVarint64(compressed_sizes.size(), data);
-  data->append(compressed_sizes);
+  AppendVarint64(compressed_sizes_.size(), data);
+  data->append(compressed_sizes_);
   return CompressBlock(options_, values_, data);
 }
 

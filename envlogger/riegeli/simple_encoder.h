@@ -30,6 +30,8 @@ class SimpleEncoder : public ChunkEncoder {
   uint64_t num_records_ = 0;
   std::string sizes_;
   std::string values_;
+  // Scratch for Encode(), kept to reuse its allocation.
+  std::string compressed_sizes_;
 };
 
 }  // namespace riegeli
