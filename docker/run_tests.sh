@@ -7,7 +7,8 @@
 #
 #   docker/run_tests.sh
 #
-# Environment: as docker/build.sh. The last line printed is the total,
+# Environment: as docker/build.sh, plus ENVLOGGER_SUITES (see
+# test_in_container.sh) to run only some suites. The last line printed is the total,
 # "total: N passed, N failed, N skipped"; the exit status is non-zero if any part failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
@@ -16,5 +17,6 @@ if ! "$ENGINE" image inspect "$IMAGE" >/dev/null 2>&1; then
   IMAGE="$("$DOCKER_DIR/build.sh")"
 fi
 echo "Testing in $IMAGE ($ENGINE)" >&2
-exec "$ENGINE" run --rm --network none --volume "$ROOT:/src:ro" "$IMAGE" \
+exec "$ENGINE" run --rm --network none --volume "$ROOT:/src:ro" \
+  --env ENVLOGGER_SUITES="${ENVLOGGER_SUITES:-pytest ctest bazel}" "$IMAGE" \
   /src/docker/test_in_container.sh

@@ -6,7 +6,7 @@
 #   ctest   the C++ gtest suites (CMake)
 #   bazel   bazel test //envlogger/... (offline, third_party/bazel/run_bazel_tests.sh)
 # Prints one summary line per suite and, last, "total: N passed, N failed,
-# N skipped".
+# N skipped". ENVLOGGER_SUITES selects suites (default: "pytest ctest bazel").
 set -uo pipefail
 
 SRC="${1:-/src}"
@@ -72,7 +72,7 @@ run_bazel() {
 }
 
 status=0
-for suite in pytest ctest bazel; do
+for suite in ${ENVLOGGER_SUITES:-pytest ctest bazel}; do
   echo "======================== $suite ========================"
   start=$SECONDS
   "run_$suite" || true
