@@ -132,9 +132,13 @@ bool RecordReader::ReadRecordAt(uint64_t numeric_pos, std::string_view* record) 
     index_ = numeric_pos - chunk_->begin;
     return ReadRecord(record);
   }
+  // Just past the current chunk's records is where sequential reading
+  // continues: the next chunk is read like ReadRecord() would, uncached.
+  const bool sequential =
+      chunk_ != nullptr && numeric_pos >= chunk_->begin && numeric_pos <= chunk_->end;
   // SeekNumeric() looks in the cache before reading.
   if (!SeekNumeric(numeric_pos)) return false;
-  random_access_ = true;
+  random_access_ = !sequential;
   const bool found = ReadRecord(record);
   random_access_ = false;
   return found;

@@ -24,7 +24,8 @@
 //   cache bounded by options.chunk_cache_bytes (least recently used evicted
 //   first), so ReadRecordAt(), SeekNumeric() and ReadRecord() reaching a
 //   cached chunk use it without I/O or decoding. Chunks met by sequential
-//   ReadRecord() are not added to the cache (their buffers are reused).
+//   reading (ReadRecord(), or ReadRecordAt() of the record that follows the
+//   current chunk) are not added to the cache: their buffers are reused.
 // * Never crashes, reads out of bounds or loops forever on hostile input.
 
 #ifndef ENVLOGGER_RIEGELI_RECORD_READER_H_

@@ -82,8 +82,10 @@ TEST(RecordReaderCacheTest, CachedChunksAreServedWithoutIo) {
   int reads = 0;
   std::unique_ptr<RecordReader> reader = OpenCounting(file, uint64_t{64} << 20, &reads);
   std::string_view record;
-  for (size_t first : file.first_of_chunk) {
-    ASSERT_TRUE(reader->ReadRecordAt(file.positions[first], &record));
+  // Last chunk first: reading chunks in file order would be sequential
+  // reading, which does not fill the cache.
+  for (auto first = file.first_of_chunk.rbegin(); first != file.first_of_chunk.rend(); ++first) {
+    ASSERT_TRUE(reader->ReadRecordAt(file.positions[*first], &record));
   }
   const int reads_after_loading = reads;
   EXPECT_GT(reads_after_loading, 0);
@@ -113,8 +115,10 @@ TEST(RecordReaderCacheTest, LeastRecentlyUsedChunkIsEvictedByBytes) {
   int reads = 0;
   std::unique_ptr<RecordReader> reader = OpenCounting(file, 10 << 10, &reads);
   std::string_view record;
+  // Chunks 0, 5 and 10: none follows another, so every read is random
+  // access (whose chunks are cached).
   auto read_chunk = [&](size_t chunk) {
-    const size_t index = file.first_of_chunk[chunk];
+    const size_t index = file.first_of_chunk[5 * chunk];
     const int before = reads;
     EXPECT_TRUE(reader->ReadRecordAt(file.positions[index], &record));
     EXPECT_EQ(record, file.records[index]);
@@ -128,6 +132,35 @@ TEST(RecordReaderCacheTest, LeastRecentlyUsedChunkIsEvictedByBytes) {
   EXPECT_FALSE(read_chunk(1));
   EXPECT_FALSE(read_chunk(0));
   EXPECT_TRUE(read_chunk(2));
+}
+
+// ReadRecordAt() in file order reads like ReadRecord() and leaves the cache
+// alone (so sequential reading keeps reusing one buffer); the same chunks
+// read out of order are cached.
+TEST(RecordReaderCacheTest, SequentialReadRecordAtDoesNotFillTheCache) {
+  const TestFile file = MakeFile();
+  int reads = 0;
+  std::unique_ptr<RecordReader> reader = OpenCounting(file, uint64_t{64} << 20, &reads);
+  std::string_view record;
+  for (size_t i = 0; i < file.records.size(); ++i) {
+    ASSERT_TRUE(reader->ReadRecordAt(file.positions[i], &record)) << i;
+    ASSERT_EQ(record, file.records[i]) << i;
+  }
+  // Only the first chunk was read as random access (nothing was current).
+  const size_t second = file.first_of_chunk[1];
+  const size_t third = file.first_of_chunk[2];
+  int before = reads;
+  ASSERT_TRUE(reader->ReadRecordAt(file.positions[third], &record));
+  EXPECT_EQ(record, file.records[third]);
+  EXPECT_GT(reads, before);  // Not cached: read again, now cached.
+  before = reads;
+  ASSERT_TRUE(reader->ReadRecordAt(file.positions[0], &record));
+  EXPECT_EQ(record, file.records[0]);
+  EXPECT_EQ(reads, before);  // Cached by the first read.
+  ASSERT_TRUE(reader->ReadRecordAt(file.positions[third], &record));
+  EXPECT_EQ(reads, before);  // Cached by its random read above.
+  ASSERT_TRUE(reader->ReadRecordAt(file.positions[second], &record));
+  EXPECT_GT(reads, before);  // Read sequentially before, so not cached.
 }
 
 // Every cache size, including none and one smaller than a chunk, gives the
