@@ -7,6 +7,7 @@ make sense for one backend take no harness and say so.
 """
 
 import concurrent.futures
+import os
 import pickle
 from typing import Any, List
 
@@ -20,7 +21,9 @@ from envlogger import environment_logger
 from envlogger import step_data
 from envlogger.backends import in_memory_backend
 from envlogger.backends import schedulers
+from envlogger import riegeli
 from envlogger.converters import codec
+from envlogger.proto import storage_pb2
 from envlogger.testing import catch_env
 from envlogger.testing import compare
 
@@ -391,3 +394,85 @@ def test_in_memory_rejects_data_directory():
 
 def test_default_backend_is_riegeli():
   assert environment_logger._DEFAULT_BACKEND == envlogger.BackendType.RIEGELI  # pylint: disable=protected-access
+
+
+# Riegeli-only tests (upstream's EnvLoggerTest): they look at or damage the
+# files of the dataset, or pass options only the Riegeli writer takes.
+
+
+def _shard_directories(data_directory) -> List[str]:
+  """The shard (timestamp) directories of a dataset, oldest first."""
+  return sorted(os.path.join(data_directory, d)
+                for d in os.listdir(data_directory)
+                if os.path.isdir(os.path.join(data_directory, d)))
+
+
+def test_riegeli_metadata_with_writer_options(tmp_path):
+  user_metadata = {'agent': 'random', 'n': [1, 2, 3], 'seed': np.int64(7)}
+  with envlogger.EnvLogger(
+      catch_env.Catch(), data_directory=str(tmp_path), metadata=user_metadata,
+      max_episodes_per_file=973,
+      writer_options='transpose,brotli:1,chunk_size:50M') as logger:
+    _train(logger, 2)
+  with envlogger.Reader(str(tmp_path)) as reader:
+    metadata = reader.metadata()
+    assert len(reader.episodes) == 2
+  assert set(metadata.pop('environment_specs')) == {
+      'observation_spec', 'action_spec', 'reward_spec', 'discount_spec'}
+  # Python ints round-trip as Python ints (bigint), np.int64 as np.int64.
+  compare.assert_strictly_equal(metadata, user_metadata)
+
+
+def test_truncated_trajectory(tmp_path):
+  with envlogger.EnvLogger(catch_env.Catch(), data_directory=str(tmp_path),
+                           max_episodes_per_file=2) as logger:
+    expected = _train(logger, 5)
+  assert len(expected) == 50  # Catch episodes have 10 steps.
+  shards = _shard_directories(tmp_path)
+  assert len(shards) == 3
+  # Destroy the last shard (one episode): all four of its files become empty.
+  files = sorted(os.listdir(shards[-1]))
+  assert files == ['episode_index.riegeli', 'episode_metadata.riegeli',
+                   'step_offsets.riegeli', 'steps.riegeli']
+  for name in files:
+    os.truncate(os.path.join(shards[-1], name), 0)
+  with envlogger.Reader(str(tmp_path)) as reader:
+    assert len(reader.steps) == 40
+    assert len(reader.episodes) == 4
+    assert [len(e) for e in reader.episodes] == [10] * 4
+    assert reader.steps[-1].timestep.last()
+    compare.assert_strictly_equal(
+        [tuple(s) for s in reader.steps],
+        _RiegeliHarness(tmp_path).recorded(expected[:40]))
+
+
+def test_episode_starts_monotonically_increasing(tmp_path):
+  with envlogger.EnvLogger(
+      RandomDataEnvironment(data_size=5, prob_episode_end=0.2, seed=11),
+      data_directory=str(tmp_path), max_episodes_per_file=50,
+      flush_scheduler=schedulers.BernoulliStepScheduler(1.0 / 13,
+                                                        seed=5)) as logger:
+    _train(logger, 100)
+  shards = _shard_directories(tmp_path)
+  assert len(shards) == 2
+  for shard in shards:
+    starts = []
+    with riegeli.RecordReader(
+        os.path.join(shard, 'episode_index.riegeli')) as index:
+      for datum in index.read_messages(storage_pb2.Datum):
+        assert [d.size for d in datum.shape.dim][1:] == [2]
+        starts.extend(datum.values.int64_values[::2])
+    assert len(starts) == 50
+    assert starts[0] == 0
+    assert all(a < b for a, b in zip(starts, starts[1:])), starts
+
+
+def test_scheduler_skips_first_timestep(tmp_path):
+  # A scheduler that drops the first step of an episode leaves the Riegeli
+  # writer with no episode (and so no shard) to add the next step to.
+  with envlogger.EnvLogger(
+      catch_env.Catch(), data_directory=str(tmp_path),
+      scheduler=lambda data: not data.timestep.first()) as logger:
+    logger.reset()
+    with pytest.raises(RuntimeError, match='first step must start an episode'):
+      logger.step(0)
