@@ -52,6 +52,9 @@ class RiegeliBackendReader(backend_reader.BackendReader):
           'Skipping a shard of %s without indexed steps (%s). Was the writer '
           'closed? Data written after its last flush is not indexed.',
           data_directory, e)
+    for report in self._reader.recovery_reports():
+      logging.warning('Dataset %s was not closed by its writer or is damaged: %s',
+                      data_directory, report)
     metadata = self._reader.serialized_metadata()
     decoded = native_codec.decode(metadata) if metadata is not None else None
     self._metadata = decoded if isinstance(decoded, dict) else {}
@@ -59,8 +62,24 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     super().__init__()
 
   def _bind_native(self) -> None:
-    """Caches the native reader's bound method used for every step."""
+    """Caches the native reader's bound methods (used for every access).
+
+    They keep working, with an error saying the reader is closed, after
+    close() drops `self._reader`.
+    """
     self._serialized_step = self._reader.serialized_step
+    self._episode = self._reader.episode
+
+  def recovery_reports(self) -> list[str]:
+    """What opening the dataset recovered beyond its index files, one line per shard.
+
+    Steps (and episode starts) that a killed writer wrote but never indexed
+    are read from steps.riegeli; each line names the shard, counts what was
+    recovered and lists skipped damaged or incomplete chunks. Empty for a
+    dataset whose writer closed it. `envlogger recover` writes the
+    recovered index to disk.
+    """
+    return self._reader.recovery_reports()
 
   def _copy(self) -> 'RiegeliBackendReader':
     clone = copy.copy(self)
@@ -97,7 +116,7 @@ class RiegeliBackendReader(backend_reader.BackendReader):
                             i: int,
                             include_metadata: bool = False
                            ) -> episode_info.EpisodeInfo:
-    return self._reader.episode(i, include_metadata)
+    return self._episode(i, include_metadata)
 
   def metadata(self) -> dict[str, Any]:
     return self._metadata

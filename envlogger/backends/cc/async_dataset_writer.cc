@@ -12,18 +12,22 @@ StatusOr<std::unique_ptr<AsyncDatasetWriter>> AsyncDatasetWriter::Create(std::st
                                                                          std::string_view metadata,
                                                                          int64_t max_episodes_per_shard,
                                                                          std::string writer_options,
-                                                                         size_t max_queued_bytes) {
+                                                                         size_t max_queued_bytes,
+                                                                         std::chrono::milliseconds flush_interval) {
   auto writer = std::make_unique<RiegeliDatasetWriter>();
   RETURN_IF_ERROR(writer->Init(std::move(data_dir), metadata, max_episodes_per_shard, std::move(writer_options)));
-  return std::unique_ptr<AsyncDatasetWriter>(new AsyncDatasetWriter(std::move(writer), max_queued_bytes));
+  return std::unique_ptr<AsyncDatasetWriter>(
+      new AsyncDatasetWriter(std::move(writer), max_queued_bytes, flush_interval));
 }
 
-AsyncDatasetWriter::AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer, size_t max_queued_bytes)
+AsyncDatasetWriter::AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer, size_t max_queued_bytes,
+                                       std::chrono::milliseconds flush_interval)
     : writer_(std::move(writer)),
       data_dir_(writer_->DataDir()),
       writer_options_(writer_->WriterOptions()),
       max_episodes_per_shard_(writer_->MaxEpisodesPerShard()),
       max_queued_bytes_(max_queued_bytes),
+      flush_interval_(flush_interval),
       thread_([this] { Run(); }) {}
 
 AsyncDatasetWriter::~AsyncDatasetWriter() { Close().IgnoreError(); }
@@ -106,13 +110,37 @@ void AsyncDatasetWriter::Run() {
     bool failed;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      queue_changed_.wait(lock, [&] { return !queue_.empty(); });
+      if (oldest_unflushed_.has_value()) {
+        queue_changed_.wait_until(lock, *oldest_unflushed_ + flush_interval_, [&] { return !queue_.empty(); });
+      } else {
+        queue_changed_.wait(lock, [&] { return !queue_.empty(); });
+      }
+      if (queue_.empty()) {  // The interval passed with steps pending.
+        const bool failed = !error_.ok();
+        lock.unlock();
+        Status status = failed ? OkStatus() : writer_->Flush();
+        oldest_unflushed_.reset();
+        lock.lock();
+        if (!status.ok() && error_.ok()) error_ = std::move(status);
+        continue;
+      }
       op = std::move(queue_.front());
       queue_.pop_front();
       failed = !error_.ok();
     }
     const size_t bytes = op.data.size() + kOpOverheadBytes;
     Status status = Apply(op, failed);
+    const auto now = std::chrono::steady_clock::now();
+    if (op.type == OpType::kFlush || op.type == OpType::kClose || flush_interval_.count() <= 0) {
+      oldest_unflushed_.reset();
+    } else if (op.type == OpType::kStep && !oldest_unflushed_.has_value()) {
+      oldest_unflushed_ = now;
+    } else if (oldest_unflushed_.has_value() && now - *oldest_unflushed_ >= flush_interval_ && status.ok() &&
+               !failed) {
+      // A steady stream of operations never leaves the queue empty.
+      status = writer_->Flush();
+      oldest_unflushed_.reset();
+    }
     op.data = std::string();  // Release the memory before reporting room.
     {
       std::lock_guard<std::mutex> lock(mutex_);

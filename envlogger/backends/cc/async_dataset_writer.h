@@ -22,6 +22,13 @@
 // * A step that does not start an episode while no shard can exist yet
 //   (max_episodes_per_shard > 0 and no episode started) is rejected at once
 //   with FAILED_PRECONDITION, like RiegeliDatasetWriter::AddStep.
+// * Bounded loss: the thread flushes by itself (like Flush(), but nobody
+//   waits) once the oldest step it applied and did not flush yet is
+//   `flush_interval` old, checked whenever it wakes up and at least that
+//   often while steps are pending. So a process killed at any moment loses
+//   at most about the last `flush_interval` of steps (plus the time to
+//   write one chunk), while a fast producer still gets full-size chunks
+//   (they fill up before the interval passes). Zero disables it.
 // * The destructor closes (errors are then lost).
 //
 // The methods may be called from any thread, but calls are applied in the
@@ -30,11 +37,13 @@
 #ifndef ENVLOGGER_BACKENDS_CC_ASYNC_DATASET_WRITER_H_
 #define ENVLOGGER_BACKENDS_CC_ASYNC_DATASET_WRITER_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -47,13 +56,17 @@ namespace envlogger {
 class AsyncDatasetWriter {
  public:
   static constexpr size_t kDefaultMaxQueuedBytes = size_t{64} << 20;
+  // Half the one-second loss bound, leaving the other half to compress and
+  // write the chunk (docs/notes/crash-safety.md).
+  static constexpr std::chrono::milliseconds kDefaultFlushInterval{500};
 
   // Initialises the dataset on the calling thread (see
   // RiegeliDatasetWriter::Init for the arguments and errors), then starts
   // the background thread.
   static riegeli::StatusOr<std::unique_ptr<AsyncDatasetWriter>> Create(
       std::string data_dir, std::string_view metadata = {}, int64_t max_episodes_per_shard = 0,
-      std::string writer_options = kDefaultRiegeliWriterOptions, size_t max_queued_bytes = kDefaultMaxQueuedBytes);
+      std::string writer_options = kDefaultRiegeliWriterOptions, size_t max_queued_bytes = kDefaultMaxQueuedBytes,
+      std::chrono::milliseconds flush_interval = kDefaultFlushInterval);
 
   AsyncDatasetWriter(const AsyncDatasetWriter&) = delete;
   AsyncDatasetWriter& operator=(const AsyncDatasetWriter&) = delete;
@@ -83,7 +96,8 @@ class AsyncDatasetWriter {
   // Accounted for every queued operation besides its data.
   static constexpr size_t kOpOverheadBytes = sizeof(Op);
 
-  AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer, size_t max_queued_bytes);
+  AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer, size_t max_queued_bytes,
+                     std::chrono::milliseconds flush_interval);
 
   // Waits for room, then queues `op`; returns its sequence number, or the
   // sticky error, or FAILED_PRECONDITION after Close(). `lock` holds mutex_.
@@ -100,6 +114,9 @@ class AsyncDatasetWriter {
   const std::string writer_options_;
   const int64_t max_episodes_per_shard_;
   const size_t max_queued_bytes_;
+  const std::chrono::milliseconds flush_interval_;
+  // When the oldest applied but unflushed step was applied (thread only).
+  std::optional<std::chrono::steady_clock::time_point> oldest_unflushed_;
 
   mutable std::mutex mutex_;
   std::condition_variable queue_changed_;  // Signals the thread: work queued.

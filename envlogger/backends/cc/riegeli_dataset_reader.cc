@@ -142,6 +142,15 @@ StatusOr<RiegeliShardReader> RiegeliDatasetReader::GetShard(int64_t episode_inde
   return shards_[ShardOfEpisode(episode_index)].reader.Clone();
 }
 
+std::vector<std::string> RiegeliDatasetReader::RecoveryReports() const {
+  std::vector<std::string> reports;
+  for (const Shard& shard : shards_) {
+    std::string summary = shard.reader.RecoverySummary();
+    if (!summary.empty()) reports.push_back(std::move(summary));
+  }
+  return reports;
+}
+
 void RiegeliDatasetReader::Close() {
   for (Shard& shard : shards_) shard.reader.Close();
 }

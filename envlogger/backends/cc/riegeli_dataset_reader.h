@@ -64,6 +64,10 @@ class RiegeliDatasetReader {
   // Releases all files.
   void Close();
 
+  // One line per shard whose index Init() completed from its steps.riegeli
+  // (RiegeliShardReader::RecoverySummary()); empty for closed datasets.
+  std::vector<std::string> RecoveryReports() const;
+
  private:
   struct Shard {
     RiegeliShardReader reader;

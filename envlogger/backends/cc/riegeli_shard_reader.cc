@@ -1,5 +1,6 @@
 #include "envlogger/backends/cc/riegeli_shard_reader.h"
 
+#include <filesystem>
 #include <functional>
 #include <utility>
 
@@ -15,9 +16,11 @@ using riegeli::StatusOr;
 namespace {
 
 // Calls `visit` with every int64 Datum of the file at `path` and its
-// position. Other Datum records are skipped.
+// position. Other Datum records are skipped; a missing file has none.
 Status ForEachInt64Datum(const std::string& path,
                          const std::function<Status(const Int64Datum&, uint64_t position)>& visit) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error) && !error) return OkStatus();
   ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, RecordReader::Open(path));
   std::string_view record;
   while (reader->ReadRecord(&record)) {
@@ -61,7 +64,6 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
     index->step_offsets.insert(index->step_offsets.end(), datum.values.begin(), datum.values.end());
     return OkStatus();
   }));
-  const int64_t num_steps = static_cast<int64_t>(index->step_offsets.size());
   RETURN_IF_ERROR(ForEachInt64Datum(episode_index_filepath, [&](const Int64Datum& datum, uint64_t position) {
     if (datum.shape.size() != 2 || datum.shape[1] != 2 ||
         datum.shape[0] * 2 != static_cast<int64_t>(datum.values.size())) {
@@ -70,17 +72,36 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
     }
     for (size_t i = 0; i < datum.values.size(); i += 2) {
       const int64_t start = datum.values[i];
-      if (start < 0 || start > num_steps) {
+      // Starts beyond the indexed steps are checked after recovery: a reader
+      // that loaded step_offsets just before a writer's flush appended to
+      // both files sees episode_index ahead of it.
+      if (start < 0) {
         return riegeli::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
                                       episode_index_filepath + " starts an episode at step " +
-                                      std::to_string(start) + ", outside the " + std::to_string(num_steps) +
-                                      " indexed steps");
+                                      std::to_string(start));
       }
       index->episode_starts.push_back(start);
       index->episode_metadata_offsets.push_back(datum.values[i + 1]);
     }
     return OkStatus();
   }));
+  // Steps and episode starts the index files lack (a killed writer).
+  ShardIndexLists lists{std::move(index->step_offsets), std::move(index->episode_starts),
+                        std::move(index->episode_metadata_offsets)};
+  StatusOr<ShardIndexRecovery> recovery = RecoverShardIndex(steps_filepath, &lists);
+  index->step_offsets = std::move(lists.step_offsets);
+  index->episode_starts = std::move(lists.episode_starts);
+  index->episode_metadata_offsets = std::move(lists.episode_metadata_offsets);
+  // Without a readable steps file there is nothing to recover; OpenFiles()
+  // reports it.
+  if (recovery.ok()) index->recovery = std::move(recovery).value();
+  const int64_t num_steps = static_cast<int64_t>(index->step_offsets.size());
+  for (const int64_t start : index->episode_starts) {
+    if (start > num_steps) {
+      return riegeli::DataLossError(episode_index_filepath + " starts an episode at step " + std::to_string(start) +
+                                    ", outside the " + std::to_string(num_steps) + " steps of " + steps_filepath);
+    }
+  }
   if (index->step_offsets.empty()) return riegeli::NotFoundError("Empty steps in " + step_offsets_filepath);
   index_ = std::move(index);
   Status status = OpenFiles();
@@ -149,6 +170,16 @@ StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_me
     info.metadata = std::string(record);
   }
   return info;
+}
+
+const ShardIndexRecovery& RiegeliShardReader::Recovery() const {
+  static const ShardIndexRecovery* const kNothing = new ShardIndexRecovery();
+  return index_ == nullptr ? *kNothing : index_->recovery;
+}
+
+std::string RiegeliShardReader::RecoverySummary() const {
+  if (index_ == nullptr || !index_->recovery.changed()) return "";
+  return index_->recovery.Summary(index_->steps_filepath);
 }
 
 void RiegeliShardReader::Close() {

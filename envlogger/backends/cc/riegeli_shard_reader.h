@@ -8,7 +8,13 @@
 // Datum records holding arrays of other types are ignored, as upstream does.
 // A shard whose index lists no step is NOT_FOUND "Empty steps in <path>".
 // An index file that ends inside a chunk (its writer was killed) yields the
-// records before that chunk.
+// records before that chunk; a missing index file is an empty one.
+//
+// Recovery: the index is then completed from steps.riegeli (see
+// shard_index_recovery.h): steps a killed writer wrote after its last flush,
+// and episode starts it never indexed (so the episode in progress at that
+// flush is not merged with the next one), are added; Recovery() and
+// RecoverySummary() say what was recovered or found damaged.
 //
 // The index is immutable and shared between clones; each clone has its own
 // file handles, so clones may be used from different threads at once. One
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "envlogger/backends/cc/episode_info.h"
+#include "envlogger/backends/cc/shard_index_recovery.h"
 #include "envlogger/riegeli/record_reader.h"
 #include "envlogger/riegeli/status.h"
 
@@ -59,6 +66,12 @@ class RiegeliShardReader {
   // Releases the files. The index stays, so clones can still be made.
   void Close();
 
+  // What Init() added to the index files' content; nothing changed() for a
+  // shard whose writer closed it.
+  const ShardIndexRecovery& Recovery() const;
+  // Recovery().Summary(steps path) if anything changed(), else "".
+  std::string RecoverySummary() const;
+
  private:
   struct Index {
     std::string steps_filepath;
@@ -66,6 +79,7 @@ class RiegeliShardReader {
     std::vector<int64_t> step_offsets;
     std::vector<int64_t> episode_starts;
     std::vector<int64_t> episode_metadata_offsets;
+    ShardIndexRecovery recovery;
   };
 
   // Opens the steps and episode metadata files for `index_`.

@@ -108,8 +108,10 @@ TEST(RiegeliShardReaderTest, ShardWithoutIndexedStepsIsEmptyStepsNotFound) {
   EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty steps in " + shard.step_offsets);
 }
 
-TEST(RiegeliShardReaderTest, IndexCutInsideAChunkYieldsTheCompleteRecords) {
-  // What a writer killed while appending to step_offsets.riegeli leaves.
+TEST(RiegeliShardReaderTest, IndexCutInsideAChunkIsCompletedFromTheSteps) {
+  // What a writer killed while appending to step_offsets.riegeli leaves: the
+  // index keeps its complete records (3 steps) and the other 3 steps are
+  // recovered from steps.riegeli.
   const Shard shard(MakeTempDir());
   {
     RiegeliShardWriter writer;
@@ -128,14 +130,21 @@ TEST(RiegeliShardReaderTest, IndexCutInsideAChunkYieldsTheCompleteRecords) {
   RiegeliShardReader reader;
   riegeli::Status status = shard.InitReader(reader);
   ASSERT_TRUE(status.ok()) << status.ToString();
-  EXPECT_EQ(reader.NumSteps(), 3);
+  EXPECT_EQ(reader.NumSteps(), 6);
+  EXPECT_EQ(reader.Recovery().recovered_steps, 3);
   EXPECT_EQ(ReadStep(reader, 2), "step2");
+  EXPECT_EQ(ReadStep(reader, 5), "step5");
+  // "stepN" records carry no step type, so no episode start is added.
   auto episode = reader.Episode(0);
   ASSERT_TRUE(episode.ok());
-  EXPECT_EQ(episode->num_steps, 3);
+  EXPECT_EQ(episode->num_steps, 6);
+  EXPECT_NE(reader.RecoverySummary().find("recovered 3 steps"), std::string::npos);
 }
 
-TEST(RiegeliShardReaderTest, EpisodeStartingBeyondTheIndexedStepsIsDataLoss) {
+TEST(RiegeliShardReaderTest, StepOffsetsBehindTheEpisodeIndexAreCompletedFromTheSteps) {
+  // A short step_offsets (e.g. read just before a flush appended to both
+  // index files) is completed from steps.riegeli before the episode starts
+  // are checked against it.
   const Shard shard(MakeTempDir());
   {
     RiegeliShardWriter writer;
@@ -152,6 +161,33 @@ TEST(RiegeliShardReaderTest, EpisodeStartingBeyondTheIndexedStepsIsDataLoss) {
     auto rewriter = riegeli::RecordWriter::Open(shard.step_offsets, *offsets);
     ASSERT_TRUE(rewriter.ok());
     ASSERT_TRUE((*rewriter)->WriteRecord(EncodeInt64Datum({1}, {64})).ok());
+    ASSERT_TRUE((*rewriter)->Close().ok());
+  }
+  RiegeliShardReader reader;
+  riegeli::Status status = shard.InitReader(reader);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(reader.NumSteps(), 4);
+  EXPECT_EQ(reader.NumEpisodes(), 2);
+  EXPECT_EQ(reader.Recovery().recovered_steps, 3);
+}
+
+TEST(RiegeliShardReaderTest, EpisodeStartingBeyondTheStepsIsDataLoss) {
+  const Shard shard(MakeTempDir());
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(shard.InitWriter(writer).ok());
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(writer.AddStep("s", i % 2 == 0).ok());
+    }
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  // An episode index starting an episode at step 10 of a 4-step shard.
+  {
+    auto options = riegeli::RecordWriterOptions::FromString("");
+    ASSERT_TRUE(options.ok());
+    auto rewriter = riegeli::RecordWriter::Open(shard.episode_index, *options);
+    ASSERT_TRUE(rewriter.ok());
+    ASSERT_TRUE((*rewriter)->WriteRecord(EncodeInt64Datum({2, 2}, {0, -1, 10, -1})).ok());
     ASSERT_TRUE((*rewriter)->Close().ok());
   }
   RiegeliShardReader reader;

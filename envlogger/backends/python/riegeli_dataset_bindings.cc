@@ -18,7 +18,10 @@
 //   immutable bytes, read in place) before the GIL is released.
 
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "envlogger/backends/cc/async_dataset_writer.h"
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
@@ -166,12 +170,13 @@ class PyDatasetWriter {
 class PyAsyncDatasetWriter {
  public:
   PyAsyncDatasetWriter(const std::string& data_dir, py::handle metadata, int64_t max_episodes_per_shard,
-                       const std::string& writer_options, size_t max_queued_bytes) {
+                       const std::string& writer_options, size_t max_queued_bytes, double flush_interval_seconds) {
     Record record(metadata);
     StatusOr<std::unique_ptr<AsyncDatasetWriter>> writer = [&] {
       py::gil_scoped_release release;
-      return AsyncDatasetWriter::Create(data_dir, record.view(), max_episodes_per_shard, writer_options,
-                                        max_queued_bytes);
+      return AsyncDatasetWriter::Create(
+          data_dir, record.view(), max_episodes_per_shard, writer_options, max_queued_bytes,
+          std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, flush_interval_seconds) * 1000)));
     }();
     CheckStatus(writer.status());
     writer_ = std::move(writer).value();
@@ -266,6 +271,10 @@ class PyDatasetReader {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.NumSteps();
   }
+  std::vector<std::string> RecoveryReports() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reader_.RecoveryReports();
+  }
   int64_t NumEpisodes() {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.NumEpisodes();
@@ -341,10 +350,12 @@ void RegisterDatasetIo(py::module_ m) {
 
   py::class_<PyAsyncDatasetWriter>(m, "AsyncRiegeliDatasetWriter",
                                    "Writes a Riegeli dataset on a background thread; see async_dataset_writer.h.")
-      .def(py::init<const std::string&, py::handle, int64_t, const std::string&, size_t>(), py::arg("data_dir"),
-           py::arg("metadata") = py::bytes(), py::arg("max_episodes_per_shard") = 0,
+      .def(py::init<const std::string&, py::handle, int64_t, const std::string&, size_t, double>(),
+           py::arg("data_dir"), py::arg("metadata") = py::bytes(), py::arg("max_episodes_per_shard") = 0,
            py::arg("writer_options") = kDefaultRiegeliWriterOptions,
-           py::arg("max_queued_bytes") = AsyncDatasetWriter::kDefaultMaxQueuedBytes)
+           py::arg("max_queued_bytes") = AsyncDatasetWriter::kDefaultMaxQueuedBytes,
+           py::arg("flush_interval_seconds") =
+               std::chrono::duration<double>(AsyncDatasetWriter::kDefaultFlushInterval).count())
       .def("add_step", &PyAsyncDatasetWriter::AddStep, py::arg("data"), py::arg("is_new_episode") = false)
       .def("set_episode_metadata", &PyAsyncDatasetWriter::SetEpisodeMetadata, py::arg("data"))
       .def("flush", &PyAsyncDatasetWriter::Flush)
@@ -364,6 +375,7 @@ void RegisterDatasetIo(py::module_ m) {
       .def_property_readonly("num_steps", &PyDatasetReader::NumSteps)
       .def_property_readonly("num_episodes", &PyDatasetReader::NumEpisodes)
       .def("data_dir", &PyDatasetReader::DataDir)
+      .def("recovery_reports", &PyDatasetReader::RecoveryReports)
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
       .def("episode", &PyDatasetReader::Episode, py::arg("episode_index"), py::arg("include_metadata") = false)
       .def("close", &PyDatasetReader::Close);

@@ -50,6 +50,16 @@ class RiegeliDatasetReader:
       raise RuntimeError('INTERNAL: Failed to parse riegeli record. The record of '
                          f'{data_dir}/metadata.riegeli is not an envlogger.Data')
 
+  def recovery_reports(self) -> list[str]:
+    """One line per shard whose index was completed from its steps.riegeli.
+
+    A shard whose writer was killed (no close()) has steps, and episode
+    starts, that its index files lack; `init()` recovers them and says so
+    here, naming the shard, what was recovered, and any damaged or
+    incomplete chunk that was skipped. Empty for cleanly closed datasets.
+    """
+    return list(self._reader.recovery_reports())
+
   def clone(self) -> Optional['RiegeliDatasetReader']:
     """A reader of the same dataset with its own files; None on failure."""
     try:
