@@ -14,14 +14,18 @@ SECONDS_PER_TARGET="${1:-${FUZZ_SECONDS:-30}}"
 CXX="${FUZZ_CXX:-clang++}"
 OUT=build/fuzz
 mkdir -p "$OUT/obj" "$OUT/artifacts"
-FLAGS=(-std=c++17 -O1 -g -I. -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all)
+SRC="$OUT/src"
+# Compile a snapshot of the sources, so that files edited during the build
+# cannot mix old and new declarations (false memory errors).
+rm -rf "$SRC" && mkdir -p "$SRC"
+find envlogger \( -name '*.cc' -o -name '*.h' \) -print0 | xargs -0 cp --parents -t "$SRC"
+FLAGS=(-std=c++17 -O1 -g -I"$SRC" -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all)
 
 # The core sources the targets need (the same convention as CMakeLists.txt).
-mapfile -t SOURCES < <(find envlogger/riegeli envlogger/backends/cc envlogger/converters -name '*.cc' \
+mapfile -t SOURCES < <(cd "$SRC" && find envlogger/riegeli envlogger/backends/cc envlogger/converters -name '*.cc' \
   ! -name '*_test.cc' ! -name '*_benchmark.cc' ! -name '*_main.cc' ! -path '*/python/*' ! -path '*/fuzz/*' | sort)
-# Rebuild everything whenever any source or header changed (a stale object
-# compiled against an older header would report false memory errors).
-STAMP="$(cat "${SOURCES[@]}" $(find envlogger/riegeli envlogger/backends/cc envlogger/converters -name '*.h') | sha256sum | cut -c1-16)"
+# Rebuild everything whenever any source or header changed.
+STAMP="$(cd "$SRC" && find envlogger -type f | sort | xargs cat | sha256sum | cut -c1-16)"
 if [ "$(cat "$OUT/obj/stamp" 2>/dev/null)" != "$STAMP" ]; then rm -f "$OUT"/obj/*.o; fi
 OBJECTS=()
 for src in "${SOURCES[@]}"; do
@@ -29,7 +33,7 @@ for src in "${SOURCES[@]}"; do
   OBJECTS+=("$obj")
   if [ ! -f "$obj" ]; then
     echo "$CXX -c $src"
-    "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
+    "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer-no-link -c "$SRC/$src" -o "$obj" &
     while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n; done
   fi
 done
@@ -40,7 +44,7 @@ status=0
 for target in $(find envlogger -path '*/fuzz/*_fuzzer.cc' | sort); do
   name=$(basename "$target" .cc)
   bin="$OUT/$name"
-  "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer "$target" "${OBJECTS[@]}" -lbrotlienc -lbrotlidec -lzstd -lsnappy \
+  "$CXX" "${FLAGS[@]}" -fsanitize=fuzzer "$SRC/$target" "${OBJECTS[@]}" -lbrotlienc -lbrotlidec -lzstd -lsnappy \
     -lgmpxx -lgmp -lpthread -o "$bin"
   work="$OUT/corpus-$name"
   mkdir -p "$work"
