@@ -15,7 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(build-essential cmake pkg-config python3-dev python3-venv
   libbrotli-dev libzstd-dev libsnappy-dev libgmp-dev libgtest-dev pybind11-dev protobuf-compiler)
 if [ "${1:-}" = "--full" ]; then
-  APT_PACKAGES+=(bazel-bootstrap bazel-rules-proto podman buildah runc debootstrap uidmap)
+  APT_PACKAGES+=(bazel-bootstrap bazel-rules-proto podman buildah runc debootstrap uidmap
+    clang libclang-rt-14-dev)
 fi
 
 missing=()
