@@ -5,7 +5,7 @@ directories, read-only directories, a full disk (a size-limited file, via
 RLIMIT_FSIZE in a child process) and datasets being written concurrently.
 Each case checks the exception type, that the message names the problem
 (and the path where there is one), and that what was written before stays
-readable. docs/notes/hostile-input.md tabulates the messages.
+readable. The README section "Bad input and what it gives" tabulates the messages.
 """
 
 import os
