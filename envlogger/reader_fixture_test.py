@@ -9,30 +9,26 @@ metadata and specs (see the fixtures' README for the comparison rules).
 
 import glob
 import os
-import pickle
 
 import pytest
 
 import envlogger
 from envlogger.testing import compare
+from envlogger.testing import upstream_fixtures
 
-_FIXTURES = os.path.join(os.path.dirname(__file__), 'testdata', 'upstream-1.3')
-_DATASETS = sorted(
-    os.path.basename(p)[:-len('.expected.pkl')]
-    for p in glob.glob(os.path.join(_FIXTURES, '*.expected.pkl')))
+_FIXTURES = upstream_fixtures.DIRECTORY
 
 
-@pytest.fixture(name='expected', params=_DATASETS)
+@pytest.fixture(name='expected', params=upstream_fixtures.DATASETS)
 def _expected(request):
-  with open(os.path.join(_FIXTURES, f'{request.param}.expected.pkl'), 'rb') as f:
-    return request.param, pickle.load(f)
+  return request.param, upstream_fixtures.expected(request.param)
 
 
 def test_every_fixture_is_covered():
   datasets = sorted(
       os.path.basename(os.path.dirname(p))
       for p in glob.glob(os.path.join(_FIXTURES, '*', 'metadata.riegeli')))
-  assert datasets == _DATASETS and len(datasets) >= 14
+  assert datasets == upstream_fixtures.DATASETS and len(datasets) >= 14
 
 
 def test_reader_returns_what_upstream_returned(expected):

@@ -7,88 +7,61 @@ exact types, dtypes, NaN == NaN, dict keys by type and value), and re-encoding
 those values must give the same messages upstream wrote.
 """
 
-import glob
 import json
 import os
-import pickle
 
-import dm_env
 from google.protobuf import descriptor_pb2
 import pytest
 
 from envlogger.converters import codec
 from envlogger.proto import storage_pb2
 from envlogger.testing import compare
-
-_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)),
-                         'testdata', 'upstream-1.3')
-_DATASETS = sorted(
-    os.path.basename(p)[:-len('.expected.pkl')]
-    for p in glob.glob(os.path.join(_FIXTURES, '*.expected.pkl')))
+from envlogger.testing import upstream_fixtures
 
 
-def _load(path):
-  with open(path, 'rb') as f:
-    return pickle.load(f)
 
-
-def _records(dataset: str, file_name: str):
-  """All (position, bytes) of `file_name` over the shards, in shard order."""
-  records = []
-  for path in sorted(glob.glob(os.path.join(
-      _FIXTURES, f'{dataset}.records', '*', f'{file_name}.records.pkl'))):
-    records.extend(_load(path))
-  return records
-
-
-def _as_step(value):
-  """Upstream Reader's StepData, as the fixtures' plain 3-tuple."""
-  timestep, action, custom_data = value
-  step_type, reward, discount, observation = timestep
-  return (dm_env.TimeStep(dm_env.StepType(step_type), reward, discount,
-                          observation), action, custom_data)
 
 
 def test_fixtures_are_present():
-  assert len(_DATASETS) >= 10
-  assert 'all_types' in _DATASETS and 'catch_default' in _DATASETS
+  assert len(upstream_fixtures.DATASETS) >= 10
+  assert 'all_types' in upstream_fixtures.DATASETS and 'catch_default' in upstream_fixtures.DATASETS
 
 
-@pytest.mark.parametrize('dataset', _DATASETS)
+@pytest.mark.parametrize('dataset', upstream_fixtures.DATASETS)
 def test_steps_decode_like_upstream(dataset):
-  expected = _load(os.path.join(_FIXTURES, f'{dataset}.expected.pkl'))
-  records = _records(dataset, 'steps')
+  expected = upstream_fixtures.expected(dataset)
+  records = upstream_fixtures.records(dataset, 'steps')
   assert len(records) == expected['num_steps']
-  decoded = [_as_step(codec.decode(storage_pb2.Data.FromString(b)))
+  decoded = [upstream_fixtures.as_step(codec.decode(storage_pb2.Data.FromString(b)))
              for _, b in records]
   compare.assert_strictly_equal(decoded, expected['steps'], path='steps')
 
 
-@pytest.mark.parametrize('dataset', _DATASETS)
+@pytest.mark.parametrize('dataset', upstream_fixtures.DATASETS)
 def test_metadata_decodes_like_upstream(dataset):
-  expected = _load(os.path.join(_FIXTURES, f'{dataset}.expected.pkl'))
-  (_, record), = _load(os.path.join(_FIXTURES, f'{dataset}.records',
+  expected = upstream_fixtures.expected(dataset)
+  (_, record), = upstream_fixtures.load_pickle(os.path.join(upstream_fixtures.DIRECTORY, f'{dataset}.records',
                                     'metadata.records.pkl'))
   compare.assert_strictly_equal(
       codec.decode(storage_pb2.Data.FromString(record)), expected['metadata'],
       path='metadata')
 
 
-@pytest.mark.parametrize('dataset', _DATASETS)
+@pytest.mark.parametrize('dataset', upstream_fixtures.DATASETS)
 def test_episode_metadata_decodes_like_upstream(dataset):
-  expected = _load(os.path.join(_FIXTURES, f'{dataset}.expected.pkl'))
+  expected = upstream_fixtures.expected(dataset)
   decoded = [codec.decode(storage_pb2.Data.FromString(b))
-             for _, b in _records(dataset, 'episode_metadata')]
+             for _, b in upstream_fixtures.records(dataset, 'episode_metadata')]
   # One record per episode that has metadata, in episode order.
   present = [m for m in expected['episode_metadata'] if m is not None]
   compare.assert_strictly_equal(decoded, present, path='episode_metadata')
 
 
-@pytest.mark.parametrize('dataset', _DATASETS)
+@pytest.mark.parametrize('dataset', upstream_fixtures.DATASETS)
 def test_reencoding_gives_upstream_messages(dataset):
-  expected = _load(os.path.join(_FIXTURES, f'{dataset}.expected.pkl'))
+  expected = upstream_fixtures.expected(dataset)
   checked = 0
-  for (_, record), step in zip(_records(dataset, 'steps'), expected['steps']):
+  for (_, record), step in zip(upstream_fixtures.records(dataset, 'steps'), expected['steps']):
     try:
       encoded = codec.encode(step)
     except TypeError:
@@ -103,10 +76,10 @@ def test_reencoding_gives_upstream_messages(dataset):
 
 
 def test_descriptor_matches_upstream_storage_proto():
-  raw = os.path.join(_FIXTURES, 'riegeli_raw')
+  raw = os.path.join(upstream_fixtures.DIRECTORY, 'riegeli_raw')
   with open(os.path.join(raw, 'index.json')) as f:
     record_types = json.load(f)['record_types']
-  records = _load(os.path.join(raw, 'records.pkl'))
+  records = upstream_fixtures.load_pickle(os.path.join(raw, 'records.pkl'))
   upstream = None
   for (_, record), record_type in zip(
       records['simple_uncompressed.riegeli'], record_types):

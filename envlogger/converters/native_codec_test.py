@@ -13,9 +13,7 @@
 
 import collections
 import enum
-import glob
 import os
-import pickle
 
 import dm_env
 import hypothesis
@@ -28,12 +26,7 @@ from envlogger.converters import codec
 from envlogger.converters import native_codec
 from envlogger.proto import storage_pb2
 from envlogger.testing import compare
-
-_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)),
-                         'testdata', 'upstream-1.3')
-_DATASETS = sorted(
-    os.path.basename(p)[:-len('.expected.pkl')]
-    for p in glob.glob(os.path.join(_FIXTURES, '*.expected.pkl')))
+from envlogger.testing import upstream_fixtures
 
 Pair = collections.namedtuple('Pair', ['first', 'second'])
 
@@ -326,56 +319,31 @@ def test_float_values_buffer_and_precedence_like_upstream():
   compare.assert_strictly_equal(
       native_codec.decode(data.SerializeToString()),
       np.array([1.5, -2.0], np.float32))
-  # Scalars: upstream returns the first non-empty repeated numeric field.
-  scalar = storage_pb2.Data()
-  scalar.datum.shape.dim.add().size = -438
-  scalar.datum.values.double_values.append(7.0)
-  scalar.datum.values.int8_values = b'\x05'
-  scalar.datum.values.string_values.append('s')
-  compare.assert_strictly_equal(
-      native_codec.decode(scalar.SerializeToString()), np.float64(7.0))
 
 
 # --- upstream fixtures ------------------------------------------------------
 
 
-def _load(path):
-  with open(path, 'rb') as f:
-    return pickle.load(f)
 
-
-def _records(dataset: str, file_name: str):
-  records = []
-  for path in sorted(glob.glob(os.path.join(
-      _FIXTURES, f'{dataset}.records', '*', f'{file_name}.records.pkl'))):
-    records.extend(_load(path))
-  return records
-
-
-def _as_step(value):
-  timestep, action, custom_data = value
-  step_type, reward, discount, observation = timestep
-  return (dm_env.TimeStep(dm_env.StepType(step_type), reward, discount,
-                          observation), action, custom_data)
 
 
 def test_fixtures_are_present():
-  assert 'all_types' in _DATASETS and 'catch_default' in _DATASETS
+  assert 'all_types' in upstream_fixtures.DATASETS and 'catch_default' in upstream_fixtures.DATASETS
 
 
-@pytest.mark.parametrize('dataset', _DATASETS)
+@pytest.mark.parametrize('dataset', upstream_fixtures.DATASETS)
 def test_fixture_records_decode_like_upstream(dataset):
-  expected = _load(os.path.join(_FIXTURES, f'{dataset}.expected.pkl'))
-  records = _records(dataset, 'steps')
+  expected = upstream_fixtures.expected(dataset)
+  records = upstream_fixtures.records(dataset, 'steps')
   assert len(records) == expected['num_steps']
-  steps = [_as_step(native_codec.decode(b)) for _, b in records]
+  steps = [upstream_fixtures.as_step(native_codec.decode(b)) for _, b in records]
   compare.assert_strictly_equal(steps, expected['steps'], path='steps')
-  (_, metadata), = _load(os.path.join(_FIXTURES, f'{dataset}.records',
+  (_, metadata), = upstream_fixtures.load_pickle(os.path.join(upstream_fixtures.DIRECTORY, f'{dataset}.records',
                                       'metadata.records.pkl'))
   compare.assert_strictly_equal(native_codec.decode(metadata),
                                 expected['metadata'], path='metadata')
   episode_metadata = [native_codec.decode(b)
-                      for _, b in _records(dataset, 'episode_metadata')]
+                      for _, b in upstream_fixtures.records(dataset, 'episode_metadata')]
   compare.assert_strictly_equal(
       episode_metadata,
       [m for m in expected['episode_metadata'] if m is not None],
