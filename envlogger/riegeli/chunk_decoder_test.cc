@@ -1,7 +1,5 @@
 #include "envlogger/riegeli/chunk_decoder.h"
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -81,11 +79,8 @@ TEST(ChunkDecoderTest, DispatchesSimpleChunks) {
 }
 
 TEST(ChunkDecoderTest, DispatchesTransposedChunks) {
-  std::ifstream file(testing::TestDataPath("riegeli-reference/transpose_none.riegeli"),
-                     std::ios::binary);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  StringSource source(contents.str());
+  StringSource source(
+      testing::ReadFile(testing::TestDataPath("riegeli-reference/transpose_none.riegeli")));
   ChunkReader reader(&source);
   Chunk chunk;
   uint64_t begin = 0;

@@ -4,9 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,11 +22,7 @@ namespace riegeli {
 namespace {
 
 std::string ReadFixture(const std::string& name) {
-  std::ifstream file(testing::TestDataPath("riegeli-reference/" + name), std::ios::binary);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  EXPECT_FALSE(contents.str().empty()) << name;
-  return contents.str();
+  return testing::ReadFile(testing::TestDataPath("riegeli-reference/" + name));
 }
 
 struct ReadChunkInfo {

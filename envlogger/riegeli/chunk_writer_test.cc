@@ -1,8 +1,6 @@
 #include "envlogger/riegeli/chunk_writer.h"
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,10 +17,7 @@ namespace riegeli {
 namespace {
 
 std::string ReadFixture(const std::string& name) {
-  std::ifstream file(testing::TestDataPath("riegeli-reference/" + name), std::ios::binary);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
+  return testing::ReadFile(testing::TestDataPath("riegeli-reference/" + name));
 }
 
 const std::string kSignature(

@@ -2,9 +2,7 @@
 
 #include <zstd.h>
 
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,10 +16,7 @@ namespace riegeli {
 namespace {
 
 std::string ReadFixture(const std::string& name) {
-  std::ifstream file(testing::TestDataPath("riegeli-reference/" + name), std::ios::binary);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
+  return testing::ReadFile(testing::TestDataPath("riegeli-reference/" + name));
 }
 
 // The 100 records of the basic reference files, concatenated, and their

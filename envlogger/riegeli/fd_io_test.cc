@@ -5,10 +5,11 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "envlogger/testing/testdata.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -24,13 +25,6 @@ class FdIoTest : public ::testing::Test {
   void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-
-  static std::string Slurp(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    std::stringstream contents;
-    contents << file.rdbuf();
-    return contents.str();
-  }
 
   std::string dir_;
 };
@@ -48,7 +42,7 @@ TEST_F(FdIoTest, WriteCloseThenReadBack) {
   ASSERT_TRUE((*sink)->Close().ok());
   EXPECT_TRUE((*sink)->Close().ok());  // Idempotent.
   EXPECT_EQ((*sink)->Write("more").code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Slurp(path), "hello " + std::string(200000, 'x') + "end");
+  EXPECT_EQ(testing::ReadFile(path), "hello " + std::string(200000, 'x') + "end");
 
   auto source = OpenFdSource(path);
   ASSERT_TRUE(source.ok());
@@ -83,7 +77,7 @@ TEST_F(FdIoTest, TruncateAndAppendModes) {
     EXPECT_EQ((*sink)->pos(), 12u);
     ASSERT_TRUE((*sink)->Close().ok());
   }
-  EXPECT_EQ(Slurp(path), "0123456789ab");
+  EXPECT_EQ(testing::ReadFile(path), "0123456789ab");
   {
     auto sink = OpenFdSink(path, /*append=*/false);
     ASSERT_TRUE(sink.ok());
@@ -91,7 +85,7 @@ TEST_F(FdIoTest, TruncateAndAppendModes) {
     ASSERT_TRUE((*sink)->Write("new").ok());
     // The destructor writes out what is buffered.
   }
-  EXPECT_EQ(Slurp(path), "new");
+  EXPECT_EQ(testing::ReadFile(path), "new");
 }
 
 TEST_F(FdIoTest, FlushMakesDataVisibleAndSizeFollowsGrowth) {

@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,14 +17,6 @@
 namespace envlogger {
 namespace riegeli {
 namespace {
-
-std::string ReadFileBytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  EXPECT_TRUE(file.good()) << path;
-  std::stringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
 
 std::string ReferencePath(const std::string& name) {
   return testing::TestDataPath("riegeli-reference/" + name);
@@ -409,7 +399,7 @@ TEST(RecordReaderTest, UndecodableChunkIsSkippedWithRegion) {
 }
 
 TEST(RecordReaderTest, TruncatedFileReportsAtClose) {
-  const std::string full = ReadFileBytes(ReferencePath("A_q_boundary_plus_1_with_tail.riegeli"));
+  const std::string full = testing::ReadFile(ReferencePath("A_q_boundary_plus_1_with_tail.riegeli"));
   const std::string cut = full.substr(0, full.size() - 3);  // Inside the "tail" chunk.
   {
     RecordReader reader(std::make_unique<StringSource>(cut));
@@ -463,7 +453,7 @@ class GrowingSource : public ByteSource {
 };
 
 TEST(RecordReaderTest, ContinuesReadingAGrowingFile) {
-  const std::string full = ReadFileBytes(ReferencePath("D_chunk_starts_at_boundary.riegeli"));
+  const std::string full = testing::ReadFile(ReferencePath("D_chunk_starts_at_boundary.riegeli"));
   std::string visible = full.substr(0, 65536 + 30);  // Mid second-file signature.
   RecordReader reader(std::make_unique<GrowingSource>(&visible));
   std::string_view record;
@@ -491,7 +481,7 @@ TEST(RecordReaderTest, ReadMetadataAbsentOrEmpty) {
   }
   {
     const std::string signature_only =
-        ReadFileBytes(ReferencePath("simple_none.riegeli")).substr(0, 64);
+        testing::ReadFile(ReferencePath("simple_none.riegeli")).substr(0, 64);
     RecordReader reader(std::make_unique<StringSource>(signature_only));
     StatusOr<std::optional<std::string>> metadata = reader.ReadMetadata();
     ASSERT_TRUE(metadata.ok());
@@ -515,7 +505,7 @@ TEST(RecordReaderTest, EmptyAndShortFiles) {
     EXPECT_TRUE(reader.Close().ok());
   }
   {
-    const std::string prefix = ReadFileBytes(ReferencePath("simple_none.riegeli")).substr(0, 30);
+    const std::string prefix = testing::ReadFile(ReferencePath("simple_none.riegeli")).substr(0, 30);
     RecordReader reader(std::make_unique<StringSource>(prefix));
     std::string_view record;
     EXPECT_FALSE(reader.ReadRecord(&record));

@@ -1,9 +1,7 @@
 #include "envlogger/riegeli/record_writer.h"
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,16 +16,8 @@ namespace envlogger {
 namespace riegeli {
 namespace {
 
-std::string ReadFileBytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  EXPECT_TRUE(file.good()) << path;
-  std::stringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
-
 std::string Reference(const std::string& name) {
-  return ReadFileBytes(testing::TestDataPath("riegeli-reference/" + name));
+  return testing::ReadFile(testing::TestDataPath("riegeli-reference/" + name));
 }
 
 // Compares byte strings, reporting sizes and the first difference instead of
@@ -248,7 +238,7 @@ TEST(RecordWriterTest, WritesToFileAndFailsAfterClose) {
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
   for (const std::string& record : NumberedRecords()) ASSERT_TRUE((*writer)->WriteRecord(record).ok());
   ASSERT_TRUE((*writer)->Close().ok());
-  EXPECT_TRUE(SameBytes(ReadFileBytes(path), Reference("simple_none.riegeli")));
+  EXPECT_TRUE(SameBytes(testing::ReadFile(path), Reference("simple_none.riegeli")));
   const Status status = (*writer)->WriteRecord("late");
   EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(status.message().find(path), std::string::npos) << status.message();

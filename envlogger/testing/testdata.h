@@ -7,7 +7,11 @@
 #define ENVLOGGER_TESTING_TESTDATA_H_
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace envlogger {
 namespace testing {
@@ -22,6 +26,16 @@ inline std::string TestDataPath(const std::string& relative_path) {
     return std::string(srcdir) + "/" + workspace + "/envlogger/testdata/" + relative_path;
   }
   return "envlogger/testdata/" + relative_path;
+}
+
+// The contents of the file at `path`; a file that cannot be opened fails the
+// current test and reads as "".
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  EXPECT_TRUE(file.good()) << "cannot open " << path;
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
 }
 
 }  // namespace testing
