@@ -41,7 +41,12 @@ def _python_reference(value):
 
 
 def _assert_same_as_python(value):
-  expected = _python_reference(value)
+  try:
+    expected = _python_reference(value)
+  except ValueError:  # E.g. a str with lone surrogates: not UTF-8 encodable.
+    with pytest.raises(ValueError):
+      native_codec.encode(value)
+    return
   actual = native_codec.encode(value)
   assert actual == expected, (value, actual.hex(), expected.hex())
   decoded = native_codec.decode(actual)
