@@ -18,5 +18,5 @@ if ! "$ENGINE" image inspect "$IMAGE" >/dev/null 2>&1; then
 fi
 echo "Testing in $IMAGE ($ENGINE)" >&2
 exec "$ENGINE" run --rm --network none --volume "$ROOT:/src:ro" \
-  --env ENVLOGGER_SUITES="${ENVLOGGER_SUITES:-pytest ctest bazel}" "$IMAGE" \
+  --env ENVLOGGER_SUITES="${ENVLOGGER_SUITES:-pytest ctest bazel}" --env CI="${CI:-}" "$IMAGE" \
   /src/docker/test_in_container.sh

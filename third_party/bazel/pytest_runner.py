@@ -37,6 +37,18 @@ class _OutcomeCounter:
       self.passed += 1
 
 
+def _make_hypothesis_deterministic() -> None:
+  """Bazel caches test results, so a test must decide the same way every run:
+  Hypothesis draws the same examples each time, with no per-example deadline
+  (as the repository's conftest.py does under CI)."""
+  try:
+    import hypothesis  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    return
+  hypothesis.settings.register_profile('bazel', derandomize=True, deadline=None)
+  hypothesis.settings.load_profile('bazel')
+
+
 def main(argv: list[str]) -> int:
   """Runs pytest on argv[1]; returns pytest's exit code."""
   if len(argv) != 2:
@@ -51,6 +63,7 @@ def main(argv: list[str]) -> int:
   # The working directory is the workspace root in the runfiles tree: make it
   # pytest's rootdir so conftest.py files above the test's directory apply.
   root = os.getcwd()
+  _make_hypothesis_deterministic()
   args = [test_file, f'--rootdir={root}', f'--confcutdir={root}', '-p', 'no:cacheprovider', '-q', '-rfEs']
   xml_output = os.environ.get('XML_OUTPUT_FILE')
   if xml_output:
