@@ -371,7 +371,32 @@ def _position(pair: tuple[int, int]) -> RecordPosition:
   return RecordPosition(pair[0], pair[1])
 
 
-class RecordWriter:
+_Closable = TypeVar('_Closable', bound='_ClosesOnExit')
+
+
+class _ClosesOnExit:
+  """`with` support for RecordWriter and RecordReader: close() on exit.
+
+  When the block raised, that exception propagates even if close() fails too.
+  """
+
+  def close(self) -> None:
+    raise NotImplementedError
+
+  def __enter__(self: _Closable) -> _Closable:
+    return self
+
+  def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+    if exc_type is None:
+      self.close()
+      return
+    try:  # The exception in flight matters more than a failure to close.
+      self.close()
+    except RiegeliError:
+      pass
+
+
+class RecordWriter(_ClosesOnExit):
   """Writes records to a Riegeli/records file.
 
   Args:
@@ -491,20 +516,9 @@ class RecordWriter:
       if self._file_object is not None and self._owns_dest:
         self._file_object.close()
 
-  def __enter__(self) -> 'RecordWriter':
-    return self
-
-  def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
-    if exc_type is None:
-      self.close()
-      return
-    try:  # The exception in flight matters more than a failure to close.
-      self.close()
-    except RiegeliError:
-      pass
 
 
-class RecordReader:
+class RecordReader(_ClosesOnExit):
   """Reads records from a Riegeli/records file.
 
   Args:
@@ -688,14 +702,3 @@ class RecordReader:
       if self._file_object is not None and self._owns_src:
         self._file_object.close()
 
-  def __enter__(self) -> 'RecordReader':
-    return self
-
-  def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
-    if exc_type is None:
-      self.close()
-      return
-    try:  # The exception in flight matters more than a failure to close.
-      self.close()
-    except RiegeliError:
-      pass
