@@ -11,8 +11,11 @@ Mapping (identical to upstream envlogger 1.3, so datasets are interchangeable):
   values in row-major order. int8/int16/uint8/uint16 are packed big-endian in
   bytes fields; str/bytes arrays become repeated string/bytes fields.
 * scalars -> `Datum` with the single dim -438 ("scalar"). Python int becomes a
-  big-endian two's-complement "bigint" of any size; bool -> bool; str; bytes;
-  numpy scalars keep their type; Python float -> float64.
+  big-endian two's-complement "bigint" of any size; bool -> bool; str and
+  bytes (incl. np.str_/np.bytes_ and subclasses) -> their own characters/bytes,
+  as upstream: an np.str_ scalar keeps trailing NULs (elements of str/bytes
+  arrays have none, numpy drops them); numpy scalars keep their type; Python
+  float -> float64.
 
 Decoding gives numpy scalars/arrays of the stored type, Python int for bigints,
 bool, str, bytes, lists, tuples and dicts; str/bytes arrays come back with
@@ -135,9 +138,13 @@ def _encode_scalar(value: Any, datum: storage_pb2.Datum) -> None:
   """Fills `datum` with a scalar (dim -438) holding `value`."""
   values = datum.values
   if isinstance(value, str):
-    values.string_values.append(str(value))  # np.str_ -> str
+    # The string's own characters, as upstream's `append(value)` stores them:
+    # str(x) would drop the trailing NULs of an np.str_ and call a subclass's
+    # __str__ (e.g. an Enum mixing in str gives 'Color.RED', not its value).
+    values.string_values.append(str.__str__(value))
   elif isinstance(value, bytes):
-    values.bytes_values.append(bytes(value))  # np.bytes_ -> bytes
+    # Likewise the object's own bytes, not a subclass's __bytes__.
+    values.bytes_values.append(bytes(memoryview(value)))
   elif isinstance(value, (bool, np.bool_)):
     values.bool_values.append(bool(value))
   elif isinstance(value, int):

@@ -3,7 +3,8 @@
 `_normalized` is an independent statement of the codec's documented
 normalizations (empty containers and zero-size arrays -> None, Python float ->
 np.float64, str/bytes arrays -> object arrays, np.str_/np.bytes_/np.bool_
-scalars -> str/bytes/bool, float dict keys -> np.float64).
+scalars -> str/bytes/bool (an np.str_ keeping its trailing NULs), float dict
+keys -> np.float64).
 """
 
 from typing import Any
@@ -93,7 +94,7 @@ def _normalized(value: Any) -> Any:
   if isinstance(value, (bool, np.bool_)):
     return bool(value)
   if isinstance(value, str):
-    return str(value)
+    return ''.join(value)  # Its characters: str() of an np.str_ drops NULs.
   if isinstance(value, bytes):
     return bytes(value)
   if isinstance(value, float):

@@ -131,6 +131,18 @@ class TestNone:
     assert codec.decode_datum(storage_pb2.Datum()) is None
 
 
+class _Mode(str, enum.Enum):
+  """An Enum mixing in str: str(x) is '_Mode.FAST', its characters 'fast'."""
+  FAST = 'fast'
+
+
+class _Blob(bytes):
+  """A bytes subclass whose __bytes__ is not its contents."""
+
+  def __bytes__(self) -> bytes:
+    return b'not ' + bytes(memoryview(self))
+
+
 class TestScalars:
 
   @pytest.mark.parametrize('value,values,expected', _SCALAR_CASES)
@@ -174,6 +186,38 @@ class TestScalars:
     data = codec.encode(dm_env.StepType.MID)
     assert data.SerializeToString() == _scalar(_field(10, b'\x01'))
     compare.assert_strictly_equal(codec.decode(data), 1)
+
+  @pytest.mark.parametrize('value, payload', [
+      (np.str_('\0'), b'\x00'),  # str() of it is '' (numpy 2).
+      (np.str_('a\0\0'), b'a\x00\x00'),
+      (np.str_('\0a'), b'\x00a'),
+  ])
+  def test_np_str_keeps_its_trailing_nuls(self, value, payload):
+    data = codec.encode(value)
+    assert data.SerializeToString() == _scalar(_field(8, payload))
+    compare.assert_strictly_equal(codec.decode(data), payload.decode())
+
+  def test_str_and_bytes_subclasses_store_their_own_contents(self):
+    assert codec.encode(_Mode.FAST).SerializeToString() == _scalar(
+        _field(8, b'fast'))
+    assert codec.encode(_Blob(b'raw')).SerializeToString() == _scalar(
+        _field(9, b'raw'))
+    assert type(codec.decode(codec.encode(_Mode.FAST))) is str
+    assert type(codec.decode(codec.encode(_Blob(b'raw')))) is bytes
+
+  @pytest.mark.parametrize('value', [
+      np.str_('\0'), np.str_('x\0'), _Mode.FAST, _Blob(b'raw'),
+      np.bytes_(b'y\0'), '\0', b'\0'])
+  def test_str_and_bytes_as_upstream_appending_the_value_itself(self, value):
+    # Upstream's codec appends the value to string_values/bytes_values and
+    # lets protobuf convert it.
+    datum = storage_pb2.Datum()
+    datum.shape.dim.add().size = -438
+    field = (datum.values.string_values if isinstance(value, str) else
+             datum.values.bytes_values)
+    field.append(value)
+    assert codec.encode(value).SerializeToString() == storage_pb2.Data(
+        datum=datum).SerializeToString()
 
   def test_bool_is_not_stored_as_int(self):
     assert codec.encode(True).datum.values.bool_values == [True]

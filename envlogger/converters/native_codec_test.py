@@ -36,6 +36,24 @@ class Color(enum.IntEnum):
   BLUE = -300
 
 
+class _OwnStr(str):
+  """A str whose __str__ is not its characters (neither codec may call it)."""
+
+  def __str__(self) -> str:
+    return 'not ' + ''.join(self)
+
+
+class _OwnBytes(bytes):
+  """A bytes whose __bytes__ is not its contents."""
+
+  def __bytes__(self) -> bytes:
+    return b'not ' + bytes(memoryview(self))
+
+
+class _NumpyStr(np.str_):
+  """An np.str_ subclass: numpy's str() of it drops trailing NULs too."""
+
+
 def _python_reference(value):
   return codec.encode(value).SerializeToString(deterministic=True)
 
@@ -109,13 +127,20 @@ _numpy_scalars = st.one_of(
     st.binary(max_size=5).map(np.bytes_),
     st.integers(-2**63, 2**63 - 1).map(np.longlong))
 
+# Strings whose str() is not their own characters. (No bytes subclass among
+# them: comparing one with a numpy integer raises, so not as dict keys.)
+_str_subclasses = st.one_of(
+    st.text(max_size=3).map(_NumpyStr), st.text(max_size=3).map(_OwnStr),
+    st.text(alphabet='a\0', max_size=3).map(np.str_))
+
 _leaves = st.one_of(
     st.none(), st.booleans(), _python_ints, st.floats(), st.text(max_size=8),
-    st.binary(max_size=8), _numpy_scalars, _arrays,
+    st.binary(max_size=8), _numpy_scalars, _str_subclasses,
+    st.binary(max_size=3).map(_OwnBytes), _arrays,
     st.sampled_from(list(Color)))
 
 _dict_keys = st.one_of(
-    st.text(max_size=4), st.integers(-2**70, 2**70), st.binary(max_size=3),
+    st.text(max_size=4), _str_subclasses, st.integers(-2**70, 2**70), st.binary(max_size=3),
     st.floats(allow_nan=False),
     st.integers(-100, 100).map(np.int64), st.integers(0, 255).map(np.uint8),
     st.tuples(st.integers(0, 3), st.text(max_size=2)))
@@ -141,6 +166,8 @@ _values = st.recursive(_leaves, _containers, max_leaves=12)
 
 @hypothesis.settings(max_examples=1500, deadline=None)
 @hypothesis.given(_values)
+@hypothesis.example(np.str_('\0'))
+@hypothesis.example({'k': [np.str_('a\0')]})
 def test_matches_python_codec(value):
   _assert_same_as_python(value)
 
@@ -171,6 +198,28 @@ def test_matches_python_codec_on_edge_values():
       {Color.RED: Color.BLUE}, [True, np.bool_(False)] and [True, False],
   ]:
     _assert_same_as_python(value)
+
+
+@pytest.mark.parametrize('value, field', [
+    (np.str_('\0'), b'B\x01\x00'),
+    (np.str_('a\0'), b'B\x02a\x00'),
+    (_NumpyStr('\0'), b'B\x01\x00'),
+    (_OwnStr('ab'), b'B\x02ab'),
+    (_OwnBytes(b'\0'), b'J\x01\x00'),
+    (np.bytes_(b'\0'), b'J\x01\x00'),
+])
+def test_strings_are_stored_as_their_own_contents(value, field):
+  # A Bazel run once reported a str encoded as "\x00" natively and "" by the
+  # Python codec: np.str_('\0') (whose str() is '') or a subclass of it. Both
+  # codecs now store the string's own characters, as upstream does.
+  scalar_datum = bytes.fromhex('0a0d120b08cafcffffffffffffff01')
+  values = b'\x12' + bytes([len(field)]) + field
+  expected = b'\x0a' + bytes([len(scalar_datum) + len(values)]) + (
+      scalar_datum + values)
+  assert native_codec.encode(value) == expected
+  assert _python_reference(value) == expected
+  key = native_codec.encode({value: None})  # A str key (kvs for bytes).
+  assert key == _python_reference({value: None})
 
 
 def test_encode_step_equals_encoding_the_step_tuple():

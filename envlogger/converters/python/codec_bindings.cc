@@ -15,6 +15,8 @@
 //     are packed big-endian into bytes fields;
 //   * scalars get the dim -438; Python int -> bigint (two's complement,
 //     bit_length()//8+1 bytes); Python float and float subclasses -> double;
+//     str/bytes (and subclasses, np.str_/np.bytes_) -> their own characters/
+//     bytes, trailing NULs included;
 //     numpy scalars by dtype kind and size (like `np.result_type(x) == ...`);
 //     float32 scalars go through a double as in Python, which quiets
 //     signalling NaNs.
@@ -458,11 +460,9 @@ bool Encoder::EncodeScalar(PyObject* value) {
 
 bool Encoder::EncodeScalarValues(PyObject* value) {
   if (PyUnicode_Check(value)) {
-    // A np.str_ scalar may hold trailing NULs that str(x) drops; protobuf
-    // stores str(x) for it (but not for np.str_ dict keys).
-    Ref text(Py_TYPE(value) == &PyUnicodeArrType_Type ? PyObject_Str(value) : nullptr);
-    if (text) value = text.get();
-    PyErr_Clear();
+    // The string's own characters, whatever its type (np.str_, an Enum mixing
+    // in str, ...): trailing NULs of an np.str_ included, no __str__ called,
+    // as upstream's protobuf `string_values.append(x)` stores them.
     Py_ssize_t length;
     const char* utf8 = PyUnicode_AsUTF8AndSize(value, &length);
     if (utf8 == nullptr) {
