@@ -33,7 +33,7 @@ _PYTEST_RUNNER = "//third_party/bazel:pytest_runner.py"
 def _stem(path):
     return path[:-len(".cc")] if path.endswith(".cc") else path[:-len(".py")]
 
-def envlogger_py_tests(cc_test_names = []):
+def envlogger_py_tests(cc_test_names = [], data = []):
     """One py_test per *_test.py (and python/*_test.py) of this package.
 
     Every test sees the whole envlogger Python package (//envlogger), the
@@ -41,6 +41,7 @@ def envlogger_py_tests(cc_test_names = []):
 
     Args:
       cc_test_names: names already taken by cc_test targets in this package.
+      data: more runfiles for every test (e.g. programs the tests run).
     """
     for src in native.glob(["*_test.py", "python/*_test.py"]):
         name = _stem(src)
@@ -53,7 +54,7 @@ def envlogger_py_tests(cc_test_names = []):
             # The test's path from the workspace root (the test's working
             # directory): what the runner hands to pytest.
             args = [native.package_name() + "/" + src],
-            data = ["//envlogger:testdata"],
+            data = ["//envlogger:testdata"] + data,
             legacy_create_init = False,
             python_version = "PY3",
             srcs_version = "PY3",

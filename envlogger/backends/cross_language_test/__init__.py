@@ -1,0 +1,1 @@
+"""Cross-language test: a dataset written from Python is read and checked in C++."""
