@@ -49,6 +49,10 @@ size_t AsyncDatasetWriter::PooledBytes() const {
 
 std::string AsyncDatasetWriter::TakeBuffer() {
   std::lock_guard<std::mutex> lock(mutex_);
+  return TakeBufferLocked();
+}
+
+std::string AsyncDatasetWriter::TakeBufferLocked() {
   if (pool_.empty()) return std::string();
   std::string buffer = std::move(pool_.back());
   pool_.pop_back();
@@ -86,7 +90,7 @@ void AsyncDatasetWriter::WaitApplied(std::unique_lock<std::mutex>& lock, uint64_
   progress_.wait(lock, [&] { return applied_sequence_ >= sequence; });
 }
 
-Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_episode) {
+Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_episode, std::string* next_buffer) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!is_new_episode && max_episodes_per_shard_ > 0 && !episode_started_ && error_.ok() && !close_requested_) {
     return riegeli::FailedPreconditionError(
@@ -96,6 +100,7 @@ Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_epis
   StatusOr<uint64_t> sequence = Enqueue(lock, Op{OpType::kStep, std::move(serialized_step), is_new_episode});
   if (!sequence.ok()) return sequence.status();
   if (is_new_episode) episode_started_ = true;
+  if (next_buffer != nullptr) *next_buffer = TakeBufferLocked();
   return OkStatus();
 }
 

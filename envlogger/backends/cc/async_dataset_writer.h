@@ -101,7 +101,11 @@ class AsyncDatasetWriter {
   // when the pool has one, for serializing the next step into before
   // passing it to AddStep(). Never blocks on backpressure.
   std::string TakeBuffer();
-  riegeli::Status AddStep(std::string serialized_step, bool is_new_episode = false);
+  // Queues a step. If `next_buffer` is given and the step was queued, it
+  // receives what TakeBuffer() would return, under the same lock (a producer
+  // looping over steps takes the queue's lock once per step).
+  riegeli::Status AddStep(std::string serialized_step, bool is_new_episode = false,
+                          std::string* next_buffer = nullptr);
   riegeli::Status SetEpisodeMetadata(std::string serialized_metadata);
   riegeli::Status Flush();
   // Idempotent; later calls return the first result.
@@ -135,6 +139,8 @@ class AsyncDatasetWriter {
   // Waits for room, then queues `op`; returns its sequence number, or the
   // sticky error, or FAILED_PRECONDITION after Close(). `lock` holds mutex_.
   riegeli::StatusOr<uint64_t> Enqueue(std::unique_lock<std::mutex>& lock, Op op);
+  // TakeBuffer() with `mutex_` held.
+  std::string TakeBufferLocked();
   // Waits until the thread applied operation `sequence`. `lock` holds mutex_.
   void WaitApplied(std::unique_lock<std::mutex>& lock, uint64_t sequence);
   // The background thread's loop: applies operations until kClose.

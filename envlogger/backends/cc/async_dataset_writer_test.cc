@@ -278,15 +278,28 @@ TEST(AsyncDatasetWriterTest, TakeBufferReturnsTheMemoryOfAWrittenStep) {
   EXPECT_EQ(writer->PooledBytes(), 0u);
   second.assign(15000, 'b');
   ASSERT_TRUE(writer->AddStep(std::move(second), false).ok());
+  ASSERT_TRUE(writer->Flush().ok());
+  // AddStep() can hand out the next buffer itself, from the same pool.
+  std::string next("not yet replaced");
+  ASSERT_TRUE(writer->AddStep(std::string(300, 'c'), false, &next).ok());
+  EXPECT_TRUE(next.empty());
+  EXPECT_EQ(next.data(), memory);
+  EXPECT_EQ(next.capacity(), capacity);
   ASSERT_TRUE(writer->Close().ok());
+  // A step that is not queued leaves `next_buffer` alone.
+  std::string untouched("kept");
+  EXPECT_FALSE(writer->AddStep(std::string(300, 'd'), false, &untouched).ok());
+  EXPECT_EQ(untouched, "kept");
   RiegeliDatasetReader reader;
   ASSERT_TRUE(reader.Init(dir).ok());
-  ASSERT_EQ(reader.NumSteps(), 2);
+  ASSERT_EQ(reader.NumSteps(), 3);
   std::string_view record;
   ASSERT_TRUE(reader.ReadStep(0, &record).ok());
   EXPECT_EQ(record, std::string(20000, 'a'));
   ASSERT_TRUE(reader.ReadStep(1, &record).ok());
   EXPECT_EQ(record, std::string(15000, 'b'));
+  ASSERT_TRUE(reader.ReadStep(2, &record).ok());
+  EXPECT_EQ(record, std::string(300, 'c'));
 }
 
 TEST(AsyncDatasetWriterTest, PoolIsBounded) {
@@ -362,12 +375,16 @@ TEST(AsyncDatasetWriterTest, RecycledBuffersKeepEveryStepIntact) {
   std::atomic<int> reused{0};
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
+      // Producer 0 takes its buffers with TakeBuffer(), the others get them
+      // back from AddStep().
+      std::string next;
       for (int i = 0; i < kStepsPerProducer; ++i) {
-        std::string buffer = writer->TakeBuffer();
+        std::string buffer = p == 0 ? writer->TakeBuffer() : std::move(next);
+        next = std::string();
         if (buffer.capacity() >= AsyncDatasetWriter::kMinPooledCapacity) ++reused;
         const std::string step = payload(p, i);
         buffer.append(step);
-        ASSERT_TRUE(writer->AddStep(std::move(buffer)).ok());
+        ASSERT_TRUE(writer->AddStep(std::move(buffer), false, p == 0 ? nullptr : &next).ok());
       }
     });
   }

@@ -205,7 +205,10 @@ class PyAsyncDatasetWriter {
   // copy of the data, no allocation per step in the steady state. Encoding
   // errors are raised as encode_step() raises them and queue nothing.
   void RecordStep(py::handle timestep, py::handle action, py::handle custom_data, bool is_new_episode) {
-    std::string buffer = writer_->TakeBuffer();
+    // The buffer AddStep() handed back last time (taken from the pool in the
+    // same critical section as the enqueue), else a fresh one.
+    std::string buffer = std::move(spare_);
+    spare_ = std::string();
     // Steps tend to have the same size: with no recycled buffer at hand (the
     // thread is behind), one allocation instead of growing step by step.
     if (buffer.capacity() < last_step_size_) buffer.reserve(last_step_size_);
@@ -214,10 +217,13 @@ class PyAsyncDatasetWriter {
     }
     last_step_size_ = buffer.size();
     Status status;
+    std::string next;
     {
       py::gil_scoped_release release;
-      status = writer_->AddStep(std::move(buffer), is_new_episode);
+      status = writer_->AddStep(std::move(buffer), is_new_episode, &next);
     }
+    // Back under the GIL, which guards spare_ against other Python threads.
+    spare_ = std::move(next);
     CheckStatus(status);
   }
 
@@ -254,7 +260,10 @@ class PyAsyncDatasetWriter {
 
  private:
   std::unique_ptr<AsyncDatasetWriter> writer_;
-  size_t last_step_size_ = 0;  // Of the last step RecordStep() encoded.
+  // RecordStep() state, guarded by the GIL: the size of the last step
+  // encoded, and a recycled buffer for the next.
+  size_t last_step_size_ = 0;
+  std::string spare_;
 };
 
 // RiegeliDatasetReader behind a mutex.
