@@ -7,13 +7,19 @@ same game rendered as an 84x84x3 uint8 frame):
     for both and the overhead (logged minus bare at each statistic);
   * reads the recorded dataset back sequentially and at uniformly random step
     indices (steps/s);
-  * reports the dataset's bytes per step on disk, index files included.
+  * reports the dataset's bytes per step on disk, index files included;
+  * reports minor page faults and context switches per step of the whole
+    process (all threads, the writer's included) for the bare and the logged
+    run: fresh memory touched per step, which explains latency tails better
+    than timings on a busy machine. For mmap/munmap/brk counts run it under
+    `strace -f -c -e trace=mmap,munmap,madvise,brk`.
 
 Not part of the test run. Example:
   .venv/bin/python benchmarks/logging_benchmark.py --steps=100000
 """
 
 import os
+import resource
 import tempfile
 import time
 from typing import Callable
@@ -75,6 +81,12 @@ def _run(env: dm_env.Environment, num_steps: int, seed: int) -> np.ndarray:
   return durations / 1e3
 
 
+def _rusage() -> np.ndarray:
+  """Minor page faults, voluntary and involuntary context switches so far."""
+  usage = resource.getrusage(resource.RUSAGE_SELF)
+  return np.array([usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw], np.float64)
+
+
 def _stats(us: np.ndarray) -> dict[str, float]:
   return {
       'p50': float(np.percentile(us, 50)),
@@ -96,16 +108,20 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
               num_steps: int) -> None:
   print(f'\n=== {name}: {num_steps} steps, writer_options='
         f'{_WRITER_OPTIONS.value!r} ===')
+  usage = _rusage()
   bare = _stats(_run(make_env(), num_steps, seed=1))
+  bare_usage = (_rusage() - usage) / num_steps
   with tempfile.TemporaryDirectory() as data_dir:
     start = time.perf_counter()
     with envlogger.EnvLogger(
         make_env(),
         data_directory=data_dir,
         writer_options=_WRITER_OPTIONS.value) as env:
+      usage = _rusage()
       logged_us = _run(env, num_steps, seed=1)
       closed_at = time.perf_counter()
     close_s = time.perf_counter() - closed_at
+    logged_usage = (_rusage() - usage) / num_steps
     wall_s = time.perf_counter() - start
     logged = _stats(logged_us)
 
@@ -115,6 +131,11 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
       print(f'{label:<12}' + ''.join(f'{v:>10.2f}' for v in row.values()))
     print(f'ratio logged/bare at p50: {logged["p50"] / bare["p50"]:.2f}x; '
           f'recording wall time {wall_s:.2f} s (close() {close_s:.2f} s)')
+
+    print('per step, whole process: minor page faults / voluntary / '
+          'involuntary context switches: bare '
+          + ' / '.join(f'{v:.3f}' for v in bare_usage) + '; logged (close() '
+          'included) ' + ' / '.join(f'{v:.3f}' for v in logged_usage))
 
     size = _dir_size(data_dir)
     print(f'on disk: {size} bytes, {size / num_steps:.2f} bytes per step '

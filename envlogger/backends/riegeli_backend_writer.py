@@ -1,8 +1,9 @@
 """RiegeliBackendWriter: records steps into an upstream-compatible Riegeli dataset.
 
 Steps are encoded to `envlogger.Data` wire bytes by the native codec on the
-caller's thread (a few microseconds) and handed to a background thread that
-chunks, compresses, hashes and writes them; see
+caller's thread (a few microseconds), straight into a buffer that the
+background thread recycles once it has written it, and handed to that thread,
+which chunks, compresses, hashes and writes them; see
 `envlogger/backends/cc/async_dataset_writer.h`. `flush()` and `close()` wait
 until everything handed over before them is on disk and indexed. An error on
 the writer thread (a full disk, say) is raised by the next call into the
@@ -22,7 +23,6 @@ from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import native_codec
 
 DEFAULT_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
-_encode_step = _native.codec.encode_step  # Hot path: no Python wrapper.
 DEFAULT_FLUSH_INTERVAL = datetime.timedelta(minutes=10)
 
 # Names of the StepData / TimeStep fields, for errors that say which part of a
@@ -93,11 +93,12 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
     if self._writer is None:
       raise RuntimeError(f'Cannot record a step: the writer of {self._data_directory} is closed')
     try:
-      encoded = _encode_step(*data)
+      # Encodes and queues in one native call; an unencodable step raises
+      # TypeError before anything is queued.
+      self._writer.record_step(*data, is_new_episode or self._episode_start_pending)
     except TypeError as e:
       self._episode_start_pending |= is_new_episode
       raise TypeError(_describe_unencodable_step(data, e)) from None
-    self._writer.add_step(encoded, is_new_episode or self._episode_start_pending)
     self._episode_start_pending = False
     if self._flush_scheduler is not None and self._flush_scheduler(data):
       self._writer.flush()

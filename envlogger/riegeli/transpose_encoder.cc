@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 #include <queue>
 #include <unordered_map>
@@ -37,6 +38,10 @@ namespace {
 
 constexpr uint32_t kInvalidPos = std::numeric_limits<uint32_t>::max();
 
+// Memory kept across chunks for reuse (spare buffers in total, and the bucket
+// scratch), so that one huge record does not pin its memory afterwards.
+constexpr size_t kMaxKeptBytes = size_t{16} << 20;
+
 // Buffer types, in the order their buffers are emitted.
 enum BufferType { kVarintBuffer, kFixed32Buffer, kFixed64Buffer, kStringBuffer, kNonProtoBuffer, kNumBufferTypes };
 
@@ -51,11 +56,21 @@ struct NodeId {
 // length-delimited 0..2.
 constexpr size_t kNumSubtypes = kVarintInline0 + kMaxVarintInline + 1;
 
-// Appends `bytes` reversed.
+// Appends `bytes` reversed, eight bytes at a time (byte swaps), since whole
+// image fields pass through here twice per record.
 inline void AppendReversed(std::string_view bytes, std::string* dest) {
   const size_t size = dest->size();
   dest->resize(size + bytes.size());
-  std::reverse_copy(bytes.begin(), bytes.end(), &(*dest)[size]);
+  char* out = &(*dest)[size];
+  const char* in = bytes.data() + bytes.size();
+  size_t remaining = bytes.size();
+  for (; remaining >= 8; remaining -= 8, in -= 8, out += 8) {
+    uint64_t word;
+    std::memcpy(&word, in - 8, 8);
+    word = __builtin_bswap64(word);
+    std::memcpy(out, &word, 8);
+  }
+  for (; remaining > 0; --remaining) *out++ = *--in;
 }
 
 // Entry of the priority queue that lays out a list of states: the entry with
@@ -171,6 +186,12 @@ class TransposeEncoder::Impl {
   std::vector<EncodedTag> tags_list_;
   std::vector<uint32_t> encoded_tags_;
   std::vector<Buffer> buffers_[kNumBufferTypes];
+  // The emptied buffers of the previous chunk by node key, so that a field
+  // gets back its own memory (an image field its ~1 MiB) instead of growing
+  // a new string chunk after chunk. Holds at most one chunk's buffers.
+  std::unordered_map<uint64_t, std::string> spare_buffers_;
+  // Scratch of Encode(), kept for its capacity.
+  mutable std::string bucket_;
   std::string nonproto_lengths_;  // varints appended byte-reversed
   std::vector<Frame> message_stack_;
   std::vector<uint32_t> group_stack_;
@@ -204,7 +225,12 @@ std::string* TransposeEncoder::Impl::BufferOf(std::pair<const uint64_t, Node>& n
   std::vector<Buffer>& buffers = buffers_[type];
   if (node.second.buffer < 0) {
     node.second.buffer = static_cast<int32_t>(buffers.size());
-    buffers.push_back(Buffer{NodeId{static_cast<uint32_t>(node.first >> 32), static_cast<uint32_t>(node.first)}, {}});
+    std::string memory;
+    if (auto spare = spare_buffers_.find(node.first); spare != spare_buffers_.end()) {
+      memory = std::move(spare->second);
+    }
+    buffers.push_back(
+        Buffer{NodeId{static_cast<uint32_t>(node.first >> 32), static_cast<uint32_t>(node.first)}, std::move(memory)});
   }
   return &buffers[node.second.buffer].reversed;
 }
@@ -315,7 +341,17 @@ void TransposeEncoder::Impl::Reset() {
   next_message_id_ = kRoot + 1;
   tags_list_.clear();
   encoded_tags_.clear();
-  for (std::vector<Buffer>& buffers : buffers_) buffers.clear();
+  spare_buffers_.clear();
+  size_t kept = 0;
+  for (std::vector<Buffer>& buffers : buffers_) {
+    for (Buffer& buffer : buffers) {
+      kept += buffer.reversed.capacity();
+      if (kept > kMaxKeptBytes) continue;
+      buffer.reversed.clear();
+      spare_buffers_[buffer.node_id.key()] = std::move(buffer.reversed);
+    }
+    buffers.clear();
+  }
   nonproto_lengths_.clear();
 }
 
@@ -514,7 +550,8 @@ Status TransposeEncoder::Impl::WriteBuffers(std::string* header, std::string* da
                                             std::unordered_map<uint64_t, uint32_t>* buffer_index) const {
   std::vector<uint64_t> bucket_sizes;  // compressed, as stored
   std::vector<uint64_t> buffer_sizes;
-  std::string bucket;                  // uncompressed contents of the open bucket
+  std::string& bucket = bucket_;       // uncompressed contents of the open bucket
+  bucket.clear();
   auto close_bucket = [&]() -> Status {
     if (bucket.empty()) return OkStatus();
     const size_t before = data->size();
@@ -574,6 +611,7 @@ Status TransposeEncoder::Impl::WriteBuffers(std::string* header, std::string* da
     AppendReversed(nonproto_lengths_, &bucket);
   }
   RETURN_IF_ERROR(close_bucket());
+  if (bucket.capacity() > kMaxKeptBytes) std::string().swap(bucket);
 
   AppendVarint64(bucket_sizes.size(), header);
   AppendVarint64(buffer_sizes.size(), header);

@@ -37,15 +37,52 @@ size_t AsyncDatasetWriter::QueuedBytes() const {
   return queued_bytes_;
 }
 
+size_t AsyncDatasetWriter::PooledBuffers() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pool_.size();
+}
+
+size_t AsyncDatasetWriter::PooledBytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pooled_bytes_;
+}
+
+std::string AsyncDatasetWriter::TakeBuffer() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return TakeBufferLocked();
+}
+
+std::string AsyncDatasetWriter::TakeBufferLocked() {
+  if (pool_.empty()) return std::string();
+  std::string buffer = std::move(pool_.back());
+  pool_.pop_back();
+  pooled_bytes_ -= buffer.capacity();
+  return buffer;
+}
+
+void AsyncDatasetWriter::Recycle(std::string& buffer) {
+  const size_t capacity = buffer.capacity();
+  if (capacity < kMinPooledCapacity || pool_.size() >= kMaxPooledBuffers ||
+      pooled_bytes_ + capacity > kMaxPooledBytes) {
+    return;
+  }
+  buffer.clear();
+  pooled_bytes_ += capacity;
+  pool_.push_back(std::move(buffer));
+}
+
 StatusOr<uint64_t> AsyncDatasetWriter::Enqueue(std::unique_lock<std::mutex>& lock, Op op) {
   progress_.wait(lock, [&] { return queued_bytes_ <= max_queued_bytes_ || !error_.ok() || close_requested_; });
   if (close_requested_) return riegeli::FailedPreconditionError("The dataset writer for " + data_dir_ + " is closed");
   if (!error_.ok()) return error_;
   op.sequence = next_sequence_++;
-  queued_bytes_ += op.data.size() + kOpOverheadBytes;
+  queued_bytes_ += AccountedBytes(op);
   const uint64_t sequence = op.sequence;
+  const bool urgent = op.type == OpType::kFlush || queued_bytes_ > max_queued_bytes_ / 2;
   queue_.push_back(std::move(op));
-  queue_changed_.notify_one();
+  // A thread that is collecting a batch wakes up by itself shortly: waking it
+  // for every step would cost a futex call here and a context switch there.
+  if (writer_idle_ || urgent) queue_changed_.notify_one();
   return sequence;
 }
 
@@ -53,7 +90,7 @@ void AsyncDatasetWriter::WaitApplied(std::unique_lock<std::mutex>& lock, uint64_
   progress_.wait(lock, [&] { return applied_sequence_ >= sequence; });
 }
 
-Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_episode) {
+Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_episode, std::string* next_buffer) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!is_new_episode && max_episodes_per_shard_ > 0 && !episode_started_ && error_.ok() && !close_requested_) {
     return riegeli::FailedPreconditionError(
@@ -63,6 +100,7 @@ Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_epis
   StatusOr<uint64_t> sequence = Enqueue(lock, Op{OpType::kStep, std::move(serialized_step), is_new_episode});
   if (!sequence.ok()) return sequence.status();
   if (is_new_episode) episode_started_ = true;
+  if (next_buffer != nullptr) *next_buffer = TakeBufferLocked();
   return OkStatus();
 }
 
@@ -105,15 +143,28 @@ Status AsyncDatasetWriter::Close() {
 }
 
 void AsyncDatasetWriter::Run() {
+  // Whether the last wait found work, so more is likely to follow.
+  bool batching = false;
   for (;;) {
     Op op;
     bool failed;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      if (oldest_unflushed_.has_value()) {
-        queue_changed_.wait_until(lock, *oldest_unflushed_ + flush_interval_, [&] { return !queue_.empty(); });
-      } else {
-        queue_changed_.wait(lock, [&] { return !queue_.empty(); });
+      if (queue_.empty() && batching) {
+        // Producers do not wake a batching thread (unless urgent): collect
+        // what arrives meanwhile and apply it in one go.
+        queue_changed_.wait_for(lock, kBatchDelay);
+        batching = !queue_.empty();
+      }
+      if (queue_.empty()) {
+        writer_idle_ = true;  // Producers wake it from now on.
+        if (oldest_unflushed_.has_value()) {
+          queue_changed_.wait_until(lock, *oldest_unflushed_ + flush_interval_, [&] { return !queue_.empty(); });
+        } else {
+          queue_changed_.wait(lock, [&] { return !queue_.empty(); });
+        }
+        writer_idle_ = false;
+        batching = !queue_.empty();
       }
       if (queue_.empty()) {  // The interval passed with steps pending.
         const bool failed = !error_.ok();
@@ -128,7 +179,7 @@ void AsyncDatasetWriter::Run() {
       queue_.pop_front();
       failed = !error_.ok();
     }
-    const size_t bytes = op.data.size() + kOpOverheadBytes;
+    const size_t bytes = AccountedBytes(op);
     Status status = Apply(op, failed);
     const auto now = std::chrono::steady_clock::now();
     if (op.type == OpType::kFlush || op.type == OpType::kClose || flush_interval_.count() <= 0) {
@@ -141,14 +192,17 @@ void AsyncDatasetWriter::Run() {
       status = writer_->Flush();
       oldest_unflushed_.reset();
     }
-    op.data = std::string();  // Release the memory before reporting room.
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!status.ok() && error_.ok()) error_ = std::move(status);
       if (op.type != OpType::kClose) queued_bytes_ -= bytes;
       applied_sequence_ = op.sequence;
+      Recycle(op.data);
     }
     progress_.notify_all();
+    // A buffer the pool did not take is freed here, outside the lock, so that
+    // a slow free() (returning memory to the system) never blocks producers.
+    op.data = std::string();
     if (op.type == OpType::kClose) return;
   }
 }

@@ -29,6 +29,22 @@
 //   at most about the last `flush_interval` of steps (plus the time to
 //   write one chunk), while a fast producer still gets full-size chunks
 //   (they fill up before the interval passes). Zero disables it.
+// * Buffer reuse: TakeBuffer() hands out an empty string that keeps the
+//   capacity of a step the thread has already written. A producer that
+//   serializes each step into TakeBuffer() and moves it into AddStep() makes
+//   no allocation per step in the steady state: no malloc/free of large
+//   blocks, no page faults on fresh memory, on either thread. The thread
+//   gives buffers back to the pool after applying their operation; the pool
+//   is bounded (kMaxPooledBuffers buffers and kMaxPooledBytes of capacity in
+//   total, buffers under kMinPooledCapacity are not kept), the rest is
+//   freed. Memory held is thus at most max_queued_bytes (queued operations,
+//   counted by capacity) + kMaxPooledBytes + the producers' own buffers.
+// * Batched wake-ups: while operations keep coming, the thread is not woken
+//   for each one; it sleeps kBatchDelay and then applies what has queued up
+//   (flushes, Close(), an idle thread and a queue over half its bound still
+//   wake it at once). This saves the producer a futex call and both threads
+//   a context switch per step, at the cost of at most kBatchDelay of extra
+//   latency before a step reaches the files.
 // * The destructor closes (errors are then lost).
 //
 // The methods may be called from any thread, but calls are applied in the
@@ -47,6 +63,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
 #include "envlogger/riegeli/status.h"
@@ -59,6 +76,14 @@ class AsyncDatasetWriter {
   // Half the one-second loss bound, leaving the other half to compress and
   // write the chunk (docs/notes/crash-safety.md).
   static constexpr std::chrono::milliseconds kDefaultFlushInterval{500};
+  // How long a busy thread waits to collect a batch of operations.
+  static constexpr std::chrono::milliseconds kBatchDelay{1};
+  // Bounds of the pool of recycled buffers (see "Buffer reuse" above): 64
+  // steps of an 84x84x3 frame, or 4 of 1 MiB. Smaller buffers are cheap to
+  // allocate and are not kept.
+  static constexpr size_t kMaxPooledBuffers = 64;
+  static constexpr size_t kMaxPooledBytes = size_t{4} << 20;
+  static constexpr size_t kMinPooledCapacity = 256;
 
   // Initialises the dataset on the calling thread (see
   // RiegeliDatasetWriter::Init for the arguments and errors), then starts
@@ -72,7 +97,15 @@ class AsyncDatasetWriter {
   AsyncDatasetWriter& operator=(const AsyncDatasetWriter&) = delete;
   ~AsyncDatasetWriter();
 
-  riegeli::Status AddStep(std::string serialized_step, bool is_new_episode = false);
+  // Returns an empty string, with the capacity of an earlier step's buffer
+  // when the pool has one, for serializing the next step into before
+  // passing it to AddStep(). Never blocks on backpressure.
+  std::string TakeBuffer();
+  // Queues a step. If `next_buffer` is given and the step was queued, it
+  // receives what TakeBuffer() would return, under the same lock (a producer
+  // looping over steps takes the queue's lock once per step).
+  riegeli::Status AddStep(std::string serialized_step, bool is_new_episode = false,
+                          std::string* next_buffer = nullptr);
   riegeli::Status SetEpisodeMetadata(std::string serialized_metadata);
   riegeli::Status Flush();
   // Idempotent; later calls return the first result.
@@ -82,8 +115,12 @@ class AsyncDatasetWriter {
   const std::string& WriterOptions() const { return writer_options_; }
   int64_t MaxEpisodesPerShard() const { return max_episodes_per_shard_; }
   size_t MaxQueuedBytes() const { return max_queued_bytes_; }
-  // Bytes currently queued (for tests and monitoring).
+  // Bytes currently queued (for tests and monitoring): the capacity of the
+  // queued data plus a fixed overhead per operation.
   size_t QueuedBytes() const;
+  // Buffers in the pool and their total capacity (for tests and monitoring).
+  size_t PooledBuffers() const;
+  size_t PooledBytes() const;
 
  private:
   enum class OpType { kStep, kEpisodeMetadata, kFlush, kClose };
@@ -102,12 +139,19 @@ class AsyncDatasetWriter {
   // Waits for room, then queues `op`; returns its sequence number, or the
   // sticky error, or FAILED_PRECONDITION after Close(). `lock` holds mutex_.
   riegeli::StatusOr<uint64_t> Enqueue(std::unique_lock<std::mutex>& lock, Op op);
+  // TakeBuffer() with `mutex_` held.
+  std::string TakeBufferLocked();
   // Waits until the thread applied operation `sequence`. `lock` holds mutex_.
   void WaitApplied(std::unique_lock<std::mutex>& lock, uint64_t sequence);
   // The background thread's loop: applies operations until kClose.
   void Run();
   // Applies one operation to writer_; `failed` says an earlier one failed.
   riegeli::Status Apply(Op& op, bool failed);
+  // Queue accounting of `op` (its data's capacity plus kOpOverheadBytes).
+  static size_t AccountedBytes(const Op& op) { return op.data.capacity() + kOpOverheadBytes; }
+  // Moves `buffer` into the pool, cleared, if it is worth keeping and the
+  // pool has room; otherwise leaves it with the caller. `mutex_` is held.
+  void Recycle(std::string& buffer);
 
   std::unique_ptr<RiegeliDatasetWriter> writer_;  // Used by the thread only.
   const std::string data_dir_;
@@ -123,9 +167,13 @@ class AsyncDatasetWriter {
   std::condition_variable progress_;       // Signals callers: room or barrier done.
   std::deque<Op> queue_;
   size_t queued_bytes_ = 0;
+  std::vector<std::string> pool_;  // Empty strings with capacity.
+  size_t pooled_bytes_ = 0;        // Sum of the pool's capacities.
   uint64_t next_sequence_ = 1;
   uint64_t applied_sequence_ = 0;
   riegeli::Status error_;  // First error of the thread; sticky.
+  // The thread waits for work with nothing pending, so producers wake it.
+  bool writer_idle_ = false;
   bool episode_started_ = false;
   bool close_requested_ = false;
   bool closed_ = false;

@@ -34,6 +34,7 @@
 #include "envlogger/backends/cc/async_dataset_writer.h"
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
+#include "envlogger/python/encode_step.h"
 #include "envlogger/python/register.h"
 
 namespace py = pybind11;
@@ -199,6 +200,33 @@ class PyAsyncDatasetWriter {
     CheckStatus(status);
   }
 
+  // Serializes (timestep, action, custom_data) like codec.encode_step()
+  // straight into a buffer recycled by the writer thread and queues it: one
+  // copy of the data, no allocation per step in the steady state. Encoding
+  // errors are raised as encode_step() raises them and queue nothing.
+  void RecordStep(py::handle timestep, py::handle action, py::handle custom_data, bool is_new_episode) {
+    // The buffer AddStep() handed back last time (taken from the pool in the
+    // same critical section as the enqueue), else a fresh one.
+    std::string buffer = std::move(spare_);
+    spare_ = std::string();
+    // Steps tend to have the same size: with no recycled buffer at hand (the
+    // thread is behind), one allocation instead of growing step by step.
+    if (buffer.capacity() < last_step_size_) buffer.reserve(last_step_size_);
+    if (!EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer)) {
+      throw py::error_already_set();
+    }
+    last_step_size_ = buffer.size();
+    Status status;
+    std::string next;
+    {
+      py::gil_scoped_release release;
+      status = writer_->AddStep(std::move(buffer), is_new_episode, &next);
+    }
+    // Back under the GIL, which guards spare_ against other Python threads.
+    spare_ = std::move(next);
+    CheckStatus(status);
+  }
+
   void SetEpisodeMetadata(py::handle data) {
     Record record(data);
     std::string owned = record.Take();
@@ -232,6 +260,10 @@ class PyAsyncDatasetWriter {
 
  private:
   std::unique_ptr<AsyncDatasetWriter> writer_;
+  // RecordStep() state, guarded by the GIL: the size of the last step
+  // encoded, and a recycled buffer for the next.
+  size_t last_step_size_ = 0;
+  std::string spare_;
 };
 
 // RiegeliDatasetReader behind a mutex.
@@ -357,6 +389,8 @@ void RegisterDatasetIo(py::module_ m) {
            py::arg("flush_interval_seconds") =
                std::chrono::duration<double>(AsyncDatasetWriter::kDefaultFlushInterval).count())
       .def("add_step", &PyAsyncDatasetWriter::AddStep, py::arg("data"), py::arg("is_new_episode") = false)
+      .def("record_step", &PyAsyncDatasetWriter::RecordStep, py::arg("timestep"), py::arg("action"),
+           py::arg("custom_data"), py::arg("is_new_episode") = false)
       .def("set_episode_metadata", &PyAsyncDatasetWriter::SetEpisodeMetadata, py::arg("data"))
       .def("flush", &PyAsyncDatasetWriter::Flush)
       .def("close", &PyAsyncDatasetWriter::Close)
@@ -364,7 +398,8 @@ void RegisterDatasetIo(py::module_ m) {
       .def("writer_options", [](const PyAsyncDatasetWriter& w) { return w.writer().WriterOptions(); })
       .def("max_episodes_per_shard", [](const PyAsyncDatasetWriter& w) { return w.writer().MaxEpisodesPerShard(); })
       .def("max_queued_bytes", [](const PyAsyncDatasetWriter& w) { return w.writer().MaxQueuedBytes(); })
-      .def("queued_bytes", [](const PyAsyncDatasetWriter& w) { return w.writer().QueuedBytes(); });
+      .def("queued_bytes", [](const PyAsyncDatasetWriter& w) { return w.writer().QueuedBytes(); })
+      .def("pooled_buffers", [](const PyAsyncDatasetWriter& w) { return w.writer().PooledBuffers(); });
 
   py::class_<PyDatasetReader>(m, "RiegeliDatasetReader",
                               "Reads a Riegeli dataset (serialized records); see riegeli_dataset_reader.h.")

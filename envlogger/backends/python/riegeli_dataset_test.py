@@ -9,14 +9,18 @@ import sys
 import textwrap
 import threading
 
+import dm_env
 from google.protobuf import descriptor_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf import message_factory
+import numpy as np
 import pytest
 
+from envlogger import _native
 from envlogger.backends.python import episode_info
 from envlogger.backends.python import riegeli_dataset_reader
 from envlogger.backends.python import riegeli_dataset_writer
+from envlogger.converters import codec
 from envlogger.proto import storage_pb2
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / 'testdata' / 'upstream-1.3'
@@ -245,6 +249,40 @@ def test_async_writer_round_trip_and_barriers(tmp_path):
   assert reader.metadata() == _datum_int64([9])
   assert [reader.step(i) for i in range(40)] == steps
   assert reader.episode(7, include_metadata=True).metadata == _datum_int64([-28])
+
+
+def test_native_record_step_writes_encode_step_bytes_into_recycled_buffers(tmp_path):
+  # record_step() serializes straight into buffers the writer thread hands
+  # back: the records must be exactly what the (independent) Python codec
+  # gives, whichever buffer a step landed in; an unencodable step raises
+  # TypeError and queues nothing.
+  writer = _native.dataset_io.AsyncRiegeliDatasetWriter(str(tmp_path), b'', 0)
+  rng = np.random.default_rng(4)
+  steps = []
+  for i in range(60):
+    # Sizes go up and down, so recycled buffers are both too big and too small.
+    side = int(rng.integers(1, 90))
+    frame = rng.integers(0, 256, size=(side, side, 3), dtype=np.uint8)
+    timestep = dm_env.TimeStep(dm_env.StepType.MID, np.float32(i), 1.0, frame)
+    steps.append((timestep, np.int32(i % 3), {'i': i} if i % 2 else None))
+  expected = [codec.encode(step).SerializeToString(deterministic=True)
+              for step in steps]
+  pooled = []
+  for i, step in enumerate(steps):
+    writer.record_step(*step, i == 0)
+    if i % 10 == 9:
+      writer.flush()
+      pooled.append(writer.pooled_buffers())
+    if i == 30:
+      with pytest.raises(TypeError, match='float16'):
+        writer.record_step(step[0]._replace(observation=np.zeros(3, np.float16)),
+                           None, None, False)
+  writer.close()
+  assert max(pooled) >= 1  # Buffers came back for reuse.
+  reader = _native.dataset_io.RiegeliDatasetReader()
+  reader.init(str(tmp_path))
+  assert reader.num_steps == len(steps)
+  assert [bytes(reader.serialized_step(i)) for i in range(len(steps))] == expected
 
 
 _DISK_FULL_SCRIPT = textwrap.dedent("""

@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "envlogger/converters/data_wire.h"
+#include "envlogger/python/encode_step.h"
 #include "envlogger/python/register.h"
 
 namespace envlogger {
@@ -614,6 +615,22 @@ PyObject* EncodeStep(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nar
   if (!step) return nullptr;
   return Encode(nullptr, step.get());
 }
+
+}  // namespace
+
+bool EncodeStepInto(PyObject* timestep, PyObject* action, PyObject* custom_data, std::string* out) {
+  Ref step(PyTuple_Pack(3, timestep, action, custom_data));
+  if (!step) return false;
+  out->clear();
+  Encoder encoder(out);
+  if (!encoder.EncodeData(step.get(), 0)) {
+    encoder.RaiseError();
+    return false;
+  }
+  return true;
+}
+
+namespace {
 
 // ---------------------------------------------------------------------------
 // Decoding.

@@ -1,0 +1,26 @@
+// Encoding a step straight into a caller's buffer: the native codec's entry
+// point for the dataset writer bindings, so that a recorded step is
+// serialized once, into memory the writer recycles, with no intermediate
+// bytes object. Defined in envlogger/converters/python/codec_bindings.cc.
+
+#ifndef ENVLOGGER_PYTHON_ENCODE_STEP_H_
+#define ENVLOGGER_PYTHON_ENCODE_STEP_H_
+
+#include <Python.h>
+
+#include <string>
+
+namespace envlogger {
+namespace python {
+
+// Replaces the contents of `*out` with the serialized envlogger.Data of the
+// tuple (timestep, action, custom_data), the bytes codec.encode_step()
+// returns, keeping `*out`'s capacity. On failure returns false with the
+// Python exception encode_step() raises set (TypeError, ValueError,
+// RecursionError), and `*out` holds unspecified bytes. Needs the GIL.
+bool EncodeStepInto(PyObject* timestep, PyObject* action, PyObject* custom_data, std::string* out);
+
+}  // namespace python
+}  // namespace envlogger
+
+#endif  // ENVLOGGER_PYTHON_ENCODE_STEP_H_
