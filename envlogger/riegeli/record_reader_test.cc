@@ -355,6 +355,39 @@ TEST_F(RecoveryTest, SeekIntoDamagedChunk) {
   EXPECT_EQ(record, records_[4]);
 }
 
+// With the block header at 0 damaged, a seek cannot use it and recovery
+// resumes at the first intact chunk, before the asked position: reading goes
+// on to the record at that position (found by the fuzzer: the reader used to
+// return the first record after the damage).
+TEST(RecordReaderRecoveryTest, ReadRecordAtAfterRecoveryBeforeThePosition) {
+  std::string file;
+  std::vector<std::string> records;
+  std::vector<RecordPosition> positions;
+  {
+    StatusOr<std::unique_ptr<RecordWriter>> writer = RecordWriter::Create(
+        std::make_unique<StringSink>(&file), Options("uncompressed,chunk_size:100"));
+    ASSERT_TRUE(writer.ok());
+    for (int i = 0; i < 20; ++i) {
+      records.push_back("record" + std::to_string(i) + std::string(30, 'x'));
+      ASSERT_TRUE((*writer)->WriteRecord(records.back()).ok());
+      positions.push_back((*writer)->LastPos());
+    }
+    ASSERT_TRUE((*writer)->Close().ok());
+  }
+  ASSERT_GT(positions.back().chunk_begin, positions[0].chunk_begin);
+  file[3] ^= 1;  // The block header at 0.
+  for (size_t i : {size_t{0}, size_t{7}, size_t{19}, size_t{12}}) {
+    SCOPED_TRACE(i);
+    RecordReaderOptions options;
+    options.recovery = [](const SkippedRegion&) { return true; };
+    RecordReader reader(std::make_unique<StringSource>(file), options);
+    std::string_view record;
+    ASSERT_TRUE(reader.ReadRecordAt(positions[i].numeric(), &record)) << reader.status().ToString();
+    EXPECT_EQ(reader.LastPos(), positions[i]);
+    EXPECT_EQ(record, records[i]);
+  }
+}
+
 TEST_F(RecoveryTest, CallbackReturningFalseStopsReading) {
   RecordReaderOptions options;
   options.recovery = [](const SkippedRegion&) { return false; };
