@@ -1,7 +1,7 @@
 """Reader: random access to a dataset recorded by `EnvLogger`."""
 
 import copy
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from envlogger.backends import backend_reader
 from envlogger.backends import backend_type
@@ -92,6 +92,20 @@ class Reader:
   def episodes(self) -> Sequence[Sequence[Any]]:
     """Lazy sequence of episodes, each a lazy sequence of `StepData`."""
     return self._backend.episodes
+
+  def skipped_regions(self) -> List[backend_reader.SkippedRegion]:
+    """The damaged parts of the dataset met by reading so far.
+
+    Iterating `steps` or an episode skips steps whose chunk is damaged (or
+    cut off by a truncation) and logs a warning per damaged region; indexing
+    such a step raises `backend_reader.DamagedDataError` (a RuntimeError)
+    naming the file and the position. Each region is listed once, as a
+    `SkippedRegion(path, begin, end, message, steps)`: the unreadable byte
+    range of the file and the global indices of the steps lost in it.
+    Damaged episode metadata reads as None and is listed here too. Each
+    `copy()` has its own list.
+    """
+    return self._backend.skipped_regions()
 
   def episode_metadata(self) -> Sequence[Any]:
     """Lazy sequence of the episodes' metadata (None where absent)."""

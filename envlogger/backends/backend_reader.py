@@ -2,6 +2,7 @@
 
 import abc
 import collections.abc
+import dataclasses
 import operator
 from typing import Any, Callable, Generic, Iterator, List, TypeVar, Union
 
@@ -12,18 +13,52 @@ from envlogger.converters import codec
 T = TypeVar('T')
 
 
+@dataclasses.dataclass(frozen=True)
+class SkippedRegion:
+  """Bytes [begin, end) of the file `path` that could not be read.
+
+  Attributes:
+    path: the damaged file (e.g. a shard's steps.riegeli).
+    begin: first unreadable byte.
+    end: first byte after the unreadable range (where reading resumed).
+    message: why, e.g. "corrupted chunk header (hash mismatch) in ...".
+    steps: the global indices of the steps lost in it (empty for a region of
+      episode_metadata.riegeli).
+  """
+  path: str
+  begin: int
+  end: int
+  message: str
+  steps: range
+
+  def __str__(self) -> str:
+    return (f'{self.path}: bytes [{self.begin}, {self.end}) unreadable, '
+            f'{len(self.steps)} steps lost: {self.message}')
+
+
+class DamagedDataError(RuntimeError):
+  """A step (or episode metadata) lies in a damaged part of a file.
+
+  Raised by random access (`reader.steps[i]`); iterating `reader.steps` or
+  an episode skips such steps instead. A RuntimeError, the type read errors
+  had before damage was told apart.
+  """
+
+
 class _SequenceAdapter(Generic[T], collections.abc.Sequence):
   """A lazy, fixed-length Sequence whose items are fetched on access.
 
   `adapter[i]` calls `get_nth_item(i)` every time (nothing is cached);
   negative indices count from the end; slices return lists. Every `iter()`
   is independent of the others (upstream shared one index between all
-  iterations of the same adapter).
+  iterations of the same adapter). With `skip_damaged`, iteration leaves out
+  items that raise DamagedDataError (indexing still raises it).
   """
 
-  def __init__(self, count: int, get_nth_item: Callable[[int], T]):
+  def __init__(self, count: int, get_nth_item: Callable[[int], T], skip_damaged: bool = False):
     self._count = count
     self._get_nth_item = get_nth_item
+    self._skip_damaged = skip_damaged
 
   def __len__(self) -> int:
     return self._count
@@ -43,8 +78,17 @@ class _SequenceAdapter(Generic[T], collections.abc.Sequence):
     return self._get_nth_item(index)
 
   def __iter__(self) -> Iterator[T]:
+    if not self._skip_damaged:
+      for i in range(self._count):
+        yield self._get_nth_item(i)
+      return
+    get_nth_item = self._get_nth_item
     for i in range(self._count):
-      yield self._get_nth_item(i)
+      try:
+        item = get_nth_item(i)
+      except DamagedDataError:
+        continue
+      yield item
 
 
 class BackendReader(metaclass=abc.ABCMeta):
@@ -60,7 +104,7 @@ class BackendReader(metaclass=abc.ABCMeta):
 
   def _init_visitors(self) -> None:
     num_episodes = self._get_num_episodes()
-    self._steps = _SequenceAdapter(self._get_num_steps(), self._get_nth_step)
+    self._steps = _SequenceAdapter(self._get_num_steps(), self._get_nth_step, skip_damaged=True)
     self._episodes = _SequenceAdapter(num_episodes, self._get_nth_episode)
     self._episode_metadata = _SequenceAdapter(num_episodes,
                                               self._get_nth_episode_metadata)
@@ -102,6 +146,16 @@ class BackendReader(metaclass=abc.ABCMeta):
   def metadata(self) -> Any:
     """The dataset-level metadata."""
 
+  def skipped_regions(self) -> List[SkippedRegion]:
+    """The damaged parts of the dataset this reader has met so far.
+
+    Reading a step whose chunk is damaged (or cut off by a truncation) adds
+    the unreadable byte range once, with the steps it holds; see
+    `SkippedRegion`. Empty for backends that cannot be damaged and for
+    intact datasets. Each `copy()` keeps its own list.
+    """
+    return []
+
   def _decode_episode_metadata(self, stored: Any) -> Any:
     """Turns stored episode metadata into the user's value (default: codec)."""
     return codec.decode(stored)
@@ -110,7 +164,8 @@ class BackendReader(metaclass=abc.ABCMeta):
     info = self._get_nth_episode_info(i, include_metadata=False)
     start = info.start
     return _SequenceAdapter(info.num_steps,
-                            lambda j: self._get_nth_step(start + j))
+                            lambda j: self._get_nth_step(start + j),
+                            skip_damaged=True)
 
   def _get_nth_episode_metadata(self, i: int) -> Any:
     info = self._get_nth_episode_info(i, include_metadata=True)
@@ -127,7 +182,12 @@ class BackendReader(metaclass=abc.ABCMeta):
 
   @property
   def steps(self) -> collections.abc.Sequence:
-    """Lazy sequence of all `StepData`, across episodes."""
+    """Lazy sequence of all `StepData`, across episodes.
+
+    Iterating it (or an episode) skips steps in damaged chunks, which are
+    logged and listed by `skipped_regions()`; indexing such a step raises
+    DamagedDataError naming the file and the position.
+    """
     return self._steps
 
   def __enter__(self) -> 'BackendReader':

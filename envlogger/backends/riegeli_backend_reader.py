@@ -22,6 +22,9 @@ from envlogger.converters import native_codec
 # Upstream's reader reports shards whose index is empty (a writer that never
 # flushed) with this prefix and keeps the other shards usable.
 _EMPTY_SHARD_PREFIX = 'NOT_FOUND: Empty steps in '
+# Native read errors of records in damaged chunks (riegeli_shard_reader.h).
+_DAMAGE_PREFIX = 'DATA_LOSS: '
+_DAMAGE_MARK = ' is in a damaged chunk: '
 
 # Hot path of reading: native calls without their Python wrappers, and the
 # StepType members by value (calling the IntEnum is ~1 µs).
@@ -58,6 +61,7 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     metadata = self._reader.serialized_metadata()
     decoded = native_codec.decode(metadata) if metadata is not None else None
     self._metadata = decoded if isinstance(decoded, dict) else {}
+    self._num_reported_regions = 0
     self._bind_native()
     super().__init__()
 
@@ -81,9 +85,36 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     """
     return self._reader.recovery_reports()
 
+  def skipped_regions(self) -> list[backend_reader.SkippedRegion]:
+    """The damaged byte ranges met by reads so far (see BackendReader)."""
+    if self._reader is None:
+      return []
+    return [
+        backend_reader.SkippedRegion(path, begin, end, message,
+                                     range(first, last + 1) if first >= 0 else range(0))
+        for path, begin, end, message, first, last in self._reader.damaged_regions()
+    ]
+
+  def _read_error(self, error: RuntimeError) -> RuntimeError:
+    """`error` of a native read, as DamagedDataError if it is damage.
+
+    Logs each damaged region the first time it is met.
+    """
+    if not str(error).startswith(_DAMAGE_PREFIX) or _DAMAGE_MARK not in str(error):
+      return error
+    regions = self.skipped_regions()
+    for region in regions[self._num_reported_regions:]:
+      logging.warning('Skipping damaged data in %s: bytes [%d, %d) are unreadable, %d steps '
+                      'lost%s: %s', region.path, region.begin, region.end, len(region.steps),
+                      f' (steps {region.steps.start}..{region.steps.stop - 1})'
+                      if region.steps else '', region.message)
+    self._num_reported_regions = len(regions)
+    return backend_reader.DamagedDataError(str(error))
+
   def _copy(self) -> 'RiegeliBackendReader':
     clone = copy.copy(self)
     clone._metadata = copy.deepcopy(self._metadata)
+    clone._num_reported_regions = 0
     clone._reader = self._reader.clone()
     clone._bind_native()
     return clone
@@ -95,7 +126,10 @@ class RiegeliBackendReader(backend_reader.BackendReader):
       reader.close()
 
   def _get_nth_step(self, i: int) -> step_data.StepData:
-    serialized = self._serialized_step(i)
+    try:
+      serialized = self._serialized_step(i)
+    except RuntimeError as e:
+      raise self._read_error(e) from None
     if serialized is None:
       raise IndexError(f'Step {i} could not be read from the dataset.')
     timestep, action, custom_data = _decode(serialized)
@@ -116,7 +150,18 @@ class RiegeliBackendReader(backend_reader.BackendReader):
                             i: int,
                             include_metadata: bool = False
                            ) -> episode_info.EpisodeInfo:
-    return self._episode(i, include_metadata)
+    """Start, length and metadata of episode `i`.
+
+    Metadata in a damaged chunk of episode_metadata.riegeli is None (as for
+    an episode without metadata), logged and listed by skipped_regions().
+    """
+    try:
+      return self._episode(i, include_metadata)
+    except RuntimeError as e:
+      error = self._read_error(e)
+      if include_metadata and isinstance(error, backend_reader.DamagedDataError):
+        return self._episode(i, False)
+      raise error from None
 
   def metadata(self) -> dict[str, Any]:
     return self._metadata

@@ -1,6 +1,7 @@
 #include "envlogger/riegeli/chunk_reader.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/riegeli/records_format.h"
@@ -207,16 +208,78 @@ bool ChunkReader::PeekChunkHeader(ChunkHeader* header) {
   return ReadHeader(pos_, *size, header, &chunk_end, &header_end) == Outcome::kOk;
 }
 
+bool ChunkReader::IsChunkHeaderAt(std::string_view window, uint64_t window_begin, uint64_t pos,
+                                  uint64_t size) {
+  const uint64_t window_end = window_begin + window.size();
+  // Cheap checks first: a known chunk type, found without copying.
+  const uint64_t in_block = pos % kBlockSize;
+  const uint64_t type_pos =
+      pos + 24 + (in_block == 0 || in_block + 24 >= kBlockSize ? kBlockHeaderSize : 0);
+  if (type_pos >= window_end) return false;
+  switch (static_cast<ChunkType>(window[type_pos - window_begin])) {
+    case ChunkType::kFileSignature:
+    case ChunkType::kFileMetadata:
+    case ChunkType::kPadding:
+    case ChunkType::kSimple:
+    case ChunkType::kTransposed:
+      break;
+    default:
+      return false;
+  }
+  // The 40 logical bytes of a header at `pos`, block headers left out.
+  char logical[kChunkHeaderSize];
+  size_t filled = 0;
+  uint64_t physical = pos;
+  while (filled < kChunkHeaderSize) {
+    if (physical % kBlockSize == 0) physical += kBlockHeaderSize;
+    const size_t length = static_cast<size_t>(std::min<uint64_t>(
+        kChunkHeaderSize - filled, kBlockSize - physical % kBlockSize));
+    // Callers make the window cover every complete header it may hold.
+    if (physical + length > window_end) return false;
+    std::memcpy(logical + filled, window.data() + (physical - window_begin), length);
+    filled += length;
+    physical += length;
+  }
+  // Data that cannot fit in the source: not a header (nor worth hashing).
+  if (DecodeFixed64(logical + 8) > size) return false;
+  ChunkHeader header;
+  return header.Decode(logical);
+}
+
 uint64_t ChunkReader::FindChunk(uint64_t after, uint64_t size) {
-  for (uint64_t block = (after / kBlockSize + 1) * kBlockSize; block < size; block += kBlockSize) {
+  // Block by block: first every possible chunk boundary before the next
+  // block boundary (a header with a valid hash begins a chunk, up to a 2^-64
+  // false positive rate), then the block header, whose intact pointers name
+  // the next chunk for certain. So at most one block is searched after an
+  // intact block header, and nothing is searched inside a chunk that an
+  // intact block header says spans it.
+  std::string window;
+  uint64_t start = after + 1;
+  while (start < size) {
+    const uint64_t block = (start / kBlockSize + 1) * kBlockSize;
+    // Enough bytes for a header beginning just before `block` to cross it.
+    const uint64_t window_end =
+        std::min(size, block + kBlockHeaderSize + kChunkHeaderSize);
+    if (!source_->ReadAt(start, static_cast<size_t>(window_end - start), &window).ok()) break;
+    const uint64_t available = start + window.size();
+    for (uint64_t pos = start; pos < block && pos < available; ++pos) {
+      if (!IsPossibleChunkBoundary(pos)) continue;
+      if (AddWithOverhead(pos, kChunkHeaderSize) > available) {
+        return std::max(size, after);  // No complete header can follow.
+      }
+      if (IsChunkHeaderAt(window, start, pos, size)) return pos;
+    }
+    if (block >= size) break;
     uint64_t previous_chunk = 0;
     uint64_t next_chunk = 0;
-    if (!ReadBlockHeader(block, &previous_chunk, &next_chunk)) continue;
-    if (previous_chunk == 0) return block;
-    if (next_chunk > 0 && next_chunk <= size - block &&
-        IsPossibleChunkBoundary(block + next_chunk)) {
-      return block + next_chunk;
+    if (ReadBlockHeader(block, &previous_chunk, &next_chunk)) {
+      if (previous_chunk == 0) return block;
+      if (next_chunk > 0 && next_chunk <= size - block &&
+          IsPossibleChunkBoundary(block + next_chunk)) {
+        return block + next_chunk;
+      }
     }
+    start = block;  // block itself was a candidate of the header check.
   }
   return std::max(size, after);
 }
@@ -337,12 +400,22 @@ bool ChunkReader::SeekToChunk(uint64_t pos, bool containing) {
     Truncated();
     return false;
   }
-  if (!ReadBlockHeader(block, &previous_chunk, &next_chunk)) {
+  // A damaged block header: walk from an earlier intact one instead (the
+  // walk reads chunk headers only, so it passes the damaged one unless a
+  // chunk header straddles it).
+  bool intact = ReadBlockHeader(block, &previous_chunk, &next_chunk);
+  uint64_t earlier = block;
+  while (!intact && earlier > 0) {
+    earlier -= kBlockSize;
+    intact = ReadBlockHeader(earlier, &previous_chunk, &next_chunk);
+  }
+  if (!intact) {
     pos_ = block;
     Fail(DataLossError("corrupted block header (hash mismatch) in " + At(*source_, block)),
          Recovery::kFindChunk, block);
     return false;
   }
+  block = earlier;
   if (previous_chunk > block || !IsPossibleChunkBoundary(block - previous_chunk) ||
       (previous_chunk != 0 && next_chunk == 0)) {
     pos_ = block;
@@ -364,6 +437,18 @@ bool ChunkReader::SeekToChunk(uint64_t pos, bool containing) {
     uint64_t header_end = 0;
     const Outcome outcome = ReadHeader(chunk_begin, *size, &header, &chunk_end, &header_end);
     if (outcome == Outcome::kEnd) return true;
+    if (outcome == Outcome::kFailed && recovery_ == Recovery::kFindChunk) {
+      // A damaged header hides its chunk's extent, but the chunk ends at or
+      // before the next intact chunk header; if that is not beyond the
+      // target, the target is not in the damaged chunk: walk on from there.
+      const uint64_t next = FindChunk(failure_pos_, *size);
+      if (next < *size && (containing ? next <= pos : next < pos)) {
+        status_ = OkStatus();
+        recovery_ = Recovery::kNone;
+        chunk_begin = next;
+        continue;
+      }
+    }
     if (outcome != Outcome::kOk) return false;
     if (containing) {
       if (chunk_begin + header.num_records > pos) return true;

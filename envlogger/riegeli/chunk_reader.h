@@ -52,7 +52,8 @@ class ChunkReader {
   bool PeekChunkHeader(ChunkHeader* header);
 
   // After ReadChunk()/Seek*() failed with a non-OK status() or truncated(),
-  // skips to the next plausible chunk boundary, clears the failure and
+  // skips to the next chunk boundary (after a damaged chunk header: the next
+  // intact chunk header, see FindChunk()), clears the failure and
   // describes the skipped range in `*region` ([position of the failed
   // operation, resume position); empty only after seeking beyond the end).
   // Returns false if there is nothing to recover from: no failure, an I/O
@@ -118,9 +119,17 @@ class ChunkReader {
   // Both seeks: the chunk containing `pos` (containing) or the last chunk
   // beginning before `pos` (!containing).
   bool SeekToChunk(uint64_t pos, bool containing);
-  // Finds the first plausible chunk boundary after a block boundary > `after`
-  // (or the end of the source).
+  // Finds where reading resumes after damage at `after`: the first position
+  // > `after` where a chunk header with a valid hash begins, or the chunk
+  // boundary named by an intact block header if that comes first, or the end
+  // of the source. Reads a window of at most one block (+64 bytes) at a
+  // time, never beyond the source; hashes only candidates passing cheap checks.
   uint64_t FindChunk(uint64_t after, uint64_t size);
+  // Whether a chunk header with a valid hash and a plausible data size begins
+  // at `pos`, judged from `window` (the bytes at `window_begin`; false if it
+  // does not hold the whole header).
+  static bool IsChunkHeaderAt(std::string_view window, uint64_t window_begin, uint64_t pos,
+                              uint64_t size);
 
   // Records a failure of the operation at pos_.
   Outcome Fail(Status status, Recovery recovery, uint64_t failure_pos);

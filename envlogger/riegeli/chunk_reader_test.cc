@@ -293,8 +293,7 @@ void CheckFlippedByte(const std::string& file, const std::map<uint64_t, ReadChun
   const Part part = Classify(damaged->first, damaged->second.chunk.header, offset);
   std::vector<uint64_t> must_survive;
   for (const auto& [begin, info] : originals) {
-    if (begin < damaged->first || part == Part::kPadding ||
-        (part == Part::kData && begin != damaged->first)) {
+    if (begin != damaged->first || part == Part::kPadding) {
       must_survive.push_back(begin);
     }
   }
@@ -333,29 +332,50 @@ TEST(ChunkReaderTest, FlipSampledBytesOfMultiBlockFiles) {
   }
 }
 
-// 23 records of 10000 bytes, 3 per chunk (spec §9.3): damage to the header of
-// the chunk holding records 9..11 loses it and the next chunk (12..14), which
-// straddles the block boundary whose header points past it to record 15.
-TEST(ChunkReaderTest, RecoveryFromDamagedChunkHeaderResumesAtNextBlock) {
-  std::string file;
-  StringSink sink(&file);
+// Writes a file of simple uncompressed chunks, chunk i holding the records
+// of `chunks[i]`; returns the begin of every chunk (signature excluded).
+std::vector<uint64_t> WriteChunks(const std::vector<std::vector<std::string>>& chunks,
+                                  std::string* file) {
+  StringSink sink(file);
   ChunkWriter writer(&sink);
-  ASSERT_TRUE(writer.WriteSignature().ok());
+  EXPECT_TRUE(writer.WriteSignature().ok());
   CompressorOptions none;
   none.type = CompressionType::kNone;
   std::vector<uint64_t> chunk_begins;
-  for (int first = 0; first < 23; first += 3) {
+  for (const std::vector<std::string>& records : chunks) {
     SimpleEncoder encoder(none);
-    for (int i = first; i < std::min(first + 3, 23); ++i) {
-      encoder.AddRecord(std::string(10000, static_cast<char>('a' + i)));
-    }
+    for (const std::string& record : records) encoder.AddRecord(record);
     std::string data;
-    ASSERT_TRUE(encoder.Encode(&data).ok());
+    EXPECT_TRUE(encoder.Encode(&data).ok());
     chunk_begins.push_back(writer.pos());
-    ASSERT_TRUE(writer.WriteChunk(ChunkType::kSimple, encoder.num_records(),
+    EXPECT_TRUE(writer.WriteChunk(ChunkType::kSimple, encoder.num_records(),
                                   encoder.decoded_data_size(), data)
                     .ok());
   }
+  return chunk_begins;
+}
+
+std::vector<uint64_t> DeliveredBegins(const ReadResult& result) {
+  std::vector<uint64_t> delivered;
+  for (const ReadChunkInfo& info : result.chunks) delivered.push_back(info.begin);
+  return delivered;
+}
+
+// 23 records of 10000 bytes, 3 per chunk (spec §9.3): damage to the header of
+// the chunk holding records 9..11 loses only that chunk; reading resumes at
+// the next chunk header (records 12..14), which lies before the next block
+// boundary (Riegeli's own recovery would resume at that block's next chunk,
+// losing records 12..14 too).
+TEST(ChunkReaderTest, RecoveryFromDamagedChunkHeaderResumesAtNextChunkHeader) {
+  std::vector<std::vector<std::string>> chunks;
+  for (int first = 0; first < 23; first += 3) {
+    chunks.emplace_back();
+    for (int i = first; i < std::min(first + 3, 23); ++i) {
+      chunks.back().push_back(std::string(10000, static_cast<char>('a' + i)));
+    }
+  }
+  std::string file;
+  const std::vector<uint64_t> chunk_begins = WriteChunks(chunks, &file);
   // Chunk 3 lies within the second block; chunk 4 (records 12..14) crosses
   // into the third.
   ASSERT_GT(chunk_begins[3], kBlockSize);
@@ -366,13 +386,174 @@ TEST(ChunkReaderTest, RecoveryFromDamagedChunkHeaderResumesAtNextBlock) {
   const ReadResult result = ReadAll(&source, /*recover=*/true);
   ASSERT_TRUE(result.terminated);
   EXPECT_TRUE(result.clean_end);
-  std::vector<uint64_t> delivered;
-  for (const ReadChunkInfo& info : result.chunks) delivered.push_back(info.begin);
-  EXPECT_EQ(delivered, (std::vector<uint64_t>{0, chunk_begins[0], chunk_begins[1], chunk_begins[2],
-                                              chunk_begins[5], chunk_begins[6], chunk_begins[7]}));
+  EXPECT_EQ(DeliveredBegins(result),
+            (std::vector<uint64_t>{0, chunk_begins[0], chunk_begins[1], chunk_begins[2],
+                                   chunk_begins[4], chunk_begins[5], chunk_begins[6],
+                                   chunk_begins[7]}));
   ASSERT_EQ(result.regions.size(), 1u);
   EXPECT_EQ(result.regions[0].begin, chunk_begins[3]);
-  EXPECT_EQ(result.regions[0].end, chunk_begins[5]);
+  EXPECT_EQ(result.regions[0].end, chunk_begins[4]);
+  EXPECT_NE(result.regions[0].message.find("corrupted chunk header"), std::string::npos)
+      << result.regions[0].message;
+}
+
+// Many small chunks in one block: damage to the 2nd chunk's header costs only
+// that chunk, and the skipped region is exactly that chunk.
+TEST(ChunkReaderTest, DamagedHeaderOfSmallChunkLosesOnlyThatChunk) {
+  std::vector<std::vector<std::string>> chunks;
+  for (int c = 0; c < 10; ++c) {
+    chunks.push_back({"chunk" + std::to_string(c) + "_a", "chunk" + std::to_string(c) + "_b"});
+  }
+  std::string file;
+  const std::vector<uint64_t> chunk_begins = WriteChunks(chunks, &file);
+  ASSERT_LT(file.size(), kBlockSize);
+  for (uint64_t offset = 0; offset < kChunkHeaderSize; ++offset) {
+    SCOPED_TRACE("flipped header byte " + std::to_string(offset));
+    std::string corrupt = file;
+    corrupt[chunk_begins[1] + offset] ^= 0x20;
+    StringSource source(corrupt);
+    const ReadResult result = ReadAll(&source, /*recover=*/true);
+    ASSERT_TRUE(result.terminated);
+    EXPECT_TRUE(result.clean_end);
+    std::vector<uint64_t> expected = {0};
+    for (size_t c = 0; c < chunk_begins.size(); ++c) {
+      if (c != 1) expected.push_back(chunk_begins[c]);
+    }
+    ASSERT_EQ(DeliveredBegins(result), expected);
+    EXPECT_EQ(DecodeRecords(result.chunks[2].chunk), chunks[2]);
+    EXPECT_EQ(DecodeRecords(result.chunks.back().chunk), chunks.back());
+    ASSERT_EQ(result.regions.size(), 1u);
+    EXPECT_EQ(result.regions[0].begin, chunk_begins[1]);
+    EXPECT_EQ(result.regions[0].end, chunk_begins[2]);
+  }
+}
+
+// Seeking to a record position walks chunk headers from the block header; a
+// damaged chunk header on the way costs only the positions of that chunk.
+TEST(ChunkReaderTest, SeekPastDamagedChunkHeaderInSameBlock) {
+  std::vector<std::vector<std::string>> chunks;
+  for (int c = 0; c < 6; ++c) chunks.push_back({"a", "b", "c"});
+  std::string file;
+  const std::vector<uint64_t> chunk_begins = WriteChunks(chunks, &file);
+  file[chunk_begins[1] + 30] ^= 4;
+  StringSource source(file);
+  ChunkReader reader(&source);
+  for (size_t c : {size_t{3}, size_t{2}, size_t{5}}) {
+    ASSERT_TRUE(reader.SeekToChunkContaining(chunk_begins[c] + 1)) << reader.status().ToString();
+    EXPECT_EQ(reader.pos(), chunk_begins[c]);
+    Chunk chunk;
+    uint64_t begin = 0;
+    ASSERT_TRUE(reader.ReadChunk(&chunk, &begin));
+    EXPECT_EQ(DecodeRecords(chunk), chunks[c]);
+  }
+  // A position inside the damaged chunk fails; recovery skips exactly it.
+  EXPECT_FALSE(reader.SeekToChunkContaining(chunk_begins[1] + 2));
+  EXPECT_EQ(reader.status().code(), StatusCode::kDataLoss);
+  SkippedRegion region;
+  ASSERT_TRUE(reader.Recover(&region));
+  EXPECT_EQ(region.begin, chunk_begins[1]);
+  EXPECT_EQ(region.end, chunk_begins[2]);
+  // Seeking before a position beyond the damage finds the intact chunk.
+  ASSERT_TRUE(reader.SeekToChunkBefore(chunk_begins[3]));
+  EXPECT_EQ(reader.pos(), chunk_begins[2]);
+}
+
+// A damaged block header does not stop seeks into its block: the walk
+// starts from the previous intact block header.
+TEST(ChunkReaderTest, SeekPastDamagedBlockHeader) {
+  std::vector<std::vector<std::string>> chunks;
+  for (int c = 0; c < 12; ++c) chunks.push_back({std::string(25000, static_cast<char>('a' + c))});
+  std::string file;
+  const std::vector<uint64_t> chunk_begins = WriteChunks(chunks, &file);
+  ASSERT_LT(chunk_begins[2], kBlockSize);
+  ASSERT_GT(chunk_begins[3], kBlockSize);
+  file[kBlockSize + 5] ^= 1;  // Inside chunk 2's data.
+  StringSource source(file);
+  ChunkReader reader(&source);
+  ASSERT_TRUE(reader.SeekToChunkContaining(chunk_begins[3])) << reader.status().ToString();
+  EXPECT_EQ(reader.pos(), chunk_begins[3]);
+  Chunk chunk;
+  uint64_t begin = 0;
+  ASSERT_TRUE(reader.ReadChunk(&chunk, &begin));
+  EXPECT_EQ(DecodeRecords(chunk), chunks[3]);
+  // Chunk 2 itself crosses the damaged block header: reading it fails.
+  ASSERT_TRUE(reader.SeekToChunkContaining(chunk_begins[2]));
+  EXPECT_FALSE(reader.ReadChunk(&chunk, &begin));
+  EXPECT_EQ(reader.status().code(), StatusCode::kDataLoss);
+}
+
+// The search for the next chunk header reassembles headers that straddle a
+// block boundary (block header interleaved) and never proposes a position
+// inside a block header.
+TEST(ChunkReaderTest, RecoveryFindsChunkHeaderStraddlingBlockBoundary) {
+  // Chunk 1 fills the first block up to `gap` bytes before its end, so that
+  // chunk 2's 40-byte header begins there and crosses the block boundary.
+  for (uint64_t gap : {uint64_t{1}, uint64_t{8}, uint64_t{24}, uint64_t{39}}) {
+    SCOPED_TRACE("header begins " + std::to_string(gap) + " bytes before the block boundary");
+    std::string file;
+    std::vector<uint64_t> chunk_begins;
+    for (uint64_t length = kBlockSize - 200; length < kBlockSize; ++length) {
+      file.clear();
+      chunk_begins = WriteChunks({{"x"}, {std::string(length, 'p')}, {"after1", "after2"},
+                                  {"last"}},
+                                 &file);
+      if (chunk_begins[2] >= kBlockSize - gap) break;
+    }
+    ASSERT_EQ(chunk_begins[2], kBlockSize - gap);
+    // Damage the header of chunk 0: the search finds chunk 1 right after it.
+    std::string corrupt = file;
+    corrupt[chunk_begins[0] + 3] ^= 1;
+    {
+      StringSource source(corrupt);
+      const ReadResult result = ReadAll(&source, /*recover=*/true);
+      ASSERT_TRUE(result.terminated);
+      EXPECT_EQ(DeliveredBegins(result),
+                (std::vector<uint64_t>{0, chunk_begins[1], chunk_begins[2], chunk_begins[3]}));
+    }
+    // Damage the header of chunk 1: the search crosses chunk 1's data and
+    // finds chunk 2's header, which straddles the block boundary.
+    corrupt = file;
+    corrupt[chunk_begins[1] + 3] ^= 1;
+    {
+      StringSource source(corrupt);
+      const ReadResult result = ReadAll(&source, /*recover=*/true);
+      ASSERT_TRUE(result.terminated);
+      EXPECT_TRUE(result.clean_end);
+      EXPECT_EQ(DeliveredBegins(result),
+                (std::vector<uint64_t>{0, chunk_begins[0], chunk_begins[2], chunk_begins[3]}));
+      ASSERT_EQ(result.regions.size(), 1u);
+      EXPECT_EQ(result.regions[0].begin, chunk_begins[1]);
+      EXPECT_EQ(result.regions[0].end, chunk_begins[2]);
+      ASSERT_EQ(result.chunks.size(), 4u);
+      EXPECT_EQ(DecodeRecords(result.chunks[2].chunk),
+                (std::vector<std::string>{"after1", "after2"}));
+    }
+  }
+}
+
+// Damage to both a chunk header and the header of the chunk after it: the
+// search continues past the second one to the block header's pointer.
+TEST(ChunkReaderTest, RecoveryFallsBackToBlockHeaderPointer) {
+  std::vector<std::vector<std::string>> chunks;
+  for (int c = 0; c < 12; ++c) chunks.push_back({std::string(25000, static_cast<char>('a' + c))});
+  std::string file;
+  const std::vector<uint64_t> chunk_begins = WriteChunks(chunks, &file);
+  // Chunk 2 crosses the first block boundary, chunk 3 begins after it.
+  ASSERT_LT(chunk_begins[2], kBlockSize);
+  ASSERT_GT(chunk_begins[3], kBlockSize);
+  std::string corrupt = file;
+  corrupt[chunk_begins[1] + 10] ^= 1;
+  corrupt[chunk_begins[2] + 10] ^= 1;
+  StringSource source(corrupt);
+  const ReadResult result = ReadAll(&source, /*recover=*/true);
+  ASSERT_TRUE(result.terminated);
+  EXPECT_TRUE(result.clean_end);
+  std::vector<uint64_t> expected = {0, chunk_begins[0]};
+  for (size_t c = 3; c < chunk_begins.size(); ++c) expected.push_back(chunk_begins[c]);
+  EXPECT_EQ(DeliveredBegins(result), expected);
+  ASSERT_EQ(result.regions.size(), 1u);
+  EXPECT_EQ(result.regions[0].begin, chunk_begins[1]);
+  EXPECT_EQ(result.regions[0].end, chunk_begins[3]);
 }
 
 TEST(ChunkReaderTest, DataHashMismatchSkipsOnlyThatChunk) {
@@ -528,9 +709,11 @@ TEST(ChunkReaderTest, SeekAndPeek) {
   SkippedRegion region;
   ASSERT_TRUE(reader.Recover(&region));
   EXPECT_EQ(region.begin, kBlockSize + 10);
-  EXPECT_EQ(region.end, file.size());  // No further block: the search ends at EOF.
-  EXPECT_FALSE(reader.ReadChunk(&chunk, &begin));
-  EXPECT_TRUE(reader.status().ok());
+  // The search resumes at the next chunk header: the chunk after the
+  // signature chunk at the block boundary.
+  EXPECT_EQ(region.end, kBlockSize + kSignatureSize);
+  ASSERT_TRUE(reader.ReadChunk(&chunk, &begin));
+  EXPECT_EQ(begin, kBlockSize + kSignatureSize);
 
   EXPECT_FALSE(reader.Seek(file.size() + 1));
   EXPECT_EQ(reader.status().code(), StatusCode::kOutOfRange);

@@ -176,8 +176,18 @@ bool RecordReader::SeekNumeric(uint64_t pos) {
       failure_ = Failure::kChunkReader;
       return Fail(chunk_reader_.status());
     }
-    // With recovery: positioned after the damage (or stopped there).
-    return HandleFailure(Failure::kChunkReader, chunk_reader_.status()) || status_.ok();
+    // With recovery: positioned after the damage (or stopped there), which
+    // may lie before pos (the next intact chunk): read on to pos.
+    if (!HandleFailure(Failure::kChunkReader, chunk_reader_.status())) return status_.ok();
+    while (chunk_reader_.pos() < pos) {
+      if (!LoadChunk(/*cache=*/true)) return status_.ok();
+      if (chunk_->end > pos) break;
+      index_ = chunk_->num_records();  // The whole chunk lies before pos.
+    }
+    if (chunk_ != nullptr && chunk_->end > pos && chunk_->begin <= pos) {
+      index_ = std::min<uint64_t>(pos - chunk_->begin, chunk_->num_records());
+    }
+    return true;
   }
   if (chunk_reader_.pos() >= pos) return true;  // Between records: the next one.
   if (!LoadChunk(/*cache=*/true)) return status_.ok();

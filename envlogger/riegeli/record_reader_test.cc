@@ -298,12 +298,14 @@ TEST_F(RecoveryTest, SkipsDamagedChunksAndReportsRegion) {
   EXPECT_TRUE(reader.ok()) << reader.status().ToString();
   std::vector<size_t> expected;
   for (size_t i = 0; i < 23; ++i) {
-    if (i < 9 || i >= 15) expected.push_back(i);
+    if (i < 9 || i >= 12) expected.push_back(i);
   }
+  // Only the damaged chunk (records 9..11) is lost: reading resumes at the
+  // next chunk header, not at the next block boundary.
   EXPECT_EQ(read, expected);
   ASSERT_EQ(regions.size(), 1u);
   EXPECT_EQ(regions[0].begin, positions_[9].numeric());
-  EXPECT_EQ(regions[0].end, positions_[15].numeric());
+  EXPECT_EQ(regions[0].end, positions_[12].numeric());
   EXPECT_TRUE(reader.Close().ok());
 }
 
@@ -319,9 +321,9 @@ TEST_F(RecoveryTest, WithoutRecoveryFailsThenRecoverContinues) {
   SkippedRegion region;
   ASSERT_TRUE(reader.Recover(&region));
   EXPECT_EQ(region.begin, positions_[9].numeric());
-  EXPECT_EQ(region.end, positions_[15].numeric());
+  EXPECT_EQ(region.end, positions_[12].numeric());
   ASSERT_TRUE(reader.ReadRecord(&record)) << reader.status().ToString();
-  EXPECT_EQ(record, records_[15]);
+  EXPECT_EQ(record, records_[12]);
 }
 
 TEST_F(RecoveryTest, SeekIntoDamagedChunk) {
@@ -340,13 +342,50 @@ TEST_F(RecoveryTest, SeekIntoDamagedChunk) {
   ASSERT_TRUE(reader.SeekNumeric(positions_[10].numeric())) << reader.status().ToString();
   std::string_view record;
   ASSERT_TRUE(reader.ReadRecord(&record)) << reader.status().ToString();
-  EXPECT_EQ(record, records_[15]);
-  EXPECT_EQ(reader.LastPos(), positions_[15]);
+  EXPECT_EQ(record, records_[12]);
+  EXPECT_EQ(reader.LastPos(), positions_[12]);
   EXPECT_EQ(regions.size(), 1u);
-  // Positions outside the damage are unaffected.
+  // Positions outside the damage are unaffected, also those after it in the
+  // same block (the seek walks past the damaged chunk header).
+  ASSERT_TRUE(reader.SeekNumeric(positions_[13].numeric()));
+  ASSERT_TRUE(reader.ReadRecord(&record));
+  EXPECT_EQ(record, records_[13]);
   ASSERT_TRUE(reader.SeekNumeric(positions_[4].numeric()));
   ASSERT_TRUE(reader.ReadRecord(&record));
   EXPECT_EQ(record, records_[4]);
+}
+
+// With the block header at 0 damaged, a seek cannot use it and recovery
+// resumes at the first intact chunk, before the asked position: reading goes
+// on to the record at that position (found by the fuzzer: the reader used to
+// return the first record after the damage).
+TEST(RecordReaderRecoveryTest, ReadRecordAtAfterRecoveryBeforeThePosition) {
+  std::string file;
+  std::vector<std::string> records;
+  std::vector<RecordPosition> positions;
+  {
+    StatusOr<std::unique_ptr<RecordWriter>> writer = RecordWriter::Create(
+        std::make_unique<StringSink>(&file), Options("uncompressed,chunk_size:100"));
+    ASSERT_TRUE(writer.ok());
+    for (int i = 0; i < 20; ++i) {
+      records.push_back("record" + std::to_string(i) + std::string(30, 'x'));
+      ASSERT_TRUE((*writer)->WriteRecord(records.back()).ok());
+      positions.push_back((*writer)->LastPos());
+    }
+    ASSERT_TRUE((*writer)->Close().ok());
+  }
+  ASSERT_GT(positions.back().chunk_begin, positions[0].chunk_begin);
+  file[3] ^= 1;  // The block header at 0.
+  for (size_t i : {size_t{0}, size_t{7}, size_t{19}, size_t{12}}) {
+    SCOPED_TRACE(i);
+    RecordReaderOptions options;
+    options.recovery = [](const SkippedRegion&) { return true; };
+    RecordReader reader(std::make_unique<StringSource>(file), options);
+    std::string_view record;
+    ASSERT_TRUE(reader.ReadRecordAt(positions[i].numeric(), &record)) << reader.status().ToString();
+    EXPECT_EQ(reader.LastPos(), positions[i]);
+    EXPECT_EQ(record, records[i]);
+  }
 }
 
 TEST_F(RecoveryTest, CallbackReturningFalseStopsReading) {

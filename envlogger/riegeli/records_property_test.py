@@ -2,7 +2,8 @@
 the positions the writer reported, under every codec, simple and transposed,
 with chunk sizes that make chunks cross 64 KiB block boundaries; and damaged
 files (a flipped byte, a truncation) never crash or hang the reader, which
-with recovery still returns every record the format can protect."""
+with recovery still returns every record of every chunk the damage did not
+touch."""
 
 import io
 import random
@@ -227,15 +228,51 @@ def test_flipped_byte(records, options, where, bit):
   assert [pos for pos, _ in read] == sorted(pos for pos, _ in read)
   for region in regions:
     assert region.begin <= region.end
-  # Every record of a chunk before the damaged one, and of every chunk that
-  # begins after the next block boundary (where recovery can always resume),
-  # comes back.
-  next_boundary = (offset // BLOCK_SIZE + 1) * BLOCK_SIZE
-  returned = {pos for pos, _ in read}
+  _assert_only_touched_chunk_lost(data, positions, offset, {pos for pos, _ in read})
+
+
+def _assert_only_touched_chunk_lost(data, positions, offset, returned):
+  """Every record of every chunk that does not contain byte `offset` was
+  returned; of the chunk that does, all or none (a flip in its padding costs
+  nothing)."""
   for begin, end, indices in _chunks(len(data), positions):
-    if end <= offset or begin >= next_boundary:
-      for i in indices:
-        assert positions[i] in returned, (begin, end, offset)
+    chunk_positions = {positions[i] for i in indices}
+    if begin <= offset < end:
+      assert chunk_positions <= returned or not chunk_positions & returned, (begin, end, offset)
+    else:
+      assert chunk_positions <= returned, (begin, end, offset)
+  assert returned <= set(positions)
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@hypothesis.given(
+    records=st.lists(st.binary(min_size=20, max_size=300), min_size=2, max_size=80),
+    options=st.sampled_from(['uncompressed', 'zstd:1', 'brotli:1', 'snappy']),
+    transpose=st.booleans(),
+    chunk_size=st.sampled_from([1, 64, 200, 1000]),
+    where=st.floats(0, 1, exclude_max=True),
+    bit=st.integers(0, 7))
+def test_flipped_byte_in_small_chunk_file_loses_only_that_chunk(records, options, transpose,
+                                                                  chunk_size, where, bit):
+  # Many small chunks in one block: a damaged chunk header used to cost every
+  # chunk up to the next 64 KiB block boundary; now only its own records.
+  options = f'{options},chunk_size:{chunk_size}' + (',transpose' if transpose else '')
+  data, positions = write(records, options)
+  offset = int(where * len(data))
+  damaged = bytearray(data)
+  damaged[offset] ^= 1 << bit
+  regions = []
+  read = read_all(bytes(damaged), recovery=regions.append)
+  by_position = dict(zip(positions, records))
+  for pos, record in read:
+    assert by_position[pos] == record
+  _assert_only_touched_chunk_lost(data, positions, offset, {pos for pos, _ in read})
+  # The skipped regions are disjoint, in order, and one of them holds the
+  # flipped byte whenever a record was lost.
+  for before, after in zip(regions, regions[1:]):
+    assert before.end <= after.begin
+  if len(read) < len(records):
+    assert any(region.begin <= offset < region.end for region in regions), (offset, regions)
 
 
 @hypothesis.settings(max_examples=100, deadline=None)

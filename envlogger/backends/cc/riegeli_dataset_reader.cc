@@ -151,6 +151,20 @@ std::vector<std::string> RiegeliDatasetReader::RecoveryReports() const {
   return reports;
 }
 
+std::vector<DamagedRegion> RiegeliDatasetReader::DamagedRegions() const {
+  std::vector<DamagedRegion> regions;
+  for (const Shard& shard : shards_) {
+    for (DamagedRegion region : shard.reader.DamagedRegions()) {
+      if (region.first_step >= 0) {
+        region.first_step += shard.cumulative_steps;
+        region.last_step += shard.cumulative_steps;
+      }
+      regions.push_back(std::move(region));
+    }
+  }
+  return regions;
+}
+
 void RiegeliDatasetReader::Close() {
   for (Shard& shard : shards_) shard.reader.Close();
 }

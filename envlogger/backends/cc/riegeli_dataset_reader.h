@@ -13,6 +13,8 @@
 //   <= i; likewise for episodes. Episode starts are global.
 // * Metadata() is the first record of metadata.riegeli (a serialized
 //   envlogger.Data), unparsed.
+// * A step in a damaged chunk fails with DATA_LOSS naming the file, the
+//   position and the unreadable byte range; DamagedRegions() lists them.
 // * Clone() shares the immutable indexes and opens its own files, so clones
 //   may be used from different threads at once. One reader object is not
 //   thread-safe.
@@ -60,6 +62,10 @@ class RiegeliDatasetReader {
   // its steps and episodes are shard-local. OUT_OF_RANGE outside
   // [0, NumEpisodes()).
   riegeli::StatusOr<RiegeliShardReader> GetShard(int64_t episode_index) const;
+
+  // The damaged regions met by reads of this reader (not of its clones),
+  // shard by shard, with global step indices (riegeli_shard_reader.h).
+  std::vector<DamagedRegion> DamagedRegions() const;
 
   // Releases all files.
   void Close();

@@ -36,16 +36,16 @@ Status ForEachInt64Datum(const std::string& path,
   return reader->status();
 }
 
-// After a failed read, a RecordReader stays failed; replaces it with a fresh
-// one so that one bad position does not spoil later reads. Returns `error`.
-Status ReopenAfter(Status error, const std::string& path, std::unique_ptr<RecordReader>* reader) {
+// A RecordReader that stays failed (nothing to recover from, e.g. an I/O
+// error) is replaced by a fresh one so that one bad position does not spoil
+// later reads.
+void Reopen(const std::string& path, std::unique_ptr<RecordReader>* reader) {
   StatusOr<std::unique_ptr<RecordReader>> reopened = RecordReader::Open(path);
   if (reopened.ok()) {
     *reader = std::move(reopened).value();
   } else {
     reader->reset();  // Later reads report the reader as closed.
   }
-  return error;
 }
 
 }  // namespace
@@ -137,12 +137,74 @@ Status RiegeliShardReader::ReadStep(int64_t index, std::string_view* record) {
   }
   if (steps_ == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
   const uint64_t position = static_cast<uint64_t>(index_->step_offsets[index]);
-  if (!steps_->ReadRecordAt(position, record) || steps_->LastPos().numeric() != position) {
-    if (!steps_->ok()) return ReopenAfter(steps_->status(), index_->steps_filepath, &steps_);
+  if (!damaged_.empty()) {
+    if (const DamagedRegion* region = FindDamage(index_->steps_filepath, position)) {
+      return DamageError("Step " + std::to_string(index), position, *region);
+    }
+  }
+  if (!steps_->ReadRecordAt(position, record)) {
+    return ReadFailure(index_->steps_filepath, "Step " + std::to_string(index), position,
+                       /*is_step=*/true, &steps_);
+  }
+  if (steps_->LastPos().numeric() != position) {
     return riegeli::DataLossError("No step record at position " + std::to_string(position) + " of " +
                                   index_->steps_filepath);
   }
   return OkStatus();
+}
+
+const DamagedRegion* RiegeliShardReader::FindDamage(const std::string& path, uint64_t position) const {
+  for (const DamagedRegion& region : damaged_) {
+    if (region.begin <= position && position < region.end && region.path == path) return &region;
+  }
+  return nullptr;
+}
+
+Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const DamagedRegion& region) {
+  return riegeli::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
+                                " is in a damaged chunk: bytes [" + std::to_string(region.begin) + ", " +
+                                std::to_string(region.end) + ") are unreadable (" + region.message + ")");
+}
+
+Status RiegeliShardReader::ReadFailure(const std::string& path, const std::string& what, uint64_t position,
+                                       bool is_step, std::unique_ptr<RecordReader>* reader) {
+  riegeli::SkippedRegion skipped;
+  bool damaged = false;
+  Status error;
+  if (!(*reader)->ok()) {
+    error = (*reader)->status();
+    damaged = (*reader)->Recover(&skipped);
+    if (!damaged) Reopen(path, reader);
+  } else {
+    // No error and no record: the end of the file, or (if the position lies
+    // before the end) a chunk cut off by the end of the file.
+    error = riegeli::DataLossError("No " + std::string(is_step ? "step" : "episode metadata") +
+                                   " record at position " + std::to_string(position) + " of " + path);
+    const uint64_t chunk_begin = (*reader)->Pos().chunk_begin;
+    StatusOr<uint64_t> size = (*reader)->Size();
+    if (size.ok() && chunk_begin <= position && position < *size) {
+      damaged = true;
+      skipped = riegeli::SkippedRegion{chunk_begin, *size,
+                                       "truncated file: incomplete chunk at " + std::to_string(chunk_begin)};
+    }
+  }
+  if (!damaged || position < skipped.begin || position >= skipped.end) return error;
+  DamagedRegion region;
+  region.path = path;
+  region.begin = skipped.begin;
+  region.end = skipped.end;
+  region.message = std::move(skipped.message);
+  if (is_step) {
+    const std::vector<int64_t>& offsets = index_->step_offsets;
+    for (size_t i = 0; i < offsets.size(); ++i) {
+      const uint64_t offset = static_cast<uint64_t>(offsets[i]);
+      if (offset < region.begin || offset >= region.end) continue;
+      if (region.first_step < 0) region.first_step = static_cast<int64_t>(i);
+      region.last_step = static_cast<int64_t>(i);
+    }
+  }
+  damaged_.push_back(std::move(region));
+  return DamageError(what, position, damaged_.back());
 }
 
 StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_metadata) {
@@ -158,13 +220,20 @@ StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_me
   // Position 0 holds the file signature, so only positive offsets are records.
   if (include_metadata && metadata_offset > 0) {
     if (episode_metadata_ == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
-    std::string_view record;
-    if (!episode_metadata_->ReadRecordAt(static_cast<uint64_t>(metadata_offset), &record) ||
-        episode_metadata_->LastPos().numeric() != static_cast<uint64_t>(metadata_offset)) {
-      if (!episode_metadata_->ok()) {
-        return ReopenAfter(episode_metadata_->status(), index_->episode_metadata_filepath, &episode_metadata_);
+    const uint64_t position = static_cast<uint64_t>(metadata_offset);
+    const std::string what = "Metadata of episode " + std::to_string(index);
+    if (!damaged_.empty()) {
+      if (const DamagedRegion* region = FindDamage(index_->episode_metadata_filepath, position)) {
+        return DamageError(what, position, *region);
       }
-      return riegeli::DataLossError("No episode metadata record at position " + std::to_string(metadata_offset) +
+    }
+    std::string_view record;
+    if (!episode_metadata_->ReadRecordAt(position, &record)) {
+      return ReadFailure(index_->episode_metadata_filepath, what, position, /*is_step=*/false,
+                         &episode_metadata_);
+    }
+    if (episode_metadata_->LastPos().numeric() != position) {
+      return riegeli::DataLossError("No episode metadata record at position " + std::to_string(position) +
                                     " of " + index_->episode_metadata_filepath);
     }
     info.metadata = std::string(record);

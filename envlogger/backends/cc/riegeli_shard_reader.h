@@ -16,6 +16,13 @@
 // flush is not merged with the next one), are added; Recovery() and
 // RecoverySummary() say what was recovered or found damaged.
 //
+// Damage: a step (or episode metadata record) whose chunk is damaged or was
+// cut off by a truncation fails with DATA_LOSS naming the file, the position
+// and the unreadable byte range; the range is recorded once in
+// DamagedRegions() with the steps it holds, and later reads of those steps
+// fail at once without I/O. Steps in other chunks stay readable (the Riegeli
+// reader resumes at the next intact chunk header).
+//
 // The index is immutable and shared between clones; each clone has its own
 // file handles, so clones may be used from different threads at once. One
 // reader object is not thread-safe.
@@ -35,6 +42,19 @@
 #include "envlogger/riegeli/status.h"
 
 namespace envlogger {
+
+// A byte range [begin, end) of a shard file whose records cannot be read.
+struct DamagedRegion {
+  std::string path;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  std::string message;
+  // The shard-local steps whose records lie in the range, [first_step,
+  // last_step]; none (-1, -1) for episode metadata.
+  int64_t first_step = -1;
+  int64_t last_step = -1;
+  int64_t num_steps() const { return first_step < 0 ? 0 : last_step - first_step + 1; }
+};
 
 class RiegeliShardReader {
  public:
@@ -63,6 +83,10 @@ class RiegeliShardReader {
   // outside [0, NumEpisodes()).
   riegeli::StatusOr<EpisodeInfo> Episode(int64_t index, bool include_metadata = false);
 
+  // The damaged regions met by reads of this reader (not of its clones), in
+  // the order they were met, each once.
+  const std::vector<DamagedRegion>& DamagedRegions() const { return damaged_; }
+
   // Releases the files. The index stays, so clones can still be made.
   void Close();
 
@@ -84,10 +108,22 @@ class RiegeliShardReader {
 
   // Opens the steps and episode metadata files for `index_`.
   riegeli::Status OpenFiles();
+  // After `reader` (of `path`) returned no record for `position`:
+  // if the position lies in a damaged or truncated region, records it and
+  // returns DATA_LOSS describing it (`what` names the record); otherwise
+  // returns the reader's error, or "No step/episode metadata record" if it
+  // has none. Replaces a failed reader with a fresh one.
+  riegeli::Status ReadFailure(const std::string& path, const std::string& what, uint64_t position,
+                              bool is_step, std::unique_ptr<riegeli::RecordReader>* reader);
+  // The recorded region of `path` holding `position`, if any.
+  const DamagedRegion* FindDamage(const std::string& path, uint64_t position) const;
+  static riegeli::Status DamageError(const std::string& what, uint64_t position,
+                                     const DamagedRegion& region);
 
   std::shared_ptr<const Index> index_;
   std::unique_ptr<riegeli::RecordReader> steps_;
   std::unique_ptr<riegeli::RecordReader> episode_metadata_;
+  std::vector<DamagedRegion> damaged_;
 };
 
 }  // namespace envlogger

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "envlogger/backends/cc/riegeli_shard_writer.h"
 #include "envlogger/riegeli/record_writer.h"
 #include "envlogger/riegeli/record_writer_options.h"
+#include "envlogger/testing/testdata.h"
 
 namespace envlogger {
 namespace {
@@ -228,6 +230,79 @@ TEST(RiegeliShardReaderTest, BadIndexPositionsFailOnlyTheirOwnReads) {
   EXPECT_NE(between.message().find("position 30"), std::string::npos) << between.message();
   EXPECT_EQ(ReadStep(reader, 4), "step2");
   EXPECT_EQ(ReadStep(reader, 0), "step0");
+}
+
+// A damaged chunk of steps.riegeli fails only its own steps, each read naming
+// the file, the position and the byte range, and is recorded once.
+TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
+  const Shard shard(MakeTempDir());
+  {
+    RiegeliShardWriter writer;
+    ASSERT_TRUE(writer.Init(shard.steps, shard.step_offsets, shard.episode_metadata,
+                            shard.episode_index, "uncompressed,chunk_size:100")
+                    .ok());
+    for (int i = 0; i < 30; ++i) {
+      ASSERT_TRUE(writer.AddStep("step" + std::to_string(i) + std::string(40, 'x'), i % 10 == 0).ok());
+    }
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  // Chunk begins: a record whose position does not follow its predecessor's.
+  std::vector<uint64_t> begins;
+  std::vector<size_t> first_step;
+  const auto records = testing::ReadAllRecords(shard.steps);
+  ASSERT_EQ(records.size(), 30u);
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i == 0 || records[i].first != records[i - 1].first + 1) {
+      begins.push_back(records[i].first);
+      first_step.push_back(i);
+    }
+  }
+  ASSERT_GE(begins.size(), 5u);
+  {
+    std::string file = testing::ReadFile(shard.steps);
+    file[begins[2] + 10] ^= 1;  // The chunk header's data_size.
+    FILE* f = fopen(shard.steps.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(fwrite(file.data(), 1, file.size(), f), file.size());
+    fclose(f);
+  }
+  RiegeliShardReader reader;
+  ASSERT_TRUE(shard.InitReader(reader).ok());
+  ASSERT_EQ(reader.NumSteps(), 30);
+  const int64_t lost_first = static_cast<int64_t>(first_step[2]);
+  const int64_t lost_last = static_cast<int64_t>(first_step[3]) - 1;
+  std::string_view record;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int64_t i = lost_first; i <= lost_last; ++i) {
+      const riegeli::Status status = reader.ReadStep(i, &record);
+      EXPECT_EQ(status.code(), riegeli::StatusCode::kDataLoss);
+      EXPECT_NE(status.message().find(shard.steps), std::string::npos) << status.message();
+      EXPECT_NE(status.message().find("position " + std::to_string(records[i].first)), std::string::npos)
+          << status.message();
+      EXPECT_NE(status.message().find("damaged chunk: bytes [" + std::to_string(begins[2]) + ", " +
+                                      std::to_string(begins[3]) + ")"),
+                std::string::npos)
+          << status.message();
+    }
+    // Every other step reads, in any order (later chunks of the same block
+    // included).
+    for (int64_t i : {lost_last + 1, int64_t{29}, lost_first - 1, int64_t{0}, lost_last + 2}) {
+      EXPECT_EQ(ReadStep(reader, i), records[i].second) << i;
+    }
+  }
+  ASSERT_EQ(reader.DamagedRegions().size(), 1u);
+  const DamagedRegion& region = reader.DamagedRegions()[0];
+  EXPECT_EQ(region.path, shard.steps);
+  EXPECT_EQ(region.begin, begins[2]);
+  EXPECT_EQ(region.end, begins[3]);
+  EXPECT_EQ(region.first_step, lost_first);
+  EXPECT_EQ(region.last_step, lost_last);
+  EXPECT_EQ(region.num_steps(), lost_last - lost_first + 1);
+  EXPECT_NE(region.message.find("corrupted chunk header"), std::string::npos) << region.message;
+  // A clone starts with its own, empty list.
+  auto clone = reader.Clone();
+  ASSERT_TRUE(clone.ok());
+  EXPECT_TRUE(clone->DamagedRegions().empty());
 }
 
 TEST(RiegeliShardReaderTest, MissingIndexFileIsAnErrorNamingIt) {

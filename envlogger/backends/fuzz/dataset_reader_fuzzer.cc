@@ -68,6 +68,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
       std::abort();  // An episode the reader reports must lie within its steps.
     }
   }
+  // Damage met by the reads above: proper byte ranges, lost steps in range.
+  for (const envlogger::DamagedRegion& region : reader.DamagedRegions()) {
+    if (region.begin >= region.end || region.first_step > region.last_step ||
+        region.last_step >= num_steps) {
+      std::abort();
+    }
+  }
   auto clone = reader.Clone();
   if (clone.ok() && clone->NumSteps() != num_steps) std::abort();
   reader.Close();

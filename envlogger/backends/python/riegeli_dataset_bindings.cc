@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -307,6 +308,16 @@ class PyDatasetReader {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.RecoveryReports();
   }
+  // (path, begin, end, message, first_step, last_step) per damaged region.
+  std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> DamagedRegions() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> regions;
+    for (const DamagedRegion& region : reader_.DamagedRegions()) {
+      regions.emplace_back(region.path, region.begin, region.end, region.message, region.first_step,
+                           region.last_step);
+    }
+    return regions;
+  }
   int64_t NumEpisodes() {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.NumEpisodes();
@@ -411,6 +422,7 @@ void RegisterDatasetIo(py::module_ m) {
       .def_property_readonly("num_episodes", &PyDatasetReader::NumEpisodes)
       .def("data_dir", &PyDatasetReader::DataDir)
       .def("recovery_reports", &PyDatasetReader::RecoveryReports)
+      .def("damaged_regions", &PyDatasetReader::DamagedRegions)
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
       .def("episode", &PyDatasetReader::Episode, py::arg("episode_index"), py::arg("include_metadata") = false)
       .def("close", &PyDatasetReader::Close);

@@ -60,6 +60,18 @@ class RiegeliDatasetReader:
     """
     return list(self._reader.recovery_reports())
 
+  def damaged_regions(self) -> list[tuple[str, int, int, str, int, int]]:
+    """The damaged byte ranges met by reads of this reader so far.
+
+    One `(path, begin, end, message, first_step, last_step)` per region, in
+    the order met: a step or episode metadata record whose chunk is damaged
+    or truncated raises "DATA_LOSS: ... is in a damaged chunk: ..." and its
+    region is added once; `first_step..last_step` are the global indices of
+    the steps lost in it (-1, -1 for episode metadata). Clones keep their
+    own list.
+    """
+    return list(self._reader.damaged_regions())
+
   def clone(self) -> Optional['RiegeliDatasetReader']:
     """A reader of the same dataset with its own files; None on failure."""
     try:
