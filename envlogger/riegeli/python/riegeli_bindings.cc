@@ -138,6 +138,10 @@ class NamedBytesSource : public riegeli::ByteSource {
   Status ReadAt(uint64_t offset, size_t length, std::string* dest) override {
     return source_.ReadAt(offset, length, dest);
   }
+  Status ReadScattered(uint64_t offset, const riegeli::ReadSpan* spans, size_t count,
+                       size_t* read) override {
+    return source_.ReadScattered(offset, spans, count, read);
+  }
   StatusOr<uint64_t> Size() override { return source_.Size(); }
   const std::string& name() const override { return name_; }
 
