@@ -114,7 +114,12 @@ bool RecordReader::UseCachedChunk(uint64_t pos, bool exact_begin) {
 }
 
 bool RecordReader::ReadRecord(std::string_view* record) {
-  if (!status_.ok() || !CheckOpen()) return false;
+  // Runs per record, so CheckOpen() (which records the failure) is called
+  // only when closed.
+  if (!status_.ok() || closed_) {
+    CheckOpen();
+    return false;
+  }
   while (chunk_ == nullptr || index_ >= chunk_->num_records()) {
     // The next chunk begins where the chunk reader stands; it may be cached.
     if (UseCachedChunk(chunk_reader_.pos(), /*exact_begin=*/true)) continue;
