@@ -18,7 +18,7 @@ std::unique_ptr<ChunkEncoder> MakeEncoder(const RecordWriterOptions& options) {
   if (options.transpose) {
     return std::make_unique<TransposeEncoder>(options.compression, options.bucket_size());
   }
-  return std::make_unique<SimpleEncoder>(options.compression, options.effective_chunk_size());
+  return std::make_unique<SimpleEncoder>(options.compression);
 }
 
 }  // namespace

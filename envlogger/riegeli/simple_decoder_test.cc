@@ -66,26 +66,23 @@ TEST(SimpleChunkTest, RoundTripEveryCodec) {
 TEST(SimpleChunkTest, UncompressedValuesCanStayInTheChunkData) {
   const std::vector<std::string> records = {"a", "", std::string(300, 'b'), "cd"};
   for (CompressionType type : {CompressionType::kNone, CompressionType::kZstd}) {
-    // A reserve smaller and larger than the records, for the reserve path.
-    for (uint64_t expected_chunk_size : {uint64_t{0}, uint64_t{16}, uint64_t{1} << 20}) {
-      SimpleEncoder encoder(Compression(type), expected_chunk_size);
-      for (const std::string& record : records) encoder.AddRecord(record);
-      std::string data;
-      ASSERT_TRUE(encoder.Encode(&data).ok());
-      std::string values = "stale";
-      std::vector<uint64_t> limits;
-      size_t values_in_data = 7;
-      ASSERT_TRUE(
-          DecodeSimpleChunk(data, records.size(), 303, &values, &limits, &values_in_data).ok());
-      if (type == CompressionType::kNone) {
-        // Not copied: `values` untouched, the records at the end of `data`.
-        EXPECT_EQ(values, "stale");
-        ASSERT_EQ(values_in_data, data.size() - 303);
-        EXPECT_EQ(Split(data.substr(values_in_data), limits), records);
-      } else {
-        EXPECT_EQ(values_in_data, kValuesNotInData);
-        EXPECT_EQ(Split(values, limits), records);
-      }
+    SimpleEncoder encoder(Compression(type));
+    for (const std::string& record : records) encoder.AddRecord(record);
+    std::string data;
+    ASSERT_TRUE(encoder.Encode(&data).ok());
+    std::string values = "stale";
+    std::vector<uint64_t> limits;
+    size_t values_in_data = 7;
+    ASSERT_TRUE(
+        DecodeSimpleChunk(data, records.size(), 303, &values, &limits, &values_in_data).ok());
+    if (type == CompressionType::kNone) {
+      // Not copied: `values` untouched, the records at the end of `data`.
+      EXPECT_EQ(values, "stale");
+      ASSERT_EQ(values_in_data, data.size() - 303);
+      EXPECT_EQ(Split(data.substr(values_in_data), limits), records);
+    } else {
+      EXPECT_EQ(values_in_data, kValuesNotInData);
+      EXPECT_EQ(Split(values, limits), records);
     }
   }
   // A malformed chunk fails the same way with or without the option.
