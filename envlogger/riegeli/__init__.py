@@ -518,6 +518,19 @@ class RecordWriter(_ClosesOnExit):
 
 
 
+class _Batch:
+  """Records read_records() fetched from one chunk: `count` records from
+  (chunk_begin, first_index) on, of which the first `yielded` were yielded."""
+
+  __slots__ = ('chunk_begin', 'first_index', 'count', 'yielded')
+
+  def __init__(self, chunk_begin: int, first_index: int, count: int) -> None:
+    self.chunk_begin = chunk_begin
+    self.first_index = first_index
+    self.count = count
+    self.yielded = 0
+
+
 class RecordReader(_ClosesOnExit):
   """Reads records from a Riegeli/records file.
 
@@ -550,6 +563,12 @@ class RecordReader(_ClosesOnExit):
     self._file_object: Optional[BinaryIO] = None
     self._recovery = recovery
     self._stopped = False
+    # read_records() fetches records a chunk at a time: the batch it is
+    # yielding from (the native reader stands after its last record) and the
+    # position of the record it yielded last. `_last_pos` is None when the
+    # native reader's own last_pos is the last record returned.
+    self._batch: Optional[_Batch] = None
+    self._last_pos: Optional[RecordPosition] = None
     native_recovery = None
     if recovery is not None:
       # Through a weak reference: the native reader must not keep this
@@ -586,12 +605,31 @@ class RecordReader(_ClosesOnExit):
   @property
   def pos(self) -> RecordPosition:
     """Position of the next record."""
+    batch = self._batch
+    if batch is not None and batch.yielded < batch.count:
+      return RecordPosition(batch.chunk_begin, batch.first_index + batch.yielded)
     return _position(self._native.pos)
 
   @property
   def last_pos(self) -> RecordPosition:
-    """Canonical position of the last record read."""
+    """Canonical position of the record most recently returned."""
+    if self._last_pos is not None:
+      return self._last_pos
     return _position(self._native.last_pos)
+
+  def _sync(self) -> None:
+    """Moves the native reader back to the first record read_records() has
+    fetched but not yielded yet, and detaches that generator's batch (it
+    fetches anew when resumed)."""
+    batch = self._batch
+    self._batch = None
+    if batch is not None and batch.yielded < batch.count:
+      # Within the native reader's current chunk: no I/O.
+      self._native.seek_numeric(batch.chunk_begin + batch.first_index + batch.yielded)
+
+  def _returned_native_record(self) -> None:
+    """The native reader's last_pos names the record just returned."""
+    self._last_pos = None
 
   @property
   def supports_random_access(self) -> bool:
@@ -601,7 +639,11 @@ class RecordReader(_ClosesOnExit):
     """The next record, or None at the end of the file."""
     if self._stopped:
       return None
-    return self._native.read_record()
+    self._sync()
+    record = self._native.read_record()
+    if record is not None:
+      self._returned_native_record()
+    return record
 
   def read_message(self, message_type: Type[_Message]) -> Optional[_Message]:
     """The next record parsed as `message_type`, or None at the end.
@@ -627,12 +669,27 @@ class RecordReader(_ClosesOnExit):
           return None
 
   def read_records(self) -> Iterator[bytes]:
-    """Yields the remaining records."""
+    """Yields the remaining records.
+
+    Records are fetched from the native reader a chunk at a time, but
+    last_pos and pos always describe the record last yielded, and other
+    reading or seeking calls between two yields continue right after it.
+    """
     while not self._stopped:
-      batch = self._native.read_records(256)
-      yield from batch
-      if len(batch) < 256:
+      self._sync()
+      chunk_begin, first_index, records = self._native.read_records(256)
+      if not records:
         return
+      batch = _Batch(chunk_begin, first_index, len(records))
+      self._batch = batch
+      for record in records:
+        if self._batch is not batch:
+          break  # Another call read or seeked in between: fetch anew.
+        self._last_pos = RecordPosition(chunk_begin, first_index + batch.yielded)
+        batch.yielded += 1
+        yield record
+      if self._batch is batch:
+        self._batch = None
 
   def read_messages(self, message_type: Type[_Message]) -> Iterator[_Message]:
     """Yields the remaining records parsed as `message_type`."""
@@ -652,21 +709,28 @@ class RecordReader(_ClosesOnExit):
     decode each chunk once.
     """
     self._stopped = False
-    return self._native.read_record_at(numeric)
+    self._batch = None
+    record = self._native.read_record_at(numeric)
+    if record is not None:
+      self._returned_native_record()
+    return record
 
   def seek(self, pos: RecordPosition) -> None:
     """Positions the reader at `pos`."""
     self._stopped = False
+    self._batch = None
     self._native.seek(pos.chunk_begin, pos.record_index)
 
   def seek_numeric(self, pos: int) -> None:
     """Positions at numeric `pos`; between records means the next record."""
     self._stopped = False
+    self._batch = None
     self._native.seek_numeric(pos)
 
   def seek_back(self) -> bool:
     """Positions at the previous record; False at the start of the file."""
     self._stopped = False
+    self._sync()
     return self._native.seek_back()
 
   def size(self) -> int:

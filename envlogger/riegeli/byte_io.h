@@ -9,7 +9,9 @@
 #ifndef ENVLOGGER_RIEGELI_BYTE_IO_H_
 #define ENVLOGGER_RIEGELI_BYTE_IO_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -38,6 +40,12 @@ class ByteSink {
   virtual const std::string& name() const = 0;
 };
 
+// Caller memory that a scatter read fills.
+struct ReadSpan {
+  char* data;
+  size_t size;
+};
+
 class ByteSource {
  public:
   virtual ~ByteSource() = default;
@@ -45,9 +53,37 @@ class ByteSource {
   // contents). Fewer bytes than asked means the source ends there; that is
   // not an error.
   virtual Status ReadAt(uint64_t offset, size_t length, std::string* dest) = 0;
+  // Reads the bytes from `offset` on straight into `spans` (like preadv():
+  // each span is filled before the next), so that the caller needs no copy.
+  // `*read` is the number of bytes read; fewer than the spans hold means the
+  // source ends there, which is not an error. This default goes through
+  // ReadAt() and copies; sources override it to read in place.
+  virtual Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
+                               size_t* read) {
+    size_t length = 0;
+    for (size_t i = 0; i < count; ++i) length += spans[i].size;
+    std::string buffer;
+    *read = 0;
+    RETURN_IF_ERROR(ReadAt(offset, length, &buffer));
+    *read = CopyToSpans(buffer, spans, count);
+    return OkStatus();
+  }
   // Current size. For a file another process appends to, this can grow.
   virtual StatusOr<uint64_t> Size() = 0;
   virtual const std::string& name() const = 0;
+
+ protected:
+  // Copies `data` into `spans` in order; returns the bytes copied (at most
+  // data.size()).
+  static size_t CopyToSpans(std::string_view data, const ReadSpan* spans, size_t count) {
+    size_t done = 0;
+    for (size_t i = 0; i < count && done < data.size(); ++i) {
+      const size_t length = std::min(spans[i].size, data.size() - done);
+      if (length > 0) std::memcpy(spans[i].data, data.data() + done, length);
+      done += length;
+    }
+    return done;
+  }
 };
 
 // A sink that accumulates bytes in memory.
@@ -78,6 +114,13 @@ class StringSource : public ByteSource {
     } else {
       dest->assign(data_, offset, length);
     }
+    return OkStatus();
+  }
+  Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
+                       size_t* read) override {
+    *read = offset >= data_.size()
+                ? 0
+                : CopyToSpans(std::string_view(data_).substr(offset), spans, count);
     return OkStatus();
   }
   StatusOr<uint64_t> Size() override { return uint64_t{data_.size()}; }

@@ -31,6 +31,9 @@ struct DecodedChunk {
   uint64_t begin = 0;  // Chunk boundary where the chunk starts.
   uint64_t end = 0;    // Chunk boundary after it (its padding included).
   std::string values;
+  // Where the records begin in `values` (an uncompressed chunk keeps its
+  // chunk data there, records after the sizes).
+  size_t values_begin = 0;
   std::vector<uint64_t> limits;
 
   uint64_t num_records() const { return limits.size(); }
@@ -39,7 +42,7 @@ struct DecodedChunk {
   // Record `index` (< num_records()).
   std::string_view record(uint64_t index) const {
     const uint64_t start = index == 0 ? 0 : limits[index - 1];
-    return std::string_view(values.data() + start, limits[index] - start);
+    return std::string_view(values.data() + values_begin + start, limits[index] - start);
   }
   // Bytes of memory the chunk holds (buffer capacities and bookkeeping).
   uint64_t MemoryUsage() const {

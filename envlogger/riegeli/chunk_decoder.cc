@@ -6,10 +6,16 @@
 namespace envlogger {
 namespace riegeli {
 
-Status DecodeChunk(const Chunk& chunk, std::string* values, std::vector<uint64_t>* limits) {
+Status DecodeChunk(const Chunk& chunk, std::string* values, std::vector<uint64_t>* limits,
+                   size_t* values_in_data) {
+  const ChunkHeader& header = chunk.header;
+  if (header.chunk_type == ChunkType::kSimple) {
+    return DecodeSimpleChunk(chunk.data, header.num_records, header.decoded_data_size, values,
+                             limits, values_in_data);
+  }
+  if (values_in_data != nullptr) *values_in_data = kValuesNotInData;
   values->clear();
   limits->clear();
-  const ChunkHeader& header = chunk.header;
   switch (header.chunk_type) {
     case ChunkType::kFileSignature:
       if (header.num_records != 0 || chunk.data.size() != 0 || header.decoded_data_size != 0) {
@@ -31,8 +37,7 @@ Status DecodeChunk(const Chunk& chunk, std::string* values, std::vector<uint64_t
       }
       return OkStatus();
     case ChunkType::kSimple:
-      return DecodeSimpleChunk(chunk.data, header.num_records, header.decoded_data_size, values,
-                               limits);
+      break;  // Handled above.
     case ChunkType::kTransposed:
       return DecodeTransposedChunk(chunk.data, header.num_records, header.decoded_data_size,
                                    values, limits);

@@ -10,17 +10,22 @@
 #ifndef ENVLOGGER_RIEGELI_CHUNK_DECODER_H_
 #define ENVLOGGER_RIEGELI_CHUNK_DECODER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "envlogger/riegeli/chunk.h"
+#include "envlogger/riegeli/simple_decoder.h"
 #include "envlogger/riegeli/status.h"
 
 namespace envlogger {
 namespace riegeli {
 
-Status DecodeChunk(const Chunk& chunk, std::string* values, std::vector<uint64_t>* limits);
+// `values_in_data`: see DecodeSimpleChunk() (uncompressed simple chunks can
+// leave their values in chunk.data instead of copying them to *values).
+Status DecodeChunk(const Chunk& chunk, std::string* values, std::vector<uint64_t>* limits,
+                   size_t* values_in_data = nullptr);
 
 }  // namespace riegeli
 }  // namespace envlogger

@@ -154,13 +154,53 @@ ChunkReader::Outcome ChunkReader::ReadData(uint64_t chunk_begin, uint64_t chunk_
                                            uint64_t header_end, const ChunkHeader& header,
                                            std::string* data) {
   const uint64_t data_end = AddWithOverhead(chunk_begin, kChunkHeaderSize + header.data_size);
-  data->clear();
-  Status status = source_->ReadAt(header_end, data_end - header_end, &buffer_);
+  // One scatter read puts the logical bytes straight into *data and the
+  // block headers between them into block_headers_, so the data are not
+  // copied after reading. (resize() zero-fills only beyond the size *data
+  // had for the previous chunk.)
+  data->resize(header.data_size);
+  const uint64_t first_block = header_end + (kBlockSize - header_end % kBlockSize) % kBlockSize;
+  const uint64_t num_block_headers =
+      first_block < data_end ? (data_end - first_block - 1) / kBlockSize + 1 : 0;
+  block_headers_.resize(num_block_headers * kBlockHeaderSize);
+  spans_.clear();
+  size_t logical = 0;
+  size_t block_header_bytes = 0;
+  for (uint64_t pos = header_end; pos < data_end;) {
+    if (pos % kBlockSize == 0) {
+      // Ranges end at possible chunk boundaries, so a block header is never
+      // cut off by data_end.
+      if (data_end - pos < kBlockHeaderSize || block_header_bytes >= block_headers_.size()) {
+        return Fail(InternalError("chunk data in " + At(*source_, chunk_begin) +
+                                  " end inside a block header"),
+                    Recovery::kNone, chunk_begin);
+      }
+      spans_.push_back({&block_headers_[block_header_bytes], kBlockHeaderSize});
+      block_header_bytes += kBlockHeaderSize;
+      pos += kBlockHeaderSize;
+      continue;
+    }
+    const size_t length = static_cast<size_t>(
+        std::min<uint64_t>({data_end - pos, kBlockSize - pos % kBlockSize, data->size() - logical}));
+    if (length == 0) {
+      return Fail(InternalError("chunk data in " + At(*source_, chunk_begin) +
+                                " longer than data_size " + std::to_string(header.data_size)),
+                  Recovery::kNone, chunk_begin);
+    }
+    spans_.push_back({&(*data)[logical], length});
+    logical += length;
+    pos += length;
+  }
+  size_t read = 0;
+  Status status = source_->ReadScattered(header_end, spans_.data(), spans_.size(), &read);
   if (!status.ok()) return Fail(std::move(status), Recovery::kNone, chunk_begin);
-  if (buffer_.size() < data_end - header_end) return Truncated();
-  data->reserve(header.data_size);
-  const Outcome outcome = SplitBlocks(header_end, buffer_, chunk_begin, chunk_end, data);
-  if (outcome != Outcome::kOk) return outcome;
+  if (read < data_end - header_end) return Truncated();
+  for (uint64_t i = 0; i < num_block_headers; ++i) {
+    const Outcome outcome = CheckBlockHeader(first_block + i * kBlockSize,
+                                             &block_headers_[i * kBlockHeaderSize], chunk_begin,
+                                             chunk_end);
+    if (outcome != Outcome::kOk) return outcome;
+  }
   if (RiegeliHash(*data) != header.data_hash) {
     return Fail(DataLossError("corrupted chunk data (hash mismatch) in the chunk at " +
                               At(*source_, chunk_begin)),

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk.h"
@@ -145,6 +146,10 @@ class ChunkReader {
   Recovery recovery_ = Recovery::kNone;
   // Scratch buffer for physical bytes.
   std::string buffer_;
+  // Scratch for ReadData(): the block headers inside the chunk data and the
+  // spans of its scatter read.
+  std::string block_headers_;
+  std::vector<ReadSpan> spans_;
 };
 
 }  // namespace riegeli

@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <vector>
 
 namespace envlogger {
 namespace riegeli {
@@ -46,9 +49,35 @@ Status FdSink::WriteBuffer() {
 Status FdSink::Write(std::string_view data) {
   if (!status_.ok()) return status_;
   if (fd_ < 0) return FailedPreconditionError("write to closed file " + path_);
-  buffer_.append(data.data(), data.size());
   pos_ += data.size();
-  if (buffer_.size() >= kSinkBufferSize) return WriteBuffer();
+  if (buffer_.size() + data.size() < kSinkBufferSize) {
+    buffer_.append(data.data(), data.size());
+    return OkStatus();
+  }
+  // Enough for a write(): the buffered bytes and `data` go to the kernel
+  // together, without copying `data` into the buffer first.
+  struct iovec iov[2] = {{buffer_.data(), buffer_.size()},
+                         {const_cast<char*>(data.data()), data.size()}};
+  int first = buffer_.empty() ? 1 : 0;
+  while (first < 2) {
+    const ssize_t written = ::writev(fd_, iov + first, 2 - first);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      buffer_.clear();
+      return Fail(ErrnoToStatus(error, "write " + path_));
+    }
+    size_t left = static_cast<size_t>(written);
+    while (first < 2 && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      ++first;
+    }
+    if (first < 2) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  buffer_.clear();
   return OkStatus();
 }
 
@@ -95,6 +124,48 @@ Status FdSource::ReadAt(uint64_t offset, size_t length, std::string* dest) {
     done += static_cast<size_t>(got);
   }
   dest->resize(done);
+  return OkStatus();
+}
+
+Status FdSource::ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
+                               size_t* read) {
+  *read = 0;
+  // Up to IOV_MAX spans per call; a short read resumes inside its span.
+  std::vector<struct iovec> iov;
+  size_t span = 0;         // First span not completely filled.
+  size_t span_offset = 0;  // Bytes of spans[span] already filled.
+  while (span < count) {
+    if (spans[span].size == span_offset) {
+      ++span;
+      span_offset = 0;
+      continue;
+    }
+    iov.clear();
+    for (size_t i = span; i < count && iov.size() < static_cast<size_t>(IOV_MAX); ++i) {
+      const size_t skip = i == span ? span_offset : 0;
+      if (spans[i].size > skip) iov.push_back({spans[i].data + skip, spans[i].size - skip});
+    }
+    const ssize_t got = ::preadv(fd_, iov.data(), static_cast<int>(iov.size()),
+                                 static_cast<off_t>(offset + *read));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus(errno, "read " + path_ + " at " + std::to_string(offset + *read));
+    }
+    if (got == 0) break;  // The file ends here.
+    *read += static_cast<size_t>(got);
+    size_t left = static_cast<size_t>(got);
+    while (left > 0) {
+      const size_t room = spans[span].size - span_offset;
+      if (left < room) {
+        span_offset += left;
+        left = 0;
+      } else {
+        left -= room;
+        ++span;
+        span_offset = 0;
+      }
+    }
+  }
   return OkStatus();
 }
 

@@ -68,6 +68,9 @@ class FdSource : public ByteSource {
   // Reads min(length, size - offset) bytes (never allocating beyond what the
   // file holds).
   Status ReadAt(uint64_t offset, size_t length, std::string* dest) override;
+  // preadv() straight into the spans.
+  Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
+                       size_t* read) override;
   StatusOr<uint64_t> Size() override;
   const std::string& name() const override { return path_; }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -138,6 +139,101 @@ TEST_F(FdIoTest, WriteErrorIsReportedAndSticky) {
   EXPECT_NE(status.message().find("/dev/full"), std::string::npos);
   EXPECT_EQ((*sink)->Write("x").code(), StatusCode::kResourceExhausted);
   EXPECT_EQ((*sink)->Close().code(), StatusCode::kResourceExhausted);
+}
+
+TEST_F(FdIoTest, LargeWriteErrorIsReportedAndSticky) {
+  ASSERT_EQ(access("/dev/full", W_OK), 0) << "this test needs /dev/full";
+  auto sink = OpenFdSink("/dev/full", false);
+  ASSERT_TRUE(sink.ok());
+  ASSERT_TRUE((*sink)->Write("abc").ok());  // Buffered.
+  // Larger than the buffer: written at once, together with "abc".
+  const Status status = (*sink)->Write(std::string(100000, 'x'));
+  EXPECT_EQ(status.code(), StatusCode::kResourceExhausted) << status.ToString();
+  EXPECT_NE(status.message().find("/dev/full"), std::string::npos);
+  EXPECT_EQ((*sink)->Write("x").code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ((*sink)->Close().code(), StatusCode::kResourceExhausted);
+}
+
+TEST_F(FdIoTest, ManyWritesAroundTheBufferSizeKeepTheirOrder) {
+  const std::string path = Path("order");
+  auto sink = OpenFdSink(path, /*append=*/false);
+  ASSERT_TRUE(sink.ok());
+  std::string expected;
+  // Sizes below, at and above the 64 KiB buffer, so that buffered bytes and
+  // directly written bytes interleave.
+  for (size_t size : {10, 65535, 1, 65536, 24, 65512, 70000, 3, 200000, 0, 5}) {
+    std::string piece(size, '\0');
+    for (size_t i = 0; i < size; ++i) piece[i] = static_cast<char>('a' + (expected.size() + i) % 26);
+    ASSERT_TRUE((*sink)->Write(piece).ok());
+    expected += piece;
+    EXPECT_EQ((*sink)->pos(), expected.size());
+  }
+  ASSERT_TRUE((*sink)->Close().ok());
+  EXPECT_EQ(testing::ReadFile(path), expected);
+}
+
+// Reads `length` bytes at `offset` of `source` through ReadScattered() into
+// spans of the given sizes, checking that bytes beyond what was read stay
+// untouched.
+std::string ScatteredRead(ByteSource& source, uint64_t offset, const std::vector<size_t>& sizes) {
+  size_t total = 0;
+  for (size_t size : sizes) total += size;
+  std::string memory(total, '#');
+  std::vector<ReadSpan> spans;
+  size_t at = 0;
+  for (size_t size : sizes) {
+    spans.push_back({&memory[at], size});
+    at += size;
+  }
+  size_t read = 12345;
+  const Status status = source.ReadScattered(offset, spans.data(), spans.size(), &read);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_LE(read, total);
+  EXPECT_EQ(memory.substr(read), std::string(total - read, '#'));
+  return memory.substr(0, read);
+}
+
+// A source that only implements ReadAt(), for the default ReadScattered().
+class ReadAtOnlySource : public ByteSource {
+ public:
+  explicit ReadAtOnlySource(std::string data) : data_(std::move(data)) {}
+  Status ReadAt(uint64_t offset, size_t length, std::string* dest) override {
+    return data_.ReadAt(offset, length, dest);
+  }
+  StatusOr<uint64_t> Size() override { return data_.Size(); }
+  const std::string& name() const override { return data_.name(); }
+
+ private:
+  StringSource data_;
+};
+
+TEST_F(FdIoTest, ReadScatteredFillsSpansInOrderWithShortReadsAtTheEnd) {
+  std::string contents(300000, '\0');
+  for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i * 7 + i / 251);
+  const std::string path = Path("scatter");
+  {
+    auto sink = OpenFdSink(path, false);
+    ASSERT_TRUE(sink.ok());
+    ASSERT_TRUE((*sink)->Write(contents).ok());
+    ASSERT_TRUE((*sink)->Close().ok());
+  }
+  auto fd_source = OpenFdSource(path);
+  ASSERT_TRUE(fd_source.ok());
+  StringSource string_source(contents);
+  ReadAtOnlySource read_at_source(contents);
+  // More spans than IOV_MAX (1024), so that preadv() is called repeatedly.
+  std::vector<size_t> many(3000, 17);
+  many[5] = 0;
+  for (ByteSource* source : std::vector<ByteSource*>{fd_source->get(), &string_source,
+                                                     &read_at_source}) {
+    SCOPED_TRACE(source->name());
+    EXPECT_EQ(ScatteredRead(*source, 0, {24, 65512, 24, 1000}), contents.substr(0, 66560));
+    EXPECT_EQ(ScatteredRead(*source, 12345, many), contents.substr(12345, 17 * 2999));
+    EXPECT_EQ(ScatteredRead(*source, 299990, {4, 0, 4, 100}), contents.substr(299990));
+    EXPECT_EQ(ScatteredRead(*source, 300000, {10}), "");
+    EXPECT_EQ(ScatteredRead(*source, uint64_t{1} << 40, {10}), "");
+    EXPECT_EQ(ScatteredRead(*source, 5, {}), "");
+  }
 }
 
 }  // namespace

@@ -77,7 +77,8 @@ bool RecordReader::LoadChunk(bool cache) {
     // The current chunk is replaced now (kept above if nothing followed).
     UnloadChunk();
     std::shared_ptr<DecodedChunk> decoded = cache_.TakeSpare();
-    Status status = DecodeChunk(chunk, &decoded->values, &decoded->limits);
+    size_t values_in_data = kValuesNotInData;
+    Status status = DecodeChunk(chunk, &decoded->values, &decoded->limits, &values_in_data);
     if (status.ok() && decoded->limits.size() != chunk.header.num_records) {
       status = InternalError("decoder returned " + std::to_string(decoded->limits.size()) +
                              " records instead of " + std::to_string(chunk.header.num_records));
@@ -93,6 +94,14 @@ bool RecordReader::LoadChunk(bool cache) {
         return false;
       }
       continue;
+    }
+    decoded->values_begin = 0;
+    if (values_in_data != kValuesNotInData) {
+      // Uncompressed: the records stay in the chunk data, which the decoded
+      // chunk takes over (the chunk reader reads the next chunk into the
+      // buffer it gives back).
+      decoded->values.swap(chunk.data);
+      decoded->values_begin = values_in_data;
     }
     decoded->begin = chunk_begin;
     decoded->end = chunk_reader_.pos();
@@ -114,7 +123,12 @@ bool RecordReader::UseCachedChunk(uint64_t pos, bool exact_begin) {
 }
 
 bool RecordReader::ReadRecord(std::string_view* record) {
-  if (!status_.ok() || !CheckOpen()) return false;
+  // Runs per record, so CheckOpen() (which records the failure) is called
+  // only when closed.
+  if (!status_.ok() || closed_) {
+    CheckOpen();
+    return false;
+  }
   while (chunk_ == nullptr || index_ >= chunk_->num_records()) {
     // The next chunk begins where the chunk reader stands; it may be cached.
     if (UseCachedChunk(chunk_reader_.pos(), /*exact_begin=*/true)) continue;

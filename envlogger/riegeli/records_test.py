@@ -91,6 +91,80 @@ def test_read_messages_and_iteration(options):
     assert [SimpleMessage.FromString(r).id for r in reader] == list(range(23))
 
 
+# Several chunks of many small records, so that one chunk holds more
+# records than a single native fetch.
+MANY_OPTIONS = ['uncompressed,chunk_size:6000', 'zstd,chunk_size:6000',
+                'transpose,uncompressed,chunk_size:6000']
+
+
+def write_many(options: str, count: int = 1000):
+  dest = io.BytesIO()
+  positions = []
+  with riegeli.RecordWriter(dest, owns_dest=False, options=options) as writer:
+    for i in range(count):
+      writer.write_message(sample_message(i, 3))
+      positions.append(writer.last_pos)
+  # Several chunks, each with more records than one native fetch (256).
+  chunks = [p.chunk_begin for p in positions]
+  assert len(set(chunks)) > 1
+  assert max(chunks.count(c) for c in set(chunks)) > 256
+  return dest.getvalue(), positions
+
+
+@pytest.mark.parametrize('options', MANY_OPTIONS)
+@pytest.mark.parametrize('method', ['read_records', 'iter', 'read_messages'])
+def test_last_pos_names_the_record_just_returned(options, method):
+  data, positions = write_many(options)
+  with riegeli.RecordReader(io.BytesIO(data)) as reader:
+    if method == 'read_records':
+      records = reader.read_records()
+    elif method == 'iter':
+      records = iter(reader)
+    else:
+      records = reader.read_messages(SimpleMessage)
+    count = 0
+    for i, record in enumerate(records):
+      if method != 'read_messages':
+        record = SimpleMessage.FromString(record)
+      assert record.id == i
+      assert reader.last_pos == positions[i]
+      if i + 1 < len(positions):
+        assert reader.pos.numeric <= positions[i + 1].numeric
+        assert reader.pos.numeric > positions[i].numeric
+      count += 1
+    assert count == len(positions)
+    assert reader.last_pos == positions[-1]
+    assert reader.pos == riegeli.RecordPosition(len(data), 0)
+
+
+@pytest.mark.parametrize('options', MANY_OPTIONS)
+def test_calls_between_yields_continue_after_the_record_yielded(options):
+  data, positions = write_many(options)
+  with riegeli.RecordReader(io.BytesIO(data)) as reader:
+    records = reader.read_records()
+    assert SimpleMessage.FromString(next(records)).id == 0
+    # read_record() between two yields returns the record after the one
+    # yielded, and the generator continues after that.
+    assert SimpleMessage.FromString(reader.read_record()).id == 1
+    assert reader.last_pos == positions[1]
+    assert SimpleMessage.FromString(next(records)).id == 2
+    assert reader.last_pos == positions[2]
+    # seek_back() steps back from the record last yielded.
+    assert reader.seek_back()
+    assert reader.pos == positions[2]
+    assert SimpleMessage.FromString(next(records)).id == 2
+    # A seek redirects the generator too.
+    reader.seek(positions[500])
+    assert reader.last_pos == positions[2]
+    assert SimpleMessage.FromString(next(records)).id == 500
+    assert reader.last_pos == positions[500]
+    # Stopping the generator early loses nothing for later reads.
+    records.close()
+    assert SimpleMessage.FromString(reader.read_record()).id == 501
+    assert [SimpleMessage.FromString(r).id for r in reader] == list(range(502, 1000))
+    assert reader.last_pos == positions[-1]
+
+
 def test_write_records_and_messages_in_bulk():
   dest = io.BytesIO()
   with riegeli.RecordWriter(dest, owns_dest=False, options='zstd') as writer:

@@ -9,8 +9,14 @@ namespace envlogger {
 namespace riegeli {
 
 Status DecodeSimpleChunk(std::string_view data, uint64_t num_records, uint64_t decoded_data_size,
-                         std::string* values, std::vector<uint64_t>* limits) {
-  values->clear();
+                         std::string* values, std::vector<uint64_t>* limits,
+                         size_t* values_in_data) {
+  const char* const data_begin = data.data();
+  if (values_in_data != nullptr) {
+    *values_in_data = kValuesNotInData;
+  } else {
+    values->clear();
+  }
   limits->clear();
   if (data.empty()) return InvalidArgumentError("simple chunk: no compression type byte");
   const uint8_t type_byte = static_cast<uint8_t>(data[0]);
@@ -19,6 +25,8 @@ Status DecodeSimpleChunk(std::string_view data, uint64_t num_records, uint64_t d
                                 std::to_string(type_byte));
   }
   const CompressionType type = static_cast<CompressionType>(type_byte);
+  const bool in_place = values_in_data != nullptr && type == CompressionType::kNone;
+  if (!in_place && values_in_data != nullptr) values->clear();
   data.remove_prefix(1);
   uint64_t sizes_length = 0;
   if (!ReadVarint64(&data, &sizes_length)) {
@@ -80,10 +88,14 @@ Status DecodeSimpleChunk(std::string_view data, uint64_t num_records, uint64_t d
                                   " bytes, decoded_data_size is " +
                                   std::to_string(decoded_data_size));
   }
+  if (status.ok() && in_place) {
+    *values_in_data = static_cast<size_t>(data.data() - data_begin);
+    return OkStatus();
+  }
   if (status.ok()) status = DecompressBlock(type, data, values);
   if (!status.ok()) {
     limits->clear();
-    values->clear();
+    if (!in_place) values->clear();
     return status.WithContext("simple chunk values");
   }
   return OkStatus();

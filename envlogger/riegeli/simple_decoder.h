@@ -16,8 +16,17 @@
 namespace envlogger {
 namespace riegeli {
 
+// Value of *values_in_data when the values were written to *values.
+constexpr size_t kValuesNotInData = ~size_t{0};
+
+// With `values_in_data` given, an uncompressed chunk's values are not
+// copied: *values is left untouched and *values_in_data is set to the offset
+// in `data` where they begin (record i then spans data[*values_in_data +
+// limits[i-1], *values_in_data + limits[i])). Otherwise, and for compressed
+// chunks, *values_in_data is kValuesNotInData.
 Status DecodeSimpleChunk(std::string_view data, uint64_t num_records, uint64_t decoded_data_size,
-                         std::string* values, std::vector<uint64_t>* limits);
+                         std::string* values, std::vector<uint64_t>* limits,
+                         size_t* values_in_data = nullptr);
 
 }  // namespace riegeli
 }  // namespace envlogger

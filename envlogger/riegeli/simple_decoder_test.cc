@@ -63,6 +63,43 @@ TEST(SimpleChunkTest, RoundTripEveryCodec) {
   }
 }
 
+TEST(SimpleChunkTest, UncompressedValuesCanStayInTheChunkData) {
+  const std::vector<std::string> records = {"a", "", std::string(300, 'b'), "cd"};
+  for (CompressionType type : {CompressionType::kNone, CompressionType::kZstd}) {
+    SimpleEncoder encoder(Compression(type));
+    for (const std::string& record : records) encoder.AddRecord(record);
+    std::string data;
+    ASSERT_TRUE(encoder.Encode(&data).ok());
+    std::string values = "stale";
+    std::vector<uint64_t> limits;
+    size_t values_in_data = 7;
+    ASSERT_TRUE(
+        DecodeSimpleChunk(data, records.size(), 303, &values, &limits, &values_in_data).ok());
+    if (type == CompressionType::kNone) {
+      // Not copied: `values` untouched, the records at the end of `data`.
+      EXPECT_EQ(values, "stale");
+      ASSERT_EQ(values_in_data, data.size() - 303);
+      EXPECT_EQ(Split(data.substr(values_in_data), limits), records);
+    } else {
+      EXPECT_EQ(values_in_data, kValuesNotInData);
+      EXPECT_EQ(Split(values, limits), records);
+    }
+  }
+  // A malformed chunk fails the same way with or without the option.
+  SimpleEncoder encoder(Compression(CompressionType::kNone));
+  encoder.AddRecord("abc");
+  std::string data;
+  ASSERT_TRUE(encoder.Encode(&data).ok());
+  std::string values;
+  std::vector<uint64_t> limits;
+  size_t values_in_data = 0;
+  EXPECT_FALSE(DecodeSimpleChunk(data, 1, 4, &values, &limits, &values_in_data).ok());
+  EXPECT_TRUE(limits.empty());
+  EXPECT_FALSE(DecodeSimpleChunk(data.substr(0, data.size() - 1), 1, 3, &values, &limits,
+                                 &values_in_data).ok());
+  EXPECT_TRUE(limits.empty());
+}
+
 // Spec §6 worked example: 00, sizes_len 100, 100 x 0d, then the records.
 TEST(SimpleChunkTest, UncompressedLayout) {
   SimpleEncoder encoder(Compression(CompressionType::kNone));

@@ -138,6 +138,10 @@ class NamedBytesSource : public riegeli::ByteSource {
   Status ReadAt(uint64_t offset, size_t length, std::string* dest) override {
     return source_.ReadAt(offset, length, dest);
   }
+  Status ReadScattered(uint64_t offset, const riegeli::ReadSpan* spans, size_t count,
+                       size_t* read) override {
+    return source_.ReadScattered(offset, spans, count, read);
+  }
   StatusOr<uint64_t> Size() override { return source_.Size(); }
   const std::string& name() const override { return name_; }
 
@@ -370,10 +374,13 @@ class PyRecordReader {
     return RecordOrNone(found, record);
   }
 
-  // Up to `max_records` records (fewer at the end of the data). Records of
-  // an already decoded chunk are turned into bytes directly, with the GIL
-  // held; the GIL is released only to read and decode the next chunk.
-  py::list ReadRecords(size_t max_records) {
+  // Up to `max_records` records, all from one chunk, as (chunk_begin,
+  // index of the first record in that chunk, [records]): record i of the
+  // list is at position (chunk_begin, index + i). The list is empty at the
+  // end of the data. Records of an already decoded chunk are turned into
+  // bytes directly, with the GIL held; the GIL is released only to read and
+  // decode the next chunk.
+  py::tuple ReadRecords(size_t max_records) {
     std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
     {
       py::gil_scoped_release release;
@@ -381,23 +388,26 @@ class PyRecordReader {
     }
     py::list result;
     std::string_view record;
-    while (py::len(result) < max_records) {
-      bool found;
-      if (reader_->RecordsLeftInChunk() > 0) {
-        found = reader_->ReadRecord(&record);
-      } else {
-        py::gil_scoped_release release;
-        found = reader_->ReadRecord(&record);
-      }
-      RaisePending();
-      if (!found) {
-        // A failure after some records: return them; the next call raises.
-        if (py::len(result) == 0) CheckStatus(reader_->status());
-        break;
-      }
+    bool found;
+    if (reader_->RecordsLeftInChunk() > 0) {
+      found = reader_->ReadRecord(&record);
+    } else {
+      py::gil_scoped_release release;
+      found = reader_->ReadRecord(&record);
+    }
+    RaisePending();
+    if (!found) {
+      CheckStatus(reader_->status());
+      return py::make_tuple(0, 0, result);
+    }
+    const RecordPosition first = reader_->LastPos();
+    result.append(py::bytes(record.data(), record.size()));
+    // Only records of the same chunk, so that positions follow from `first`.
+    while (py::len(result) < max_records && reader_->RecordsLeftInChunk() > 0) {
+      if (!reader_->ReadRecord(&record)) break;
       result.append(py::bytes(record.data(), record.size()));
     }
-    return result;
+    return py::make_tuple(first.chunk_begin, first.record_index, result);
   }
 
   void Seek(uint64_t chunk_begin, uint64_t record_index) {
