@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs every test of envlogger, in parts:
-#   pytest      the Python suite (tests beside the code, *_test.py)
 #   ctest       the C++ gtest suites, then again under ASan + UBSan
+#   pytest      the Python suite (tests beside the code, *_test.py); runs after
+#               ctest so that the cross-language test finds the C++ reader built
+#               in build/cc instead of skipping
 #   wheel       pip wheel + install into a fresh venv + import/run from another directory
 #   bazel       bazel test //envlogger/... (offline, Debian's Bazel 4.2.3)
 #   container   docker/run_tests.sh: builds the pinned image and runs the suite inside it
@@ -12,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-ALL_PARTS=(pytest ctest wheel bazel container fuzz)
+ALL_PARTS=(ctest pytest wheel bazel container fuzz)
 PARTS=("$@")
 if [ "${#PARTS[@]}" -eq 0 ]; then PARTS=("${ALL_PARTS[@]}"); fi
 
@@ -32,7 +34,7 @@ record() {  # record PART PASSED FAILED STATUS
 run_pytest() {
   local log="$LOG_DIR/pytest.log"
   # The TFDS tests must run here, not skip.
-  ENVLOGGER_REQUIRE_TFDS=1 .venv/bin/python -m pytest -q -p no:cacheprovider envlogger 2>&1 | tee "$log"
+  ENVLOGGER_REQUIRE_TFDS=1 .venv/bin/python -m pytest -q -rs -p no:cacheprovider envlogger 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local line passed failed
   line=$(grep -E "^=*.*[0-9]+ (passed|failed)" "$log" | tail -1)
