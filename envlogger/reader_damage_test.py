@@ -59,11 +59,7 @@ class ReaderDamageTest(absltest.TestCase):
   def _damaged_copy(self, rel: str, offset: int) -> str:
     path = os.path.join(tempfile.mkdtemp(dir=self._tmp), 'd')
     shutil.copytree(self.clean_path, path)
-    with open(os.path.join(path, rel), 'r+b') as f:
-      f.seek(offset)
-      byte = f.read(1)
-      f.seek(offset)
-      f.write(bytes([byte[0] ^ 0x5a]))
+    damage_harness.flip_byte(os.path.join(path, rel), offset, mask=0x5a)
     return path
 
   def _assert_steps_equal(self, actual, expected_indices):

@@ -133,16 +133,21 @@ def check_damaged_copy(clean: CleanDataset, copy: str, rel: str, allowed: set,
   return errors
 
 
+def flip_byte(path: str, offset: int, mask: int = 0xff) -> None:
+  """XORs the byte at `offset` of the file `path` with `mask`, in place."""
+  with open(path, 'r+b') as f:
+    f.seek(offset)
+    byte = f.read(1)
+    f.seek(offset)
+    f.write(bytes([byte[0] ^ mask]))
+
+
 def flip_and_check(clean: CleanDataset, rel: str, offset: int, workdir: Optional[str] = None) -> DamageResult:
   """Flips byte `offset` of file `rel` in a copy of `clean` and checks it."""
   with tempfile.TemporaryDirectory(dir=workdir) as tmp:
     copy = os.path.join(tmp, 'd')
     shutil.copytree(clean.path, copy)
-    with open(os.path.join(copy, rel), 'r+b') as f:
-      f.seek(offset)
-      byte = f.read(1)
-      f.seek(offset)
-      f.write(bytes([byte[0] ^ 0xff]))
+    flip_byte(os.path.join(copy, rel), offset)
     allowed = _allowed_losses(clean, rel, offset)
     errors = check_damaged_copy(clean, copy, rel, allowed, rel == shard_scan.METADATA)
     with envlogger.Reader(copy) as reader:

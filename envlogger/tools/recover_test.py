@@ -22,6 +22,7 @@ import envlogger
 from envlogger.backends import schedulers
 from envlogger.testing import catch_env
 from envlogger.testing import compare
+from envlogger.testing import damage_harness
 from envlogger.tools import recover
 from envlogger.tools import shard_scan
 from envlogger.tools import verify
@@ -153,11 +154,8 @@ class RecoverTest(parameterized.TestCase):
     (steps_path,) = glob.glob(os.path.join(data_dir, '*', shard_scan.STEPS))
     begins = _chunk_begins(steps_path)
     ends = begins[1:] + [os.path.getsize(steps_path)]
-    with open(steps_path, 'r+b') as f:
-      f.seek(begins[chunk] + 40 + (ends[chunk] - begins[chunk] - 40) // 2)  # Chunk data.
-      byte = f.read(1)
-      f.seek(-1, os.SEEK_CUR)
-      f.write(bytes([byte[0] ^ 0x55]))
+    damage_harness.flip_byte(steps_path, begins[chunk] + 40 + (ends[chunk] - begins[chunk] - 40) // 2,  # Chunk data.
+                             mask=0x55)
     lost_in_chunk = len([p for p in shard_scan.scan_file(
         os.path.join(_FIXTURES, name, os.path.basename(os.path.dirname(steps_path)),
                      shard_scan.STEPS)).positions if begins[chunk] <= p < ends[chunk]])
