@@ -148,8 +148,10 @@ def _encode_scalar(value: Any, datum: storage_pb2.Datum) -> None:
   elif isinstance(value, (bool, np.bool_)):
     values.bool_values.append(bool(value))
   elif isinstance(value, int):
+    # int's own methods: an int subclass overriding them must not change the
+    # stored value (the native codec reads the integer itself too).
     values.bigint_values.append(
-        value.to_bytes(value.bit_length() // 8 + 1, 'big', signed=True))
+        int.to_bytes(value, int.bit_length(value) // 8 + 1, 'big', signed=True))
   else:
     if isinstance(value, (type, np.dtype)):
       # np.result_type would interpret these as dtype specifications.
@@ -160,10 +162,13 @@ def _encode_scalar(value: Any, datum: storage_pb2.Datum) -> None:
     except TypeError as e:
       raise _EncodeError(
           f'Unsupported type {type(value).__qualname__}: {value!r}') from e
+    # Appended as they are, as upstream does: protobuf reads a float
+    # (subclass) instance's own value where float() would call an
+    # overridden __float__.
     if dtype == np.float32:
-      values.float_values.append(float(value))
+      values.float_values.append(value)
     elif dtype == np.float64:
-      values.double_values.append(float(value))
+      values.double_values.append(value)
     else:
       for np_type, field in _VARINT_ARRAY_FIELDS:
         if dtype == np_type:

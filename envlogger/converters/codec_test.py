@@ -143,6 +143,23 @@ class _Blob(bytes):
     return b'not ' + bytes(memoryview(self))
 
 
+class _Real(float):
+  """A float subclass whose __float__ is not its value."""
+
+  def __float__(self) -> float:
+    return 99.0
+
+
+class _Count(int):
+  """An int subclass whose byte conversion methods lie."""
+
+  def bit_length(self) -> int:
+    return 0
+
+  def to_bytes(self, *args, **kwargs) -> bytes:
+    return b'\x63'
+
+
 class TestScalars:
 
   @pytest.mark.parametrize('value,values,expected', _SCALAR_CASES)
@@ -204,6 +221,18 @@ class TestScalars:
         _field(9, b'raw'))
     assert type(codec.decode(codec.encode(_Mode.FAST))) is str
     assert type(codec.decode(codec.encode(_Blob(b'raw')))) is bytes
+
+  def test_number_subclasses_store_their_own_value(self):
+    # 1.5 as a double is 3ff8000000000000 (field 2, fixed64 little-endian).
+    assert codec.encode(_Real(1.5)).SerializeToString() == _scalar(
+        _field(2, bytes.fromhex('000000000000f83f')))
+    # 300 as a two's complement bigint is 012c (field 10).
+    assert codec.encode(_Count(300)).SerializeToString() == _scalar(
+        _field(10, b'\x01\x2c'))
+    compare.assert_strictly_equal(codec.decode(codec.encode(_Real(1.5))),
+                                  np.float64(1.5))
+    compare.assert_strictly_equal(codec.decode(codec.encode(_Count(-2**70))),
+                                  -2**70)
 
   @pytest.mark.parametrize('value', [
       np.str_('\0'), np.str_('x\0'), _Mode.FAST, _Blob(b'raw'),
