@@ -67,57 +67,13 @@ class FileScan:
   torn_tail: Optional[int] = None
 
 
-_BLOCK = 1 << 16
-_BLOCK_HEADER = 24
-_CHUNK_HEADER = 40
-_CHUNK_TYPES = frozenset(b'smprt')  # signature, metadata, padding, simple, transposed
-
-
-def _logical_bytes(data: bytes, pos: int, length: int) -> Optional[bytes]:
-  """`length` bytes of a chunk starting at `pos`, block headers left out."""
-  out = bytearray()
-  while len(out) < length:
-    if pos % _BLOCK == 0:
-      pos += _BLOCK_HEADER
-    take = min(length - len(out), _BLOCK - pos % _BLOCK)
-    if pos + take > len(data):
-      return None
-    out += data[pos:pos + take]
-    pos += take
-  return bytes(out)
-
-
-def find_chunk_header(data: bytes, begin: int, end: int) -> Optional[int]:
-  """The first position in [begin, end) where a chunk header with a valid hash starts.
-
-  After a corrupted chunk header the chunk's size is unknown, and Riegeli's
-  own recovery resumes at the next 64 KiB block boundary, losing every chunk
-  in between. A chunk header carries a 64-bit hash of itself, so trying each
-  possible chunk boundary finds the next intact chunk with a false-positive
-  rate of 2^-64 per position.
-  """
-  for pos in range(begin, min(end, len(data))):
-    in_block = pos % _BLOCK
-    if 0 < in_block <= _BLOCK_HEADER:  # Not a possible chunk boundary.
-      continue
-    type_pos = pos + 24 + (_BLOCK_HEADER if in_block == 0 else 0)
-    if type_pos < len(data) and type_pos % _BLOCK >= _BLOCK_HEADER and data[type_pos] not in _CHUNK_TYPES:
-      continue  # Cheap rejection before hashing.
-    header = _logical_bytes(data, pos, _CHUNK_HEADER)
-    if header is None:
-      return None
-    if header[24] in _CHUNK_TYPES and int.from_bytes(header[:8], 'little') == riegeli.highway_hash(header[8:]):
-      return pos
-  return None
-
-
 def scan_file(path: str, convert: Callable[[bytes], object] = lambda r: None,
               sink: Optional[Callable[[int, bytes], None]] = None) -> FileScan:
   """Reads every readable record of the Riegeli file `path`, in file order.
 
   Corrupted regions are skipped and listed in `damage`; after a corrupted
-  chunk header, reading resumes at the next intact chunk header (see
-  find_chunk_header), not at the next block boundary. A file that ends
+  chunk header, the reader resumes at the next intact chunk header, not at
+  the next block boundary. A file that ends
   inside a chunk (its writer died mid-write) lists that tail as damage too.
   A missing file gives `exists=False`; an unreadable one sets `error`.
   `sink(position, record)` is called with every record read.
@@ -126,50 +82,32 @@ def scan_file(path: str, convert: Callable[[bytes], object] = lambda r: None,
   if not os.path.exists(path):
     scan.exists = False
     return scan
-  with open(path, 'rb') as f:
-    data = f.read() if os.path.getsize(path) <= (1 << 30) else None
-  start = 0
-  while True:
-    resume = []
 
-    def on_skip(region: riegeli.SkippedRegion) -> None:
-      candidate = (find_chunk_header(data, region.begin + 1, region.end)
-                   if data is not None else None)
-      end = region.end if candidate is None else candidate
-      scan.damage.append(Damage(path, region.begin, end, region.message))
-      scan.gaps_before.add(len(scan.positions))
-      if candidate is not None:
-        resume.append(candidate)
-        raise StopIteration  # Read again from the intact chunk.
+  def on_skip(region: riegeli.SkippedRegion) -> None:
+    scan.damage.append(Damage(path, region.begin, region.end, region.message))
+    scan.gaps_before.add(len(scan.positions))
 
-    try:
-      reader = riegeli.RecordReader(path, recovery=on_skip)
-      if start:
-        reader.seek(riegeli.RecordPosition(start, 0))
-    except (riegeli.RiegeliError, OSError) as e:
-      scan.error = f'{type(e).__name__}: {e}'
-      return scan
-    try:
-      while True:
-        record = reader.read_record()
-        if record is None:
-          break
-        position = reader.last_pos.numeric
-        scan.positions.append(position)
-        scan.values.append(convert(record))
-        if sink is not None:
-          sink(position, record)
-      end, size = reader.pos.chunk_begin, reader.size()
-    except riegeli.RiegeliError as e:
-      scan.error = f'{type(e).__name__}: {e}'
-      end = size = None
-    finally:
-      if not resume:
-        reader.close()  # With recovery, reports a torn tail to on_skip.
-    if resume:
-      start = resume[0]
-      continue
-    break
+  try:
+    reader = riegeli.RecordReader(path, recovery=on_skip)
+  except (riegeli.RiegeliError, OSError) as e:
+    scan.error = f'{type(e).__name__}: {e}'
+    return scan
+  try:
+    while True:
+      record = reader.read_record()
+      if record is None:
+        break
+      position = reader.last_pos.numeric
+      scan.positions.append(position)
+      scan.values.append(convert(record))
+      if sink is not None:
+        sink(position, record)
+    end, size = reader.pos.chunk_begin, reader.size()
+  except riegeli.RiegeliError as e:
+    scan.error = f'{type(e).__name__}: {e}'
+    end = size = None
+  finally:
+    reader.close()  # With recovery, reports a torn tail to on_skip.
   if end is not None and end < size:
     scan.torn_tail = end
     if not any(d.begin <= end and d.end >= size for d in scan.damage):
