@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "envlogger/riegeli/buffer_pool.h"
 #include "envlogger/riegeli/fd_io.h"
 #include "envlogger/riegeli/simple_encoder.h"
 #include "envlogger/riegeli/transpose_encoder.h"
@@ -18,7 +19,7 @@ std::unique_ptr<ChunkEncoder> MakeEncoder(const RecordWriterOptions& options) {
   if (options.transpose) {
     return std::make_unique<TransposeEncoder>(options.compression, options.bucket_size());
   }
-  return std::make_unique<SimpleEncoder>(options.compression);
+  return std::make_unique<SimpleEncoder>(options.compression, options.effective_chunk_size());
 }
 
 }  // namespace
@@ -44,9 +45,13 @@ RecordWriter::RecordWriter(std::unique_ptr<ByteSink> sink, const RecordWriterOpt
       options_(options),
       chunk_writer_(sink_.get()),
       encoder_(MakeEncoder(options)),
-      desired_chunk_size_(options.effective_chunk_size()) {}
+      desired_chunk_size_(options.effective_chunk_size()),
+      encoded_(TakePooledBuffer()) {}
 
-RecordWriter::~RecordWriter() { Close().IgnoreError(); }
+RecordWriter::~RecordWriter() {
+  Close().IgnoreError();
+  RecyclePooledBuffer(&encoded_);
+}
 
 Status RecordWriter::Initialize(std::optional<std::string> serialized_metadata) {
   if (chunk_writer_.pos() == 0) {

@@ -94,7 +94,7 @@ class RecordWriter {
   // Sum of (record size + 8) over the records of the open chunk.
   uint64_t chunk_size_so_far_ = 0;
   RecordPosition last_pos_;
-  std::string encoded_;  // Scratch buffer for chunk data.
+  std::string encoded_;  // Scratch buffer for chunk data, from the buffer pool.
   Status status_;
   bool closed_ = false;
 };

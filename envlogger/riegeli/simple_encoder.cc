@@ -1,12 +1,42 @@
 #include "envlogger/riegeli/simple_encoder.h"
 
+#include <algorithm>
+
+#include "envlogger/riegeli/buffer_pool.h"
 #include "envlogger/riegeli/varint.h"
 
 namespace envlogger {
 namespace riegeli {
+namespace {
+
+// Reserving more than this up front for a chunk size hint would hold memory
+// that a file of few records never uses.
+constexpr uint64_t kMaxReservedValues = uint64_t{16} << 20;
+
+}  // namespace
+
+SimpleEncoder::SimpleEncoder(const CompressorOptions& options, uint64_t chunk_size_hint)
+    : options_(options) {
+  const size_t reserved = static_cast<size_t>(std::min(chunk_size_hint, kMaxReservedValues));
+  values_ = TakePooledBuffer(reserved);
+  // Without a pooled buffer this large, one allocation rather than a series
+  // of doublings, each copying what was gathered so far.
+  values_.reserve(reserved);
+  sizes_ = TakePooledBuffer();
+}
+
+SimpleEncoder::~SimpleEncoder() {
+  RecyclePooledBuffer(&values_);
+  RecyclePooledBuffer(&sizes_);
+}
 
 void SimpleEncoder::AddRecord(std::string_view record) {
-  AppendVarint64(record.size(), &sizes_);
+  if (record.size() < 0x80) {
+    // Most records here are short: a one-byte varint, without a call.
+    sizes_.push_back(static_cast<char>(record.size()));
+  } else {
+    AppendVarint64(record.size(), &sizes_);
+  }
   values_.append(record.data(), record.size());
   ++num_records_;
 }

@@ -6,6 +6,7 @@
 #ifndef ENVLOGGER_RIEGELI_SIMPLE_ENCODER_H_
 #define ENVLOGGER_RIEGELI_SIMPLE_ENCODER_H_
 
+#include <cstdint>
 #include <string>
 
 #include "envlogger/riegeli/chunk_encoder.h"
@@ -16,7 +17,15 @@ namespace riegeli {
 
 class SimpleEncoder : public ChunkEncoder {
  public:
-  explicit SimpleEncoder(const CompressorOptions& options) : options_(options) {}
+  // `chunk_size_hint`: about how many record bytes a chunk will gather (its
+  // buffer is taken from the buffer pool with that much room if there is
+  // one, else reserved up to a limit); 0 if unknown.
+  explicit SimpleEncoder(const CompressorOptions& options, uint64_t chunk_size_hint = 0);
+  // Returns the buffers to the pool (buffer_pool.h).
+  ~SimpleEncoder() override;
+
+  SimpleEncoder(const SimpleEncoder&) = delete;
+  SimpleEncoder& operator=(const SimpleEncoder&) = delete;
 
   void AddRecord(std::string_view record) override;
   uint64_t num_records() const override { return num_records_; }
