@@ -45,6 +45,7 @@ RecordWriter::RecordWriter(std::unique_ptr<ByteSink> sink, const RecordWriterOpt
       options_(options),
       chunk_writer_(sink_.get()),
       encoder_(MakeEncoder(options)),
+      simple_encoder_(options.transpose ? nullptr : static_cast<SimpleEncoder*>(encoder_.get())),
       desired_chunk_size_(options.effective_chunk_size()),
       encoded_(TakePooledBuffer()) {}
 
@@ -88,8 +89,12 @@ Status RecordWriter::WriteRecord(std::string_view record) {
     RETURN_IF_ERROR(CloseChunk());
   }
   chunk_size_so_far_ += added_size;
-  encoder_->AddRecord(record);
-  last_pos_ = RecordPosition{chunk_writer_.pos(), encoder_->num_records() - 1};
+  if (simple_encoder_ != nullptr) {
+    simple_encoder_->AddRecord(record);
+  } else {
+    encoder_->AddRecord(record);
+  }
+  last_pos_ = RecordPosition{chunk_writer_.pos(), records_in_chunk_++};
   if (chunk_size_so_far_ + kRecordOverhead > desired_chunk_size_) {
     // No other record fits: write the chunk now rather than keep it.
     RETURN_IF_ERROR(CloseChunk());
@@ -111,6 +116,7 @@ Status RecordWriter::CloseChunk() {
     return Fail(status);
   }
   encoder_->Reset();
+  records_in_chunk_ = 0;
   return OkStatus();
 }
 

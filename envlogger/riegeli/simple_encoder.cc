@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "envlogger/riegeli/buffer_pool.h"
-#include "envlogger/riegeli/varint.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -28,17 +27,6 @@ SimpleEncoder::SimpleEncoder(const CompressorOptions& options, uint64_t chunk_si
 SimpleEncoder::~SimpleEncoder() {
   RecyclePooledBuffer(&values_);
   RecyclePooledBuffer(&sizes_);
-}
-
-void SimpleEncoder::AddRecord(std::string_view record) {
-  if (record.size() < 0x80) {
-    // Most records here are short: a one-byte varint, without a call.
-    sizes_.push_back(static_cast<char>(record.size()));
-  } else {
-    AppendVarint64(record.size(), &sizes_);
-  }
-  values_.append(record.data(), record.size());
-  ++num_records_;
 }
 
 Status SimpleEncoder::Encode(std::string* data) {

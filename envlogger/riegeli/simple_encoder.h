@@ -11,11 +11,14 @@
 
 #include "envlogger/riegeli/chunk_encoder.h"
 #include "envlogger/riegeli/compression.h"
+#include "envlogger/riegeli/varint.h"
 
 namespace envlogger {
 namespace riegeli {
 
-class SimpleEncoder : public ChunkEncoder {
+// Final, so that a caller holding a SimpleEncoder* calls (and inlines)
+// AddRecord() directly: it runs once per record.
+class SimpleEncoder final : public ChunkEncoder {
  public:
   // `chunk_size_hint`: about how many record bytes a chunk will gather (its
   // buffer is taken from the buffer pool with that much room if there is
@@ -27,7 +30,16 @@ class SimpleEncoder : public ChunkEncoder {
   SimpleEncoder(const SimpleEncoder&) = delete;
   SimpleEncoder& operator=(const SimpleEncoder&) = delete;
 
-  void AddRecord(std::string_view record) override;
+  void AddRecord(std::string_view record) override {
+    if (record.size() < 0x80) {
+      // Most records are short: their size is a one-byte varint.
+      sizes_.push_back(static_cast<char>(record.size()));
+    } else {
+      AppendVarint64(record.size(), &sizes_);
+    }
+    values_.append(record.data(), record.size());
+    ++num_records_;
+  }
   uint64_t num_records() const override { return num_records_; }
   uint64_t decoded_data_size() const override { return values_.size(); }
   ChunkType chunk_type() const override { return ChunkType::kSimple; }
