@@ -9,6 +9,7 @@
 
 #include <brotli/decode.h>
 #include <brotli/encode.h>
+#include <snappy-sinksource.h>
 #include <snappy.h>
 #include <zstd.h>
 
@@ -47,10 +48,10 @@ struct ZstdDCtxDeleter {
   void operator()(ZSTD_DCtx* dctx) const { ZSTD_freeDCtx(dctx); }
 };
 
-// zstd and snappy compress into room for their worst case (about the input
-// size). Making that room in the destination string would zero-fill it, and
-// in a fresh destination fault in its pages, on every call, while the output
-// is usually far smaller: they compress into this per-thread buffer instead,
+// zstd compresses into room for its worst case (about the input size).
+// Making that room in the destination string would zero-fill it, and in a
+// fresh destination fault in its pages, on every call, while the output is
+// usually far smaller: it compresses into this per-thread buffer instead,
 // whose pages stay mapped from call to call, and only the output is copied.
 // Room beyond kMaxKeptScratch is allocated for the one call only.
 constexpr size_t kMaxKeptScratch = size_t{32} << 20;
@@ -173,21 +174,26 @@ Status CompressZstd(const CompressorOptions& options, std::string_view input, bo
   return OkStatus();
 }
 
+class StringAppendSink : public snappy::Sink {
+ public:
+  explicit StringAppendSink(std::string* dest) : dest_(dest) {}
+  void Append(const char* bytes, size_t n) override { dest_->append(bytes, n); }
+
+ private:
+  std::string* dest_;
+};
+
 Status CompressSnappy(std::string_view input, std::string* dest) {
   if (input.size() > uint64_t{0xffffffff}) {
     return ResourceExhaustedError("snappy: cannot compress 4 GiB or more at once");
   }
-  // The same bytes snappy::Compress() produces.
-  const size_t room = snappy::MaxCompressedLength(input.size());
-  std::unique_ptr<char[]> temporary;
-  char* const scratch = CompressionScratch(room, &temporary);
-  if (scratch == nullptr) {
-    return ResourceExhaustedError("snappy: cannot allocate " + std::to_string(room) +
-                                  " bytes of output room");
-  }
-  size_t length = 0;
-  snappy::RawCompress(input.data(), input.size(), scratch, &length);
-  dest->append(scratch, length);
+  // Snappy compresses 64 KiB fragments, each into its own small scratch
+  // buffer (which stays in cache) when the sink offers no room, and the
+  // sink appends it to `dest`: no room for the whole output is made up
+  // front. The same bytes RawCompress() produces.
+  snappy::ByteArraySource source(input.data(), input.size());
+  StringAppendSink sink(dest);
+  snappy::Compress(&source, &sink);
   return OkStatus();
 }
 
