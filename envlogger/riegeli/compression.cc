@@ -9,11 +9,13 @@
 
 #include <brotli/decode.h>
 #include <brotli/encode.h>
+#include <snappy-sinksource.h>
 #include <snappy.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <memory>
+#include <new>
 
 #include "envlogger/riegeli/varint.h"
 
@@ -45,6 +47,36 @@ struct ZstdCCtxDeleter {
 struct ZstdDCtxDeleter {
   void operator()(ZSTD_DCtx* dctx) const { ZSTD_freeDCtx(dctx); }
 };
+
+// zstd compresses into room for its worst case (about the input size).
+// Making that room in the destination string would zero-fill it, and in a
+// fresh destination fault in its pages, on every call, while the output is
+// usually far smaller: it compresses into this per-thread buffer instead,
+// whose pages stay mapped from call to call, and only the output is copied.
+// Room beyond kMaxKeptScratch is allocated for the one call only.
+constexpr size_t kMaxKeptScratch = size_t{32} << 20;
+
+// Room for `size` bytes, valid until the next call on this thread or until
+// `*temporary` goes away; nullptr if it cannot be allocated.
+char* CompressionScratch(size_t size, std::unique_ptr<char[]>* temporary) {
+  if (size > kMaxKeptScratch) {
+    temporary->reset(new (std::nothrow) char[size]);
+    return temporary->get();
+  }
+  thread_local std::unique_ptr<char[]> kept;
+  thread_local size_t kept_size = 0;
+  if (size > kept_size) {
+    // Growing at least twofold, so that slowly growing inputs do not
+    // reallocate on every call.
+    const size_t new_size = std::max(size, std::min(kMaxKeptScratch, 2 * kept_size));
+    kept.reset();
+    kept_size = 0;
+    kept.reset(new (std::nothrow) char[new_size]);
+    if (kept == nullptr) return nullptr;
+    kept_size = new_size;
+  }
+  return kept.get();
+}
 
 ZSTD_CCtx* ThreadZstdCCtx() {
   thread_local std::unique_ptr<ZSTD_CCtx, ZstdCCtxDeleter> cctx(ZSTD_createCCtx());
@@ -112,9 +144,14 @@ Status CompressZstd(const CompressorOptions& options, std::string_view input, bo
     return InvalidArgumentError(std::string("zstd: invalid level or window_log: ") +
                                 ZSTD_getErrorName(result));
   }
-  const size_t prefix = dest->size();
-  dest->resize(prefix + ZSTD_compressBound(input.size()) + 32);
-  ZSTD_outBuffer out = {&(*dest)[prefix], dest->size() - prefix, 0};
+  const size_t room = ZSTD_compressBound(input.size()) + 32;
+  std::unique_ptr<char[]> temporary;
+  char* const scratch = CompressionScratch(room, &temporary);
+  if (scratch == nullptr) {
+    return ResourceExhaustedError("zstd: cannot allocate " + std::to_string(room) +
+                                  " bytes of output room");
+  }
+  ZSTD_outBuffer out = {scratch, room, 0};
   ZSTD_inBuffer in = {input.data(), input.size(), 0};
   if (!pledge_size && input.size() > kZstdUnpledgedBufferSize) {
     // Hand over the input before ending the frame, so that zstd treats its
@@ -127,28 +164,36 @@ Status CompressZstd(const CompressorOptions& options, std::string_view input, bo
     // The output room (compressBound plus slack) always suffices to finish.
     result = ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end);
     if (!ZSTD_isError(result) && result != 0) {
-      dest->resize(prefix);
       return InternalError("zstd: frame did not fit in its compression bound");
     }
   }
   if (ZSTD_isError(result)) {
-    dest->resize(prefix);
     return InternalError(std::string("zstd: compression failed: ") + ZSTD_getErrorName(result));
   }
-  dest->resize(prefix + out.pos);
+  dest->append(scratch, out.pos);
   return OkStatus();
 }
+
+class StringAppendSink : public snappy::Sink {
+ public:
+  explicit StringAppendSink(std::string* dest) : dest_(dest) {}
+  void Append(const char* bytes, size_t n) override { dest_->append(bytes, n); }
+
+ private:
+  std::string* dest_;
+};
 
 Status CompressSnappy(std::string_view input, std::string* dest) {
   if (input.size() > uint64_t{0xffffffff}) {
     return ResourceExhaustedError("snappy: cannot compress 4 GiB or more at once");
   }
-  // Straight into `dest` (the same bytes snappy::Compress() produces).
-  const size_t prefix = dest->size();
-  dest->resize(prefix + snappy::MaxCompressedLength(input.size()));
-  size_t length = 0;
-  snappy::RawCompress(input.data(), input.size(), &(*dest)[prefix], &length);
-  dest->resize(prefix + length);
+  // Snappy compresses 64 KiB fragments, each into its own small scratch
+  // buffer (which stays in cache) when the sink offers no room, and the
+  // sink appends it to `dest`: no room for the whole output is made up
+  // front. The same bytes RawCompress() produces.
+  snappy::ByteArraySource source(input.data(), input.size());
+  StringAppendSink sink(dest);
+  snappy::Compress(&source, &sink);
   return OkStatus();
 }
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "envlogger/riegeli/buffer_pool.h"
 #include "envlogger/riegeli/fd_io.h"
 #include "envlogger/riegeli/simple_encoder.h"
 #include "envlogger/riegeli/transpose_encoder.h"
@@ -18,7 +19,7 @@ std::unique_ptr<ChunkEncoder> MakeEncoder(const RecordWriterOptions& options) {
   if (options.transpose) {
     return std::make_unique<TransposeEncoder>(options.compression, options.bucket_size());
   }
-  return std::make_unique<SimpleEncoder>(options.compression);
+  return std::make_unique<SimpleEncoder>(options.compression, options.effective_chunk_size());
 }
 
 }  // namespace
@@ -44,9 +45,14 @@ RecordWriter::RecordWriter(std::unique_ptr<ByteSink> sink, const RecordWriterOpt
       options_(options),
       chunk_writer_(sink_.get()),
       encoder_(MakeEncoder(options)),
-      desired_chunk_size_(options.effective_chunk_size()) {}
+      simple_encoder_(options.transpose ? nullptr : static_cast<SimpleEncoder*>(encoder_.get())),
+      desired_chunk_size_(options.effective_chunk_size()),
+      encoded_(TakePooledBuffer()) {}
 
-RecordWriter::~RecordWriter() { Close().IgnoreError(); }
+RecordWriter::~RecordWriter() {
+  Close().IgnoreError();
+  RecyclePooledBuffer(&encoded_);
+}
 
 Status RecordWriter::Initialize(std::optional<std::string> serialized_metadata) {
   if (chunk_writer_.pos() == 0) {
@@ -83,8 +89,12 @@ Status RecordWriter::WriteRecord(std::string_view record) {
     RETURN_IF_ERROR(CloseChunk());
   }
   chunk_size_so_far_ += added_size;
-  encoder_->AddRecord(record);
-  last_pos_ = RecordPosition{chunk_writer_.pos(), encoder_->num_records() - 1};
+  if (simple_encoder_ != nullptr) {
+    simple_encoder_->AddRecord(record);
+  } else {
+    encoder_->AddRecord(record);
+  }
+  last_pos_ = RecordPosition{chunk_writer_.pos(), records_in_chunk_++};
   if (chunk_size_so_far_ + kRecordOverhead > desired_chunk_size_) {
     // No other record fits: write the chunk now rather than keep it.
     RETURN_IF_ERROR(CloseChunk());
@@ -106,6 +116,7 @@ Status RecordWriter::CloseChunk() {
     return Fail(status);
   }
   encoder_->Reset();
+  records_in_chunk_ = 0;
   return OkStatus();
 }
 

@@ -37,6 +37,8 @@
 namespace envlogger {
 namespace riegeli {
 
+class SimpleEncoder;
+
 class RecordWriter {
  public:
   // Creates (truncating) or, with `append`, appends to the file at `path`.
@@ -90,11 +92,16 @@ class RecordWriter {
   RecordWriterOptions options_;
   ChunkWriter chunk_writer_;
   std::unique_ptr<ChunkEncoder> encoder_;
+  // encoder_ when it is a SimpleEncoder (not transposed), else nullptr: the
+  // per-record call then needs no virtual dispatch.
+  SimpleEncoder* simple_encoder_;
   uint64_t desired_chunk_size_;
   // Sum of (record size + 8) over the records of the open chunk.
   uint64_t chunk_size_so_far_ = 0;
+  // Records in the open chunk (encoder_->num_records(), without a call).
+  uint64_t records_in_chunk_ = 0;
   RecordPosition last_pos_;
-  std::string encoded_;  // Scratch buffer for chunk data.
+  std::string encoded_;  // Scratch buffer for chunk data, from the buffer pool.
   Status status_;
   bool closed_ = false;
 };

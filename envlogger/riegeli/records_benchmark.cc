@@ -1,16 +1,19 @@
 // Measures what the Riegeli/records format layer costs on top of the
 // compressors: for each compression, on the same records, the raw codec
-// (CompressBlock/DecompressBlock of chunk-sized buffers, compression.h is a
-// thin wrapper over the libraries) against RecordWriter writing all records
-// to memory and RecordReader reading them all back; plus HighwayHash. MB/s
-// are of record bytes per CPU second (so other load on the machine skews
-// them less), medians over repeats; overhead = format time / raw time - 1.
+// (CompressBlock/DecompressBlock, compression.h is a thin wrapper over the
+// libraries, of the very pieces the writer compresses: the records of each
+// chunk it writes, concatenated) against RecordWriter writing all records
+// to memory (a new writer per repeat) and RecordReader reading them all back;
+// plus HighwayHash. MB/s are of record bytes per CPU second (so other load on
+// the machine skews them less), medians over repeats; overhead = median over
+// repeats of (format time / raw time in the same repeat) - 1, raw and format
+// runs alternating, so that drifts in the machine's speed cancel out.
 // Transposed chunks split records into columns, which is work by design, so
 // their overhead is reported against the same raw figures for information.
 // "uncompressed" has no codec: its raw figures are one memcpy of the pieces.
 //
 // After the bar, the work the format cannot avoid besides the codec, as a
-// percentage of the raw codec's time: w_hash/r_hash = HighwayHash of the
+// percentage of the raw codec's time (median of per-repeat ratios): w_hash/r_hash = HighwayHash of the
 // compressed data, w_copy = gathering the records into chunk buffers plus
 // one copy of the compressed data (into the file), r_copy = one copy of the
 // compressed data (out of the file). Where the codec runs near memory speed
@@ -142,28 +145,60 @@ class ViewSource : public ByteSource {
   std::string name_ = "<benchmark file>";
 };
 
+// Median CPU seconds of each body, and medians of per-repeat ratios to the
+// raw codec's time in the same repeat (robust to the machine's speed drifting
+// between repeats, unlike a ratio of medians).
 struct Row {
   double raw_write, write, raw_read, read;
-  // The work the format cannot avoid besides the codec, on the same pieces:
-  // HighwayHash of the compressed data (written and verified on reading),
-  // copying the records into chunk-sized buffers (the writer gathers them)
-  // and copying the compressed data once (into the file on writing, out of
-  // it on reading).
-  double hash, copy_records, copy_compressed;
+  // write / raw_write and read / raw_read.
+  double write_ratio, read_ratio;
+  // The work the format cannot avoid besides the codec, on the same pieces,
+  // relative to the raw codec: HighwayHash of the compressed data (written
+  // and verified on reading) against compression and decompression, copying
+  // the records into chunk-sized buffers (the writer gathers them) plus
+  // copying the compressed data once (into the file on writing) against
+  // compression, and the latter copy (out of the file) against decompression.
+  double hash_write_ratio, copy_write_ratio, hash_read_ratio, copy_read_ratio;
 };
+
+// Median of a[i] / b[i].
+double MedianRatio(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < a.size(); ++i) ratios.push_back(a[i] / b[i]);
+  return Median(std::move(ratios));
+}
 
 Row Measure(const std::vector<std::string>& records, const std::string& options_text,
             int repeats) {
   StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(options_text);
   Check(options.status(), options_text.c_str());
-  // The raw codec on the same bytes, cut into chunk-sized pieces.
-  std::vector<std::string> pieces(1);
-  for (const std::string& record : records) {
-    if (pieces.back().size() + record.size() > options->effective_chunk_size() &&
-        !pieces.back().empty()) {
-      pieces.emplace_back();
+  std::string file;
+  const auto write = [&] {
+    file.clear();
+    StatusOr<std::unique_ptr<RecordWriter>> writer =
+        RecordWriter::Create(std::make_unique<StringSink>(&file), *options);
+    Check(writer.status(), "writer");
+    for (const std::string& record : records) Check((*writer)->WriteRecord(record), "write");
+    Check((*writer)->Close(), "close");
+  };
+  // The raw codec on the same bytes in the same pieces: the records of each
+  // chunk the writer produces, concatenated (what a simple chunk compresses
+  // as its values; the chunk cutting counts 8 bytes per record besides the
+  // record bytes, so a piece holds less than the chunk size).
+  write();
+  std::vector<std::string> pieces;
+  {
+    RecordReader reader(std::make_unique<ViewSource>(file));
+    std::string_view record;
+    uint64_t chunk_begin = 0;
+    while (reader.ReadRecord(&record)) {
+      if (pieces.empty() || reader.LastPos().chunk_begin != chunk_begin) {
+        chunk_begin = reader.LastPos().chunk_begin;
+        pieces.emplace_back();
+      }
+      pieces.back().append(record.data(), record.size());
     }
-    pieces.back() += record;
+    Check(reader.status(), "read");
   }
   std::vector<std::string> compressed(pieces.size());
   const auto raw_write = [&] {
@@ -178,15 +213,6 @@ Row Measure(const std::vector<std::string>& records, const std::string& options_
       decompressed.clear();
       Check(DecompressBlock(options->compression.type, block, &decompressed), "decompress");
     }
-  };
-  std::string file;
-  const auto write = [&] {
-    file.clear();
-    StatusOr<std::unique_ptr<RecordWriter>> writer =
-        RecordWriter::Create(std::make_unique<StringSink>(&file), *options);
-    Check(writer.status(), "writer");
-    for (const std::string& record : records) Check((*writer)->WriteRecord(record), "write");
-    Check((*writer)->Close(), "close");
   };
   const auto read = [&] {
     RecordReader reader(std::make_unique<ViewSource>(file));
@@ -206,12 +232,14 @@ Row Measure(const std::vector<std::string>& records, const std::string& options_
   std::string scratch;
   const auto copy_records = [&] {
     scratch.clear();
+    size_t piece = 0;
     for (const std::string& record : records) {
-      if (scratch.size() + record.size() > options->effective_chunk_size()) {
+      scratch.append(record);
+      if (scratch.size() >= pieces[piece].size()) {
         hash_sink += static_cast<uint8_t>(scratch.back());
         scratch.clear();
+        ++piece;
       }
-      scratch.append(record);
     }
   };
   const auto copy_compressed = [&] {
@@ -223,8 +251,9 @@ Row Measure(const std::vector<std::string>& records, const std::string& options_
   // Raw and format runs alternate, so that changing load on the machine
   // affects both alike.
   std::vector<double> raw_write_times, write_times, raw_read_times, read_times, hash_times,
-      copy_records_times, copy_compressed_times;
+      copy_records_times, copy_compressed_times, copy_write_times;
   raw_write();  // Fills `compressed`.
+  read();  // Checks the file written above.
   for (int i = 0; i < repeats; ++i) {
     raw_write_times.push_back(Seconds(raw_write));
     write_times.push_back(Seconds(write));
@@ -233,6 +262,7 @@ Row Measure(const std::vector<std::string>& records, const std::string& options_
     hash_times.push_back(Seconds(hash));
     copy_records_times.push_back(Seconds(copy_records));
     copy_compressed_times.push_back(Seconds(copy_compressed));
+    copy_write_times.push_back(copy_records_times.back() + copy_compressed_times.back());
   }
   if (hash_sink == 1) printf(" ");  // Keeps the measured work observable.
   Row row;
@@ -240,9 +270,12 @@ Row Measure(const std::vector<std::string>& records, const std::string& options_
   row.write = Median(write_times);
   row.raw_read = Median(raw_read_times);
   row.read = Median(read_times);
-  row.hash = Median(hash_times);
-  row.copy_records = Median(copy_records_times);
-  row.copy_compressed = Median(copy_compressed_times);
+  row.write_ratio = MedianRatio(write_times, raw_write_times);
+  row.read_ratio = MedianRatio(read_times, raw_read_times);
+  row.hash_write_ratio = MedianRatio(hash_times, raw_write_times);
+  row.copy_write_ratio = MedianRatio(copy_write_times, raw_write_times);
+  row.hash_read_ratio = MedianRatio(hash_times, raw_read_times);
+  row.copy_read_ratio = MedianRatio(copy_compressed_times, raw_read_times);
   return row;
 }
 
@@ -320,10 +353,10 @@ int Main(int argc, char** argv) {
         const auto mbps = [&](double seconds) { return bytes / seconds / 1e6; };
         printf("%-7s %-22s %9.1f %9.1f %+7.0f%% %9.1f %9.1f %+7.0f%% | %6.0f%% %6.0f%% %6.0f%% %6.0f%%\n",
                data_set.name, options.c_str(), mbps(row.raw_write), mbps(row.write),
-               100 * (row.write / row.raw_write - 1), mbps(row.raw_read), mbps(row.read),
-               100 * (row.read / row.raw_read - 1), 100 * row.hash / row.raw_write,
-               100 * (row.copy_records + row.copy_compressed) / row.raw_write,
-               100 * row.hash / row.raw_read, 100 * row.copy_compressed / row.raw_read);
+               100 * (row.write_ratio - 1), mbps(row.raw_read), mbps(row.read),
+               100 * (row.read_ratio - 1), 100 * row.hash_write_ratio,
+               100 * row.copy_write_ratio, 100 * row.hash_read_ratio,
+               100 * row.copy_read_ratio);
         fflush(stdout);
       }
     }

@@ -1,14 +1,32 @@
 #include "envlogger/riegeli/simple_encoder.h"
 
-#include "envlogger/riegeli/varint.h"
+#include <algorithm>
+
+#include "envlogger/riegeli/buffer_pool.h"
 
 namespace envlogger {
 namespace riegeli {
+namespace {
 
-void SimpleEncoder::AddRecord(std::string_view record) {
-  AppendVarint64(record.size(), &sizes_);
-  values_.append(record.data(), record.size());
-  ++num_records_;
+// Reserving more than this up front for a chunk size hint would hold memory
+// that a file of few records never uses.
+constexpr uint64_t kMaxReservedValues = uint64_t{16} << 20;
+
+}  // namespace
+
+SimpleEncoder::SimpleEncoder(const CompressorOptions& options, uint64_t chunk_size_hint)
+    : options_(options) {
+  const size_t reserved = static_cast<size_t>(std::min(chunk_size_hint, kMaxReservedValues));
+  values_ = TakePooledBuffer(reserved);
+  // Without a pooled buffer this large, one allocation rather than a series
+  // of doublings, each copying what was gathered so far.
+  values_.reserve(reserved);
+  sizes_ = TakePooledBuffer();
+}
+
+SimpleEncoder::~SimpleEncoder() {
+  RecyclePooledBuffer(&values_);
+  RecyclePooledBuffer(&sizes_);
 }
 
 Status SimpleEncoder::Encode(std::string* data) {
