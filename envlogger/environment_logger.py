@@ -102,7 +102,10 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     step_recorder = getattr(self._backend, '_step_recorder', None)
     self._record_fields = ((step_recorder and step_recorder()) or
                            _step_data_recorder(self._backend))
-    self._has_fns = step_fn is not None or episode_fn is not None
+    # All that recording a step takes when there is no step_fn or episode_fn
+    # (one attribute load: EnvLogger's loads are slow, it has __getattr__).
+    self._record_plain = (self._record_fields if step_fn is None and
+                          episode_fn is None else None)
 
   def __getstate__(self):
     raise TypeError(
@@ -117,10 +120,11 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     """Resets the environment and records the first step of a new episode."""
     self._reset_next_step = False
     timestep = self._environment.reset()
-    if self._has_fns:
-      self._record(timestep, None, True)
+    record_plain = self._record_plain
+    if record_plain is not None:
+      record_plain(timestep, None, None, True)
     else:
-      self._record_fields(timestep, None, None, True)
+      self._record(timestep, None, True)
     return timestep
 
   def step(self, action: Any) -> dm_env.TimeStep:
@@ -134,10 +138,11 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
       return self.reset()
     timestep = self._environment.step(action)
     self._reset_next_step = timestep.last()
-    if self._has_fns:
-      self._record(timestep, action, False)
+    record_plain = self._record_plain
+    if record_plain is not None:
+      record_plain(timestep, action, None, False)
     else:
-      self._record_fields(timestep, action, None, False)
+      self._record(timestep, action, False)
     return timestep
 
   def _record(self, timestep: dm_env.TimeStep, action: Any,
