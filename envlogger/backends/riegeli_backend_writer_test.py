@@ -7,6 +7,7 @@ the writer and reader use): that is what a Data proto round trip gives.
 """
 
 import os
+import time
 from typing import List, Tuple
 from unittest import mock
 
@@ -356,3 +357,27 @@ def test_failed_first_step_still_starts_a_new_episode(tmp_path):
     compare.assert_strictly_equal(
         [tuple(s) for s in reader.episodes[1]],
         [_recorded(d) for d, _ in steps[4:]])
+
+
+@pytest.mark.skipif(not hasattr(os, 'SCHED_BATCH'), reason='Linux only')
+def test_writer_thread_does_not_preempt_on_wakeup(tmp_path):
+  """The writer thread is SCHED_BATCH; this (the recording) thread is not."""
+
+  def threads():
+    return {int(tid) for tid in os.listdir('/proc/self/task')}
+
+  before = threads()
+  own_policy = os.sched_getscheduler(0)
+  writer = riegeli_backend_writer.RiegeliBackendWriter(str(tmp_path))
+  try:
+    started = threads() - before
+    assert started, 'no writer thread found'
+    # The thread sets its policy as it starts: give it a moment.
+    deadline = time.monotonic() + 10
+    while (any(os.sched_getscheduler(t) != os.SCHED_BATCH for t in started)
+           and time.monotonic() < deadline):
+      time.sleep(0.01)
+    assert {os.sched_getscheduler(t) for t in started} == {os.SCHED_BATCH}
+    assert os.sched_getscheduler(0) == own_policy
+  finally:
+    writer.close()
