@@ -15,8 +15,10 @@ same game rendered as an 84x84x3 uint8 frame):
     busy machine;
   * reports minor page faults and context switches per step of the whole
     process (all threads, the writer's included) in the bare and the logged
-    blocks: fresh memory touched per step, which explains latency tails better
-    than timings on a busy machine. For mmap/munmap/brk counts run it under
+    blocks, and how often the environment's thread itself was preempted
+    (involuntary context switches): fresh memory touched per step and
+    preemptions explain latency tails better than timings on a busy machine.
+    For mmap/munmap/brk counts run it under
     `strace -f -c -e trace=mmap,munmap,madvise,brk`.
 
 Method of the recording part. The speed of these shared machines drifts (up
@@ -121,9 +123,12 @@ class _Player:
 
 
 def _rusage() -> np.ndarray:
-  """Minor page faults, voluntary and involuntary context switches so far."""
+  """Counters so far: minor page faults, voluntary and involuntary context
+  switches of the process, involuntary context switches of this thread."""
   usage = resource.getrusage(resource.RUSAGE_SELF)
-  return np.array([usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw], np.float64)
+  own = resource.getrusage(resource.RUSAGE_THREAD)
+  return np.array([usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw,
+                   own.ru_nivcsw], np.float64)
 
 
 def _stats(us: np.ndarray) -> dict[str, float]:
@@ -162,7 +167,7 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
         make_env(), data_directory=data_dir,
         writer_options=_WRITER_OPTIONS.value)
     logged_player = _Player(env, num_steps, seed=1)
-    usage = {'bare': np.zeros(3), 'logged': np.zeros(3)}
+    usage = {'bare': np.zeros(4), 'logged': np.zeros(4)}
     pairs = []  # Per block pair: (logged - bare) at p50 and at p99.
     for pair, begin in enumerate(range(0, num_steps, block)):
       end = min(begin + block, num_steps)
@@ -202,7 +207,8 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
           f'{writer_cpu_s / num_steps * 1e6:.2f} µs per step')
 
     print('per step, whole process: minor page faults / voluntary / '
-          'involuntary context switches: bare blocks '
+          'involuntary context switches, then the environment thread\'s '
+          'involuntary context switches (preemptions): bare blocks '
           + ' / '.join(f'{v / num_steps:.3f}' for v in usage['bare']) +
           '; logged blocks (close() included) '
           + ' / '.join(f'{v / num_steps:.3f}' for v in usage['logged']))
