@@ -33,9 +33,11 @@ per-block-pair lines show, for each pair, logged minus bare at p50 (and p99)
 of that pair's two blocks, summarized by their median and 10th-90th
 percentiles over the pairs: how much the overhead itself varies as the
 machine drifts. The writer thread runs during both kinds of blocks (it drains
-what a logged block queued while the next bare block runs); page faults and
-context switches are counted per block for the whole process, so the
-writer's share lands in whichever block it happens in. --block_steps >=
+what a logged block queued while the next bare block runs): without a free
+core, the contention it causes slows bare calls too and shows only partly in
+the overhead, which is why its CPU time per step is printed beside it. Page
+faults and context switches are counted per block for the whole process, so
+the writer's share lands in whichever block it happens in. --block_steps >=
 --steps runs the bare environment first and then the logged one, as earlier
 versions of this benchmark did.
 
