@@ -2,20 +2,47 @@ r"""Measures what envlogger costs while recording and how fast it reads back.
 
 In one process, for each workload (Catch with its 10x5 float32 board, and the
 same game rendered as an 84x84x3 uint8 frame):
-  * runs the bare environment and the EnvLogger-wrapped one with the same
-    random agent and times every reset()/step() call; prints p50/p95/p99/mean
-    for both and the overhead (logged minus bare at each statistic);
+  * times every reset()/step() call of the bare environment and of an
+    EnvLogger-wrapped twin (same seed, same random actions, so both play the
+    same trajectory); prints p50/p95/p99/p99.9/mean of each over all its calls
+    and the overhead: logged minus bare at each statistic;
   * reads the recorded dataset back sequentially and at uniformly random step
     indices (steps/s);
   * reports the dataset's bytes per step on disk, index files included;
+  * reports the writer thread's CPU time per step (process CPU time minus the
+    environment thread's, over the recording, close() included): the work
+    taken off the environment's thread, which competes with it for a core on a
+    busy machine;
   * reports minor page faults and context switches per step of the whole
-    process (all threads, the writer's included) for the bare and the logged
-    run: fresh memory touched per step, which explains latency tails better
-    than timings on a busy machine. For mmap/munmap/brk counts run it under
+    process (all threads, the writer's included) in the bare and the logged
+    blocks, and how often the environment's thread itself was preempted
+    (involuntary context switches): fresh memory touched per step and
+    preemptions explain latency tails better than timings on a busy machine.
+    For mmap/munmap/brk counts run it under
     `strace -f -c -e trace=mmap,munmap,madvise,brk`.
 
+Method of the recording part. The speed of these shared machines drifts (up
+to 1.7x within one process, over seconds), so the two environments are not
+run one after the other: both are alive and take turns in blocks of
+--block_steps calls (pairs in the order bare, logged, then logged, bare, ...
+so neither always runs right after the other). Each environment continues its
+own trajectory from block to block, so each sees exactly the calls of one
+uninterrupted run of --steps calls and the dataset is an ordinary one of
+--steps steps. The statistics are over all bare and all logged calls; the
+per-block-pair lines show, for each pair, logged minus bare at p50 (and p99)
+of that pair's two blocks, summarized by their median and 10th-90th
+percentiles over the pairs: how much the overhead itself varies as the
+machine drifts. The writer thread runs during both kinds of blocks (it drains
+what a logged block queued while the next bare block runs): without a free
+core, the contention it causes slows bare calls too and shows only partly in
+the overhead, which is why its CPU time per step is printed beside it. Page
+faults and context switches are counted per block for the whole process, so
+the writer's share lands in whichever block it happens in. --block_steps >=
+--steps runs the bare environment first and then the logged one, as earlier
+versions of this benchmark did.
+
 Not part of the test run. Example:
-  .venv/bin/python benchmarks/logging_benchmark.py --steps=100000
+  PYTHONPATH=. .venv/bin/python benchmarks/logging_benchmark.py --steps=100000
 """
 
 import os
@@ -35,6 +62,9 @@ from envlogger.testing import catch_env
 _STEPS = flags.DEFINE_integer('steps', 100_000, 'Steps recorded per workload.')
 _IMAGE_STEPS = flags.DEFINE_integer('image_steps', 20_000,
                                     'Steps recorded for the 84x84x3 workload.')
+_BLOCK_STEPS = flags.DEFINE_integer(
+    'block_steps', 1000,
+    'Calls per block; the bare and the logged environment alternate blocks.')
 _RANDOM_READS = flags.DEFINE_integer('random_reads', 50_000,
                                      'Random step reads timed per dataset.')
 _WRITER_OPTIONS = flags.DEFINE_string(
@@ -62,29 +92,45 @@ class PixelCatch(catch_env.Catch):
     return dm_env.specs.BoundedArray((84, 84, 3), np.uint8, 0, 255, 'frame')
 
 
-def _run(env: dm_env.Environment, num_steps: int, seed: int) -> np.ndarray:
-  """Runs a random agent; returns the duration of every env call in µs."""
-  rng = np.random.default_rng(seed)
-  actions = rng.integers(0, 3, size=num_steps)
-  durations = np.empty(num_steps, np.float64)
-  timestep = None
-  clock = time.perf_counter_ns
-  for i in range(num_steps):
-    if timestep is None or timestep.last():
-      start = clock()
-      timestep = env.reset()
-    else:
-      action = int(actions[i])
-      start = clock()
-      timestep = env.step(action)
-    durations[i] = clock() - start
-  return durations / 1e3
+class _Player:
+  """Plays a random agent in one environment, a block of calls at a time.
+
+  Successive blocks continue the same trajectory, so they add up to one
+  uninterrupted run with the actions of `seed`.
+  """
+
+  def __init__(self, env: dm_env.Environment, num_steps: int, seed: int):
+    self._env = env
+    self._actions = np.random.default_rng(seed).integers(0, 3, size=num_steps)
+    self._timestep = None
+    self.durations_us = np.empty(num_steps, np.float64)
+
+  def play(self, begin: int, end: int) -> None:
+    """Makes calls [begin, end) of the run; times each into durations_us."""
+    env = self._env
+    actions = self._actions
+    durations = self.durations_us
+    timestep = self._timestep
+    clock = time.perf_counter_ns
+    for i in range(begin, end):
+      if timestep is None or timestep.last():
+        start = clock()
+        timestep = env.reset()
+      else:
+        action = int(actions[i])
+        start = clock()
+        timestep = env.step(action)
+      durations[i] = (clock() - start) / 1e3
+    self._timestep = timestep
 
 
 def _rusage() -> np.ndarray:
-  """Minor page faults, voluntary and involuntary context switches so far."""
+  """Counters so far: minor page faults, voluntary and involuntary context
+  switches of the process, involuntary context switches of this thread."""
   usage = resource.getrusage(resource.RUSAGE_SELF)
-  return np.array([usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw], np.float64)
+  own = resource.getrusage(resource.RUSAGE_THREAD)
+  return np.array([usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw,
+                   own.ru_nivcsw], np.float64)
 
 
 def _stats(us: np.ndarray) -> dict[str, float]:
@@ -104,38 +150,70 @@ def _dir_size(path: str) -> int:
       for name in names)
 
 
+def _quantile_range(values: list[float]) -> str:
+  """'median [p10, p90]' of `values`."""
+  p10, p50, p90 = np.percentile(values, [10, 50, 90])
+  return f'{p50:.2f} [{p10:.2f}, {p90:.2f}]'
+
+
 def _workload(name: str, make_env: Callable[[], dm_env.Environment],
               num_steps: int) -> None:
+  block = max(1, min(_BLOCK_STEPS.value, num_steps))
   print(f'\n=== {name}: {num_steps} steps, writer_options='
-        f'{_WRITER_OPTIONS.value!r} ===')
-  usage = _rusage()
-  bare = _stats(_run(make_env(), num_steps, seed=1))
-  bare_usage = (_rusage() - usage) / num_steps
+        f'{_WRITER_OPTIONS.value!r}, blocks of {block} calls ===')
   with tempfile.TemporaryDirectory() as data_dir:
+    bare_player = _Player(make_env(), num_steps, seed=1)
     start = time.perf_counter()
-    with envlogger.EnvLogger(
-        make_env(),
-        data_directory=data_dir,
-        writer_options=_WRITER_OPTIONS.value) as env:
-      usage = _rusage()
-      logged_us = _run(env, num_steps, seed=1)
-      closed_at = time.perf_counter()
+    cpu_start = time.process_time(), time.thread_time()
+    env = envlogger.EnvLogger(
+        make_env(), data_directory=data_dir,
+        writer_options=_WRITER_OPTIONS.value)
+    logged_player = _Player(env, num_steps, seed=1)
+    usage = {'bare': np.zeros(4), 'logged': np.zeros(4)}
+    pairs = []  # Per block pair: (logged - bare) at p50 and at p99.
+    for pair, begin in enumerate(range(0, num_steps, block)):
+      end = min(begin + block, num_steps)
+      turns = (('bare', bare_player), ('logged', logged_player))
+      if pair % 2:
+        turns = turns[::-1]
+      for label, player in turns:
+        before = _rusage()
+        player.play(begin, end)
+        usage[label] += _rusage() - before
+      bare_us = bare_player.durations_us[begin:end]
+      logged_us = logged_player.durations_us[begin:end]
+      pairs.append([np.percentile(logged_us, q) - np.percentile(bare_us, q)
+                    for q in (50, 99)])
+    closed_at = time.perf_counter()
+    before = _rusage()
+    env.close()
+    usage['logged'] += _rusage() - before
     close_s = time.perf_counter() - closed_at
-    logged_usage = (_rusage() - usage) / num_steps
     wall_s = time.perf_counter() - start
-    logged = _stats(logged_us)
+    writer_cpu_s = ((time.process_time() - cpu_start[0]) -
+                    (time.thread_time() - cpu_start[1]))
+    bare = _stats(bare_player.durations_us)
+    logged = _stats(logged_player.durations_us)
 
     print(f'{"µs per call":<12}' + ''.join(f'{k:>10}' for k in bare))
     for label, row in (('bare', bare), ('logged', logged),
                        ('overhead', {k: logged[k] - bare[k] for k in bare})):
       print(f'{label:<12}' + ''.join(f'{v:>10.2f}' for v in row.values()))
+    pairs = np.array(pairs)
+    print(f'overhead per block pair ({len(pairs)} pairs), median [p10, p90] '
+          f'over the pairs, µs: at p50 {_quantile_range(pairs[:, 0])}; '
+          f'at p99 {_quantile_range(pairs[:, 1])}')
     print(f'ratio logged/bare at p50: {logged["p50"] / bare["p50"]:.2f}x; '
-          f'recording wall time {wall_s:.2f} s (close() {close_s:.2f} s)')
+          f'recording wall time (both environments) {wall_s:.2f} s (close() '
+          f'{close_s:.2f} s); writer thread CPU '
+          f'{writer_cpu_s / num_steps * 1e6:.2f} µs per step')
 
     print('per step, whole process: minor page faults / voluntary / '
-          'involuntary context switches: bare '
-          + ' / '.join(f'{v:.3f}' for v in bare_usage) + '; logged (close() '
-          'included) ' + ' / '.join(f'{v:.3f}' for v in logged_usage))
+          'involuntary context switches, then the environment thread\'s '
+          'involuntary context switches (preemptions): bare blocks '
+          + ' / '.join(f'{v / num_steps:.3f}' for v in usage['bare']) +
+          '; logged blocks (close() included) '
+          + ' / '.join(f'{v / num_steps:.3f}' for v in usage['logged']))
 
     size = _dir_size(data_dir)
     print(f'on disk: {size} bytes, {size / num_steps:.2f} bytes per step '

@@ -26,6 +26,19 @@ def _backend_writer_class(backend: backend_type.BackendType) -> type:
   return in_memory_backend.InMemoryBackendWriter
 
 
+def _step_data_recorder(
+    backend: backend_writer.BackendWriter
+) -> Callable[[dm_env.TimeStep, Any, Any, bool], None]:
+  """Records a step given as its fields through `backend.record_step`."""
+
+  def record(timestep: dm_env.TimeStep, action: Any, custom_data: Any,
+             is_new_episode: bool) -> None:
+    backend.record_step(
+        step_data.StepData(timestep, action, custom_data), is_new_episode)
+
+  return record
+
+
 class EnvLogger(environment_wrapper.EnvironmentWrapper):
   """Wraps a dm_env.Environment and records its trajectories.
 
@@ -81,6 +94,18 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
       if isinstance(backend, backend_type.BackendType):
         backend = _backend_writer_class(backend)
       self._backend = backend(**backend_kwargs)
+    # The hot path: a backend may take a step as its fields (the Riegeli
+    # writer does, saving the StepData and three Python calls per step); any
+    # other backend gets a StepData through `record_step`.
+    # Neither refers back to this logger, so dropping it still closes the
+    # backend right away (by reference counting, not at the next GC).
+    step_recorder = getattr(self._backend, '_step_recorder', None)
+    self._record_fields = ((step_recorder and step_recorder()) or
+                           _step_data_recorder(self._backend))
+    # All that recording a step takes when there is no step_fn or episode_fn
+    # (one attribute load: EnvLogger's loads are slow, it has __getattr__).
+    self._record_plain = (self._record_fields if step_fn is None and
+                          episode_fn is None else None)
 
   def __getstate__(self):
     raise TypeError(
@@ -95,7 +120,11 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     """Resets the environment and records the first step of a new episode."""
     self._reset_next_step = False
     timestep = self._environment.reset()
-    self._record(timestep, None, is_new_episode=True)
+    record_plain = self._record_plain
+    if record_plain is not None:
+      record_plain(timestep, None, None, True)
+    else:
+      self._record(timestep, None, True)
     return timestep
 
   def step(self, action: Any) -> dm_env.TimeStep:
@@ -109,16 +138,20 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
       return self.reset()
     timestep = self._environment.step(action)
     self._reset_next_step = timestep.last()
-    self._record(timestep, action, is_new_episode=False)
+    record_plain = self._record_plain
+    if record_plain is not None:
+      record_plain(timestep, action, None, False)
+    else:
+      self._record(timestep, action, False)
     return timestep
 
   def _record(self, timestep: dm_env.TimeStep, action: Any,
               is_new_episode: bool) -> None:
+    """Records a step with `step_fn`'s custom data, then calls `episode_fn`."""
     custom_data = None
     if self._step_fn is not None:
       custom_data = self._step_fn(timestep, action, self._environment)
-    self._backend.record_step(
-        step_data.StepData(timestep, action, custom_data), is_new_episode)
+    self._record_fields(timestep, action, custom_data, is_new_episode)
     if self._episode_fn is not None:
       episode_metadata = self._episode_fn(timestep, action, self._environment)
       if episode_metadata is not None:

@@ -7,6 +7,7 @@ make sense for one backend take no harness and say so.
 """
 
 import concurrent.futures
+import gc
 import os
 import pickle
 from typing import Any, List
@@ -384,6 +385,36 @@ def test_callable_backend_receives_metadata_and_kwargs():
   assert received['scheduler'] is scheduler
   assert received['metadata']['a'] == 1
   assert 'environment_specs' in received['metadata']
+
+
+def test_dropped_logger_closes_its_backend_at_once(tmp_path):
+  """No reference cycle through the logger's recording path: reference
+  counting alone closes the backend (the GC is off), for a backend that is
+  given StepData and for the Riegeli writer's direct path."""
+
+  class ClosingWriter(in_memory_backend.InMemoryBackendWriter):
+    closed = 0
+
+    def close(self):
+      ClosingWriter.closed += 1
+
+  gc.disable()
+  try:
+    logger = envlogger.EnvLogger(catch_env.Catch(), backend=ClosingWriter)
+    _train(logger, 1)
+    del logger
+    assert ClosingWriter.closed == 1
+    logger = envlogger.EnvLogger(catch_env.Catch(),
+                                 data_directory=str(tmp_path))
+    expected = _train(logger, 2)
+    del logger
+  finally:
+    gc.enable()
+  # Closed (indexed, complete) without close() or a GC pass.
+  with envlogger.Reader(str(tmp_path)) as reader:
+    assert [len(e) for e in reader.episodes] == [10, 10]
+    compare.assert_strictly_equal([tuple(s) for s in reader.steps],
+                                  _RiegeliHarness(tmp_path).recorded(expected))
 
 
 def test_in_memory_rejects_data_directory():

@@ -13,7 +13,8 @@ writer, never dropped.
 import datetime
 import operator
 import os
-from typing import Any, Optional
+import time
+from typing import Any, Callable, Optional
 
 from envlogger import step_data
 from envlogger.backends import backend_writer
@@ -56,8 +57,9 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
       writer_options: Riegeli RecordWriter options for the shard files, e.g.
         'transpose,brotli:6,chunk_size:1M' (the default).
       flush_scheduler: Called with each recorded step; when it returns True the
-        dataset is flushed (chunks closed, indexes written). Defaults to a
-        TimeScheduler firing every 10 minutes.
+        dataset is flushed (chunks closed, indexes written). By default the
+        dataset is flushed every 10 minutes (DEFAULT_FLUSH_INTERVAL), as a
+        `schedulers.TimeScheduler` would, checked inline on the hot path.
       **base_kwargs: `metadata` and `scheduler`, see BackendWriter.
 
     Raises:
@@ -75,9 +77,12 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
     if not -2**63 <= max_episodes_per_file < 2**63:
       raise ValueError(f'max_episodes_per_file={max_episodes_per_file} does not fit in 64 bits')
     super().__init__(**base_kwargs)
-    if flush_scheduler is None:
-      flush_scheduler = schedulers.TimeScheduler(DEFAULT_FLUSH_INTERVAL)
+    # None: flush every DEFAULT_FLUSH_INTERVAL, with TimeScheduler's rule
+    # (time.monotonic() has reached the deadline; the next one is counted from
+    # then), without a Python call per step.
     self._flush_scheduler = flush_scheduler
+    self._flush_interval_seconds = DEFAULT_FLUSH_INTERVAL.total_seconds()
+    self._next_flush_time = time.monotonic() + self._flush_interval_seconds
     self._data_directory = data_directory
     # Set when the first step of an episode could not be encoded, so that the
     # next step recorded opens a new episode instead of joining the previous.
@@ -88,20 +93,49 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
         max_episodes_per_file, writer_options,
         riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES)
 
+  def _step_recorder(self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
+    """EnvLogger's hot path, if `record_step` may be bypassed.
+
+    Returns:
+      `f(timestep, action, custom_data, is_new_episode)` recording
+      `StepData(timestep, action, custom_data)` exactly as `record_step`
+      would, without building the StepData; or None when something must see
+      that StepData: a step scheduler, a flush scheduler, or a subclass that
+      overrides `record_step` or `_record_step`.
+    """
+    if (self._scheduler is None and self._flush_scheduler is None and
+        type(self).record_step is backend_writer.BackendWriter.record_step and
+        type(self)._record_step is RiegeliBackendWriter._record_step):
+      return self._queue_step
+    return None
+
   def _record_step(self, data: step_data.StepData,
                    is_new_episode: bool) -> None:
-    if self._writer is None:
+    self._queue_step(*data, is_new_episode)
+    if self._flush_scheduler is not None and self._flush_scheduler(data):
+      self._writer.flush()
+
+  def _queue_step(self, timestep: Any, action: Any, custom_data: Any,
+                  is_new_episode: bool) -> None:
+    """Encodes and queues a step; flushes if the default schedule says so."""
+    writer = self._writer
+    if writer is None:
       raise RuntimeError(f'Cannot record a step: the writer of {self._data_directory} is closed')
     try:
       # Encodes and queues in one native call; an unencodable step raises
       # TypeError before anything is queued.
-      self._writer.record_step(*data, is_new_episode or self._episode_start_pending)
+      writer.record_step(timestep, action, custom_data,
+                         is_new_episode or self._episode_start_pending)
     except TypeError as e:
       self._episode_start_pending |= is_new_episode
-      raise TypeError(_describe_unencodable_step(data, e)) from None
+      raise TypeError(_describe_unencodable_step(
+          step_data.StepData(timestep, action, custom_data), e)) from None
     self._episode_start_pending = False
-    if self._flush_scheduler is not None and self._flush_scheduler(data):
-      self._writer.flush()
+    if self._flush_scheduler is None:
+      now = time.monotonic()
+      if now >= self._next_flush_time:
+        self._next_flush_time = now + self._flush_interval_seconds
+        writer.flush()
 
   def set_episode_metadata(self, data: Any) -> None:
     if self._writer is None:

@@ -7,6 +7,7 @@ the writer and reader use): that is what a Data proto round trip gives.
 """
 
 import os
+import time
 from typing import List, Tuple
 from unittest import mock
 
@@ -14,6 +15,7 @@ import dm_env
 import numpy as np
 import pytest
 
+from envlogger import _native
 from envlogger import step_data
 from envlogger.backends import riegeli_backend_reader
 from envlogger.backends import riegeli_backend_writer
@@ -166,14 +168,105 @@ def test_episode_step_out_of_bounds_indices(written, index):
       reader.episodes[e][index]  # pylint: disable=pointless-statement
 
 
-def test_default_scheduler_is_time_based(tmp_path):
+class _CountingWriter:
+  """Forwards to the native writer and counts its flush() calls."""
+
+  def __init__(self, writer):
+    self._writer = writer
+    self.flushes = 0
+
+  def record_step(self, *args):
+    self._writer.record_step(*args)
+
+  def flush(self):
+    self.flushes += 1
+    self._writer.flush()
+
+  def close(self):
+    self._writer.close()
+
+
+@pytest.mark.parametrize('direct', [False, True])
+def test_default_flush_every_ten_minutes(tmp_path, monkeypatch, direct):
+  now = [1000.0]
+  monkeypatch.setattr(riegeli_backend_writer.time, 'monotonic', lambda: now[0])
   writer = riegeli_backend_writer.RiegeliBackendWriter(str(tmp_path))
+  counting = _CountingWriter(writer._writer)  # pylint: disable=protected-access
+  writer._writer = counting  # pylint: disable=protected-access
+  # record_step, or EnvLogger's path around it: the same schedule.
+  record = writer._step_recorder() if direct else (  # pylint: disable=protected-access
+      lambda *fields: writer.record_step(step_data.StepData(*fields[:3]),
+                                         fields[3]))
   try:
-    flush_scheduler = writer._flush_scheduler  # pylint: disable=protected-access
-    assert isinstance(flush_scheduler, schedulers.TimeScheduler)
-    assert flush_scheduler._interval_seconds == 600.0  # pylint: disable=protected-access
+    flushes = []
+    for t, (data, is_new_episode) in zip(
+        [1000.0, 1599.9, 1600.0, 1600.1, 2199.9, 2200.0, 5000.0, 5000.1],
+        _make_steps(2, 4)):
+      now[0] = t
+      record(*data, is_new_episode)
+      flushes.append(counting.flushes)
   finally:
     writer.close()
+  # At 1600 (600 s after construction), then 600 s after that flush, and
+  # once after a long pause, counted from then on.
+  assert flushes == [0, 0, 1, 1, 1, 2, 3, 3]
+  with _reader(tmp_path) as reader:
+    assert len(reader.steps) == 8
+
+
+def test_step_recorder_only_without_schedulers_or_overrides(tmp_path):
+  def recorder(**kwargs):
+    writer = riegeli_backend_writer.RiegeliBackendWriter(
+        str(tmp_path / str(len(os.listdir(tmp_path)))), **kwargs)
+    writer.close()
+    return writer._step_recorder()  # pylint: disable=protected-access
+
+  class Overriding(riegeli_backend_writer.RiegeliBackendWriter):
+
+    def _record_step(self, data, is_new_episode):
+      super()._record_step(data, is_new_episode)
+
+  assert recorder() is not None
+  assert recorder(scheduler=lambda data: True) is None
+  assert recorder(flush_scheduler=lambda data: False) is None
+  writer = Overriding(str(tmp_path / 'overriding'))
+  writer.close()
+  assert writer._step_recorder() is None  # pylint: disable=protected-access
+
+
+def test_step_recorder_writes_what_record_step_writes(tmp_path):
+  """Same records, byte for byte, and the same error contract."""
+  steps = _make_steps(3, 4)
+  bad = step_data.StepData(dm_env.restart(object()), None)
+  for name in ('record_step', 'recorder'):
+    writer = riegeli_backend_writer.RiegeliBackendWriter(str(tmp_path / name))
+    record = writer._step_recorder()  # pylint: disable=protected-access
+    try:
+      for i, (data, is_new_episode) in enumerate(steps):
+        if i == 4:  # An unencodable first step of episode 2, then its rest.
+          with pytest.raises(TypeError, match=r'Cannot record timestep\.observation'):
+            if name == 'record_step':
+              writer.record_step(bad, True)
+            else:
+              record(*bad, True)
+          continue
+        if name == 'record_step':
+          writer.record_step(data, is_new_episode)
+        else:
+          record(*data, is_new_episode)
+    finally:
+      writer.close()
+    with pytest.raises(RuntimeError, match='is closed'):
+      record(*steps[0][0], True)
+  readers = [_native.dataset_io.RiegeliDatasetReader() for _ in range(2)]
+  for reader, name in zip(readers, ('record_step', 'recorder')):
+    reader.init(str(tmp_path / name))
+  assert [reader.num_episodes for reader in readers] == [3, 3]
+  assert readers[0].num_steps == readers[1].num_steps == len(steps) - 1
+  for i in range(len(steps) - 1):
+    assert readers[0].serialized_step(i) == readers[1].serialized_step(i)
+  for reader in readers:
+    reader.close()
 
 
 def test_flush_scheduler_is_called(tmp_path):
@@ -264,3 +357,27 @@ def test_failed_first_step_still_starts_a_new_episode(tmp_path):
     compare.assert_strictly_equal(
         [tuple(s) for s in reader.episodes[1]],
         [_recorded(d) for d, _ in steps[4:]])
+
+
+@pytest.mark.skipif(not hasattr(os, 'SCHED_BATCH'), reason='Linux only')
+def test_writer_thread_does_not_preempt_on_wakeup(tmp_path):
+  """The writer thread is SCHED_BATCH; this (the recording) thread is not."""
+
+  def threads():
+    return {int(tid) for tid in os.listdir('/proc/self/task')}
+
+  before = threads()
+  own_policy = os.sched_getscheduler(0)
+  writer = riegeli_backend_writer.RiegeliBackendWriter(str(tmp_path))
+  try:
+    started = threads() - before
+    assert started, 'no writer thread found'
+    # The thread sets its policy as it starts: give it a moment.
+    deadline = time.monotonic() + 10
+    while (any(os.sched_getscheduler(t) != os.SCHED_BATCH for t in started)
+           and time.monotonic() < deadline):
+      time.sleep(0.01)
+    assert {os.sched_getscheduler(t) for t in started} == {os.SCHED_BATCH}
+    assert os.sched_getscheduler(0) == own_policy
+  finally:
+    writer.close()

@@ -94,7 +94,14 @@ class WireWriter {
  public:
   explicit WireWriter(std::string* dest) : dest_(dest) {}
 
-  void Varint(uint64_t value) { riegeli::AppendVarint64(value, dest_); }
+  void Varint(uint64_t value) {
+    // Tags and most lengths take one byte: no out-of-line append for those.
+    if (value < 0x80) {
+      dest_->push_back(static_cast<char>(value));
+      return;
+    }
+    riegeli::AppendVarint64(value, dest_);
+  }
   void Tag(uint32_t field, wire::WireType type) { Varint((uint64_t{field} << 3) | type); }
 
   // A length-delimited field with the given payload.
@@ -103,6 +110,9 @@ class WireWriter {
     Varint(payload.size());
     dest_->append(payload.data(), payload.size());
   }
+
+  // Appends bytes that are already in wire format (e.g. a constant field).
+  void Raw(std::string_view bytes) { dest_->append(bytes.data(), bytes.size()); }
 
   // Starts a nested message field; returns a token for EndMessage. Fields
   // appended in between form the message payload.

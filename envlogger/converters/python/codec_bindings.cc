@@ -166,13 +166,21 @@ class Encoder {
   bool EncodeArrayValues(PyArrayObject* array, int type_num);
   bool EncodeScalar(PyObject* value);
   bool EncodeScalarValues(PyObject* value);
+  // Datum.shape = {dim {size: kScalarDimSize}}: the same bytes for every
+  // scalar, built once.
   void ScalarShape() {
-    const size_t shape = writer_.BeginMessage(wire::kDatumShape);
-    const size_t dim = writer_.BeginMessage(wire::kShapeDim);
-    writer_.Tag(wire::kDimSize, wire::kVarint);
-    writer_.Varint(static_cast<uint64_t>(wire::kScalarDimSize));
-    writer_.EndMessage(dim);
-    writer_.EndMessage(shape);
+    static const std::string* const kShape = [] {
+      auto* bytes = new std::string;
+      WireWriter writer(bytes);
+      const size_t shape = writer.BeginMessage(wire::kDatumShape);
+      const size_t dim = writer.BeginMessage(wire::kShapeDim);
+      writer.Tag(wire::kDimSize, wire::kVarint);
+      writer.Varint(static_cast<uint64_t>(wire::kScalarDimSize));
+      writer.EndMessage(dim);
+      writer.EndMessage(shape);
+      return bytes;
+    }();
+    writer_.Raw(*kShape);
   }
 
   WireWriter writer_;
