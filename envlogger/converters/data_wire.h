@@ -260,6 +260,18 @@ struct DatumWire {
   std::string_view float_values_buffer, int8_values, int16_values, uint8_values, uint16_values;
 
   bool IsScalar() const { return shape.size() == 1 && shape[0] == wire::kScalarDimSize; }
+
+  // Back to the freshly constructed state, keeping the vectors' capacity so
+  // that a DatumWire reused across Datums allocates nothing in the steady
+  // state.
+  void Clear() {
+    shape.clear();
+    for (Runs* runs : {&float_values, &double_values, &int32_values, &int64_values, &uint32_values,
+                       &uint64_values, &bool_values, &string_values, &bytes_values, &bigint_values}) {
+      runs->clear();
+    }
+    float_values_buffer = int8_values = int16_values = uint8_values = uint16_values = std::string_view();
+  }
 };
 
 // Parses (merges) every part of a Datum into `*out`.
