@@ -33,6 +33,12 @@ _STEP_TYPES = {member.value: member for member in dm_env.StepType}
 _TimeStep = dm_env.TimeStep
 _StepData = step_data.StepData
 
+# Sequential reads fetch and decode this many steps per native call (fewer
+# when their records exceed _BATCH_BYTES): enough to amortize the call, few
+# enough that iteration stays lazy and a batch of large steps stays small.
+_BATCH_STEPS = 256
+_BATCH_BYTES = 1 << 20
+
 
 class RiegeliBackendReader(backend_reader.BackendReader):
   """Reads a dataset written by RiegeliBackendWriter (or upstream envlogger)."""
@@ -72,6 +78,7 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     close() drops `self._reader`.
     """
     self._serialized_step = self._reader.serialized_step
+    self._read_steps = self._reader.read_steps
     self._episode = self._reader.episode
 
   def recovery_reports(self) -> list[str]:
@@ -139,6 +146,17 @@ class RiegeliBackendReader(backend_reader.BackendReader):
       member = dm_env.StepType(step_type)  # Raises ValueError naming it.
     return _StepData(_TimeStep(member, reward, discount, observation), action,
                      custom_data)
+
+  def _get_steps(self, start: int, stop: int) -> list[step_data.StepData]:
+    """Up to _BATCH_STEPS steps from `start` in one native call.
+
+    The native batch ends before a step that cannot be read or decoded;
+    if that is `start` itself, it is read alone to raise its error (or to
+    return it, should the failure have been transient).
+    """
+    steps = self._read_steps(start, stop, _BATCH_STEPS, _BATCH_BYTES, _StepData, _TimeStep,
+                             _STEP_TYPES)
+    return steps if steps else [self._get_nth_step(start)]
 
   def _get_num_steps(self) -> int:
     return self._reader.num_steps
