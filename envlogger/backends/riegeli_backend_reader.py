@@ -133,6 +133,15 @@ class RiegeliBackendReader(backend_reader.BackendReader):
       reader.close()
 
   def _get_nth_step(self, i: int) -> step_data.StepData:
+    steps = self._read_steps(i, i + 1, 1, 0, _StepData, _TimeStep, _STEP_TYPES)
+    return steps[0] if steps else self._read_step_alone(i)
+
+  def _read_step_alone(self, i: int) -> step_data.StepData:
+    """Step `i` through bytes and the codec, raising its read or decode error.
+
+    For steps the native batch path did not return: a damaged chunk
+    (DamagedDataError), an unreadable or malformed record, a closed reader.
+    """
     try:
       serialized = self._serialized_step(i)
     except RuntimeError as e:
@@ -156,7 +165,7 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     """
     steps = self._read_steps(start, stop, _BATCH_STEPS, _BATCH_BYTES, _StepData, _TimeStep,
                              _STEP_TYPES)
-    return steps if steps else [self._get_nth_step(start)]
+    return steps if steps else [self._read_step_alone(start)]
 
   def _get_num_steps(self) -> int:
     return self._reader.num_steps

@@ -205,9 +205,9 @@ class BatchedReadTest(absltest.TestCase):
       writer.add_step(native_codec.encode(5) if i == 6 else record, is_new_episode=i == 0)
     writer.close()
     with envlogger.Reader(path) as reader:
-      batches = self._spy_batches(reader)
       with self.assertRaises(TypeError) as direct:
         reader.steps[6]
+      batches = self._spy_batches(reader)
       iterator = iter(reader.steps)
       self._assert_recorded([next(iterator) for _ in range(6)], range(6))
       with self.assertRaises(TypeError) as iterated:
