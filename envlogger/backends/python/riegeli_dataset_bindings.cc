@@ -361,12 +361,17 @@ class PyDatasetReader {
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mutex_);
-      if (start < 0) stop = start;  // Nothing to read.
-      stop = std::min({stop, reader_.NumSteps(), start + std::max<int64_t>(max_count, 0)});
-      for (int64_t index = std::max<int64_t>(start, 0); index < stop; ++index) {
+      stop = start < 0 ? start : std::min({stop, reader_.NumSteps(), start + std::max<int64_t>(max_count, 0)});
+      for (int64_t index = start; index < stop; ++index) {
         if (!ends.empty() && batch.size() >= max_bytes) break;
         std::string_view record;
         if (!reader_.ReadStep(index, &record).ok()) break;
+        if (ends.empty()) {
+          // Steps tend to have the same size: room for the batch at once
+          // instead of growing (and copying) it step by step.
+          const size_t steps_left = static_cast<size_t>(stop - index);
+          batch.reserve(std::min(max_bytes / std::max<size_t>(record.size(), 1) + 1, steps_left) * record.size());
+        }
         batch.append(record.data(), record.size());
         ends.push_back(batch.size());
       }
