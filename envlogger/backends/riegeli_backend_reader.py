@@ -3,7 +3,10 @@
 The C++ reader loads the small index files of every shard once; each step is
 then one seek into `steps.riegeli` (decoded chunks are cached, so sequential
 and nearby reads decode each chunk once) and one native decode from wire bytes
-to Python/numpy values.
+to Python/numpy values. Iteration reads batches: one native call fetches up to
+_BATCH_STEPS records with the GIL released and decodes them straight into
+StepData; a step the batch cannot return is read alone, through bytes and the
+codec, which raises its error.
 """
 
 import copy
