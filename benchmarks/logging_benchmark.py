@@ -7,7 +7,7 @@ same game rendered as an 84x84x3 uint8 frame):
     same trajectory); prints p50/p95/p99/p99.9/mean of each over all its calls
     and the overhead: logged minus bare at each statistic;
   * reads the recorded dataset back sequentially and at uniformly random step
-    indices (steps/s);
+    indices (steps/s; median and range over --read_passes passes);
   * reports the dataset's bytes per step on disk, index files included;
   * reports the writer thread's CPU time per step (process CPU time minus the
     environment thread's, over the recording, close() included): the work
@@ -67,6 +67,8 @@ _BLOCK_STEPS = flags.DEFINE_integer(
     'Calls per block; the bare and the logged environment alternate blocks.')
 _RANDOM_READS = flags.DEFINE_integer('random_reads', 50_000,
                                      'Random step reads timed per dataset.')
+_READ_PASSES = flags.DEFINE_integer(
+    'read_passes', 3, 'Timed passes of each read pattern; the median is printed.')
 _WRITER_OPTIONS = flags.DEFINE_string(
     'writer_options', 'transpose,brotli:6,chunk_size:1M',
     'Riegeli writer options of the recorded datasets.')
@@ -141,6 +143,11 @@ def _stats(us: np.ndarray) -> dict[str, float]:
       'p99.9': float(np.percentile(us, 99.9)),
       'mean': float(us.mean()),
   }
+
+
+def _median_range(rates: list[float]) -> str:
+  return (f'{float(np.median(rates)):,.0f} ({min(rates):,.0f}..'
+          f'{max(rates):,.0f})')
 
 
 def _dir_size(path: str) -> int:
@@ -223,17 +230,24 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
       steps = reader.steps
       n = len(steps)
       assert n == num_steps, (n, num_steps)
-      start = time.perf_counter()
-      for _ in steps:
-        pass
-      seq_s = time.perf_counter() - start
-      indices = np.random.default_rng(2).integers(0, n, _RANDOM_READS.value)
-      start = time.perf_counter()
-      for i in indices:
-        steps[int(i)]
-      rand_s = time.perf_counter() - start
-    print(f'read: sequential {n / seq_s:,.0f} steps/s; uniformly random '
-          f'{len(indices) / rand_s:,.0f} steps/s')
+      # Several passes: this machine's speed drifts within one process, so
+      # one pass says little; the median and the range say more.
+      seq_rates = []
+      for _ in range(_READ_PASSES.value):
+        start = time.perf_counter()
+        for _ in steps:
+          pass
+        seq_rates.append(n / (time.perf_counter() - start))
+      indices = [int(i) for i in np.random.default_rng(2).integers(0, n, _RANDOM_READS.value)]
+      rand_rates = []
+      for _ in range(_READ_PASSES.value):
+        start = time.perf_counter()
+        for i in indices:
+          steps[i]
+        rand_rates.append(len(indices) / (time.perf_counter() - start))
+    print(f'read, steps/s over {_READ_PASSES.value} passes (median, min..max): '
+          f'sequential {_median_range(seq_rates)}; uniformly random '
+          f'{_median_range(rand_rates)}')
 
 
 def main(argv: list[str]) -> None:

@@ -4,7 +4,7 @@ import abc
 import collections.abc
 import dataclasses
 import operator
-from typing import Any, Callable, Generic, Iterator, List, TypeVar, Union
+from typing import Any, Callable, Generic, Iterator, List, Optional, TypeVar, Union
 
 from envlogger import step_data
 from envlogger.backends.python import episode_info
@@ -52,13 +52,21 @@ class _SequenceAdapter(Generic[T], collections.abc.Sequence):
   negative indices count from the end; slices return lists. Every `iter()`
   is independent of the others (upstream shared one index between all
   iterations of the same adapter). With `skip_damaged`, iteration leaves out
-  items that raise DamagedDataError (indexing still raises it).
+  items that raise DamagedDataError (indexing still raises it). With
+  `get_items`, iteration fetches items in batches: `get_items(i, stop)`
+  returns items i, i + 1, ... (at least one, fewer than stop - i as it
+  likes) or raises what `get_nth_item(i)` raises.
   """
 
-  def __init__(self, count: int, get_nth_item: Callable[[int], T], skip_damaged: bool = False):
+  def __init__(self,
+               count: int,
+               get_nth_item: Callable[[int], T],
+               skip_damaged: bool = False,
+               get_items: Optional[Callable[[int, int], List[T]]] = None):
     self._count = count
     self._get_nth_item = get_nth_item
     self._skip_damaged = skip_damaged
+    self._get_items = get_items
 
   def __len__(self) -> int:
     return self._count
@@ -78,6 +86,26 @@ class _SequenceAdapter(Generic[T], collections.abc.Sequence):
     return self._get_nth_item(index)
 
   def __iter__(self) -> Iterator[T]:
+    if self._get_items is not None:
+      return self._iter_batches()
+    return self._iter_items()
+
+  def _iter_batches(self) -> Iterator[T]:
+    get_items = self._get_items
+    count = self._count
+    i = 0
+    while i < count:
+      try:
+        items = get_items(i, count)
+      except DamagedDataError:
+        if not self._skip_damaged:
+          raise
+        i += 1
+        continue
+      i += len(items)
+      yield from items
+
+  def _iter_items(self) -> Iterator[T]:
     if not self._skip_damaged:
       for i in range(self._count):
         yield self._get_nth_item(i)
@@ -104,7 +132,8 @@ class BackendReader(metaclass=abc.ABCMeta):
 
   def _init_visitors(self) -> None:
     num_episodes = self._get_num_episodes()
-    self._steps = _SequenceAdapter(self._get_num_steps(), self._get_nth_step, skip_damaged=True)
+    self._steps = _SequenceAdapter(self._get_num_steps(), self._get_nth_step,
+                                   skip_damaged=True, get_items=self._get_steps)
     self._episodes = _SequenceAdapter(num_episodes, self._get_nth_episode)
     self._episode_metadata = _SequenceAdapter(num_episodes,
                                               self._get_nth_episode_metadata)
@@ -126,6 +155,16 @@ class BackendReader(metaclass=abc.ABCMeta):
   @abc.abstractmethod
   def _get_nth_step(self, i: int) -> step_data.StepData:
     """Returns step `i` (0 <= i < num_steps)."""
+
+  def _get_steps(self, start: int, stop: int) -> List[step_data.StepData]:
+    """Steps `start`, `start` + 1, ... before `stop`, for sequential reading.
+
+    Returns at least one step and as many more as the backend reads
+    cheaply in one go, or raises what `_get_nth_step(start)` raises. The
+    default reads one step.
+    """
+    del stop  # One step at a time.
+    return [self._get_nth_step(start)]
 
   @abc.abstractmethod
   def _get_num_steps(self) -> int:
@@ -165,7 +204,8 @@ class BackendReader(metaclass=abc.ABCMeta):
     start = info.start
     return _SequenceAdapter(info.num_steps,
                             lambda j: self._get_nth_step(start + j),
-                            skip_damaged=True)
+                            skip_damaged=True,
+                            get_items=lambda j, stop: self._get_steps(start + j, start + stop))
 
   def _get_nth_episode_metadata(self, i: int) -> Any:
     info = self._get_nth_episode_info(i, include_metadata=True)

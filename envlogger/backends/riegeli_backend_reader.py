@@ -3,7 +3,10 @@
 The C++ reader loads the small index files of every shard once; each step is
 then one seek into `steps.riegeli` (decoded chunks are cached, so sequential
 and nearby reads decode each chunk once) and one native decode from wire bytes
-to Python/numpy values.
+to Python/numpy values. Iteration reads batches: one native call fetches up to
+_BATCH_STEPS records with the GIL released and decodes them straight into
+StepData; a step the batch cannot return is read alone, through bytes and the
+codec, which raises its error.
 """
 
 import copy
@@ -32,6 +35,12 @@ _decode = _native.codec.decode
 _STEP_TYPES = {member.value: member for member in dm_env.StepType}
 _TimeStep = dm_env.TimeStep
 _StepData = step_data.StepData
+
+# Sequential reads fetch and decode this many steps per native call (fewer
+# when their records exceed _BATCH_BYTES): enough to amortize the call, few
+# enough that iteration stays lazy and a batch of large steps stays small.
+_BATCH_STEPS = 256
+_BATCH_BYTES = 1 << 20
 
 
 class RiegeliBackendReader(backend_reader.BackendReader):
@@ -72,6 +81,7 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     close() drops `self._reader`.
     """
     self._serialized_step = self._reader.serialized_step
+    self._read_steps = self._reader.read_steps
     self._episode = self._reader.episode
 
   def recovery_reports(self) -> list[str]:
@@ -126,6 +136,15 @@ class RiegeliBackendReader(backend_reader.BackendReader):
       reader.close()
 
   def _get_nth_step(self, i: int) -> step_data.StepData:
+    steps = self._read_steps(i, i + 1, 1, 0, _StepData, _TimeStep, _STEP_TYPES)
+    return steps[0] if steps else self._read_step_alone(i)
+
+  def _read_step_alone(self, i: int) -> step_data.StepData:
+    """Step `i` through bytes and the codec, raising its read or decode error.
+
+    For steps the native batch path did not return: a damaged chunk
+    (DamagedDataError), an unreadable or malformed record, a closed reader.
+    """
     try:
       serialized = self._serialized_step(i)
     except RuntimeError as e:
@@ -139,6 +158,17 @@ class RiegeliBackendReader(backend_reader.BackendReader):
       member = dm_env.StepType(step_type)  # Raises ValueError naming it.
     return _StepData(_TimeStep(member, reward, discount, observation), action,
                      custom_data)
+
+  def _get_steps(self, start: int, stop: int) -> list[step_data.StepData]:
+    """Up to _BATCH_STEPS steps from `start` in one native call.
+
+    The native batch ends before a step that cannot be read or decoded;
+    if that is `start` itself, it is read alone to raise its error (or to
+    return it, should the failure have been transient).
+    """
+    steps = self._read_steps(start, stop, _BATCH_STEPS, _BATCH_BYTES, _StepData, _TimeStep,
+                             _STEP_TYPES)
+    return steps if steps else [self._read_step_alone(start)]
 
   def _get_num_steps(self) -> int:
     return self._reader.num_steps

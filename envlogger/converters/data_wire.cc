@@ -107,7 +107,7 @@ bool WireReader::Fail(const char* what, const char* where) {
   return false;
 }
 
-bool WireReader::Next(WireField* field) {
+bool WireReader::NextSlow(WireField* field) {
   while (!rest_.empty()) {
     const char* start = rest_.data();
     uint64_t tag;
@@ -216,7 +216,7 @@ Status ParseData(const MessageParts& data, const char* origin, DataWire* out) {
       }
       out->payload.Add(field.bytes);
     }
-    RETURN_IF_ERROR(reader.status());
+    if (!reader.status().ok()) return reader.status();
   }
   return OkStatus();
 }
@@ -246,7 +246,8 @@ Status ParseMapEntry(std::string_view entry, const char* origin, DictWire::Entry
       out->value.Add(field.bytes);
     }
   }
-  return reader.status();
+  if (!reader.status().ok()) return reader.status();
+  return OkStatus();
 }
 
 // Adds one numeric field occurrence to `runs`: a packed payload (validated) or
@@ -293,10 +294,11 @@ Status ParseShape(std::string_view shape, const char* origin, std::vector<int64_
         size = static_cast<int64_t>(dim_field.varint);
       }
     }
-    RETURN_IF_ERROR(dim_reader.status());
+    if (!dim_reader.status().ok()) return dim_reader.status();
     dims->push_back(size);
   }
-  return reader.status();
+  if (!reader.status().ok()) return reader.status();
+  return OkStatus();
 }
 
 Status ParseValues(std::string_view values, const char* origin, DatumWire* out) {
@@ -358,7 +360,8 @@ Status ParseValues(std::string_view values, const char* origin, DatumWire* out) 
         }
     }
   }
-  return reader.status();
+  if (!reader.status().ok()) return reader.status();
+  return OkStatus();
 }
 
 }  // namespace
@@ -378,7 +381,7 @@ Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out) {
         out->kvs.Add(field.bytes);
       }
     }
-    RETURN_IF_ERROR(reader.status());
+    if (!reader.status().ok()) return reader.status();
   }
   return OkStatus();
 }
@@ -390,12 +393,19 @@ Status ParseDatum(const MessageParts& datum, const char* origin, DatumWire* out)
     while (reader.Next(&field)) {
       if (field.type != wire::kLengthDelimited) continue;
       if (field.number == wire::kDatumShape) {
+        // Most Datums are scalars, whose shape protobuf always serializes to
+        // these bytes: one dim of size -438 (a 10-byte varint).
+        static constexpr std::string_view kScalarShape("\x12\x0b\x08\xca\xfc\xff\xff\xff\xff\xff\xff\xff\x01", 13);
+        if (field.bytes == kScalarShape) {
+          out->shape.push_back(wire::kScalarDimSize);
+          continue;
+        }
         RETURN_IF_ERROR(ParseShape(field.bytes, origin, &out->shape));
       } else if (field.number == wire::kDatumValues) {
         RETURN_IF_ERROR(ParseValues(field.bytes, origin, out));
       }
     }
-    RETURN_IF_ERROR(reader.status());
+    if (!reader.status().ok()) return reader.status();
   }
   return OkStatus();
 }

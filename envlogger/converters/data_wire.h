@@ -179,9 +179,14 @@ class WireReader {
   // message or on malformed input; status() tells which. Groups (wire types 3
   // and 4) are skipped as a whole and never returned.
   bool Next(WireField* field);
+  // Check ok() before copying: a copy of a Status copies its message, which
+  // is measurable per field of a step.
   const riegeli::Status& status() const { return status_; }
 
  private:
+  // Next() for any field: multi-byte tags, lengths and varints, fixed-width
+  // values, groups, malformed input.
+  bool NextSlow(WireField* field);
   bool Fail(const char* what, const char* where);
   bool SkipGroup(uint32_t number, const char* where);
 
@@ -189,6 +194,36 @@ class WireReader {
   const char* origin_;
   riegeli::Status status_;
 };
+
+// Inline for the fields that make up envlogger.Data messages: a one-byte tag
+// (field numbers up to 15) of a varint or length-delimited field. Everything
+// else, and every error, goes through NextSlow(), which gives the same
+// result for these too.
+inline bool WireReader::Next(WireField* field) {
+  if (rest_.empty()) return false;
+  const char* start = rest_.data();
+  const auto tag = static_cast<uint8_t>(start[0]);
+  const uint32_t type = tag & 7;
+  if (tag >= 0x80 || (tag >> 3) == 0 || (type != wire::kVarint && type != wire::kLengthDelimited)) {
+    return NextSlow(field);
+  }
+  std::string_view rest = rest_.substr(1);
+  uint64_t value;
+  if (!riegeli::ReadVarint64(&rest, &value)) return NextSlow(field);
+  if (type == wire::kVarint) {
+    field->varint = value;
+    field->bytes = std::string_view(start + 1, static_cast<size_t>(rest.data() - start - 1));
+  } else {
+    if (value > rest.size()) return NextSlow(field);
+    field->bytes = rest.substr(0, static_cast<size_t>(value));
+    rest.remove_prefix(static_cast<size_t>(value));
+  }
+  field->number = tag >> 3;
+  field->type = static_cast<wire::WireType>(type);
+  field->offset = static_cast<size_t>(start - origin_);
+  rest_ = rest;
+  return true;
+}
 
 // A message given as the concatenation of payload parts (see top comment).
 // Parts point into the caller's buffers. Usually there is exactly one.
@@ -241,7 +276,7 @@ riegeli::Status ForEachElement(const MessageParts& list, const char* origin, Vis
         RETURN_IF_ERROR(visit(field.bytes));
       }
     }
-    RETURN_IF_ERROR(reader.status());
+    if (!reader.status().ok()) return reader.status();
   }
   return riegeli::OkStatus();
 }
@@ -270,6 +305,18 @@ struct DatumWire {
   std::string_view float_values_buffer, int8_values, int16_values, uint8_values, uint16_values;
 
   bool IsScalar() const { return shape.size() == 1 && shape[0] == wire::kScalarDimSize; }
+
+  // Back to the freshly constructed state, keeping the vectors' capacity so
+  // that a DatumWire reused across Datums allocates nothing in the steady
+  // state.
+  void Clear() {
+    shape.clear();
+    for (Runs* runs : {&float_values, &double_values, &int32_values, &int64_values, &uint32_values,
+                       &uint64_values, &bool_values, &string_values, &bytes_values, &bigint_values}) {
+      runs->clear();
+    }
+    float_values_buffer = int8_values = int16_values = uint8_values = uint16_values = std::string_view();
+  }
 };
 
 // Parses (merges) every part of a Datum into `*out`.

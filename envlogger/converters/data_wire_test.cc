@@ -187,6 +187,81 @@ TEST(ParseDatumTest, ScalarShapeAndTruncatingInt32) {
   EXPECT_EQ(values[1], 5);
 }
 
+TEST(ParseDatumTest, ScalarShapeInAnyEncodingGivesTheSameDims) {
+  // The canonical scalar shape (read by a shortcut), the same dim with an
+  // unknown field after its size, and a canonical scalar shape merged with
+  // a second shape occurrence.
+  const std::string canonical = Unhex("0a0d" "120b" "08cafcffffffffffffff01");
+  const std::string with_unknown = Unhex("0a0f" "120d" "08cafcffffffffffffff01" "1801");
+  const std::string merged = Unhex("0a0d" "120b" "08cafcffffffffffffff01" "0a04" "12020807");
+  DatumWire datum;
+  ASSERT_TRUE(ParseDatum(MessageParts(canonical), canonical.data(), &datum).ok());
+  EXPECT_EQ(datum.shape, (std::vector<int64_t>{wire::kScalarDimSize}));
+  DatumWire datum2;
+  ASSERT_TRUE(ParseDatum(MessageParts(with_unknown), with_unknown.data(), &datum2).ok());
+  EXPECT_EQ(datum2.shape, (std::vector<int64_t>{wire::kScalarDimSize}));
+  DatumWire datum3;
+  ASSERT_TRUE(ParseDatum(MessageParts(merged), merged.data(), &datum3).ok());
+  EXPECT_EQ(datum3.shape, (std::vector<int64_t>{wire::kScalarDimSize, 7}));
+  EXPECT_FALSE(datum3.IsScalar());
+}
+
+TEST(ParseDatumTest, ClearedDatumParsesLikeAFreshOne) {
+  // Every field kind set, then cleared and reused for a plain float array.
+  const std::string full = Unhex("0a04" "12020802" "1205" "0d00000000" "1209" "110000000000000000" "1202" "1801"
+                                 "1202" "2001" "1202" "2801" "1202" "3001" "1202" "3801" "1203" "420161" "1203" "4a0162"
+                                 "1203" "520101" "1203" "5a0101" "1204" "620201ff" "1203" "6a0101" "1204" "720201ff"
+                                 "1206" "7a0400000000");
+  DatumWire datum;
+  ASSERT_TRUE(ParseDatum(MessageParts(full), full.data(), &datum).ok());
+  EXPECT_EQ(datum.string_values.size(), 1u);
+  EXPECT_EQ(datum.float_values_buffer.size(), 4u);
+  datum.Clear();
+  const std::string floats = Unhex("0a04" "12020801" "1206" "0a040000803f");
+  ASSERT_TRUE(ParseDatum(MessageParts(floats), floats.data(), &datum).ok());
+  DatumWire fresh;
+  ASSERT_TRUE(ParseDatum(MessageParts(floats), floats.data(), &fresh).ok());
+  EXPECT_EQ(datum.shape, fresh.shape);
+  EXPECT_EQ(datum.float_values, fresh.float_values);
+  for (const DatumWire* d : {&datum, &fresh}) {
+    EXPECT_TRUE(d->double_values.empty() && d->int32_values.empty() && d->int64_values.empty() &&
+                d->uint32_values.empty() && d->uint64_values.empty() && d->bool_values.empty() &&
+                d->string_values.empty() && d->bytes_values.empty() && d->bigint_values.empty());
+    EXPECT_TRUE(d->float_values_buffer.empty() && d->int8_values.empty() && d->int16_values.empty() &&
+                d->uint8_values.empty() && d->uint16_values.empty());
+  }
+}
+
+TEST(WireReaderTest, ShortAndLongFormsOfTheSameFieldsReadAlike) {
+  // Field 1 varint 1, field 2 "ab": one-byte tags and values (inline path)
+  // and overlong tag / length / value varints (general path).
+  const std::string short_form = Unhex("0801" "12026162");
+  const std::string long_form = Unhex("888000" "8100" "928000" "8200" "6162");
+  for (const std::string* message : {&short_form, &long_form}) {
+    WireReader reader(*message, message->data());
+    WireField field;
+    ASSERT_TRUE(reader.Next(&field));
+    EXPECT_EQ(field.number, 1u);
+    EXPECT_EQ(field.type, wire::kVarint);
+    EXPECT_EQ(field.varint, 1u);
+    EXPECT_EQ(field.offset, 0u);
+    ASSERT_TRUE(reader.Next(&field));
+    EXPECT_EQ(field.number, 2u);
+    EXPECT_EQ(field.type, wire::kLengthDelimited);
+    EXPECT_EQ(field.bytes, "ab");
+    EXPECT_FALSE(reader.Next(&field));
+    EXPECT_TRUE(reader.status().ok()) << Hex(*message);
+  }
+  // A length past the end fails in both forms.
+  for (const char* hex : {"1203", "12830061"}) {
+    const std::string message = Unhex(hex);
+    WireReader reader(message, message.data());
+    WireField field;
+    EXPECT_FALSE(reader.Next(&field));
+    EXPECT_FALSE(reader.status().ok()) << hex;
+  }
+}
+
 TEST(ParseDatumTest, RejectsBadPackedPayloadAndInvalidUtf8) {
   const std::string bad_floats = Unhex("1205" "0a03000000");  // 3 bytes of fixed32.
   DatumWire datum;

@@ -35,6 +35,7 @@
 #include "envlogger/backends/cc/async_dataset_writer.h"
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
+#include "envlogger/python/decode_step.h"
 #include "envlogger/python/encode_step.h"
 #include "envlogger/python/register.h"
 
@@ -344,6 +345,51 @@ class PyDatasetReader {
     return BytesOrNone(record);
   }
 
+  // Steps start, start + 1, ... before `stop` as StepData built from
+  // `classes` (see decode_step.h), read under one lock with the GIL released
+  // and then decoded: at most `max_count` steps and, past the first,
+  // about `max_bytes` of records. The list ends early, without an error,
+  // before the first step that cannot be read or decoded (a damaged chunk,
+  // a malformed record), so that the caller can read that step alone and
+  // get its error; it is empty if `start` itself fails or is out of range.
+  py::list ReadSteps(int64_t start, int64_t stop, int64_t max_count, size_t max_bytes,
+                     const StepClasses& classes) {
+    // Per call, not per reader: another thread may fill its own batch while
+    // this one decodes with the GIL held.
+    std::string batch;
+    std::vector<size_t> ends;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop = start < 0 ? start : std::min({stop, reader_.NumSteps(), start + std::max<int64_t>(max_count, 0)});
+      for (int64_t index = start; index < stop; ++index) {
+        if (!ends.empty() && batch.size() >= max_bytes) break;
+        std::string_view record;
+        if (!reader_.ReadStep(index, &record).ok()) break;
+        if (ends.empty()) {
+          // Steps tend to have the same size: room for the batch at once
+          // instead of growing (and copying) it step by step.
+          const size_t steps_left = static_cast<size_t>(stop - index);
+          batch.reserve(std::min(max_bytes / std::max<size_t>(record.size(), 1) + 1, steps_left) * record.size());
+        }
+        batch.append(record.data(), record.size());
+        ends.push_back(batch.size());
+      }
+    }
+    py::list steps(ends.size());
+    size_t begin = 0;
+    for (size_t i = 0; i < ends.size(); ++i) {
+      PyObject* step = DecodeStepRecord(std::string_view(batch).substr(begin, ends[i] - begin), classes);
+      if (step == nullptr) {
+        PyErr_Clear();  // Reported by the caller's single-step read.
+        return py::list(steps[py::slice(0, static_cast<py::ssize_t>(i), 1)]);
+      }
+      PyList_SET_ITEM(steps.ptr(), static_cast<Py_ssize_t>(i), step);
+      begin = ends[i];
+    }
+    return steps;
+  }
+
   // (start, num_steps, serialized metadata or None), or None outside
   // [0, num_episodes); raises on read errors.
   py::object Episode(int64_t index, bool include_metadata) {
@@ -373,6 +419,23 @@ class PyDatasetReader {
   std::mutex mutex_;
   RiegeliDatasetReader reader_;
 };
+
+// The StepClasses of read_steps()'s arguments; raises TypeError unless they
+// are tuple subclasses and a dict.
+StepClasses ToStepClasses(py::handle step_data, py::handle timestep, py::handle step_types) {
+  for (py::handle type : {step_data, timestep}) {
+    if (!PyType_Check(type.ptr()) ||
+        !PyType_IsSubtype(reinterpret_cast<PyTypeObject*>(type.ptr()), &PyTuple_Type)) {
+      throw py::type_error("read_steps() needs namedtuple classes for StepData and TimeStep");
+    }
+  }
+  if (!PyDict_Check(step_types.ptr())) throw py::type_error("read_steps() needs a dict of step types");
+  StepClasses classes;
+  classes.step_data = reinterpret_cast<PyTypeObject*>(step_data.ptr());
+  classes.timestep = reinterpret_cast<PyTypeObject*>(timestep.ptr());
+  classes.step_types = step_types.ptr();
+  return classes;
+}
 
 }  // namespace
 
@@ -424,6 +487,17 @@ void RegisterDatasetIo(py::module_ m) {
       .def("recovery_reports", &PyDatasetReader::RecoveryReports)
       .def("damaged_regions", &PyDatasetReader::DamagedRegions)
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
+      .def(
+          "read_steps",
+          [](PyDatasetReader& reader, int64_t start, int64_t stop, int64_t max_count, size_t max_bytes,
+             py::handle step_data, py::handle timestep, py::handle step_types) {
+            return reader.ReadSteps(start, stop, max_count, max_bytes,
+                                    ToStepClasses(step_data, timestep, step_types));
+          },
+          py::arg("start"), py::arg("stop"), py::arg("max_count"), py::arg("max_bytes"), py::arg("step_data"),
+          py::arg("timestep"), py::arg("step_types"),
+          "Steps [start, stop) decoded to StepData, as many as one batch holds; ends early before a step "
+          "that cannot be read or decoded (read it alone for its error).")
       .def("episode", &PyDatasetReader::Episode, py::arg("episode_index"), py::arg("include_metadata") = false)
       .def("close", &PyDatasetReader::Close);
 }

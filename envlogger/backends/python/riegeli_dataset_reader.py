@@ -131,6 +131,23 @@ class RiegeliDatasetReader:
     """Step `step_index` as stored; None outside [0, num_steps)."""
     return self._reader.serialized_step(step_index)
 
+  def read_steps(self, start: int, stop: int, max_count: int, max_bytes: int,
+                 step_data_class: type, timestep_class: type,
+                 step_types: dict[Any, Any]) -> list[Any]:
+    """Steps `start`, `start` + 1, ... before `stop`, decoded, in one call.
+
+    Each step is `step_data_class(timestep_class(step_types[step_type],
+    reward, discount, observation), action, custom_data)` (namedtuple
+    classes, e.g. StepData and dm_env.TimeStep) from the native codec. At
+    most `max_count` steps, and past the first about `max_bytes` of records,
+    are read with the GIL released, then decoded. The list ends early,
+    without an error, before the first step that cannot be read or decoded;
+    read that step with `serialized_step` to get its error. Empty outside
+    [0, num_steps).
+    """
+    return self._reader.read_steps(start, stop, max_count, max_bytes, step_data_class,
+                                   timestep_class, step_types)
+
   def episode(self,
               episode_index: int,
               include_metadata: bool = False) -> Optional[episode_info.EpisodeInfo]:

@@ -46,11 +46,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "envlogger/converters/data_wire.h"
+#include "envlogger/python/decode_step.h"
 #include "envlogger/python/encode_step.h"
 #include "envlogger/python/register.h"
 
@@ -643,9 +646,64 @@ namespace {
 // ---------------------------------------------------------------------------
 // Decoding.
 
+// Wire-level structures of one decode, reused across decodes so that the
+// steady state allocates nothing but the returned Python objects. Datums are
+// leaves (DecodeDatum never recurses), so one DatumWire serves all of them;
+// dicts and lists are decoded recursively and get one slot per depth
+// (deques: growing them keeps references to shallower slots valid).
+struct DecodeScratch {
+  DatumWire datum;
+  std::deque<DictWire> dicts;
+  std::deque<std::vector<PyObject*>> items;
+  bool in_use = false;
+
+  // Drops capacity grown by an unusually large value.
+  void Trim() {
+    constexpr size_t kMaxKept = 4096;
+    if (datum.string_values.capacity() > kMaxKept || datum.bytes_values.capacity() > kMaxKept ||
+        datum.shape.capacity() > kMaxKept) {
+      datum = DatumWire();
+    }
+    for (std::vector<PyObject*>& list : items) {
+      if (list.capacity() > kMaxKept) std::vector<PyObject*>().swap(list);
+    }
+    for (DictWire& dict : dicts) {
+      if (dict.entries.capacity() > kMaxKept) dict = DictWire();
+    }
+  }
+};
+
+// The calling thread's DecodeScratch, or a private one when it is already in
+// use: decoding calls into Python (allocations can run the garbage collector
+// and so finalizers), which may decode again on the same thread.
+class ScratchLease {
+ public:
+  ScratchLease() {
+    thread_local DecodeScratch shared;
+    if (shared.in_use) {
+      own_ = std::make_unique<DecodeScratch>();
+      scratch_ = own_.get();
+    } else {
+      scratch_ = &shared;
+    }
+    scratch_->in_use = true;
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  ~ScratchLease() {
+    scratch_->Trim();
+    scratch_->in_use = false;
+  }
+  DecodeScratch* get() const { return scratch_; }
+
+ private:
+  std::unique_ptr<DecodeScratch> own_;
+  DecodeScratch* scratch_;
+};
+
 class Decoder {
  public:
-  explicit Decoder(const char* origin) : origin_(origin) {}
+  Decoder(const char* origin, DecodeScratch* scratch) : origin_(origin), scratch_(scratch) {}
 
   // Returns a new reference, or nullptr with a Python exception set.
   PyObject* DecodeData(const MessageParts& data, int depth);
@@ -660,6 +718,7 @@ class Decoder {
   PyObject* DecodeDatum(const MessageParts& datum);
 
   const char* origin_;
+  DecodeScratch* scratch_;
 };
 
 PyObject* Decoder::DecodeData(const MessageParts& data, int depth) {
@@ -690,24 +749,46 @@ PyObject* Decoder::DecodeData(const MessageParts& data, int depth) {
 riegeli::Status PythonError() { return riegeli::UnknownError("python error"); }
 
 PyObject* Decoder::DecodeList(const MessageParts& list, int depth, bool as_tuple) {
-  Ref result(PyList_New(0));
-  if (!result) return nullptr;
+  if (scratch_->items.size() <= static_cast<size_t>(depth)) scratch_->items.resize(depth + 1);
+  std::vector<PyObject*>& items = scratch_->items[depth];
+  items.clear();
+  // Releases the items decoded so far unless they were handed to the result.
+  struct Release {
+    std::vector<PyObject*>* items;
+    ~Release() {
+      for (PyObject* item : *items) Py_DECREF(item);
+      items->clear();
+    }
+  } release{&items};
   bool python_error = false;
   const riegeli::Status status = ForEachElement(list, origin_, [&](std::string_view element) {
-    Ref item(DecodeData(MessageParts(element), depth + 1));
-    if (!item || PyList_Append(result.get(), item.get()) < 0) {
+    PyObject* item = DecodeData(MessageParts(element), depth + 1);
+    if (item == nullptr) {
       python_error = true;
       return PythonError();
     }
+    items.push_back(item);
     return riegeli::OkStatus();
   });
   if (python_error) return nullptr;
   if (!status.ok()) return SetStatus(status);
-  return as_tuple ? PyList_AsTuple(result.get()) : result.release();
+  const Py_ssize_t size = static_cast<Py_ssize_t>(items.size());
+  PyObject* result = as_tuple ? PyTuple_New(size) : PyList_New(size);
+  if (result == nullptr) return nullptr;
+  for (Py_ssize_t i = 0; i < size; ++i) {
+    if (as_tuple) {
+      PyTuple_SET_ITEM(result, i, items[i]);
+    } else {
+      PyList_SET_ITEM(result, i, items[i]);
+    }
+  }
+  items.clear();  // The result owns them now.
+  return result;
 }
 
 PyObject* Decoder::DecodeDict(const MessageParts& dict, int depth) {
-  DictWire parsed;
+  if (scratch_->dicts.size() <= static_cast<size_t>(depth)) scratch_->dicts.resize(depth + 1);
+  DictWire& parsed = scratch_->dicts[depth];
   const riegeli::Status status = ParseDict(dict, origin_, &parsed);
   if (!status.ok()) return SetStatus(status);
   Ref result(PyDict_New());
@@ -757,10 +838,48 @@ enum class Source {
   kFloatBuffer, kInt8, kInt16, kUint8, kUint16, kString, kBytes, kBigint,
 };
 
+// Size in bytes of the numpy scalar types NewScalar() is called with.
+size_t ScalarWidth(int type_num) {
+  switch (type_num) {
+    case NPY_INT8: case NPY_UINT8: return 1;
+    case NPY_INT16: case NPY_UINT16: return 2;
+    case NPY_INT32: case NPY_UINT32: case NPY_FLOAT32: return 4;
+    default: return 8;
+  }
+}
+
+// A numpy scalar of `type_num` holding the bytes at `value`. Numpy scalars
+// are immutable, so the few most recently made ones are kept and handed out
+// again for the same type and bytes: a dataset's rewards, discounts and step
+// counters repeat from step to step. The cache lives and is used under the
+// GIL and nothing in it calls into Python code.
 PyObject* NewScalar(int type_num, const void* value) {
+  struct Entry {
+    int type_num = -1;
+    uint64_t bits = 0;
+    PyObject* scalar = nullptr;  // Strong reference; kept for the process' lifetime.
+  };
+  constexpr size_t kEntries = 8;
+  static Entry cache[kEntries];
+  static size_t next_victim = 0;
+  uint64_t bits = 0;
+  std::memcpy(&bits, value, ScalarWidth(type_num));
+  for (const Entry& entry : cache) {
+    if (entry.type_num == type_num && entry.bits == bits) {
+      Py_INCREF(entry.scalar);
+      return entry.scalar;
+    }
+  }
   PyArray_Descr* descr = PyArray_DescrFromType(type_num);
   PyObject* scalar = PyArray_Scalar(const_cast<void*>(value), descr, nullptr);
   Py_DECREF(descr);
+  if (scalar == nullptr) return nullptr;
+  Entry& victim = cache[next_victim];
+  next_victim = (next_victim + 1) % kEntries;
+  Py_INCREF(scalar);
+  PyObject* evicted = victim.scalar;
+  victim = Entry{type_num, bits, scalar};
+  Py_XDECREF(evicted);  // A numpy scalar; its deallocation runs no Python code.
   return scalar;
 }
 
@@ -781,7 +900,8 @@ PyObject* PyIntFromBigint(std::string_view bytes) {
 }
 
 PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
-  DatumWire datum;
+  DatumWire& datum = scratch_->datum;
+  datum.Clear();
   const riegeli::Status status = ParseDatum(parts, origin_, &datum);
   if (!status.ok()) return SetStatus(status);
   const bool scalar = datum.IsScalar();
@@ -987,11 +1107,74 @@ PyObject* Decode(PyObject* /*module*/, PyObject* data) {
   Py_buffer view;
   if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) return nullptr;
   const std::string_view bytes(static_cast<const char*>(view.buf), static_cast<size_t>(view.len));
-  Decoder decoder(bytes.data());
+  ScratchLease scratch;
+  Decoder decoder(bytes.data(), scratch.get());
   PyObject* result = decoder.DecodeData(MessageParts(bytes), 0);
   PyBuffer_Release(&view);
   return result;
 }
+
+}  // namespace
+
+namespace {
+
+// A new instance of the tuple subclass `type` (a namedtuple) holding the
+// `size` references `items`, which it steals; nullptr on failure (the items
+// are then released).
+PyObject* NewNamedTuple(PyTypeObject* type, PyObject* const* items, Py_ssize_t size) {
+  PyObject* result = type->tp_alloc(type, size);
+  if (result == nullptr) {
+    for (Py_ssize_t i = 0; i < size; ++i) Py_DECREF(items[i]);
+    return nullptr;
+  }
+  for (Py_ssize_t i = 0; i < size; ++i) PyTuple_SET_ITEM(result, i, items[i]);
+  return result;
+}
+
+// Borrowed items of an exact list or tuple of `size` elements, else nullptr.
+PyObject** ItemsOf(PyObject* sequence, Py_ssize_t size) {
+  if (PyTuple_CheckExact(sequence) && PyTuple_GET_SIZE(sequence) == size) {
+    return &PyTuple_GET_ITEM(sequence, 0);
+  }
+  if (PyList_CheckExact(sequence) && PyList_GET_SIZE(sequence) == size) {
+    return PySequence_Fast_ITEMS(sequence);
+  }
+  return nullptr;
+}
+
+PyObject* NotAStep(const char* what) {
+  PyErr_Format(PyExc_ValueError, "Not a step record: %s", what);
+  return nullptr;
+}
+
+}  // namespace
+
+PyObject* DecodeStepRecord(std::string_view record, const StepClasses& classes) {
+  Ref step;
+  {
+    ScratchLease scratch;
+    Decoder decoder(record.data(), scratch.get());
+    step.reset(decoder.DecodeData(MessageParts(record), 0));
+  }
+  if (!step) return nullptr;
+  PyObject** parts = ItemsOf(step.get(), 3);
+  if (parts == nullptr) return NotAStep("not a (timestep, action, custom_data) sequence");
+  PyObject** fields = ItemsOf(parts[0], 4);
+  if (fields == nullptr) return NotAStep("its timestep is not a 4-element sequence");
+  PyObject* step_type = PyDict_GetItemWithError(classes.step_types, fields[0]);  // Borrowed.
+  if (step_type == nullptr) {
+    return PyErr_Occurred() ? nullptr : NotAStep("unknown step type");
+  }
+  PyObject* timestep_items[4] = {step_type, fields[1], fields[2], fields[3]};
+  for (PyObject* item : timestep_items) Py_INCREF(item);
+  PyObject* step_items[3] = {NewNamedTuple(classes.timestep, timestep_items, 4), parts[1], parts[2]};
+  if (step_items[0] == nullptr) return nullptr;
+  Py_INCREF(parts[1]);
+  Py_INCREF(parts[2]);
+  return NewNamedTuple(classes.step_data, step_items, 3);
+}
+
+namespace {
 
 PyMethodDef kMethods[] = {
     {"encode", reinterpret_cast<PyCFunction>(Encode), METH_O,
