@@ -381,7 +381,15 @@ class PyDatasetReader {
     for (size_t i = 0; i < ends.size(); ++i) {
       PyObject* step = DecodeStepRecord(std::string_view(batch).substr(begin, ends[i] - begin), classes);
       if (step == nullptr) {
-        PyErr_Clear();  // Reported by the caller's single-step read.
+        // A malformed record (ValueError/TypeError) is reported by the
+        // caller's single-step read; anything else (MemoryError,
+        // KeyboardInterrupt from a signal) propagates now, since a re-read
+        // would not raise it again.
+        if (!PyErr_ExceptionMatches(PyExc_ValueError) &&
+            !PyErr_ExceptionMatches(PyExc_TypeError)) {
+          throw py::error_already_set();
+        }
+        PyErr_Clear();
         return py::list(steps[py::slice(0, static_cast<py::ssize_t>(i), 1)]);
       }
       PyList_SET_ITEM(steps.ptr(), static_cast<Py_ssize_t>(i), step);
