@@ -216,7 +216,7 @@ Status ParseData(const MessageParts& data, const char* origin, DataWire* out) {
       }
       out->payload.Add(field.bytes);
     }
-    if (!reader.status().ok()) return reader.status();
+    RETURN_IF_ERROR(reader.status());
   }
   return OkStatus();
 }
@@ -294,7 +294,7 @@ Status ParseShape(std::string_view shape, const char* origin, std::vector<int64_
         size = static_cast<int64_t>(dim_field.varint);
       }
     }
-    if (!dim_reader.status().ok()) return dim_reader.status();
+    RETURN_IF_ERROR(dim_reader.status());
     dims->push_back(size);
   }
   if (!reader.status().ok()) return reader.status();
@@ -381,7 +381,7 @@ Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out) {
         out->kvs.Add(field.bytes);
       }
     }
-    if (!reader.status().ok()) return reader.status();
+    RETURN_IF_ERROR(reader.status());
   }
   return OkStatus();
 }
@@ -405,7 +405,7 @@ Status ParseDatum(const MessageParts& datum, const char* origin, DatumWire* out)
         RETURN_IF_ERROR(ParseValues(field.bytes, origin, out));
       }
     }
-    if (!reader.status().ok()) return reader.status();
+    RETURN_IF_ERROR(reader.status());
   }
   return OkStatus();
 }

@@ -111,11 +111,13 @@ class [[nodiscard]] StatusOr {
 #define ENVLOGGER_STATUS_CONCAT_INNER_(a, b) a##b
 #define ENVLOGGER_STATUS_CONCAT_(a, b) ENVLOGGER_STATUS_CONCAT_INNER_(a, b)
 
-// Returns from the enclosing function if `expr` yields a non-OK Status.
-#define RETURN_IF_ERROR(expr)                                  \
-  do {                                                         \
-    ::envlogger::riegeli::Status _envlogger_status = (expr);   \
-    if (!_envlogger_status.ok()) return _envlogger_status;     \
+// Returns from the enclosing function if `expr` yields a non-OK Status. Binds
+// `expr` by reference, so that checking a Status held elsewhere (e.g. a
+// reader's status()) copies it only when it is returned.
+#define RETURN_IF_ERROR(expr)                                           \
+  do {                                                                  \
+    const ::envlogger::riegeli::Status& _envlogger_status = (expr);     \
+    if (!_envlogger_status.ok()) return _envlogger_status;              \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a StatusOr or returns
