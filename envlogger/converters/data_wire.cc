@@ -393,10 +393,8 @@ Status ParseDatum(const MessageParts& datum, const char* origin, DatumWire* out)
     while (reader.Next(&field)) {
       if (field.type != wire::kLengthDelimited) continue;
       if (field.number == wire::kDatumShape) {
-        // Most Datums are scalars, whose shape protobuf always serializes to
-        // these bytes: one dim of size -438 (a 10-byte varint).
-        static constexpr std::string_view kScalarShape("\x12\x0b\x08\xca\xfc\xff\xff\xff\xff\xff\xff\xff\x01", 13);
-        if (field.bytes == kScalarShape) {
+        // Most Datums are scalars, whose shape always has these bytes.
+        if (field.bytes == wire::kScalarShapePayload) {
           out->shape.push_back(wire::kScalarDimSize);
           continue;
         }

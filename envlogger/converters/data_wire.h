@@ -83,6 +83,12 @@ constexpr uint32_t kFloatValuesBuffer = 15;
 // The single dim size that marks a scalar Datum ("SCALAR").
 constexpr int64_t kScalarDimSize = -438;
 
+// The payload of a scalar Datum's shape field, as protobuf serializes
+// Shape{dim {size: kScalarDimSize}}: dim (field 2, 11 bytes) holding size
+// (field 1) as a 10-byte varint.
+inline constexpr std::string_view kScalarShapePayload(
+    "\x12\x0b\x08\xca\xfc\xff\xff\xff\xff\xff\xff\xff\x01", 13);
+
 // Nesting limit of Data messages (list in list in ...) for readers and for
 // encoders, so that hostile or cyclic input cannot exhaust the stack.
 constexpr int kMaxDataDepth = 200;
@@ -110,9 +116,6 @@ class WireWriter {
     Varint(payload.size());
     dest_->append(payload.data(), payload.size());
   }
-
-  // Appends bytes that are already in wire format (e.g. a constant field).
-  void Raw(std::string_view bytes) { dest_->append(bytes.data(), bytes.size()); }
 
   // Starts a nested message field; returns a token for EndMessage. Fields
   // appended in between form the message payload.

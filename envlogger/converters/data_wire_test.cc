@@ -35,6 +35,17 @@ TEST(WireWriterTest, ScalarDimIsTenByteVarint) {
   EXPECT_EQ(Hex(out), "cafcffffffffffffff01");
 }
 
+TEST(WireWriterTest, ScalarShapePayloadIsTheScalarDim) {
+  std::string out;
+  WireWriter writer(&out);
+  const size_t dim = writer.BeginMessage(wire::kShapeDim);
+  writer.Tag(wire::kDimSize, wire::kVarint);
+  writer.Varint(static_cast<uint64_t>(wire::kScalarDimSize));
+  writer.EndMessage(dim);
+  EXPECT_EQ(Hex(out), "120b08cafcffffffffffffff01");
+  EXPECT_EQ(out, wire::kScalarShapePayload);
+}
+
 TEST(WireWriterTest, NestedMessageLengthIsShortestVarint) {
   std::string out;
   WireWriter writer(&out);

@@ -170,21 +170,8 @@ class Encoder {
   bool EncodeScalar(PyObject* value);
   bool EncodeScalarValues(PyObject* value);
   // Datum.shape = {dim {size: kScalarDimSize}}: the same bytes for every
-  // scalar, built once.
-  void ScalarShape() {
-    static const std::string* const kShape = [] {
-      auto* bytes = new std::string;
-      WireWriter writer(bytes);
-      const size_t shape = writer.BeginMessage(wire::kDatumShape);
-      const size_t dim = writer.BeginMessage(wire::kShapeDim);
-      writer.Tag(wire::kDimSize, wire::kVarint);
-      writer.Varint(static_cast<uint64_t>(wire::kScalarDimSize));
-      writer.EndMessage(dim);
-      writer.EndMessage(shape);
-      return bytes;
-    }();
-    writer_.Raw(*kShape);
-  }
+  // scalar.
+  void ScalarShape() { writer_.Bytes(wire::kDatumShape, wire::kScalarShapePayload); }
 
   WireWriter writer_;
   PyObject* error_type_ = nullptr;
