@@ -95,6 +95,20 @@ void AsyncDatasetWriter::WaitApplied(std::unique_lock<std::mutex>& lock, uint64_
 
 Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_episode, std::string* next_buffer) {
   std::unique_lock<std::mutex> lock(mutex_);
+  return AddStepLocked(lock, std::move(serialized_step), is_new_episode, next_buffer);
+}
+
+bool AsyncDatasetWriter::TryAddStep(std::string& serialized_step, bool is_new_episode, std::string* next_buffer,
+                                    Status* status) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Enqueue() would wait: its condition, negated.
+  if (queued_bytes_ > max_queued_bytes_ && error_.ok() && !close_requested_) return false;
+  *status = AddStepLocked(lock, std::move(serialized_step), is_new_episode, next_buffer);
+  return true;
+}
+
+Status AsyncDatasetWriter::AddStepLocked(std::unique_lock<std::mutex>& lock, std::string serialized_step,
+                                         bool is_new_episode, std::string* next_buffer) {
   if (!is_new_episode && max_episodes_per_shard_ > 0 && !episode_started_ && error_.ok() && !close_requested_) {
     return riegeli::FailedPreconditionError(
         "AddStep: no shard is open in " + data_dir_ +

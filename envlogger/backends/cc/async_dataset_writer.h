@@ -111,6 +111,13 @@ class AsyncDatasetWriter {
   // looping over steps takes the queue's lock once per step).
   riegeli::Status AddStep(std::string serialized_step, bool is_new_episode = false,
                           std::string* next_buffer = nullptr);
+  // AddStep() for a caller holding a lock the writer thread never takes (the
+  // GIL): if queuing would have to wait for room, returns false and leaves
+  // `serialized_step` as it was, so that the caller can release its lock and
+  // call AddStep(); otherwise does what AddStep() does, sets `*status` to its
+  // result and returns true. Saves releasing and retaking that lock per step.
+  bool TryAddStep(std::string& serialized_step, bool is_new_episode, std::string* next_buffer,
+                  riegeli::Status* status);
   riegeli::Status SetEpisodeMetadata(std::string serialized_metadata);
   riegeli::Status Flush();
   // Idempotent; later calls return the first result.
@@ -144,6 +151,9 @@ class AsyncDatasetWriter {
   // Waits for room, then queues `op`; returns its sequence number, or the
   // sticky error, or FAILED_PRECONDITION after Close(). `lock` holds mutex_.
   riegeli::StatusOr<uint64_t> Enqueue(std::unique_lock<std::mutex>& lock, Op op);
+  // AddStep() with `lock` holding mutex_.
+  riegeli::Status AddStepLocked(std::unique_lock<std::mutex>& lock, std::string serialized_step,
+                                bool is_new_episode, std::string* next_buffer);
   // TakeBuffer() with `mutex_` held.
   std::string TakeBufferLocked();
   // Waits until the thread applied operation `sequence`. `lock` holds mutex_.

@@ -118,6 +118,43 @@ TEST(AsyncDatasetWriterTest, BackpressureBoundsTheQueueAndLosesNothing) {
   ExpectDataset(dir, 3000, 10);
 }
 
+TEST(AsyncDatasetWriterTest, TryAddStepQueuesOnlyWhenItNeedNotWait) {
+  const std::string dir = MakeTempDir();
+  // A bound far below one step: any step still queued makes the queue full.
+  auto writer = Create(dir, 0, "transpose,brotli:6,chunk_size:1M", 1024);
+  ASSERT_NE(writer, nullptr);
+  const std::string big(100 << 10, 'b');
+  int refused = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::string step = StepPayload(i) + big;
+    const std::string copy = step;
+    riegeli::Status status;
+    if (writer->TryAddStep(step, i % 10 == 0, nullptr, &status)) {
+      ASSERT_TRUE(status.ok()) << status.ToString();
+    } else {
+      // Refused: nothing queued, the step left as it was for AddStep().
+      ++refused;
+      ASSERT_EQ(step, copy);
+      ASSERT_TRUE(writer->AddStep(std::move(step), i % 10 == 0).ok());
+    }
+  }
+  // The writer thread needs far longer per 100 KiB step than a call takes.
+  EXPECT_GT(refused, 0);
+  ASSERT_TRUE(writer->Close().ok());
+  std::string after_close = "late";
+  riegeli::Status status;
+  EXPECT_TRUE(writer->TryAddStep(after_close, false, nullptr, &status));
+  EXPECT_EQ(status.code(), riegeli::StatusCode::kFailedPrecondition);
+  RiegeliDatasetReader reader;
+  ASSERT_TRUE(reader.Init(dir).ok());
+  ASSERT_EQ(reader.NumSteps(), 200);
+  for (int i = 0; i < 200; ++i) {
+    std::string_view record;
+    ASSERT_TRUE(reader.ReadStep(i, &record).ok());
+    ASSERT_EQ(record, StepPayload(i) + big) << i;
+  }
+}
+
 TEST(AsyncDatasetWriterTest, StepBeforeFirstEpisodeIsRejectedImmediatelyWhenSharding) {
   auto writer = Create(MakeTempDir(), 2);
   ASSERT_NE(writer, nullptr);

@@ -220,7 +220,9 @@ class PyAsyncDatasetWriter {
     last_step_size_ = buffer.size();
     Status status;
     std::string next;
-    {
+    // Queuing takes a brief lock that the writer thread holds only briefly
+    // and without the GIL: the GIL is released only to wait for room.
+    if (!writer_->TryAddStep(buffer, is_new_episode, &next, &status)) {
       py::gil_scoped_release release;
       status = writer_->AddStep(std::move(buffer), is_new_episode, &next);
     }
