@@ -8,16 +8,42 @@ using riegeli::InvalidArgumentError;
 using riegeli::OkStatus;
 using riegeli::Status;
 
-void WireWriter::EndMessage(size_t token) {
-  const size_t length = dest_->size() - token;
-  if (length < 0x80) {
+void WireWriter::BeginHinted() {
+  const uint32_t ordinal = hints_->next_ordinal_++;
+  const uint32_t width = ordinal < hints_->widths_.size() ? hints_->widths_[ordinal] : 1;
+  dest_->append(width, '\0');
+  hints_->open_.push_back({ordinal, width});
+}
+
+size_t WireWriter::PlaceLength(size_t token, size_t width, size_t length) {
+  if (width == 1 && length < 0x80) {
     (*dest_)[token - 1] = static_cast<char>(length);
-    return;
+    return 1;
   }
   char buffer[riegeli::kMaxLengthVarint64];
   const size_t n = riegeli::EncodeVarint64(length, buffer);
-  dest_->insert(token, n - 1, '\0');
-  std::memcpy(&(*dest_)[token - 1], buffer, n);
+  if (n > width) {
+    dest_->insert(token, n - width, '\0');
+  } else if (n < width) {
+    dest_->erase(token - (width - n), width - n);
+  }
+  std::memcpy(&(*dest_)[token - width], buffer, n);
+  return n;
+}
+
+void WireWriter::EndMessage(size_t token) {
+  const size_t length = dest_->size() - token;
+  if (hints_ == nullptr) {
+    PlaceLength(token, 1, length);
+    return;
+  }
+  const LengthHints::Open open = hints_->open_.back();
+  hints_->open_.pop_back();
+  const size_t width = PlaceLength(token, open.width, length);
+  if (open.ordinal < LengthHints::kMaxHinted) {
+    if (open.ordinal >= hints_->widths_.size()) hints_->widths_.resize(open.ordinal + 1, 1);
+    hints_->widths_[open.ordinal] = static_cast<uint8_t>(width);
+  }
 }
 
 void WireWriter::PackedFixed(uint32_t field, const void* little_endian, size_t count, size_t width) {

@@ -10,6 +10,8 @@
 
 #include <string>
 
+#include "envlogger/converters/data_wire.h"
+
 namespace envlogger {
 namespace python {
 
@@ -18,7 +20,10 @@ namespace python {
 // returns, keeping `*out`'s capacity. On failure returns false with the
 // Python exception encode_step() raises set (TypeError, ValueError,
 // RecursionError), and `*out` holds unspecified bytes. Needs the GIL.
-bool EncodeStepInto(PyObject* timestep, PyObject* action, PyObject* custom_data, std::string* out);
+// `hints` (optional, see data_wire.h) carries the nested lengths of one step
+// to the next, so that a large array in a step is copied once.
+bool EncodeStepInto(PyObject* timestep, PyObject* action, PyObject* custom_data, std::string* out,
+                    LengthHints* hints = nullptr);
 
 }  // namespace python
 }  // namespace envlogger

@@ -214,7 +214,7 @@ class PyAsyncDatasetWriter {
     // Steps tend to have the same size: with no recycled buffer at hand (the
     // thread is behind), one allocation instead of growing step by step.
     if (buffer.capacity() < last_step_size_) buffer.reserve(last_step_size_);
-    if (!EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer)) {
+    if (!EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer, &length_hints_)) {
       throw py::error_already_set();
     }
     last_step_size_ = buffer.size();
@@ -265,9 +265,11 @@ class PyAsyncDatasetWriter {
  private:
   std::unique_ptr<AsyncDatasetWriter> writer_;
   // RecordStep() state, guarded by the GIL: the size of the last step
-  // encoded, and a recycled buffer for the next.
+  // encoded, a recycled buffer for the next, and the last step's nested
+  // message lengths.
   size_t last_step_size_ = 0;
   std::string spare_;
+  LengthHints length_hints_;
 };
 
 // RiegeliDatasetReader behind a mutex.

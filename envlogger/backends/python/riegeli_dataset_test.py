@@ -253,15 +253,18 @@ def test_async_writer_round_trip_and_barriers(tmp_path):
 
 def test_native_record_step_writes_encode_step_bytes_into_recycled_buffers(tmp_path):
   # record_step() serializes straight into buffers the writer thread hands
-  # back: the records must be exactly what the (independent) Python codec
-  # gives, whichever buffer a step landed in; an unencodable step raises
-  # TypeError and queues nothing.
+  # back, sizing nested lengths from the previous step's: the records must be
+  # exactly what the (independent) Python codec gives, whichever buffer a
+  # step landed in and whether the previous step had its shape or not; an
+  # unencodable step raises TypeError and queues nothing.
   writer = _native.dataset_io.AsyncRiegeliDatasetWriter(str(tmp_path), b'', 0)
   rng = np.random.default_rng(4)
   steps = []
   for i in range(60):
-    # Sizes go up and down, so recycled buffers are both too big and too small.
-    side = int(rng.integers(1, 90))
+    # Sizes go up and down every third step, so recycled buffers are both too
+    # big and too small, and length varints grow and shrink (1 to 3 bytes).
+    if i % 3 == 0:
+      side = int(rng.integers(1, 90))
     frame = rng.integers(0, 256, size=(side, side, 3), dtype=np.uint8)
     timestep = dm_env.TimeStep(dm_env.StepType.MID, np.float32(i), 1.0, frame)
     steps.append((timestep, np.int32(i % 3), {'i': i} if i % 2 else None))

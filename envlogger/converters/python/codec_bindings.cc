@@ -133,7 +133,7 @@ uint32_t QuietNan(uint32_t bits) {
 
 class Encoder {
  public:
-  explicit Encoder(std::string* out) : writer_(out) {}
+  explicit Encoder(std::string* out, LengthHints* hints = nullptr) : writer_(out, hints) {}
 
   // Appends the fields of the Data message encoding `value`. On failure
   // returns false and leaves the error in error_type_/error_message_/path_.
@@ -616,11 +616,12 @@ PyObject* EncodeStep(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nar
 
 }  // namespace
 
-bool EncodeStepInto(PyObject* timestep, PyObject* action, PyObject* custom_data, std::string* out) {
+bool EncodeStepInto(PyObject* timestep, PyObject* action, PyObject* custom_data, std::string* out,
+                    LengthHints* hints) {
   Ref step(PyTuple_Pack(3, timestep, action, custom_data));
   if (!step) return false;
   out->clear();
-  Encoder encoder(out);
+  Encoder encoder(out, hints);
   if (!encoder.EncodeData(step.get(), 0)) {
     encoder.RaiseError();
     return false;
