@@ -41,15 +41,31 @@ the writer's share lands in whichever block it happens in. --block_steps >=
 --steps runs the bare environment first and then the logged one, as earlier
 versions of this benchmark did.
 
-Not part of the test run. Example:
+--breakdown runs instead a split of the 84x84x3 overhead: the bare
+environment and EnvLogger-wrapped twins that differ only in what EnvLogger
+does to record a step, all taking turns in blocks of --block_steps calls
+(rotating which goes first):
+  * noop: nothing (what EnvLogger's own wrapper costs);
+  * copy: copies the frame once (`observation.tobytes()`), the least any
+    logger that lets the environment reuse its arrays must do;
+  * encode: serializes the step with the native codec into a new bytes
+    object (`native_codec.encode_step`), queuing nothing;
+  * record: the real recording, with the default writer options and with two
+    cheaper compressors (zstd:1, snappy), which would differ if the writer
+    thread's work slowed the environment's thread.
+It prints p50 and p90 per variant and the p50 difference from bare.
+
+Not part of the test run. Examples:
   PYTHONPATH=. .venv/bin/python benchmarks/logging_benchmark.py --steps=100000
+  PYTHONPATH=. .venv/bin/python benchmarks/logging_benchmark.py --breakdown \
+      --image_steps=40000 --block_steps=200
 """
 
 import os
 import resource
 import tempfile
 import time
-from typing import Callable
+from typing import Any, Callable, Optional
 
 from absl import app
 from absl import flags
@@ -57,6 +73,7 @@ import dm_env
 import numpy as np
 
 import envlogger
+from envlogger.converters import native_codec
 from envlogger.testing import catch_env
 
 _STEPS = flags.DEFINE_integer('steps', 100_000, 'Steps recorded per workload.')
@@ -69,6 +86,9 @@ _RANDOM_READS = flags.DEFINE_integer('random_reads', 50_000,
                                      'Random step reads timed per dataset.')
 _READ_PASSES = flags.DEFINE_integer(
     'read_passes', 3, 'Timed passes of each read pattern; the median is printed.')
+_BREAKDOWN = flags.DEFINE_bool(
+    'breakdown', False,
+    'Split the 84x84x3 recording overhead instead (see the module docstring).')
 _WRITER_OPTIONS = flags.DEFINE_string(
     'writer_options', 'transpose,brotli:6,chunk_size:1M',
     'Riegeli writer options of the recorded datasets.')
@@ -250,8 +270,60 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
           f'{_median_range(rand_rates)}')
 
 
+def _pixel_logger(data_dir: str,
+                  record: Optional[Callable[..., Any]] = None,
+                  writer_options: str = 'transpose,brotli:6,chunk_size:1M'
+                  ) -> envlogger.EnvLogger:
+  """An EnvLogger over PixelCatch; `record` replaces its recording call."""
+  env = envlogger.EnvLogger(PixelCatch(), data_directory=data_dir,
+                            writer_options=writer_options)
+  if record is not None:
+    # EnvLogger's hot path calls this once per reset() and step().
+    env._record_plain = record  # pylint: disable=protected-access
+  return env
+
+
+def _breakdown(num_steps: int) -> None:
+  block = max(1, min(_BLOCK_STEPS.value, num_steps))
+  with tempfile.TemporaryDirectory() as root:
+    envs = {
+        'bare': PixelCatch(),
+        'noop': _pixel_logger(f'{root}/noop', lambda *fields: None),
+        'copy': _pixel_logger(
+            f'{root}/copy', lambda timestep, *_: timestep.observation.tobytes()),
+        'encode': _pixel_logger(
+            f'{root}/encode',
+            lambda timestep, action, custom_data, _: native_codec.encode_step(
+                timestep, action, custom_data)),
+        'record': _pixel_logger(f'{root}/record'),
+        'record zstd:1': _pixel_logger(f'{root}/zstd', None,
+                                       'transpose,zstd:1,chunk_size:1M'),
+        'record snappy': _pixel_logger(f'{root}/snappy', None,
+                                       'snappy,chunk_size:1M'),
+    }
+    players = {name: _Player(env, num_steps, seed=1)
+               for name, env in envs.items()}
+    names = list(players)
+    for turn, begin in enumerate(range(0, num_steps, block)):
+      first = turn % len(names)
+      for name in names[first:] + names[:first]:
+        players[name].play(begin, min(begin + block, num_steps))
+    for env in envs.values():
+      env.close()
+  print(f'=== 84x84x3 recording overhead, split: {num_steps} calls per variant, '
+        f'turns of {block} calls; µs per reset()/step() call ===')
+  bare_p50 = float(np.percentile(players['bare'].durations_us, 50))
+  print(f'{"variant":<14}{"p50":>9}{"p90":>9}{"p50 - bare":>12}')
+  for name, player in players.items():
+    p50, p90 = np.percentile(player.durations_us, [50, 90])
+    print(f'{name:<14}{p50:>9.2f}{p90:>9.2f}{p50 - bare_p50:>12.2f}')
+
+
 def main(argv: list[str]) -> None:
   del argv
+  if _BREAKDOWN.value:
+    _breakdown(_IMAGE_STEPS.value)
+    return
   _workload('Catch 10x5 float32', catch_env.Catch, _STEPS.value)
   _workload('Catch as 84x84x3 uint8 frames', PixelCatch, _IMAGE_STEPS.value)
 

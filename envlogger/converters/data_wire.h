@@ -100,9 +100,10 @@ constexpr int kMaxDataDepth = 200;
 // varint, by the order in which the messages were begun. A writer that has
 // hints reserves that many bytes for each length up front, so that a large
 // payload (an image) is not moved once per enclosing message to widen a
-// one-byte placeholder. A wrong hint (the value changed shape) costs one
-// move, as without hints; the bytes written are the same either way. Reused
-// across values by one thread (the dataset writer keeps one per writer).
+// one-byte placeholder. A wrong hint (the value changed shape) costs a move of
+// that message's payload, as a one-byte placeholder does; the bytes written
+// are the same either way. Reused across values by one thread at a time (the
+// dataset writer's Python binding keeps one per writer).
 class LengthHints {
  public:
   LengthHints() = default;
@@ -154,8 +155,8 @@ class WireWriter {
   }
 
   // Starts a nested message field; returns a token for EndMessage. Fields
-  // appended in between form the message payload.
-  // Messages must be ended in the reverse order of their beginning.
+  // appended in between form the message payload. Messages are ended in the
+  // reverse order of their beginning.
   size_t BeginMessage(uint32_t field) {
     Tag(field, wire::kLengthDelimited);
     if (hints_ == nullptr) {
