@@ -24,8 +24,10 @@ same game rendered as an 84x84x3 uint8 frame):
 Method of the recording part. The speed of these shared machines drifts (up
 to 1.7x within one process, over seconds), so the two environments are not
 run one after the other: both are alive and take turns in blocks of
---block_steps calls (pairs in the order bare, logged, then logged, bare, ...
-so neither always runs right after the other). Each environment continues its
+--block_steps calls for Catch and --image_block_steps for 84x84x3, about 10 ms
+of calls either way, shorter than the drifts (pairs in the order bare,
+logged, then logged, bare, ... so neither always runs right after the
+other). Each environment continues its
 own trajectory from block to block, so each sees exactly the calls of one
 uninterrupted run of --steps calls and the dataset is an ordinary one of
 --steps steps. The statistics are over all bare and all logged calls; the
@@ -37,13 +39,13 @@ what a logged block queued while the next bare block runs): without a free
 core, the contention it causes slows bare calls too and shows only partly in
 the overhead, which is why its CPU time per step is printed beside it. Page
 faults and context switches are counted per block for the whole process, so
-the writer's share lands in whichever block it happens in. --block_steps >=
---steps runs the bare environment first and then the logged one, as earlier
-versions of this benchmark did.
+the writer's share lands in whichever block it happens in. A block size >=
+the number of steps runs the bare environment first and then the logged one,
+as earlier versions of this benchmark did.
 
 --breakdown runs instead a split of the 84x84x3 overhead: the bare
 environment and EnvLogger-wrapped twins that differ only in what EnvLogger
-does to record a step, all taking turns in blocks of --block_steps calls
+does to record a step, all taking turns in blocks of --image_block_steps calls
 (rotating which goes first):
   * noop: nothing (what EnvLogger's own wrapper costs);
   * copy: copies the frame once (`observation.tobytes()`), the least any
@@ -58,7 +60,7 @@ It prints p50 and p90 per variant and the p50 difference from bare.
 Not part of the test run. Examples:
   PYTHONPATH=. .venv/bin/python benchmarks/logging_benchmark.py --steps=100000
   PYTHONPATH=. .venv/bin/python benchmarks/logging_benchmark.py --breakdown \
-      --image_steps=40000 --block_steps=200
+      --image_steps=40000
 """
 
 import os
@@ -81,7 +83,11 @@ _IMAGE_STEPS = flags.DEFINE_integer('image_steps', 20_000,
                                     'Steps recorded for the 84x84x3 workload.')
 _BLOCK_STEPS = flags.DEFINE_integer(
     'block_steps', 1000,
-    'Calls per block; the bare and the logged environment alternate blocks.')
+    'Catch calls per block; the bare and the logged environment alternate '
+    'blocks.')
+_IMAGE_BLOCK_STEPS = flags.DEFINE_integer(
+    'image_block_steps', 150,
+    '84x84x3 calls per block (each call takes about as long as 15 of Catch).')
 _RANDOM_READS = flags.DEFINE_integer('random_reads', 50_000,
                                      'Random step reads timed per dataset.')
 _READ_PASSES = flags.DEFINE_integer(
@@ -184,8 +190,8 @@ def _quantile_range(values: list[float]) -> str:
 
 
 def _workload(name: str, make_env: Callable[[], dm_env.Environment],
-              num_steps: int) -> None:
-  block = max(1, min(_BLOCK_STEPS.value, num_steps))
+              num_steps: int, block_steps: int) -> None:
+  block = max(1, min(block_steps, num_steps))
   print(f'\n=== {name}: {num_steps} steps, writer_options='
         f'{_WRITER_OPTIONS.value!r}, blocks of {block} calls ===')
   with tempfile.TemporaryDirectory() as data_dir:
@@ -284,7 +290,7 @@ def _pixel_logger(data_dir: str,
 
 
 def _breakdown(num_steps: int) -> None:
-  block = max(1, min(_BLOCK_STEPS.value, num_steps))
+  block = max(1, min(_IMAGE_BLOCK_STEPS.value, num_steps))
   with tempfile.TemporaryDirectory() as root:
     envs = {
         'bare': PixelCatch(),
@@ -324,8 +330,10 @@ def main(argv: list[str]) -> None:
   if _BREAKDOWN.value:
     _breakdown(_IMAGE_STEPS.value)
     return
-  _workload('Catch 10x5 float32', catch_env.Catch, _STEPS.value)
-  _workload('Catch as 84x84x3 uint8 frames', PixelCatch, _IMAGE_STEPS.value)
+  _workload('Catch 10x5 float32', catch_env.Catch, _STEPS.value,
+            _BLOCK_STEPS.value)
+  _workload('Catch as 84x84x3 uint8 frames', PixelCatch, _IMAGE_STEPS.value,
+            _IMAGE_BLOCK_STEPS.value)
 
 
 if __name__ == '__main__':
