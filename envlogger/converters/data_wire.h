@@ -109,6 +109,9 @@ class LengthHints {
   LengthHints() = default;
   LengthHints(const LengthHints&) = delete;
   LengthHints& operator=(const LengthHints&) = delete;
+  // Moving hands the hints over; the moved-from object has none.
+  LengthHints(LengthHints&&) = default;
+  LengthHints& operator=(LengthHints&&) = default;
 
  private:
   friend class WireWriter;

@@ -211,12 +211,16 @@ class PyAsyncDatasetWriter {
     // same critical section as the enqueue), else a fresh one.
     std::string buffer = std::move(spare_);
     spare_ = std::string();
+    // Taken for this call like the buffer: encoding can run Python code (a
+    // garbage collection calling __del__), which lets another thread into
+    // this method; that call then encodes without hints.
+    LengthHints hints = std::move(length_hints_);
     // Steps tend to have the same size: with no recycled buffer at hand (the
     // thread is behind), one allocation instead of growing step by step.
     if (buffer.capacity() < last_step_size_) buffer.reserve(last_step_size_);
-    if (!EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer, &length_hints_)) {
-      throw py::error_already_set();
-    }
+    const bool encoded = EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer, &hints);
+    length_hints_ = std::move(hints);
+    if (!encoded) throw py::error_already_set();
     last_step_size_ = buffer.size();
     Status status;
     std::string next;

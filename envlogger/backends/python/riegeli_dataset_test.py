@@ -288,6 +288,47 @@ def test_native_record_step_writes_encode_step_bytes_into_recycled_buffers(tmp_p
   assert [bytes(reader.serialized_step(i)) for i in range(len(steps))] == expected
 
 
+def test_native_record_step_reentered_mid_encode(tmp_path):
+  # Encoding can run Python code, which may record on the same writer while
+  # the outer step is half encoded: here numpy calls __array_finalize__ when
+  # the encoder makes a contiguous copy of a strided array subclass, deep
+  # inside the step's nested messages. Both records must come out exact.
+  writer = _native.dataset_io.AsyncRiegeliDatasetWriter(str(tmp_path), b'', 0)
+  inner = (dm_env.TimeStep(dm_env.StepType.MID, np.float32(-1), 0.5,
+                           np.ones((30, 30), np.float32)), 7, None)
+  armed = [False]
+  reentered = []
+
+  class Reentrant(np.ndarray):
+
+    def __array_finalize__(self, obj):
+      del obj
+      if armed[0]:
+        armed[0] = False
+        writer.record_step(*inner, False)
+        reentered.append(True)
+
+  frame = np.arange(84 * 84 * 6, dtype=np.uint32).astype(np.uint8).reshape(84, 168, 3)
+  outer = [(dm_env.TimeStep(dm_env.StepType.MID, np.float32(i), 1.0,
+                            {'frame': frame[:, i % 2::2].view(Reentrant)}),
+            (2**70 + i,), {'i': i}) for i in range(12)]
+  try:
+    for i, step in enumerate(outer):
+      armed[0] = True
+      writer.record_step(*step, i == 0)
+  finally:
+    armed[0] = False
+    writer.close()
+  assert len(reentered) == len(outer)
+  expected_inner = codec.encode(inner).SerializeToString(deterministic=True)
+  expected = []
+  for step in outer:
+    expected += [expected_inner, codec.encode(step).SerializeToString(deterministic=True)]
+  reader = _native.dataset_io.RiegeliDatasetReader()
+  reader.init(str(tmp_path))
+  assert [bytes(reader.serialized_step(i)) for i in range(reader.num_steps)] == expected
+
+
 _DISK_FULL_SCRIPT = textwrap.dedent("""
     import json, resource, signal, sys
     from envlogger.backends.python import riegeli_dataset_writer
