@@ -135,20 +135,22 @@ Status RiegeliShardReader::ReadStep(int64_t index, std::string_view* record) {
     return riegeli::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
                                     std::to_string(NumSteps()) + ")");
   }
-  if (steps_ == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
-  const uint64_t position = static_cast<uint64_t>(index_->step_offsets[index]);
+  return ReadRecord(/*is_step=*/true, index, static_cast<uint64_t>(index_->step_offsets[index]), record);
+}
+
+Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t position, std::string_view* record) {
+  std::unique_ptr<RecordReader>& reader = is_step ? steps_ : episode_metadata_;
+  const std::string& path = is_step ? index_->steps_filepath : index_->episode_metadata_filepath;
+  if (reader == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
+  // Built only for errors: a successful read allocates nothing.
+  const auto what = [&] { return (is_step ? "Step " : "Metadata of episode ") + std::to_string(index); };
   if (!damaged_.empty()) {
-    if (const DamagedRegion* region = FindDamage(index_->steps_filepath, position)) {
-      return DamageError("Step " + std::to_string(index), position, *region);
-    }
+    if (const DamagedRegion* region = FindDamage(path, position)) return DamageError(what(), position, *region);
   }
-  if (!steps_->ReadRecordAt(position, record)) {
-    return ReadFailure(index_->steps_filepath, "Step " + std::to_string(index), position,
-                       /*is_step=*/true, &steps_);
-  }
-  if (steps_->LastPos().numeric() != position) {
-    return riegeli::DataLossError("No step record at position " + std::to_string(position) + " of " +
-                                  index_->steps_filepath);
+  if (!reader->ReadRecordAt(position, record)) return ReadFailure(path, what(), position, is_step, &reader);
+  if (reader->LastPos().numeric() != position) {
+    return riegeli::DataLossError(std::string("No ") + (is_step ? "step" : "episode metadata") +
+                                  " record at position " + std::to_string(position) + " of " + path);
   }
   return OkStatus();
 }
@@ -219,23 +221,8 @@ StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_me
   const int64_t metadata_offset = index_->episode_metadata_offsets[index];
   // Position 0 holds the file signature, so only positive offsets are records.
   if (include_metadata && metadata_offset > 0) {
-    if (episode_metadata_ == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
-    const uint64_t position = static_cast<uint64_t>(metadata_offset);
-    const std::string what = "Metadata of episode " + std::to_string(index);
-    if (!damaged_.empty()) {
-      if (const DamagedRegion* region = FindDamage(index_->episode_metadata_filepath, position)) {
-        return DamageError(what, position, *region);
-      }
-    }
     std::string_view record;
-    if (!episode_metadata_->ReadRecordAt(position, &record)) {
-      return ReadFailure(index_->episode_metadata_filepath, what, position, /*is_step=*/false,
-                         &episode_metadata_);
-    }
-    if (episode_metadata_->LastPos().numeric() != position) {
-      return riegeli::DataLossError("No episode metadata record at position " + std::to_string(position) +
-                                    " of " + index_->episode_metadata_filepath);
-    }
+    RETURN_IF_ERROR(ReadRecord(/*is_step=*/false, index, static_cast<uint64_t>(metadata_offset), &record));
     info.metadata = std::string(record);
   }
   return info;

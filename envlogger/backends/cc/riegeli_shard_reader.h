@@ -108,6 +108,11 @@ class RiegeliShardReader {
 
   // Opens the steps and episode metadata files for `index_`.
   riegeli::Status OpenFiles();
+  // Reads the record at `position` of the steps file (`is_step`) or of the
+  // episode metadata file, for step or episode `index`. Errors: a closed
+  // reader, a region found damaged before or now (see ReadFailure), and a
+  // position that is not where a record starts (DATA_LOSS).
+  riegeli::Status ReadRecord(bool is_step, int64_t index, uint64_t position, std::string_view* record);
   // After `reader` (of `path`) returned no record for `position`:
   // if the position lies in a damaged or truncated region, records it and
   // returns DATA_LOSS describing it (`what` names the record); otherwise
