@@ -75,7 +75,7 @@ void AsyncDatasetWriter::Recycle(std::string& buffer) {
 }
 
 StatusOr<uint64_t> AsyncDatasetWriter::Enqueue(std::unique_lock<std::mutex>& lock, Op op) {
-  progress_.wait(lock, [&] { return queued_bytes_ <= max_queued_bytes_ || !error_.ok() || close_requested_; });
+  progress_.wait(lock, [&] { return NeedNotWaitLocked(); });
   if (close_requested_) return riegeli::FailedPreconditionError("The dataset writer for " + data_dir_ + " is closed");
   if (!error_.ok()) return error_;
   op.sequence = next_sequence_++;
@@ -101,8 +101,7 @@ Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_epis
 bool AsyncDatasetWriter::TryAddStep(std::string& serialized_step, bool is_new_episode, std::string* next_buffer,
                                     Status* status) {
   std::unique_lock<std::mutex> lock(mutex_);
-  // Enqueue() would wait: its condition, negated.
-  if (queued_bytes_ > max_queued_bytes_ && error_.ok() && !close_requested_) return false;
+  if (!NeedNotWaitLocked()) return false;
   *status = AddStepLocked(lock, std::move(serialized_step), is_new_episode, next_buffer);
   return true;
 }

@@ -148,6 +148,9 @@ class AsyncDatasetWriter {
   AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer, size_t max_queued_bytes,
                      std::chrono::milliseconds flush_interval);
 
+  // Whether Enqueue() can go ahead without waiting: there is room, or it
+  // will fail at once (an error, Close()). `mutex_` is held.
+  bool NeedNotWaitLocked() const { return queued_bytes_ <= max_queued_bytes_ || !error_.ok() || close_requested_; }
   // Waits for room, then queues `op`; returns its sequence number, or the
   // sticky error, or FAILED_PRECONDITION after Close(). `lock` holds mutex_.
   riegeli::StatusOr<uint64_t> Enqueue(std::unique_lock<std::mutex>& lock, Op op);

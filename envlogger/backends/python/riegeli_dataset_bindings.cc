@@ -211,9 +211,10 @@ class PyAsyncDatasetWriter {
     // same critical section as the enqueue), else a fresh one.
     std::string buffer = std::move(spare_);
     spare_ = std::string();
-    // Taken for this call like the buffer: encoding can run Python code (a
-    // garbage collection calling __del__), which lets another thread into
-    // this method; that call then encodes without hints.
+    // Taken for this call like the buffer: encoding can run Python code
+    // (numpy's __array_finalize__, a finalizer during a garbage collection)
+    // that records on this writer, on this thread or another; that nested
+    // call then encodes without hints.
     LengthHints hints = std::move(length_hints_);
     // Steps tend to have the same size: with no recycled buffer at hand (the
     // thread is behind), one allocation instead of growing step by step.
