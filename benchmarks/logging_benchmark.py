@@ -26,11 +26,10 @@ to 1.7x within one process, over seconds), so the two environments are not
 run one after the other: both are alive and take turns in blocks of
 --block_steps calls for Catch and --image_block_steps for 84x84x3, about 10 ms
 of calls either way, shorter than the drifts (pairs in the order bare,
-logged, then logged, bare, ... so neither always runs right after the
-other). Each environment continues its
-own trajectory from block to block, so each sees exactly the calls of one
-uninterrupted run of --steps calls and the dataset is an ordinary one of
---steps steps. The statistics are over all bare and all logged calls; the
+logged, then logged, bare, ... so neither always runs right after the other).
+Each environment continues its own trajectory from block to block, so each
+sees exactly the calls of one uninterrupted run of --steps calls and the
+dataset is an ordinary one of --steps steps. The statistics are over all bare and all logged calls; the
 per-block-pair lines show, for each pair, logged minus bare at p50 (and p99)
 of that pair's two blocks, summarized by their median and 10th-90th
 percentiles over the pairs: how much the overhead itself varies as the
@@ -52,9 +51,9 @@ does to record a step, all taking turns in blocks of --image_block_steps calls
     logger that lets the environment reuse its arrays must do;
   * encode: serializes the step with the native codec into a new bytes
     object (`native_codec.encode_step`), queuing nothing;
-  * record: the real recording, with the default writer options and with two
-    cheaper compressors (zstd:1, snappy), which would differ if the writer
-    thread's work slowed the environment's thread.
+  * record: the real recording, with --writer_options and with two cheaper
+    compressors (zstd:1, snappy), which would differ if the writer thread's
+    work slowed the environment's thread.
 It prints p50 and p90 per variant and the p50 difference from bare.
 
 Not part of the test run. Examples:
@@ -278,11 +277,17 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
 
 def _pixel_logger(data_dir: str,
                   record: Optional[Callable[..., Any]] = None,
-                  writer_options: str = 'transpose,brotli:6,chunk_size:1M'
-                  ) -> envlogger.EnvLogger:
-  """An EnvLogger over PixelCatch; `record` replaces its recording call."""
+                  writer_options: Optional[str] = None) -> envlogger.EnvLogger:
+  """An EnvLogger over PixelCatch; `record` replaces its recording call.
+
+  Args:
+    data_dir: Where the dataset goes.
+    record: Called instead of EnvLogger's recording, if given.
+    writer_options: Riegeli options; --writer_options by default.
+  """
   env = envlogger.EnvLogger(PixelCatch(), data_directory=data_dir,
-                            writer_options=writer_options)
+                            writer_options=writer_options or
+                            _WRITER_OPTIONS.value)
   if record is not None:
     # EnvLogger's hot path calls this once per reset() and step().
     env._record_plain = record  # pylint: disable=protected-access
