@@ -5,7 +5,8 @@
 #   and the C++ extension built in place (envlogger/_native*.so).
 # Idempotent: safe to run again. Usage: scripts/setup.sh [--full]
 #   --full  also installs what the whole test suite needs: TensorFlow Datasets
-#           (requirements-tfds.txt), Bazel and the container tools.
+#           (requirements-tfds.txt), the optional integrations
+#           (requirements-extras.txt), Bazel and the container tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,8 +39,8 @@ echo "==> pip install -r requirements-dev.txt"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -r requirements-dev.txt
 if [ "${1:-}" = "--full" ]; then
-  echo "==> pip install -r requirements-tfds.txt"
-  .venv/bin/python -m pip install -q -r requirements-dev.txt -r requirements-tfds.txt
+  echo "==> pip install -r requirements-tfds.txt -r requirements-extras.txt"
+  .venv/bin/python -m pip install -q -r requirements-dev.txt -r requirements-tfds.txt -r requirements-extras.txt
 fi
 
 echo "==> building envlogger._native in place"
