@@ -131,12 +131,12 @@ def _assert_stacks(arrays, steps, dataset=()):
                                                 [s.custom_data for s in dataset]), 'custom_data')
 
 
-def _native_read(reader, indices):
+def _native_read(reader, indices, descending=False):
   """Steps `indices` decoded by the native path only (fails if it declines)."""
   backend = reader._backend  # pylint: disable=protected-access
   plan = backend._column_plan()  # pylint: disable=protected-access
   assert plan is not None, 'the native path declined the dataset'
-  result = plan.read(backend._reader, np.asarray(indices, np.int64))  # pylint: disable=protected-access
+  result = plan.read(backend._reader, np.asarray(indices, np.int64), descending)  # pylint: disable=protected-access
   assert result is not None, 'the native path declined the steps'
   return result
 
@@ -173,8 +173,9 @@ def test_ranges_episodes_and_unordered_indices(typed):
       j = i % len(_LENGTHS)
       _assert_stacks(reader.episode_arrays(i), steps[starts[j]:starts[j + 1]], steps)
     order = [25, 3, 3, 0, n - 1, 12]
-    native, _ = _native_read(reader, order)
-    _assert_stacks(native, [steps[i] for i in order])
+    for descending in (False, True):
+      native, _ = _native_read(reader, order, descending)
+      _assert_stacks(native, [steps[i] for i in order])
 
 
 def test_sample_rows_are_windows_of_the_dataset(typed):
@@ -256,7 +257,7 @@ def test_damaged_chunk_is_skipped_as_by_iteration(tmp_path):
     expected_regions = iterated.skipped_regions()
   assert len(kept) == len(clean.steps) - len(lost)
   with envlogger.Reader(path) as reader:
-    native, readable = _native_read(reader, range(len(clean.steps)))
+    native, readable = _native_read(reader, range(len(clean.steps)), descending=True)
     np.testing.assert_array_equal(np.flatnonzero(~readable), lost)
     _assert_stacks(native, kept)
     assert reader.skipped_regions() == expected_regions
