@@ -20,7 +20,7 @@
 //     and leaves the row untouched (the caller fills it);
 //   * containers of the plan's kind and length, dicts with exactly the
 //     plan's str keys (and no non-str keys); a kNone plan node only takes
-//     an empty Data.
+//     what decodes as None: an empty Data or a Datum without values.
 // Anything else returns FAILED_PRECONDITION ("does not fit the plan":
 // the caller then stacks per-step values, which raises the proper error or
 // handles the case); malformed bytes return INVALID_ARGUMENT. After an error
