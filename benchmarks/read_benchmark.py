@@ -228,6 +228,7 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
 
 def _tfds(path: str, table: _Table, repeats: int) -> None:
   """Converts the dataset to TFDS/RLDS once and reads it like a TFDS user."""
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ INFO/WARNING lines.
   try:
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
     from envlogger.tools import convert_riegeli_to_tfds  # pylint: disable=g-import-not-at-top
