@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import envlogger
+from envlogger import _native
 from envlogger.backends import column_plan
 from envlogger.testing import catch_env
 from envlogger.testing import damage_harness
@@ -380,3 +381,52 @@ class _ScriptedEnv(dm_env.Environment):
 
   def action_spec(self):
     return {}
+
+
+def test_a_dataset_whose_writer_is_running(tmp_path):
+  path = str(tmp_path / 'live')
+  with envlogger.EnvLogger(catch_env.Catch(seed=2), data_directory=path) as env:
+    for _ in range(5):
+      timestep = env.reset()
+      while not timestep.last():
+        timestep = env.step(np.int64(2))
+    env._backend.flush()  # pylint: disable=protected-access
+    env.reset()
+    env.step(np.int64(0))  # Not flushed: not indexed yet.
+    with envlogger.Reader(path) as reader:
+      steps = list(reader.steps)
+      assert steps
+      native, readable = _native_read(reader, range(len(steps)))
+      assert readable.all()
+      _assert_stacks(native, steps)
+      _assert_stacks(reader.step_arrays(), steps)
+      batch = reader.sample(16, seq_len=2, seed=0)
+      assert batch.timestep.observation.shape == (16, 2, 10, 5)
+
+
+def test_read_columns_rejects_bad_arguments(typed):
+  with envlogger.Reader(typed) as reader:
+    native = reader._backend._reader  # pylint: disable=protected-access
+    indices = np.arange(2, dtype=np.int64)
+    good = lambda: [('<f4', False, np.zeros((2,), np.float32), np.zeros(2, np.uint8))]
+    readable = np.ones(2, np.uint8)
+    with pytest.raises(ValueError, match='unsupported leaf dtype <c8'):
+      native.read_columns(indices, ('leaf', 0),
+                          [('<c8', False, np.zeros(2, np.complex64), np.zeros(2, np.uint8))],
+                          readable)
+    with pytest.raises(ValueError, match='one row per index'):
+      native.read_columns(indices, ('leaf', 0),
+                          [('<f4', False, np.zeros(3, np.float32), np.zeros(2, np.uint8))],
+                          readable)
+    with pytest.raises(TypeError, match='writable C-contiguous'):
+      native.read_columns(indices, ('leaf', 0),
+                          [('<f4', False, np.zeros((2, 2), np.float32)[:, 0],
+                            np.zeros(2, np.uint8))], readable)
+    with pytest.raises(ValueError, match='plan names leaf 3 of 1'):
+      native.read_columns(indices, ('leaf', 3), good(), readable)
+    with pytest.raises(ValueError, match='unknown plan node set'):
+      native.read_columns(indices, ('set', []), good(), readable)
+    with pytest.raises(ValueError, match='readable holds 1 bytes, expected 2'):
+      native.read_columns(indices, ('leaf', 0), good(), np.ones(1, np.uint8))
+    with pytest.raises(TypeError, match='Expected an envlogger._native.dataset_io'):
+      _native.step_columns.read_columns(object(), indices, ('leaf', 0), good(), readable)
