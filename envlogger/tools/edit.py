@@ -1,0 +1,219 @@
+"""`envlogger merge`, `split` and `filter`: write an edited copy of datasets.
+
+* `merge SRC... -o DST`: the episodes of every source, in order, in one
+  dataset. The sources must have the same specs; DST gets the first
+  source's dataset metadata.
+* `split DIR -o DST --episodes-per-shard N`: the same episodes, N per shard.
+* `filter DIR -o DST [--episodes A:B] [--where EXPR]`: the episodes in the
+  range that match the expression (see envlogger/tools/where.py for the
+  language, e.g. `return > 0 and length < 50`).
+
+Each step is re-recorded with its timestep, action and custom data through
+`RiegeliBackendWriter`, and each episode keeps its metadata, so DST has
+upstream's layout and the sources' dataset metadata (incl. the environment
+specs). Sources are only read. DST must not exist or be an empty directory;
+if anything fails, what was written to DST is removed. A damaged source is
+refused (`envlogger recover` it first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+from typing import Iterator, Optional, Sequence
+
+import envlogger
+from envlogger.tools import cli_support
+from envlogger.tools import info as info_lib
+from envlogger.tools import stats as stats_lib
+from envlogger.tools import where as where_lib
+
+_DEFAULT_EPISODES_PER_SHARD = 10000  # Upstream's max_episodes_per_file default.
+
+
+@contextlib.contextmanager
+def _output(path: str) -> Iterator[None]:
+  """Removes what was written to `path` if the body fails."""
+  cli_support.ensure_new_output_dir(path)
+  existed = os.path.isdir(path)
+  try:
+    yield
+  except BaseException:
+    if existed:
+      for name in os.listdir(path):
+        full = os.path.join(path, name)
+        shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)
+    else:
+      shutil.rmtree(path, ignore_errors=True)
+    raise
+
+
+def _specs_key(reader: envlogger.Reader) -> str:
+  return repr([info_lib.spec_tree(s) for s in (reader.observation_spec(), reader.action_spec(),
+                                               reader.reward_spec(), reader.discount_spec())])
+
+
+def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]], dst: str,
+                  episodes_per_shard: int, writer_options: str, quiet: bool = True,
+                  where: Optional[where_lib.Expression] = None) -> int:
+  """Re-records episodes of the sources into the new dataset `dst`.
+
+  Args:
+    sources: (path, reader, episode indices) per source, in order.
+    dst: the output directory (missing or empty).
+    episodes_per_shard: episodes per shard directory of `dst`.
+    writer_options: Riegeli writer options of `dst`.
+    quiet: no progress bar.
+    where: keep only the episodes it matches.
+
+  Returns:
+    The number of episodes written.
+  """
+  from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
+  total = sum(sum(len(r.episodes[i]) for i in indices) for _, r, indices in sources)
+  written = 0
+  with _output(dst), cli_support.Progress(total, os.path.basename(dst), quiet) as progress:
+    writer = riegeli_backend_writer.RiegeliBackendWriter(
+        dst, max_episodes_per_file=episodes_per_shard, writer_options=writer_options,
+        metadata=sources[0][1].metadata() if sources else {})
+    try:
+      for path, reader, indices in sources:
+        episode_metadata = reader.episode_metadata()
+        for i, steps in cli_support.read_episodes(reader, path, indices, progress):
+          metadata = episode_metadata[i]
+          if where is not None and not where.matches(where_lib.Episode(
+              index=i, length=len(steps), episode_return=_episode_return(steps),
+              metadata=metadata)):
+            continue
+          for j, step in enumerate(steps):
+            writer.record_step(step, is_new_episode=j == 0)
+            if j == 0 and metadata is not None:
+              writer.set_episode_metadata(metadata)
+          written += 1
+      if where is not None:
+        unknown = sorted(where.metadata_paths - where.found_paths)
+        if unknown:
+          raise cli_support.CliError(
+              'no episode has the metadata key ' + ', '.join('.'.join(p) for p in unknown)
+              + ' named by --where')
+    finally:
+      writer.close()
+  return written
+
+
+def _episode_return(steps: list) -> Optional[float]:
+  total = 0.0
+  for step in steps:
+    r = stats_lib.scalar_reward(step.timestep.reward)
+    if r is None:
+      return None
+    total += r
+  return total
+
+
+def _open_all(paths: Sequence[str], stack: contextlib.ExitStack) -> list:
+  readers = [stack.enter_context(cli_support.open_reader(p)) for p in paths]
+  keys = [_specs_key(r) for r in readers]
+  for path, key in zip(paths[1:], keys[1:]):
+    if key != keys[0]:
+      raise cli_support.CliError(f'{path}: its specs differ from those of {paths[0]}; '
+                                 'only datasets of the same environment can be merged')
+  return readers
+
+
+def _check_output_not_source(dst: str, paths: Sequence[str]) -> None:
+  for p in paths:
+    if os.path.exists(p) and os.path.exists(dst) and os.path.samefile(p, dst):
+      raise cli_support.CliError(f'{dst}: the output cannot be a source')
+
+
+def _run_merge(args: argparse.Namespace) -> int:
+  _check_output_not_source(args.output, args.sources)
+  with contextlib.ExitStack() as stack:
+    readers = _open_all(args.sources, stack)
+    n = copy_episodes([(p, r, range(len(r.episodes))) for p, r in zip(args.sources, readers)],
+                      args.output, args.episodes_per_shard, args.writer_options, args.quiet)
+  print(f'{args.output}: {n} episodes from {len(args.sources)} datasets')
+  return 0
+
+
+def _run_split(args: argparse.Namespace) -> int:
+  _check_output_not_source(args.output, [args.dir])
+  with cli_support.open_reader(args.dir) as reader:
+    n = copy_episodes([(args.dir, reader, range(len(reader.episodes)))], args.output,
+                      args.episodes_per_shard, args.writer_options, args.quiet)
+  print(f'{args.output}: {n} episodes, at most {args.episodes_per_shard} per shard')
+  return 0
+
+
+def _run_filter(args: argparse.Namespace) -> int:
+  try:
+    where = where_lib.Expression(args.where) if args.where is not None else None
+  except where_lib.WhereError as e:
+    raise cli_support.CliError(f'bad --where expression: {e}') from None
+  _check_output_not_source(args.output, [args.dir])
+  with cli_support.open_reader(args.dir) as reader:
+    indices = range(len(reader.episodes))
+    if args.episodes:
+      indices = cli_support.parse_range(args.episodes, len(indices), 'episodes')
+    try:
+      n = copy_episodes([(args.dir, reader, indices)], args.output, args.episodes_per_shard,
+                        args.writer_options, args.quiet, where)
+    except where_lib.WhereError as e:
+      raise cli_support.CliError(f'--where {args.where!r}: {e}') from None
+  print(f'{args.output}: {n} of {len(reader.episodes)} episodes kept')
+  return 0
+
+
+def _positive(text: str) -> int:
+  try:
+    value = int(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f'not an integer: {text!r}') from None
+  if value <= 0:
+    raise argparse.ArgumentTypeError(f'must be positive: {value}')
+  return value
+
+
+def _add_output_args(parser: argparse.ArgumentParser, shards_required: bool = False) -> None:
+  from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
+  parser.add_argument('-o', '--output', required=True, metavar='DST',
+                      help='new dataset directory (must not exist or be empty)')
+  parser.add_argument('--episodes-per-shard', '--episodes_per_shard', type=_positive,
+                      required=shards_required,
+                      default=None if shards_required else _DEFAULT_EPISODES_PER_SHARD,
+                      help='episodes per shard directory'
+                      + ('' if shards_required else f' (default {_DEFAULT_EPISODES_PER_SHARD})'))
+  parser.add_argument('--writer-options', '--writer_options',
+                      default=riegeli_backend_writer.DEFAULT_WRITER_OPTIONS,
+                      help='Riegeli writer options (default %(default)s)')
+  parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+  """Adds `merge`, `split` and `filter` to the `envlogger` command."""
+  epilog = 'The sources are only read; see envlogger/tools/edit.py.'
+  parser = subparsers.add_parser('merge', help='write the episodes of several datasets as one',
+                                 description='Writes the episodes of every SRC, in order, into '
+                                 'the new dataset DST.', epilog=epilog)
+  parser.add_argument('sources', nargs='+', metavar='SRC', help='dataset directories')
+  _add_output_args(parser)
+  parser.set_defaults(run=_run_merge)
+  parser = subparsers.add_parser('split', help='rewrite a dataset with N episodes per shard',
+                                 description='Rewrites DIR into DST with N episodes per shard.',
+                                 epilog=epilog)
+  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  _add_output_args(parser, shards_required=True)
+  parser.set_defaults(run=_run_split)
+  parser = subparsers.add_parser(
+      'filter', help='write the episodes in a range or matching an expression',
+      description='Writes the episodes of DIR that are in --episodes and match --where to DST.',
+      epilog=where_lib.__doc__.split('\n\n', 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  parser.add_argument('--episodes', metavar='A:B', help='episode range (Python slice rules)')
+  parser.add_argument('--where', metavar='EXPR',
+                      help="keep episodes where EXPR holds, e.g. 'return > 0 and length < 50'")
+  _add_output_args(parser)
+  parser.set_defaults(run=_run_filter)
