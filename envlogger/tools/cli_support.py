@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import glob
 import json
@@ -94,6 +95,17 @@ def parse_range(text: str, length: int, what: str) -> range:
   except ValueError:
     raise CliError(f'bad {what} range {text!r}: expected A:B, A:, :B or N') from None
   return range(*slice(start, stop).indices(length))
+
+
+def positive_int(text: str) -> int:
+  """argparse type: an integer > 0."""
+  try:
+    value = int(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f'not an integer: {text!r}') from None
+  if value <= 0:
+    raise argparse.ArgumentTypeError(f'must be positive: {value}')
+  return value
 
 
 def ensure_new_output_dir(path: str) -> None:

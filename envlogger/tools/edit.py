@@ -167,21 +167,11 @@ def _run_filter(args: argparse.Namespace) -> int:
   return 0
 
 
-def _positive(text: str) -> int:
-  try:
-    value = int(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f'not an integer: {text!r}') from None
-  if value <= 0:
-    raise argparse.ArgumentTypeError(f'must be positive: {value}')
-  return value
-
-
 def _add_output_args(parser: argparse.ArgumentParser, shards_required: bool = False) -> None:
   from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
   parser.add_argument('-o', '--output', required=True, metavar='DST',
                       help='new dataset directory (must not exist or be empty)')
-  parser.add_argument('--episodes-per-shard', '--episodes_per_shard', type=_positive,
+  parser.add_argument('--episodes-per-shard', '--episodes_per_shard', type=cli_support.positive_int,
                       required=shards_required,
                       default=None if shards_required else _DEFAULT_EPISODES_PER_SHARD,
                       help='episodes per shard directory'

@@ -39,11 +39,14 @@ class _Moments:
     self.count = 0
     self.mean = 0.0
     self.m2 = 0.0
+    self.non_finite = 0
     self.min = math.inf
     self.max = -math.inf
 
   def add(self, values: np.ndarray) -> None:
-    values = values[~np.isnan(values)] if values.dtype.kind == 'f' else values
+    finite = np.isfinite(values)
+    self.non_finite += int(values.size - finite.sum())
+    values = values[finite]
     self.steps += 1
     n = values.size
     if not n:
@@ -59,10 +62,12 @@ class _Moments:
     self.max = max(self.max, float(values.max()))
 
   def as_dict(self) -> dict[str, Any]:
-    if not self.count:
-      return {'steps': self.steps, 'elements': 0}
-    return {'steps': self.steps, 'elements': self.count, 'mean': self.mean,
-            'std': math.sqrt(self.m2 / self.count), 'min': self.min, 'max': self.max}
+    out = {'steps': self.steps, 'elements': self.count}
+    if self.count:
+      out.update(mean=self.mean, std=math.sqrt(self.m2 / self.count), min=self.min, max=self.max)
+    if self.non_finite:
+      out['non_finite'] = self.non_finite
+    return out
 
 
 def _numeric_leaves(value: Any, path: str) -> Iterator[tuple[str, np.ndarray]]:
