@@ -9,6 +9,7 @@ written, gives exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 
 from envlogger.tools import cli_support
 from envlogger.tools import recover as recover_lib
@@ -17,9 +18,13 @@ from envlogger.tools import verify as verify_lib
 
 
 def _shard_progress(data_dir: str, quiet: bool) -> cli_support.Progress:
+  """Checks `data_dir` looks like a dataset; a bar counting its shards."""
   cli_support.check_dataset_dir(data_dir)
-  progress = cli_support.Progress(len(shard_scan.shard_dirs(data_dir)), data_dir, quiet)
-  return progress
+  shards = shard_scan.shard_dirs(data_dir)
+  if not shards and not os.path.exists(os.path.join(data_dir, shard_scan.METADATA)):
+    raise cli_support.CliError(f'{data_dir}: not an envlogger dataset (no {shard_scan.METADATA} '
+                               'and no shard directories)')
+  return cli_support.Progress(len(shards), data_dir, quiet)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -206,8 +206,10 @@ def summarize(value: Any, width: int = 60) -> str:
   if isinstance(value, (list, tuple)):
     inner = ', '.join(summarize(v, width) for v in value)
     return ('[' + inner + ']') if isinstance(value, list) else ('(' + inner + ')')
-  if isinstance(value, (float, np.floating)):
-    text = f'{float(value):.6g}'
+  if isinstance(value, (np.float16, np.float32)):
+    text = f'{float(value):.7g}'
+  elif isinstance(value, (float, np.floating)):
+    text = repr(float(value))
   elif isinstance(value, np.ndarray):
     text = repr(value.item())
   else:
