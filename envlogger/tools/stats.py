@@ -32,7 +32,11 @@ _MAX_HISTOGRAM_BINS = 1000
 
 
 class _Moments:
-  """Count, mean, M2 (Chan et al.'s parallel update), min and max of values."""
+  """Count, mean, M2 (Chan et al.'s parallel update), min and max of values.
+
+  Values are accumulated relative to the first one seen, so that large
+  offsets (timestamps) do not cost the spread its precision.
+  """
 
   def __init__(self):
     self.steps = 0
@@ -40,6 +44,7 @@ class _Moments:
     self.mean = 0.0
     self.m2 = 0.0
     self.non_finite = 0
+    self.shift = None
     self.min = math.inf
     self.max = -math.inf
 
@@ -51,20 +56,25 @@ class _Moments:
     n = values.size
     if not n:
       return
-    mean = float(values.mean())
-    m2 = float(((values - mean) ** 2).sum())
+    self.min = min(self.min, float(values.min()))
+    self.max = max(self.max, float(values.max()))
+    if self.shift is None:
+      self.shift = float(values[0])
+    with np.errstate(over='ignore', invalid='ignore'):  # Huge values: an infinite spread.
+      values = values - self.shift
+      mean = float(values.mean())
+      m2 = float(((values - mean) ** 2).sum())
     total = self.count + n
     delta = mean - self.mean
     self.mean += delta * n / total
     self.m2 += m2 + delta * delta * self.count * n / total
     self.count = total
-    self.min = min(self.min, float(values.min()))
-    self.max = max(self.max, float(values.max()))
 
   def as_dict(self) -> dict[str, Any]:
     out = {'steps': self.steps, 'elements': self.count}
     if self.count:
-      out.update(mean=self.mean, std=math.sqrt(self.m2 / self.count), min=self.min, max=self.max)
+      out.update(mean=self.mean + self.shift, std=math.sqrt(self.m2 / self.count),
+                 min=self.min, max=self.max)
     if self.non_finite:
       out['non_finite'] = self.non_finite
     return out
