@@ -8,10 +8,11 @@
   range that match the expression (see envlogger/tools/where.py for the
   language, e.g. `return > 0 and length < 50`).
 
-Each step is re-recorded with its timestep, action and custom data through
-`RiegeliBackendWriter`, and each episode keeps its metadata, so DST has
-upstream's layout and the sources' dataset metadata (incl. the environment
-specs). Sources are only read. DST must not exist or be an empty directory;
+Each step record, episode metadata record and the dataset metadata record
+is copied as stored (no decoding and re-encoding, so every value comes out
+exactly as it went in) through the dataset writer that EnvLogger uses, so DST
+has upstream's layout and the first source's dataset metadata (incl. the
+environment specs), and is readable by upstream's Reader. Sources are only read. DST must not exist or be an empty directory;
 if anything fails, what was written to DST is removed. A damaged source is
 refused (`envlogger recover` it first).
 """
@@ -58,10 +59,11 @@ def _specs_key(reader: envlogger.Reader) -> str:
 def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]], dst: str,
                   episodes_per_shard: int, writer_options: str, quiet: bool = True,
                   where: Optional[where_lib.Expression] = None) -> int:
-  """Re-records episodes of the sources into the new dataset `dst`.
+  """Copies episodes of the sources, record for record, into the new dataset `dst`.
 
   Args:
-    sources: (path, reader, episode indices) per source, in order.
+    sources: (path, reader, episode indices) per source, in order; `reader`
+      gives the decoded values `where` looks at.
     dst: the output directory (missing or empty).
     episodes_per_shard: episodes per shard directory of `dst`.
     writer_options: Riegeli writer options of `dst`.
@@ -71,26 +73,43 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
   Returns:
     The number of episodes written.
   """
-  from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
+  from envlogger.backends.python import riegeli_dataset_reader  # pylint: disable=g-import-not-at-top
+  from envlogger.backends.python import riegeli_dataset_writer  # pylint: disable=g-import-not-at-top
   total = sum(sum(len(r.episodes[i]) for i in indices) for _, r, indices in sources)
   written = 0
-  with _output(dst), cli_support.Progress(total, os.path.basename(dst), quiet) as progress:
-    writer = riegeli_backend_writer.RiegeliBackendWriter(
-        dst, max_episodes_per_file=episodes_per_shard, writer_options=writer_options,
-        metadata=sources[0][1].metadata() if sources else {})
+  with _output(dst), cli_support.Progress(total, os.path.basename(dst), quiet) as progress, \
+      contextlib.ExitStack() as stack:
+    raw_readers = []
+    for path, _, _ in sources:
+      raw = riegeli_dataset_reader.RiegeliDatasetReader()
+      try:
+        raw.init(path)
+      except RuntimeError as e:
+        raise cli_support.CliError(f'{path}: cannot copy its records: {e}') from None
+      stack.callback(raw.close)
+      raw_readers.append(raw)
+    writer = riegeli_dataset_writer.RiegeliDatasetWriter()
+    writer.init(dst, raw_readers[0].serialized_metadata(), episodes_per_shard, writer_options)
     try:
-      for path, reader, indices in sources:
+      for (path, reader, indices), raw in zip(sources, raw_readers):
         episode_metadata = reader.episode_metadata()
-        for i, steps in cli_support.read_episodes(reader, path, indices, progress):
-          metadata = episode_metadata[i]
+        for i in indices:
+          episode = raw.episode(i, include_metadata=True)
           if where is not None and not where.matches(where_lib.Episode(
-              index=i, length=len(steps), episode_return=_episode_return(steps),
-              metadata=metadata)):
+              index=i, length=episode.num_steps,
+              episode_return=_episode_return(reader, path, i) if where.uses_return else None,
+              metadata=episode_metadata[i])):
+            progress.update(episode.num_steps)
             continue
-          for j, step in enumerate(steps):
-            writer.record_step(step, is_new_episode=j == 0)
-            if j == 0 and metadata is not None:
-              writer.set_episode_metadata(metadata)
+          for j in range(episode.start, episode.start + episode.num_steps):
+            try:
+              record = raw.serialized_step(j)
+            except RuntimeError as e:
+              raise cli_support.CliError(f'{path} is damaged: {e}') from None
+            writer.add_step(record, is_new_episode=j == episode.start)
+            if j == episode.start and episode.metadata is not None:
+              writer.set_episode_metadata(episode.metadata)
+            progress.update()
           written += 1
       if where is not None:
         unknown = sorted(where.metadata_paths - where.found_paths)
@@ -103,7 +122,10 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
   return written
 
 
-def _episode_return(steps: list) -> Optional[float]:
+def _episode_return(reader: envlogger.Reader, path: str, i: int) -> Optional[float]:
+  """The return of episode `i`, None if its rewards are not numeric scalars."""
+  (_, steps), = cli_support.read_episodes(reader, path, [i],
+                                          cli_support.Progress(None, '', quiet=True))
   total = 0.0
   for step in steps:
     r = stats_lib.scalar_reward(step.timestep.reward)
@@ -168,7 +190,7 @@ def _run_filter(args: argparse.Namespace) -> int:
 
 
 def _add_output_args(parser: argparse.ArgumentParser, shards_required: bool = False) -> None:
-  from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
+  from envlogger.backends.python import riegeli_dataset_writer  # pylint: disable=g-import-not-at-top
   parser.add_argument('-o', '--output', required=True, metavar='DST',
                       help='new dataset directory (must not exist or be empty)')
   parser.add_argument('--episodes-per-shard', '--episodes_per_shard', type=cli_support.positive_int,
@@ -177,7 +199,7 @@ def _add_output_args(parser: argparse.ArgumentParser, shards_required: bool = Fa
                       help='episodes per shard directory'
                       + ('' if shards_required else f' (default {_DEFAULT_EPISODES_PER_SHARD})'))
   parser.add_argument('--writer-options', '--writer_options',
-                      default=riegeli_backend_writer.DEFAULT_WRITER_OPTIONS,
+                      default=riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
                       help='Riegeli writer options (default %(default)s)')
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
 

@@ -238,6 +238,8 @@ class Expression:
     self._tree = _Parser(_tokenize(text)).parse()
     # Metadata paths named by the expression, and those found in some episode.
     self.metadata_paths = set(_metadata_paths(self._tree))
+    # Whether the expression needs the episode's return (which reads its steps).
+    self.uses_return = 'return' in _names(self._tree)
     self.found_paths: set = set()
 
   def matches(self, episode: Episode) -> bool:
@@ -270,16 +272,22 @@ class Expression:
     return value
 
 
-def _metadata_paths(tree: tuple):
+def _names(tree: tuple) -> list[str]:
+  """The first part of every name in the expression."""
+  return [path[0] for path in _paths(tree)]
+
+
+def _metadata_paths(tree: tuple) -> list[tuple]:
+  return [path for path in _paths(tree) if path[0] == 'metadata']
+
+
+def _paths(tree: tuple) -> list[tuple]:
+  """Every name of the expression, as a tuple ('metadata', 'a', 'b') or ('return',)."""
   if tree[0] in ('or', 'and'):
-    yield from _metadata_paths(tree[1])
-    yield from _metadata_paths(tree[2])
-  elif tree[0] == 'not':
-    yield from _metadata_paths(tree[1])
-  elif tree[0] == 'cmp':
-    for operand in tree[2:]:
-      if operand[0] == 'name' and operand[1][0] == 'metadata':
-        yield operand[1]
+    return _paths(tree[1]) + _paths(tree[2])
+  if tree[0] == 'not':
+    return _paths(tree[1])
+  return [operand[1] for operand in tree[2:] if operand[0] == 'name']
 
 
 def _lookup(value: Any, keys: tuple) -> Any:
