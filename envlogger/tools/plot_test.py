@@ -72,6 +72,24 @@ class PlotTest(absltest.TestCase):
     expected = [1.0, 1.0, 2.0, 1.0, 7 / 3, 2.0]  # Means of the known values in each window.
     np.testing.assert_allclose(found, expected)
 
+  def test_constant_lengths_get_integer_ticks(self):
+    stats = {'returns': [1.0, -1.0, 1.0], 'lengths': [10, 10, 10], 'action_histogram': {}}
+    ax_lengths = plot.make_figure(stats).axes[1]
+    self.assertEqual(ax_lengths.get_title(), 'Episode lengths')
+    ticks = [t for t in ax_lengths.get_xticks() if ax_lengths.get_xlim()[0] <= t
+             <= ax_lengths.get_xlim()[1]]
+    self.assertIn(10, ticks)
+    self.assertEqual(ticks, [round(t) for t in ticks])
+
+  def test_png_is_saved_with_a_palette(self):
+    out = os.path.join(cli_testlib.temp_dir(self), 'p.png')
+    plot.draw({'returns': [1.0, -1.0], 'lengths': [3, 4], 'action_histogram': {0: 2, 1: 5}},
+              out)
+    with Image.open(out) as image:
+      self.assertEqual(image.mode, 'P')
+      self.assertEqual(image.size, (1200, 360))
+    self.assertLess(os.path.getsize(out), 40_000)
+
   def test_refusals(self):
     tmp = cli_testlib.temp_dir(self)
     catch = os.path.join(upstream_fixtures.DIRECTORY, 'catch_default')
