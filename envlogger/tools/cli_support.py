@@ -43,6 +43,36 @@ def check_dataset_dir(path: str) -> None:
     raise CliError(f'Not a dataset directory: {path}')
 
 
+def is_dataset(path: str) -> bool:
+  """True if `path` holds metadata.riegeli or a shard directory (even a damaged one)."""
+  from envlogger.tools import shard_scan  # pylint: disable=g-import-not-at-top
+  return os.path.isfile(os.path.join(path, shard_scan.METADATA)) or (
+      os.path.isdir(path) and bool(shard_scan.shard_dirs(path)))
+
+
+def dataset_dirs(path: str) -> list[str]:
+  """The dataset directories that `path` names, in the order a Reader reads them.
+
+  A dataset directory is itself; a root (a directory whose immediate
+  subdirectories are datasets, one per writer) is those subdirectories; a glob
+  is its matches, each a dataset or a root. Datasets come sorted by path,
+  which is the writer-name order `envlogger.Reader` uses for roots and globs.
+  Anything else is returned as is, for the caller's error to name it.
+  """
+  if glob.has_magic(path) and not os.path.exists(path):
+    found = []
+    for match in glob.glob(path):
+      if os.path.isdir(match):
+        found.extend(d for d in dataset_dirs(match) if is_dataset(d))
+    if not found:
+      raise CliError(f'No dataset matches {path}')
+    return sorted(set(found))
+  if not os.path.isdir(path) or is_dataset(path):
+    return [path]
+  subdirs = sorted(e.path for e in os.scandir(path) if e.is_dir() and is_dataset(e.path))
+  return subdirs or [path]
+
+
 @contextlib.contextmanager
 def open_reader(path: str) -> Iterator[envlogger.Reader]:
   """A Reader over the dataset (or root/glob) `path`; CliError if it is none."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from envlogger.testing import upstream_fixtures
 from envlogger.tools import cli_support
+from envlogger.tools import cli_testlib
 
 
 def _run_in_terminal(*args):
@@ -68,6 +69,26 @@ class CliSupportTest(absltest.TestCase):
                      'uint8[2, 2] [1, 5]')
     self.assertEqual(cli_support.summarize({'a': 0.25, 'b': [1, None]}), '{a: 0.25, b: [1, None]}')
     self.assertEqual(cli_support.summarize('x' * 100, width=10), "'xxxxxx...")
+
+  def test_dataset_dirs(self):
+    tmp = cli_testlib.temp_dir(self)
+    dataset = os.path.join(tmp, 'root', 'b')
+    os.makedirs(os.path.join(dataset))
+    open(os.path.join(dataset, 'metadata.riegeli'), 'wb').close()
+    shard = os.path.join(tmp, 'root', 'a', '20260101T000000000000')  # No metadata: damaged.
+    os.makedirs(shard)
+    open(os.path.join(shard, 'steps.riegeli'), 'wb').close()
+    os.makedirs(os.path.join(tmp, 'root', 'c', 'empty'))  # Neither: not a writer.
+    root = os.path.join(tmp, 'root')
+    a, b = os.path.join(root, 'a'), os.path.join(root, 'b')
+    self.assertEqual(cli_support.dataset_dirs(root), [a, b])
+    self.assertEqual(cli_support.dataset_dirs(b), [b])
+    self.assertEqual(cli_support.dataset_dirs(os.path.join(root, '*')), [a, b])
+    self.assertEqual(cli_support.dataset_dirs(os.path.join(tmp, 'r*')), [a, b])
+    empty = os.path.join(root, 'c')
+    self.assertEqual(cli_support.dataset_dirs(empty), [empty])  # For the caller to refuse.
+    with self.assertRaisesRegex(cli_support.CliError, 'No dataset matches .*/x'):
+      cli_support.dataset_dirs(os.path.join(tmp, 'x*'))
 
   def test_progress_bar_only_on_a_terminal_and_not_when_quiet(self):
     path = os.path.join(upstream_fixtures.DIRECTORY, 'catch_default')

@@ -8,22 +8,31 @@
   range that match the expression (see envlogger/tools/where.py for the
   language, e.g. `return > 0 and length < 50`).
 
+A source may be a root (a directory whose subdirectories are datasets, one
+per writer) or a glob: it stands for its datasets in the order
+`envlogger.Reader` reads them (sorted by path), and `index` in `--where` and
+`--episodes` count across them.
+
 Each step record, episode metadata record and the dataset metadata record
 is copied as stored (no decoding and re-encoding, so every value comes out
 exactly as it went in) through the dataset writer that EnvLogger uses, so DST
 has upstream's layout and the first source's dataset metadata (incl. the
-environment specs), and is readable by upstream's Reader. Sources are only read. DST must not exist or be an empty directory;
-if anything fails, what was written to DST is removed. A damaged source is
-refused (`envlogger recover` it first).
+environment specs), and is readable by upstream's Reader. Sources are only
+read. DST must not exist or be an empty directory, and must not be inside a
+source; if anything fails, what was written to DST is removed. A damaged
+source is refused (`envlogger recover` it first).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import os
 import shutil
 from typing import Iterator, Optional, Sequence
+
+import numpy as np
 
 import envlogger
 from envlogger.tools import cli_support
@@ -62,8 +71,9 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
   """Copies episodes of the sources, record for record, into the new dataset `dst`.
 
   Args:
-    sources: (path, reader, episode indices) per source, in order; `reader`
-      gives the decoded values `where` looks at.
+    sources: (path, reader, episode indices) per source dataset, in order;
+      `reader` gives the decoded values `where` looks at; `index` in `where`
+      counts the episodes of all sources.
     dst: the output directory (missing or empty).
     episodes_per_shard: episodes per shard directory of `dst`.
     writer_options: Riegeli writer options of `dst`.
@@ -76,6 +86,7 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
   from envlogger.backends.python import riegeli_dataset_reader  # pylint: disable=g-import-not-at-top
   from envlogger.backends.python import riegeli_dataset_writer  # pylint: disable=g-import-not-at-top
   total = sum(sum(len(r.episodes[i]) for i in indices) for _, r, indices in sources)
+  offsets = np.cumsum([0] + [len(r.episodes) for _, r, _ in sources]).tolist()
   written = 0
   with _output(dst), cli_support.Progress(total, os.path.basename(dst), quiet) as progress, \
       contextlib.ExitStack() as stack:
@@ -91,12 +102,12 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
     writer = riegeli_dataset_writer.RiegeliDatasetWriter()
     writer.init(dst, raw_readers[0].serialized_metadata(), episodes_per_shard, writer_options)
     try:
-      for (path, reader, indices), raw in zip(sources, raw_readers):
+      for (path, reader, indices), raw, offset in zip(sources, raw_readers, offsets):
         episode_metadata = reader.episode_metadata()
         for i in indices:
           episode = raw.episode(i, include_metadata=True)
           if where is not None and not where.matches(where_lib.Episode(
-              index=i, length=episode.num_steps,
+              index=offset + i, length=episode.num_steps,
               episode_return=_episode_return(reader, path, i) if where.uses_return else None,
               metadata=episode_metadata[i])):
             progress.update(episode.num_steps)
@@ -135,37 +146,51 @@ def _episode_return(reader: envlogger.Reader, path: str, i: int) -> Optional[flo
   return total
 
 
-def _open_all(paths: Sequence[str], stack: contextlib.ExitStack) -> list:
-  readers = [stack.enter_context(cli_support.open_reader(p)) for p in paths]
+def _open_all(paths: Sequence[str], dst: str,
+              stack: contextlib.ExitStack) -> list[tuple[str, envlogger.Reader]]:
+  """(dataset directory, reader) of each dataset of `paths` (roots and globs expanded)."""
+  dirs = []
+  for p in paths:
+    cli_support.check_dataset_dir(p)
+    dirs.extend(cli_support.dataset_dirs(p))
+  _check_output_not_source(dst, list(paths) + dirs)
+  readers = [stack.enter_context(cli_support.open_reader(d)) for d in dirs]
   keys = [_specs_key(r) for r in readers]
-  for path, key in zip(paths[1:], keys[1:]):
+  for path, key in zip(dirs[1:], keys[1:]):
     if key != keys[0]:
-      raise cli_support.CliError(f'{path}: its specs differ from those of {paths[0]}; '
+      raise cli_support.CliError(f'{path}: its specs differ from those of {dirs[0]}; '
                                  'only datasets of the same environment can be merged')
-  return readers
+  return list(zip(dirs, readers))
 
 
 def _check_output_not_source(dst: str, paths: Sequence[str]) -> None:
+  out = os.path.realpath(dst)
   for p in paths:
-    if os.path.exists(p) and os.path.exists(dst) and os.path.samefile(p, dst):
-      raise cli_support.CliError(f'{dst}: the output cannot be a source')
+    if glob.has_magic(p) and not os.path.exists(p):
+      continue
+    src = os.path.realpath(p)
+    if os.path.commonpath([out, src]) == src:
+      raise cli_support.CliError(f'{dst}: the output cannot be a source or inside one ({p})')
+
+
+def _all_episodes(sources: list[tuple[str, envlogger.Reader]]) -> list:
+  return [(p, r, range(len(r.episodes))) for p, r in sources]
 
 
 def _run_merge(args: argparse.Namespace) -> int:
-  _check_output_not_source(args.output, args.sources)
   with contextlib.ExitStack() as stack:
-    readers = _open_all(args.sources, stack)
-    n = copy_episodes([(p, r, range(len(r.episodes))) for p, r in zip(args.sources, readers)],
-                      args.output, args.episodes_per_shard, args.writer_options, args.quiet)
-  print(f'{args.output}: {n} episodes from {len(args.sources)} datasets')
+    sources = _open_all(args.sources, args.output, stack)
+    n = copy_episodes(_all_episodes(sources), args.output, args.episodes_per_shard,
+                      args.writer_options, args.quiet)
+  print(f'{args.output}: {n} episodes from {len(sources)} datasets')
   return 0
 
 
 def _run_split(args: argparse.Namespace) -> int:
-  _check_output_not_source(args.output, [args.dir])
-  with cli_support.open_reader(args.dir) as reader:
-    n = copy_episodes([(args.dir, reader, range(len(reader.episodes)))], args.output,
-                      args.episodes_per_shard, args.writer_options, args.quiet)
+  with contextlib.ExitStack() as stack:
+    sources = _open_all([args.dir], args.output, stack)
+    n = copy_episodes(_all_episodes(sources), args.output, args.episodes_per_shard,
+                      args.writer_options, args.quiet)
   print(f'{args.output}: {n} episodes, at most {args.episodes_per_shard} per shard')
   return 0
 
@@ -175,17 +200,24 @@ def _run_filter(args: argparse.Namespace) -> int:
     where = where_lib.Expression(args.where) if args.where is not None else None
   except where_lib.WhereError as e:
     raise cli_support.CliError(f'bad --where expression: {e}') from None
-  _check_output_not_source(args.output, [args.dir])
-  with cli_support.open_reader(args.dir) as reader:
-    indices = range(len(reader.episodes))
+  with contextlib.ExitStack() as stack:
+    sources = _open_all([args.dir], args.output, stack)
+    total = sum(len(r.episodes) for _, r in sources)
+    wanted = range(total)
     if args.episodes:
-      indices = cli_support.parse_range(args.episodes, len(indices), 'episodes')
+      wanted = cli_support.parse_range(args.episodes, total, 'episodes')
+    selected, offset = [], 0
+    for path, reader in sources:  # The global range, cut into each dataset's indices.
+      n = len(reader.episodes)
+      selected.append((path, reader, range(max(wanted.start, offset) - offset,
+                                           max(min(wanted.stop, offset + n) - offset, 0))))
+      offset += n
     try:
-      n = copy_episodes([(args.dir, reader, indices)], args.output, args.episodes_per_shard,
-                        args.writer_options, args.quiet, where)
+      kept = copy_episodes(selected, args.output, args.episodes_per_shard,
+                           args.writer_options, args.quiet, where)
     except where_lib.WhereError as e:
       raise cli_support.CliError(f'--where {args.where!r}: {e}') from None
-  print(f'{args.output}: {n} of {len(reader.episodes)} episodes kept')
+  print(f'{args.output}: {kept} of {total} episodes kept')
   return 0
 
 
@@ -210,20 +242,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
   parser = subparsers.add_parser('merge', help='write the episodes of several datasets as one',
                                  description='Writes the episodes of every SRC, in order, into '
                                  'the new dataset DST.', epilog=epilog)
-  parser.add_argument('sources', nargs='+', metavar='SRC', help='dataset directories')
+  parser.add_argument('sources', nargs='+', metavar='SRC',
+                      help='dataset directories, roots or globs')
   _add_output_args(parser)
   parser.set_defaults(run=_run_merge)
   parser = subparsers.add_parser('split', help='rewrite a dataset with N episodes per shard',
                                  description='Rewrites DIR into DST with N episodes per shard.',
                                  epilog=epilog)
-  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   _add_output_args(parser, shards_required=True)
   parser.set_defaults(run=_run_split)
   parser = subparsers.add_parser(
       'filter', help='write the episodes in a range or matching an expression',
       description='Writes the episodes of DIR that are in --episodes and match --where to DST.',
       epilog=where_lib.__doc__.split('\n\n', 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('--episodes', metavar='A:B', help='episode range (Python slice rules)')
   parser.add_argument('--where', metavar='EXPR',
                       help="keep episodes where EXPR holds, e.g. 'return > 0 and length < 50'")

@@ -140,6 +140,43 @@ class EditTest(parameterized.TestCase):
         self.assertEqual(os.listdir(self.tmp), ['empty_dst'])
         self.assertEqual(os.listdir(empty_dst), [])
 
+  def test_root_and_glob_sources(self):
+    # A root: one ordinary dataset per writer subdirectory, read in writer-name order.
+    root = os.path.join(self.tmp, 'root')
+    cli_testlib.record_catch(os.path.join(root, 'w1'), num_episodes=5, seed=1)
+    cli_testlib.record_catch(os.path.join(root, 'w0'), num_episodes=4, seed=2)
+    metadata, episodes, episode_metadata, specs = _read(os.path.join(root, 'w0'))
+    _, more, more_metadata, _ = _read(os.path.join(root, 'w1'))
+    episodes += more
+    episode_metadata += more_metadata
+    before = cli_testlib.snapshot(root)
+    dst = os.path.join(self.tmp, 'split')
+    status, out, err = cli_testlib.run('split', root, '-o', dst, '--episodes-per-shard', '4')
+    self.assertEqual(status, 0, err)
+    self.assertIn('9 episodes', out)
+    self.assertLen(_shards(dst), 3)
+    self.check_output(dst, metadata, episodes, episode_metadata, specs)
+    # `index` and --episodes count across the writers: global 3..6 is w0[3] and w1[0:3].
+    dst = os.path.join(self.tmp, 'filter')
+    status, out, err = cli_testlib.run('filter', os.path.join(root, 'w*'), '-o', dst,
+                                       '--episodes', '2:8', '--where', 'index >= 3 and index < 7')
+    self.assertEqual(status, 0, err)
+    self.assertIn('4 of 9 episodes kept', out)
+    self.check_output(dst, metadata, episodes[3:7], episode_metadata[3:7], specs)
+    catch = os.path.join(upstream_fixtures.DIRECTORY, 'catch_default')
+    dst = os.path.join(self.tmp, 'merge')
+    status, out, err = cli_testlib.run('merge', catch, root, '-o', dst)
+    self.assertEqual(status, 0, err)
+    self.assertIn('29 episodes from 3 datasets', out)
+    want = _expected('catch_default')
+    self.check_output(dst, want[0], want[1] + episodes, want[2] + episode_metadata, want[3])
+    # An output inside a source root would change the source: refused.
+    status, _, err = cli_testlib.run('split', root, '-o', os.path.join(root, 'w2'),
+                                     '--episodes-per-shard', '1')
+    self.assertEqual(status, 2)
+    self.assertIn('inside one', err)
+    self.assertEqual(cli_testlib.snapshot(root), before)
+
   def test_output_cannot_be_the_source(self):
     src = os.path.join(self.tmp, 'src')
     os.mkdir(src)

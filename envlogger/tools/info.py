@@ -2,8 +2,10 @@
 
 Shards, episodes, steps, bytes on disk (and per step), the writer options
 seen in the files, the time span, the dataset metadata and the specs as a
-tree with shapes and dtypes. `dataset_info(reader, path)` returns the same as
-a dict (what `--json` prints).
+tree with shapes and dtypes. DIR may also be a root or a glob (where
+`envlogger.Reader` reads those); the files of all its datasets are counted.
+`dataset_info(reader, path)` returns the same as a dict (what `--json`
+prints).
 
 The time span comes from the shard directory names (upstream names a shard
 after its UTC creation time, `%Y%m%dT%H%M%S` plus 6 microsecond digits) and,
@@ -117,9 +119,13 @@ def dataset_info(reader: envlogger.Reader, path: str,
                  progress: Optional[cli_support.Progress] = None) -> dict[str, Any]:
   """Everything `envlogger info` shows, as a dict; reads every step once."""
   progress = progress or cli_support.Progress(None, '', quiet=True)
-  shards = _shard_dirs(path) if os.path.isdir(path) else []
+  dirs = [d for d in cli_support.dataset_dirs(path) if os.path.isdir(d)]
+  shards = sorted(s for d in dirs for s in _shard_dirs(d))
   num_steps = len(reader.steps)
-  disk = _disk_bytes(path) if os.path.isdir(path) else None
+  disk = sum(_disk_bytes(d) for d in dirs) if dirs else None
+  # Shard names relative to `path`, or for a glob to the directory its datasets share.
+  base = path if os.path.isdir(path) else (os.path.commonpath(dirs) if len(dirs) > 1 else
+                                           os.path.dirname(dirs[0]) if dirs else path)
   stamps = []
   for step in reader.steps:
     t = _step_timestamp(step.custom_data)
@@ -143,7 +149,8 @@ def dataset_info(reader: envlogger.Reader, path: str,
         time_span[key.replace('timestamp', 'time')] = date
   return {
       'path': path,
-      'shards': [os.path.relpath(s, path) for s in shards],
+      'num_datasets': len(dirs),
+      'shards': [os.path.relpath(s, base) for s in shards],
       'num_shards': len(shards),
       'num_episodes': len(reader.episodes),
       'num_steps': num_steps,
@@ -204,7 +211,8 @@ def format_info(info: dict[str, Any]) -> str:
   per_step = info['bytes_per_step']
   lines = [
       f'dataset:        {info["path"]}',
-      f'shards:         {info["num_shards"]}',
+      f'shards:         {info["num_shards"]}'
+      + (f' in {info["num_datasets"]} datasets' if info['num_datasets'] > 1 else ''),
       f'episodes:       {info["num_episodes"]}',
       f'steps:          {info["num_steps"]}',
   ]
@@ -244,7 +252,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
   parser = subparsers.add_parser(
       'info', help='counts, sizes, writer options, time span, metadata and specs',
       description=__doc__.split('\n\n')[1])
-  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('--json', action='store_true', help='print JSON')
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
   parser.set_defaults(run=_run)

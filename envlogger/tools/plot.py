@@ -121,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
   parser = subparsers.add_parser(
       'plot', help='draw returns (with moving average), episode lengths and actions to PNG/SVG',
       description=__doc__.split('\n\n')[1])
-  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('-o', '--output', required=True, metavar='FILE',
                       help='output file, .png or .svg')
   parser.add_argument('--window', type=cli_support.positive_int, default=None,

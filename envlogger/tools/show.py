@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `show` to the `envlogger` command."""
   parser = subparsers.add_parser('show', help="an episode's steps as a table",
                                  description=__doc__.split('\n\n')[0])
-  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('--episode', default='0', help='episode index (negative counts from the '
                       'end; default 0)')
   parser.add_argument('--steps', metavar='A:B', help='steps of the episode to show (default all)')

@@ -213,7 +213,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
   parser = subparsers.add_parser(
       'stats', help='episode returns and lengths, per-field mean/std/min/max, action histogram',
       description=__doc__.split('\n\n')[0])
-  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('--json', action='store_true',
                       help='print JSON (with the per-episode returns and lengths)')
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')

@@ -181,7 +181,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
   parser = subparsers.add_parser(
       'video', help="an episode's image observations as a GIF or MP4",
       description=__doc__.split('\n\n')[1])
-  parser.add_argument('dir', metavar='DIR', help='dataset directory')
+  parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('-o', '--output', required=True, metavar='FILE', help='.gif or .mp4')
   parser.add_argument('--episode', type=int, default=0, help='episode index (default 0)')
   parser.add_argument('--grid', metavar='A:B', help='tile episodes A..B-1 instead')
