@@ -9,6 +9,7 @@ import sys
 
 from absl.testing import absltest
 
+import envlogger
 from envlogger.tools import cli
 from envlogger.tools import cli_testlib
 
@@ -190,6 +191,52 @@ class CliTest(absltest.TestCase):
     parser = cli.build_parser()
     choices = parser._subparsers._group_actions[0].choices  # pylint: disable=protected-access
     self.assertContainsSubset(_SUBCOMMANDS, choices)
+
+
+class RootTest(absltest.TestCase):
+  """The reading subcommands on a root (one dataset per writer), through envlogger.Reader."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = os.path.join(cli_testlib.class_temp_dir(cls), 'root')
+    cli_testlib.record_catch(os.path.join(cls.root, 'w1'), num_episodes=5, seed=1)
+    cli_testlib.record_catch(os.path.join(cls.root, 'w0'), num_episodes=4, seed=2)
+    # Expected values from each writer's dataset read on its own, in writer-name order.
+    cls.returns, cls.first_steps = [], []
+    for name in ('w0', 'w1'):
+      with envlogger.Reader(os.path.join(cls.root, name)) as reader:
+        for episode in reader.episodes:
+          cls.returns.append(sum(s.timestep.reward for s in episode[1:]))
+          cls.first_steps.append(episode[0].custom_data['step'])
+
+  def setUp(self):
+    super().setUp()
+    try:
+      envlogger.Reader(self.root).close()
+    except Exception:  # pylint: disable=broad-except
+      self.skipTest('envlogger.Reader does not read roots on this branch (issue 14)')
+
+  def test_info_stats_show_plot(self):
+    status, out, err = cli_testlib.run('info', self.root, '--json')
+    self.assertEqual(status, 0, err)
+    info = json.loads(out)
+    self.assertEqual((info['num_datasets'], info['num_shards'], info['num_episodes'],
+                      info['num_steps']), (2, 2, 9, 90))
+    self.assertEqual(info['metadata'], {'agent': 'random', 'seed': 2})  # w0's, first by name.
+    self.assertEqual(info['time_span']['last_step_timestamp'],
+                     cli_testlib.START_TIME + 4.9)  # w1's 50th step.
+    status, out, err = cli_testlib.run('stats', os.path.join(self.root, 'w*'), '--json', '-q')
+    self.assertEqual(status, 0, err)
+    stats = json.loads(out)
+    self.assertEqual(stats['returns'], self.returns)
+    status, out, err = cli_testlib.run('show', self.root, '--episode', '5', '--steps', '0:1')
+    self.assertEqual(status, 0, err)
+    self.assertIn(f'step: {self.first_steps[5]},', out)  # w1's second episode.
+    png = os.path.join(cli_testlib.temp_dir(self), 'p.png')
+    status, out, err = cli_testlib.run('plot', self.root, '-o', png)
+    self.assertEqual(status, 0, err)
+    self.assertIn('9 episodes', out)
 
 
 if __name__ == '__main__':
