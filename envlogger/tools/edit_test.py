@@ -1,6 +1,7 @@
 """Tests of `envlogger merge`, `split` and `filter`: outputs read back and verified."""
 
 import os
+import re
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -27,6 +28,15 @@ def _expected(name):
   return want['metadata'], episodes, want['episode_metadata'], want['specs']
 
 
+def _layout(path):
+  """(top-level files, shard-name shapes, files of each shard) of a dataset directory."""
+  names = sorted(os.listdir(path))
+  shards = [n for n in names if os.path.isdir(os.path.join(path, n))]
+  return ([n for n in names if n not in shards],
+          {re.sub('[0-9]', '9', n) for n in shards},
+          {tuple(sorted(os.listdir(os.path.join(path, n)))) for n in shards})
+
+
 def _shards(path):
   return sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
 
@@ -38,6 +48,9 @@ class EditTest(parameterized.TestCase):
     self.tmp = cli_testlib.temp_dir(self)
 
   def check_output(self, dst, metadata, episodes, episode_metadata, specs):
+    # The files and names upstream's Reader looks for, as in a dataset upstream wrote.
+    like = 'multishard' if episodes else 'empty'
+    self.assertEqual(_layout(dst), _layout(os.path.join(upstream_fixtures.DIRECTORY, like)))
     report = verify.verify(dst)
     self.assertTrue(report.ok, report.lines())
     got = _read(dst)

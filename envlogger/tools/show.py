@@ -37,8 +37,8 @@ def _run(args: argparse.Namespace) -> int:
       raise cli_support.CliError(f'{args.dir}: the dataset has no episodes')
     episode = cli_support.parse_range(str(args.episode), num_episodes, 'episode')[0]
     first = sum(len(reader.episodes[i]) for i in range(episode))
-    (_, steps), = cli_support.read_episodes(reader, args.dir, [episode],
-                                            cli_support.Progress(None, '', True))
+    with cli_support.Progress(len(reader.episodes[episode]), 'show', args.quiet) as progress:
+      (_, steps), = cli_support.read_episodes(reader, args.dir, [episode], progress)
     chosen = cli_support.parse_range(args.steps, len(steps), 'steps') if args.steps else range(
         len(steps))
     rows = episode_rows(steps, chosen, first, episode)
