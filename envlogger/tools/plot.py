@@ -100,7 +100,7 @@ def draw(stats: dict[str, Any], output: str, window: Optional[int] = None,
   canvas = backend_agg.FigureCanvasAgg(figure)
   canvas.draw()
   image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert('RGB')
-  image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(output, optimize=True)
+  image.quantize(colors=256).save(output, optimize=True)  # Median cut, for RGB.
 
 
 def _run(args: argparse.Namespace) -> int:
