@@ -6,6 +6,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from unittest import mock
 
 from absl.testing import absltest
 
@@ -45,13 +46,17 @@ class CliTest(absltest.TestCase):
     os.mkdir(self.out)
 
   def test_help_lists_every_subcommand_in_one_line_each(self):
-    status, out, _ = cli_testlib.run('--help')
+    with mock.patch.dict(os.environ, {'COLUMNS': '80'}):  # argparse wraps to the terminal.
+      status, out, _ = cli_testlib.run('--help')
     self.assertEqual(status, 0)
     lines = out.splitlines()
     for command in _SUBCOMMANDS:
       rows = [l for l in lines if l.split()[:1] == [command]]
       self.assertLen(rows, 1, f'{command} in {out}')
       self.assertGreater(len(rows[0].split()), 2, rows[0])  # A description on the same line.
+    # No description wraps: the subcommand list has exactly one line per subcommand.
+    listed = lines[lines.index('  COMMAND') + 1:lines.index('options:') - 1]
+    self.assertLen(listed, len(_SUBCOMMANDS), out)
     for command in _SUBCOMMANDS:
       status, out, _ = cli_testlib.run(command, '--help')
       self.assertEqual(status, 0, command)

@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `plot` to the `envlogger` command."""
   parser = subparsers.add_parser(
-      'plot', help='draw returns (with moving average), episode lengths and actions to PNG/SVG',
+      'plot', help='draw returns, episode lengths and actions to PNG or SVG',
       description=__doc__.split('\n\n')[1])
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('-o', '--output', required=True, metavar='FILE',

@@ -211,7 +211,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `stats` to the `envlogger` command."""
   parser = subparsers.add_parser(
-      'stats', help='episode returns and lengths, per-field mean/std/min/max, action histogram',
+      'stats', help='returns, lengths, per-field mean/std/min/max, action histogram',
       description=__doc__.split('\n\n')[0])
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('--json', action='store_true',
