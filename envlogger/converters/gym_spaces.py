@@ -104,3 +104,42 @@ def environment_specs(observation_space: gymnasium.spaces.Space,
       'reward_spec': spec_codec.encode(reward_spec()),
       'discount_spec': spec_codec.encode(discount_spec()),
   }
+
+
+def spec_to_space(spec: Any, path: str = 'spec') -> gymnasium.spaces.Space:
+  """A Gymnasium space for a (nested) dm_env spec, inverting space_to_spec.
+
+  `DiscreteArray` -> `Discrete`; an integer scalar `BoundedArray` ->
+  `Discrete(maximum - minimum + 1, start=minimum)`; other `BoundedArray`s ->
+  `Box(minimum, maximum)`; an unbounded `Array` -> `Box` over the dtype's range
+  (infinite for floats); dicts -> `Dict`, tuples and lists -> `Tuple`. A
+  MultiDiscrete or MultiBinary space comes back as an integer `Box` with the
+  same bounds (the spec does not tell them apart).
+
+  Raises:
+    TypeError: `spec` or a nested value is not a spec (named by path).
+  """
+  spaces = gymnasium.spaces
+  if isinstance(spec, specs.DiscreteArray):
+    return spaces.Discrete(spec.num_values, dtype=spec.dtype)
+  if isinstance(spec, specs.Array):
+    dtype = np.dtype(spec.dtype)
+    if isinstance(spec, specs.BoundedArray):
+      low, high = spec.minimum, spec.maximum
+    elif np.issubdtype(dtype, np.integer):
+      low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    else:
+      low, high = -np.inf, np.inf
+    if (isinstance(spec, specs.BoundedArray) and spec.shape == () and
+        np.issubdtype(dtype, np.integer)):
+      return spaces.Discrete(int(high) - int(low) + 1, start=int(low), dtype=dtype)
+    return spaces.Box(np.broadcast_to(low, spec.shape).astype(dtype),
+                      np.broadcast_to(high, spec.shape).astype(dtype),
+                      shape=spec.shape, dtype=dtype)
+  if isinstance(spec, dict):
+    return spaces.Dict({key: spec_to_space(value, f'{path}[{key!r}]')
+                        for key, value in spec.items()})
+  if isinstance(spec, (tuple, list)):
+    return spaces.Tuple([spec_to_space(value, f'{path}[{i}]')
+                         for i, value in enumerate(spec)])
+  raise TypeError(f'{path} is not a dm_env spec: {spec!r}')
