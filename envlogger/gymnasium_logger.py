@@ -85,6 +85,16 @@ def merge_episode_metadata(reset_meta: dict, value: Any) -> Any:
   return {**reset_meta, 'episode_fn': value}
 
 
+def step_timestep(result: tuple) -> dm_env.TimeStep:
+  """The dm_env timestep of a Gymnasium `step()` result (see module docstring)."""
+  observation, reward, terminated, truncated, _ = result
+  if terminated:
+    return _TimeStep(_LAST, float(reward), 0.0, observation)
+  if truncated:
+    return _TimeStep(_LAST, float(reward), 1.0, observation)
+  return _TimeStep(_MID, float(reward), 1.0, observation)
+
+
 class _DmEnvView(dm_env.Environment):
   """The wrapped Gymnasium env as the dm_env.Environment EnvLogger records.
 
@@ -109,13 +119,8 @@ class _DmEnvView(dm_env.Environment):
   def step(self, action: Any) -> dm_env.TimeStep:
     result = self._env.step(action)
     self.result = result
-    observation, reward, terminated, truncated, info = result
-    self.info = info
-    if terminated:
-      return _TimeStep(_LAST, float(reward), 0.0, observation)
-    if truncated:
-      return _TimeStep(_LAST, float(reward), 1.0, observation)
-    return _TimeStep(_MID, float(reward), 1.0, observation)
+    self.info = result[4]
+    return step_timestep(result)
 
   def observation_spec(self):
     return self._specs['observation_spec']
@@ -182,6 +187,9 @@ class GymnasiumLogger(gymnasium.Wrapper):
         episode_fn=None if episode_fn is None else self._episode_metadata,
         metadata=metadata,
         **envlogger_kwargs)
+    # Without step_fn, info_filter and episode_fn, step() records through
+    # EnvLogger's plain recorder directly (two Python calls fewer per step).
+    self._record_plain = self._logger._record_plain  # pylint: disable=protected-access
     self._episode_running = False
     self._closed = False
 
@@ -229,10 +237,17 @@ class GymnasiumLogger(gymnasium.Wrapper):
       raise RuntimeError(
           'GymnasiumLogger.step() needs a reset() first: no episode is running '
           '(none was started, or the last one ended)')
-    timestep = self._logger.step(action)
+    record_plain = self._record_plain
+    if record_plain is None:
+      timestep = self._logger.step(action)
+      result = self._view.result
+    else:
+      result = self.env.step(action)
+      timestep = step_timestep(result)
+      record_plain(timestep, action, None, False)
     if timestep.step_type is _LAST:
       self._episode_running = False
-    return self._view.result
+    return result
 
   def close(self) -> None:
     """Closes the environment, then the dataset. Safe to call repeatedly."""
