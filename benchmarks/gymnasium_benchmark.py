@@ -10,14 +10,15 @@ Workloads:
   * CartPole-v1 (`gymnasium.make`): bare, `envlogger.GymnasiumLogger`,
     `minari.DataCollector` (Minari's defaults: hdf5);
   * an 84x84x3 uint8 image environment (envlogger/testing/gym_toy_envs.py,
-    cheap to step, so the recording dominates): the same three;
+    cheap to step, so the recording dominates): the same three, and its
+    frames as a dm_env environment, bare and under `envlogger.EnvLogger`
+    (overhead against that bare twin);
   * a SyncVectorEnv of 8 CartPole-v1 (next-step autoreset): bare,
     `envlogger.GymnasiumVectorLogger` (one native call per vector step), and
     8 GymnasiumLoggers inside the vector env (one Python call per
     sub-environment), timed per vector step;
   * the dm_env reference, the overhead GymnasiumLogger is meant to match:
-    Catch, and the image environment's frames as a dm_env environment, bare
-    and under `envlogger.EnvLogger`.
+    Catch, bare and under `envlogger.EnvLogger`.
 
 Printed per variant: p50, p90, p99, p99.9 and mean of the µs per call, and the
 overhead (variant minus bare at each statistic); then the time close() (or
@@ -132,17 +133,18 @@ def _run(title: str, players: Dict[str, _Player], num_calls: int, block: int,
       players[name].play(begin, min(begin + block, num_calls))
   print(f'\n=== {title}: {num_calls} calls per variant, turns of {block} calls; '
         f'µs per {per} ===')
-  bare = np.percentile(players['bare'].durations_us, [50, 90, 99, 99.9])
-  bare_mean = players['bare'].durations_us.mean()
   header = ''.join(f'{k:>9}' for k in ('p50', 'p90', 'p99', 'p99.9', 'mean'))
   print(f'{"variant":<26}{header}   overhead:{header}')
   overheads = {}
   for name, player in players.items():
-    stats = np.percentile(player.durations_us, [50, 90, 99, 99.9])
-    mean = player.durations_us.mean()
-    over = list(stats - bare) + [mean - bare_mean]
+    # A dm_env variant's overhead is against the bare dm_env twin.
+    base = players['bare dm_env' if name.endswith('(dm_env)') else 'bare'].durations_us
+    stats = list(np.percentile(player.durations_us, [50, 90, 99, 99.9]))
+    stats.append(player.durations_us.mean())
+    base_stats = list(np.percentile(base, [50, 90, 99, 99.9])) + [base.mean()]
+    over = [v - b for v, b in zip(stats, base_stats)]
     overheads[name] = over[0]
-    print(f'{name:<26}' + ''.join(f'{v:>9.1f}' for v in list(stats) + [mean]) +
+    print(f'{name:<26}' + ''.join(f'{v:>9.1f}' for v in stats) +
           '            ' + ''.join(f'{v:>9.1f}' for v in over))
   for name, fn in finish.items():
     seconds, size = fn()
@@ -164,60 +166,6 @@ def _closer(close: Callable[[], Any], directory: Optional[str]):
     seconds = time.perf_counter() - start
     return seconds, None if directory is None else _dir_size(directory)
   return finish
-
-
-def _single_env_workload(title: str, make_env: Callable[[], gymnasium.Env],
-                         num_calls: int, root: str, name: str) -> None:
-  num_actions = int(make_env().action_space.n)
-  block = _block_calls(lambda: _Player(make_env(), 'gym', 200, num_actions),
-                       num_calls)
-  ours_dir = os.path.join(root, f'{name}-envlogger')
-  logger = envlogger.GymnasiumLogger(make_env(), data_directory=ours_dir)
-  collector = minari.DataCollector(make_env())
-  dataset_id = f'bench/{name}-v0'
-
-  def create_minari_dataset():
-    with warnings.catch_warnings():
-      warnings.simplefilter('ignore')
-      collector.create_dataset(dataset_id)
-    collector.close()
-
-  players = {
-      'bare': _Player(make_env(), 'gym', num_calls, num_actions),
-      'GymnasiumLogger': _Player(logger, 'gym', num_calls, num_actions),
-      'minari.DataCollector': _Player(collector, 'gym', num_calls, num_actions),
-  }
-  _run(title, players, num_calls, block, {
-      'GymnasiumLogger': _closer(logger.close, ours_dir),
-      'minari.DataCollector': _closer(
-          create_minari_dataset,
-          str(minari.storage.get_dataset_path(dataset_id))),
-  })
-
-
-def _vector_workload(num_calls: int, root: str) -> None:
-  def make_vector(wrap: Optional[Callable[[gymnasium.Env, int], gymnasium.Env]] = None):
-    def make(i):
-      return lambda: (gymnasium.make('CartPole-v1') if wrap is None
-                      else wrap(gymnasium.make('CartPole-v1'), i))
-    return gymnasium.vector.SyncVectorEnv([make(i) for i in range(_NUM_ENVS)])
-
-  block = _block_calls(lambda: _Player(make_vector(), 'vector', 200, 2, _NUM_ENVS),
-                       num_calls)
-  vector_dir = os.path.join(root, 'vector-envlogger')
-  per_env_dir = os.path.join(root, 'per-env-envlogger')
-  vector_logger = envlogger.GymnasiumVectorLogger(make_vector(), data_directory=vector_dir)
-  per_env = make_vector(lambda env, i: envlogger.GymnasiumLogger(
-      env, data_directory=os.path.join(per_env_dir, f'env_{i}')))
-  players = {
-      'bare': _Player(make_vector(), 'vector', num_calls, 2, _NUM_ENVS),
-      'GymnasiumVectorLogger': _Player(vector_logger, 'vector', num_calls, 2, _NUM_ENVS),
-      f'{_NUM_ENVS} GymnasiumLoggers': _Player(per_env, 'vector', num_calls, 2, _NUM_ENVS),
-  }
-  _run(f'SyncVectorEnv of {_NUM_ENVS} CartPole-v1', players, num_calls, block, {
-      'GymnasiumVectorLogger': _closer(vector_logger.close, vector_dir),
-      f'{_NUM_ENVS} GymnasiumLoggers': _closer(per_env.close, per_env_dir),
-  }, per=f'vector step ({_NUM_ENVS} sub-environment steps)')
 
 
 class _FrameEnv(dm_env.Environment):
@@ -244,6 +192,69 @@ class _FrameEnv(dm_env.Environment):
 
   def action_spec(self):
     return dm_env.specs.DiscreteArray(6, name='action')
+
+
+def _single_env_workload(title: str, make_env: Callable[[], gymnasium.Env],
+                         num_calls: int, root: str, name: str,
+                         make_dm_env: Optional[Callable[[], dm_env.Environment]] = None
+                         ) -> None:
+  num_actions = int(make_env().action_space.n)
+  block = _block_calls(lambda: _Player(make_env(), 'gym', 200, num_actions),
+                       num_calls)
+  ours_dir = os.path.join(root, f'{name}-envlogger')
+  logger = envlogger.GymnasiumLogger(make_env(), data_directory=ours_dir)
+  collector = minari.DataCollector(make_env())
+  dataset_id = f'bench/{name}-v0'
+
+  def create_minari_dataset():
+    with warnings.catch_warnings():
+      warnings.simplefilter('ignore')
+      collector.create_dataset(dataset_id)
+    collector.close()
+
+  players = {
+      'bare': _Player(make_env(), 'gym', num_calls, num_actions),
+      'GymnasiumLogger': _Player(logger, 'gym', num_calls, num_actions),
+      'minari.DataCollector': _Player(collector, 'gym', num_calls, num_actions),
+  }
+  finish = {
+      'GymnasiumLogger': _closer(logger.close, ours_dir),
+      'minari.DataCollector': _closer(
+          create_minari_dataset,
+          str(minari.storage.get_dataset_path(dataset_id))),
+  }
+  if make_dm_env is not None:
+    dm_dir = os.path.join(root, f'{name}-dm_env-envlogger')
+    dm_logger = envlogger.EnvLogger(make_dm_env(), data_directory=dm_dir)
+    players['bare dm_env'] = _Player(make_dm_env(), 'dm_env', num_calls, num_actions)
+    players['EnvLogger (dm_env)'] = _Player(dm_logger, 'dm_env', num_calls, num_actions)
+    finish['EnvLogger (dm_env)'] = _closer(dm_logger.close, dm_dir)
+  _run(title, players, num_calls, block, finish)
+
+
+def _vector_workload(num_calls: int, root: str) -> None:
+  def make_vector(wrap: Optional[Callable[[gymnasium.Env, int], gymnasium.Env]] = None):
+    def make(i):
+      return lambda: (gymnasium.make('CartPole-v1') if wrap is None
+                      else wrap(gymnasium.make('CartPole-v1'), i))
+    return gymnasium.vector.SyncVectorEnv([make(i) for i in range(_NUM_ENVS)])
+
+  block = _block_calls(lambda: _Player(make_vector(), 'vector', 200, 2, _NUM_ENVS),
+                       num_calls)
+  vector_dir = os.path.join(root, 'vector-envlogger')
+  per_env_dir = os.path.join(root, 'per-env-envlogger')
+  vector_logger = envlogger.GymnasiumVectorLogger(make_vector(), data_directory=vector_dir)
+  per_env = make_vector(lambda env, i: envlogger.GymnasiumLogger(
+      env, data_directory=os.path.join(per_env_dir, f'env_{i}')))
+  players = {
+      'bare': _Player(make_vector(), 'vector', num_calls, 2, _NUM_ENVS),
+      'GymnasiumVectorLogger': _Player(vector_logger, 'vector', num_calls, 2, _NUM_ENVS),
+      f'{_NUM_ENVS} GymnasiumLoggers': _Player(per_env, 'vector', num_calls, 2, _NUM_ENVS),
+  }
+  _run(f'SyncVectorEnv of {_NUM_ENVS} CartPole-v1', players, num_calls, block, {
+      'GymnasiumVectorLogger': _closer(vector_logger.close, vector_dir),
+      f'{_NUM_ENVS} GymnasiumLoggers': _closer(per_env.close, per_env_dir),
+  }, per=f'vector step ({_NUM_ENVS} sub-environment steps)')
 
 
 def _dm_env_reference(title: str, make_env: Callable[[], dm_env.Environment],
@@ -273,12 +284,10 @@ def main(argv: List[str]) -> None:
                          _STEPS.value // scale, root, 'cartpole')
     _single_env_workload('84x84x3 uint8 frames',
                          lambda: gym_toy_envs.ImageEnv(length=100),
-                         _IMAGE_STEPS.value // scale, root, 'image')
+                         _IMAGE_STEPS.value // scale, root, 'image', _FrameEnv)
     _vector_workload(_VECTOR_STEPS.value // scale, root)
     _dm_env_reference('Catch 10x5', catch_env.Catch, _STEPS.value // scale, root,
                       'catch')
-    _dm_env_reference('84x84x3 uint8 frames', _FrameEnv,
-                      _IMAGE_STEPS.value // scale, root, 'frames')
 
 
 if __name__ == '__main__':
