@@ -6,23 +6,27 @@ r"""`envlogger convert --to minari` / `--from minari`: datasets to and from Mina
   envlogger convert --from minari DATASET_ID DIR [--max_episodes_per_file N]
       writes the local Minari dataset DATASET_ID as a dataset in DIR
 
-Also runnable as `python -m envlogger.tools.minari_convert ...` with the same
-arguments. Exit status: 0 on success, 2 on a usage error or bad input (a
-missing dataset, an existing Minari id, no Minari installed), with the reason
-on stderr. See envlogger/minari.py for what is converted and how.
+`register(subparsers)` adds the subcommand to the `envlogger` command
+(envlogger/tools/cli.py); the module also runs as
+`python -m envlogger.tools.minari_convert ...` with the same arguments.
+Importing it imports neither Minari nor Gymnasium. Exit status: 0 on
+success, 2 on a usage error or bad input (a missing dataset, an existing
+Minari id, no Minari installed), with the reason on stderr. See
+envlogger/minari.py for what is converted and how.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 
-def _parser() -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(
-      prog='envlogger convert',
-      description='Converts datasets to and from Minari (envlogger[minari]).')
+_DESCRIPTION = 'Converts datasets to and from Minari (needs envlogger[minari]).'
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+  """The arguments of `envlogger convert`."""
   direction = parser.add_mutually_exclusive_group(required=True)
   direction.add_argument('--to', choices=['minari'],
                          help='write the dataset SOURCE as the Minari dataset TARGET')
@@ -44,7 +48,6 @@ def _parser() -> argparse.ArgumentParser:
   from_minari = parser.add_argument_group('--from minari')
   from_minari.add_argument('--max_episodes_per_file', type=int,
                            help='episodes per shard (default: as the writer)')
-  return parser
 
 
 def _to_minari(args: argparse.Namespace) -> str:
@@ -70,12 +73,8 @@ def _from_minari(args: argparse.Namespace) -> str:
   return f'Minari dataset {args.source} -> {args.target}'
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-  """Runs the conversion; `argv` excludes the program name and 'convert'.
-
-  Returns the exit status; argparse exits with status 2 on a usage error.
-  """
-  args = _parser().parse_args(None if argv is None else list(argv))
+def run(args: argparse.Namespace) -> int:
+  """Runs the conversion the parsed `args` describe; returns the exit status."""
   direction = '--to minari' if args.to else '--from minari'
   try:
     print(_to_minari(args) if args.to else _from_minari(args))
@@ -83,6 +82,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f'envlogger convert {direction}: {e}', file=sys.stderr)
     return 2
   return 0
+
+
+def register(subparsers: Any) -> None:
+  """Adds `convert` to the `envlogger` command's subparsers."""
+  parser = subparsers.add_parser('convert', help='datasets to and from Minari',
+                                 description=_DESCRIPTION)
+  _add_arguments(parser)
+  parser.set_defaults(run=run)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  """`python -m envlogger.tools.minari_convert ARGS`, as `envlogger convert ARGS`.
+
+  Returns the exit status; argparse exits with status 2 on a usage error.
+  """
+  parser = argparse.ArgumentParser(prog='envlogger convert', description=_DESCRIPTION)
+  _add_arguments(parser)
+  return run(parser.parse_args(None if argv is None else list(argv)))
 
 
 if __name__ == '__main__':

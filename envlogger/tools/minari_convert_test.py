@@ -1,5 +1,6 @@
 """Tests of `envlogger convert --to minari / --from minari` with the real minari."""
 
+import argparse
 import contextlib
 import io
 import os
@@ -17,11 +18,11 @@ from envlogger.testing import gym_toy_envs
 from envlogger.tools import minari_convert
 
 
-def _record(directory, seeds):
+def _record(directory, seeds, info_filter=None):
   """Records one CountingEnv episode per seed; returns the env's returns."""
   traces = []
-  with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(2, 4),
-                                 data_directory=directory) as logger:
+  with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(2, 4), data_directory=directory,
+                                 info_filter=info_filter) as logger:
     for seed in seeds:
       observation, _ = logger.reset(seed=seed)
       trace = {'observations': [observation], 'actions': [], 'rewards': []}
@@ -101,6 +102,29 @@ class MinariConvertTest(absltest.TestCase):
     self.assertEqual(status, 2)
     self.assertIn('cli/unknown-v0', err)
     self.assertFalse(os.path.exists(os.path.join(self.tmp, 'out')))
+
+  def test_registers_as_envlogger_convert(self):
+    source = os.path.join(self.tmp, 'source')
+    traces = _record(source, [8], info_filter=['t'])  # Left out by --no_infos.
+    parser = argparse.ArgumentParser(prog='envlogger')
+    minari_convert.register(parser.add_subparsers(dest='command'))
+
+    args = parser.parse_args(['convert', '--to', 'minari', source, 'cli/registered-v0',
+                              '--no_infos'])
+    with contextlib.redirect_stdout(io.StringIO()):
+      self.assertEqual(args.run(args), 0)
+
+    episode = next(iter(minari.load_dataset('cli/registered-v0').iterate_episodes()))
+    np.testing.assert_array_equal(traces[0]['actions'], episode.actions)
+    np.testing.assert_array_equal(traces[0]['rewards'], episode.rewards)
+    self.assertIsNone(episode.infos)
+
+  def test_import_does_not_import_minari(self):
+    code = ('import sys, envlogger.tools.minari_convert\n'
+            'print("minari" in sys.modules, "gymnasium" in sys.modules)')
+    output = subprocess.run([sys.executable, '-c', code], check=True,
+                            capture_output=True, text=True).stdout
+    self.assertEqual(output.split(), ['False', 'False'])
 
   def test_usage_error_exits_2(self):
     result = subprocess.run(
