@@ -265,7 +265,8 @@ class FromMinariTest(MinariTestCase):
       truncations = np.zeros(length, bool)
       (terminations if end == 'terminated' else truncations)[-1] = True
       buffers.append(EpisodeBuffer(
-          seed=100 + length, observations=observations, actions=actions,
+          seed=100 + length, options={'level': length} if length == 2 else None,
+          observations=observations, actions=actions,
           rewards=list(rewards), terminations=list(terminations),
           truncations=list(truncations), infos=infos))
       expected.append((observations, actions, rewards, end, infos))
@@ -283,7 +284,8 @@ class FromMinariTest(MinariTestCase):
           (2,), np.float32, -10, 10, name='observation_space'))
       self.assertEqual(reader.action_spec(),
                        specs.DiscreteArray(3, dtype=np.int64, name='action_space'))
-      self.assertEqual(list(reader.episode_metadata()), [{'seed': 103}, {'seed': 102}])
+      self.assertEqual(list(reader.episode_metadata()),
+                       [{'seed': 103}, {'seed': 102, 'options': {'level': 2}}])
       self.assertLen(reader.episodes, 2)
       for (observations, actions, rewards, end, infos), episode in zip(
           expected, reader.episodes):
