@@ -205,7 +205,12 @@ def from_minari(dataset_id: str,
     FileNotFoundError: no such local Minari dataset.
     UnsupportedSpaceError: a space of the Minari dataset cannot be recorded.
   """
-  dataset = minari.load_dataset(dataset_id)
+  try:
+    dataset = minari.load_dataset(dataset_id)
+  except FileNotFoundError as e:
+    raise FileNotFoundError(
+        f'No local Minari dataset {dataset_id!r} (looked in {get_dataset_path(dataset_id)}); '
+        f'to fetch a remote one first: minari download {dataset_id}') from e
   metadata = dict(metadata or {})
   metadata['environment_specs'] = gym_spaces.environment_specs(
       dataset.observation_space, dataset.action_space)
