@@ -43,7 +43,7 @@
 #include "envlogger/riegeli/chunk_cache.h"
 #include "envlogger/riegeli/chunk_reader.h"
 #include "envlogger/riegeli/record_position.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

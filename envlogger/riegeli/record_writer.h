@@ -32,7 +32,7 @@
 #include "envlogger/riegeli/chunk_writer.h"
 #include "envlogger/riegeli/record_position.h"
 #include "envlogger/riegeli/record_writer_options.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -21,7 +21,7 @@
 #include <string_view>
 
 #include "envlogger/riegeli/compression.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -11,7 +11,7 @@
 
 #include "envlogger/riegeli/chunk_encoder.h"
 #include "envlogger/riegeli/compression.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -20,7 +20,7 @@
 
 #include "envlogger/riegeli/compression.h"
 #include "envlogger/riegeli/transpose_internal.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -27,7 +27,7 @@
 
 #include "envlogger/riegeli/proto_wire.h"
 #include "envlogger/riegeli/transpose_internal.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {
