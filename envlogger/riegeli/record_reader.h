@@ -1,5 +1,5 @@
-// Reads records from a Riegeli/records file (../shared/spec/riegeli-format.md
-// §8, §9).
+// Reads records from a Riegeli/records file (docs/format.md, "Riegeli/records"
+// and "Reading damaged files").
 //
 // Contract:
 // * ReadRecord() returns the records in file order, decoding each chunk once

@@ -1,5 +1,5 @@
-// Writes records to a Riegeli/records file (../shared/spec/riegeli-format.md
-// §10), producing the same bytes as the reference RecordWriter.
+// Writes records to a Riegeli/records file (docs/format.md, "Riegeli/records"),
+// producing the same bytes as the reference RecordWriter.
 //
 // Contract:
 // * A new file (the sink starts at position 0) begins with the signature

@@ -79,7 +79,7 @@ class AsyncDatasetWriter {
  public:
   static constexpr size_t kDefaultMaxQueuedBytes = size_t{64} << 20;
   // Half the one-second loss bound, leaving the other half to compress and
-  // write the chunk (docs/notes/crash-safety.md).
+  // write the chunk (docs/crash-safety.md).
   static constexpr std::chrono::milliseconds kDefaultFlushInterval{500};
   // How long a busy thread waits to collect a batch of operations.
   static constexpr std::chrono::milliseconds kBatchDelay{1};
