@@ -10,7 +10,9 @@
 //     deterministic serialization: by UTF-8 bytes, except that a key comes
 //     after the longer keys it is a prefix of; other keys as
 //     Tuple{key, value} elements of `kvs` in insertion order;
-//   * arrays always set `datum`; dims > 0 only; `values` only when non-empty;
+//   * arrays set `datum` with dims > 0 only and `values` only when non-empty,
+//     except that a zero-size array with no such dim is an empty Data, and a
+//     zero-size int8/int16/uint8/uint16 array has an empty `values`;
 //     float32/float64 arrays are copied bit-exactly, int8/int16/uint8/uint16
 //     are packed big-endian into bytes fields;
 //   * scalars get the dim -438; Python int -> bigint (two's complement,
@@ -327,11 +329,14 @@ bool Encoder::EncodeArray(PyArrayObject* array) {
   if (!SupportedArrayType(type_num)) {
     return Fail(PyExc_TypeError, "Unsupported `array.dtype`: " + Str(reinterpret_cast<PyObject*>(descr)));
   }
-  const size_t token = writer_.BeginMessage(wire::kDataDatum);
   const int ndim = PyArray_NDIM(array);
   const npy_intp* dims = PyArray_DIMS(array);
   bool any_dim = false;
   for (int i = 0; i < ndim; ++i) any_dim |= dims[i] > 0;
+  const bool small_int = type_num == NPY_INT8 || type_num == NPY_INT16 || type_num == NPY_UINT8 ||
+                         type_num == NPY_UINT16;
+  if (PyArray_SIZE(array) == 0 && !any_dim && !small_int) return true;  // An empty Data.
+  const size_t token = writer_.BeginMessage(wire::kDataDatum);
   if (any_dim) {
     const size_t shape = writer_.BeginMessage(wire::kDatumShape);
     for (int i = 0; i < ndim; ++i) {
@@ -358,6 +363,8 @@ bool Encoder::EncodeArray(PyArrayObject* array) {
     const size_t values = writer_.BeginMessage(wire::kDatumValues);
     if (!EncodeArrayValues(array, type_num)) return false;
     writer_.EndMessage(values);
+  } else if (small_int) {
+    writer_.Bytes(wire::kDatumValues, std::string_view());  // Upstream assigns b'' to the field.
   }
   writer_.EndMessage(token);
   return true;
