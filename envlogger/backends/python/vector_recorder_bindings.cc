@@ -55,7 +55,7 @@ namespace {
 enum StepType : int { kFirst = 0, kMid = 1, kLast = 2 };
 enum AutoresetMode : int { kNextStep = 0, kSameStep = 1, kDisabled = 2 };
 
-[[noreturn]] void RaiseStatus(const riegeli::Status& status) {
+[[noreturn]] void RaiseStatus(const envlogger::Status& status) {
   PyErr_SetString(PyExc_RuntimeError, status.ToString().c_str());
   throw py::error_already_set();
 }
@@ -110,7 +110,7 @@ class VectorStepRecorder {
     const auto flush_interval =
         std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, flush_interval_seconds) * 1000));
     slots_.resize(data_dirs.size());
-    riegeli::Status status;
+    envlogger::Status status;
     {
       py::gil_scoped_release release;
       for (size_t i = 0; i < data_dirs.size() && status.ok(); ++i) {
@@ -210,7 +210,7 @@ class VectorStepRecorder {
   void SetEpisodeMetadata(size_t index, py::bytes data) {
     if (index >= slots_.size()) throw py::index_error("no sub-environment " + std::to_string(index));
     std::string record = data;
-    riegeli::Status status;
+    envlogger::Status status;
     {
       py::gil_scoped_release release;
       status = Writer(index).SetEpisodeMetadata(std::move(record));
@@ -219,11 +219,11 @@ class VectorStepRecorder {
   }
 
   void Flush() {
-    riegeli::Status status;
+    envlogger::Status status;
     {
       py::gil_scoped_release release;
       for (size_t i = 0; i < slots_.size(); ++i) {
-        riegeli::Status s = Writer(i).Flush();
+        envlogger::Status s = Writer(i).Flush();
         if (status.ok()) status = s;
       }
     }
@@ -231,7 +231,7 @@ class VectorStepRecorder {
   }
 
   void Close() {
-    riegeli::Status status = CloseAll();
+    envlogger::Status status = CloseAll();
     if (!status.ok()) RaiseStatus(status);
   }
 
@@ -291,11 +291,11 @@ class VectorStepRecorder {
 
   // Queues the encoded steps in order, each on its sub-env's writer.
   void Enqueue(std::vector<Pending>& pending) {
-    riegeli::Status first_error;
+    envlogger::Status first_error;
     for (Pending& step : pending) {
       Slot& slot = slots_[step.env];
       const bool is_new_episode = step.is_new_episode || slot.start_pending;
-      riegeli::Status status;
+      envlogger::Status status;
       std::string next;
       if (!slot.writer->TryAddStep(step.buffer, is_new_episode, &next, &status)) {
         py::gil_scoped_release release;
@@ -308,12 +308,12 @@ class VectorStepRecorder {
     if (!first_error.ok()) RaiseStatus(first_error);
   }
 
-  riegeli::Status CloseAll() {
-    riegeli::Status first_error;
+  envlogger::Status CloseAll() {
+    envlogger::Status first_error;
     py::gil_scoped_release release;
     for (Slot& slot : slots_) {
       if (!slot.writer) continue;
-      riegeli::Status status = slot.writer->Close();
+      envlogger::Status status = slot.writer->Close();
       slot.writer.reset();
       if (first_error.ok()) first_error = status;
     }
