@@ -6,12 +6,9 @@
 
 namespace envlogger {
 
-using riegeli::OkStatus;
-using riegeli::Status;
-
 namespace {
 
-Status Mismatch() { return riegeli::FailedPreconditionError("The step does not fit the plan of the columns"); }
+Status Mismatch() { return FailedPreconditionError("The step does not fit the plan of the columns"); }
 
 size_t TotalBytes(const DatumWire::Runs& runs) {
   size_t bytes = 0;

@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "envlogger/converters/data_wire.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -71,11 +71,11 @@ class StepColumns {
   StepColumns(ColumnNode root, std::vector<ColumnLeaf> leaves);
 
   // Decodes `record` into row `row` of every leaf (see the top comment).
-  riegeli::Status DecodeRow(std::string_view record, size_t row);
+  Status DecodeRow(std::string_view record, size_t row);
 
  private:
-  riegeli::Status DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row, int depth);
-  riegeli::Status DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& datum, size_t row);
+  Status DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row, int depth);
+  Status DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& datum, size_t row);
 
   ColumnNode root_;
   std::vector<ColumnLeaf> leaves_;

@@ -136,13 +136,13 @@ TEST(StepColumnsTest, DecodesRowsIntoTheirColumns) {
 TEST(StepColumnsTest, AStepThatDoesNotFitIsFailedPrecondition) {
   Columns c;
   StepColumns columns = c.Make();
-  const riegeli::Status shape = columns.DecodeRow(Record(false, 1, 1, {4}), 0);
-  EXPECT_EQ(shape.code(), riegeli::StatusCode::kFailedPrecondition);
+  const Status shape = columns.DecodeRow(Record(false, 1, 1, {4}), 0);
+  EXPECT_EQ(shape.code(), StatusCode::kFailedPrecondition);
   std::string wrong_kind;
   WireWriter w(&wrong_kind);
   const size_t list = w.BeginMessage(wire::kDataArray);  // A list where the plan has a tuple.
   w.EndMessage(list);
-  EXPECT_EQ(columns.DecodeRow(wrong_kind, 1).code(), riegeli::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(columns.DecodeRow(wrong_kind, 1).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(StepColumnsTest, MalformedBytesAreInvalidArgument) {
@@ -150,7 +150,7 @@ TEST(StepColumnsTest, MalformedBytesAreInvalidArgument) {
   StepColumns columns = c.Make();
   std::string record = Record(false, 1, 1);
   record.resize(record.size() - 3);  // Cuts the last nested message short.
-  EXPECT_EQ(columns.DecodeRow(record, 0).code(), riegeli::StatusCode::kInvalidArgument);
+  EXPECT_EQ(columns.DecodeRow(record, 0).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -137,7 +137,7 @@ py::tuple ReadColumns(py::handle reader, py::array_t<int64_t, py::array::c_style
     for (size_t i = 0; i < rows; ++i) {
       const size_t row = descending ? rows - 1 - i : i;
       std::string_view record;
-      const riegeli::Status read = native.reader->ReadStep(index[row], &record);
+      const Status read = native.reader->ReadStep(index[row], &record);
       if (!read.ok()) {
         if (RiegeliShardReader::IsDamageError(read)) {
           readable_rows[row] = 0;
