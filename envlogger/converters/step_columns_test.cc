@@ -133,6 +133,36 @@ TEST(StepColumnsTest, DecodesRowsIntoTheirColumns) {
   EXPECT_EQ(c.x[1], 0);
 }
 
+TEST(StepColumnsTest, ADatumWithoutValuesIsNone) {
+  // Data{tuple{Data{datum{shape{dim{size: 0}}}}, ...}}: how earlier writers
+  // stored an empty array; the per-step codec decodes it to None.
+  std::string record;
+  {
+    WireWriter w(&record);
+    const size_t tuple = w.BeginMessage(wire::kDataTuple);
+    FloatDatum(w, wire::kListValues, {0}, {});
+    ScalarDatum(w, wire::kListValues, 4, /*as_int16=*/false);
+    const size_t dict_data = w.BeginMessage(wire::kListValues);
+    const size_t dict = w.BeginMessage(wire::kDataDict);
+    for (const char* key : {"a", "b"}) {
+      const size_t entry = w.BeginMessage(wire::kDictValues);
+      w.Bytes(wire::kMapEntryKey, key);
+      ScalarDatum(w, wire::kMapEntryValue, 9, /*as_int16=*/key[0] == 'b');
+      w.EndMessage(entry);
+    }
+    w.EndMessage(dict);
+    w.EndMessage(dict_data);
+    w.EndMessage(tuple);
+  }
+  Columns c;
+  StepColumns columns = c.Make();
+  ASSERT_TRUE(columns.DecodeRow(record, 1).ok());
+  EXPECT_EQ(c.none[0][1], 1);
+  EXPECT_EQ(c.x[1], 4);
+  EXPECT_EQ(c.a[1], 9);
+  EXPECT_EQ(c.b[1], 9);
+}
+
 TEST(StepColumnsTest, AStepThatDoesNotFitIsFailedPrecondition) {
   Columns c;
   StepColumns columns = c.Make();
