@@ -27,9 +27,11 @@ listed again only if its own mtime changed.
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import dataclasses
 import glob
 import os
+import pickle
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from absl import logging
@@ -43,9 +45,11 @@ from envlogger.backends import riegeli_backend_reader
 from envlogger.backends.python import episode_info
 
 METADATA_FILENAME = 'metadata.riegeli'
-_SHARD_FILES = ('steps.riegeli', 'step_offsets.riegeli', 'episode_index.riegeli',
-                'episode_metadata.riegeli')
+_STAMPED_FILES = ('steps.riegeli', 'step_offsets.riegeli')
 _GLOB_CHARS = frozenset('*?[')
+# Writers' datasets are opened on this many threads (the native open
+# releases the GIL and waits mostly on the file system).
+_OPEN_THREADS = 8
 
 Source = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
@@ -72,7 +76,11 @@ def needs_multi_reader(source: Any) -> bool:
   path = os.fspath(source)
   if isinstance(path, bytes) or is_dataset(path):
     return False
-  return os.path.isdir(path) or bool(_GLOB_CHARS & set(path))
+  if os.path.isdir(path):
+    # A directory holding no dataset is left to the single-dataset reader,
+    # whose error names it ("No metadata.riegeli in ...").
+    return bool(_root_writers(path))
+  return bool(_GLOB_CHARS & set(path))
 
 
 def _root_writers(root: str) -> Dict[str, str]:
@@ -147,21 +155,38 @@ def _mtime(path: str) -> int:
     return -1
 
 
-def _dataset_stamp(path: str) -> Tuple[int, ...]:
-  """Sizes and mtimes of what a writer changes when it flushes or adds a shard."""
-  stamp = [_mtime(path)]
-  try:
-    shards = sorted(e.path for e in os.scandir(path) if e.is_dir())
-  except OSError:
-    return tuple(stamp)
-  for shard in shards:
-    for name in _SHARD_FILES:
+class _Stamp:
+  """What a writer changes when it flushes or adds a shard: sizes and mtimes.
+
+  The dataset directory's mtime changes when a shard is added, so its
+  subdirectories are listed again only then; a shard's steps.riegeli grows
+  with every chunk and its step_offsets.riegeli with every flush.
+  """
+
+  def __init__(self, path: str):
+    self._path = path
+    self._dir_mtime = None
+    self._files: List[str] = []
+
+  def take(self) -> Tuple[int, ...]:
+    """The current stamp (one stat per file, plus a listing if shards were added)."""
+    dir_mtime = _mtime(self._path)
+    if dir_mtime != self._dir_mtime:
+      self._dir_mtime = dir_mtime
       try:
-        info = os.stat(os.path.join(shard, name))
+        shards = sorted(e.path for e in os.scandir(self._path) if e.is_dir())
+      except OSError:
+        shards = []
+      self._files = [os.path.join(shard, name) for shard in shards for name in _STAMPED_FILES]
+    stamp = [dir_mtime]
+    stat = os.stat
+    for path in self._files:
+      try:
+        info = stat(path)
         stamp += (info.st_size, info.st_mtime_ns)
       except OSError:
         stamp += (-1, -1)
-  return tuple(stamp)
+    return tuple(stamp)
 
 
 @dataclasses.dataclass
@@ -170,12 +195,15 @@ class _Writer:
   name: str
   path: str
   reader: riegeli_backend_reader.RiegeliBackendReader
+  stamper: _Stamp
   stamp: Tuple[int, ...]
   visible_episodes: int = 0
   visible_steps: int = 0
   hidden_tail: bool = False  # The last episode is held back (writer live).
   # (episodes, steps) visible after the next `_add_segment`.
   pending: Tuple[int, int] = (0, 0)
+  specs: Any = None  # The decoded environment_specs of its metadata.
+  specs_key: bytes = b''  # Their pickle: equal keys mean equal specs.
   segments: List['_Segment'] = dataclasses.field(default_factory=list)
 
 
@@ -240,6 +268,7 @@ class MultiBackendReader(backend_reader.BackendReader):
     self._num_steps = 0
     self._num_episodes = 0
     self._unreadable: Dict[str, str] = {}
+    self._reference: Optional[_Writer] = None  # Whose specs all others must have.
     self._refresh()
     if not self._writers:
       unreadable = ''.join(f'; {path}: {why}' for path, why in self._unreadable.items())
@@ -265,36 +294,44 @@ class MultiBackendReader(backend_reader.BackendReader):
       found = self._source.writers()
     else:
       found = {w.name: w.path for w in self._writers.values()}
+    new = sorted(name for name in found if name not in self._writers)
+    changed = [w for w in self._writers.values()
+               if w.hidden_tail or w.stamper.take() != w.stamp]
+    opened = {}
+    if new or changed:
+      with concurrent.futures.ThreadPoolExecutor(_OPEN_THREADS) as pool:
+        opened = dict(zip(new, pool.map(lambda name: self._open_writer(name, found[name]), new)))
+        list(pool.map(self._update_writer, changed))
     for name in sorted(found):
-      writer = self._writers.get(name)
+      writer = self._writers.get(name) or opened.get(name)
       if writer is None:
-        writer = self._open_writer(name, found[name])
-        if writer is None:
-          continue
+        continue  # Unreadable (listed by unreadable()).
+      if name not in self._writers:
+        self._check_specs(writer)
         self._writers[name] = writer
-      elif writer.hidden_tail or _dataset_stamp(writer.path) != writer.stamp:
-        self._update_writer(writer)
       self._add_segment(writer)
 
   def _open_writer(self, name: str, path: str) -> Optional[_Writer]:
     """Opens a writer's dataset, or records why it cannot be read."""
     live = writer_names.is_live(path)  # Before reading: a dead writer's data is final.
-    stamp = _dataset_stamp(path)
+    stamper = _Stamp(path)
+    stamp = stamper.take()
     try:
       reader = riegeli_backend_reader.RiegeliBackendReader(path)
     except RuntimeError as e:
       self._unreadable[path] = str(e)
       logging.warning('Skipping unreadable dataset %s: %s', path, e)
       return None
-    self._check_specs(name, reader.metadata())
     self._unreadable.pop(path, None)
     episodes, steps, hidden = _visible(reader, live)
-    return _Writer(name, path, reader, stamp, hidden_tail=hidden, pending=(episodes, steps))
+    specs = (reader.metadata() or {}).get('environment_specs')
+    return _Writer(name, path, reader, stamper, stamp, hidden_tail=hidden, pending=(episodes, steps),
+                   specs=specs, specs_key=pickle.dumps(specs, protocol=4))
 
   def _update_writer(self, writer: _Writer) -> None:
     """Reopens a writer whose files changed (or whose last episode was held back)."""
     live = writer_names.is_live(writer.path)
-    stamp = _dataset_stamp(writer.path)
+    stamp = writer.stamper.take()
     if stamp != writer.stamp:
       try:
         reader = riegeli_backend_reader.RiegeliBackendReader(writer.path)
@@ -322,15 +359,18 @@ class MultiBackendReader(backend_reader.BackendReader):
     self._num_episodes += episodes - writer.visible_episodes
     writer.visible_episodes, writer.visible_steps = episodes, steps
 
-  def _check_specs(self, name: str, metadata: Dict[str, Any]) -> None:
-    specs = (metadata or {}).get('environment_specs')
-    for other in self._writers.values():
-      other_specs = (other.reader.metadata() or {}).get('environment_specs')
-      if not _same(specs, other_specs):
-        raise SpecMismatchError(
-            f'Writers {other.name!r} ({other.path}) and {name!r} recorded environments with '
-            'different specs; read them as separate datasets')
-      return  # All known writers agree with the first one.
+  def _check_specs(self, writer: _Writer) -> None:
+    """Raises SpecMismatchError unless `writer` has the specs of the writers read so far."""
+    first = self._reference
+    if first is None:
+      self._reference = writer
+      return
+    if writer.specs_key != first.specs_key and not _same(writer.specs, first.specs):
+      names = sorted([first, writer], key=lambda w: w.name)
+      raise SpecMismatchError(
+          f'Writers {names[0].name!r} ({names[0].path}) and {names[1].name!r} '
+          f'({names[1].path}) recorded environments with different specs; read them as '
+          'separate datasets')
 
   # Where things come from.
 

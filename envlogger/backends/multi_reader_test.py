@@ -90,8 +90,10 @@ def test_glob_and_list_pick_the_same_writers(tmp_path):
 
 def test_nothing_readable_is_an_error_naming_the_source(tmp_path):
   (tmp_path / 'empty_root' / 'not_a_dataset').mkdir(parents=True)
-  with pytest.raises(FileNotFoundError, match='No readable envlogger dataset in .*empty_root'):
+  with pytest.raises(RuntimeError, match='No metadata.riegeli in .*empty_root'):
     envlogger.Reader(str(tmp_path / 'empty_root'))
+  with pytest.raises(FileNotFoundError, match='No readable envlogger dataset in .*empty_root'):
+    multi_reader.MultiBackendReader(str(tmp_path / 'empty_root'))
   with pytest.raises(FileNotFoundError, match=r'nomatch\*'):
     envlogger.Reader(str(tmp_path / 'nomatch*'))
   with pytest.raises(FileNotFoundError, match='missing_dir'):
