@@ -83,16 +83,23 @@ def needs_multi_reader(source: Any) -> bool:
   return bool(_GLOB_CHARS & set(path))
 
 
-def _root_writers(root: str) -> Dict[str, str]:
-  """{name: path} of the dataset subdirectories of `root`."""
+def _root_writers(root: str, others: Optional[List[str]] = None) -> Dict[str, str]:
+  """{name: path} of the dataset subdirectories of `root`.
+
+  Subdirectories that hold no dataset (yet: a writer creates its directory
+  before it publishes metadata.riegeli) are appended to `others`.
+  """
   writers = {}
   try:
     entries = list(os.scandir(root))
   except OSError:
     return writers
   for entry in entries:
-    if entry.is_dir() and is_dataset(entry.path):
-      writers[entry.name] = entry.path
+    if entry.is_dir():
+      if is_dataset(entry.path):
+        writers[entry.name] = entry.path
+      elif others is not None:
+        others.append(entry.path)
   return writers
 
 
@@ -118,6 +125,9 @@ class _Source:
         raise NoDatasetError(f'No dataset at {path}: no such directory, and not a glob')
     self._description = ', '.join(os.fspath(item) for item in items)
     self._stamps: Dict[str, int] = {}
+    # Subdirectories of roots without a dataset when last listed: publishing
+    # metadata.riegeli in one does not change its root's mtime.
+    self._not_yet: List[str] = []
 
   def __str__(self) -> str:
     return self._description
@@ -126,15 +136,17 @@ class _Source:
     """False if no root's listing can have changed since the last `writers()`."""
     if self._globs:
       return True
-    return any(_mtime(root) != self._stamps.get(root) for root in self._roots)
+    return (any(_mtime(root) != self._stamps.get(root) for root in self._roots) or
+            any(is_dataset(path) for path in self._not_yet))
 
   def writers(self) -> Dict[str, str]:
     """{writer name: dataset directory} of every dataset found now."""
     found: Dict[str, str] = {}
+    self._not_yet = []
     for root in self._roots:
       self._stamps[root] = _mtime(root)
       prefix = '' if len(self._roots) + len(self._globs) + len(self._datasets) == 1 else root
-      for name, path in _root_writers(root).items():
+      for name, path in _root_writers(root, self._not_yet).items():
         found[os.path.join(prefix, name) if prefix else name] = path
     for pattern in self._globs:
       for path in glob.glob(pattern):
@@ -269,6 +281,7 @@ class MultiBackendReader(backend_reader.BackendReader):
     self._num_episodes = 0
     self._unreadable: Dict[str, str] = {}
     self._reference: Optional[_Writer] = None  # Whose specs all others must have.
+    self._found: Dict[str, str] = {}  # The last listing of the source.
     self._refresh()
     if not self._writers:
       unreadable = ''.join(f'; {path}: {why}' for path, why in self._unreadable.items())
@@ -291,9 +304,8 @@ class MultiBackendReader(backend_reader.BackendReader):
 
   def _refresh(self) -> None:
     if self._source.changed() or not self._writers:
-      found = self._source.writers()
-    else:
-      found = {w.name: w.path for w in self._writers.values()}
+      self._found = self._source.writers()
+    found = self._found  # Unreadable ones included: they are tried again.
     new = sorted(name for name in found if name not in self._writers)
     changed = [w for w in self._writers.values()
                if w.hidden_tail or w.stamper.take() != w.stamp]
@@ -319,8 +331,9 @@ class MultiBackendReader(backend_reader.BackendReader):
     try:
       reader = riegeli_backend_reader.RiegeliBackendReader(path)
     except RuntimeError as e:
+      if path not in self._unreadable:  # Tried again by each refresh(); told once.
+        logging.warning('Skipping unreadable dataset %s: %s', path, e)
       self._unreadable[path] = str(e)
-      logging.warning('Skipping unreadable dataset %s: %s', path, e)
       return None
     self._unreadable.pop(path, None)
     episodes, steps, hidden = _visible(reader, live)

@@ -208,3 +208,13 @@ def test_source_helpers(tmp_path):
   assert multi_reader.needs_multi_reader(str(tmp_path))
   assert multi_reader.needs_multi_reader([str(tmp_path / 'w')])
   assert multi_reader.needs_multi_reader(str(tmp_path / '*'))
+
+
+def test_refresh_finds_a_writer_whose_directory_existed_before_its_metadata(tmp_path):
+  _record(tmp_path, 'a', 1, seed=1)
+  (tmp_path / 'b').mkdir()  # A writer that has created its directory, nothing more yet.
+  with envlogger.Reader(str(tmp_path)) as reader:
+    assert reader.refresh() == range(1, 1)
+    b = _record(tmp_path, 'b', 2, seed=2)  # Does not change the root's listing.
+    assert reader.refresh() == range(1, 3)
+    _assert_episodes_equal([_observations(reader.episodes[i]) for i in (1, 2)], b)
