@@ -141,19 +141,20 @@ def episode_columns(steps: Sequence[Any]) -> Dict[str, np.ndarray]:
   return columns
 
 
-def read_unit(unit: WorkUnit) -> Iterator[Dict[str, Any]]:
+def read_unit(unit: WorkUnit, arrays: bool = True) -> Iterator[Dict[str, Any]]:
   """The episodes of `unit`, each a dict.
 
-  Keys: 'steps' (episode_columns), 'metadata' (the episode's metadata or
-  None), 'episode' (global index), 'writer', 'episode_in_writer',
-  'first_step' (global index of its first step).
+  Keys: 'steps' (`episode_columns` if `arrays`, else the list of StepData),
+  'metadata' (the episode's metadata or None), 'episode' (global index),
+  'writer', 'episode_in_writer', 'first_step' (global index of its first
+  step).
   """
   with reader_lib.Reader(unit.path) as reader:
     global_step = unit.global_step
     for offset, local in enumerate(range(unit.episode_start, unit.episode_stop)):
       steps = list(reader.episodes[local])
       yield {
-          'steps': episode_columns(steps),
+          'steps': episode_columns(steps) if arrays else steps,
           'metadata': reader.episode_metadata()[local],
           'episode': unit.global_episode + offset,
           'writer': unit.writer,

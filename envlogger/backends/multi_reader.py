@@ -95,7 +95,8 @@ def _root_writers(root: str, others: Optional[List[str]] = None) -> Dict[str, st
   except OSError:
     return writers
   for entry in entries:
-    if entry.is_dir():
+    # Hidden directories are not writers (e.g. envlogger.beam's unfinished output).
+    if entry.is_dir() and not entry.name.startswith('.'):
       if is_dataset(entry.path):
         writers[entry.name] = entry.path
       elif others is not None:
