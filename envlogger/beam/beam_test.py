@@ -138,3 +138,19 @@ def test_bad_input_names_it(tmp_path):
     envlogger_beam.WriteDataset(str(tmp_path / 'file'))
   with pytest.raises(FileNotFoundError, match='nothing_here'):
     pipelines.convert_to_riegeli(str(tmp_path / 'nothing_here*'), str(tmp_path / 'out'))
+
+
+def test_command_line(root, tmp_path, capsys):
+  path, expected = root
+  out = str(tmp_path / 'converted')
+  assert pipelines.main(['convert', path, out, '--to', 'riegeli', '--max_episodes_per_file', '2']
+                        + _IN_MEMORY) == 0
+  with envlogger.Reader(out) as converted:
+    num_episodes = len(converted.episodes)
+  assert num_episodes == sum(len(e) for e in expected.values())
+  assert pipelines.main(['stats', out, '--output', str(tmp_path / 's.json')] + _IN_MEMORY) == 0
+  printed = json.loads(capsys.readouterr().out)
+  assert printed['episode_length']['count'] == num_episodes
+  assert printed == json.loads((tmp_path / 's.json').read_text())
+  with pytest.raises(SystemExit):
+    pipelines.main(['convert', path, out, '--to', 'parquet'])

@@ -72,10 +72,26 @@ def write_rlds(source: Any, output_dir: str, dataset_name: str = 'envlogger_data
   placeholders = {key: tfds_backend_writer.zeros_for_feature(feature) for key, feature in (
       ('action', config.action_info), ('reward', config.reward_info),
       ('discount', config.discount_info)) if feature}
-  builder = tfds.dataset_builders.store_as_tfds_dataset(
+  builder = _adhoc_builder_class(tfds)(
       name=dataset_name, version=version, features=features,
       split_datasets={split: _RldsExamples(source, placeholders,
                                            bool(config.episode_metadata_info))},
-      data_dir=output_dir, disable_shuffling=True,
-      download_config=tfds.download.DownloadConfig(beam_options=options))
+      data_dir=output_dir, disable_shuffling=True)
+  if builder.is_prepared():
+    raise RuntimeError(f'The TFDS dataset {builder.data_path} already exists')
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(beam_options=options))
   return str(builder.data_path)
+
+
+def _adhoc_builder_class(tfds: Any) -> type:
+  """TFDS's AdhocBuilder without a code directory.
+
+  An ad-hoc dataset has no source file beside which TFDS would keep download
+  checksums; looking for one imports `importlib_resources`, which TFDS does
+  not always install.
+  """
+
+  class _Builder(tfds.dataset_builders.AdhocBuilder, skip_registration=True):
+    code_path = None
+
+  return _Builder
