@@ -218,3 +218,23 @@ def test_refresh_finds_a_writer_whose_directory_existed_before_its_metadata(tmp_
     b = _record(tmp_path, 'b', 2, seed=2)  # Does not change the root's listing.
     assert reader.refresh() == range(1, 3)
     _assert_episodes_equal([_observations(reader.episodes[i]) for i in (1, 2)], b)
+
+
+def test_arrays_and_sampling_across_a_root(tmp_path):
+  recorded = {'a': _record(tmp_path, 'a', 2, seed=1), 'b': _record(tmp_path, 'b', 3, seed=2)}
+  expected = recorded['a'] + recorded['b']
+  with envlogger.Reader(str(tmp_path)) as reader:
+    everything = reader.step_arrays()
+    np.testing.assert_array_equal(everything.timestep.observation,
+                                  np.stack(sum(expected, [])))
+    # An episode of the second writer, by global index.
+    np.testing.assert_array_equal(reader.episode_arrays(3).timestep.observation,
+                                  np.stack(expected[3]))
+    # Windows never cross an episode (and so never a writer) boundary.
+    windows = reader.sample(16, seq_len=3, seed=0).timestep.observation
+    assert windows.shape == (16, 3) + expected[0][0].shape
+    flat = [np.stack(e[i:i + 3]) for e in expected for i in range(len(e) - 2)]
+    for window in windows:
+      assert any(np.array_equal(window, f) for f in flat)
+    seen = sum(len(b.timestep.observation) for b in reader.batches(7, seq_len=3, seed=1))
+    assert seen == len(flat)
