@@ -40,11 +40,16 @@ def _steps_block(episodes: Iterable[Dict[str, Any]]) -> Dict[str, np.ndarray]:
     columns['step_in_episode'] = np.arange(n, dtype=np.int64)
     columns['step'] = episode['first_step'] + np.arange(n, dtype=np.int64)
     parts.append(columns)
-  names = list(parts[0]) if parts else []
-  if any(list(p) != names for p in parts):
-    raise ValueError('Episodes of one read task have different fields: '
-                     f'{sorted({tuple(p) for p in parts})}')
-  return {name: np.concatenate([p[name] for p in parts]) for name in names}
+  names: Dict[str, np.ndarray] = {}  # Field -> a column that has it (its row shape, dtype).
+  for part in parts:
+    for name, column in part.items():
+      names.setdefault(name, column)
+  # A field an episode lacks (e.g. the action of an episode of a single FIRST
+  # step) is zeros there, as `work_units.episode_columns` fills steps.
+  return {name: np.concatenate([
+      p[name] if name in p else
+      np.zeros((len(p['step_type']),) + like.shape[1:], like.dtype) for p in parts])
+          for name, like in names.items()}
 
 
 def _episode_row(episode: Dict[str, Any]) -> Dict[str, Any]:

@@ -80,3 +80,17 @@ def test_bad_input_names_it(local_ray, tmp_path):
     envlogger_ray.read_envlogger(str(tmp_path / 'nothing_here*'))
   with pytest.raises(ValueError, match='frames'):
     envlogger_ray.read_envlogger(str(tmp_path), unit='frames')
+
+
+def test_an_episode_of_one_step_gets_zeros_for_its_missing_fields():
+  one = {'steps': {'step_type': np.array([0], np.uint8), 'observation': np.array([[1.0]])},
+         'episode': 0, 'writer': 'w', 'episode_in_writer': 0, 'first_step': 0}
+  two = {'steps': {'step_type': np.array([0, 2], np.uint8), 'observation': np.array([[2.0], [3.0]]),
+                   'action': np.array([0, 4], np.int64)},
+         'episode': 1, 'writer': 'w', 'episode_in_writer': 1, 'first_step': 1}
+  block = envlogger_ray._steps_block([one, two])  # pylint: disable=protected-access
+  np.testing.assert_array_equal(block['action'], [0, 0, 4])
+  assert block['action'].dtype == np.int64
+  np.testing.assert_array_equal(block['observation'], [[1.0], [2.0], [3.0]])
+  np.testing.assert_array_equal(block['step'], [0, 1, 2])
+  np.testing.assert_array_equal(block['step_in_episode'], [0, 0, 1])
