@@ -94,3 +94,15 @@ def test_eight_actors_two_killed_refresh_while_recording(tmp_path):
       assert a.timestep.step_type == b.timestep.step_type
       np.testing.assert_array_equal(a.timestep.observation, b.timestep.observation)
   live.close()
+
+
+def test_a_missing_extra_is_an_import_error_naming_it():
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  for module, blocked, extra in (('envlogger.beam', 'apache_beam', 'envlogger[beam]'),
+                                 ('envlogger.ray', 'ray', 'envlogger[ray]')):
+    code = (f'import sys; sys.modules[{blocked!r}] = None\n'
+            f'try:\n  import {module}\nexcept ImportError as e:\n  print(e)\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True, cwd=actors_lib._REPO_ROOT).stdout  # pylint: disable=protected-access
+    assert f'pip install {extra}' in out, out
