@@ -154,3 +154,16 @@ def test_command_line(root, tmp_path, capsys):
   assert printed == json.loads((tmp_path / 's.json').read_text())
   with pytest.raises(SystemExit):
     pipelines.main(['convert', path, out, '--to', 'parquet'])
+
+
+def test_episode_summary_counts_values_of_changing_shape():
+  import dm_env  # pylint: disable=g-import-not-at-top
+  from envlogger import step_data  # pylint: disable=g-import-not-at-top
+  from envlogger.beam import stats  # pylint: disable=g-import-not-at-top
+  steps = [step_data.StepData(dm_env.restart(np.array([1.0, 3.0])), None),
+           step_data.StepData(dm_env.transition(2.0, np.array([5.0])), np.int64(4))]
+  summary = stats.episode_summary({'steps': steps})
+  assert summary['observation'] == [3, 9.0, 35.0, 1.0, 5.0]
+  assert summary['action'] == [1, 4.0, 16.0, 4.0, 4.0]
+  assert summary['episode_return'] == [1, 2.0, 4.0, 2.0, 2.0]
+  assert summary['episode_length'] == [1, 2.0, 4.0, 2.0, 2.0]

@@ -49,8 +49,11 @@ def episode_summary(episode: Dict[str, Any]) -> Dict[str, List[float]]:
     if name == 'step_type' or not _numeric(values):
       continue
     acc[name] = _new()
-    for value in values:
-      _add(acc[name], value)
+    try:
+      _add(acc[name], np.stack(values))  # One reduction per field and episode.
+    except ValueError:  # Values of different shapes.
+      for value in values:
+        _add(acc[name], value)
   rewards = per_field.get('reward', [])
   acc[_EPISODE_RETURN] = _new()
   _add(acc[_EPISODE_RETURN], np.sum([np.sum(r) for r in rewards]) if rewards else 0.0)
