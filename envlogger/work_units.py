@@ -1,9 +1,10 @@
 """Work units: a dataset (or root, glob, list) cut into pieces workers read alone.
 
 Used by the Beam and Ray readers (`envlogger/beam/`, `envlogger/ray.py`). A
-`WorkUnit` is a run of consecutive episodes of one writer's dataset (at most
-`max_episodes` episodes and, past the first, `max_steps` steps), so a root of
-many writers gives at least one unit per writer and a large writer several.
+`WorkUnit` is a run of consecutive episodes of one shard of one writer's
+dataset (at most `max_episodes` episodes and, past the first, `max_steps`
+steps), so a root of many writers gives at least one unit per shard and a
+large shard several.
 Units carry global episode and step indices (the order of
 `envlogger.Reader(source)`), so workers need no coordination and the union of
 their output is exactly the Reader's dataset.
@@ -61,12 +62,14 @@ def plan(source: Any, max_episodes: int = DEFAULT_MAX_EPISODES,
   units: List[WorkUnit] = []
   with reader_lib.Reader(source) as reader:
     paths = _writer_paths(reader, source)
+    shard_starts = _shard_starts(reader)
     backend = reader._backend  # pylint: disable=protected-access
     current: Optional[Dict[str, Any]] = None
     for i in range(len(reader.episodes)):
       writer, local = reader.episode_origin(i)
       info = backend._get_nth_episode_info(i)  # pylint: disable=protected-access
       if (current is None or current['writer'] != writer or current['stop'] != local or
+          local in shard_starts.get(writer, ()) or
           current['stop'] - current['start'] >= max_episodes or
           current['steps'] + info.num_steps > max_steps):
         if current is not None:
@@ -85,6 +88,15 @@ def _writer_paths(reader: reader_lib.Reader, source: Any) -> Dict[str, str]:
   if paths is not None:
     return paths()
   return {reader._writer_name(): str(source)}  # pylint: disable=protected-access
+
+
+def _shard_starts(reader: reader_lib.Reader) -> Dict[str, frozenset]:
+  """{writer name: writer-local indices of the episodes that begin a shard}."""
+  backend = reader._backend  # pylint: disable=protected-access
+  per_writer = getattr(backend, 'writer_shard_episode_starts', None)
+  if per_writer is not None:
+    return {name: frozenset(starts) for name, starts in per_writer().items()}
+  return {reader._writer_name(): frozenset(backend.shard_episode_starts())}  # pylint: disable=protected-access
 
 
 def _unit(current: Dict[str, Any], paths: Dict[str, str]) -> WorkUnit:

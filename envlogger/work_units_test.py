@@ -62,3 +62,21 @@ def test_episode_columns_flatten_nested_fields_and_fill_missing_actions():
   np.testing.assert_array_equal(columns['step_type'], [0, 1])
   np.testing.assert_array_equal(columns['reward'], [0.0, 0.5])
   np.testing.assert_array_equal(columns['custom_data/note'], [0, 3])
+
+
+def test_units_never_span_two_shards(tmp_path):
+  # 5 episodes, 2 per shard: shards hold episodes [0, 2), [2, 4), [4, 5).
+  with envlogger.EnvLogger(catch_env.Catch(seed=3), data_directory=str(tmp_path),
+                           writer_name='w', max_episodes_per_file=2) as logged:
+    recorded = actors_lib.play(logged, 5)
+  with envlogger.Reader(str(tmp_path / 'w')) as reader:
+    assert reader._backend.shard_episode_starts() == [0, 2, 4]  # pylint: disable=protected-access
+  units = work_units.plan(str(tmp_path), max_episodes=100)
+  assert [(u.episode_start, u.episode_stop, u.global_step) for u in units] == [
+      (0, 2, 0), (2, 4, 20), (4, 5, 40)]
+  # A large shard is still cut by episode range.
+  assert [(u.episode_start, u.episode_stop) for u in work_units.plan(str(tmp_path / 'w'), 1)] == [
+      (i, i + 1) for i in range(5)]
+  episodes = [e for u in units for e in work_units.read_unit(u)]
+  for e, want in zip(episodes, recorded):
+    np.testing.assert_array_equal(e['steps']['observation'], np.stack(want))

@@ -396,6 +396,10 @@ class MultiBackendReader(backend_reader.BackendReader):
     """{writer name: that writer's dataset metadata}."""
     return {name: self._writers[name].reader.metadata() for name in sorted(self._writers)}
 
+  def writer_shard_episode_starts(self) -> Dict[str, List[int]]:
+    """{writer name: the writer-local index of each of its shards' first episode}."""
+    return {name: w.reader.shard_episode_starts() for name, w in sorted(self._writers.items())}
+
   def writer_paths(self) -> Dict[str, str]:
     """{writer name: its dataset directory}."""
     return {name: self._writers[name].path for name in sorted(self._writers)}
