@@ -3,8 +3,8 @@
     import envlogger.ray
     ds = envlogger.ray.read_envlogger('/data/experiment', unit='steps')
 
-One read task per work unit (a run of consecutive episodes of one writer's
-dataset, see `envlogger/work_units.py`), planned from the index files only;
+One read task per work unit (a run of consecutive episodes of one shard of
+one writer, see `envlogger/work_units.py`), planned from the index files only;
 tasks run wherever Ray schedules them (a local Ray by default, a cluster
 unchanged), each opening its own reader. Needs the `ray` extra:
 `pip install envlogger[ray]`.

@@ -13,9 +13,9 @@ class ReadEpisodes(beam.PTransform):
   """Reads every episode of `source` (what `envlogger.Reader` opens).
 
   The source is cut into work units (`envlogger/work_units.py`): runs of
-  consecutive episodes of one writer, at most `max_episodes_per_unit`
-  episodes and `max_steps_per_unit` steps each, so a root of many writers is
-  split by writer and a large writer by episode range. The plan is made on a
+  consecutive episodes of one shard of one writer, at most
+  `max_episodes_per_unit` episodes and `max_steps_per_unit` steps each, so a
+  root is split by writer and by shard, and a large shard by episode range. The plan is made on a
   worker from the index files only; the units are then redistributed
   (`Reshuffle`), so every worker reads its share and opens only the writer
   directories it needs.
