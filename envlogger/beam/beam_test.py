@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -60,7 +61,7 @@ def test_merge_writes_a_root_that_reads_back_equal(root, tmp_path):
   pipelines.convert_to_riegeli(path, out, max_episodes_per_file=3,
                                options=pipelines.make_options(_IN_MEMORY))
   writers = sorted(os.listdir(out))
-  assert writers and all(w.startswith('beam-') for w in writers)
+  assert writers and all(re.fullmatch(r'beam-\d{12}-.+', w) for w in writers), writers
   with envlogger.Reader(path) as source, envlogger.Reader(out) as merged:
     assert len(merged.steps) == len(source.steps)
     assert merged.observation_spec() == source.observation_spec()

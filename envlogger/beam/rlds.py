@@ -62,7 +62,7 @@ def write_rlds(source: Any, output_dir: str, dataset_name: str = 'envlogger_data
     from envlogger.tools import convert_riegeli_to_tfds  # pylint: disable=g-import-not-at-top
   except ImportError as e:
     raise ImportError('Converting to RLDS needs TensorFlow Datasets: '
-                      f'pip install envlogger[tfds] ({e})') from e
+                      f'pip install envlogger[beam,tf] ({e})') from e
   with reader_lib.Reader(source) as reader:
     config = convert_riegeli_to_tfds.dataset_config_from_reader(reader, dataset_name)
   identity = tfds.core.dataset_info.DatasetIdentity(

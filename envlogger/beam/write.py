@@ -71,10 +71,14 @@ class _WriteBundles(beam.DoFn):
   def start_bundle(self) -> None:
     self._writer = None
 
-  def _open(self) -> None:
-    # Written under a hidden name, renamed when complete: a retried bundle's
-    # failed attempt leaves only a hidden directory, which readers skip.
-    self._name = writer_names.unique_writer_name('beam')
+  def _open(self, first: Dict[str, Any]) -> None:
+    # Named after the bundle's first episode, so that a root read back lists
+    # bundles roughly in the source's order. Written under a hidden name,
+    # renamed when complete: a retried bundle's failed attempt leaves only a
+    # hidden directory, which readers skip.
+    episode = first.get('episode')
+    prefix = 'beam' if episode is None else f'beam-{int(episode):012d}'
+    self._name = writer_names.unique_writer_name(prefix)
     os.makedirs(self._path, exist_ok=True)
     self._writer = riegeli_backend_writer.RiegeliBackendWriter(
         os.path.join(self._path, _TMP_PREFIX + self._name), metadata=self._metadata,
@@ -82,7 +86,7 @@ class _WriteBundles(beam.DoFn):
 
   def process(self, episode: Dict[str, Any]) -> Iterator[Any]:
     if self._writer is None:
-      self._open()
+      self._open(episode)
     for i, step in enumerate(steps_of(episode)):
       self._writer.record_step(step, is_new_episode=(i == 0))
     if episode.get('metadata') is not None:
@@ -108,7 +112,9 @@ class _WriteBundles(beam.DoFn):
 class WriteDataset(beam.PTransform):
   """Writes episodes (elements as `ReadEpisodes` yields them) as a root at `path`.
 
-  Each bundle becomes one writer directory `<path>/beam-<host>-<pid>-<random>/`,
+  Each bundle becomes one writer directory
+  `<path>/beam-<first episode>-<host>-<pid>-<random>/` (named after the
+  global index of the first episode it wrote, when the elements have one),
   an ordinary dataset (upstream's Reader opens it), so `envlogger.Reader(path)`
   reads the result as one dataset. A directory appears only once its bundle is
   complete. The output is the list of directories written.
