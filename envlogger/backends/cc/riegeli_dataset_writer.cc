@@ -17,12 +17,12 @@
 
 namespace envlogger {
 
-using riegeli::OkStatus;
+using envlogger::OkStatus;
 using riegeli::RecordReader;
 using riegeli::RecordWriter;
 using riegeli::RecordWriterOptions;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 namespace {
 
@@ -52,7 +52,7 @@ Status CheckSameMetadata(const std::string& path, std::string_view metadata) {
   StatusOr<std::unique_ptr<RecordReader>> reader = RecordReader::Open(path);
   std::string_view record;
   if (reader.ok() && (*reader)->ReadRecord(&record) && record == metadata) return OkStatus();
-  return riegeli::FailedPreconditionError(
+  return envlogger::FailedPreconditionError(
       path + " already exists with different (or unreadable) dataset metadata: another writer "
       "started this dataset with other metadata. Use a new data_directory, or a writer_name per "
       "writer under a common root");
@@ -78,7 +78,7 @@ Status PublishMetadataFile(const std::string& path, std::string_view metadata) {
   }
   ::unlink(temporary.c_str());
   if (error == EEXIST) return CheckSameMetadata(path, metadata);
-  if (error != 0) return riegeli::ErrnoToStatus(error, "Publishing " + path);
+  if (error != 0) return envlogger::ErrnoToStatus(error, "Publishing " + path);
   return OkStatus();
 }
 
@@ -92,7 +92,7 @@ Status RiegeliDatasetWriter::Init(std::string data_dir, std::string_view metadat
   writer_options_ = std::move(writer_options);
   max_episodes_per_shard_ = max_episodes_per_shard;
   episode_counter_ = episode_counter;
-  if (data_dir_.empty()) return riegeli::NotFoundError("Empty data_dir.");
+  if (data_dir_.empty()) return envlogger::NotFoundError("Empty data_dir.");
   if (StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(writer_options_); !options.ok()) {
     return options.status().WithContext("Invalid writer_options \"" + writer_options_ + "\"");
   }
@@ -109,7 +109,7 @@ Status RiegeliDatasetWriter::AddStep(std::string_view data, bool is_new_episode)
     RETURN_IF_ERROR(StartShard());
   }
   if (!has_shard_) {
-    return riegeli::FailedPreconditionError(
+    return envlogger::FailedPreconditionError(
         "AddStep: no shard is open in " + data_dir_ +
         " (with max_episodes_per_shard > 0 the first step must start an episode, and Init() must have succeeded)");
   }
