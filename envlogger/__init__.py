@@ -12,6 +12,7 @@ from typing import Any
 from envlogger import environment_logger
 from envlogger import reader
 from envlogger import step_data
+from envlogger import writer_name
 from envlogger.backends import backend_type
 from envlogger.backends import schedulers
 from envlogger.proto import storage_pb2
@@ -23,6 +24,8 @@ StepData = step_data.StepData
 Scheduler = schedulers.Scheduler
 Data = storage_pb2.Data
 Datum = storage_pb2.Datum
+unique_writer_name = writer_name.unique_writer_name
+WriterNameTakenError = writer_name.WriterNameTakenError
 
 # Resolved on first access: they need gymnasium.
 _GYMNASIUM_CLASSES = {

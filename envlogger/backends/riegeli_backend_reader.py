@@ -99,6 +99,10 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     """
     return self._reader.recovery_reports()
 
+  def shard_episode_starts(self) -> list[int]:
+    """The index of each shard's first episode, in shard order (how work is split by shard)."""
+    return self._reader.shard_episode_starts()
+
   def skipped_regions(self) -> list[backend_reader.SkippedRegion]:
     """The damaged byte ranges met by reads so far (see BackendReader)."""
     if self._reader is None:

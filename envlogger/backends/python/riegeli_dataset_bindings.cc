@@ -333,6 +333,10 @@ class PyDatasetReader {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.NumEpisodes();
   }
+  std::vector<int64_t> ShardEpisodeStarts() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reader_.ShardEpisodeStarts();
+  }
   std::string DataDir() {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.DataDir();
@@ -513,6 +517,7 @@ void RegisterDatasetIo(py::module_ m) {
       .def_property_readonly("num_episodes", &PyDatasetReader::NumEpisodes)
       .def("data_dir", &PyDatasetReader::DataDir)
       .def("recovery_reports", &PyDatasetReader::RecoveryReports)
+      .def("shard_episode_starts", &PyDatasetReader::ShardEpisodeStarts)
       .def("damaged_regions", &PyDatasetReader::DamagedRegions)
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
       .def(

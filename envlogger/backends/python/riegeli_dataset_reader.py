@@ -60,6 +60,10 @@ class RiegeliDatasetReader:
     """
     return list(self._reader.recovery_reports())
 
+  def shard_episode_starts(self) -> list[int]:
+    """The index of each shard's first episode, in shard order."""
+    return list(self._reader.shard_episode_starts())
+
   def damaged_regions(self) -> list[tuple[str, int, int, str, int, int]]:
     """The damaged byte ranges met by reads of this reader so far.
 
