@@ -6,6 +6,7 @@ r"""The `envlogger` command: look at, check, repair and edit Riegeli datasets.
   envlogger video DIR -o F.gif    an episode's image observations as a video
   envlogger show DIR              the steps as a table
   envlogger merge/split/filter    write an edited copy of datasets
+  envlogger convert SRC DST --to  to RLDS, Minari or a resharded root (Beam)
   envlogger verify DIR [DIR...]   checks every chunk hash and index entry
   envlogger recover DIR [DIR...]  rebuilds the index files from the steps
 
@@ -36,6 +37,7 @@ _COMMAND_MODULES = (
     'envlogger.tools.video',
     'envlogger.tools.show',
     'envlogger.tools.edit',
+    'envlogger.tools.convert',
     'envlogger.tools.check_commands',
 )
 

@@ -6,8 +6,8 @@ r"""`envlogger convert --to minari` / `--from minari`: datasets to and from Mina
   envlogger convert --from minari DATASET_ID DIR [--max_episodes_per_file N]
       writes the local Minari dataset DATASET_ID as a dataset in DIR
 
-`register(subparsers)` adds the subcommand to the `envlogger` command
-(envlogger/tools/cli.py); the module also runs as
+envlogger/tools/convert.py registers `envlogger convert` and hands the
+Minari directions to `run`; the module also runs as
 `python -m envlogger.tools.minari_convert ...` with the same arguments.
 Importing it imports neither Minari nor Gymnasium. Exit status: 0 on
 success, 2 on a usage error or bad input (a missing dataset, an existing
@@ -19,21 +19,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 
 _DESCRIPTION = 'Converts datasets to and from Minari (needs envlogger[minari]).'
 
 
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-  """The arguments of `envlogger convert`."""
+def add_direction_arguments(parser: argparse.ArgumentParser, to: Sequence[str],
+                            from_: Sequence[str]) -> None:
+  """`--to`/`--from` (one of them required), SOURCE and TARGET."""
   direction = parser.add_mutually_exclusive_group(required=True)
-  direction.add_argument('--to', choices=['minari'],
-                         help='write the dataset SOURCE as the Minari dataset TARGET')
-  direction.add_argument('--from', dest='from_', choices=['minari'],
-                         help='write the Minari dataset SOURCE as a dataset in TARGET')
-  parser.add_argument('source', help='--to: a dataset directory; --from: a Minari id')
-  parser.add_argument('target', help='--to: a new Minari id; --from: a directory')
+  direction.add_argument('--to', choices=list(to),
+                         help='write the dataset SOURCE in the format TO at TARGET')
+  direction.add_argument('--from', dest='from_', choices=list(from_),
+                         help='write the dataset SOURCE of the format FROM as a dataset in TARGET')
+  parser.add_argument('source', help='a dataset directory, root or glob; --from minari: a Minari id')
+  parser.add_argument('target', help='a new directory; --to minari: a new Minari id')
+  parser.add_argument('--max_episodes_per_file', type=int,
+                      help='episodes per shard of a written dataset (default: as the writer)')
+
+
+def add_minari_arguments(parser: argparse.ArgumentParser) -> None:
+  """The options of the Minari directions."""
   parser.add_argument('--no_infos', action='store_true',
                       help="leave out info ('info' custom data / Minari infos)")
   to_minari = parser.add_argument_group('--to minari')
@@ -45,9 +52,6 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
   for name in ('author', 'author_email', 'algorithm_name', 'description',
                'code_permalink'):
     to_minari.add_argument(f'--{name}', help=f"the Minari dataset's {name}")
-  from_minari = parser.add_argument_group('--from minari')
-  from_minari.add_argument('--max_episodes_per_file', type=int,
-                           help='episodes per shard (default: as the writer)')
 
 
 def _to_minari(args: argparse.Namespace) -> str:
@@ -84,21 +88,14 @@ def run(args: argparse.Namespace) -> int:
   return 0
 
 
-def register(subparsers: Any) -> None:
-  """Adds `convert` to the `envlogger` command's subparsers."""
-  parser = subparsers.add_parser('convert', help='datasets to and from Minari',
-                                 description=_DESCRIPTION)
-  _add_arguments(parser)
-  parser.set_defaults(run=run)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """`python -m envlogger.tools.minari_convert ARGS`, as `envlogger convert ARGS`.
 
   Returns the exit status; argparse exits with status 2 on a usage error.
   """
   parser = argparse.ArgumentParser(prog='envlogger convert', description=_DESCRIPTION)
-  _add_arguments(parser)
+  add_direction_arguments(parser, to=['minari'], from_=['minari'])
+  add_minari_arguments(parser)
   return run(parser.parse_args(None if argv is None else list(argv)))
 
 

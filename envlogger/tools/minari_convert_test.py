@@ -15,6 +15,7 @@ import numpy as np
 
 import envlogger
 from envlogger.testing import gym_toy_envs
+from envlogger.tools import convert
 from envlogger.tools import minari_convert
 
 
@@ -107,7 +108,7 @@ class MinariConvertTest(absltest.TestCase):
     source = os.path.join(self.tmp, 'source')
     traces = _record(source, [8], info_filter=['t'])  # Left out by --no_infos.
     parser = argparse.ArgumentParser(prog='envlogger')
-    minari_convert.register(parser.add_subparsers(dest='command'))
+    convert.register(parser.add_subparsers(dest='command'))
 
     args = parser.parse_args(['convert', '--to', 'minari', source, 'cli/registered-v0',
                               '--no_infos'])

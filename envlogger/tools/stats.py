@@ -13,6 +13,10 @@
   action spec gives the bins 0..num_values-1).
 
 `compute_stats(reader)` returns the same as a dict (what `--json` prints).
+With `--beam` the statistics are computed by a Beam pipeline instead
+(envlogger/beam/stats.py: per-field count/mean/std/min/max, episode returns
+and lengths, no quartiles or histogram), on the DirectRunner by default or on
+the runner `--beam_args` names; its result is printed as JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 
 import envlogger
 from envlogger.tools import cli_support
+from envlogger.tools import convert
 
 # Above this many distinct integer actions, no histogram is kept.
 _MAX_HISTOGRAM_BINS = 1000
@@ -197,7 +202,19 @@ def format_stats(stats: dict[str, Any]) -> str:
   return '\n'.join(out)
 
 
+def _run_beam(args: argparse.Namespace) -> int:
+  try:
+    from envlogger.beam import pipelines  # pylint: disable=g-import-not-at-top
+    stats = pipelines.compute_stats(args.dir, options=convert.beam_options(args))
+  except (ImportError, OSError, ValueError, RuntimeError) as e:
+    raise cli_support.CliError(str(e)) from e
+  cli_support.print_json(stats)
+  return 0
+
+
 def _run(args: argparse.Namespace) -> int:
+  if args.beam:
+    return _run_beam(args)
   with cli_support.open_reader(args.dir) as reader:
     with cli_support.Progress(len(reader.steps), 'stats', args.quiet) as progress:
       stats = compute_stats(reader, args.dir, progress)
@@ -217,4 +234,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
   parser.add_argument('--json', action='store_true',
                       help='print JSON (with the per-episode returns and lengths)')
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+  parser.add_argument('--beam', action='store_true',
+                      help='compute on a Beam pipeline (needs envlogger[beam]); prints JSON')
+  convert.add_beam_arguments(parser)
   parser.set_defaults(run=_run)
