@@ -1,9 +1,11 @@
 """Reader: random access to a dataset recorded by `EnvLogger`."""
 
 import copy
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
+from envlogger import step_data
 from envlogger.backends import backend_reader
+from envlogger.backends import step_stacking
 from envlogger.backends import backend_type
 from envlogger.converters import spec_codec
 
@@ -92,6 +94,43 @@ class Reader:
   def episodes(self) -> Sequence[Sequence[Any]]:
     """Lazy sequence of episodes, each a lazy sequence of `StepData`."""
     return self._backend.episodes
+
+  def step_arrays(self, start: int = 0, stop: Optional[int] = None, *,
+                  ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """Steps [start, stop) as a StepData of numpy arrays with a leading step axis.
+
+    Each leaf is `np.stack` of the per-step values (dtype included); None
+    is NaN in floating leaves, 0 / False / '' in others; leaves that change
+    shape or dtype raise ValueError naming the path and step unless listed
+    in `ragged` (returned as lists). See `BackendReader.step_arrays`.
+    """
+    return self._backend.step_arrays(start, stop, ragged=ragged)
+
+  def episode_arrays(self, index: int, *,
+                     ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """Episode `index` (negative from the end) as arrays, as `step_arrays`."""
+    return self._backend.episode_arrays(index, ragged=ragged)
+
+  def sample(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
+             ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """`batch_size` uniformly drawn windows of `seq_len` steps inside episodes.
+
+    Leaves are shaped [batch_size, seq_len, ...]; `seed` is an int (same
+    batch every time), a `np.random.Generator` (a stream) or None. See
+    `BackendReader.sample`.
+    """
+    return self._backend.sample(batch_size, seq_len=seq_len, seed=seed, ragged=ragged)
+
+  def batches(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
+              drop_last: bool = False,
+              ragged: step_stacking.Ragged = ()) -> Iterator[step_data.StepData]:
+    """One epoch over every window of `seq_len` steps, without replacement.
+
+    Batches are shaped as `sample`'s; the last is smaller unless
+    `drop_last`. See `BackendReader.batches`.
+    """
+    return self._backend.batches(batch_size, seq_len=seq_len, seed=seed, drop_last=drop_last,
+                                 ragged=ragged)
 
   def skipped_regions(self) -> List[backend_reader.SkippedRegion]:
     """The damaged parts of the dataset met by reading so far.
