@@ -131,25 +131,18 @@ def _num_rows(data: step_data.StepData) -> int:
   return len(data.timestep.step_type)
 
 
-def _episode_table(reader: reader_lib.Reader) -> Tuple[np.ndarray, np.ndarray]:
-  """(first global step, number of steps) of every episode, as int64 arrays."""
-  backend = reader._backend  # pylint: disable=protected-access
-  infos = [backend._get_nth_episode_info(i) for i in range(len(reader.episodes))]  # pylint: disable=protected-access
-  return (np.array([info.start for info in infos], np.int64),
-          np.array([info.num_steps for info in infos], np.int64))
-
-
 class _LazyReader:
   """Holds a data directory and opens one reader per process on first use.
 
   Pickling keeps only the directory: a copy sent to a `DataLoader` worker
-  opens its own reader there.
+  opens its own reader there (and reads its own episode table).
   """
 
   def __init__(self, data_directory: DataDirectory):
     self._data_directory = os.fspath(data_directory)
     self._reader: Optional[reader_lib.Reader] = None
     self._pid: Optional[int] = None
+    self._windows: Optional[step_windows.Windows] = None
 
   @property
   def data_directory(self) -> str:
@@ -162,15 +155,32 @@ class _LazyReader:
       # used: every process opens its own.
       self._reader = reader_lib.Reader(self._data_directory)
       self._pid = os.getpid()
+      self._windows = None
     return self._reader
+
+  def windows(self, seq_len: int) -> step_windows.Windows:
+    """The windows of `seq_len` steps inside episodes, as `Reader.sample` draws them.
+
+    Raises:
+      ValueError: no episodes, or `seq_len` is longer than every episode.
+    """
+    reader = self.reader
+    if self._windows is None or self._windows.seq_len != seq_len:
+      try:
+        self._windows = reader._backend._windows(seq_len)  # pylint: disable=protected-access
+      except ValueError as e:
+        raise ValueError(f'{self._data_directory}: {e}') from None
+    return self._windows
 
   def close(self) -> None:
     if self._reader is not None and self._pid == os.getpid():
       self._reader.close()
     self._reader = None
+    self._windows = None
 
   def __getstate__(self) -> dict:
-    return {'_data_directory': self._data_directory, '_reader': None, '_pid': None}
+    return {'_data_directory': self._data_directory, '_reader': None, '_pid': None,
+            '_windows': None}
 
 
 class StepDataset(torch_data.Dataset):
@@ -200,16 +210,10 @@ class StepDataset(torch_data.Dataset):
     self._lazy = _LazyReader(data_directory)
     self._seq_len = None if seq_len is None else step_windows.check_count('seq_len', seq_len)
     self._as_tensors = as_tensors
-    reader = self._lazy.reader
     if self._seq_len is None:
-      self._windows = None
-      self._num_items = len(reader.steps)
+      self._num_items = len(self._lazy.reader.steps)
     else:
-      try:
-        self._windows = step_windows.Windows(*_episode_table(reader), self._seq_len)
-      except ValueError as e:
-        raise ValueError(f'{self._lazy.data_directory}: {e}') from None
-      self._num_items = self._windows.count
+      self._num_items = self._lazy.windows(self._seq_len).count
     # The parent process needs no open reader; workers open theirs.
     self._lazy.close()
 
@@ -228,9 +232,10 @@ class StepDataset(torch_data.Dataset):
                        f'{self._num_items - 1}]')
     if index < 0:
       index += self._num_items
-    if self._windows is None:
+    if self._seq_len is None:
       return index, index + 1
-    start = int(self._windows.first_steps(np.array([index]))[0])
+    windows = self._lazy.windows(self._seq_len)
+    start = int(windows.first_steps(np.array([index]))[0])
     return start, start + self._seq_len
 
   def __getitem__(self, index: int) -> step_data.StepData:
