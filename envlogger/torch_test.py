@@ -278,3 +278,24 @@ def test_import_without_torch_names_the_extra():
   result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                           check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
   assert 'envlogger.torch needs PyTorch: pip install envlogger[torch]' in result.stdout
+
+
+def test_damaged_chunk_is_skipped_by_workers(et, tmp_path):
+  import torch  # pylint: disable=g-import-not-at-top
+  from envlogger.backends import backend_reader  # pylint: disable=g-import-not-at-top
+  from envlogger.testing import damage_harness  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / 'damaged')
+  varied_env.record(path, _LENGTHS, writer_options=_OPTIONS)
+  [(steps_file, chunks)] = damage_harness.load_clean(path).step_chunks.items()
+  assert len(chunks) >= 3, chunks
+  begin, end, lost = chunks[len(chunks) // 2]
+  damage_harness.flip_byte(os.path.join(path, steps_file), (begin + end) // 2, mask=0x5a)
+  kept = [p for i, p in enumerate(_all_positions()) if i not in lost]  # Positions in order.
+
+  dataset = et.StepIterableDataset(path, batch_size=4, block_steps=6)
+  loader = _loader(dataset, torch, batch_size=None, num_workers=2)
+  assert sorted(p for batch in loader for p in _positions(batch)) == kept
+  steps = et.StepDataset(path)
+  with pytest.raises(backend_reader.DamagedDataError, match='damaged chunk'):
+    steps[lost[0]]
+  assert _positions(et.collate([steps[lost[-1] + 1]])) == [_all_positions()[lost[-1] + 1]]
