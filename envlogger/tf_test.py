@@ -141,6 +141,33 @@ def test_steps_level(etf, tfds, path):
   assert [len(b['reward']) for b in batches] == [8, 8, 8, 5]
 
 
+@pytest.mark.parametrize('drop_remainder', [False, True])
+def test_steps_in_batches(etf, tfds, path, drop_remainder):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  dataset = etf.as_dataset(path, level='steps', batch_size=8, drop_remainder=drop_remainder)
+  rows_axis = 8 if drop_remainder else None
+  assert dataset.element_spec['observation']['frame'] == tf.TensorSpec((rows_axis, 3, 4),
+                                                                       tf.uint8)
+  assert dataset.element_spec['tag'] == tf.TensorSpec((rows_axis,), tf.string)
+  rows = [row for episode in _expected_episodes(path) for row in episode['steps']]
+  batches = list(tfds.as_numpy(dataset))
+  # 29 steps: batches of 8 across episode boundaries, then the remaining 5.
+  sizes = [8, 8, 8] if drop_remainder else [8, 8, 8, 5]
+  assert [len(b['reward']) for b in batches] == sizes
+  for i, batch in enumerate(batches):
+    _assert_rows_equal(batch, rows[8 * i:8 * i + sizes[i]])
+
+
+@pytest.mark.parametrize('kwargs, error, match', [
+    (dict(level='steps', batch_size=0), ValueError, 'batch_size must be at least 1, got 0'),
+    (dict(level='steps', batch_size=2.5), TypeError, 'batch_size must be an int'),
+    (dict(batch_size=4), ValueError, "batch_size=4 needs level='steps'"),
+])
+def test_bad_batch_size(etf, path, kwargs, error, match):
+  with pytest.raises(error, match=match):
+    etf.as_dataset(path, **kwargs)
+
+
 def test_catch_without_custom_data(etf, tfds, tmp_path):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   path = str(tmp_path / 'catch')
