@@ -140,18 +140,24 @@ def _fit(value: Any, spec: Any, path: str, what: str) -> Any:
   return array
 
 
-def _shifted(array: np.ndarray) -> np.ndarray:
-  """Rows 1..n-1 of `array` followed by one row of zeros (RLDS's shift)."""
+def _shifted(array: Optional[np.ndarray]) -> Optional[np.ndarray]:
+  """Rows 1..n-1 of `array` followed by one row of zeros (RLDS's shift).
+
+  None (a leaf that is None in every step: an episode of one FIRST step)
+  stays None; `_episodes` fills it with zeros of its spec.
+  """
+  if array is None:
+    return None
   array = np.asarray(array)
   return np.concatenate([array[1:], np.zeros((1,) + array.shape[1:], array.dtype)])
 
 
-def _zeros(spec: Any) -> Any:
-  """Zeros (empty strings) matching TensorSpecs of one value."""
+def _zeros(spec: Any, rows: int = 0) -> Any:
+  """Zeros (empty strings) matching TensorSpecs; an unknown dimension is `rows`."""
 
   def leaf(s):
     dtype = object if s.dtype == tf.string else s.dtype.as_numpy_dtype
-    shape = tuple(d if d is not None else 0 for d in s.shape)
+    shape = tuple(d if d is not None else rows for d in s.shape)
     return np.full(shape, b'' if dtype is object else 0, dtype=dtype)
 
   return tf.nest.map_structure(leaf, spec)
@@ -239,8 +245,11 @@ def _episodes(data_directory: str, signature: _Signature,
     zeros = _zeros(signature.metadata)
     for i in range(len(reader.episodes)):
       what = f'{data_directory} episode {i}'
-      steps = _fit(_rlds_steps(reader.episode_arrays(i), what), signature.steps, 'steps',
-                   what)
+      steps = _rlds_steps(reader.episode_arrays(i), what)
+      for key in ('action', 'reward', 'discount'):
+        if steps[key] is None:  # Only FIRST steps: every RLDS row has zeros there.
+          steps[key] = _zeros(signature.steps[key], rows=len(steps['is_first']))
+      steps = _fit(steps, signature.steps, 'steps', what)
       if not with_metadata:
         yield steps
         continue

@@ -20,6 +20,8 @@ from envlogger import step_data
 from envlogger.backends import riegeli_backend_writer
 from envlogger.backends import tfds_backend_testlib
 from envlogger.testing import catch_env
+from envlogger.testing import stacked
+from envlogger.testing import upstream_fixtures
 from envlogger.testing import varied_env
 
 _LENGTHS = (3, 7, 2, 12, 5)
@@ -266,3 +268,61 @@ def test_import_without_tensorflow_names_the_extra():
   result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                           check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
   assert 'envlogger.tf needs TensorFlow: pip install envlogger[tf]' in result.stdout
+
+
+def _upstream_rlds_episodes(want):
+  """RLDS episodes (lists of per-step values) of what upstream's Reader returned."""
+  _, action_spec, reward_spec, discount_spec = want['specs']
+
+  def shifted(values, spec):
+    return values[1:] + [np.zeros(spec.shape, spec.dtype)]
+
+  # An episode without metadata has zeros (b'' for strings) in the fields the others have.
+  some = next(m for m in want['episode_metadata'] if m is not None)
+  zeros = {k: b'' if isinstance(v, str) else np.zeros_like(v) for k, v in some.items()}
+  episodes = []
+  for i, (start, num_steps) in enumerate(want['episodes']):
+    steps = want['steps'][start:start + num_steps]
+    types = [s[0].step_type for s in steps]
+    rows = {
+        'observation': [s[0].observation for s in steps],
+        'action': shifted([s[1] for s in steps], action_spec),
+        'reward': shifted([s[0].reward for s in steps], reward_spec),
+        'discount': shifted([s[0].discount for s in steps], discount_spec),
+        'is_first': [t == dm_env.StepType.FIRST for t in types],
+        'is_last': [t == dm_env.StepType.LAST for t in types],
+        'is_terminal': [t == dm_env.StepType.LAST and s[0].discount == 0
+                        for t, s in zip(types, steps)],
+    }
+    for key in (steps[0][2] or {}):
+      rows[key] = [s[2][key] for s in steps]
+    metadata = want['episode_metadata'][i]
+    episodes.append((rows, zeros if metadata is None else metadata))
+  return episodes
+
+
+@pytest.mark.parametrize('dataset', [
+    d for d in upstream_fixtures.DATASETS if d not in ('all_types', 'empty')])
+def test_upstream_fixtures(etf, tfds, dataset):
+  """Datasets written by upstream 1.3: RLDS episodes of what upstream's Reader returned."""
+  want = upstream_fixtures.expected(dataset)
+  got = list(tfds.as_numpy(etf.as_dataset(os.path.join(upstream_fixtures.DIRECTORY, dataset))))
+  expected = _upstream_rlds_episodes(want)
+  assert len(got) == len(expected) == want['num_episodes']
+  for i, (episode, (rows, metadata)) in enumerate(zip(got, expected)):
+    assert set(episode) == {'steps', *metadata}, i
+    for key, value in metadata.items():
+      if isinstance(value, (str, bytes)):  # tf.string comes back as bytes.
+        assert episode[key] == (value.encode() if isinstance(value, str) else value), (i, key)
+      else:
+        assert episode[key] == value and episode[key].dtype == np.asarray(value).dtype, (i, key)
+    assert set(episode['steps']) == set(rows), i
+    for key, values in rows.items():
+      stacked.assert_stacked(episode['steps'][key], values, f'episode {i} {key}')
+
+
+def test_upstream_fixtures_that_do_not_stack(etf, tfds):
+  empty = etf.as_dataset(os.path.join(upstream_fixtures.DIRECTORY, 'empty'), level='steps')
+  assert list(tfds.as_numpy(empty)) == []
+  with pytest.raises(ValueError, match="'timestep/reward' changes between steps"):
+    etf.as_dataset(os.path.join(upstream_fixtures.DIRECTORY, 'all_types'))

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 import envlogger
+from envlogger.testing import stacked
+from envlogger.testing import upstream_fixtures
 from envlogger.testing import varied_env
 
 _LENGTHS = (3, 7, 2, 12, 5, 4, 9)
@@ -299,3 +301,63 @@ def test_damaged_chunk_is_skipped_by_workers(et, tmp_path):
   with pytest.raises(backend_reader.DamagedDataError, match='damaged chunk'):
     steps[lost[0]]
   assert _positions(et.collate([steps[lost[-1] + 1]])) == [_all_positions()[lost[-1] + 1]]
+
+
+def _numpy_tree(tree):
+  """A batch's tensors as numpy arrays (structure kept; None and numpy leaves as they are)."""
+  import torch  # pylint: disable=g-import-not-at-top
+  if isinstance(tree, dict):
+    return {k: _numpy_tree(v) for k, v in tree.items()}
+  if isinstance(tree, tuple) and hasattr(tree, '_fields'):
+    return type(tree)(*(_numpy_tree(v) for v in tree))
+  if isinstance(tree, (list, tuple)):
+    return type(tree)(_numpy_tree(v) for v in tree)
+  return tree.numpy() if isinstance(tree, torch.Tensor) else tree
+
+
+def _concatenated(batches):
+  """Batches (StepData of arrays) joined along the step axis."""
+  def join(*leaves):
+    return None if leaves[0] is None else np.concatenate(leaves)
+  from envlogger import torch as et  # pylint: disable=g-import-not-at-top
+  return et._map_structure(join, *batches)  # pylint: disable=protected-access
+
+
+@_MANY_WORKERS
+@pytest.mark.parametrize('dataset', [
+    d for d in upstream_fixtures.DATASETS if d not in ('all_types', 'empty')])
+def test_upstream_fixtures(et, dataset):
+  """Datasets written by upstream 1.3: every step as upstream's Reader returned it."""
+  import torch  # pylint: disable=g-import-not-at-top
+  want = upstream_fixtures.expected(dataset)
+  # Two workers on the dataset of several shards; in-process elsewhere (fast).
+  num_workers = 2 if dataset == 'multishard' else 0
+  iterable = et.StepIterableDataset(os.path.join(upstream_fixtures.DIRECTORY, dataset),
+                                    batch_size=16, block_steps=40)
+  batches = [_numpy_tree(b) for b in _loader(iterable, torch, batch_size=None,
+                                              num_workers=num_workers)]
+  got = _concatenated(batches)
+  if num_workers:  # Workers interleave their batches: restore the dataset's order.
+    order = np.argsort([s for b in batches for s in b.custom_data['step']], kind='stable')
+    assert len(batches) > 1
+  steps = want['steps']
+  assert len(got.timestep.step_type) == want['num_steps']
+  if num_workers:
+    got = et._map_structure(lambda x: None if x is None else x[order], got)  # pylint: disable=protected-access
+    steps = sorted(steps, key=lambda s: s[2]['step'])
+  stacked.assert_stacked(got.timestep.step_type, [int(s[0].step_type) for s in steps],
+                         'step_type')
+  for field in ('reward', 'discount', 'observation'):
+    stacked.assert_stacked(getattr(got.timestep, field),
+                           [getattr(s[0], field) for s in steps], field)
+  stacked.assert_stacked(got.action, [s[1] for s in steps], 'action')
+  stacked.assert_stacked(got.custom_data, [s[2] for s in steps], 'custom_data')
+
+
+def test_upstream_fixtures_that_do_not_stack(et):
+  empty = os.path.join(upstream_fixtures.DIRECTORY, 'empty')
+  assert list(et.StepIterableDataset(empty, batch_size=4)) == []
+  assert len(et.StepDataset(empty)) == 0
+  all_types = et.StepIterableDataset(os.path.join(upstream_fixtures.DIRECTORY, 'all_types'))
+  with pytest.raises(ValueError, match="'timestep/reward' changes between steps"):
+    next(iter(all_types))
