@@ -12,12 +12,16 @@ codec, which raises its error.
 import copy
 from typing import Any, Optional
 
+import numpy as np
+
 from absl import logging
 import dm_env
 
 from envlogger import _native
 from envlogger import step_data
 from envlogger.backends import backend_reader
+from envlogger.backends import column_plan
+from envlogger.backends import step_stacking
 from envlogger.backends.python import episode_info
 from envlogger.backends.python import riegeli_dataset_reader
 from envlogger.converters import native_codec
@@ -112,6 +116,11 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     """
     if not str(error).startswith(_DAMAGE_PREFIX) or _DAMAGE_MARK not in str(error):
       return error
+    self._report_new_regions()
+    return backend_reader.DamagedDataError(str(error))
+
+  def _report_new_regions(self) -> None:
+    """Logs the damaged regions met since the last call, once each."""
     regions = self.skipped_regions()
     for region in regions[self._num_reported_regions:]:
       logging.warning('Skipping damaged data in %s: bytes [%d, %d) are unreadable, %d steps '
@@ -119,7 +128,35 @@ class RiegeliBackendReader(backend_reader.BackendReader):
                       f' (steps {region.steps.start}..{region.steps.stop - 1})'
                       if region.steps else '', region.message)
     self._num_reported_regions = len(regions)
-    return backend_reader.DamagedDataError(str(error))
+
+  def _init_visitors(self) -> None:
+    super()._init_visitors()
+    self._column_plan_cache = None
+
+  def _column_plan(self) -> Optional[column_plan.ColumnPlan]:
+    """The native decoding plan learned from the first steps (False: none)."""
+    if self._column_plan_cache is None:
+      self._column_plan_cache = column_plan.ColumnPlan.from_reference(
+          self._reference_steps()) or False
+    return self._column_plan_cache or None
+
+  def _stack_steps(self, indices: np.ndarray,
+                   ragged: step_stacking.Ragged) -> backend_reader.StackedSteps:
+    """Decodes the steps natively into arrays when the plan fits them.
+
+    Falls back to stacking per-step values (the base class) with `ragged`
+    parts, or when a step does not fit the plan or fails to read, so the
+    result and errors are the same either way.
+    """
+    plan = None if step_stacking.ragged_paths(ragged) else self._column_plan()
+    if plan is not None and self._reader is not None and len(indices):
+      result = plan.read(self._reader, indices)
+      if result is not None:
+        step, readable = result
+        if not readable.all():
+          self._report_new_regions()
+        return backend_reader.StackedSteps(step, readable, frozenset())
+    return super()._stack_steps(indices, ragged)
 
   def _copy(self) -> 'RiegeliBackendReader':
     clone = copy.copy(self)

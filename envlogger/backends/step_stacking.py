@@ -36,8 +36,8 @@ from envlogger import step_data
 
 Ragged = Union[str, Iterable[str]]
 
-# The top-level fields of a step and their paths.
-_TOP_FIELDS = (('timestep', 'step_type'), ('timestep', 'reward'), ('timestep', 'discount'),
+# The top-level fields of a step and their paths (path components).
+TOP_FIELDS = (('timestep', 'step_type'), ('timestep', 'reward'), ('timestep', 'discount'),
                ('timestep', 'observation'), ('action',), ('custom_data',))
 
 
@@ -54,7 +54,7 @@ def ragged_paths(ragged: Ragged) -> frozenset:
 
 
 def step_fields(step: step_data.StepData) -> Tuple[Any, ...]:
-  """The six top-level values of a step, in _TOP_FIELDS order."""
+  """The six top-level values of a step, in TOP_FIELDS order."""
   timestep = step.timestep
   return (timestep.step_type, timestep.reward, timestep.discount, timestep.observation,
           step.action, step.custom_data)
@@ -129,7 +129,7 @@ class Stacker:
     self.ragged_applied = set()
     fields = [step_fields(s) for s in steps]
     out = []
-    for f, names in enumerate(_TOP_FIELDS):
+    for f, names in enumerate(TOP_FIELDS):
       out.append(self.stack_values([x[f] for x in fields], indices, '/'.join(names)))
     unused = self._ragged - self._used
     if unused:
@@ -202,8 +202,8 @@ class Stacker:
     if self._reference is None:
       self._reference = [step_fields(s) for s in self._reference_fn()]
     parts = path.split('/')
-    top = next(f for f, names in enumerate(_TOP_FIELDS) if parts[:len(names)] == list(names))
-    keys = parts[len(_TOP_FIELDS[top]):]
+    top = next(f for f, names in enumerate(TOP_FIELDS) if parts[:len(names)] == list(names))
+    keys = parts[len(TOP_FIELDS[top]):]
     values = []
     for fields in self._reference:
       value = fields[top]
@@ -265,7 +265,7 @@ def take_rows(step: step_data.StepData, rows: np.ndarray, ragged: Iterable[str])
   """
   ragged = frozenset(ragged)
   fields = step_fields(step)
-  out = [_take(fields[f], rows, ragged, '/'.join(names)) for f, names in enumerate(_TOP_FIELDS)]
+  out = [_take(fields[f], rows, ragged, '/'.join(names)) for f, names in enumerate(TOP_FIELDS)]
   step_type, reward, discount, observation, action, custom_data = out
   return step_data.StepData(dm_env.TimeStep(step_type, reward, discount, observation), action,
                             custom_data)

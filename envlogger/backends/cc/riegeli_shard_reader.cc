@@ -162,9 +162,18 @@ const DamagedRegion* RiegeliShardReader::FindDamage(const std::string& path, uin
   return nullptr;
 }
 
+namespace {
+constexpr std::string_view kDamageMark = " is in a damaged chunk: ";
+}  // namespace
+
+bool RiegeliShardReader::IsDamageError(const Status& status) {
+  return status.code() == riegeli::StatusCode::kDataLoss &&
+         std::string_view(status.message()).find(kDamageMark) != std::string_view::npos;
+}
+
 Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const DamagedRegion& region) {
   return riegeli::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
-                                " is in a damaged chunk: bytes [" + std::to_string(region.begin) + ", " +
+                                std::string(kDamageMark) + "bytes [" + std::to_string(region.begin) + ", " +
                                 std::to_string(region.end) + ") are unreadable (" + region.message + ")");
 }
 

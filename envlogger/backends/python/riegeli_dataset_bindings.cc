@@ -35,6 +35,7 @@
 #include "envlogger/backends/cc/async_dataset_writer.h"
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
+#include "envlogger/backends/python/native_dataset_reader.h"
 #include "envlogger/python/decode_step.h"
 #include "envlogger/python/encode_step.h"
 #include "envlogger/python/register.h"
@@ -433,6 +434,7 @@ class PyDatasetReader {
   }
 
  private:
+  friend NativeDatasetReader envlogger::python::GetNativeDatasetReader(py::handle reader);
   std::mutex mutex_;
   RiegeliDatasetReader reader_;
 };
@@ -455,6 +457,15 @@ StepClasses ToStepClasses(py::handle step_data, py::handle timestep, py::handle 
 }
 
 }  // namespace
+
+NativeDatasetReader GetNativeDatasetReader(py::handle reader) {
+  if (!py::isinstance<PyDatasetReader>(reader)) {
+    throw py::type_error("Expected an envlogger._native.dataset_io.RiegeliDatasetReader, got " +
+                         std::string(py::str(py::type::of(reader).attr("__name__"))));
+  }
+  PyDatasetReader& native = py::cast<PyDatasetReader&>(reader);
+  return NativeDatasetReader{&native.reader_, &native.mutex_};
+}
 
 void RegisterDatasetIo(py::module_ m) {
   py::class_<PyDatasetWriter>(m, "RiegeliDatasetWriter",
