@@ -34,7 +34,7 @@ iteration with an error naming the field and the episode.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Iterator, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import dm_env
 from dm_env import specs as dm_specs
@@ -55,6 +55,8 @@ DataDirectory = Union[str, os.PathLike]
 STEP_KEYS = ('observation', 'action', 'reward', 'discount', 'is_first', 'is_last',
              'is_terminal')
 _LEVELS = ('episodes', 'steps')
+# Whole episodes are read together, one Reader.step_arrays call for up to this many steps.
+_RUN_STEPS = 4096
 
 
 def _map(fn: Callable[..., Any], tree: Any, path: str) -> Any:
@@ -140,16 +142,19 @@ def _fit(value: Any, spec: Any, path: str, what: str) -> Any:
   return array
 
 
-def _shifted(array: Optional[np.ndarray]) -> Optional[np.ndarray]:
-  """Rows 1..n-1 of `array` followed by one row of zeros (RLDS's shift).
+def _shifted(array: Optional[np.ndarray], ends: np.ndarray) -> Optional[np.ndarray]:
+  """RLDS's shift: row i takes row i + 1, except episode ends (rows `ends`): zeros.
 
-  None (a leaf that is None in every step: an episode of one FIRST step)
-  stays None; `_episodes` fills it with zeros of its spec.
+  None (a leaf that is None in every step: episodes of one FIRST step) stays
+  None; `_fitted_runs` fills it with zeros of its spec.
   """
   if array is None:
     return None
   array = np.asarray(array)
-  return np.concatenate([array[1:], np.zeros((1,) + array.shape[1:], array.dtype)])
+  shifted = np.zeros_like(array)
+  shifted[:-1] = array[1:]
+  shifted[ends] = b'' if array.dtype.kind == 'O' else np.zeros((), array.dtype)
+  return shifted
 
 
 def _zeros(spec: Any, rows: int = 0) -> Any:
@@ -177,18 +182,29 @@ def _named_fields(value: Any, name: str, reserved: tuple, path: str) -> Dict[str
   return dict(value)
 
 
-def _rlds_steps(data: step_data.StepData, path: str) -> Dict[str, Any]:
-  """RLDS step fields (stacked) of one episode's arrays."""
+def _rlds_steps(data: step_data.StepData, path: str,
+                lengths: Optional[Sequence[int]] = None) -> Dict[str, Any]:
+  """RLDS step fields (stacked) of the arrays of consecutive whole episodes.
+
+  Args:
+    data: the episodes' steps as arrays.
+    path: names the episodes in errors.
+    lengths: rows of each episode (they add up to the rows of `data`);
+      default one episode.
+  """
   timestep = data.timestep
   step_type = np.asarray(timestep.step_type)
+  if lengths is None:
+    lengths = [len(step_type)]
+  ends = np.cumsum(lengths)[np.asarray(lengths) > 0] - 1
   is_last = step_type == int(dm_env.StepType.LAST)
   discount = np.asarray(timestep.discount)
   no_discount = (discount == 0).reshape(len(step_type), -1).all(axis=1)
   steps = {
       'observation': timestep.observation,
-      'action': _map(lambda x, p: _shifted(x), data.action, 'action'),
-      'reward': _map(lambda x, p: _shifted(x), timestep.reward, 'reward'),
-      'discount': _map(lambda x, p: _shifted(x), timestep.discount, 'discount'),
+      'action': _map(lambda x, p: _shifted(x, ends), data.action, 'action'),
+      'reward': _map(lambda x, p: _shifted(x, ends), timestep.reward, 'reward'),
+      'discount': _map(lambda x, p: _shifted(x, ends), timestep.discount, 'discount'),
       'is_first': step_type == int(dm_env.StepType.FIRST),
       'is_last': is_last,
       'is_terminal': is_last & no_discount,
@@ -196,6 +212,14 @@ def _rlds_steps(data: step_data.StepData, path: str) -> Dict[str, Any]:
   steps.update(_named_fields(data.custom_data, 'custom_data', STEP_KEYS,
                              f'{path} custom_data'))
   return steps
+
+
+def _rows(tree: Any, start: int, stop: int) -> Any:
+  return tf.nest.map_structure(lambda x: x[start:stop], tree)
+
+
+def _concatenate(trees: List[Any]) -> Any:
+  return tf.nest.map_structure(lambda *xs: np.concatenate(xs), *trees)
 
 
 class _Signature:
@@ -237,32 +261,78 @@ class _Signature:
         break
 
 
-def _episodes(data_directory: str, signature: _Signature,
-              with_metadata: bool) -> Iterator[Dict[str, Any]]:
-  """Yields every episode's RLDS steps (and metadata), fitted to `signature`."""
+def _episode_runs(reader: reader_lib.Reader) -> List[Tuple[int, int, int, List[int]]]:
+  """(first episode, end episode, first step, lengths) of runs of episodes read together.
+
+  A run is consecutive episodes whose steps follow each other, of at most
+  _RUN_STEPS steps in all (or a single longer episode).
+  """
+  backend = reader._backend  # pylint: disable=protected-access
+  infos = [backend._get_nth_episode_info(i, include_metadata=False)  # pylint: disable=protected-access
+           for i in range(len(reader.episodes))]
+  runs = []
+  first = 0
+  while first < len(infos):
+    end = first + 1
+    total = infos[first].num_steps
+    while (end < len(infos) and total + infos[end].num_steps <= _RUN_STEPS and
+           infos[end].start == infos[end - 1].start + infos[end - 1].num_steps):
+      total += infos[end].num_steps
+      end += 1
+    runs.append((first, end, infos[first].start, [i.num_steps for i in infos[first:end]]))
+    first = end
+  return runs
+
+
+def _fitted_runs(reader: reader_lib.Reader, signature: _Signature,
+                 data_directory: str) -> Iterator[Tuple[int, List[int], Dict[str, Any]]]:
+  """Yields (first episode, rows of each episode, RLDS steps fitted to `signature`).
+
+  Episodes are read a run at a time (one `step_arrays` call); a run with
+  steps in damaged chunks (fewer rows than its episodes have) is read again
+  episode by episode, each episode with the rows that could be read.
+  """
+  for first, end, start, lengths in _episode_runs(reader):
+    parts = [(first, lengths, reader.step_arrays(start, start + sum(lengths)))]
+    if len(parts[0][2].timestep.step_type) != sum(lengths):
+      arrays = [reader.episode_arrays(i) for i in range(first, end)]
+      parts = [(i, [len(a.timestep.step_type)], a) for i, a in zip(range(first, end), arrays)]
+    for episode, rows, data in parts:
+      what = (f'{data_directory} episode {episode}' if len(rows) == 1 else
+              f'{data_directory} episodes {episode}..{episode + len(rows) - 1}')
+      steps = _rlds_steps(data, what, rows)
+      for key in ('action', 'reward', 'discount'):
+        if steps[key] is None:  # Only FIRST steps: every RLDS row has zeros there.
+          steps[key] = _zeros(signature.steps[key], rows=sum(rows))
+      yield episode, rows, _fit(steps, signature.steps, 'steps', what)
+
+
+def _episodes(data_directory: str, signature: _Signature) -> Iterator[Dict[str, Any]]:
+  """Yields every episode's RLDS steps and metadata, fitted to `signature`."""
   with reader_lib.Reader(data_directory) as reader:
     metadata_seq = reader.episode_metadata()
     zeros = _zeros(signature.metadata)
-    for i in range(len(reader.episodes)):
-      what = f'{data_directory} episode {i}'
-      steps = _rlds_steps(reader.episode_arrays(i), what)
-      for key in ('action', 'reward', 'discount'):
-        if steps[key] is None:  # Only FIRST steps: every RLDS row has zeros there.
-          steps[key] = _zeros(signature.steps[key], rows=len(steps['is_first']))
-      steps = _fit(steps, signature.steps, 'steps', what)
-      if not with_metadata:
-        yield steps
-        continue
-      episode = {'steps': steps}
-      if signature.metadata:
-        metadata = metadata_seq[i]
-        if metadata is None:
-          episode.update(zeros)
-        else:
-          fields = _named_fields(metadata, 'episode_metadata', ('steps',),
-                                 f'{what} metadata')
-          episode.update(_fit(fields, signature.metadata, 'episode', what))
-      yield episode
+    for first, lengths, steps in _fitted_runs(reader, signature, data_directory):
+      offsets = np.concatenate([[0], np.cumsum(lengths)])
+      for i in range(len(lengths)):
+        episode = {'steps': _rows(steps, offsets[i], offsets[i + 1])}
+        if signature.metadata:
+          metadata = metadata_seq[first + i]
+          if metadata is None:
+            episode.update(zeros)
+          else:
+            what = f'{data_directory} episode {first + i}'
+            fields = _named_fields(metadata, 'episode_metadata', ('steps',),
+                                   f'{what} metadata')
+            episode.update(_fit(fields, signature.metadata, 'episode', what))
+        yield episode
+
+
+def _steps(data_directory: str, signature: _Signature) -> Iterator[Dict[str, Any]]:
+  """Yields the RLDS steps of runs of whole episodes (a leading step axis)."""
+  with reader_lib.Reader(data_directory) as reader:
+    for _, _, steps in _fitted_runs(reader, signature, data_directory):
+      yield steps
 
 
 def _step_batches(data_directory: str, signature: _Signature, batch_size: int,
@@ -270,23 +340,19 @@ def _step_batches(data_directory: str, signature: _Signature, batch_size: int,
   """Yields the RLDS steps of all episodes in batches of `batch_size` rows."""
   pending = []
   num_pending = 0
-
-  def rows(tree, start, stop):
-    return tf.nest.map_structure(lambda x: x[start:stop], tree)
-
-  for steps in _episodes(data_directory, signature, with_metadata=False):
+  for steps in _steps(data_directory, signature):
     pending.append(steps)
     num_pending += len(steps['is_first'])
     if num_pending < batch_size:
       continue
-    merged = tf.nest.map_structure(lambda *xs: np.concatenate(xs), *pending)
+    merged = _concatenate(pending)
     full = num_pending - num_pending % batch_size
     for start in range(0, full, batch_size):
-      yield rows(merged, start, start + batch_size)
-    pending = [rows(merged, full, num_pending)] if full < num_pending else []
+      yield _rows(merged, start, start + batch_size)
+    pending = [_rows(merged, full, num_pending)] if full < num_pending else []
     num_pending -= full
   if pending and not drop_remainder:
-    yield tf.nest.map_structure(lambda *xs: np.concatenate(xs), *pending)
+    yield _concatenate(pending)
 
 
 def as_dataset(data_directory: DataDirectory, *, level: str = 'episodes',
@@ -332,9 +398,8 @@ def as_dataset(data_directory: DataDirectory, *, level: str = 'episodes',
         output_signature=spec)
   if level == 'steps':
     dataset = tf.data.Dataset.from_generator(
-        lambda: _episodes(data_directory, signature, with_metadata=False),
-        output_signature=signature.steps)
+        lambda: _steps(data_directory, signature), output_signature=signature.steps)
     return dataset.unbatch()
   return tf.data.Dataset.from_generator(
-      lambda: _episodes(data_directory, signature, with_metadata=True),
+      lambda: _episodes(data_directory, signature),
       output_signature={'steps': signature.steps, **signature.metadata})

@@ -326,3 +326,40 @@ def test_upstream_fixtures_that_do_not_stack(etf, tfds):
   assert list(tfds.as_numpy(empty)) == []
   with pytest.raises(ValueError, match="'timestep/reward' changes between steps"):
     etf.as_dataset(os.path.join(upstream_fixtures.DIRECTORY, 'all_types'))
+
+
+@pytest.mark.parametrize('run_steps', [1, 10])
+def test_episodes_read_in_runs_of_any_size(etf, tfds, path, monkeypatch, run_steps):
+  """Episodes are read several at a time; where the runs split changes nothing."""
+  monkeypatch.setattr(etf, '_RUN_STEPS', run_steps)
+  expected = _expected_episodes(path)
+  got = list(tfds.as_numpy(etf.as_dataset(path)))
+  assert len(got) == len(expected)
+  for episode, want in zip(got, expected):
+    _assert_rows_equal(episode['steps'], want['steps'])
+  rows = [row for episode in expected for row in episode['steps']]
+  batches = list(tfds.as_numpy(etf.as_dataset(path, level='steps', batch_size=29)))
+  assert len(batches) == 1
+  _assert_rows_equal(batches[0], rows)
+
+
+def test_damaged_chunk_is_skipped(etf, tfds, tmp_path):
+  from envlogger.testing import damage_harness  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / 'damaged')
+  varied_env.record(path, _LENGTHS, writer_options='transpose,brotli:6,chunk_size:512')
+  [(steps_file, chunks)] = damage_harness.load_clean(path).step_chunks.items()
+  assert len(chunks) >= 3, chunks
+  begin, end, lost = chunks[len(chunks) // 2]
+  damage_harness.flip_byte(os.path.join(path, steps_file), (begin + end) // 2, mask=0x5a)
+  positions = [(e, t) for e, n in enumerate(_LENGTHS) for t in range(n)]
+  kept = [p for i, p in enumerate(positions) if i not in lost]
+
+  steps = list(tfds.as_numpy(etf.as_dataset(path, level='steps')))
+  assert [tuple(s['observation']['pos'][::-1]) for s in steps] == kept
+  episodes = list(tfds.as_numpy(etf.as_dataset(path)))
+  assert len(episodes) == len(_LENGTHS)  # An episode keeps the steps that could be read.
+  assert [len(e['steps']['is_first']) for e in episodes] == [
+      sum(1 for e, _ in kept if e == i) for i in range(len(_LENGTHS))]
+  for i, episode in enumerate(episodes):
+    assert [e for _, e in episode['steps']['observation']['pos']] == [i] * len(
+        episode['steps']['is_first'])
