@@ -18,8 +18,7 @@ writer options):
     epoch, as random items each decode a chunk).
 * tf.data, `.batch(B).prefetch(AUTOTUNE)` over RLDS steps:
   - memory: `from_tensor_slices` of the RLDS step arrays (the ceiling);
-  - envlogger `as_dataset(level='steps')`, and with `batch_size=B` (batches
-    made by the generator instead of `.batch`);
+  - envlogger `as_dataset(level='steps')`;
   - TFDS/RLDS: the dataset converted by `envlogger.tools.convert_riegeli_to_tfds`
     and read with `builder.as_dataset(...).flat_map(steps)` (--tfds; the
     conversion time is printed, it is not part of any rate).
@@ -211,12 +210,9 @@ def _tf_part(data_dir: str, arrays: Any, batch_size: int, repeats: int, tfds_too
 
   memory = pipeline(tf.data.Dataset.from_tensor_slices(_rlds_arrays(arrays)))
   ours = pipeline(etf.as_dataset(data_dir, level='steps'))
-  ours_batched = etf.as_dataset(data_dir, level='steps', batch_size=batch_size).prefetch(
-      tf.data.AUTOTUNE)
   paths: Dict[str, Batches] = {
       'memory from_tensor_slices': memory.as_numpy_iterator,
       'envlogger as_dataset(level="steps")': ours.as_numpy_iterator,
-      'envlogger as_dataset(level="steps", batch_size=B)': ours_batched.as_numpy_iterator,
   }
   with tempfile.TemporaryDirectory() as tfds_dir:
     if tfds_too:

@@ -19,9 +19,7 @@ episode, another value is `episode_metadata`; an episode recorded without
 metadata has zeros (and empty strings) there.
 
 `as_dataset(data_directory, level='steps')` yields the RLDS steps one by
-one, across episodes, without episode metadata; with `batch_size=B` it
-yields them in batches of B consecutive steps (across episodes), stacked
-without tf.data's per-element work: the fast way to train on steps.
+one, across episodes, without episode metadata.
 
 Element specs come from the environment specs recorded in the dataset
 (observation, action, reward and discount: their dtype and shape), and from
@@ -48,7 +46,6 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess test.
 
 from envlogger import reader as reader_lib
 from envlogger import step_data
-from envlogger.backends import step_windows
 
 DataDirectory = Union[str, os.PathLike]
 
@@ -218,10 +215,6 @@ def _rows(tree: Any, start: int, stop: int) -> Any:
   return tf.nest.map_structure(lambda x: x[start:stop], tree)
 
 
-def _concatenate(trees: List[Any]) -> Any:
-  return tf.nest.map_structure(lambda *xs: np.concatenate(xs), *trees)
-
-
 class _Signature:
   """The element specs of a dataset's RLDS steps and episode metadata."""
 
@@ -335,29 +328,7 @@ def _steps(data_directory: str, signature: _Signature) -> Iterator[Dict[str, Any
       yield steps
 
 
-def _step_batches(data_directory: str, signature: _Signature, batch_size: int,
-                  drop_remainder: bool) -> Iterator[Dict[str, Any]]:
-  """Yields the RLDS steps of all episodes in batches of `batch_size` rows."""
-  pending = []
-  num_pending = 0
-  for steps in _steps(data_directory, signature):
-    pending.append(steps)
-    num_pending += len(steps['is_first'])
-    if num_pending < batch_size:
-      continue
-    merged = _concatenate(pending)
-    full = num_pending - num_pending % batch_size
-    for start in range(0, full, batch_size):
-      yield _rows(merged, start, start + batch_size)
-    pending = [_rows(merged, full, num_pending)] if full < num_pending else []
-    num_pending -= full
-  if pending and not drop_remainder:
-    yield _concatenate(pending)
-
-
-def as_dataset(data_directory: DataDirectory, *, level: str = 'episodes',
-               batch_size: Optional[int] = None,
-               drop_remainder: bool = False) -> tf.data.Dataset:
+def as_dataset(data_directory: DataDirectory, *, level: str = 'episodes') -> tf.data.Dataset:
   """The recorded dataset as a `tf.data.Dataset` of RLDS episodes or steps.
 
   Args:
@@ -365,37 +336,20 @@ def as_dataset(data_directory: DataDirectory, *, level: str = 'episodes',
     level: 'episodes' for one element per episode, `{'steps': {...}, ...}`
       with the steps stacked (a leading axis of the episode's length) and the
       episode metadata; 'steps' for one element per RLDS step.
-    batch_size: with level='steps', yield batches of this many consecutive
-      steps (a leading axis; the same elements as `.batch(batch_size)` on
-      the unbatched dataset, read several times faster).
-    drop_remainder: with `batch_size`, drop the last, smaller batch (the
-      leading axis of the element spec is then `batch_size`).
 
   Returns:
     A dataset that reads the files each time it is iterated (a fresh reader
     per iteration); `tfds.as_numpy` turns it into numpy.
 
   Raises:
-    ValueError: an unknown `level`, `batch_size` not an int >= 1 or given
-      with level='episodes', or specs that cannot be built (see the module
-      docstring).
+    ValueError: an unknown `level`, or specs that cannot be built (see the
+      module docstring).
   """
   if level not in _LEVELS:
     raise ValueError(f'level must be one of {_LEVELS}, got {level!r}')
-  if batch_size is not None:
-    if level != 'steps':
-      raise ValueError(f"batch_size={batch_size!r} needs level='steps', got {level!r}")
-    batch_size = step_windows.check_count('batch_size', batch_size)
   data_directory = os.fspath(data_directory)
   with reader_lib.Reader(data_directory) as reader:
     signature = _Signature(reader, data_directory)
-  if batch_size is not None:
-    rows = batch_size if drop_remainder else None
-    spec = tf.nest.map_structure(lambda s: tf.TensorSpec((rows,) + tuple(s.shape[1:]), s.dtype),
-                                 signature.steps)
-    return tf.data.Dataset.from_generator(
-        lambda: _step_batches(data_directory, signature, batch_size, drop_remainder),
-        output_signature=spec)
   if level == 'steps':
     dataset = tf.data.Dataset.from_generator(
         lambda: _steps(data_directory, signature), output_signature=signature.steps)
