@@ -25,6 +25,7 @@ a batch, keeping None; pass it as `DataLoader(..., collate_fn=collate)`
 
 from __future__ import annotations
 
+import collections.abc
 import operator
 import os
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -107,6 +108,8 @@ def collate(items: Sequence[Any]) -> Any:
   """
   if not items:
     raise ValueError('collate: no items')
+  if isinstance(items, _Items):
+    return items.stacked  # StepDataset.__getitems__ read them stacked.
   return _map_structure(_stack_leaves, *items)
 
 
@@ -255,8 +258,56 @@ class StepDataset(torch_data.Dataset):
       data = _map_structure(lambda x: None if x is None else x[0], data)
     return to_torch(data) if self._as_tensors else data
 
+  def __getitems__(self, indices: Sequence[int]) -> '_Items':
+    """Items `indices` read together (what a `DataLoader` asks for a batch).
+
+    The steps of all items are read in one chunk-aware call (each chunk is
+    decoded at most once per batch). Returns a sequence of the items;
+    `collate` takes their already stacked arrays from it without stacking.
+
+    Raises:
+      IndexError: an index is out of range.
+      DamagedDataError: a step of an item is in a damaged chunk.
+    """
+    starts = np.array([self.step_range(i)[0] for i in indices], np.int64)
+    windows = self._lazy.windows(self._seq_len or 1)
+    reader = self._lazy.reader
+    batch, damaged = reader._backend._read_windows(windows, starts, ())  # pylint: disable=protected-access
+    if damaged.any():
+      index = indices[int(np.argmax(damaged))]
+      start = int(starts[np.argmax(damaged)])
+      raise backend_reader.DamagedDataError(
+          f'{self._lazy.data_directory}: steps [{start}, {start + (self._seq_len or 1)}) of '
+          f'item {index} are in a damaged chunk; see Reader.skipped_regions()')
+    if self._seq_len is None:  # [n, 1, ...] -> [n, ...]
+      batch = _map_structure(lambda x: None if x is None else x[:, 0], batch)
+    return _Items(to_torch(batch) if self._as_tensors else batch, len(starts))
+
   def __del__(self):
     self._lazy.close()
+
+
+class _Items(collections.abc.Sequence):
+  """The items of a batch read together: a sequence of views into `stacked`.
+
+  `stacked` holds their leaves stacked along a leading axis; `collate`
+  returns it as it is. Items are made only when indexed.
+  """
+
+  def __init__(self, stacked: Any, count: int):
+    self.stacked = stacked
+    self._count = count
+
+  def __len__(self) -> int:
+    return self._count
+
+  def __getitem__(self, k):
+    if isinstance(k, slice):
+      return [self[i] for i in range(*k.indices(self._count))]
+    k = operator.index(k)
+    if not -self._count <= k < self._count:
+      raise IndexError(f'item {k} of {self._count}')
+    return _map_structure(lambda x: None if x is None else x[k], self.stacked)
 
 
 class StepIterableDataset(torch_data.IterableDataset):

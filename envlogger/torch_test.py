@@ -361,3 +361,50 @@ def test_upstream_fixtures_that_do_not_stack(et):
   all_types = et.StepIterableDataset(os.path.join(upstream_fixtures.DIRECTORY, 'all_types'))
   with pytest.raises(ValueError, match="'timestep/reward' changes between steps"):
     next(iter(all_types))
+
+
+def _leaves(tree):
+  """The leaves of a StepData of tensors/arrays as numpy arrays, in order (None kept)."""
+  import torch  # pylint: disable=g-import-not-at-top
+  if isinstance(tree, dict):
+    return [leaf for k in sorted(tree) for leaf in _leaves(tree[k])]
+  if isinstance(tree, (list, tuple)):
+    return [leaf for part in tree for leaf in _leaves(part)]
+  return [tree.numpy() if isinstance(tree, torch.Tensor) else tree]
+
+
+@pytest.mark.parametrize('seq_len', [None, 3])
+def test_items_read_together_equal_items_read_alone(et, path, seq_len):
+  dataset = et.StepDataset(path, seq_len=seq_len)
+  indices = [5, 0, len(dataset) - 1, 5, -2]
+  items = dataset.__getitems__(indices)
+  assert len(items) == len(indices)
+  batch = et.collate(items)
+  for k, i in enumerate(indices):
+    alone = _leaves(dataset[i])
+    for got, want in zip(_leaves(items[k]), alone):
+      np.testing.assert_array_equal(got, want)
+      assert got.dtype == want.dtype
+    for got, want in zip(_leaves(batch), alone):
+      np.testing.assert_array_equal(got[k], want)
+  with pytest.raises(IndexError, match='out of the range'):
+    dataset.__getitems__([0, len(dataset)])
+
+
+def test_damaged_chunk_in_a_batch_of_the_map_style_dataset(et, tmp_path):
+  import torch  # pylint: disable=g-import-not-at-top
+  from envlogger.backends import backend_reader  # pylint: disable=g-import-not-at-top
+  from envlogger.testing import damage_harness  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / 'damaged')
+  varied_env.record(path, _LENGTHS, writer_options=_OPTIONS)
+  [(steps_file, chunks)] = damage_harness.load_clean(path).step_chunks.items()
+  begin, end, lost = chunks[len(chunks) // 2]
+  damage_harness.flip_byte(os.path.join(path, steps_file), (begin + end) // 2, mask=0x5a)
+  dataset = et.StepDataset(path)
+  loader = _loader(dataset, torch, batch_size=4, collate_fn=et.collate,
+                   sampler=[lost[-1] + 1, 0, lost[0], 1])
+  with pytest.raises(backend_reader.DamagedDataError, match=f'item {lost[0]} are in a damaged'):
+    next(iter(loader))
+  readable = _loader(dataset, torch, batch_size=2, collate_fn=et.collate,
+                     sampler=[lost[-1] + 1, 0])
+  assert _positions(next(iter(readable))) == [_all_positions()[lost[-1] + 1], (0, 0)]
