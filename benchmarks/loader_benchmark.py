@@ -14,8 +14,8 @@ writer options):
   - envlogger StepIterableDataset(batch_size=B) with 0 and --num_workers
     workers (`DataLoader(batch_size=None)`, persistent workers);
   - envlogger StepDataset + collate, shuffled, with 0 and --num_workers
-    workers (one `step_arrays` call per item; only --map_batches batches per
-    epoch, as random items each decode a chunk).
+    workers (a batch is read with one chunk-aware call; only --map_batches
+    batches per epoch, as random steps of large frames decode a chunk each).
 * tf.data, `.batch(B).prefetch(AUTOTUNE)` over RLDS steps:
   - memory: `from_tensor_slices` of the RLDS step arrays (the ceiling);
   - envlogger `as_dataset(level='steps')`;
@@ -64,7 +64,7 @@ _FRAME_STEPS = flags.DEFINE_integer('frame_steps', 20_000, '84x84x3 frame steps 
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 256, 'Steps per batch.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed rounds (one epoch of every path each).')
 _NUM_WORKERS = flags.DEFINE_integer('num_workers', 2, 'DataLoader workers of the multi-worker rows.')
-_MAP_BATCHES = flags.DEFINE_integer('map_batches', 40,
+_MAP_BATCHES = flags.DEFINE_integer('map_batches', 20,
                                     'Batches per epoch of the map-style StepDataset rows.')
 _TFDS = flags.DEFINE_bool('tfds', True, 'Also convert to TFDS/RLDS and read that.')
 _WORKLOADS = flags.DEFINE_list('workloads', ['catch', 'frames'], 'catch and/or frames.')
@@ -252,7 +252,7 @@ def main(argv: List[str]) -> None:
   if _QUICK.value:
     catch_steps, frame_steps, tfds_frames = 20_000, 2_000, False
     flags.FLAGS.repeats = min(_REPEATS.value, 3)
-    flags.FLAGS.map_batches = min(_MAP_BATCHES.value, 10)
+    flags.FLAGS.map_batches = min(_MAP_BATCHES.value, 5)
   print(f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, {os.cpu_count()} cores, '
         f'envlogger {envlogger.__file__}')
   for workload in _WORKLOADS.value:

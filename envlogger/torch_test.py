@@ -408,3 +408,24 @@ def test_damaged_chunk_in_a_batch_of_the_map_style_dataset(et, tmp_path):
   readable = _loader(dataset, torch, batch_size=2, collate_fn=et.collate,
                      sampler=[lost[-1] + 1, 0])
   assert _positions(next(iter(readable))) == [_all_positions()[lost[-1] + 1], (0, 0)]
+
+
+@_MANY_WORKERS
+def test_dataset_whose_writer_is_still_running(et, tmp_path):
+  """Workers read what the running writer has indexed (here: all it flushed)."""
+  import torch  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / 'live')
+  env = varied_env.VariedEnv(_LENGTHS)
+  with envlogger.EnvLogger(env, data_directory=path, flush_scheduler=lambda data: True) as logged:
+    for _ in range(3):
+      timestep = logged.reset()
+      while not timestep.last():
+        timestep = logged.step(np.zeros(2, np.float32))
+    logged.reset()  # The first step of a fourth episode.
+    with envlogger.Reader(path) as reader:
+      indexed = [(int(s.timestep.observation['pos'][1]), int(s.timestep.observation['pos'][0]))
+                 for s in reader.steps]
+    assert indexed[:sum(_LENGTHS[:3])] == _all_positions()[:sum(_LENGTHS[:3])]
+    dataset = et.StepIterableDataset(path, batch_size=4, block_steps=5)
+    loader = _loader(dataset, torch, batch_size=None, num_workers=2)
+    assert sorted(p for batch in loader for p in _positions(batch)) == sorted(indexed)
