@@ -429,3 +429,15 @@ def test_dataset_whose_writer_is_still_running(et, tmp_path):
     dataset = et.StepIterableDataset(path, batch_size=4, block_steps=5)
     loader = _loader(dataset, torch, batch_size=None, num_workers=2)
     assert sorted(p for batch in loader for p in _positions(batch)) == sorted(indexed)
+
+
+def test_import_envlogger_needs_no_extra():
+  """`import envlogger` and reading arrays import neither torch nor TensorFlow."""
+  code = ('import sys\n'
+          'import envlogger\n'
+          'from envlogger.backends import step_windows, step_stacking\n'
+          'print(sorted(m for m in ("torch", "tensorflow", "tensorflow_datasets")'
+          ' if m in sys.modules))\n')
+  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+  assert result.stdout.strip() == '[]'
