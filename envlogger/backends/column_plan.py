@@ -51,12 +51,14 @@ class ColumnPlan:
       return None
     return cls(plan, leaves)
 
-  def read(self, reader: Any, indices: np.ndarray) -> Optional[Tuple[step_data.StepData,
-                                                                      np.ndarray]]:
+  def read(self, reader: Any, indices: np.ndarray,
+           descending: bool = False) -> Optional[Tuple[step_data.StepData, np.ndarray]]:
     """Steps `indices` as (stacked StepData of the readable ones, readable mask).
 
-    `reader` is a riegeli_dataset_reader.RiegeliDatasetReader. None if a step
-    does not fit the plan or cannot be read (see the module docstring).
+    `reader` is a riegeli_dataset_reader.RiegeliDatasetReader; `descending`
+    reads the indices last to first (the rows stay in the order of
+    `indices`). None if a step does not fit the plan or cannot be read (see
+    the module docstring).
     """
     rows = len(indices)
     arrays = [np.empty((rows,) + shape, dtype) for _, dtype, shape in self._leaves]
@@ -65,7 +67,7 @@ class ColumnPlan:
     leaves = [(dtype.str, path == _STEP_TYPE_PATH, array, nones[i])
               for i, ((path, dtype, _), array) in enumerate(zip(self._leaves, arrays))]
     code, _ = reader.read_columns(np.ascontiguousarray(indices, np.int64), self._plan, leaves,
-                                  readable)
+                                  readable, descending)
     if code != 0:
       return None
     readable = readable.view(bool)

@@ -11,10 +11,12 @@ import os
 import shutil
 
 import dm_env
+import hypothesis
 import numpy as np
 import pytest
 
 import envlogger
+from envlogger import _native
 from envlogger.backends import column_plan
 from envlogger.testing import catch_env
 from envlogger.testing import damage_harness
@@ -131,12 +133,12 @@ def _assert_stacks(arrays, steps, dataset=()):
                                                 [s.custom_data for s in dataset]), 'custom_data')
 
 
-def _native_read(reader, indices):
+def _native_read(reader, indices, descending=False):
   """Steps `indices` decoded by the native path only (fails if it declines)."""
   backend = reader._backend  # pylint: disable=protected-access
   plan = backend._column_plan()  # pylint: disable=protected-access
   assert plan is not None, 'the native path declined the dataset'
-  result = plan.read(backend._reader, np.asarray(indices, np.int64))  # pylint: disable=protected-access
+  result = plan.read(backend._reader, np.asarray(indices, np.int64), descending)  # pylint: disable=protected-access
   assert result is not None, 'the native path declined the steps'
   return result
 
@@ -173,8 +175,9 @@ def test_ranges_episodes_and_unordered_indices(typed):
       j = i % len(_LENGTHS)
       _assert_stacks(reader.episode_arrays(i), steps[starts[j]:starts[j + 1]], steps)
     order = [25, 3, 3, 0, n - 1, 12]
-    native, _ = _native_read(reader, order)
-    _assert_stacks(native, [steps[i] for i in order])
+    for descending in (False, True):
+      native, _ = _native_read(reader, order, descending)
+      _assert_stacks(native, [steps[i] for i in order])
 
 
 def test_sample_rows_are_windows_of_the_dataset(typed):
@@ -256,7 +259,7 @@ def test_damaged_chunk_is_skipped_as_by_iteration(tmp_path):
     expected_regions = iterated.skipped_regions()
   assert len(kept) == len(clean.steps) - len(lost)
   with envlogger.Reader(path) as reader:
-    native, readable = _native_read(reader, range(len(clean.steps)))
+    native, readable = _native_read(reader, range(len(clean.steps)), descending=True)
     np.testing.assert_array_equal(np.flatnonzero(~readable), lost)
     _assert_stacks(native, kept)
     assert reader.skipped_regions() == expected_regions
@@ -275,3 +278,155 @@ def test_plan_declines_what_it_cannot_express():
   assert column_plan.ColumnPlan.from_reference([step({1: np.int32(0)})]) is None  # Non-str key.
   assert column_plan.ColumnPlan.from_reference([step(np.zeros(2, np.complex64))]) is None
   assert column_plan.ColumnPlan.from_reference([step({'a': np.zeros(2, np.float32)})]) is not None
+
+
+# Layouts of the Hypothesis steps: ('leaf', dtype, shape) for numpy arrays,
+# numpy scalars (shape None) and Python scalars (dtype int / float / bool);
+# ('list', [layout, ...]), ('tuple', [layout, ...]) and dicts of layouts.
+_SHAPES = ((), (0,), (3,), (2, 0), (2, 3))
+_st = hypothesis.strategies
+
+
+def _leaf_layouts():
+  arrays = _st.tuples(_st.just('leaf'), _st.sampled_from(_DTYPES), _st.sampled_from(_SHAPES))
+  numpy_scalars = _st.tuples(_st.just('leaf'), _st.sampled_from(_DTYPES), _st.none())
+  python_scalars = _st.tuples(_st.just('leaf'), _st.sampled_from((int, float, bool)), _st.none())
+  return _st.one_of(arrays, numpy_scalars, python_scalars)
+
+
+def _layouts():
+  keys = _st.text('abcxyz', min_size=1, max_size=3)
+  return _st.recursive(
+      _leaf_layouts(),
+      lambda children: _st.one_of(
+          _st.dictionaries(keys, children, min_size=1, max_size=3),
+          # The codec wants lists of one element type: repeat one leaf layout.
+          _st.tuples(_leaf_layouts(), _st.integers(1, 3)).map(lambda x: ('list', [x[0]] * x[1])),
+          _st.lists(children, min_size=1, max_size=3).map(lambda xs: ('tuple', xs))),
+      max_leaves=6)
+
+
+def _value(layout, rng):
+  """A random value of `layout`."""
+  if isinstance(layout, dict):
+    return {k: _value(v, rng) for k, v in layout.items()}
+  if layout[0] == 'list':
+    return [_value(v, rng) for v in layout[1]]
+  if layout[0] == 'tuple':
+    return tuple(_value(v, rng) for v in layout[1])
+  _, dtype, shape = layout
+  if dtype in (int, float, bool):
+    return {int: int(rng.integers(-2**40, 2**40)), float: float(rng.normal()),
+            bool: bool(rng.integers(2))}[dtype]
+  dtype = np.dtype(dtype)
+  size = int(np.prod(shape or ()))
+  if dtype.kind == 'f':
+    values = rng.normal(size=size) * 1e3
+  elif dtype.kind == 'b':
+    values = rng.integers(0, 2, size)
+  else:
+    info = np.iinfo(dtype)
+    values = rng.integers(info.min, info.max, size, dtype=dtype, endpoint=True)
+  array = values.astype(dtype).reshape(shape or ())
+  return array[()] if shape is None else array
+
+
+@hypothesis.settings(max_examples=40, deadline=None,
+                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(layout=_layouts(), action_layout=_leaf_layouts(),
+                  seed=hypothesis.strategies.integers(0, 2**32 - 1),
+                  lengths=hypothesis.strategies.lists(hypothesis.strategies.integers(1, 4),
+                                                      min_size=1, max_size=3))
+def test_generated_steps_equal_the_per_step_api(tmp_path, layout, action_layout, seed, lengths):
+  rng = np.random.default_rng(seed)
+  path = str(tmp_path / f'h{seed}_{len(os.listdir(tmp_path))}')
+  with envlogger.EnvLogger(_ScriptedEnv(lambda: _value(layout, rng), lengths),
+                           data_directory=path,
+                           step_fn=lambda ts, a, e: _value(layout, rng)) as env:
+    for length in lengths:
+      env.reset()
+      for _ in range(length - 1):
+        env.step(_value(action_layout, rng))
+  with envlogger.Reader(path) as reader:
+    steps = list(reader.steps)
+    assert len(steps) == sum(lengths)
+    native, readable = _native_read(reader, range(len(steps)))
+    assert readable.all()
+    _assert_stacks(native, steps)
+    _assert_stacks(reader.step_arrays(), steps)
+
+
+class _ScriptedEnv(dm_env.Environment):
+  """Episodes of `lengths` steps whose observations `make` returns."""
+
+  def __init__(self, make, lengths):
+    self._make = make
+    self._lengths = list(lengths)
+    self._t = 0
+    self._length = 0
+
+  def reset(self):
+    self._t = 0
+    self._length = self._lengths.pop(0)
+    return dm_env.restart(self._make())
+
+  def step(self, action):
+    self._t += 1
+    if self._t >= self._length - 1:
+      return dm_env.TimeStep(dm_env.StepType.LAST, np.float32(1), np.float32(0), self._make())
+    return dm_env.transition(np.float32(0.5), self._make(), np.float32(1))
+
+  def observation_spec(self):
+    return {}
+
+  def action_spec(self):
+    return {}
+
+
+def test_a_dataset_whose_writer_is_running(tmp_path):
+  path = str(tmp_path / 'live')
+  with envlogger.EnvLogger(catch_env.Catch(seed=2), data_directory=path) as env:
+    for _ in range(5):
+      timestep = env.reset()
+      while not timestep.last():
+        timestep = env.step(np.int64(2))
+    env._backend.flush()  # pylint: disable=protected-access
+    env.reset()
+    env.step(np.int64(0))  # Not flushed: not indexed yet.
+    with envlogger.Reader(path) as reader:
+      steps = list(reader.steps)
+      assert steps
+      native, readable = _native_read(reader, range(len(steps)))
+      assert readable.all()
+      _assert_stacks(native, steps)
+      _assert_stacks(reader.step_arrays(), steps)
+      batch = reader.sample(16, seq_len=2, seed=0)
+      assert batch.timestep.observation.shape == (16, 2, 10, 5)
+
+
+def test_read_columns_rejects_bad_arguments(typed):
+  with envlogger.Reader(typed) as reader:
+    native = reader._backend._reader  # pylint: disable=protected-access
+    indices = np.arange(2, dtype=np.int64)
+    good = lambda: [('<f4', False, np.zeros((2,), np.float32), np.zeros(2, np.uint8))]
+    readable = np.ones(2, np.uint8)
+    with pytest.raises(ValueError, match='unsupported leaf dtype <c8'):
+      native.read_columns(indices, ('leaf', 0),
+                          [('<c8', False, np.zeros(2, np.complex64), np.zeros(2, np.uint8))],
+                          readable)
+    with pytest.raises(ValueError, match='one row per index'):
+      native.read_columns(indices, ('leaf', 0),
+                          [('<f4', False, np.zeros(3, np.float32), np.zeros(2, np.uint8))],
+                          readable)
+    with pytest.raises(TypeError, match='writable C-contiguous'):
+      native.read_columns(indices, ('leaf', 0),
+                          [('<f4', False, np.zeros((2, 2), np.float32)[:, 0],
+                            np.zeros(2, np.uint8))], readable)
+    with pytest.raises(ValueError, match='plan names leaf 3 of 1'):
+      native.read_columns(indices, ('leaf', 3), good(), readable)
+    with pytest.raises(ValueError, match='unknown plan node set'):
+      native.read_columns(indices, ('set', []), good(), readable)
+    with pytest.raises(ValueError, match='readable holds 1 bytes, expected 2'):
+      native.read_columns(indices, ('leaf', 0), good(), np.ones(1, np.uint8))
+    with pytest.raises(TypeError, match='Expected an envlogger._native.dataset_io'):
+      _native.step_columns.read_columns(object(), indices, ('leaf', 0), good(), readable)

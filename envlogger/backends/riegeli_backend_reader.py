@@ -132,6 +132,7 @@ class RiegeliBackendReader(backend_reader.BackendReader):
   def _init_visitors(self) -> None:
     super()._init_visitors()
     self._column_plan_cache = None
+    self._descending = False
 
   def _column_plan(self) -> Optional[column_plan.ColumnPlan]:
     """The native decoding plan learned from the first steps (False: none)."""
@@ -146,11 +147,16 @@ class RiegeliBackendReader(backend_reader.BackendReader):
 
     Falls back to stacking per-step values (the base class) with `ragged`
     parts, or when a step does not fit the plan or fails to read, so the
-    result and errors are the same either way.
+    result and errors are the same either way. Successive calls read in
+    alternating directions: the decoded chunks still cached from the end of
+    one call are the first the next call needs (a sorted sweep that always
+    ran one way would evict each chunk just before it is needed again,
+    when a batch touches more chunks than the cache holds).
     """
     plan = None if step_stacking.ragged_paths(ragged) else self._column_plan()
     if plan is not None and self._reader is not None and len(indices):
-      result = plan.read(self._reader, indices)
+      self._descending = not self._descending
+      result = plan.read(self._reader, indices, self._descending)
       if result is not None:
         step, readable = result
         if not readable.all():

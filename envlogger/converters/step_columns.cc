@@ -6,12 +6,9 @@
 
 namespace envlogger {
 
-using riegeli::OkStatus;
-using riegeli::Status;
-
 namespace {
 
-Status Mismatch() { return riegeli::FailedPreconditionError("The step does not fit the plan of the columns"); }
+Status Mismatch() { return FailedPreconditionError("The step does not fit the plan of the columns"); }
 
 size_t TotalBytes(const DatumWire::Runs& runs) {
   size_t bytes = 0;
@@ -35,6 +32,17 @@ void SwapInto(std::string_view big_endian, char* out) {
     value = static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(value)));
     std::memcpy(out + i * sizeof(T), &value, sizeof(T));
   }
+}
+
+// How many value fields of `d` hold values, as the per-step codec counts them
+// (none: the Datum decodes as None).
+int ValueFieldsSet(const DatumWire& d) {
+  return (TotalBytes(d.float_values) > 0) + (TotalBytes(d.double_values) > 0) +
+         (TotalBytes(d.int32_values) > 0) + (TotalBytes(d.int64_values) > 0) +
+         (TotalBytes(d.uint32_values) > 0) + (TotalBytes(d.uint64_values) > 0) +
+         (TotalBytes(d.bool_values) > 0) + !d.float_values_buffer.empty() + !d.int8_values.empty() +
+         !d.int16_values.empty() + !d.uint8_values.empty() + !d.uint16_values.empty() +
+         !d.string_values.empty() + !d.bytes_values.empty() + !d.bigint_values.empty();
 }
 
 // A scalar bigint of at most 8 bytes (big-endian two's complement) as int64.
@@ -90,7 +98,12 @@ Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data,
   RETURN_IF_ERROR(ParseData(data, origin_, &value));
   switch (node.kind) {
     case ColumnNode::Kind::kNone:
-      return value.kind == DataKind::kNone ? OkStatus() : Mismatch();
+      if (value.kind == DataKind::kNone) return OkStatus();
+      if (value.kind != DataKind::kDatum) return Mismatch();
+      // A Datum without values (an empty array) decodes as None too.
+      datum_.Clear();
+      RETURN_IF_ERROR(ParseDatum(value.payload, origin_, &datum_));
+      return ValueFieldsSet(datum_) == 0 ? OkStatus() : Mismatch();
     case ColumnNode::Kind::kLeaf: {
       const ColumnLeaf& leaf = leaves_[static_cast<size_t>(node.leaf)];
       if (value.kind == DataKind::kNone) {
@@ -146,10 +159,7 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
              has_uint32 = TotalBytes(d.uint32_values) > 0, has_uint64 = TotalBytes(d.uint64_values) > 0,
              has_bool = TotalBytes(d.bool_values) > 0;
   const bool has_bigint = !d.bigint_values.empty();
-  const int set = has_float + has_double + has_int32 + has_int64 + has_uint32 + has_uint64 + has_bool +
-                  !d.float_values_buffer.empty() + !d.int8_values.empty() + !d.int16_values.empty() +
-                  !d.uint8_values.empty() + !d.uint16_values.empty() + !d.string_values.empty() +
-                  !d.bytes_values.empty() + has_bigint;
+  const int set = ValueFieldsSet(d);
   if (set == 0) {
     leaf.none[row] = 1;  // A Datum without values decodes as None.
     return OkStatus();

@@ -20,7 +20,7 @@
 //     and leaves the row untouched (the caller fills it);
 //   * containers of the plan's kind and length, dicts with exactly the
 //     plan's str keys (and no non-str keys); a kNone plan node only takes
-//     an empty Data.
+//     what decodes as None: an empty Data or a Datum without values.
 // Anything else returns FAILED_PRECONDITION ("does not fit the plan":
 // the caller then stacks per-step values, which raises the proper error or
 // handles the case); malformed bytes return INVALID_ARGUMENT. After an error
@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "envlogger/converters/data_wire.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -71,11 +71,11 @@ class StepColumns {
   StepColumns(ColumnNode root, std::vector<ColumnLeaf> leaves);
 
   // Decodes `record` into row `row` of every leaf (see the top comment).
-  riegeli::Status DecodeRow(std::string_view record, size_t row);
+  Status DecodeRow(std::string_view record, size_t row);
 
  private:
-  riegeli::Status DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row, int depth);
-  riegeli::Status DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& datum, size_t row);
+  Status DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row, int depth);
+  Status DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& datum, size_t row);
 
   ColumnNode root_;
   std::vector<ColumnLeaf> leaves_;

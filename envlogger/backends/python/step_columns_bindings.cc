@@ -1,12 +1,15 @@
 // pybind11 bindings of the columnar step reader: envlogger._native.step_columns.
 //
-// read_columns(reader, indices, plan, leaves, readable) reads the steps
-// `indices` of a dataset_io.RiegeliDatasetReader and decodes them straight
-// into preallocated numpy arrays (envlogger/converters/step_columns.h), with
-// the GIL released and under the reader's lock: no Python object per step.
-// Indices are read in the order given, so sorted indices decode each chunk
-// once (the record reader keeps the current chunk and caches others, bounded
-// in bytes: riegeli/chunk_cache.h).
+// read_columns(reader, indices, plan, leaves, readable, descending=False)
+// reads the steps `indices` of a dataset_io.RiegeliDatasetReader and decodes
+// them straight into preallocated numpy arrays
+// (envlogger/converters/step_columns.h), with the GIL released and under the
+// reader's lock: no Python object per step. Row r receives step indices[r].
+// Indices are read in the order given (last to first if `descending`), so
+// sorted indices decode each chunk once (the record reader keeps the current
+// chunk and caches others, bounded in bytes: riegeli/chunk_cache.h).
+// Alternating the direction between calls keeps the chunks one call ended
+// with, still cached, for the start of the next.
 //
 //   plan: ('none',) | ('leaf', i) | ('list', [plan, ...]) |
 //         ('tuple', [plan, ...]) | ('dict', [(str key, plan), ...])
@@ -17,8 +20,8 @@
 //             for steps in damaged chunks (the reader records the region).
 //
 // Returns (0, -1) when every step was read or skipped as damaged; else
-// (1, row) for the first step that does not fit the plan or is malformed,
-// (2, row) for the first step that failed to read otherwise. The caller then
+// (1, row) for the first step read that does not fit the plan or is
+// malformed, (2, row) for the first step read that failed to read otherwise. The caller then
 // reads per step, which raises the proper error (or stacks what the plan
 // cannot express). Bad arguments raise TypeError/ValueError before anything
 // is read.
@@ -102,7 +105,7 @@ ColumnNode ToNode(py::handle plan, size_t num_leaves, int depth) {
 }
 
 py::tuple ReadColumns(py::handle reader, py::array_t<int64_t, py::array::c_style> indices, py::handle plan,
-                      py::list leaves, py::handle readable) {
+                      py::list leaves, py::handle readable, bool descending) {
   const NativeDatasetReader native = GetNativeDatasetReader(reader);
   const size_t rows = static_cast<size_t>(indices.size());
   std::vector<ColumnLeaf> columns;
@@ -131,9 +134,10 @@ py::tuple ReadColumns(py::handle reader, py::array_t<int64_t, py::array::c_style
   {
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(*native.mutex);
-    for (size_t row = 0; row < rows; ++row) {
+    for (size_t i = 0; i < rows; ++i) {
+      const size_t row = descending ? rows - 1 - i : i;
       std::string_view record;
-      const riegeli::Status read = native.reader->ReadStep(index[row], &record);
+      const Status read = native.reader->ReadStep(index[row], &record);
       if (!read.ok()) {
         if (RiegeliShardReader::IsDamageError(read)) {
           readable_rows[row] = 0;
@@ -157,7 +161,7 @@ py::tuple ReadColumns(py::handle reader, py::array_t<int64_t, py::array::c_style
 
 void RegisterStepColumns(py::module_ m) {
   m.def("read_columns", &ReadColumns, py::arg("reader"), py::arg("indices"), py::arg("plan"), py::arg("leaves"),
-        py::arg("readable"),
+        py::arg("readable"), py::arg("descending") = false,
         "Decodes the steps `indices` into preallocated arrays; see step_columns_bindings.cc.");
 }
 
