@@ -143,6 +143,106 @@ def test_steps_level(etf, tfds, path):
   assert [len(b['reward']) for b in batches] == [8, 8, 8, 5]
 
 
+def test_catch_without_custom_data(etf, tfds, tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / 'catch')
+  rng = np.random.default_rng(0)
+  with envlogger.EnvLogger(catch_env.Catch(), data_directory=path) as env:
+    for _ in range(3):
+      timestep = env.reset()
+      while not timestep.last():
+        timestep = env.step(int(rng.integers(3)))
+  dataset = etf.as_dataset(path)
+  assert dataset.element_spec == {'steps': {
+      'observation': tf.TensorSpec((None, 10, 5), tf.float32),
+      'action': tf.TensorSpec((None,), tf.int64),
+      'reward': tf.TensorSpec((None,), tf.float64),
+      'discount': tf.TensorSpec((None,), tf.float64),
+      'is_first': tf.TensorSpec((None,), tf.bool),
+      'is_last': tf.TensorSpec((None,), tf.bool),
+      'is_terminal': tf.TensorSpec((None,), tf.bool),
+  }}
+  with envlogger.Reader(path) as reader:
+    for episode, steps in zip(tfds.as_numpy(dataset), reader.episodes):
+      steps = list(steps)
+      np.testing.assert_array_equal(episode['steps']['action'],
+                                    [s.action for s in steps[1:]] + [0])
+      np.testing.assert_array_equal(episode['steps']['reward'],
+                                    [s.timestep.reward for s in steps[1:]] + [0.])
+      np.testing.assert_array_equal(episode['steps']['observation'],
+                                    [s.timestep.observation for s in steps])
+
+
+def test_specs_from_values_without_environment_specs(etf, tfds, tmp_path):
+  """A dataset written without an environment: specs come from the first episode."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / 'nospecs')
+  writer = riegeli_backend_writer.RiegeliBackendWriter(path, metadata={'note': 'no env'})
+  for e in range(2):
+    for t in range(3):
+      step_type = dm_env.StepType.FIRST if t == 0 else (
+          dm_env.StepType.LAST if t == 2 else dm_env.StepType.MID)
+      timestep = dm_env.TimeStep(step_type, None if t == 0 else float(t), None if t == 0 else
+                                 1., np.array([e, t], np.int16))
+      writer.record_step(step_data.StepData(timestep, None if t == 0 else 'go', None),
+                         is_new_episode=t == 0)
+  writer.close()
+  dataset = etf.as_dataset(path)
+  steps = dataset.element_spec['steps']
+  assert steps['observation'] == tf.TensorSpec((None, 2), tf.int16)
+  assert steps['action'] == tf.TensorSpec((None,), tf.string)
+  assert steps['reward'] == tf.TensorSpec((None,), tf.float64)
+  episodes = list(tfds.as_numpy(dataset))
+  np.testing.assert_array_equal(episodes[1]['steps']['observation'], [[1, 0], [1, 1], [1, 2]])
+  np.testing.assert_array_equal(episodes[1]['steps']['action'], [b'go', b'go', b''])
+  np.testing.assert_array_equal(episodes[1]['steps']['reward'], [1., 2., 0.])
+  np.testing.assert_array_equal(episodes[1]['steps']['is_terminal'], [False, False, False])
+
+
+class _LyingEnv(varied_env.VariedEnv):
+  """Declares 3-element actions but is given 2-element ones."""
+
+  def action_spec(self):
+    return specs.Array((3,), np.float32, name='action')
+
+
+def test_values_that_contradict_the_specs_name_the_field(etf, tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / 'lying')
+  with envlogger.EnvLogger(_LyingEnv((3,)), data_directory=path) as env:
+    env.reset()
+    env.step(np.zeros(2, np.float32))
+    env.step(np.zeros(2, np.float32))
+  dataset = etf.as_dataset(path)
+  with pytest.raises((ValueError, tf.errors.InvalidArgumentError),
+                     match=r"episode 0: steps\['action'\] has shape \(3, 2\), expected "):
+    list(dataset)
+
+
+def test_bad_level(etf, path):
+  with pytest.raises(ValueError, match="level must be one of .* got 'step'"):
+    etf.as_dataset(path, level='step')
+
+
+def test_missing_directory(etf, tmp_path):
+  with pytest.raises(RuntimeError, match='nowhere'):
+    etf.as_dataset(str(tmp_path / 'nowhere'))
+
+
+def test_import_without_tensorflow_names_the_extra():
+  code = ('import sys\n'
+          'import envlogger\n'
+          'assert "tensorflow" not in sys.modules, "import envlogger imported TF"\n'
+          'sys.modules["tensorflow"] = None\n'
+          'try:\n'
+          '  import envlogger.tf\n'
+          'except ImportError as e:\n'
+          '  print(e)\n')
+  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+  assert 'envlogger.tf needs TensorFlow: pip install envlogger[tf]' in result.stdout
+
+
 def _upstream_rlds_episodes(want):
   """RLDS episodes (lists of per-step values) of what upstream's Reader returned."""
   _, action_spec, reward_spec, discount_spec = want['specs']
