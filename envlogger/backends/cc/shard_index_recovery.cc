@@ -79,7 +79,8 @@ std::string ShardIndexRecovery::Summary(const std::string& steps_filepath) const
   return summary;
 }
 
-riegeli::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath, ShardIndexLists* index) {
+riegeli::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath, ShardIndexLists* index,
+                                                        const riegeli::SourceOpener& open) {
   ShardIndexRecovery result;
   std::vector<int64_t>& offsets = index->step_offsets;
   std::vector<int64_t>& starts = index->episode_starts;
@@ -99,7 +100,7 @@ riegeli::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps
     return true;
   };
   ASSIGN_OR_RETURN(std::unique_ptr<riegeli::RecordReader> reader,
-                   riegeli::RecordReader::Open(steps_filepath, std::move(options)));
+                   riegeli::RecordReader::Open(steps_filepath, std::move(options), open));
   std::optional<StepType> previous;
   std::string_view record;
   // An index position beyond the file: nothing to scan (reads of such steps
