@@ -224,6 +224,49 @@ bool WireReader::SkipGroup(uint32_t number, const char* where) {
   return true;
 }
 
+namespace {
+
+Status CheckDiscarded(DataKind kind, const MessageParts& payload, const char* origin, int depth);
+
+// Checks that `data` (Data wire bytes) parses, all the way down.
+Status CheckData(const MessageParts& data, const char* origin, int depth) {
+  DataWire parsed;
+  RETURN_IF_ERROR(ParseData(data, origin, &parsed));
+  return CheckDiscarded(parsed.kind, parsed.payload, origin, depth + 1);
+}
+
+// Checks a oneof member that a later member of `Data.value` replaces: it is
+// never decoded, but protobuf parses it, so malformed bytes in it make the
+// whole message malformed.
+Status CheckDiscarded(DataKind kind, const MessageParts& payload, const char* origin, int depth) {
+  if (depth > wire::kMaxDataDepth) {
+    return InvalidArgumentError("Malformed envlogger.Data wire bytes: nested deeper than " +
+                                std::to_string(wire::kMaxDataDepth) + " levels");
+  }
+  switch (kind) {
+    case DataKind::kNone:
+      return OkStatus();
+    case DataKind::kDatum: {
+      DatumWire datum;
+      return ParseDatum(payload, origin, &datum);
+    }
+    case DataKind::kArray:
+    case DataKind::kTuple:
+      return ForEachElement(payload, origin, [&](std::string_view element) {
+        return CheckData(MessageParts(element), origin, depth);
+      });
+    case DataKind::kDict: {
+      DictWire dict;
+      RETURN_IF_ERROR(ParseDict(payload, origin, &dict));
+      for (const DictWire::Entry& entry : dict.entries) RETURN_IF_ERROR(CheckData(entry.value, origin, depth));
+      return CheckDiscarded(DataKind::kArray, dict.kvs, origin, depth + 1);
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Status ParseData(const MessageParts& data, const char* origin, DataWire* out) {
   out->kind = DataKind::kNone;
   out->payload.Clear();
@@ -237,6 +280,7 @@ Status ParseData(const MessageParts& data, const char* origin, DataWire* out) {
       }
       const auto kind = static_cast<DataKind>(field.number);  // Enumerators follow field numbers.
       if (kind != out->kind) {
+        RETURN_IF_ERROR(CheckDiscarded(out->kind, out->payload, origin, 0));
         out->kind = kind;
         out->payload.Clear();
       }

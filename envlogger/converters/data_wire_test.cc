@@ -217,6 +217,30 @@ TEST(ParseDataTest, LastOneofMemberWinsAndRepeatsMerge) {
   EXPECT_EQ(elements, (std::vector<std::string>{Unhex("08"), Unhex("10")}));
 }
 
+// Found by codec_differential_fuzzer: a replaced oneof member is never
+// decoded, but protobuf parses it, so its malformed bytes must still make the
+// message malformed (as the reference codec, built on protobuf, refuses it).
+TEST(ParseDataTest, ReplacedOneofMemberMustStillParse) {
+  // datum{5 bytes of an unterminated tag} then array{}: the datum is replaced.
+  const std::string bad_datum = Unhex("0a05ffffffffff" "1200");
+  DataWire data;
+  riegeli::Status status = ParseData(MessageParts(bad_datum), bad_datum.data(), &data);
+  EXPECT_EQ(status.code(), riegeli::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("bad field tag at byte 2"), std::string::npos) << status.message();
+  // The same two members, the datum well-formed: the array wins.
+  const std::string good_datum = Unhex("0a021200" "1200");
+  ASSERT_TRUE(ParseData(MessageParts(good_datum), good_datum.data(), &data).ok());
+  EXPECT_EQ(data.kind, DataKind::kArray);
+  // Checked all the way down: tuple{values: Data{datum: bad}} replaced by array{}.
+  const std::string nested = Unhex("1a05" "0a03" "0a01ff" "1200");
+  status = ParseData(MessageParts(nested), nested.data(), &data);
+  EXPECT_EQ(status.code(), riegeli::StatusCode::kInvalidArgument) << status.ToString();
+  // dict{values: {key: "k", value: Data{datum: bad}}} replaced by datum{}.
+  const std::string dict = Unhex("2208" "0a06" "0a016b" "1201ff" "0a00");
+  status = ParseData(MessageParts(dict), dict.data(), &data);
+  EXPECT_EQ(status.code(), riegeli::StatusCode::kInvalidArgument) << status.ToString();
+}
+
 TEST(ParseDataTest, EmptyMessageIsNone) {
   DataWire data;
   ASSERT_TRUE(ParseData(MessageParts(std::string_view()), nullptr, &data).ok());

@@ -300,6 +300,23 @@ def test_malformed_bytes_raise_value_error(data):
     native_codec.decode(data)
 
 
+@pytest.mark.parametrize('data', [
+    # A malformed datum (an unterminated field tag) replaced by a later array.
+    b'\x0a\x05\xff\xff\xff\xff\xff\x12\x00',
+    # The same one level down: tuple{Data{datum: bad}} replaced by datum{}.
+    b'\x1a\x05\x0a\x03\x0a\x01\xff\x0a\x00',
+    # The input codec_differential_fuzzer found.
+    bytes.fromhex('0a140a0d520b08ffffffffffff01cafcffffffffffff1203220103'),
+])
+def test_replaced_oneof_member_must_parse_like_protobuf(data):
+  # protobuf parses every member of the `value` oneof, also one that a later
+  # member replaces, so malformed bytes there make the message malformed.
+  with pytest.raises(Exception, match='Error parsing message'):
+    storage_pb2.Data.FromString(data)
+  with pytest.raises(ValueError, match='Malformed envlogger.Data wire bytes'):
+    native_codec.decode(data)
+
+
 def test_deeply_nested_bytes_raise_value_error():
   data = b''
   for _ in range(300):
