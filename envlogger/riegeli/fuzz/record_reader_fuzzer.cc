@@ -5,6 +5,10 @@
 // undefined behaviour (UBSan) or loop forever (libFuzzer's -timeout).
 // Record positions strictly increase while reading; a skipped region is a
 // well-formed range; a record read at a position is at or after it.
+//
+// The custom mutator fixes the hashes after mutating (riegeli_fuzz_util.h),
+// so most inputs reach the chunk decoders with malformed contents.
+// fuzz-options: -max_len=65536
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +18,7 @@
 #include <string_view>
 
 #include "envlogger/riegeli/byte_io.h"
+#include "envlogger/riegeli/fuzz/riegeli_fuzz_util.h"
 #include "envlogger/riegeli/record_reader.h"
 
 namespace {
@@ -61,6 +66,10 @@ void SeekAround(const std::string& data) {
 }
 
 }  // namespace
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned seed) {
+  return envlogger::riegeli::fuzz::RiegeliMutate(data, size, max_size, seed);
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const std::string data(reinterpret_cast<const char*>(bytes), size);
