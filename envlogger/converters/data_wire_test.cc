@@ -241,6 +241,32 @@ TEST(ParseDataTest, ReplacedOneofMemberMustStillParse) {
   EXPECT_EQ(status.code(), riegeli::StatusCode::kInvalidArgument) << status.ToString();
 }
 
+// Found by codec_differential_fuzzer: varints are read as protobuf reads
+// them. A value's (or length's) 10th byte may carry bits beyond the 64th
+// (dropped); a tag takes at most 5 bytes and 32 bits.
+TEST(WireReaderTest, VarintsTagsAndLengthsFollowProtobufLimits) {
+  const std::string value = Unhex("20" "ffffffffffffffffff09");  // int64_values: 10 bytes, extra bits.
+  WireReader reader(value, value.data());
+  WireField field;
+  ASSERT_TRUE(reader.Next(&field)) << reader.status().ToString();
+  EXPECT_EQ(field.number, 4u);
+  EXPECT_EQ(field.varint, ~uint64_t{0});
+  EXPECT_FALSE(reader.Next(&field));
+  EXPECT_TRUE(reader.status().ok());
+  const std::string length = Unhex("0a" "818080808000" "ff");  // A 6-byte length 1.
+  WireReader length_reader(length, length.data());
+  ASSERT_TRUE(length_reader.Next(&field)) << length_reader.status().ToString();
+  EXPECT_EQ(field.bytes, "\xff");
+  for (const char* hex : {"20" "ffffffffffffffffff80" "01",  // 11-byte value.
+                          "8a8080808000" "00"}) {            // 6-byte tag of field 1.
+    const std::string bad = Unhex(hex);
+    WireReader bad_reader(bad, bad.data());
+    while (bad_reader.Next(&field)) {
+    }
+    EXPECT_FALSE(bad_reader.status().ok()) << hex;
+  }
+}
+
 TEST(ParseDataTest, EmptyMessageIsNone) {
   DataWire data;
   ASSERT_TRUE(ParseData(MessageParts(std::string_view()), nullptr, &data).ok());

@@ -300,6 +300,33 @@ def test_malformed_bytes_raise_value_error(data):
     native_codec.decode(data)
 
 
+def _field(number: int, payload: bytes) -> bytes:
+  return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+@pytest.mark.parametrize('values, expected', [
+    # int64_values, unpacked and packed: a 10th varint byte with bits beyond
+    # the 64th is read as protobuf reads it (found by codec_differential_fuzzer).
+    (b'\x20' + b'\xff' * 9 + b'\x09', -1),
+    (b'\x22\x0a' + b'\xff' * 9 + b'\x7f', -1),
+    (b'\x22\x81\x80\x80\x80\x80\x00\x05', 5),  # A 6-byte length.
+    (b'\x20' + b'\xff' * 10 + b'\x01', None),   # An 11-byte value.
+    (b'\xa0\x80\x80\x80\x80\x00\x01', None),  # A 6-byte tag.
+])
+def test_varints_follow_protobuf(values, expected):
+  data = _field(1, _field(2, values))
+  if expected is not None:
+    reference = codec.decode(storage_pb2.Data.FromString(data))
+    assert reference.dtype == np.int64 and np.array(reference).ravel().tolist() == [expected]
+    native = native_codec.decode(data)
+    assert native.dtype == np.int64 and np.array(native).ravel().tolist() == [expected]
+  else:
+    with pytest.raises(Exception, match='Error parsing message'):
+      storage_pb2.Data.FromString(data)
+    with pytest.raises(ValueError, match='Malformed envlogger.Data wire bytes'):
+      native_codec.decode(data)
+
+
 @pytest.mark.parametrize('data', [
     # A malformed datum (an unterminated field tag) replaced by a later array.
     b'\x0a\x05\xff\xff\xff\xff\xff\x12\x00',

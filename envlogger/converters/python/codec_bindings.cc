@@ -962,7 +962,7 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
                                                                   : datum.bool_values;
         std::string_view first = runs[0];
         uint64_t value = 0;
-        riegeli::ReadVarint64(&first, &value);
+        ReadWireVarint(&first, &value);
         if (source == Source::kBool) return PyBool_FromLong(value != 0);
         if (source == Source::kInt32) {
           const int32_t v = static_cast<int32_t>(value);
