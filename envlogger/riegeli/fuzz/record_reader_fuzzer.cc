@@ -8,7 +8,9 @@
 //
 // The custom mutator fixes the hashes after mutating (riegeli_fuzz_util.h),
 // so most inputs reach the chunk decoders with malformed contents.
-// fuzz-options: -max_len=65536
+// Inputs may exceed one 64 KiB block, so that block headers inside chunks
+// are reached (the block_boundary seed is 71 KB).
+// fuzz-options: -max_len=72000
 
 #include <cstddef>
 #include <cstdint>
