@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const envlogger::riegeli::SourceOpener open = [&files](const std::string& path) -> StatusOr<std::unique_ptr<ByteSource>> {
     const auto it = files.find(path);
     if (it == files.end()) return envlogger::riegeli::NotFoundError(path + " does not exist");
-    return std::unique_ptr<ByteSource>(new envlogger::riegeli::StringSource(std::string(it->second)));
+    return std::unique_ptr<ByteSource>(new envlogger::riegeli::fuzz::ViewSource(it->second));
   };
 
   envlogger::RiegeliDatasetReader reader;

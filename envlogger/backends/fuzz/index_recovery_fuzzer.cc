@@ -65,9 +65,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     }
   }
   const envlogger::ShardIndexLists before = index;
-  const std::string steps(parts[1]);
+  const std::string_view steps = parts[1];
   const envlogger::riegeli::SourceOpener open = [&steps](const std::string&) -> StatusOr<std::unique_ptr<ByteSource>> {
-    return std::unique_ptr<ByteSource>(new envlogger::riegeli::StringSource(steps));
+    return std::unique_ptr<ByteSource>(new envlogger::riegeli::fuzz::ViewSource(steps));
   };
   auto recovery = envlogger::RecoverShardIndex("/mem/steps.riegeli", &index, open);
   if (!recovery.ok()) return 0;
