@@ -90,7 +90,8 @@ riegeli::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps
   size_t k = starts.empty() ? 0 : static_cast<size_t>(starts.back());
   if (k > num_indexed) k = num_indexed;
   const uint64_t scan_from =
-      k < num_indexed ? static_cast<uint64_t>(offsets[k]) : (num_indexed == 0 ? 0 : offsets.back() + 1);
+      k < num_indexed ? static_cast<uint64_t>(offsets[k])
+                      : (num_indexed == 0 ? 0 : static_cast<uint64_t>(offsets.back()) + 1);
 
   bool damage_before = false;
   riegeli::RecordReaderOptions options;
