@@ -54,7 +54,9 @@ def _same(a: Any, b: Any, where: str) -> None:
     for i, (x, y) in enumerate(zip(a, b)):
       _same(x, y, f'{where}[{i}]')
   elif isinstance(a, dict):
-    if list(a) != list(b):
+    # Key order is not compared: protobuf iterates a map in an order that
+    # varies from process to process.
+    if set(a) != set(b) or len(a) != len(b):
       raise AssertionError(f'{where}: keys {list(a)!r} != {list(b)!r}')
     for key in a:
       _same(a[key], b[key], f'{where}[{key!r}]')
