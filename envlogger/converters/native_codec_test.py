@@ -517,3 +517,27 @@ def test_scalar_with_several_value_fields_decodes_its_first_numeric_field():
   for decoded in (codec.decode(data),
                   native_codec.decode(data.SerializeToString())):
     assert type(decoded) is np.float64 and decoded == 7.0
+
+
+def test_scalar_packed_fields_decode_as_the_reference_codec():
+  # Found by codec_differential_fuzzer: a scalar whose packed field holds
+  # several elements is its first element, and a later packed field wins over
+  # an earlier one (the native decoder refused the first and took the first
+  # field). Big-endian: b'te' is 0x7465.
+  datum = storage_pb2.Datum()
+  datum.shape.dim.add().size = -438
+  datum.values.int16_values = b'text'
+  data = storage_pb2.Data(datum=datum)
+  for decoded in (codec.decode(data), native_codec.decode(data.SerializeToString())):
+    assert type(decoded) is np.int16 and decoded == 0x7465
+  datum.values.int8_values = b'\x05'
+  datum.values.uint16_values = b'\x01\x02'
+  data = storage_pb2.Data(datum=datum)
+  for decoded in (codec.decode(data), native_codec.decode(data.SerializeToString())):
+    assert type(decoded) is np.uint16 and decoded == 0x0102
+  datum.values.uint16_values = b'\x01\x02\x03'  # Not whole elements: refused by both.
+  data = storage_pb2.Data(datum=datum)
+  with pytest.raises(ValueError):
+    codec.decode(data)
+  with pytest.raises(ValueError, match='whole number of 2-byte elements'):
+    native_codec.decode(data.SerializeToString())
