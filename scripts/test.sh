@@ -8,7 +8,7 @@
 #   wheel       pip wheel + install into a fresh venv + import/run from another directory
 #   bazel       bazel test //envlogger/... (offline, Debian's Bazel 4.2.3)
 #   container   docker/run_tests.sh: builds the pinned image and runs the suite inside it
-#   fuzz        scripts/fuzz.sh: each libFuzzer target for FUZZ_SECONDS (default 30) from its seed corpus
+#   fuzz        scripts/fuzz.sh: each fuzz target for FUZZ_SECONDS (default 15) from its seed corpus
 # Every part runs even if an earlier one failed; the exit status is non-zero if
 # any failed. The last line totals the tests: "N passed, N failed".
 # Usage: scripts/test.sh [part ...]   (default: all parts)

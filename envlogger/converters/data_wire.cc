@@ -136,16 +136,16 @@ bool WireReader::Fail(const char* what, const char* where) {
 bool WireReader::NextSlow(WireField* field) {
   while (!rest_.empty()) {
     const char* start = rest_.data();
-    uint64_t tag;
-    if (!envlogger::ReadVarint64(&rest_, &tag) || tag > 0xffffffffu) return Fail("bad field tag", start);
-    const uint32_t number = static_cast<uint32_t>(tag >> 3);
+    uint32_t tag;
+    if (!envlogger::ReadVarint32(&rest_, &tag)) return Fail("bad field tag", start);
+    const uint32_t number = tag >> 3;
     if (number == 0) return Fail("field number 0", start);
     field->number = number;
     field->offset = static_cast<size_t>(start - origin_);
     switch (tag & 7) {
       case wire::kVarint: {
         const char* value_start = rest_.data();
-        if (!envlogger::ReadVarint64(&rest_, &field->varint)) return Fail("truncated varint", value_start);
+        if (!ReadWireVarint(&rest_, &field->varint)) return Fail("truncated varint", value_start);
         field->type = wire::kVarint;
         field->bytes = std::string_view(value_start, rest_.data() - value_start);
         return true;
@@ -162,7 +162,7 @@ bool WireReader::NextSlow(WireField* field) {
       case wire::kLengthDelimited: {
         const char* length_start = rest_.data();
         uint64_t length;
-        if (!envlogger::ReadVarint64(&rest_, &length)) return Fail("truncated length", length_start);
+        if (!ReadWireVarint(&rest_, &length)) return Fail("truncated length", length_start);
         if (length > rest_.size()) return Fail("length-delimited field past the end", length_start);
         field->type = wire::kLengthDelimited;
         field->bytes = rest_.substr(0, length);
@@ -188,14 +188,14 @@ bool WireReader::SkipGroup(uint32_t number, const char* where) {
   while (!open.empty()) {
     if (rest_.empty()) return Fail("unterminated group", where);
     const char* start = rest_.data();
-    uint64_t tag;
-    if (!envlogger::ReadVarint64(&rest_, &tag) || tag > 0xffffffffu) return Fail("bad field tag", start);
-    const uint32_t n = static_cast<uint32_t>(tag >> 3);
+    uint32_t tag;
+    if (!envlogger::ReadVarint32(&rest_, &tag)) return Fail("bad field tag", start);
+    const uint32_t n = tag >> 3;
     if (n == 0) return Fail("field number 0", start);
     uint64_t ignored;
     switch (tag & 7) {
       case wire::kVarint:
-        if (!envlogger::ReadVarint64(&rest_, &ignored)) return Fail("truncated varint", start);
+        if (!ReadWireVarint(&rest_, &ignored)) return Fail("truncated varint", start);
         break;
       case wire::kFixed64:
       case wire::kFixed32: {
@@ -205,7 +205,7 @@ bool WireReader::SkipGroup(uint32_t number, const char* where) {
         break;
       }
       case wire::kLengthDelimited:
-        if (!envlogger::ReadVarint64(&rest_, &ignored) || ignored > rest_.size()) {
+        if (!ReadWireVarint(&rest_, &ignored) || ignored > rest_.size()) {
           return Fail("bad length-delimited field", start);
         }
         rest_.remove_prefix(ignored);
@@ -224,6 +224,49 @@ bool WireReader::SkipGroup(uint32_t number, const char* where) {
   return true;
 }
 
+namespace {
+
+Status CheckDiscarded(DataKind kind, const MessageParts& payload, const char* origin, int depth);
+
+// Checks that `data` (Data wire bytes) parses, all the way down.
+Status CheckData(const MessageParts& data, const char* origin, int depth) {
+  DataWire parsed;
+  RETURN_IF_ERROR(ParseData(data, origin, &parsed));
+  return CheckDiscarded(parsed.kind, parsed.payload, origin, depth + 1);
+}
+
+// Checks a oneof member that a later member of `Data.value` replaces: it is
+// never decoded, but protobuf parses it, so malformed bytes in it make the
+// whole message malformed.
+Status CheckDiscarded(DataKind kind, const MessageParts& payload, const char* origin, int depth) {
+  if (depth > wire::kMaxDataDepth) {
+    return InvalidArgumentError("Malformed envlogger.Data wire bytes: nested deeper than " +
+                                std::to_string(wire::kMaxDataDepth) + " levels");
+  }
+  switch (kind) {
+    case DataKind::kNone:
+      return OkStatus();
+    case DataKind::kDatum: {
+      DatumWire datum;
+      return ParseDatum(payload, origin, &datum);
+    }
+    case DataKind::kArray:
+    case DataKind::kTuple:
+      return ForEachElement(payload, origin, [&](std::string_view element) {
+        return CheckData(MessageParts(element), origin, depth);
+      });
+    case DataKind::kDict: {
+      DictWire dict;
+      RETURN_IF_ERROR(ParseDict(payload, origin, &dict));
+      for (const DictWire::Entry& entry : dict.entries) RETURN_IF_ERROR(CheckData(entry.value, origin, depth));
+      return CheckDiscarded(DataKind::kArray, dict.kvs, origin, depth + 1);
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Status ParseData(const MessageParts& data, const char* origin, DataWire* out) {
   out->kind = DataKind::kNone;
   out->payload.Clear();
@@ -237,6 +280,7 @@ Status ParseData(const MessageParts& data, const char* origin, DataWire* out) {
       }
       const auto kind = static_cast<DataKind>(field.number);  // Enumerators follow field numbers.
       if (kind != out->kind) {
+        RETURN_IF_ERROR(CheckDiscarded(out->kind, out->payload, origin, 0));
         out->kind = kind;
         out->payload.Clear();
       }
@@ -290,7 +334,7 @@ Status AddNumeric(const WireField& field, wire::WireType element_type, const cha
   if (element_type == wire::kVarint) {
     while (!payload.empty()) {
       uint64_t ignored;
-      if (!envlogger::ReadVarint64(&payload, &ignored)) {
+      if (!ReadWireVarint(&payload, &ignored)) {
         return InvalidArgumentError("Malformed envlogger.Data wire bytes: truncated packed varint at byte " +
                                     std::to_string(payload.data() - origin));
       }

@@ -215,6 +215,24 @@ bool AppendUtf8FromUcs4(const uint32_t* code_points, size_t count, std::string* 
 // True if `bytes` is valid UTF-8 as protobuf requires of proto3 strings.
 bool IsValidUtf8(std::string_view bytes);
 
+// Reads a varint field value as protobuf does: up to 10 bytes, bits beyond
+// the 64th dropped (envlogger::ReadVarint64, for Riegeli's own varints, refuses
+// them). Lengths are read the same way; tags with envlogger::ReadVarint32, as
+// protobuf reads them (at most 5 bytes, at most 2^32 - 1).
+inline bool ReadWireVarint(std::string_view* src, uint64_t* value) {
+  uint64_t result = 0;
+  for (size_t i = 0; i < envlogger::kMaxLengthVarint64 && i < src->size(); ++i) {
+    const uint64_t byte = static_cast<uint8_t>((*src)[i]);
+    result |= (byte & 0x7f) << (7 * i);
+    if (byte < 0x80) {
+      src->remove_prefix(i + 1);
+      *value = result;
+      return true;
+    }
+  }
+  return false;
+}
+
 // One field of a message being read.
 struct WireField {
   uint32_t number = 0;
@@ -264,13 +282,12 @@ inline bool WireReader::Next(WireField* field) {
     return NextSlow(field);
   }
   std::string_view rest = rest_.substr(1);
-  uint64_t value;
-  if (!envlogger::ReadVarint64(&rest, &value)) return NextSlow(field);
   if (type == wire::kVarint) {
-    field->varint = value;
+    if (!ReadWireVarint(&rest, &field->varint)) return NextSlow(field);
     field->bytes = std::string_view(start + 1, static_cast<size_t>(rest.data() - start - 1));
   } else {
-    if (value > rest.size()) return NextSlow(field);
+    uint64_t value;
+    if (!ReadWireVarint(&rest, &value) || value > rest.size()) return NextSlow(field);
     field->bytes = rest.substr(0, static_cast<size_t>(value));
     rest.remove_prefix(static_cast<size_t>(value));
   }
@@ -390,7 +407,7 @@ void DecodeVarints(const DatumWire::Runs& runs, T* out) {
   for (std::string_view run : runs) {
     while (!run.empty()) {
       uint64_t value = 0;
-      envlogger::ReadVarint64(&run, &value);  // Runs were validated by ParseDatum.
+      ReadWireVarint(&run, &value);  // Runs were validated by ParseDatum.
       if constexpr (std::is_same_v<T, bool>) {
         *out++ = value != 0;
       } else {

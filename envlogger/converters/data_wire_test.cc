@@ -217,6 +217,56 @@ TEST(ParseDataTest, LastOneofMemberWinsAndRepeatsMerge) {
   EXPECT_EQ(elements, (std::vector<std::string>{Unhex("08"), Unhex("10")}));
 }
 
+// Found by codec_differential_fuzzer: a replaced oneof member is never
+// decoded, but protobuf parses it, so its malformed bytes must still make the
+// message malformed (as the reference codec, built on protobuf, refuses it).
+TEST(ParseDataTest, ReplacedOneofMemberMustStillParse) {
+  // datum{5 bytes of an unterminated tag} then array{}: the datum is replaced.
+  const std::string bad_datum = Unhex("0a05ffffffffff" "1200");
+  DataWire data;
+  envlogger::Status status = ParseData(MessageParts(bad_datum), bad_datum.data(), &data);
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("bad field tag at byte 2"), std::string::npos) << status.message();
+  // The same two members, the datum well-formed: the array wins.
+  const std::string good_datum = Unhex("0a021200" "1200");
+  ASSERT_TRUE(ParseData(MessageParts(good_datum), good_datum.data(), &data).ok());
+  EXPECT_EQ(data.kind, DataKind::kArray);
+  // Checked all the way down: tuple{values: Data{datum: bad}} replaced by array{}.
+  const std::string nested = Unhex("1a05" "0a03" "0a01ff" "1200");
+  status = ParseData(MessageParts(nested), nested.data(), &data);
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kInvalidArgument) << status.ToString();
+  // dict{values: {key: "k", value: Data{datum: bad}}} replaced by datum{}.
+  const std::string dict = Unhex("2208" "0a06" "0a016b" "1201ff" "0a00");
+  status = ParseData(MessageParts(dict), dict.data(), &data);
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kInvalidArgument) << status.ToString();
+}
+
+// Found by codec_differential_fuzzer: varints are read as protobuf reads
+// them. A value's (or length's) 10th byte may carry bits beyond the 64th
+// (dropped); a tag takes at most 5 bytes and 32 bits.
+TEST(WireReaderTest, VarintsTagsAndLengthsFollowProtobufLimits) {
+  const std::string value = Unhex("20" "ffffffffffffffffff09");  // int64_values: 10 bytes, extra bits.
+  WireReader reader(value, value.data());
+  WireField field;
+  ASSERT_TRUE(reader.Next(&field)) << reader.status().ToString();
+  EXPECT_EQ(field.number, 4u);
+  EXPECT_EQ(field.varint, ~uint64_t{0});
+  EXPECT_FALSE(reader.Next(&field));
+  EXPECT_TRUE(reader.status().ok());
+  const std::string length = Unhex("0a" "818080808000" "ff");  // A 6-byte length 1.
+  WireReader length_reader(length, length.data());
+  ASSERT_TRUE(length_reader.Next(&field)) << length_reader.status().ToString();
+  EXPECT_EQ(field.bytes, "\xff");
+  for (const char* hex : {"20" "ffffffffffffffffff80" "01",  // 11-byte value.
+                          "8a8080808000" "00"}) {            // 6-byte tag of field 1.
+    const std::string bad = Unhex(hex);
+    WireReader bad_reader(bad, bad.data());
+    while (bad_reader.Next(&field)) {
+    }
+    EXPECT_FALSE(bad_reader.status().ok()) << hex;
+  }
+}
+
 TEST(ParseDataTest, EmptyMessageIsNone) {
   DataWire data;
   ASSERT_TRUE(ParseData(MessageParts(std::string_view()), nullptr, &data).ok());

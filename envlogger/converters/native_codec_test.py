@@ -315,6 +315,50 @@ def test_malformed_bytes_raise_value_error(data):
     native_codec.decode(data)
 
 
+def _field(number: int, payload: bytes) -> bytes:
+  return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+@pytest.mark.parametrize('values, expected', [
+    # int64_values, unpacked and packed: a 10th varint byte with bits beyond
+    # the 64th is read as protobuf reads it (found by codec_differential_fuzzer).
+    (b'\x20' + b'\xff' * 9 + b'\x09', -1),
+    (b'\x22\x0a' + b'\xff' * 9 + b'\x7f', -1),
+    (b'\x22\x81\x80\x80\x80\x80\x00\x05', 5),  # A 6-byte length.
+    (b'\x20' + b'\xff' * 10 + b'\x01', None),   # An 11-byte value.
+    (b'\xa0\x80\x80\x80\x80\x00\x01', None),  # A 6-byte tag.
+])
+def test_varints_follow_protobuf(values, expected):
+  data = _field(1, _field(2, values))
+  if expected is not None:
+    reference = codec.decode(storage_pb2.Data.FromString(data))
+    assert reference.dtype == np.int64 and np.array(reference).ravel().tolist() == [expected]
+    native = native_codec.decode(data)
+    assert native.dtype == np.int64 and np.array(native).ravel().tolist() == [expected]
+  else:
+    with pytest.raises(Exception, match='Error parsing message'):
+      storage_pb2.Data.FromString(data)
+    with pytest.raises(ValueError, match='Malformed envlogger.Data wire bytes'):
+      native_codec.decode(data)
+
+
+@pytest.mark.parametrize('data', [
+    # A malformed datum (an unterminated field tag) replaced by a later array.
+    b'\x0a\x05\xff\xff\xff\xff\xff\x12\x00',
+    # The same one level down: tuple{Data{datum: bad}} replaced by datum{}.
+    b'\x1a\x05\x0a\x03\x0a\x01\xff\x0a\x00',
+    # The input codec_differential_fuzzer found.
+    bytes.fromhex('0a140a0d520b08ffffffffffff01cafcffffffffffff1203220103'),
+])
+def test_replaced_oneof_member_must_parse_like_protobuf(data):
+  # protobuf parses every member of the `value` oneof, also one that a later
+  # member replaces, so malformed bytes there make the message malformed.
+  with pytest.raises(Exception, match='Error parsing message'):
+    storage_pb2.Data.FromString(data)
+  with pytest.raises(ValueError, match='Malformed envlogger.Data wire bytes'):
+    native_codec.decode(data)
+
+
 def test_deeply_nested_bytes_raise_value_error():
   data = b''
   for _ in range(300):
@@ -488,3 +532,27 @@ def test_scalar_with_several_value_fields_decodes_its_first_numeric_field():
   for decoded in (codec.decode(data),
                   native_codec.decode(data.SerializeToString())):
     assert type(decoded) is np.float64 and decoded == 7.0
+
+
+def test_scalar_packed_fields_decode_as_the_reference_codec():
+  # Found by codec_differential_fuzzer: a scalar whose packed field holds
+  # several elements is its first element, and a later packed field wins over
+  # an earlier one (the native decoder refused the first and took the first
+  # field). Big-endian: b'te' is 0x7465.
+  datum = storage_pb2.Datum()
+  datum.shape.dim.add().size = -438
+  datum.values.int16_values = b'text'
+  data = storage_pb2.Data(datum=datum)
+  for decoded in (codec.decode(data), native_codec.decode(data.SerializeToString())):
+    assert type(decoded) is np.int16 and decoded == 0x7465
+  datum.values.int8_values = b'\x05'
+  datum.values.uint16_values = b'\x01\x02'
+  data = storage_pb2.Data(datum=datum)
+  for decoded in (codec.decode(data), native_codec.decode(data.SerializeToString())):
+    assert type(decoded) is np.uint16 and decoded == 0x0102
+  datum.values.uint16_values = b'\x01\x02\x03'  # Not whole elements: refused by both.
+  data = storage_pb2.Data(datum=datum)
+  with pytest.raises(ValueError):
+    codec.decode(data)
+  with pytest.raises(ValueError, match='whole number of 2-byte elements'):
+    native_codec.decode(data.SerializeToString())

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -85,6 +87,12 @@ class ByteSource {
     return done;
   }
 };
+
+// Opens the source that `path` names, for readers that open files by name
+// (RecordReader::Open, the dataset and shard readers). Empty: the file
+// (OpenFdSource, fd_io.h). Tests and fuzz targets pass one serving bytes in
+// memory; NOT_FOUND means that no such file exists.
+using SourceOpener = std::function<StatusOr<std::unique_ptr<ByteSource>>(const std::string& path)>;
 
 // A sink that accumulates bytes in memory.
 class StringSink : public ByteSink {

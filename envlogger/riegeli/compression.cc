@@ -30,6 +30,14 @@ constexpr size_t kOutputStep = size_t{1} << 20;
 // element yields at most 64 bytes), with slack for the stream's own header.
 constexpr uint64_t kSnappyMaxRatio = 32;
 
+// Largest output a zstd frame can produce per compressed byte: an RLE block
+// (3-byte header and 1 byte) yields at most one 128 KiB block. kZstdMaxBlock
+// is that block, allowed on top.
+constexpr uint64_t kZstdMaxRatio = 32768;
+constexpr uint64_t kZstdMaxBlock = uint64_t{1} << 17;
+// zstd's own default limit on a frame's window (ZSTD_WINDOWLOG_LIMIT_DEFAULT).
+constexpr uint64_t kZstdDefaultMaxWindow = uint64_t{1} << 27;
+
 // How much room to offer the decoder next: the rest of the announced size
 // plus one byte (so that overlong output is detected rather than left inside
 // the decoder), in steps of at most kOutputStep.
@@ -248,7 +256,48 @@ Status DecompressBrotli(std::string_view stream, uint64_t size, std::string* des
   }
 }
 
+// zstd allocates its window (as large as the frame header declares, up to
+// 2^31 bytes) before producing any output. A frame cannot make use of a window
+// larger than all its output, so before decompressing: a frame declaring a
+// content size other than the announced one is refused; a window larger than
+// both the announced size and zstd's default limit (2^27) is lowered, in a
+// copy of the frame, to the smallest power of two covering the announced size
+// (the same output for every valid frame); and the announced size itself must
+// be within what the compressed bytes can expand to (kZstdMaxRatio).
+// `*stream` is left unchanged or pointed at `*storage`.
+Status BoundZstdWindow(uint64_t size, std::string_view* stream, std::string* storage) {
+  const unsigned long long content_size = ZSTD_getFrameContentSize(stream->data(), stream->size());
+  if (content_size != ZSTD_CONTENTSIZE_UNKNOWN && content_size != ZSTD_CONTENTSIZE_ERROR &&
+      content_size != size) {
+    return InvalidArgumentError("zstd: frame declares " + std::to_string(content_size) + " bytes, announced " +
+                                std::to_string(size));
+  }
+  if (size > kZstdMaxRatio * stream->size() + kZstdMaxBlock) {
+    return InvalidArgumentError("zstd: announced size " + std::to_string(size) + " exceeds what " +
+                                std::to_string(stream->size()) + " compressed bytes can hold");
+  }
+  // Frame header (RFC 8878 3.1.1): magic, descriptor byte, then the window
+  // descriptor unless the single-segment flag (bit 5) is set.
+  constexpr char kMagic[] = {'\x28', '\xb5', '\x2f', '\xfd'};
+  if (content_size != ZSTD_CONTENTSIZE_UNKNOWN || stream->size() < 6 ||
+      stream->substr(0, 4) != std::string_view(kMagic, 4) || ((*stream)[4] & 0x20) != 0) {
+    return OkStatus();
+  }
+  const uint8_t descriptor = static_cast<uint8_t>((*stream)[5]);
+  const int window_log = 10 + (descriptor >> 3);
+  const uint64_t window = (uint64_t{1} << window_log) + (uint64_t{1} << window_log) / 8 * (descriptor & 7);
+  if (window <= kZstdDefaultMaxWindow || window <= size) return OkStatus();
+  int needed_log = 10;
+  while (needed_log < 31 && (uint64_t{1} << needed_log) < size) ++needed_log;
+  storage->assign(stream->data(), stream->size());
+  (*storage)[5] = static_cast<char>((needed_log - 10) << 3);
+  *stream = *storage;
+  return OkStatus();
+}
+
 Status DecompressZstd(std::string_view stream, uint64_t size, std::string* dest) {
+  std::string patched;
+  RETURN_IF_ERROR(BoundZstdWindow(size, &stream, &patched));
   ZSTD_DCtx* const dctx = ThreadZstdDCtx();
   if (dctx == nullptr) return ResourceExhaustedError("zstd: cannot create decompressor");
   ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 31);

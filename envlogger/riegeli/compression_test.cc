@@ -223,6 +223,72 @@ TEST(CompressionTest, ZstdDecoderAcceptsLargeWindowLog) {
   EXPECT_EQ(output, input);
 }
 
+// An unpledged frame of `input` (no content size, window log 28).
+std::string UnpledgedZstdFrame(const std::string& input) {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  EXPECT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 28)));
+  std::string frame(ZSTD_compressBound(input.size()) + 64, '\0');
+  ZSTD_outBuffer out = {&frame[0], frame.size(), 0};
+  ZSTD_inBuffer in = {input.data(), input.size(), 0};
+  EXPECT_FALSE(ZSTD_isError(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue)));
+  ZSTD_inBuffer empty = {nullptr, 0, 0};
+  EXPECT_EQ(ZSTD_compressStream2(cctx, &out, &empty, ZSTD_e_end), 0u);
+  ZSTD_freeCCtx(cctx);
+  frame.resize(out.pos);
+  return frame;
+}
+
+// A frame declaring a 2^31-byte window for 5 KB of content is decoded without
+// allocating that window (the test runs under the fuzz build's 256 MB malloc
+// limit too): the window is bounded by the announced size, same output.
+TEST(CompressionTest, ZstdWindowAboveAnnouncedSizeIsBoundedAndDecodes) {
+  const std::string input = std::string(5000, 'q') + ReferenceValues();
+  std::string frame = UnpledgedZstdFrame(input);
+  // Header: magic, descriptor byte 0x00 (no content size, not single
+  // segment), window descriptor (exponent = window log - 10).
+  ASSERT_EQ(frame[4], '\0');
+  ASSERT_EQ(static_cast<uint8_t>(frame[5]), (28 - 10) << 3);
+  frame[5] = static_cast<char>((31 - 10) << 3 | 7);  // 2^31 + 7/8 of it.
+  std::string block;
+  AppendVarint64(input.size(), &block);
+  block += frame;
+  std::string output;
+  ASSERT_TRUE(DecompressBlock(CompressionType::kZstd, block, &output).ok());
+  EXPECT_EQ(output, input);
+}
+
+TEST(CompressionTest, ZstdAnnouncedSizeBeyondTheFramesReachIsRefused) {
+  const std::string frame = UnpledgedZstdFrame("abc");
+  // 32768 bytes per compressed byte plus one 128 KiB block at most.
+  const uint64_t too_big = 32768 * frame.size() + (1 << 17) + 1;
+  std::string block;
+  AppendVarint64(too_big, &block);
+  block += frame;
+  std::string output = "kept";
+  const Status status = DecompressBlock(CompressionType::kZstd, block, &output);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("announced size " + std::to_string(too_big)), std::string::npos)
+      << status.message();
+  EXPECT_EQ(output, "kept");
+}
+
+TEST(CompressionTest, ZstdContentSizeOtherThanAnnouncedIsRefusedBeforeDecoding) {
+  std::string block;
+  ASSERT_TRUE(CompressBlock(Options(CompressionType::kZstd, 3), "hello", &block).ok());
+  std::string_view stream(block);
+  uint64_t size = 0;
+  ASSERT_TRUE(ReadVarint64(&stream, &size));
+  ASSERT_EQ(size, 5u);
+  ASSERT_EQ(ZSTD_getFrameContentSize(stream.data(), stream.size()), 5u);  // Pledged.
+  std::string wrong;
+  AppendVarint64(4, &wrong);
+  wrong += stream;
+  std::string output;
+  const Status status = DecompressBlock(CompressionType::kZstd, wrong, &output);
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("frame declares 5 bytes, announced 4"), std::string::npos) << status.message();
+}
+
 class CorruptBlockTest : public ::testing::TestWithParam<CompressionType> {};
 
 TEST_P(CorruptBlockTest, WrongAnnouncedSizeTrailingBytesAndTruncation) {

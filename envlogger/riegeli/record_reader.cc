@@ -11,10 +11,15 @@ namespace envlogger {
 namespace riegeli {
 
 StatusOr<std::unique_ptr<RecordReader>> RecordReader::Open(const std::string& path,
-                                                           RecordReaderOptions options) {
-  ASSIGN_OR_RETURN(auto source, OpenFdSource(path));
-  return std::make_unique<RecordReader>(std::unique_ptr<ByteSource>(std::move(source)),
-                                        std::move(options));
+                                                           RecordReaderOptions options,
+                                                           const SourceOpener& open) {
+  std::unique_ptr<ByteSource> source;
+  if (open) {
+    ASSIGN_OR_RETURN(source, open(path));
+  } else {
+    ASSIGN_OR_RETURN(source, OpenFdSource(path));
+  }
+  return std::make_unique<RecordReader>(std::move(source), std::move(options));
 }
 
 RecordReader::RecordReader(std::unique_ptr<ByteSource> source, RecordReaderOptions options)

@@ -60,8 +60,10 @@ struct RecordReaderOptions {
 
 class RecordReader {
  public:
+  // Reads the file at `path`, or what `open` (byte_io.h) returns for it.
   static StatusOr<std::unique_ptr<RecordReader>> Open(const std::string& path,
-                                                      RecordReaderOptions options = {});
+                                                      RecordReaderOptions options = {},
+                                                      const SourceOpener& open = nullptr);
   explicit RecordReader(std::unique_ptr<ByteSource> source, RecordReaderOptions options = {});
 
   RecordReader(const RecordReader&) = delete;

@@ -19,8 +19,8 @@ using envlogger::StatusOr;
 
 namespace {
 
-StatusOr<std::string> ReadFirstRecord(const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, RecordReader::Open(path));
+StatusOr<std::string> ReadFirstRecord(const std::string& path, const riegeli::SourceOpener& open) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, RecordReader::Open(path, {}, open));
   std::string_view record;
   if (!reader->ReadRecord(&record)) {
     if (!reader->ok()) return reader->status();
@@ -29,8 +29,14 @@ StatusOr<std::string> ReadFirstRecord(const std::string& path) {
   return std::string(record);
 }
 
-// Runs task(i) for i in [0, n) on up to hardware_concurrency threads.
+// Runs task(i) for i in [0, n) on up to hardware_concurrency threads; on the
+// calling thread if n <= 2 (the metadata and one shard: the metadata is one
+// small record, so threads would cost more than they save).
 void ParallelFor(size_t n, const std::function<void(size_t)>& task) {
+  if (n <= 2) {
+    for (size_t i = 0; i < n; ++i) task(i);
+    return;
+  }
   const size_t num_threads = std::min<size_t>(n, std::max(2u, std::thread::hardware_concurrency()));
   std::atomic<size_t> next{0};
   std::vector<std::thread> threads;
@@ -44,13 +50,17 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& task) {
 
 }  // namespace
 
-Status RiegeliDatasetReader::Init(std::string_view data_dir) {
+void RiegeliDatasetReader::Reset(std::string_view data_dir) {
   Close();
   data_dir_ = std::string(data_dir);
   metadata_.reset();
   shards_.clear();
   num_steps_ = 0;
   num_episodes_ = 0;
+}
+
+Status RiegeliDatasetReader::Init(std::string_view data_dir) {
+  Reset(data_dir);
   if (data_dir_.empty()) return envlogger::NotFoundError("Empty data_dir.");
   if (!PathExists(data_dir_)) return envlogger::NotFoundError("Data directory " + data_dir_ + " does not exist");
   const std::string metadata_path = JoinPath(data_dir_, internal::kMetadataFilename);
@@ -59,6 +69,13 @@ Status RiegeliDatasetReader::Init(std::string_view data_dir) {
                                   ": not an envlogger Riegeli dataset");
   }
   ASSIGN_OR_RETURN(const std::vector<std::string> shard_dirs, ListShardDirectories(data_dir_));
+  return InitFromShards(data_dir, shard_dirs, nullptr);
+}
+
+Status RiegeliDatasetReader::InitFromShards(std::string_view data_dir, const std::vector<std::string>& shard_dirs,
+                                            riegeli::SourceOpener open) {
+  Reset(data_dir);
+  const std::string metadata_path = JoinPath(data_dir_, internal::kMetadataFilename);
 
   // Task 0 reads the metadata, task i+1 loads shard i.
   shards_.resize(shard_dirs.size());
@@ -66,7 +83,7 @@ Status RiegeliDatasetReader::Init(std::string_view data_dir) {
   Status metadata_status;
   ParallelFor(shard_dirs.size() + 1, [&](size_t task) {
     if (task == 0) {
-      StatusOr<std::string> metadata = ReadFirstRecord(metadata_path);
+      StatusOr<std::string> metadata = ReadFirstRecord(metadata_path, open);
       if (metadata.ok()) {
         metadata_ = std::move(metadata).value();
       } else {
@@ -77,7 +94,7 @@ Status RiegeliDatasetReader::Init(std::string_view data_dir) {
     const std::string& dir = shard_dirs[task - 1];
     shard_status[task - 1] = shards_[task - 1].reader.Init(
         JoinPath(dir, internal::kStepsFilename), JoinPath(dir, internal::kStepOffsetsFilename),
-        JoinPath(dir, internal::kEpisodeMetadataFilename), JoinPath(dir, internal::kEpisodeIndexFilename));
+        JoinPath(dir, internal::kEpisodeMetadataFilename), JoinPath(dir, internal::kEpisodeIndexFilename), open);
   });
 
   for (Shard& shard : shards_) {

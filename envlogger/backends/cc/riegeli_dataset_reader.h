@@ -30,6 +30,7 @@
 
 #include "envlogger/backends/cc/episode_info.h"
 #include "envlogger/backends/cc/riegeli_shard_reader.h"
+#include "envlogger/riegeli/byte_io.h"
 #include "envlogger/base/status.h"
 
 namespace envlogger {
@@ -41,6 +42,12 @@ class RiegeliDatasetReader {
   RiegeliDatasetReader& operator=(RiegeliDatasetReader&&) = default;
 
   envlogger::Status Init(std::string_view data_dir);
+
+  // Init() of a dataset whose shard directories are given (in order) instead
+  // of listed, its files opened with `open` (riegeli/byte_io.h; clones too):
+  // for datasets held in memory by tests and fuzz targets.
+  envlogger::Status InitFromShards(std::string_view data_dir, const std::vector<std::string>& shard_dirs,
+                                 riegeli::SourceOpener open);
 
   envlogger::StatusOr<RiegeliDatasetReader> Clone() const;
 
@@ -85,6 +92,8 @@ class RiegeliDatasetReader {
     int64_t cumulative_episodes = 0;  // Episodes in all earlier shards.
   };
 
+  // Closes and empties the reader, now of `data_dir`.
+  void Reset(std::string_view data_dir);
   // The shard holding global episode `index`, which must be in range.
   size_t ShardOfEpisode(int64_t index) const;
 

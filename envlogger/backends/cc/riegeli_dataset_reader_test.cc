@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <iterator>
+#include <memory>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -121,6 +124,70 @@ TEST(RiegeliDatasetReaderTest, TwoShards) {
   ASSERT_TRUE(metadata.ok());
   EXPECT_EQ(metadata->metadata, std::optional<std::string>("m4"));
   EXPECT_EQ(reader.ShardEpisodeStarts(), (std::vector<int64_t>{0, 2}));
+}
+
+TEST(RiegeliDatasetReaderTest, InitFromShardsReadsThroughTheOpener) {
+  // The dataset's files are copied into memory and the directory removed:
+  // every read must go through the opener, which also records the paths.
+  const std::string dir = MakeTempDir();
+  WriteDataset(dir, {{3, 2}, {4, 1, 2}});
+  auto shard_dirs = ListShardDirectories(dir);
+  ASSERT_TRUE(shard_dirs.ok());
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    files[entry.path().string()] = std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  std::filesystem::remove_all(dir);
+  auto opened = std::make_shared<std::map<std::string, int>>();
+  riegeli::SourceOpener open = [files, opened](const std::string& path)
+      -> envlogger::StatusOr<std::unique_ptr<riegeli::ByteSource>> {
+    ++(*opened)[path];
+    auto it = files.find(path);
+    if (it == files.end()) return envlogger::NotFoundError(path);
+    return std::unique_ptr<riegeli::ByteSource>(new riegeli::StringSource(it->second));
+  };
+  RiegeliDatasetReader reader;
+  ASSERT_TRUE(reader.InitFromShards(dir, *shard_dirs, open).ok());
+  ASSERT_EQ(reader.NumSteps(), 12);
+  ASSERT_EQ(reader.NumEpisodes(), 5);
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(Step(reader, i), "s" + std::to_string(i));
+  EXPECT_EQ(EpisodeRange(reader, 3), (std::pair<int64_t, int64_t>(9, 1)));
+  EXPECT_EQ(reader.Metadata(), std::optional<std::string>("dataset metadata"));
+  auto clone = reader.Clone();
+  ASSERT_TRUE(clone.ok());
+  EXPECT_EQ(Step(*clone, 11), "s11");
+  EXPECT_EQ(opened->count(dir + "/metadata.riegeli"), 1u);
+  EXPECT_GE(opened->at((*shard_dirs)[1] + "/steps.riegeli"), 2);  // Reader and clone.
+}
+
+TEST(RiegeliDatasetReaderTest, InitFromShardsTreatsNotFoundIndexFilesAsMissing) {
+  // The index files are missing (NOT_FOUND from the opener): the index is
+  // recovered from the steps, as for a writer killed before writing them.
+  const std::string dir = MakeTempDir();
+  WriteDataset(dir, {{2, 3}});
+  auto shard_dirs = ListShardDirectories(dir);
+  ASSERT_TRUE(shard_dirs.ok());
+  std::map<std::string, std::string> files;
+  const std::string shard = (*shard_dirs)[0].substr(dir.size() + 1);
+  for (const std::string& name :
+       {std::string("metadata.riegeli"), shard + "/steps.riegeli", shard + "/episode_metadata.riegeli"}) {
+    std::ifstream in(dir + "/" + name, std::ios::binary);
+    files[dir + "/" + name] = std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  riegeli::SourceOpener open = [files](const std::string& path) -> envlogger::StatusOr<std::unique_ptr<riegeli::ByteSource>> {
+    auto it = files.find(path);
+    if (it == files.end()) return envlogger::NotFoundError(path);
+    return std::unique_ptr<riegeli::ByteSource>(new riegeli::StringSource(it->second));
+  };
+  RiegeliDatasetReader reader;
+  const envlogger::Status status = reader.InitFromShards(dir, *shard_dirs, open);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  // The steps are found by scanning steps.riegeli (these test steps are not
+  // Data tuples, so no episode starts can be recovered from them).
+  ASSERT_EQ(reader.NumSteps(), 5);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Step(reader, i), "s" + std::to_string(i));
 }
 
 TEST(RiegeliDatasetReaderTest, EmptyShardsAreSkippedAndReported) {

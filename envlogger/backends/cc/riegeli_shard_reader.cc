@@ -15,13 +15,18 @@ using envlogger::StatusOr;
 
 namespace {
 
-// Calls `visit` with every int64 Datum of the file at `path` and its
-// position. Other Datum records are skipped; a missing file has none.
-Status ForEachInt64Datum(const std::string& path,
+// Calls `visit` with every int64 Datum of the file at `path` (opened with
+// `open`) and its position. Other Datum records are skipped; a missing file
+// has none.
+Status ForEachInt64Datum(const std::string& path, const riegeli::SourceOpener& open,
                          const std::function<Status(const Int64Datum&, uint64_t position)>& visit) {
-  std::error_code error;
-  if (!std::filesystem::exists(path, error) && !error) return OkStatus();
-  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, RecordReader::Open(path));
+  if (!open) {
+    std::error_code error;
+    if (!std::filesystem::exists(path, error) && !error) return OkStatus();
+  }
+  StatusOr<std::unique_ptr<RecordReader>> opened = RecordReader::Open(path, {}, open);
+  if (open && opened.status().code() == envlogger::StatusCode::kNotFound) return OkStatus();
+  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, std::move(opened));
   std::string_view record;
   while (reader->ReadRecord(&record)) {
     const uint64_t position = reader->LastPos().numeric();
@@ -39,8 +44,8 @@ Status ForEachInt64Datum(const std::string& path,
 // A RecordReader that stays failed (nothing to recover from, e.g. an I/O
 // error) is replaced by a fresh one so that one bad position does not spoil
 // later reads.
-void Reopen(const std::string& path, std::unique_ptr<RecordReader>* reader) {
-  StatusOr<std::unique_ptr<RecordReader>> reopened = RecordReader::Open(path);
+void Reopen(const std::string& path, const riegeli::SourceOpener& open, std::unique_ptr<RecordReader>* reader) {
+  StatusOr<std::unique_ptr<RecordReader>> reopened = RecordReader::Open(path, {}, open);
   if (reopened.ok()) {
     *reader = std::move(reopened).value();
   } else {
@@ -52,19 +57,20 @@ void Reopen(const std::string& path, std::unique_ptr<RecordReader>* reader) {
 
 Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
                                 const std::string& episode_metadata_filepath,
-                                const std::string& episode_index_filepath) {
+                                const std::string& episode_index_filepath, riegeli::SourceOpener open) {
   Close();
   index_.reset();
   if (step_offsets_filepath.empty()) return envlogger::NotFoundError("Empty step_offsets filepath.");
   auto index = std::make_shared<Index>();
   index->steps_filepath = steps_filepath;
   index->episode_metadata_filepath = episode_metadata_filepath;
+  index->open = std::move(open);
 
-  RETURN_IF_ERROR(ForEachInt64Datum(step_offsets_filepath, [&](const Int64Datum& datum, uint64_t) {
+  RETURN_IF_ERROR(ForEachInt64Datum(step_offsets_filepath, index->open, [&](const Int64Datum& datum, uint64_t) {
     index->step_offsets.insert(index->step_offsets.end(), datum.values.begin(), datum.values.end());
     return OkStatus();
   }));
-  RETURN_IF_ERROR(ForEachInt64Datum(episode_index_filepath, [&](const Int64Datum& datum, uint64_t position) {
+  RETURN_IF_ERROR(ForEachInt64Datum(episode_index_filepath, index->open, [&](const Int64Datum& datum, uint64_t position) {
     if (datum.shape.size() != 2 || datum.shape[1] != 2 ||
         datum.shape[0] * 2 != static_cast<int64_t>(datum.values.size())) {
       return envlogger::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
@@ -88,7 +94,7 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
   // Steps and episode starts the index files lack (a killed writer).
   ShardIndexLists lists{std::move(index->step_offsets), std::move(index->episode_starts),
                         std::move(index->episode_metadata_offsets)};
-  StatusOr<ShardIndexRecovery> recovery = RecoverShardIndex(steps_filepath, &lists);
+  StatusOr<ShardIndexRecovery> recovery = RecoverShardIndex(steps_filepath, &lists, index->open);
   index->step_offsets = std::move(lists.step_offsets);
   index->episode_starts = std::move(lists.episode_starts);
   index->episode_metadata_offsets = std::move(lists.episode_metadata_offsets);
@@ -110,8 +116,8 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
 }
 
 Status RiegeliShardReader::OpenFiles() {
-  ASSIGN_OR_RETURN(steps_, RecordReader::Open(index_->steps_filepath));
-  ASSIGN_OR_RETURN(episode_metadata_, RecordReader::Open(index_->episode_metadata_filepath));
+  ASSIGN_OR_RETURN(steps_, RecordReader::Open(index_->steps_filepath, {}, index_->open));
+  ASSIGN_OR_RETURN(episode_metadata_, RecordReader::Open(index_->episode_metadata_filepath, {}, index_->open));
   return OkStatus();
 }
 
@@ -185,7 +191,7 @@ Status RiegeliShardReader::ReadFailure(const std::string& path, const std::strin
   if (!(*reader)->ok()) {
     error = (*reader)->status();
     damaged = (*reader)->Recover(&skipped);
-    if (!damaged) Reopen(path, reader);
+    if (!damaged) Reopen(path, index_->open, reader);
   } else {
     // No error and no record: the end of the file, or (if the position lies
     // before the end) a chunk cut off by the end of the file.

@@ -38,6 +38,7 @@
 
 #include "envlogger/backends/cc/episode_info.h"
 #include "envlogger/backends/cc/shard_index_recovery.h"
+#include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/record_reader.h"
 #include "envlogger/base/status.h"
 
@@ -62,8 +63,11 @@ class RiegeliShardReader {
   RiegeliShardReader(RiegeliShardReader&&) = default;
   RiegeliShardReader& operator=(RiegeliShardReader&&) = default;
 
+  // Files are opened with `open` (riegeli/byte_io.h; empty: from the file
+  // system), now and by clones.
   envlogger::Status Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
-                       const std::string& episode_metadata_filepath, const std::string& episode_index_filepath);
+                       const std::string& episode_metadata_filepath, const std::string& episode_index_filepath,
+                       riegeli::SourceOpener open = nullptr);
 
   // A reader of the same shard sharing this one's index, with its own files.
   envlogger::StatusOr<RiegeliShardReader> Clone() const;
@@ -104,6 +108,7 @@ class RiegeliShardReader {
   struct Index {
     std::string steps_filepath;
     std::string episode_metadata_filepath;
+    riegeli::SourceOpener open;
     std::vector<int64_t> step_offsets;
     std::vector<int64_t> episode_starts;
     std::vector<int64_t> episode_metadata_offsets;

@@ -79,7 +79,8 @@ std::string ShardIndexRecovery::Summary(const std::string& steps_filepath) const
   return summary;
 }
 
-envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath, ShardIndexLists* index) {
+envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath, ShardIndexLists* index,
+                                                        const riegeli::SourceOpener& open) {
   ShardIndexRecovery result;
   std::vector<int64_t>& offsets = index->step_offsets;
   std::vector<int64_t>& starts = index->episode_starts;
@@ -89,7 +90,8 @@ envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& ste
   size_t k = starts.empty() ? 0 : static_cast<size_t>(starts.back());
   if (k > num_indexed) k = num_indexed;
   const uint64_t scan_from =
-      k < num_indexed ? static_cast<uint64_t>(offsets[k]) : (num_indexed == 0 ? 0 : offsets.back() + 1);
+      k < num_indexed ? static_cast<uint64_t>(offsets[k])
+                      : (num_indexed == 0 ? 0 : static_cast<uint64_t>(offsets.back()) + 1);
 
   bool damage_before = false;
   riegeli::RecordReaderOptions options;
@@ -99,7 +101,7 @@ envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& ste
     return true;
   };
   ASSIGN_OR_RETURN(std::unique_ptr<riegeli::RecordReader> reader,
-                   riegeli::RecordReader::Open(steps_filepath, std::move(options)));
+                   riegeli::RecordReader::Open(steps_filepath, std::move(options), open));
   std::optional<StepType> previous;
   std::string_view record;
   // An index position beyond the file: nothing to scan (reads of such steps

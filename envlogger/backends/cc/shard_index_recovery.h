@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk_reader.h"
 #include "envlogger/base/status.h"
 
@@ -64,10 +65,12 @@ struct ShardIndexRecovery {
   std::string Summary(const std::string& steps_filepath) const;
 };
 
-// Completes `index` from the steps file (see above). Errors: the steps file
-// cannot be opened or read (other than damage, which is skipped).
+// Completes `index` from the steps file (see above), opened with `open`
+// (riegeli/byte_io.h; empty: the file). Errors: the steps file cannot be
+// opened or read (other than damage, which is skipped).
 envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath,
-                                                        ShardIndexLists* index);
+                                                        ShardIndexLists* index,
+                                                        const riegeli::SourceOpener& open = nullptr);
 
 }  // namespace envlogger
 

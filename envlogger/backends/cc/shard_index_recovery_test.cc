@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,22 @@ TEST(RecoverShardIndexTest, CompleteIndexIsUnchanged) {
   EXPECT_FALSE(recovery->changed());
   EXPECT_EQ(index.step_offsets, positions);
   EXPECT_EQ(index.episode_starts, (std::vector<int64_t>{0, 4, 8}));
+}
+
+// Found by dataset_reader_fuzzer: an index whose last step offset is the
+// largest int64 overflowed computing where the scan starts (UBSan). Such an
+// offset lies beyond the file: there is nothing to scan and nothing to add.
+TEST(RecoverShardIndexTest, LastIndexedOffsetAtInt64MaxScansNothing) {
+  const std::string path = testing::MakeTempDir() + "/steps.riegeli";
+  const std::vector<int64_t> positions = WriteSteps(path, kThreeEpisodes, 5);
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  ShardIndexLists index{{positions[0], max}, {0}, {-1}};
+  auto recovery = RecoverShardIndex(path, &index);
+  ASSERT_TRUE(recovery.ok()) << recovery.status().ToString();
+  EXPECT_EQ(recovery->recovered_steps, 0);
+  EXPECT_EQ(recovery->recovered_episodes, 0);
+  EXPECT_EQ(index.step_offsets, (std::vector<int64_t>{positions[0], max}));
+  EXPECT_EQ(index.episode_starts, (std::vector<int64_t>{0}));
 }
 
 TEST(RecoverShardIndexTest, KilledWriterStepsAndEpisodesAreRecoveredWithoutMerging) {

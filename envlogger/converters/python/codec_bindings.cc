@@ -922,14 +922,16 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
   if (!(scalar && source != Source::kNone)) {
     for (const auto& field : packed) {
       if (field.bytes.empty()) continue;
-      if (scalar ? field.bytes.size() != field.width : field.bytes.size() % field.width != 0) {
+      // As the reference codec: whole elements (a scalar is the first one),
+      // and a later packed field wins over an earlier one.
+      if (field.bytes.size() % field.width != 0) {
         PyErr_Format(PyExc_ValueError,
-                     "Malformed envlogger.Datum: packed values field of %zu bytes is not %s %zu-byte elements",
-                     field.bytes.size(), scalar ? "one of" : "a whole number of", field.width);
+                     "Malformed envlogger.Datum: packed values field of %zu bytes is not a whole number of "
+                     "%zu-byte elements",
+                     field.bytes.size(), field.width);
         return nullptr;
       }
       source = field.source;
-      if (scalar) break;  // The first one is returned for scalars.
     }
   }
   if (!(scalar && source != Source::kNone)) {
@@ -969,7 +971,7 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
                                                                   : datum.bool_values;
         std::string_view first = runs[0];
         uint64_t value = 0;
-        envlogger::ReadVarint64(&first, &value);
+        ReadWireVarint(&first, &value);
         if (source == Source::kBool) return PyBool_FromLong(value != 0);
         if (source == Source::kInt32) {
           const int32_t v = static_cast<int32_t>(value);

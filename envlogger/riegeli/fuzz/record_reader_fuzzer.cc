@@ -5,6 +5,12 @@
 // undefined behaviour (UBSan) or loop forever (libFuzzer's -timeout).
 // Record positions strictly increase while reading; a skipped region is a
 // well-formed range; a record read at a position is at or after it.
+//
+// The custom mutator fixes the hashes after mutating (riegeli_fuzz_util.h),
+// so most inputs reach the chunk decoders with malformed contents.
+// Inputs may exceed one 64 KiB block, so that block headers inside chunks
+// are reached (the block_boundary seed is 71 KB).
+// fuzz-options: -max_len=72000
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +20,7 @@
 #include <string_view>
 
 #include "envlogger/riegeli/byte_io.h"
+#include "envlogger/riegeli/fuzz/riegeli_fuzz_util.h"
 #include "envlogger/riegeli/record_reader.h"
 
 namespace {
@@ -21,9 +28,9 @@ namespace {
 using envlogger::riegeli::RecordReader;
 using envlogger::riegeli::RecordReaderOptions;
 using envlogger::riegeli::SkippedRegion;
-using envlogger::riegeli::StringSource;
+using envlogger::riegeli::fuzz::ViewSource;
 
-void ReadAll(const std::string& data, bool recover) {
+void ReadAll(std::string_view data, bool recover) {
   RecordReaderOptions options;
   if (recover) {
     options.recovery = [](const SkippedRegion& region) {
@@ -31,7 +38,7 @@ void ReadAll(const std::string& data, bool recover) {
       return true;
     };
   }
-  RecordReader reader(std::make_unique<StringSource>(data), std::move(options));
+  RecordReader reader(std::make_unique<ViewSource>(data), std::move(options));
   std::string_view record;
   uint64_t previous = 0;
   bool first = true;
@@ -45,10 +52,10 @@ void ReadAll(const std::string& data, bool recover) {
   reader.Close().IgnoreError();
 }
 
-void SeekAround(const std::string& data) {
+void SeekAround(std::string_view data) {
   RecordReaderOptions options;
   options.recovery = [](const SkippedRegion&) { return true; };
-  RecordReader reader(std::make_unique<StringSource>(data), std::move(options));
+  RecordReader reader(std::make_unique<ViewSource>(data), std::move(options));
   std::string_view record;
   const uint64_t size = data.size();
   for (uint64_t pos : {uint64_t{0}, uint64_t{64}, size / 3, size / 2, size - size / 4, size, size + 1}) {
@@ -62,8 +69,12 @@ void SeekAround(const std::string& data) {
 
 }  // namespace
 
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned seed) {
+  return envlogger::riegeli::fuzz::RiegeliMutate(data, size, max_size, seed);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
-  const std::string data(reinterpret_cast<const char*>(bytes), size);
+  const std::string_view data(reinterpret_cast<const char*>(bytes), size);
   ReadAll(data, /*recover=*/false);
   ReadAll(data, /*recover=*/true);
   SeekAround(data);
