@@ -20,6 +20,7 @@ from envlogger import step_data
 from envlogger.backends import backend_writer
 from envlogger.backends import schedulers
 from envlogger import _native
+from envlogger.backends.python import dataset_errors  # noqa: F401 (registers the native error classes)
 from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import native_codec
 

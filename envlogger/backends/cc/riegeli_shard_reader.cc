@@ -102,7 +102,9 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
                                     ", outside the " + std::to_string(num_steps) + " steps of " + steps_filepath);
     }
   }
-  if (index->step_offsets.empty()) return envlogger::NotFoundError("Empty steps in " + step_offsets_filepath);
+  if (index->step_offsets.empty()) {
+    return envlogger::NotFoundError("Empty steps in " + step_offsets_filepath).WithReason(kEmptyShardReason);
+  }
   index_ = std::move(index);
   Status status = OpenFiles();
   if (!status.ok()) index_.reset();
@@ -165,7 +167,8 @@ const DamagedRegion* RiegeliShardReader::FindDamage(const std::string& path, uin
 Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const DamagedRegion& region) {
   return envlogger::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
                                 " is in a damaged chunk: bytes [" + std::to_string(region.begin) + ", " +
-                                std::to_string(region.end) + ") are unreadable (" + region.message + ")");
+                                std::to_string(region.end) + ") are unreadable (" + region.message + ")")
+      .WithReason(kDamagedChunkReason);
 }
 
 Status RiegeliShardReader::ReadFailure(const std::string& path, const std::string& what, uint64_t position,

@@ -43,6 +43,13 @@
 
 namespace envlogger {
 
+// Status reasons (Status::reason()) of the two errors callers handle rather
+// than report: a shard whose index lists no step (NOT_FOUND), and a record in
+// a damaged chunk (DATA_LOSS; the reader recorded the range in
+// DamagedRegions()).
+inline constexpr char kEmptyShardReason[] = "empty_shard";
+inline constexpr char kDamagedChunkReason[] = "damaged_chunk";
+
 // A byte range [begin, end) of a shard file whose records cannot be read.
 struct DamagedRegion {
   std::string path;

@@ -108,6 +108,7 @@ TEST(RiegeliShardReaderTest, ShardWithoutIndexedStepsIsEmptyStepsNotFound) {
   RiegeliShardReader reader;
   envlogger::Status status = shard.InitReader(reader);
   EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty steps in " + shard.step_offsets);
+  EXPECT_EQ(status.reason(), kEmptyShardReason);
 }
 
 TEST(RiegeliShardReaderTest, IndexCutInsideAChunkIsCompletedFromTheSteps) {
@@ -276,6 +277,7 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
     for (int64_t i = lost_first; i <= lost_last; ++i) {
       const envlogger::Status status = reader.ReadStep(i, &record);
       EXPECT_EQ(status.code(), envlogger::StatusCode::kDataLoss);
+      EXPECT_EQ(status.reason(), kDamagedChunkReason);
       EXPECT_NE(status.message().find(shard.steps), std::string::npos) << status.message();
       EXPECT_NE(status.message().find("position " + std::to_string(records[i].first)), std::string::npos)
           << status.message();

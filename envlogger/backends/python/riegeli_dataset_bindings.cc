@@ -49,8 +49,24 @@ using envlogger::Status;
 using envlogger::StatusCode;
 using envlogger::StatusOr;
 
+// {code: class} and {reason: class}, set by
+// envlogger/backends/python/dataset_errors.py. Leaked on purpose: they must
+// outlive every binding object, including during interpreter shutdown.
+py::dict* classes_by_code = nullptr;
+py::dict* classes_by_reason = nullptr;
+
+// Raises "<CODE>: <message>" as the class registered for the status's reason,
+// else for its code, else RuntimeError. Needs the GIL.
 [[noreturn]] void RaiseStatus(const Status& status) {
-  PyErr_SetString(PyExc_RuntimeError, status.ToString().c_str());
+  PyObject* type = PyExc_RuntimeError;
+  const py::str reason(status.reason());
+  const py::int_ code(static_cast<int>(status.code()));
+  if (classes_by_reason != nullptr && !status.reason().empty() && classes_by_reason->contains(reason)) {
+    type = (*classes_by_reason)[reason].ptr();
+  } else if (classes_by_code != nullptr && classes_by_code->contains(code)) {
+    type = (*classes_by_code)[code].ptr();
+  }
+  PyErr_SetString(type, status.ToString().c_str());
   throw py::error_already_set();
 }
 
@@ -457,6 +473,17 @@ StepClasses ToStepClasses(py::handle step_data, py::handle timestep, py::handle 
 }  // namespace
 
 void RegisterDatasetIo(py::module_ m) {
+  m.def(
+      "_set_error_classes",
+      [](py::dict by_code, py::dict by_reason) {
+        if (classes_by_code == nullptr) classes_by_code = new py::dict();
+        if (classes_by_reason == nullptr) classes_by_reason = new py::dict();
+        *classes_by_code = py::dict(by_code);
+        *classes_by_reason = py::dict(by_reason);
+      },
+      py::arg("by_code"), py::arg("by_reason"),
+      "Sets the exception classes raised for each status code and each status reason.");
+
   py::class_<PyDatasetWriter>(m, "RiegeliDatasetWriter",
                               "Writes a Riegeli dataset (serialized records); see riegeli_dataset_writer.h.")
       .def(py::init<>())

@@ -3,7 +3,8 @@
 `RiegeliDatasetReader` is upstream's `envlogger.backends.python.
 riegeli_dataset_reader.RiegeliDatasetReader`: random access to the steps and
 episodes of a dataset written by envlogger (ours or upstream's). Errors are
-raised as `RuntimeError("<CODE>: <message>")` naming the path, e.g.
+raised as `RuntimeError("<CODE>: <message>")` naming the path, of the
+`dataset_errors` class of their code, e.g. `dataset_errors.EmptyShardError`
 "NOT_FOUND: Empty steps in <shard>/step_offsets.riegeli" for a shard whose
 writer never flushed (the other shards stay readable).
 """
@@ -13,6 +14,7 @@ from typing import Any, Optional, Type, TypeVar, Union
 from google.protobuf import message
 
 from envlogger import _native
+from envlogger.backends.python import dataset_errors
 from envlogger.backends.python import episode_info
 from envlogger.proto import storage_pb2
 
@@ -47,7 +49,7 @@ class RiegeliDatasetReader:
     """
     self._reader.init(str(data_dir))
     if self.metadata() is None and self._reader.serialized_metadata() is not None:
-      raise RuntimeError('INTERNAL: Failed to parse riegeli record. The record of '
+      raise dataset_errors.InternalError('INTERNAL: Failed to parse riegeli record. The record of '
                          f'{data_dir}/metadata.riegeli is not an envlogger.Data')
 
   def recovery_reports(self) -> list[str]:
