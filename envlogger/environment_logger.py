@@ -99,9 +99,9 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     # other backend gets a StepData through `record_step`.
     # Neither refers back to this logger, so dropping it still closes the
     # backend right away (by reference counting, not at the next GC).
-    step_recorder = getattr(self._backend, '_step_recorder', None)
-    self._record_fields = ((step_recorder and step_recorder()) or
-                           _step_data_recorder(self._backend))
+    step_recorder = (self._backend.step_recorder() if isinstance(
+        self._backend, backend_writer.BackendWriter) else None)
+    self._record_fields = step_recorder or _step_data_recorder(self._backend)
     # All that recording a step takes when there is no step_fn or episode_fn
     # (one attribute load: EnvLogger's loads are slow, it has __getattr__).
     self._record_plain = (self._record_fields if step_fn is None and

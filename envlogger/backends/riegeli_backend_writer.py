@@ -94,8 +94,8 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
         max_episodes_per_file, writer_options,
         riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES)
 
-  def _step_recorder(self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
-    """EnvLogger's hot path, if `record_step` may be bypassed.
+  def step_recorder(self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
+    """EnvLogger's hot path, if `record_step` may be bypassed (see BackendWriter).
 
     Returns:
       `f(timestep, action, custom_data, is_new_episode)` recording
