@@ -24,7 +24,7 @@ from envlogger.backends.python import dataset_errors  # noqa: F401 (registers th
 from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import native_codec
 
-DEFAULT_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
+DEFAULT_WRITER_OPTIONS = riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS
 DEFAULT_FLUSH_INTERVAL = datetime.timedelta(minutes=10)
 
 # Names of the StepData / TimeStep fields, for errors that say which part of a

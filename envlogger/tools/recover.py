@@ -41,11 +41,12 @@ import os
 from typing import Optional
 
 from envlogger import riegeli
+from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.proto import storage_pb2
 from envlogger.tools import shard_scan
 
 # Writer options of the rebuilt files: upstream's defaults.
-INDEX_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
+INDEX_WRITER_OPTIONS = riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS
 # Positions per step_offsets record (upstream writes one record per flush).
 _POSITIONS_PER_RECORD = 1 << 16
 

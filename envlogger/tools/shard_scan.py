@@ -15,17 +15,20 @@ import dataclasses
 import os
 from typing import Callable, Optional
 
+from envlogger import _native
 from envlogger import riegeli
 from envlogger.converters import native_codec
 from envlogger.proto import storage_pb2
 
 FIRST, MID, LAST = 0, 1, 2
 
-STEPS = 'steps.riegeli'
-STEP_OFFSETS = 'step_offsets.riegeli'
-EPISODE_METADATA = 'episode_metadata.riegeli'
-EPISODE_INDEX = 'episode_index.riegeli'
-METADATA = 'metadata.riegeli'
+# The dataset's file names, as the C++ reader and writers define them
+# (riegeli_dataset_io_constants.h).
+STEPS: str = _native.dataset_io.STEPS_FILENAME
+STEP_OFFSETS: str = _native.dataset_io.STEP_OFFSETS_FILENAME
+EPISODE_METADATA: str = _native.dataset_io.EPISODE_METADATA_FILENAME
+EPISODE_INDEX: str = _native.dataset_io.EPISODE_INDEX_FILENAME
+METADATA: str = _native.dataset_io.METADATA_FILENAME
 SHARD_FILES = (STEPS, STEP_OFFSETS, EPISODE_METADATA, EPISODE_INDEX)
 
 

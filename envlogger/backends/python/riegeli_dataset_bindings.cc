@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "envlogger/backends/cc/async_dataset_writer.h"
+#include "envlogger/backends/cc/riegeli_dataset_io_constants.h"
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
 #include "envlogger/python/decode_step.h"
@@ -473,6 +474,13 @@ StepClasses ToStepClasses(py::handle step_data, py::handle timestep, py::handle 
 }  // namespace
 
 void RegisterDatasetIo(py::module_ m) {
+  // The one definition of the dataset's file names and default options.
+  m.attr("DEFAULT_WRITER_OPTIONS") = kDefaultRiegeliWriterOptions;
+  m.attr("METADATA_FILENAME") = internal::kMetadataFilename;
+  m.attr("STEPS_FILENAME") = internal::kStepsFilename;
+  m.attr("STEP_OFFSETS_FILENAME") = internal::kStepOffsetsFilename;
+  m.attr("EPISODE_METADATA_FILENAME") = internal::kEpisodeMetadataFilename;
+  m.attr("EPISODE_INDEX_FILENAME") = internal::kEpisodeIndexFilename;
   m.def(
       "_set_error_classes",
       [](py::dict by_code, py::dict by_reason) {

@@ -18,7 +18,9 @@ from envlogger import _native
 from envlogger.backends.python import dataset_errors
 from envlogger.proto import storage_pb2
 
-DEFAULT_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
+# Upstream's default, 'transpose,brotli:6,chunk_size:1M', as the C++ writer
+# defines it (riegeli_dataset_writer.h).
+DEFAULT_WRITER_OPTIONS: str = _native.dataset_io.DEFAULT_WRITER_OPTIONS
 DEFAULT_MAX_QUEUED_BYTES = 64 << 20
 
 Record = Union[bytes, bytearray, memoryview, Any]
