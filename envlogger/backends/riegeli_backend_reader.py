@@ -95,7 +95,7 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     return [
         backend_reader.SkippedRegion(path, begin, end, message,
                                      range(first, last + 1) if first >= 0 else range(0))
-        for path, begin, end, message, first, last in self._reader.damaged_regions()
+        for path, begin, end, message, first, last in self._reader.skipped_regions()
     ]
 
   def _read_error(self, error: RuntimeError) -> RuntimeError:

@@ -75,7 +75,7 @@ class ShardReport:
   incomplete_episodes: list = dataclasses.field(default_factory=list)  # Without LAST.
   headless_episodes: list = dataclasses.field(default_factory=list)  # Not starting with FIRST.
   unattributed_metadata: int = 0
-  damage: list = dataclasses.field(default_factory=list)  # shard_scan.Damage
+  damage: list = dataclasses.field(default_factory=list)  # shard_scan.SkippedRegion
   problems: list = dataclasses.field(default_factory=list)  # Human-readable strings.
   # (path, offset): files that end in an incomplete chunk, from `offset`.
   torn_tails: list = dataclasses.field(default_factory=list)

@@ -147,7 +147,7 @@ Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t posi
   // Built only for errors: a successful read allocates nothing.
   const auto what = [&] { return (is_step ? "Step " : "Metadata of episode ") + std::to_string(index); };
   if (!damaged_.empty()) {
-    if (const DamagedRegion* region = FindDamage(path, position)) return DamageError(what(), position, *region);
+    if (const SkippedRegion* region = FindDamage(path, position)) return DamageError(what(), position, *region);
   }
   if (!reader->ReadRecordAt(position, record)) return ReadFailure(path, what(), position, is_step, &reader);
   if (reader->LastPos().numeric() != position) {
@@ -157,14 +157,14 @@ Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t posi
   return OkStatus();
 }
 
-const DamagedRegion* RiegeliShardReader::FindDamage(const std::string& path, uint64_t position) const {
-  for (const DamagedRegion& region : damaged_) {
+const SkippedRegion* RiegeliShardReader::FindDamage(const std::string& path, uint64_t position) const {
+  for (const SkippedRegion& region : damaged_) {
     if (region.begin <= position && position < region.end && region.path == path) return &region;
   }
   return nullptr;
 }
 
-Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const DamagedRegion& region) {
+Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const SkippedRegion& region) {
   return envlogger::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
                                 " is in a damaged chunk: bytes [" + std::to_string(region.begin) + ", " +
                                 std::to_string(region.end) + ") are unreadable (" + region.message + ")")
@@ -194,7 +194,7 @@ Status RiegeliShardReader::ReadFailure(const std::string& path, const std::strin
     }
   }
   if (!damaged || position < skipped.begin || position >= skipped.end) return error;
-  DamagedRegion region;
+  SkippedRegion region;
   region.path = path;
   region.begin = skipped.begin;
   region.end = skipped.end;

@@ -292,8 +292,8 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
       EXPECT_EQ(ReadStep(reader, i), records[i].second) << i;
     }
   }
-  ASSERT_EQ(reader.DamagedRegions().size(), 1u);
-  const DamagedRegion& region = reader.DamagedRegions()[0];
+  ASSERT_EQ(reader.SkippedRegions().size(), 1u);
+  const SkippedRegion& region = reader.SkippedRegions()[0];
   EXPECT_EQ(region.path, shard.steps);
   EXPECT_EQ(region.begin, begins[2]);
   EXPECT_EQ(region.end, begins[3]);
@@ -304,7 +304,7 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
   // A clone starts with its own, empty list.
   auto clone = reader.Clone();
   ASSERT_TRUE(clone.ok());
-  EXPECT_TRUE(clone->DamagedRegions().empty());
+  EXPECT_TRUE(clone->SkippedRegions().empty());
 }
 
 TEST(RiegeliShardReaderTest, MissingIndexFileIsAnErrorNamingIt) {

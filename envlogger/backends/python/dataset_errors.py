@@ -98,7 +98,7 @@ class EmptyShardError(NotFoundError):
 class DamagedChunkError(DataLossError, backend_reader.DamagedDataError):
   """A step or episode metadata record lies in a damaged or cut-off chunk.
 
-  The reader recorded the unreadable byte range (damaged_regions()); other
+  The reader recorded the unreadable byte range (skipped_regions()); other
   records stay readable.
   """
 

@@ -336,10 +336,10 @@ class PyDatasetReader {
     return reader_.RecoveryReports();
   }
   // (path, begin, end, message, first_step, last_step) per damaged region.
-  std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> DamagedRegions() {
+  std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> SkippedRegions() {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> regions;
-    for (const DamagedRegion& region : reader_.DamagedRegions()) {
+    for (const SkippedRegion& region : reader_.SkippedRegions()) {
       regions.emplace_back(region.path, region.begin, region.end, region.message, region.first_step,
                            region.last_step);
     }
@@ -537,7 +537,7 @@ void RegisterDatasetIo(py::module_ m) {
       .def_property_readonly("num_episodes", &PyDatasetReader::NumEpisodes)
       .def("data_dir", &PyDatasetReader::DataDir)
       .def("recovery_reports", &PyDatasetReader::RecoveryReports)
-      .def("damaged_regions", &PyDatasetReader::DamagedRegions)
+      .def("skipped_regions", &PyDatasetReader::SkippedRegions)
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
       .def(
           "read_steps",

@@ -62,7 +62,7 @@ class RiegeliDatasetReader:
     """
     return list(self._reader.recovery_reports())
 
-  def damaged_regions(self) -> list[tuple[str, int, int, str, int, int]]:
+  def skipped_regions(self) -> list[tuple[str, int, int, str, int, int]]:
     """The damaged byte ranges met by reads of this reader so far.
 
     One `(path, begin, end, message, first_step, last_step)` per region, in
@@ -72,7 +72,7 @@ class RiegeliDatasetReader:
     the steps lost in it (-1, -1 for episode metadata). Clones keep their
     own list.
     """
-    return list(self._reader.damaged_regions())
+    return list(self._reader.skipped_regions())
 
   def clone(self) -> Optional['RiegeliDatasetReader']:
     """A reader of the same dataset with its own files; None on failure."""
