@@ -7,6 +7,7 @@ import dm_env
 
 from envlogger import environment_wrapper
 from envlogger import step_data
+from envlogger import writer_name as writer_names
 from envlogger.backends import backend_type
 from envlogger.backends import backend_writer
 from envlogger.converters import spec_codec
@@ -58,6 +59,7 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
                               backend_type.BackendType,
                               Callable[..., backend_writer.BackendWriter]] = (
                                   _DEFAULT_BACKEND),
+               writer_name: Optional[str] = None,
                **backend_kwargs):
     """Initializes the logger.
 
@@ -78,11 +80,42 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
       **backend_kwargs: arguments of the backend writer, e.g.
         `data_directory`, `max_episodes_per_file`, `writer_options`,
         `flush_scheduler` and `scheduler` for RIEGELI.
+      writer_name: records into `<data_directory>/<writer_name>/` (an
+        ordinary dataset) instead of `data_directory`, so that any number of
+        processes can record into one root `data_directory`, each with its
+        own name (e.g. `envlogger.unique_writer_name()`); read the root with
+        `envlogger.Reader(data_directory)`. The name is held until `close()`.
+        Needs the RIEGELI backend (or a callable taking `data_directory`).
+
+    Raises:
+      envlogger.WriterNameTakenError: another live process records under
+        `writer_name` in this root.
     """
     super().__init__(env)
+    self._claim = None
+    if writer_name is not None:
+      if isinstance(backend, backend_writer.BackendWriter) or 'data_directory' not in backend_kwargs:
+        raise ValueError('writer_name needs data_directory= (the root) and a backend that '
+                         'EnvLogger creates (not a BackendWriter instance)')
+      self._claim = writer_names.WriterClaim(backend_kwargs['data_directory'], writer_name)
+      backend_kwargs['data_directory'] = self._claim.directory
+    try:
+      self._init_backend(env, metadata, backend, backend_kwargs)
+    except BaseException:
+      if self._claim is not None:
+        self._claim.release()
+      raise
     self._step_fn = step_fn
     self._episode_fn = episode_fn
     self._reset_next_step = True
+    # All that recording a step takes when there is no step_fn or episode_fn
+    # (one attribute load: EnvLogger's loads are slow, it has __getattr__).
+    self._record_plain = (self._record_fields if step_fn is None and
+                          episode_fn is None else None)
+
+  def _init_backend(self, env: dm_env.Environment, metadata: Optional[dict], backend: Any,
+                    backend_kwargs: dict) -> None:
+    """Creates (or adopts) the backend and its step recorder."""
     if isinstance(backend, backend_writer.BackendWriter):
       self._backend = backend
     else:
@@ -102,10 +135,6 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     step_recorder = (self._backend.step_recorder() if isinstance(
         self._backend, backend_writer.BackendWriter) else None)
     self._record_fields = step_recorder or _step_data_recorder(self._backend)
-    # All that recording a step takes when there is no step_fn or episode_fn
-    # (one attribute load: EnvLogger's loads are slow, it has __getattr__).
-    self._record_plain = (self._record_fields if step_fn is None and
-                          episode_fn is None else None)
 
   def __getstate__(self):
     raise TypeError(
@@ -159,5 +188,9 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
 
   def close(self) -> None:
     """Closes the environment, then the backend. Safe to call repeatedly."""
-    self._environment.close()
-    self._backend.close()
+    try:
+      self._environment.close()
+      self._backend.close()
+    finally:
+      if self._claim is not None:
+        self._claim.release()

@@ -1,11 +1,20 @@
 """Reader: random access to a dataset recorded by `EnvLogger`."""
 
 import copy
-from typing import Any, Dict, List, Optional, Sequence, Union
+import os
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from envlogger import step_data
 from envlogger.backends import backend_reader
+from envlogger.backends import step_stacking
 from envlogger.backends import backend_type
 from envlogger.converters import spec_codec
+
+
+def _multi_reader() -> Any:
+  """The multi-writer reader module, imported only when needed (native code)."""
+  from envlogger.backends import multi_reader  # pylint: disable=g-import-not-at-top
+  return multi_reader
 
 
 def _backend_reader_class(backend: backend_type.BackendType) -> type:
@@ -20,11 +29,26 @@ def _backend_reader_class(backend: backend_type.BackendType) -> type:
   raise TypeError(f'Unsupported backend: {backend}')
 
 
+def _riegeli_source(backend_args: tuple, backend_kwargs: dict) -> Any:
+  """The data directory (or root, glob, list) given to a RIEGELI reader, else None."""
+  if len(backend_args) == 1 and not backend_kwargs:
+    return backend_args[0]
+  if not backend_args and list(backend_kwargs) == ['data_directory']:
+    return backend_kwargs['data_directory']
+  return None
+
+
 class Reader:
   """Reads steps, episodes, metadata and specs of a dataset.
 
   Typical use: `Reader('/path/to/dataset')` or
-  `Reader(data_directory='/path/to/dataset')`. `steps[i]` is a `StepData`,
+  `Reader(data_directory='/path/to/dataset')`. The path may also be a root
+  whose subdirectories are datasets (one per writer, as recorded by
+  `EnvLogger(..., writer_name=...)`), a glob, or a list of dataset
+  directories: they are read as one dataset (writers by name, then each
+  writer's episodes; see `envlogger/backends/multi_reader.py`), and
+  `episode_origin(i)` and `writer_metadata()` tell where things came from.
+  `refresh()` adds what live writers flushed since. `steps[i]` is a `StepData`,
   `episodes[i]` a lazy sequence of `StepData`; both support `len()`, negative
   indices and slices (which return lists). Use `copy()` to get an independent
   reader for another thread.
@@ -46,15 +70,71 @@ class Reader:
 
     Raises:
       TypeError: `backend` is neither a BackendReader nor a BackendType.
+      FileNotFoundError: a root, glob or list holds no readable dataset.
+      ValueError: writers of a root recorded different environment specs.
     """
+    self._source = None  # A single Riegeli dataset directory, for refresh().
     if isinstance(backend, backend_reader.BackendReader):
       self._backend = backend
     elif isinstance(backend, backend_type.BackendType):
-      self._backend = _backend_reader_class(backend)(*backend_args,
-                                                     **backend_kwargs)
+      source = (_riegeli_source(backend_args, backend_kwargs)
+                if backend == backend_type.BackendType.RIEGELI else None)
+      if source is not None and _multi_reader().needs_multi_reader(source):
+        self._backend = _multi_reader().MultiBackendReader(source)
+      else:
+        self._backend = _backend_reader_class(backend)(*backend_args, **backend_kwargs)
+        self._source = source
     else:
       raise TypeError(f'Unsupported backend: {backend}')
     self._set_specs()
+
+  def refresh(self) -> range:
+    """Adds the steps and episodes that writers flushed since opening.
+
+    Returns the range of the new episodes' indices. Over a root, glob or
+    list, new episodes (and writers) are appended after all earlier ones and
+    a live writer's unfinished last episode is shown only once it ends, so
+    no index changes meaning and no step is shown twice. For a single
+    dataset directory the dataset is reopened: its steps and episodes are
+    appended in place, and its last episode may have grown.
+
+    Raises:
+      TypeError: the backend cannot be refreshed (e.g. IN_MEMORY).
+    """
+    refresh = getattr(self._backend, 'refresh', None)
+    if refresh is not None:
+      return refresh()
+    if self._source is None:
+      raise TypeError(f'{type(self._backend).__name__} cannot be refreshed')
+    first = len(self._backend.episodes)
+    backend = _backend_reader_class(backend_type.BackendType.RIEGELI)(self._source)
+    self._backend.close()
+    self._backend = backend
+    return range(first, len(backend.episodes))
+
+  def episode_origin(self, i: int) -> Tuple[str, int]:
+    """(writer name, index within that writer's dataset) of episode `i`.
+
+    For a single dataset directory the writer name is the directory itself.
+    """
+    origin = getattr(self._backend, 'episode_origin', None)
+    if origin is not None:
+      return origin(i)
+    num_episodes = len(self._backend.episodes)
+    if not -num_episodes <= i < num_episodes:
+      raise IndexError(f'Episode {i} is not in [0, {num_episodes})')
+    return self._writer_name(), i % num_episodes
+
+  def writer_metadata(self) -> Dict[str, Dict[str, Any]]:
+    """{writer name: a copy of that writer's dataset metadata}."""
+    per_writer = getattr(self._backend, 'writer_metadata', None)
+    if per_writer is not None:
+      return copy.deepcopy(per_writer())
+    return {self._writer_name(): self.metadata()}
+
+  def _writer_name(self) -> str:
+    return os.fspath(self._source) if self._source is not None else ''
+
 
   def copy(self) -> 'Reader':
     """An independent reader (own file handles) over the same dataset."""
@@ -92,6 +172,43 @@ class Reader:
   def episodes(self) -> Sequence[Sequence[Any]]:
     """Lazy sequence of episodes, each a lazy sequence of `StepData`."""
     return self._backend.episodes
+
+  def step_arrays(self, start: int = 0, stop: Optional[int] = None, *,
+                  ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """Steps [start, stop) as a StepData of numpy arrays with a leading step axis.
+
+    Each leaf is `np.stack` of the per-step values (dtype included); None
+    is NaN in floating leaves, 0 / False / '' in others; leaves that change
+    shape or dtype raise ValueError naming the path and step unless listed
+    in `ragged` (returned as lists). See `BackendReader.step_arrays`.
+    """
+    return self._backend.step_arrays(start, stop, ragged=ragged)
+
+  def episode_arrays(self, index: int, *,
+                     ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """Episode `index` (negative from the end) as arrays, as `step_arrays`."""
+    return self._backend.episode_arrays(index, ragged=ragged)
+
+  def sample(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
+             ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """`batch_size` uniformly drawn windows of `seq_len` steps inside episodes.
+
+    Leaves are shaped [batch_size, seq_len, ...]; `seed` is an int (same
+    batch every time), a `np.random.Generator` (a stream) or None. See
+    `BackendReader.sample`.
+    """
+    return self._backend.sample(batch_size, seq_len=seq_len, seed=seed, ragged=ragged)
+
+  def batches(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
+              drop_last: bool = False,
+              ragged: step_stacking.Ragged = ()) -> Iterator[step_data.StepData]:
+    """One epoch over every window of `seq_len` steps, without replacement.
+
+    Batches are shaped as `sample`'s; the last is smaller unless
+    `drop_last`. See `BackendReader.batches`.
+    """
+    return self._backend.batches(batch_size, seq_len=seq_len, seed=seed, drop_last=drop_last,
+                                 ragged=ragged)
 
   def skipped_regions(self) -> List[backend_reader.SkippedRegion]:
     """The damaged parts of the dataset met by reading so far.

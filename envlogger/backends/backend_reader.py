@@ -3,10 +3,15 @@
 import abc
 import collections.abc
 import dataclasses
+import itertools
 import operator
-from typing import Any, Callable, Generic, Iterator, List, Optional, TypeVar, Union
+from typing import Any, Callable, Generic, Iterator, List, NamedTuple, Optional, TypeVar, Union
+
+import numpy as np
 
 from envlogger import step_data
+from envlogger.backends import step_stacking
+from envlogger.backends import step_windows
 from envlogger.backends.python import episode_info
 from envlogger.converters import codec
 
@@ -43,6 +48,41 @@ class DamagedDataError(RuntimeError):
   an episode skips such steps instead. A RuntimeError, the type read errors
   had before damage was told apart.
   """
+
+
+class StackedSteps(NamedTuple):
+  """Steps read and stacked by `BackendReader._stack_steps`.
+
+  Attributes:
+    step: StepData of arrays whose rows are the readable steps, in order.
+    readable: bool mask over the requested indices: which steps were read
+      (False for steps in damaged chunks, which were skipped).
+    ragged: the paths returned as lists (see step_stacking.Stacker).
+  """
+  step: step_data.StepData
+  readable: np.ndarray
+  ragged: frozenset
+
+
+# How many times sample() redraws windows that hit damaged steps.
+_MAX_REDRAWS = 64
+# Steps of the dataset's start that teach the layout of leaves that are None
+# in every step asked for (see step_stacking).
+_REFERENCE_STEPS = 64
+
+
+def _index_in(index: Any, count: int, name: str) -> int:
+  """`index` in [-count, count] as a non-negative position (slice bounds)."""
+  if isinstance(index, (bool, np.bool_)):
+    raise TypeError(f'{name} must be an int, got {index!r}')
+  try:
+    index = operator.index(index)
+  except TypeError:
+    raise TypeError(f'{name} must be an int, got {type(index).__name__}') from None
+  if index < -count or index > count:
+    raise IndexError(f'{name}={index} is out of the range [{-count}, {count}] '
+                     f'of a dataset of {count} steps')
+  return index + count if index < 0 else index
 
 
 class _SequenceAdapter(Generic[T], collections.abc.Sequence):
@@ -131,6 +171,8 @@ class BackendReader(metaclass=abc.ABCMeta):
     self._init_visitors()
 
   def _init_visitors(self) -> None:
+    self._episode_table_cache = None
+    self._reference_cache = None
     num_episodes = self._get_num_episodes()
     self._steps = _SequenceAdapter(self._get_num_steps(), self._get_nth_step,
                                    skip_damaged=True, get_items=self._get_steps)
@@ -229,6 +271,173 @@ class BackendReader(metaclass=abc.ABCMeta):
     DamagedDataError naming the file and the position.
     """
     return self._steps
+
+  def step_arrays(self, start: int = 0, stop: Optional[int] = None, *,
+                  ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """Steps [start, stop) as a StepData of arrays with a leading step axis.
+
+    Every leaf (step_type, reward, discount, each leaf of observation,
+    action and custom_data, nesting kept) is `np.stack` of its per-step
+    values; None is NaN in floating leaves and 0 / False / '' otherwise. A
+    leaf whose shape or dtype changes raises ValueError naming its path and
+    the first step that differs, unless it (or a prefix) is in `ragged`,
+    e.g. `ragged=('timestep/observation/text',)`: such parts are lists of
+    the per-step values. See envlogger/backends/step_stacking.py for the
+    rules. Steps in damaged chunks are skipped (logged, listed by
+    `skipped_regions()`), as by iteration: the rows are the readable steps.
+
+    Args:
+      start: first global step index; negative counts from the end.
+      stop: end (exclusive), default the number of steps; negative counts
+        from the end.
+      ragged: leaf paths (or prefixes) to return as lists.
+
+    Raises:
+      IndexError: `start` or `stop` is outside [-num_steps, num_steps].
+      ValueError: `start` > `stop`, or a leaf changes (see above), or the
+        range is empty in a dataset without steps.
+    """
+    count = self._get_num_steps()
+    first = _index_in(start, count, 'start')
+    end = count if stop is None else _index_in(stop, count, 'stop')
+    if first > end:
+      raise ValueError(f'start={start} is after stop={stop}')
+    if first == end and count == 0:
+      raise ValueError('The dataset has no steps to take the arrays\' layout from')
+    return self._stack_steps(np.arange(first, end, dtype=np.int64), ragged).step
+
+  def episode_arrays(self, index: int, *,
+                     ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """The steps of episode `index` as arrays, as `step_arrays` (negative counts from the end).
+
+    Raises:
+      IndexError: no such episode (the message of `episodes[index]`).
+    """
+    count = self._get_num_episodes()
+    try:
+      position = operator.index(index)
+    except TypeError:
+      raise TypeError(f'episode index must be an int, got {type(index).__name__}') from None
+    if position >= count or position < -count:
+      raise IndexError(f'`index`=={index} is out of the range [{-count}, {count - 1}].')
+    if position < 0:
+      position += count
+    info = self._get_nth_episode_info(position, include_metadata=False)
+    return self.step_arrays(info.start, info.start + info.num_steps, ragged=ragged)
+
+  def sample(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
+             ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+    """`batch_size` windows of `seq_len` consecutive steps, drawn uniformly.
+
+    Each window is drawn uniformly, with replacement, from all windows of
+    `seq_len` consecutive steps that lie inside one episode. Every leaf is
+    shaped [batch_size, seq_len, ...] (also for seq_len=1); ragged parts are
+    nested lists [batch_size][seq_len]. Windows that meet a step in a
+    damaged chunk are redrawn.
+
+    Args:
+      batch_size: windows per batch (>= 1).
+      seq_len: steps per window (>= 1).
+      seed: anything `np.random.default_rng` takes: an int gives the same
+        batch every time, a `np.random.Generator` is advanced (a stream of
+        batches), None draws fresh entropy.
+      ragged: leaf paths (or prefixes) to return as lists, as `step_arrays`.
+
+    Raises:
+      ValueError: `batch_size` or `seq_len` below 1, `seq_len` longer than
+        every episode, a leaf that changes (see `step_arrays`).
+      DamagedDataError: no undamaged windows found after many redraws.
+    """
+    batch_size = step_windows.check_count('batch_size', batch_size)
+    windows = self._windows(step_windows.check_count('seq_len', seq_len))
+    rng = np.random.default_rng(seed)
+    firsts = windows.first_steps(rng.integers(0, windows.count, batch_size))
+    for _ in range(_MAX_REDRAWS):
+      batch, damaged = self._read_windows(windows, firsts, ragged)
+      if not damaged.any():
+        return batch
+      firsts[damaged] = windows.first_steps(rng.integers(0, windows.count, int(damaged.sum())))
+    raise DamagedDataError(f'Could not draw {batch_size} windows of {seq_len} steps without '
+                           f'damaged steps in {_MAX_REDRAWS} tries; see skipped_regions()')
+
+  def batches(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
+              drop_last: bool = False,
+              ragged: step_stacking.Ragged = ()) -> Iterator[step_data.StepData]:
+    """One epoch: every window of `seq_len` steps once, in random order.
+
+    Yields batches shaped as `sample`'s; the last one is smaller unless
+    `drop_last`. Windows that meet a step in a damaged chunk are left out
+    (their batch is smaller). `seed` as in `sample` (same seed, same order).
+
+    Raises:
+      ValueError: as `sample`.
+    """
+    batch_size = step_windows.check_count('batch_size', batch_size)
+    windows = self._windows(step_windows.check_count('seq_len', seq_len))
+    order = np.random.default_rng(seed).permutation(windows.count)
+    stop = len(order) - len(order) % batch_size if drop_last else len(order)
+    for begin in range(0, stop, batch_size):
+      firsts = windows.first_steps(order[begin:begin + batch_size])
+      batch, damaged = self._read_windows(windows, firsts, ragged)
+      if damaged.any():
+        if damaged.all():
+          continue
+        batch, _ = self._read_windows(windows, firsts[~damaged], ragged)
+      yield batch
+
+  def _windows(self, seq_len: int) -> step_windows.Windows:
+    if self._episode_table_cache is None:
+      infos = [self._get_nth_episode_info(i) for i in range(self._get_num_episodes())]
+      self._episode_table_cache = (np.array([i.start for i in infos], np.int64),
+                                   np.array([i.num_steps for i in infos], np.int64))
+    return step_windows.Windows(*self._episode_table_cache, seq_len)
+
+  def _read_windows(self, windows: step_windows.Windows, firsts: np.ndarray,
+                    ragged: step_stacking.Ragged) -> tuple:
+    """(batch of the windows starting at `firsts`, bool mask of damaged windows)."""
+    steps = windows.steps(firsts)
+    unique, inverse = np.unique(steps, return_inverse=True)
+    stacked = self._stack_steps(unique, ragged)
+    readable = stacked.readable[inverse.reshape(steps.shape)]
+    damaged = ~readable.all(axis=1)
+    if damaged.any():
+      return None, damaged
+    rows = (np.cumsum(stacked.readable) - 1)[inverse.reshape(steps.shape)]
+    return step_stacking.take_rows(stacked.step, rows, stacked.ragged), damaged
+
+  def _reference_steps(self) -> List[step_data.StepData]:
+    """The first readable steps of the dataset (see step_stacking)."""
+    if self._reference_cache is None:
+      self._reference_cache = list(itertools.islice(iter(self.steps), _REFERENCE_STEPS))
+    return self._reference_cache
+
+  def _stack_steps(self, indices: np.ndarray, ragged: step_stacking.Ragged) -> StackedSteps:
+    """Reads the steps at `indices` (sorted, unique, in range) and stacks them.
+
+    Steps in damaged chunks are skipped (and reported as iteration reports
+    them). The default reads through `_get_steps`, consecutive indices in
+    batches; backends with a faster path override it.
+    """
+    steps = []
+    readable = np.zeros(len(indices), bool)
+    position = 0
+    while position < len(indices):
+      index = int(indices[position])
+      run_end = position + 1  # Consecutive indices are read in batches.
+      while run_end < len(indices) and indices[run_end] == indices[run_end - 1] + 1:
+        run_end += 1
+      try:
+        batch = self._get_steps(index, int(indices[run_end - 1]) + 1)
+      except DamagedDataError:
+        position += 1
+        continue
+      batch = batch[:run_end - position]
+      steps.extend(batch)
+      readable[position:position + len(batch)] = True
+      position += len(batch)
+    stacker = step_stacking.Stacker(ragged, self._reference_steps)
+    step = stacker.stack(steps, indices[readable])
+    return StackedSteps(step, readable, frozenset(stacker.ragged_applied))
 
   def __enter__(self) -> 'BackendReader':
     return self

@@ -10,7 +10,9 @@ codec, which raises its error.
 """
 
 import copy
-from typing import Any
+from typing import Any, Optional
+
+import numpy as np
 
 from absl import logging
 import dm_env
@@ -18,6 +20,8 @@ import dm_env
 from envlogger import _native
 from envlogger import step_data
 from envlogger.backends import backend_reader
+from envlogger.backends import column_plan
+from envlogger.backends import step_stacking
 from envlogger.backends.python import dataset_errors
 from envlogger.backends.python import episode_info
 from envlogger.backends.python import riegeli_dataset_reader
@@ -88,6 +92,10 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     """
     return self._reader.recovery_reports()
 
+  def shard_episode_starts(self) -> list[int]:
+    """The index of each shard's first episode, in shard order (how work is split by shard)."""
+    return self._reader.shard_episode_starts()
+
   def skipped_regions(self) -> list[backend_reader.SkippedRegion]:
     """The damaged byte ranges met by reads so far (see BackendReader)."""
     if self._reader is None:
@@ -106,6 +114,11 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     """
     if not isinstance(error, backend_reader.DamagedDataError):
       return error
+    self._report_new_regions()
+    return error
+
+  def _report_new_regions(self) -> None:
+    """Logs the damaged regions met since the last call, once each."""
     regions = self.skipped_regions()
     for region in regions[self._num_reported_regions:]:
       logging.warning('Skipping damaged data in %s: bytes [%d, %d) are unreadable, %d steps '
@@ -113,7 +126,41 @@ class RiegeliBackendReader(backend_reader.BackendReader):
                       f' (steps {region.steps.start}..{region.steps.stop - 1})'
                       if region.steps else '', region.message)
     self._num_reported_regions = len(regions)
-    return error
+
+  def _init_visitors(self) -> None:
+    super()._init_visitors()
+    self._column_plan_cache = None
+    self._descending = False
+
+  def _column_plan(self) -> Optional[column_plan.ColumnPlan]:
+    """The native decoding plan learned from the first steps (False: none)."""
+    if self._column_plan_cache is None:
+      self._column_plan_cache = column_plan.ColumnPlan.from_reference(
+          self._reference_steps()) or False
+    return self._column_plan_cache or None
+
+  def _stack_steps(self, indices: np.ndarray,
+                   ragged: step_stacking.Ragged) -> backend_reader.StackedSteps:
+    """Decodes the steps natively into arrays when the plan fits them.
+
+    Falls back to stacking per-step values (the base class) with `ragged`
+    parts, or when a step does not fit the plan or fails to read, so the
+    result and errors are the same either way. Successive calls read in
+    alternating directions: the decoded chunks still cached from the end of
+    one call are the first the next call needs (a sorted sweep that always
+    ran one way would evict each chunk just before it is needed again,
+    when a batch touches more chunks than the cache holds).
+    """
+    plan = None if step_stacking.ragged_paths(ragged) else self._column_plan()
+    if plan is not None and self._reader is not None and len(indices):
+      self._descending = not self._descending
+      result = plan.read(self._reader, indices, self._descending)
+      if result is not None:
+        step, readable = result
+        if not readable.all():
+          self._report_new_regions()
+        return backend_reader.StackedSteps(step, readable, frozenset())
+    return super()._stack_steps(indices, ragged)
 
   def _copy(self) -> 'RiegeliBackendReader':
     clone = copy.copy(self)

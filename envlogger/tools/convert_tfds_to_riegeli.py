@@ -34,6 +34,7 @@ from envlogger import environment_logger
 from envlogger.backends import backend_type
 from envlogger.backends import rlds_utils
 from envlogger.converters import spec_codec
+from envlogger.tools import quiet_flag
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -357,7 +358,7 @@ def main(argv: Sequence[str]) -> None:
       features=builder.info.features,
       metadata=metadata,
       environment_specs=recorded_environment_specs(metadata),
-      show_progress=True,
+      show_progress=quiet_flag.show_progress(),
       progress_total=split_info.num_examples if split_info else None)
   logging.info('Wrote %d episodes to %s', count, _OUTPUT_DIR.value)
 

@@ -38,7 +38,7 @@ would not be enough.
 
 import dataclasses
 import os
-from typing import Optional
+from typing import Callable, Optional
 
 from envlogger import riegeli
 from envlogger.backends.python import riegeli_dataset_writer
@@ -356,13 +356,15 @@ def _check_metadata(data_dir: str) -> tuple[Optional[str], bool]:
   return None, False
 
 
-def recover(data_dir: str, dry_run: bool = False) -> DatasetReport:
+def recover(data_dir: str, dry_run: bool = False,
+            progress: Optional[Callable[[str], None]] = None) -> DatasetReport:
   """Rebuilds the index files of every shard of `data_dir` from their steps.
 
   Args:
     data_dir: a dataset directory (holding metadata.riegeli and shard
       directories).
     dry_run: only report what would be done.
+    progress: called with each shard directory once it has been scanned.
 
   Returns:
     The report; `written` lists the files replaced (originals kept as .bak).
@@ -380,6 +382,8 @@ def recover(data_dir: str, dry_run: bool = False) -> DatasetReport:
   report.metadata_problem, rewrite_metadata = _check_metadata(data_dir)
   for shard in shard_scan.shard_dirs(data_dir):
     report.shards.append(rebuild_shard_index(shard))
+    if progress is not None:
+      progress(shard)
   if dry_run:
     return report
   metadata_path = os.path.join(data_dir, shard_scan.METADATA)

@@ -142,6 +142,13 @@ StatusOr<RiegeliShardReader> RiegeliDatasetReader::GetShard(int64_t episode_inde
   return shards_[ShardOfEpisode(episode_index)].reader.Clone();
 }
 
+std::vector<int64_t> RiegeliDatasetReader::ShardEpisodeStarts() const {
+  std::vector<int64_t> starts;
+  starts.reserve(shards_.size());
+  for (const Shard& shard : shards_) starts.push_back(shard.cumulative_episodes);
+  return starts;
+}
+
 std::vector<std::string> RiegeliDatasetReader::RecoveryReports() const {
   std::vector<std::string> reports;
   for (const Shard& shard : shards_) {

@@ -74,6 +74,10 @@ class RiegeliDatasetReader {
   // (RiegeliShardReader::RecoverySummary()); empty for closed datasets.
   std::vector<std::string> RecoveryReports() const;
 
+  // The global index of each shard's first episode, in shard order (an
+  // episode range that starts and ends on these reads one shard).
+  std::vector<int64_t> ShardEpisodeStarts() const;
+
  private:
   struct Shard {
     RiegeliShardReader reader;

@@ -120,6 +120,7 @@ TEST(RiegeliDatasetReaderTest, TwoShards) {
   auto metadata = reader.Episode(4, true);
   ASSERT_TRUE(metadata.ok());
   EXPECT_EQ(metadata->metadata, std::optional<std::string>("m4"));
+  EXPECT_EQ(reader.ShardEpisodeStarts(), (std::vector<int64_t>{0, 2}));
 }
 
 TEST(RiegeliDatasetReaderTest, EmptyShardsAreSkippedAndReported) {

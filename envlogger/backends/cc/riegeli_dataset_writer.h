@@ -4,8 +4,9 @@
 //
 // * Init(): creates `data_dir` (and missing parents) if needed; writes
 //   metadata.riegeli (one record, transposed Brotli chunks whatever
-//   `writer_options` says) only if it does not exist yet, so a reused
-//   directory keeps its first metadata. With max_episodes_per_shard <= 0
+//   `writer_options` says) atomically (a temporary file hard-linked to its
+//   name) if it does not exist yet; a reused directory must hold the same
+//   metadata, else Init() fails with FAILED_PRECONDITION naming the file. With max_episodes_per_shard <= 0
 //   the single shard is created right away; otherwise shards are created by
 //   AddStep().
 // * AddStep(data, is_new_episode): with max_episodes_per_shard = N > 0,

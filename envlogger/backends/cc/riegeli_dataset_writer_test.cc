@@ -1,12 +1,16 @@
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+
+#include <atomic>
 
 #include <fstream>
 #include <iterator>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "envlogger/backends/cc/dataset_filesystem.h"
@@ -24,6 +28,15 @@ std::vector<std::string> Shards(const std::string& dir) {
   auto shards = ListShardDirectories(dir);
   EXPECT_TRUE(shards.ok()) << shards.status().ToString();
   return shards.ok() ? *shards : std::vector<std::string>{};
+}
+
+std::vector<std::string> ListDir(const std::string& path) {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return names;
+  while (const struct dirent* entry = ::readdir(dir)) names.push_back(entry->d_name);
+  ::closedir(dir);
+  return names;
 }
 
 std::string ReadFile(const std::string& path) {
@@ -147,16 +160,50 @@ TEST(RiegeliDatasetWriterTest, InvalidWriterOptionsFailInit) {
 
 TEST(RiegeliDatasetWriterTest, DataDirReuseShouldStillWork) {
   const std::string dir = MakeTempDir();
-  for (const char* metadata : {"first metadata", "second metadata"}) {
+  for (int i = 0; i < 2; ++i) {
     RiegeliDatasetWriter writer;
-    ASSERT_TRUE(writer.Init(dir, metadata).ok());
+    ASSERT_TRUE(writer.Init(dir, "same metadata").ok());
     WriteEpisodes(writer, 2, 3);
     ASSERT_TRUE(writer.Close().ok());
   }
   EXPECT_EQ(Shards(dir).size(), 2u);
   const auto metadata = ReadAllRecords(dir + "/" + internal::kMetadataFilename);
   ASSERT_EQ(metadata.size(), 1u);
-  EXPECT_EQ(metadata[0].second, "first metadata");  // Written only if absent.
+  EXPECT_EQ(metadata[0].second, "same metadata");
+}
+
+TEST(RiegeliDatasetWriterTest, DataDirReuseWithOtherMetadataFailsNamingTheFile) {
+  const std::string dir = MakeTempDir();
+  {
+    RiegeliDatasetWriter writer;
+    ASSERT_TRUE(writer.Init(dir, "first metadata").ok());
+    ASSERT_TRUE(writer.Close().ok());
+  }
+  RiegeliDatasetWriter writer;
+  const envlogger::Status status = writer.Init(dir, "second metadata");
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find(dir + "/" + internal::kMetadataFilename), std::string::npos) << status.message();
+  const auto metadata = ReadAllRecords(dir + "/" + internal::kMetadataFilename);
+  ASSERT_EQ(metadata.size(), 1u);
+  EXPECT_EQ(metadata[0].second, "first metadata");
+}
+
+TEST(RiegeliDatasetWriterTest, ConcurrentInitsPublishOneWholeMetadataFileAndNoTemporary) {
+  const std::string dir = MakeTempDir();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      RiegeliDatasetWriter writer;
+      if (!writer.Init(dir, std::string(5000, 'm')).ok() || !writer.Close().ok()) ++failures;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  const auto metadata = ReadAllRecords(dir + "/" + internal::kMetadataFilename);
+  ASSERT_EQ(metadata.size(), 1u);
+  EXPECT_EQ(metadata[0].second, std::string(5000, 'm'));
+  for (const std::string& name : ListDir(dir)) EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
 }
 
 TEST(RiegeliDatasetWriterTest, MetadataFileIsTransposedBrotliWhateverTheOptions) {

@@ -164,6 +164,10 @@ const SkippedRegion* RiegeliShardReader::FindDamage(const std::string& path, uin
   return nullptr;
 }
 
+bool RiegeliShardReader::IsDamageError(const Status& status) {
+  return status.code() == StatusCode::kDataLoss && status.reason() == kDamagedChunkReason;
+}
+
 Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const SkippedRegion& region) {
   return envlogger::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
                                 " is in a damaged chunk: bytes [" + std::to_string(region.begin) + ", " +

@@ -90,6 +90,10 @@ class RiegeliShardReader {
   // outside [0, NumEpisodes()).
   envlogger::StatusOr<EpisodeInfo> Episode(int64_t index, bool include_metadata = false);
 
+  // Whether `status` (of ReadStep or Episode) says the record lies in a
+  // damaged region, as opposed to any other failure.
+  static bool IsDamageError(const Status& status);
+
   // The damaged regions met by reads of this reader (not of its clones), in
   // the order they were met, each once.
   const std::vector<SkippedRegion>& SkippedRegions() const { return damaged_; }

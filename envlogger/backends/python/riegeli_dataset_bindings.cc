@@ -36,6 +36,7 @@
 #include "envlogger/backends/cc/riegeli_dataset_io_constants.h"
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
+#include "envlogger/backends/python/native_dataset_reader.h"
 #include "envlogger/python/decode_step.h"
 #include "envlogger/python/encode_step.h"
 #include "envlogger/python/register.h"
@@ -349,6 +350,10 @@ class PyDatasetReader {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.NumEpisodes();
   }
+  std::vector<int64_t> ShardEpisodeStarts() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reader_.ShardEpisodeStarts();
+  }
   std::string DataDir() {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.DataDir();
@@ -450,6 +455,7 @@ class PyDatasetReader {
   }
 
  private:
+  friend NativeDatasetReader envlogger::python::GetNativeDatasetReader(py::handle reader);
   std::mutex mutex_;
   RiegeliDatasetReader reader_;
 };
@@ -472,6 +478,15 @@ StepClasses ToStepClasses(py::handle step_data, py::handle timestep, py::handle 
 }
 
 }  // namespace
+
+NativeDatasetReader GetNativeDatasetReader(py::handle reader) {
+  if (!py::isinstance<PyDatasetReader>(reader)) {
+    throw py::type_error("Expected an envlogger._native.dataset_io.RiegeliDatasetReader, got " +
+                         std::string(py::str(py::type::of(reader).attr("__name__"))));
+  }
+  PyDatasetReader& native = py::cast<PyDatasetReader&>(reader);
+  return NativeDatasetReader{&native.reader_, &native.mutex_};
+}
 
 void RegisterDatasetIo(py::module_ m) {
   // The one definition of the dataset's file names and default options.
@@ -537,6 +552,7 @@ void RegisterDatasetIo(py::module_ m) {
       .def_property_readonly("num_episodes", &PyDatasetReader::NumEpisodes)
       .def("data_dir", &PyDatasetReader::DataDir)
       .def("recovery_reports", &PyDatasetReader::RecoveryReports)
+      .def("shard_episode_starts", &PyDatasetReader::ShardEpisodeStarts)
       .def("skipped_regions", &PyDatasetReader::SkippedRegions)
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
       .def(

@@ -62,6 +62,10 @@ class RiegeliDatasetReader:
     """
     return list(self._reader.recovery_reports())
 
+  def shard_episode_starts(self) -> list[int]:
+    """The index of each shard's first episode, in shard order."""
+    return list(self._reader.shard_episode_starts())
+
   def skipped_regions(self) -> list[tuple[str, int, int, str, int, int]]:
     """The damaged byte ranges met by reads of this reader so far.
 
@@ -149,6 +153,20 @@ class RiegeliDatasetReader:
     """
     return self._reader.read_steps(start, stop, max_count, max_bytes, step_data_class,
                                    timestep_class, step_types)
+
+  def read_columns(self, indices: Any, plan: tuple, leaves: list, readable: Any,
+                   descending: bool = False) -> tuple[int, int]:
+    """Decodes steps `indices` straight into preallocated numpy arrays.
+
+    With the GIL released, no Python object per step, reading the indices
+    last to first if `descending`; see
+    envlogger/backends/python/step_columns_bindings.cc for the arguments.
+    Returns (0, -1), or (code, row) of the first step that does not fit
+    `plan` (1) or fails to read other than as damage (2). Steps in damaged
+    chunks get readable[row] = 0 and their region is recorded.
+    """
+    return _native.step_columns.read_columns(self._reader, indices, plan, leaves, readable,
+                                             descending)
 
   def episode(self,
               episode_index: int,
