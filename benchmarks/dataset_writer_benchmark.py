@@ -45,7 +45,7 @@ def _run(writer, steps: list[bytes], episode_length: int = 10) -> tuple[list[flo
 def main() -> None:
   parser = argparse.ArgumentParser()
   parser.add_argument('--steps', type=int, default=20000)
-  parser.add_argument('--writer_options', default='transpose,brotli:6,chunk_size:1M')
+  parser.add_argument('--writer_options', default=riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS)
   args = parser.parse_args()
   steps = _steps(args.steps)
   print(f'{args.steps} steps of {len(steps[0])} bytes, options {args.writer_options!r}')

@@ -74,6 +74,7 @@ import dm_env
 import numpy as np
 
 import envlogger
+from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import native_codec
 from envlogger.testing import catch_env
 
@@ -95,7 +96,7 @@ _BREAKDOWN = flags.DEFINE_bool(
     'breakdown', False,
     'Split the 84x84x3 recording overhead instead (see the module docstring).')
 _WRITER_OPTIONS = flags.DEFINE_string(
-    'writer_options', 'transpose,brotli:6,chunk_size:1M',
+    'writer_options', riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
     'Riegeli writer options of the recorded datasets.')
 
 

@@ -132,9 +132,9 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     # other backend gets a StepData through `record_step`.
     # Neither refers back to this logger, so dropping it still closes the
     # backend right away (by reference counting, not at the next GC).
-    step_recorder = getattr(self._backend, '_step_recorder', None)
-    self._record_fields = ((step_recorder and step_recorder()) or
-                           _step_data_recorder(self._backend))
+    step_recorder = (self._backend.step_recorder() if isinstance(
+        self._backend, backend_writer.BackendWriter) else None)
+    self._record_fields = step_recorder or _step_data_recorder(self._backend)
 
   def __getstate__(self):
     raise TypeError(

@@ -370,6 +370,35 @@ def test_backend_instance_is_used_as_is():
   assert writer.metadata() == {'own': 1}
 
 
+def test_backend_step_recorder_hook():
+  """A backend's declared step_recorder() takes the steps; by default
+  (None) EnvLogger hands StepData to record_step."""
+  plain = in_memory_backend.InMemoryBackendWriter()
+  assert plain.step_recorder() is None
+  with envlogger.EnvLogger(catch_env.Catch(), backend=plain) as logger:
+    _train(logger, 1)
+  assert len(plain.steps) == 10
+
+  fields_seen = []
+
+  class FastWriter(in_memory_backend.InMemoryBackendWriter):
+
+    def step_recorder(self):
+      def record(timestep, action, custom_data, is_new_episode):
+        fields_seen.append((timestep.step_type, is_new_episode))
+      return record
+
+  fast = FastWriter()
+  with envlogger.EnvLogger(catch_env.Catch(), backend=fast) as logger:
+    _train(logger, 1)
+  assert fast.steps == []  # record_step was bypassed.
+  assert len(fields_seen) == 10
+  assert fields_seen[0] == (dm_env.StepType.FIRST, True)
+  assert fields_seen[-1] == (dm_env.StepType.LAST, False)
+  assert all(step_type == dm_env.StepType.MID and not new
+             for step_type, new in fields_seen[1:-1])
+
+
 def test_callable_backend_receives_metadata_and_kwargs():
   received = {}
 

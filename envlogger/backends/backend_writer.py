@@ -1,7 +1,7 @@
 """Abstract interface of the backends that store logged steps."""
 
 import abc
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from envlogger import step_data
 from envlogger.backends import schedulers
@@ -12,6 +12,7 @@ class BackendWriter(metaclass=abc.ABCMeta):
 
   Subclasses implement `_record_step`, `set_episode_metadata` and `close`.
   `close()` is also called on garbage collection, so it must be idempotent.
+  A backend may also offer a faster way to take steps: `step_recorder()`.
   """
 
   def __init__(self,
@@ -38,6 +39,20 @@ class BackendWriter(metaclass=abc.ABCMeta):
     if self._scheduler is not None and not self._scheduler(data):
       return
     self._record_step(data, is_new_episode)
+
+  def step_recorder(
+      self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
+    """The backend's fast path for EnvLogger, or None (the default).
+
+    EnvLogger asks once, when it is constructed. A backend returns
+    `f(timestep, action, custom_data, is_new_episode)` if calling it records
+    exactly what `record_step(StepData(timestep, action, custom_data),
+    is_new_episode)` would (saving the StepData and the calls per step), and
+    None whenever something must see that StepData: a scheduler, or a
+    subclass overriding `record_step` or `_record_step`. With None, EnvLogger
+    calls `record_step`.
+    """
+    return None
 
   @abc.abstractmethod
   def set_episode_metadata(self, data: Any) -> None:

@@ -22,16 +22,10 @@ from envlogger import step_data
 from envlogger.backends import backend_reader
 from envlogger.backends import column_plan
 from envlogger.backends import step_stacking
+from envlogger.backends.python import dataset_errors
 from envlogger.backends.python import episode_info
 from envlogger.backends.python import riegeli_dataset_reader
 from envlogger.converters import native_codec
-
-# Upstream's reader reports shards whose index is empty (a writer that never
-# flushed) with this prefix and keeps the other shards usable.
-_EMPTY_SHARD_PREFIX = 'NOT_FOUND: Empty steps in '
-# Native read errors of records in damaged chunks (riegeli_shard_reader.h).
-_DAMAGE_PREFIX = 'DATA_LOSS: '
-_DAMAGE_MARK = ' is in a damaged chunk: '
 
 # Hot path of reading: native calls without their Python wrappers, and the
 # StepType members by value (calling the IntEnum is ~1 µs).
@@ -61,9 +55,8 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     self._reader = riegeli_dataset_reader.RiegeliDatasetReader()
     try:
       self._reader.init(data_directory)
-    except RuntimeError as e:
-      if not str(e).startswith(_EMPTY_SHARD_PREFIX):
-        raise
+    except dataset_errors.EmptyShardError as e:
+      # As upstream's reader: reported, and the other shards stay usable.
       logging.warning(
           'Skipping a shard of %s without indexed steps (%s). Was the writer '
           'closed? Data written after its last flush is not indexed.',
@@ -110,18 +103,19 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     return [
         backend_reader.SkippedRegion(path, begin, end, message,
                                      range(first, last + 1) if first >= 0 else range(0))
-        for path, begin, end, message, first, last in self._reader.damaged_regions()
+        for path, begin, end, message, first, last in self._reader.skipped_regions()
     ]
 
   def _read_error(self, error: RuntimeError) -> RuntimeError:
-    """`error` of a native read, as DamagedDataError if it is damage.
+    """`error` of a native read; logs each damaged region the first time it is met.
 
-    Logs each damaged region the first time it is met.
+    Damage is raised natively as dataset_errors.DamagedChunkError, a
+    backend_reader.DamagedDataError.
     """
-    if not str(error).startswith(_DAMAGE_PREFIX) or _DAMAGE_MARK not in str(error):
+    if not isinstance(error, backend_reader.DamagedDataError):
       return error
     self._report_new_regions()
-    return backend_reader.DamagedDataError(str(error))
+    return error
 
   def _report_new_regions(self) -> None:
     """Logs the damaged regions met since the last call, once each."""

@@ -20,10 +20,11 @@ from envlogger import step_data
 from envlogger.backends import backend_writer
 from envlogger.backends import schedulers
 from envlogger import _native
+from envlogger.backends.python import dataset_errors  # noqa: F401 (registers the native error classes)
 from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import native_codec
 
-DEFAULT_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
+DEFAULT_WRITER_OPTIONS = riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS
 DEFAULT_FLUSH_INTERVAL = datetime.timedelta(minutes=10)
 
 # Names of the StepData / TimeStep fields, for errors that say which part of a
@@ -93,8 +94,8 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
         max_episodes_per_file, writer_options,
         riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES)
 
-  def _step_recorder(self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
-    """EnvLogger's hot path, if `record_step` may be bypassed.
+  def step_recorder(self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
+    """EnvLogger's hot path, if `record_step` may be bypassed (see BackendWriter).
 
     Returns:
       `f(timestep, action, custom_data, is_new_episode)` recording

@@ -194,7 +194,7 @@ def test_default_flush_every_ten_minutes(tmp_path, monkeypatch, direct):
   counting = _CountingWriter(writer._writer)  # pylint: disable=protected-access
   writer._writer = counting  # pylint: disable=protected-access
   # record_step, or EnvLogger's path around it: the same schedule.
-  record = writer._step_recorder() if direct else (  # pylint: disable=protected-access
+  record = writer.step_recorder() if direct else (
       lambda *fields: writer.record_step(step_data.StepData(*fields[:3]),
                                          fields[3]))
   try:
@@ -219,7 +219,7 @@ def test_step_recorder_only_without_schedulers_or_overrides(tmp_path):
     writer = riegeli_backend_writer.RiegeliBackendWriter(
         str(tmp_path / str(len(os.listdir(tmp_path)))), **kwargs)
     writer.close()
-    return writer._step_recorder()  # pylint: disable=protected-access
+    return writer.step_recorder()
 
   class Overriding(riegeli_backend_writer.RiegeliBackendWriter):
 
@@ -231,7 +231,7 @@ def test_step_recorder_only_without_schedulers_or_overrides(tmp_path):
   assert recorder(flush_scheduler=lambda data: False) is None
   writer = Overriding(str(tmp_path / 'overriding'))
   writer.close()
-  assert writer._step_recorder() is None  # pylint: disable=protected-access
+  assert writer.step_recorder() is None
 
 
 def test_step_recorder_writes_what_record_step_writes(tmp_path):
@@ -240,7 +240,7 @@ def test_step_recorder_writes_what_record_step_writes(tmp_path):
   bad = step_data.StepData(dm_env.restart(object()), None)
   for name in ('record_step', 'recorder'):
     writer = riegeli_backend_writer.RiegeliBackendWriter(str(tmp_path / name))
-    record = writer._step_recorder()  # pylint: disable=protected-access
+    record = writer.step_recorder()
     try:
       for i, (data, is_new_episode) in enumerate(steps):
         if i == 4:  # An unencodable first step of episode 2, then its rest.

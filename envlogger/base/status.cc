@@ -31,7 +31,7 @@ std::string Status::ToString() const {
 
 Status Status::WithContext(const std::string& context) const {
   if (ok()) return *this;
-  return Status(code_, context + ": " + message_);
+  return Status(code_, context + ": " + message_).WithReason(reason_);
 }
 
 Status ErrnoToStatus(int error_number, const std::string& operation) {

@@ -51,15 +51,27 @@ class [[nodiscard]] Status {
   // "OK" or "<CODE_NAME>: <message>".
   std::string ToString() const;
 
-  // Returns a copy whose message is prefixed with `context` and ": ".
+  // Returns a copy whose message is prefixed with `context` and ": " (same
+  // code and reason).
   Status WithContext(const std::string& context) const;
 
   // Explicitly discards a status the caller does not need.
   void IgnoreError() const {}
 
+  // A machine-readable reason for callers that must tell apart errors with
+  // the same code (as absl::Status payloads, with the value left out), e.g.
+  // kDamagedChunkReason. Never part of ToString(); ignored on an OK status.
+  Status WithReason(std::string reason) && {
+    if (!ok()) reason_ = std::move(reason);
+    return std::move(*this);
+  }
+  // "" if none was set.
+  const std::string& reason() const { return reason_; }
+
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string reason_;
 };
 
 inline Status OkStatus() { return Status(); }

@@ -41,11 +41,12 @@ import os
 from typing import Callable, Optional
 
 from envlogger import riegeli
+from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.proto import storage_pb2
 from envlogger.tools import shard_scan
 
 # Writer options of the rebuilt files: upstream's defaults.
-INDEX_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
+INDEX_WRITER_OPTIONS = riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS
 # Positions per step_offsets record (upstream writes one record per flush).
 _POSITIONS_PER_RECORD = 1 << 16
 
@@ -74,7 +75,7 @@ class ShardReport:
   incomplete_episodes: list = dataclasses.field(default_factory=list)  # Without LAST.
   headless_episodes: list = dataclasses.field(default_factory=list)  # Not starting with FIRST.
   unattributed_metadata: int = 0
-  damage: list = dataclasses.field(default_factory=list)  # shard_scan.Damage
+  damage: list = dataclasses.field(default_factory=list)  # shard_scan.SkippedRegion
   problems: list = dataclasses.field(default_factory=list)  # Human-readable strings.
   # (path, offset): files that end in an incomplete chunk, from `offset`.
   torn_tails: list = dataclasses.field(default_factory=list)

@@ -2,7 +2,7 @@
 
 The building block of `envlogger verify` and `envlogger recover`: every
 function here reads with Riegeli recovery, so a corrupted chunk costs only its
-own records and is reported as a `Damage` (file, byte range, reason) instead of
+own records and is reported as a `SkippedRegion` (file, byte range, message) instead of
 ending the scan. Nothing here writes.
 
 Step records are envlogger `Data` messages holding
@@ -15,30 +15,37 @@ import dataclasses
 import os
 from typing import Callable, Optional
 
+from envlogger import _native
 from envlogger import riegeli
 from envlogger.converters import native_codec
 from envlogger.proto import storage_pb2
 
 FIRST, MID, LAST = 0, 1, 2
 
-STEPS = 'steps.riegeli'
-STEP_OFFSETS = 'step_offsets.riegeli'
-EPISODE_METADATA = 'episode_metadata.riegeli'
-EPISODE_INDEX = 'episode_index.riegeli'
-METADATA = 'metadata.riegeli'
+# The dataset's file names, as the C++ reader and writers define them
+# (riegeli_dataset_io_constants.h).
+STEPS: str = _native.dataset_io.STEPS_FILENAME
+STEP_OFFSETS: str = _native.dataset_io.STEP_OFFSETS_FILENAME
+EPISODE_METADATA: str = _native.dataset_io.EPISODE_METADATA_FILENAME
+EPISODE_INDEX: str = _native.dataset_io.EPISODE_INDEX_FILENAME
+METADATA: str = _native.dataset_io.METADATA_FILENAME
 SHARD_FILES = (STEPS, STEP_OFFSETS, EPISODE_METADATA, EPISODE_INDEX)
 
 
 @dataclasses.dataclass(frozen=True)
-class Damage:
-  """Bytes [begin, end) of `path` whose records could not be read."""
+class SkippedRegion:
+  """Bytes [begin, end) of `path` whose records could not be read.
+
+  The fields of backend_reader.SkippedRegion and riegeli.SkippedRegion, which
+  report the same thing while reading.
+  """
   path: str
   begin: int
   end: int
-  reason: str
+  message: str
 
   def __str__(self) -> str:
-    return f'{self.path}: bytes [{self.begin}, {self.end}) unreadable: {self.reason}'
+    return f'{self.path}: bytes [{self.begin}, {self.end}) unreadable: {self.message}'
 
 
 @dataclasses.dataclass
@@ -84,7 +91,7 @@ def scan_file(path: str, convert: Callable[[bytes], object] = lambda r: None,
     return scan
 
   def on_skip(region: riegeli.SkippedRegion) -> None:
-    scan.damage.append(Damage(path, region.begin, region.end, region.message))
+    scan.damage.append(SkippedRegion(path, region.begin, region.end, region.message))
     scan.gaps_before.add(len(scan.positions))
 
   try:
@@ -111,7 +118,7 @@ def scan_file(path: str, convert: Callable[[bytes], object] = lambda r: None,
   if end is not None and end < size:
     scan.torn_tail = end
     if not any(d.begin <= end and d.end >= size for d in scan.damage):
-      scan.damage.append(Damage(path, end, size, 'incomplete chunk at the end of the file'))
+      scan.damage.append(SkippedRegion(path, end, size, 'incomplete chunk at the end of the file'))
       scan.gaps_before.add(len(scan.positions))
   return scan
 

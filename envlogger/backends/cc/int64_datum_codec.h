@@ -1,6 +1,6 @@
 // The index records of a Riegeli dataset: envlogger.Datum messages holding
-// int64 arrays, encoded and decoded by hand (the C++ core has no protobuf
-// runtime).
+// int64 arrays, encoded and decoded with the wire primitives of
+// envlogger/converters/data_wire.h (the C++ core has no protobuf runtime).
 //
 // Wire layout written (identical to upstream's C++ protobuf serialization):
 //
@@ -10,9 +10,10 @@
 // step_offsets.riegeli holds 1-D arrays of record positions, shape [n];
 // episode_index.riegeli holds 2-D arrays, shape [k, 2], row-major.
 //
-// The decoder accepts any valid Datum serialization: fields in any order,
-// unknown fields skipped, repeated int64_values packed or not. It does not
-// check the shape against the value count; callers that need a shape do.
+// The decoder accepts any valid Datum serialization, with protobuf's parse
+// semantics (ParseDatum): fields in any order, unknown fields skipped,
+// repeated int64_values packed or not. It does not check the shape against
+// the value count; callers that need a shape do.
 
 #ifndef ENVLOGGER_BACKENDS_CC_INT64_DATUM_CODEC_H_
 #define ENVLOGGER_BACKENDS_CC_INT64_DATUM_CODEC_H_
@@ -29,8 +30,8 @@ namespace envlogger {
 struct Int64Datum {
   std::vector<int64_t> shape;   // Datum.shape.dim[*].size, outermost first.
   std::vector<int64_t> values;  // Datum.values.int64_values, row-major.
-  // True if Datum.values holds a field other than int64_values, i.e. the
-  // Datum is an array of another element type.
+  // True if Datum.values holds elements of a type other than int64, i.e.
+  // the Datum is an array of another element type.
   bool has_other_values = false;
 };
 

@@ -175,10 +175,10 @@ std::vector<std::string> RiegeliDatasetReader::RecoveryReports() const {
   return reports;
 }
 
-std::vector<DamagedRegion> RiegeliDatasetReader::DamagedRegions() const {
-  std::vector<DamagedRegion> regions;
+std::vector<SkippedRegion> RiegeliDatasetReader::SkippedRegions() const {
+  std::vector<SkippedRegion> regions;
   for (const Shard& shard : shards_) {
-    for (DamagedRegion region : shard.reader.DamagedRegions()) {
+    for (SkippedRegion region : shard.reader.SkippedRegions()) {
       if (region.first_step >= 0) {
         region.first_step += shard.cumulative_steps;
         region.last_step += shard.cumulative_steps;

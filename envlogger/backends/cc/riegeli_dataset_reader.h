@@ -14,7 +14,7 @@
 // * Metadata() is the first record of metadata.riegeli (a serialized
 //   envlogger.Data), unparsed.
 // * A step in a damaged chunk fails with DATA_LOSS naming the file, the
-//   position and the unreadable byte range; DamagedRegions() lists them.
+//   position and the unreadable byte range; SkippedRegions() lists them.
 // * Clone() shares the immutable indexes and opens its own files, so clones
 //   may be used from different threads at once. One reader object is not
 //   thread-safe.
@@ -72,7 +72,7 @@ class RiegeliDatasetReader {
 
   // The damaged regions met by reads of this reader (not of its clones),
   // shard by shard, with global step indices (riegeli_shard_reader.h).
-  std::vector<DamagedRegion> DamagedRegions() const;
+  std::vector<SkippedRegion> SkippedRegions() const;
 
   // Releases all files.
   void Close();

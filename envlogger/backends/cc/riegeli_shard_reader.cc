@@ -108,7 +108,9 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
                                     ", outside the " + std::to_string(num_steps) + " steps of " + steps_filepath);
     }
   }
-  if (index->step_offsets.empty()) return envlogger::NotFoundError("Empty steps in " + step_offsets_filepath);
+  if (index->step_offsets.empty()) {
+    return envlogger::NotFoundError("Empty steps in " + step_offsets_filepath).WithReason(kEmptyShardReason);
+  }
   index_ = std::move(index);
   Status status = OpenFiles();
   if (!status.ok()) index_.reset();
@@ -151,7 +153,7 @@ Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t posi
   // Built only for errors: a successful read allocates nothing.
   const auto what = [&] { return (is_step ? "Step " : "Metadata of episode ") + std::to_string(index); };
   if (!damaged_.empty()) {
-    if (const DamagedRegion* region = FindDamage(path, position)) return DamageError(what(), position, *region);
+    if (const SkippedRegion* region = FindDamage(path, position)) return DamageError(what(), position, *region);
   }
   if (!reader->ReadRecordAt(position, record)) return ReadFailure(path, what(), position, is_step, &reader);
   if (reader->LastPos().numeric() != position) {
@@ -161,26 +163,22 @@ Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t posi
   return OkStatus();
 }
 
-const DamagedRegion* RiegeliShardReader::FindDamage(const std::string& path, uint64_t position) const {
-  for (const DamagedRegion& region : damaged_) {
+const SkippedRegion* RiegeliShardReader::FindDamage(const std::string& path, uint64_t position) const {
+  for (const SkippedRegion& region : damaged_) {
     if (region.begin <= position && position < region.end && region.path == path) return &region;
   }
   return nullptr;
 }
 
-namespace {
-constexpr std::string_view kDamageMark = " is in a damaged chunk: ";
-}  // namespace
-
 bool RiegeliShardReader::IsDamageError(const Status& status) {
-  return status.code() == StatusCode::kDataLoss &&
-         std::string_view(status.message()).find(kDamageMark) != std::string_view::npos;
+  return status.code() == StatusCode::kDataLoss && status.reason() == kDamagedChunkReason;
 }
 
-Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const DamagedRegion& region) {
+Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const SkippedRegion& region) {
   return envlogger::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
-                                  std::string(kDamageMark) + "bytes [" + std::to_string(region.begin) + ", " +
-                                  std::to_string(region.end) + ") are unreadable (" + region.message + ")");
+                                " is in a damaged chunk: bytes [" + std::to_string(region.begin) + ", " +
+                                std::to_string(region.end) + ") are unreadable (" + region.message + ")")
+      .WithReason(kDamagedChunkReason);
 }
 
 Status RiegeliShardReader::ReadFailure(const std::string& path, const std::string& what, uint64_t position,
@@ -206,7 +204,7 @@ Status RiegeliShardReader::ReadFailure(const std::string& path, const std::strin
     }
   }
   if (!damaged || position < skipped.begin || position >= skipped.end) return error;
-  DamagedRegion region;
+  SkippedRegion region;
   region.path = path;
   region.begin = skipped.begin;
   region.end = skipped.end;

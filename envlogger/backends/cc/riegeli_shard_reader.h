@@ -19,7 +19,7 @@
 // Damage: a step (or episode metadata record) whose chunk is damaged or was
 // cut off by a truncation fails with DATA_LOSS naming the file, the position
 // and the unreadable byte range; the range is recorded once in
-// DamagedRegions() with the steps it holds, and later reads of those steps
+// SkippedRegions() with the steps it holds, and later reads of those steps
 // fail at once without I/O. Steps in other chunks stay readable (the Riegeli
 // reader resumes at the next intact chunk header).
 //
@@ -44,8 +44,15 @@
 
 namespace envlogger {
 
+// Status reasons (Status::reason()) of the two errors callers handle rather
+// than report: a shard whose index lists no step (NOT_FOUND), and a record in
+// a damaged chunk (DATA_LOSS; the reader recorded the range in
+// SkippedRegions()).
+inline constexpr char kEmptyShardReason[] = "empty_shard";
+inline constexpr char kDamagedChunkReason[] = "damaged_chunk";
+
 // A byte range [begin, end) of a shard file whose records cannot be read.
-struct DamagedRegion {
+struct SkippedRegion {
   std::string path;
   uint64_t begin = 0;
   uint64_t end = 0;
@@ -93,7 +100,7 @@ class RiegeliShardReader {
 
   // The damaged regions met by reads of this reader (not of its clones), in
   // the order they were met, each once.
-  const std::vector<DamagedRegion>& DamagedRegions() const { return damaged_; }
+  const std::vector<SkippedRegion>& SkippedRegions() const { return damaged_; }
 
   // Releases the files. The index stays, so clones can still be made.
   void Close();
@@ -130,14 +137,14 @@ class RiegeliShardReader {
   envlogger::Status ReadFailure(const std::string& path, const std::string& what, uint64_t position,
                               bool is_step, std::unique_ptr<riegeli::RecordReader>* reader);
   // The recorded region of `path` holding `position`, if any.
-  const DamagedRegion* FindDamage(const std::string& path, uint64_t position) const;
+  const SkippedRegion* FindDamage(const std::string& path, uint64_t position) const;
   static envlogger::Status DamageError(const std::string& what, uint64_t position,
-                                     const DamagedRegion& region);
+                                     const SkippedRegion& region);
 
   std::shared_ptr<const Index> index_;
   std::unique_ptr<riegeli::RecordReader> steps_;
   std::unique_ptr<riegeli::RecordReader> episode_metadata_;
-  std::vector<DamagedRegion> damaged_;
+  std::vector<SkippedRegion> damaged_;
 };
 
 }  // namespace envlogger

@@ -108,6 +108,7 @@ TEST(RiegeliShardReaderTest, ShardWithoutIndexedStepsIsEmptyStepsNotFound) {
   RiegeliShardReader reader;
   envlogger::Status status = shard.InitReader(reader);
   EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty steps in " + shard.step_offsets);
+  EXPECT_EQ(status.reason(), kEmptyShardReason);
 }
 
 TEST(RiegeliShardReaderTest, IndexCutInsideAChunkIsCompletedFromTheSteps) {
@@ -276,6 +277,7 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
     for (int64_t i = lost_first; i <= lost_last; ++i) {
       const envlogger::Status status = reader.ReadStep(i, &record);
       EXPECT_EQ(status.code(), envlogger::StatusCode::kDataLoss);
+      EXPECT_EQ(status.reason(), kDamagedChunkReason);
       EXPECT_NE(status.message().find(shard.steps), std::string::npos) << status.message();
       EXPECT_NE(status.message().find("position " + std::to_string(records[i].first)), std::string::npos)
           << status.message();
@@ -290,8 +292,8 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
       EXPECT_EQ(ReadStep(reader, i), records[i].second) << i;
     }
   }
-  ASSERT_EQ(reader.DamagedRegions().size(), 1u);
-  const DamagedRegion& region = reader.DamagedRegions()[0];
+  ASSERT_EQ(reader.SkippedRegions().size(), 1u);
+  const SkippedRegion& region = reader.SkippedRegions()[0];
   EXPECT_EQ(region.path, shard.steps);
   EXPECT_EQ(region.begin, begins[2]);
   EXPECT_EQ(region.end, begins[3]);
@@ -302,7 +304,7 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
   // A clone starts with its own, empty list.
   auto clone = reader.Clone();
   ASSERT_TRUE(clone.ok());
-  EXPECT_TRUE(clone->DamagedRegions().empty());
+  EXPECT_TRUE(clone->SkippedRegions().empty());
 }
 
 TEST(RiegeliShardReaderTest, MissingIndexFileIsAnErrorNamingIt) {

@@ -84,8 +84,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     }
   }
   // Damage met by the reads above: proper byte ranges, lost steps in range.
-  for (const envlogger::DamagedRegion& region : reader.DamagedRegions()) {
-    if (region.begin >= region.end || region.first_step > region.last_step || region.last_step >= num_steps) {
+  for (const envlogger::SkippedRegion& region : reader.SkippedRegions()) {
+    if (region.begin >= region.end || region.first_step > region.last_step ||
+        region.last_step >= num_steps) {
       std::abort();
     }
   }

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "envlogger/backends/cc/async_dataset_writer.h"
+#include "envlogger/backends/cc/riegeli_dataset_io_constants.h"
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
 #include "envlogger/backends/python/native_dataset_reader.h"
@@ -50,8 +51,24 @@ using envlogger::Status;
 using envlogger::StatusCode;
 using envlogger::StatusOr;
 
+// {code: class} and {reason: class}, set by
+// envlogger/backends/python/dataset_errors.py. Leaked on purpose: they must
+// outlive every binding object, including during interpreter shutdown.
+py::dict* classes_by_code = nullptr;
+py::dict* classes_by_reason = nullptr;
+
+// Raises "<CODE>: <message>" as the class registered for the status's reason,
+// else for its code, else RuntimeError. Needs the GIL.
 [[noreturn]] void RaiseStatus(const Status& status) {
-  PyErr_SetString(PyExc_RuntimeError, status.ToString().c_str());
+  PyObject* type = PyExc_RuntimeError;
+  const py::str reason(status.reason());
+  const py::int_ code(static_cast<int>(status.code()));
+  if (classes_by_reason != nullptr && !status.reason().empty() && classes_by_reason->contains(reason)) {
+    type = (*classes_by_reason)[reason].ptr();
+  } else if (classes_by_code != nullptr && classes_by_code->contains(code)) {
+    type = (*classes_by_code)[code].ptr();
+  }
+  PyErr_SetString(type, status.ToString().c_str());
   throw py::error_already_set();
 }
 
@@ -320,10 +337,10 @@ class PyDatasetReader {
     return reader_.RecoveryReports();
   }
   // (path, begin, end, message, first_step, last_step) per damaged region.
-  std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> DamagedRegions() {
+  std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> SkippedRegions() {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> regions;
-    for (const DamagedRegion& region : reader_.DamagedRegions()) {
+    for (const SkippedRegion& region : reader_.SkippedRegions()) {
       regions.emplace_back(region.path, region.begin, region.end, region.message, region.first_step,
                            region.last_step);
     }
@@ -472,6 +489,24 @@ NativeDatasetReader GetNativeDatasetReader(py::handle reader) {
 }
 
 void RegisterDatasetIo(py::module_ m) {
+  // The one definition of the dataset's file names and default options.
+  m.attr("DEFAULT_WRITER_OPTIONS") = kDefaultRiegeliWriterOptions;
+  m.attr("METADATA_FILENAME") = internal::kMetadataFilename;
+  m.attr("STEPS_FILENAME") = internal::kStepsFilename;
+  m.attr("STEP_OFFSETS_FILENAME") = internal::kStepOffsetsFilename;
+  m.attr("EPISODE_METADATA_FILENAME") = internal::kEpisodeMetadataFilename;
+  m.attr("EPISODE_INDEX_FILENAME") = internal::kEpisodeIndexFilename;
+  m.def(
+      "_set_error_classes",
+      [](py::dict by_code, py::dict by_reason) {
+        if (classes_by_code == nullptr) classes_by_code = new py::dict();
+        if (classes_by_reason == nullptr) classes_by_reason = new py::dict();
+        *classes_by_code = py::dict(by_code);
+        *classes_by_reason = py::dict(by_reason);
+      },
+      py::arg("by_code"), py::arg("by_reason"),
+      "Sets the exception classes raised for each status code and each status reason.");
+
   py::class_<PyDatasetWriter>(m, "RiegeliDatasetWriter",
                               "Writes a Riegeli dataset (serialized records); see riegeli_dataset_writer.h.")
       .def(py::init<>())
@@ -518,7 +553,7 @@ void RegisterDatasetIo(py::module_ m) {
       .def("data_dir", &PyDatasetReader::DataDir)
       .def("recovery_reports", &PyDatasetReader::RecoveryReports)
       .def("shard_episode_starts", &PyDatasetReader::ShardEpisodeStarts)
-      .def("damaged_regions", &PyDatasetReader::DamagedRegions)
+      .def("skipped_regions", &PyDatasetReader::SkippedRegions)
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
       .def(
           "read_steps",

@@ -3,7 +3,8 @@
 `RiegeliDatasetReader` is upstream's `envlogger.backends.python.
 riegeli_dataset_reader.RiegeliDatasetReader`: random access to the steps and
 episodes of a dataset written by envlogger (ours or upstream's). Errors are
-raised as `RuntimeError("<CODE>: <message>")` naming the path, e.g.
+raised as `RuntimeError("<CODE>: <message>")` naming the path, of the
+`dataset_errors` class of their code, e.g. `dataset_errors.EmptyShardError`
 "NOT_FOUND: Empty steps in <shard>/step_offsets.riegeli" for a shard whose
 writer never flushed (the other shards stay readable).
 """
@@ -13,6 +14,7 @@ from typing import Any, Optional, Type, TypeVar, Union
 from google.protobuf import message
 
 from envlogger import _native
+from envlogger.backends.python import dataset_errors
 from envlogger.backends.python import episode_info
 from envlogger.proto import storage_pb2
 
@@ -47,7 +49,7 @@ class RiegeliDatasetReader:
     """
     self._reader.init(str(data_dir))
     if self.metadata() is None and self._reader.serialized_metadata() is not None:
-      raise RuntimeError('INTERNAL: Failed to parse riegeli record. The record of '
+      raise dataset_errors.InternalError('INTERNAL: Failed to parse riegeli record. The record of '
                          f'{data_dir}/metadata.riegeli is not an envlogger.Data')
 
   def recovery_reports(self) -> list[str]:
@@ -64,7 +66,7 @@ class RiegeliDatasetReader:
     """The index of each shard's first episode, in shard order."""
     return list(self._reader.shard_episode_starts())
 
-  def damaged_regions(self) -> list[tuple[str, int, int, str, int, int]]:
+  def skipped_regions(self) -> list[tuple[str, int, int, str, int, int]]:
     """The damaged byte ranges met by reads of this reader so far.
 
     One `(path, begin, end, message, first_step, last_step)` per region, in
@@ -74,7 +76,7 @@ class RiegeliDatasetReader:
     the steps lost in it (-1, -1 for episode metadata). Clones keep their
     own list.
     """
-    return list(self._reader.damaged_regions())
+    return list(self._reader.skipped_regions())
 
   def clone(self) -> Optional['RiegeliDatasetReader']:
     """A reader of the same dataset with its own files; None on failure."""

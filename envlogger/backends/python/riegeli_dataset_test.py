@@ -505,3 +505,17 @@ def test_replaying_upstream_calls_gives_the_same_dataset(dataset, tmp_path):
   for e in range(ours.num_episodes):
     a, b = ours.episode(e, True), theirs.episode(e, True)
     assert (a.start, a.num_steps, a.metadata) == (b.start, b.num_steps, b.metadata)
+
+
+def test_one_definition_of_defaults_and_file_names():
+  # Upstream's values; Python reads them from the C++ definitions.
+  from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
+  from envlogger.tools import recover, shard_scan  # pylint: disable=g-import-not-at-top
+  for options in (riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
+                  riegeli_backend_writer.DEFAULT_WRITER_OPTIONS,
+                  recover.INDEX_WRITER_OPTIONS, _native.dataset_io.DEFAULT_WRITER_OPTIONS):
+    assert options == 'transpose,brotli:6,chunk_size:1M'
+  assert (shard_scan.METADATA, shard_scan.STEPS, shard_scan.STEP_OFFSETS,
+          shard_scan.EPISODE_METADATA, shard_scan.EPISODE_INDEX) == (
+              'metadata.riegeli', 'steps.riegeli', 'step_offsets.riegeli',
+              'episode_metadata.riegeli', 'episode_index.riegeli')

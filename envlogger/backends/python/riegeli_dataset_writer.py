@@ -9,15 +9,18 @@ background thread compresses and writes them (see
 Records are serialized `envlogger.Data` messages (or any protobuf message):
 methods accept bytes-like objects or message instances (serialized with
 `SerializeToString()`). Errors are raised as `RuntimeError("<CODE>: <message>")`
-with the path in the message.
+with the path in the message, of the `dataset_errors` class of their code.
 """
 
 from typing import Any, Optional, Union
 
 from envlogger import _native
+from envlogger.backends.python import dataset_errors
 from envlogger.proto import storage_pb2
 
-DEFAULT_WRITER_OPTIONS = 'transpose,brotli:6,chunk_size:1M'
+# Upstream's default, 'transpose,brotli:6,chunk_size:1M', as the C++ writer
+# defines it (riegeli_dataset_writer.h).
+DEFAULT_WRITER_OPTIONS: str = _native.dataset_io.DEFAULT_WRITER_OPTIONS
 DEFAULT_MAX_QUEUED_BYTES = 64 << 20
 
 Record = Union[bytes, bytearray, memoryview, Any]
@@ -144,7 +147,7 @@ class AsyncRiegeliDatasetWriter:
 
   def _checked(self):
     if self._writer is None:
-      raise RuntimeError('FAILED_PRECONDITION: init() was not called')
+      raise dataset_errors.FailedPreconditionError('FAILED_PRECONDITION: init() was not called')
     return self._writer
 
   def add_step(self, data: Record, is_new_episode: bool = False) -> None:
