@@ -28,8 +28,13 @@ from typing import List, Optional
 
 import pytest
 
-_PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
-_README = _PACKAGE_DIR.parent / 'README.md'
+import envlogger
+
+# The README of the source tree this file is in (under Bazel, through the
+# runfiles symlink), and the envlogger package being tested (under Bazel, the
+# runfiles' one, with its _native.so).
+_README = pathlib.Path(__file__).resolve().parent.parent / 'README.md'
+_PACKAGE_PARENT = pathlib.Path(envlogger.__file__).parent.parent
 _NOT_RUN = '<!-- not run -->'
 _RUN_LANGUAGES = ('python', 'sh', 'bash', 'console')
 # Top-level modules of the optional extras (pyproject.toml).
@@ -95,7 +100,7 @@ def _environment(workdir: pathlib.Path) -> dict:
     launcher.chmod(0o755)
   env = dict(os.environ)
   env['PYTHONPATH'] = os.pathsep.join(
-      [str(_PACKAGE_DIR.parent)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+      [str(_PACKAGE_PARENT)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
   env['PATH'] = os.pathsep.join([str(bin_dir), os.path.dirname(sys.executable), env['PATH']])
   return env
 
