@@ -12,7 +12,7 @@
 #   fuzz        scripts/fuzz.sh: each libFuzzer target for FUZZ_SECONDS (default 30) from its seed corpus
 # Every part runs even if an earlier one failed; the exit status is non-zero if
 # any failed. The summary shows passed, failed and skipped counts per part;
-# the last line totals the tests: "total: N passed, N failed". Servers the run
+# the last line totals the tests: "total: N passed, N failed, N skipped". Servers the run
 # started (Bazel's, Ray's) are shut down; any still running at the end are
 # listed and stopped.
 # Usage: scripts/test.sh [part ...]   (default: all parts)
@@ -23,7 +23,9 @@ ALL_PARTS=(ctest pytest wheel bazel container fuzz)
 PARTS=("$@")
 if [ "${#PARTS[@]}" -eq 0 ]; then PARTS=("${ALL_PARTS[@]}"); fi
 
+run_start=$(date +%s)
 scripts/setup.sh --full || exit 1
+echo "(setup took $(( $(date +%s) - run_start )) s)"
 
 LOG_DIR="$ROOT/build/test-logs"
 mkdir -p "$LOG_DIR"
@@ -32,11 +34,14 @@ total_failed=0
 total_skipped=0
 summary=()
 
+mark=$(date +%s)  # when the part (or the part's previous record) began
 record() {  # record PART PASSED FAILED STATUS [SKIPPED]
-  local skipped="${5:-0}"
+  local skipped="${5:-0}" now
+  now=$(date +%s)
   total_passed=$((total_passed + $2)); total_failed=$((total_failed + $3))
   total_skipped=$((total_skipped + skipped))
-  summary+=("$(printf '%-10s %-6s %5d passed, %d failed, %d skipped' "$1" "$4" "$2" "$3" "$skipped")")
+  summary+=("$(printf '%-10s %-4s %5d passed, %d failed, %d skipped  %5d s' "$1" "$4" "$2" "$3" "$skipped" "$((now - mark))")")
+  mark=$now
 }
 
 run_pytest() {
@@ -64,13 +69,16 @@ run_ctest_dir() {  # run_ctest_dir NAME BUILD_DIR CMAKE_ARGS...
     ctest --test-dir "$dir" --output-on-failure -j"$(nproc)"
   } 2>&1 | tee "$log" | grep -E "tests passed|tests failed|Failed|Error|error:|\*\*\*" || true
   local rc=${PIPESTATUS[0]}
-  local line total failed
+  local line total failed skipped
   line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$log" | tail -1)
   total=$(echo "$line" | grep -oE "out of [0-9]+" | grep -oE "[0-9]+")
   failed=$(echo "$line" | grep -oE "[0-9]+ tests failed" | grep -oE "[0-9]+")
+  # ctest counts a skipped test among the passed ones; it is listed as "(Skipped)" or "(Not Run)".
+  skipped=$(sed -n '/The following tests did not run:/,/^$/p' "$log" | grep -cE "\((Skipped|Not Run)\)")
   [ -n "$total" ] || total=0; [ -n "$failed" ] || failed=0
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-  record "$name" "$((total - failed > 0 ? total - failed : 0))" "$failed" "$([ "$rc" -eq 0 ] && echo ok || echo FAIL)"
+  record "$name" "$((total - failed - skipped > 0 ? total - failed - skipped : 0))" "$failed" \
+    "$([ "$rc" -eq 0 ] && echo ok || echo FAIL)" "$skipped"
   return "$rc"
 }
 
@@ -166,12 +174,11 @@ stop_leftover_servers() {  # stop_leftover_servers SECONDS_SINCE_START
   done
 }
 
-run_start=$(date +%s)
 status=0
 for part in "${PARTS[@]}"; do
   echo
   echo "======================== $part ========================"
-  start=$(date +%s)
+  start=$(date +%s); mark=$start
   "run_$part" || status=1
   echo "($part took $(( $(date +%s) - start )) s)"
 done
@@ -181,6 +188,6 @@ stop_leftover_servers "$(( $(date +%s) - run_start ))"
 echo
 echo "======================== summary ========================"
 printf '%s\n' "${summary[@]}"
-echo "skipped: $total_skipped"
-echo "total: $total_passed passed, $total_failed failed"
+echo "($(( $(date +%s) - run_start )) s in all, setup included)"
+echo "total: $total_passed passed, $total_failed failed, $total_skipped skipped"
 exit "$status"
