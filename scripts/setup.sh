@@ -46,10 +46,19 @@ if [ "${1:-}" = "--full" ]; then
   .venv/bin/python -m pip install -q -r requirements-dev.txt -r requirements-tfds.txt -r requirements-extras.txt
 fi
 
-echo "==> pip install -e . (builds envlogger._native in place)"
-ENVLOGGER_BUILD_JOBS="$(nproc)" .venv/bin/python -m pip install -q --no-build-isolation --no-deps \
-  --disable-pip-version-check -e . \
-  || { echo "building envlogger failed (see above)" >&2; exit 1; }
+# Rebuilt only when a C++ source or the build description is newer than the
+# built extension (pip install -e recompiles everything).
+native="envlogger/_native$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')"
+if [ -x .venv/bin/envlogger ] && [ -f "$native" ] && [ -z "$(find envlogger setup.py pyproject.toml \
+    \( -name '*.cc' -o -name '*.h' -o -name setup.py -o -name pyproject.toml \) -newer "$native" \
+    -print -quit)" ]; then
+  echo "==> envlogger is installed in .venv (editable) and $native is up to date"
+else
+  echo "==> pip install -e . (builds envlogger._native in place)"
+  ENVLOGGER_BUILD_JOBS="$(nproc)" .venv/bin/python -m pip install -q --no-build-isolation --no-deps \
+    --disable-pip-version-check -e . \
+    || { echo "building envlogger failed (see above)" >&2; exit 1; }
+fi
 (venv_python="$PWD/.venv/bin/python" && cd / && "$venv_python" -c "import envlogger._native") \
   || { echo "envlogger._native does not import from outside the source tree" >&2; exit 1; }
 [ -x .venv/bin/envlogger ] || { echo "the envlogger command is missing from .venv/bin" >&2; exit 1; }
