@@ -1,67 +1,85 @@
-r"""The `envlogger` command: checks and repairs Riegeli datasets.
+r"""The `envlogger` command: look at, check, repair and edit Riegeli datasets.
 
-  envlogger verify DIR [DIR...]    checks every chunk hash and index entry;
-                                   exit status 1 if any dataset is damaged
-  envlogger recover DIR [DIR...]   rebuilds the index files from the steps
-                                   (originals kept as *.bak); --dry_run only
-                                   reports
+  envlogger info DIR              what the dataset holds: counts, sizes, specs
+  envlogger stats DIR             returns, lengths and per-field statistics
+  envlogger plot DIR -o F.png     returns, episode lengths and actions, drawn
+  envlogger video DIR -o F.gif    an episode's image observations as a video
+  envlogger show DIR              the steps as a table
+  envlogger merge/split/filter    write an edited copy of datasets
+  envlogger verify DIR [DIR...]   checks every chunk hash and index entry
+  envlogger recover DIR [DIR...]  rebuilds the index files from the steps
 
-Exit status: 0 when everything is fine (verify) or was recovered (recover),
-1 when verify found damage, 2 on a usage error or a directory that is not a
-dataset.
+`envlogger SUB --help` describes each subcommand. Exit status: 0 when all is
+well, 1 when verify found damage, 2 on a usage error or a directory that is
+missing, empty, damaged (except for verify/recover) or not writable.
+
+A subcommand lives in its own module under envlogger/tools/ with a
+`register(subparsers)` function that adds its parser and sets `run`, a
+function from the parsed arguments to the exit status; adding one is a line
+in `_COMMAND_MODULES`.
 """
 
+from __future__ import annotations
+
+import argparse
+import importlib
 import sys
-from typing import Sequence
+from typing import Optional, Sequence
 
-from absl import app
-from absl import flags
+from envlogger.tools import cli_support
 
-from envlogger.tools import recover as recover_lib
-from envlogger.tools import verify as verify_lib
-
-_DRY_RUN = flags.DEFINE_bool('dry_run', False, 'recover: report what would be rebuilt, write nothing.')
-
-_USAGE = 'usage: envlogger {verify|recover} [--dry_run] DIR [DIR...]'
-
-
-def _verify(dirs: Sequence[str]) -> int:
-  status = 0
-  for d in dirs:
-    report = verify_lib.verify(d)
-    print('\n'.join(report.lines()))
-    if not report.ok:
-      status = 1
-  return status
+# Modules with a `register(subparsers)`, in the order `--help` lists them.
+_COMMAND_MODULES = (
+    'envlogger.tools.info',
+    'envlogger.tools.stats',
+    'envlogger.tools.plot',
+    'envlogger.tools.video',
+    'envlogger.tools.show',
+    'envlogger.tools.edit',
+    'envlogger.tools.check_commands',
+)
 
 
-def _recover(dirs: Sequence[str]) -> int:
-  for d in dirs:
-    report = recover_lib.recover(d, dry_run=_DRY_RUN.value)
-    print('\n'.join(report.lines()))
-    if _DRY_RUN.value:
-      print('(dry run: nothing written)')
-  return 0
+def build_parser() -> argparse.ArgumentParser:
+  """The `envlogger` parser with every subcommand registered."""
+  parser = argparse.ArgumentParser(
+      prog='envlogger', description='Look at, check, repair and edit envlogger datasets.',
+      epilog='Exit status: 0 ok, 1 damage found by verify, 2 usage error or unusable directory.')
+  subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
+  for name in _COMMAND_MODULES:
+    importlib.import_module(name).register(subparsers)
+  return parser
 
 
-def main(argv: Sequence[str]) -> int:
-  if len(argv) < 3 or argv[1] not in ('verify', 'recover'):
-    print(_USAGE, file=sys.stderr)
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  """Runs `envlogger` with `argv` (without the program name); returns the exit status."""
+  parser = build_parser()
+  args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+  if args.command is None:
+    parser.print_help(sys.stderr)
     return 2
-  command, dirs = argv[1], argv[2:]
   try:
-    return _verify(dirs) if command == 'verify' else _recover(dirs)
+    return args.run(args)
+  except cli_support.CliError as e:
+    print(f'envlogger {args.command}: {e}', file=sys.stderr)
+    return e.status
+  except BrokenPipeError:  # e.g. `envlogger show DIR | head`.
+    sys.stdout = None
+    return 0
   except (FileNotFoundError, NotADirectoryError, PermissionError) as e:
-    print(f'envlogger {command}: {e}', file=sys.stderr)
+    print(f'envlogger {args.command}: {e}', file=sys.stderr)
     return 2
-  except OSError as e:  # e.g. the disk is full while rewriting an index.
-    print(f'envlogger {command}: cannot write: {e}', file=sys.stderr)
+  except OSError as e:  # e.g. the disk is full while writing.
+    print(f'envlogger {args.command}: cannot write: {e}', file=sys.stderr)
     return 2
+  except KeyboardInterrupt:
+    print(f'envlogger {args.command}: interrupted', file=sys.stderr)
+    return 130
 
 
 def run() -> None:
   """Console-script entry point (`envlogger` in pyproject.toml)."""
-  app.run(main)
+  sys.exit(main())
 
 
 if __name__ == '__main__':

@@ -32,6 +32,7 @@ from absl import logging
 from dm_env import specs
 from envlogger import extras
 from envlogger import reader as reader_lib
+from envlogger.tools import quiet_flag
 import numpy as np
 
 tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.tools.convert_riegeli_to_tfds', 'TensorFlow Datasets')
@@ -279,7 +280,7 @@ def main(argv: Sequence[str]) -> None:
         version=_DATASET_VERSION.value,
         max_episodes_per_file=_MAX_EPISODES_PER_FILE.value,
         store_ds_metadata=_STORE_DS_METADATA.value,
-        show_progress=True)
+        show_progress=quiet_flag.show_progress())
   logging.info('Wrote %d episodes to %s', count, _TFDS_OUTPUT_DIR.value)
 
 

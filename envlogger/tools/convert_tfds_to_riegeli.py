@@ -35,6 +35,7 @@ from envlogger import extras
 from envlogger.backends import backend_type
 from envlogger.backends import rlds_utils
 from envlogger.converters import spec_codec
+from envlogger.tools import quiet_flag
 import numpy as np
 
 tf = extras.import_extra('tensorflow', 'tf', 'envlogger.tools.convert_tfds_to_riegeli', 'TensorFlow')
@@ -359,7 +360,7 @@ def main(argv: Sequence[str]) -> None:
       features=builder.info.features,
       metadata=metadata,
       environment_specs=recorded_environment_specs(metadata),
-      show_progress=True,
+      show_progress=quiet_flag.show_progress(),
       progress_total=split_info.num_examples if split_info else None)
   logging.info('Wrote %d episodes to %s', count, _OUTPUT_DIR.value)
 

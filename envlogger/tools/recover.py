@@ -26,20 +26,20 @@ How the index is rebuilt (`rebuild_shard_index`):
   and says so.
 
 A healthy shard (no damage, and its index is exactly the rebuilt one) is
-left untouched, and the report says so. Index files are replaced atomically (written to a temporary file, fsynced,
-renamed) and the originals are kept as `<name>.bak` (`.bak1`, `.bak2`, ...
-after earlier recoveries). An incomplete chunk at the end of steps.riegeli or
-episode_metadata.riegeli (the writer died while writing it; no record in it
-is readable) is cut off and saved as `<name>.tail.bak`. A steps or episode
-metadata file with damage before its end is rewritten with its readable
-records (original kept as .bak): Riegeli readers, upstream's included, cannot
+left untouched, and the report says so. Index files are replaced atomically
+(written to a temporary file, fsynced, renamed) and the originals are kept as
+`<name>.bak` (`.bak1`, `.bak2`, ... after earlier recoveries). An incomplete
+chunk at the end of steps.riegeli or episode_metadata.riegeli (the writer died
+while writing it; no record in it is readable) is cut off and saved as
+`<name>.tail.bak`. A steps or episode metadata file with damage before its end
+is rewritten with its readable records (original kept as .bak): Riegeli readers, upstream's included, cannot
 seek past a corrupted chunk header, so an index skipping the damaged chunk
 would not be enough.
 """
 
 import dataclasses
 import os
-from typing import Optional
+from typing import Callable, Optional
 
 from envlogger import riegeli
 from envlogger.proto import storage_pb2
@@ -113,6 +113,11 @@ class DatasetReport:
   metadata_problem: Optional[str] = None
   written: list = dataclasses.field(default_factory=list)  # Files replaced.
 
+  @property
+  def healthy(self) -> bool:
+    """Whether nothing needs repair (so `recover` writes nothing)."""
+    return not self.metadata_problem and all(s.intact for s in self.shards)
+
   def lines(self) -> list[str]:
     """A human-readable report, one line per fact."""
     out = []
@@ -139,7 +144,7 @@ class DatasetReport:
         out.append('  intact: its index is the one rebuilt from its steps; nothing to rewrite')
     for path in self.written:
       out.append(f'rewrote {path}')
-    if not self.metadata_problem and all(s.intact for s in self.shards):
+    if self.healthy:
       out.append(f'{self.data_dir}: healthy, left untouched')
     return out
 
@@ -369,13 +374,15 @@ def _check_metadata(data_dir: str) -> tuple[Optional[str], bool]:
   return None, False
 
 
-def recover(data_dir: str, dry_run: bool = False) -> DatasetReport:
+def recover(data_dir: str, dry_run: bool = False,
+            progress: Optional[Callable[[str], None]] = None) -> DatasetReport:
   """Rebuilds the index files of every shard of `data_dir` from their steps.
 
   Args:
     data_dir: a dataset directory (holding metadata.riegeli and shard
       directories).
     dry_run: only report what would be done.
+    progress: called with each shard directory once it has been scanned.
 
   Returns:
     The report; `written` lists the files replaced (originals kept as .bak).
@@ -393,6 +400,8 @@ def recover(data_dir: str, dry_run: bool = False) -> DatasetReport:
   report.metadata_problem, rewrite_metadata = _check_metadata(data_dir)
   for shard in shard_scan.shard_dirs(data_dir):
     report.shards.append(rebuild_shard_index(shard))
+    if progress is not None:
+      progress(shard)
   if dry_run:
     return report
   metadata_path = os.path.join(data_dir, shard_scan.METADATA)

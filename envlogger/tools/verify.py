@@ -18,6 +18,7 @@ attribute them) are listed but are not damage.
 
 import dataclasses
 import os
+from typing import Callable, Optional
 
 from envlogger.tools import recover as recover_lib
 from envlogger.tools import shard_scan
@@ -76,13 +77,16 @@ def _check_shard(shard: recover_lib.ShardReport, report: VerifyReport) -> None:
                         'no indexed episode')
 
 
-def verify(data_dir: str) -> VerifyReport:
+def verify(data_dir: str,
+           progress: Optional[Callable[[str], None]] = None) -> VerifyReport:
   """Checks every file and index entry of the dataset `data_dir`.
+
+  `progress` is called with each shard directory once it has been read.
 
   Raises:
     NotADirectoryError / FileNotFoundError: `data_dir` is not a directory.
   """
-  dry = recover_lib.recover(data_dir, dry_run=True)
+  dry = recover_lib.recover(data_dir, dry_run=True, progress=progress)
   report = VerifyReport(data_dir=data_dir)
   if dry.metadata_problem:
     report.damage.append(f'{os.path.join(data_dir, shard_scan.METADATA)}: {dry.metadata_problem}')
