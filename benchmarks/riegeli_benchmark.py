@@ -39,7 +39,6 @@ import zstandard
 
 from envlogger import riegeli
 from envlogger.converters import codec
-from envlogger.proto import storage_pb2
 
 CHUNK = 1 << 20
 

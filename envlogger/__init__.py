@@ -2,7 +2,9 @@
 
 `RiegeliBackendWriter` (and the `riegeli_backend_writer` module) are resolved
 on first access, so `import envlogger` and the in-memory backend work even
-when the native extension is not built.
+when the native extension is not built. `GymnasiumLogger` and
+`GymnasiumVectorLogger` are also resolved on first access, so that
+`import envlogger` does not import gymnasium (extra `envlogger[gymnasium]`).
 """
 
 from typing import Any
@@ -22,10 +24,26 @@ Scheduler = schedulers.Scheduler
 Data = storage_pb2.Data
 Datum = storage_pb2.Datum
 
+# Resolved on first access: they need gymnasium.
+_GYMNASIUM_CLASSES = {
+    'GymnasiumLogger': ('envlogger.gymnasium_logger', 'GymnasiumLogger'),
+    'GymnasiumVectorLogger': ('envlogger.gymnasium_vector_logger',
+                              'GymnasiumVectorLogger'),
+}
+
 
 def __getattr__(name: str) -> Any:
   if name in ('RiegeliBackendWriter', 'riegeli_backend_writer'):
     from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
     return (riegeli_backend_writer if name == 'riegeli_backend_writer' else
             riegeli_backend_writer.RiegeliBackendWriter)
+  if name in _GYMNASIUM_CLASSES:
+    try:
+      import gymnasium  # pylint: disable=g-import-not-at-top,unused-import
+    except ImportError as e:
+      raise ImportError(f'envlogger.{name} needs Gymnasium: '
+                        'pip install envlogger[gymnasium]') from e
+    import importlib  # pylint: disable=g-import-not-at-top
+    module_name, class_name = _GYMNASIUM_CLASSES[name]
+    return getattr(importlib.import_module(module_name), class_name)
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs every test of envlogger, in parts:
+#   lint        scripts/lint.sh: C++ and Python formatting (clang-format, ruff) and ruff's lint
 #   ctest       the C++ gtest suites, then again under ASan + UBSan
 #   pytest      the Python suite (tests beside the code, *_test.py); runs after
 #               ctest so that the cross-language test finds the C++ reader built
@@ -19,7 +20,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-ALL_PARTS=(ctest pytest wheel bazel container fuzz)
+ALL_PARTS=(lint ctest pytest wheel bazel container fuzz)
 PARTS=("$@")
 if [ "${#PARTS[@]}" -eq 0 ]; then PARTS=("${ALL_PARTS[@]}"); fi
 
@@ -142,6 +143,17 @@ run_container() {
   [ -n "$passed" ] || passed=0; [ -n "$failed" ] || failed=0; [ -n "$skipped" ] || skipped=0
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
   record container "$passed" "$failed" "$([ "$rc" -eq 0 ] && echo ok || echo FAIL)" "$skipped"
+  return "$rc"
+}
+
+run_lint() {
+  local log="$LOG_DIR/lint.log"
+  scripts/lint.sh 2>&1 | tee "$log" | tail -20
+  local rc=${PIPESTATUS[0]}
+  local passed failed
+  passed=$(grep -c "^ok:" "$log"); failed=$(grep -c "^FAIL:" "$log")
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+  record lint "$passed" "$failed" "$([ "$rc" -eq 0 ] && echo ok || echo FAIL)"
   return "$rc"
 }
 

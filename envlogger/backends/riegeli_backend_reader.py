@@ -10,7 +10,7 @@ codec, which raises its error.
 """
 
 import copy
-from typing import Any, Optional
+from typing import Any
 
 from absl import logging
 import dm_env

@@ -8,7 +8,9 @@ Mapping (identical to upstream envlogger 1.3, so datasets are interchangeable):
   dict -> `Data.dict` (str keys in the `values` map, any other key as a
   `(key, value)` tuple in `kvs`).
 * numpy arrays -> `Datum` with one dim per axis (zero-size axes are dropped),
-  values in row-major order. int8/int16/uint8/uint16 are packed big-endian in
+  values in row-major order. A zero-size array keeps only its non-zero dims
+  (np.array([]) is an empty `Data`), except that int8/int16/uint8/uint16 ones
+  also carry an empty `values`. int8/int16/uint8/uint16 are packed big-endian in
   bytes fields; str/bytes arrays become repeated string/bytes fields.
 * scalars -> `Datum` with the single dim -438 ("scalar"). Python int becomes a
   big-endian two's-complement "bigint" of any size; bool -> bool; str and
@@ -112,7 +114,12 @@ def _encode_array(value: np.ndarray, datum: storage_pb2.Datum) -> None:
       datum.shape.dim.add().size = dim
   flat = value.ravel()  # row-major
   if not flat.size:
-    return  # Upstream leaves `values` unset for zero-size arrays.
+    # As upstream: a zero-size array sets nothing but its non-zero dims, so
+    # np.array([]) is an empty `Data`; only the packed small-int kinds assign
+    # their (empty) bytes field, which makes `values` and `datum` present.
+    if isinstance(kind, tuple):
+      datum.values.SetInParent()
+    return
   values = datum.values
   if kind == 'float32':
     values.MergeFromString(_packed_field(
@@ -240,7 +247,6 @@ def _encode_into(value: Any, data: storage_pb2.Data) -> None:
           e.path.append(f'[{key!r}]')
           raise
   elif isinstance(value, np.ndarray):
-    data.datum.SetInParent()  # present even when the array is empty
     _encode_array(value, data.datum)
   else:
     _encode_scalar(value, data.datum)

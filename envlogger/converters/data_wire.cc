@@ -4,9 +4,9 @@
 
 namespace envlogger {
 
-using riegeli::InvalidArgumentError;
-using riegeli::OkStatus;
-using riegeli::Status;
+using envlogger::InvalidArgumentError;
+using envlogger::OkStatus;
+using envlogger::Status;
 
 void WireWriter::BeginHinted() {
   const uint32_t ordinal = hints_->next_ordinal_++;
@@ -20,8 +20,8 @@ size_t WireWriter::PlaceLength(size_t token, size_t width, size_t length) {
     (*dest_)[token - 1] = static_cast<char>(length);
     return 1;
   }
-  char buffer[riegeli::kMaxLengthVarint64];
-  const size_t n = riegeli::EncodeVarint64(length, buffer);
+  char buffer[envlogger::kMaxLengthVarint64];
+  const size_t n = envlogger::EncodeVarint64(length, buffer);
   if (n > width) {
     dest_->insert(token, n - width, '\0');
   } else if (n < width) {
@@ -137,7 +137,7 @@ bool WireReader::NextSlow(WireField* field) {
   while (!rest_.empty()) {
     const char* start = rest_.data();
     uint64_t tag;
-    if (!riegeli::ReadVarint64(&rest_, &tag) || tag > 0xffffffffu) return Fail("bad field tag", start);
+    if (!envlogger::ReadVarint64(&rest_, &tag) || tag > 0xffffffffu) return Fail("bad field tag", start);
     const uint32_t number = static_cast<uint32_t>(tag >> 3);
     if (number == 0) return Fail("field number 0", start);
     field->number = number;
@@ -145,7 +145,7 @@ bool WireReader::NextSlow(WireField* field) {
     switch (tag & 7) {
       case wire::kVarint: {
         const char* value_start = rest_.data();
-        if (!riegeli::ReadVarint64(&rest_, &field->varint)) return Fail("truncated varint", value_start);
+        if (!envlogger::ReadVarint64(&rest_, &field->varint)) return Fail("truncated varint", value_start);
         field->type = wire::kVarint;
         field->bytes = std::string_view(value_start, rest_.data() - value_start);
         return true;
@@ -162,7 +162,7 @@ bool WireReader::NextSlow(WireField* field) {
       case wire::kLengthDelimited: {
         const char* length_start = rest_.data();
         uint64_t length;
-        if (!riegeli::ReadVarint64(&rest_, &length)) return Fail("truncated length", length_start);
+        if (!envlogger::ReadVarint64(&rest_, &length)) return Fail("truncated length", length_start);
         if (length > rest_.size()) return Fail("length-delimited field past the end", length_start);
         field->type = wire::kLengthDelimited;
         field->bytes = rest_.substr(0, length);
@@ -189,13 +189,13 @@ bool WireReader::SkipGroup(uint32_t number, const char* where) {
     if (rest_.empty()) return Fail("unterminated group", where);
     const char* start = rest_.data();
     uint64_t tag;
-    if (!riegeli::ReadVarint64(&rest_, &tag) || tag > 0xffffffffu) return Fail("bad field tag", start);
+    if (!envlogger::ReadVarint64(&rest_, &tag) || tag > 0xffffffffu) return Fail("bad field tag", start);
     const uint32_t n = static_cast<uint32_t>(tag >> 3);
     if (n == 0) return Fail("field number 0", start);
     uint64_t ignored;
     switch (tag & 7) {
       case wire::kVarint:
-        if (!riegeli::ReadVarint64(&rest_, &ignored)) return Fail("truncated varint", start);
+        if (!envlogger::ReadVarint64(&rest_, &ignored)) return Fail("truncated varint", start);
         break;
       case wire::kFixed64:
       case wire::kFixed32: {
@@ -205,7 +205,7 @@ bool WireReader::SkipGroup(uint32_t number, const char* where) {
         break;
       }
       case wire::kLengthDelimited:
-        if (!riegeli::ReadVarint64(&rest_, &ignored) || ignored > rest_.size()) {
+        if (!envlogger::ReadVarint64(&rest_, &ignored) || ignored > rest_.size()) {
           return Fail("bad length-delimited field", start);
         }
         rest_.remove_prefix(ignored);
@@ -290,7 +290,7 @@ Status AddNumeric(const WireField& field, wire::WireType element_type, const cha
   if (element_type == wire::kVarint) {
     while (!payload.empty()) {
       uint64_t ignored;
-      if (!riegeli::ReadVarint64(&payload, &ignored)) {
+      if (!envlogger::ReadVarint64(&payload, &ignored)) {
         return InvalidArgumentError("Malformed envlogger.Data wire bytes: truncated packed varint at byte " +
                                     std::to_string(payload.data() - origin));
       }

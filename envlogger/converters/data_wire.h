@@ -32,8 +32,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "envlogger/riegeli/status.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/status.h"
+#include "envlogger/base/varint.h"
 
 // The decoders below copy little-endian wire values with memcpy.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "envlogger's codec assumes a little-endian host");
@@ -146,7 +146,7 @@ class WireWriter {
       dest_->push_back(static_cast<char>(value));
       return;
     }
-    riegeli::AppendVarint64(value, dest_);
+    envlogger::AppendVarint64(value, dest_);
   }
   void Tag(uint32_t field, wire::WireType type) { Varint((uint64_t{field} << 3) | type); }
 
@@ -183,13 +183,13 @@ class WireWriter {
   void PackedVarints(uint32_t field, const T* values, size_t count, Widen widen) {
     if (count == 0) return;
     size_t length = 0;
-    for (size_t i = 0; i < count; ++i) length += riegeli::LengthVarint64(widen(values[i]));
+    for (size_t i = 0; i < count; ++i) length += envlogger::LengthVarint64(widen(values[i]));
     Tag(field, wire::kLengthDelimited);
     Varint(length);
     const size_t start = dest_->size();
     dest_->resize(start + length);
     char* out = &(*dest_)[start];
-    for (size_t i = 0; i < count; ++i) out += riegeli::EncodeVarint64(widen(values[i]), out);
+    for (size_t i = 0; i < count; ++i) out += envlogger::EncodeVarint64(widen(values[i]), out);
   }
 
  private:
@@ -237,7 +237,7 @@ class WireReader {
   bool Next(WireField* field);
   // Check ok() before copying: a copy of a Status copies its message, which
   // is measurable per field of a step.
-  const riegeli::Status& status() const { return status_; }
+  const envlogger::Status& status() const { return status_; }
 
  private:
   // Next() for any field: multi-byte tags, lengths and varints, fixed-width
@@ -248,7 +248,7 @@ class WireReader {
 
   std::string_view rest_;
   const char* origin_;
-  riegeli::Status status_;
+  envlogger::Status status_;
 };
 
 // Inline for the fields that make up envlogger.Data messages: a one-byte tag
@@ -265,7 +265,7 @@ inline bool WireReader::Next(WireField* field) {
   }
   std::string_view rest = rest_.substr(1);
   uint64_t value;
-  if (!riegeli::ReadVarint64(&rest, &value)) return NextSlow(field);
+  if (!envlogger::ReadVarint64(&rest, &value)) return NextSlow(field);
   if (type == wire::kVarint) {
     field->varint = value;
     field->bytes = std::string_view(start + 1, static_cast<size_t>(rest.data() - start - 1));
@@ -317,13 +317,13 @@ struct DataWire {
   MessageParts payload;
 };
 
-riegeli::Status ParseData(const MessageParts& data, const char* origin, DataWire* out);
+envlogger::Status ParseData(const MessageParts& data, const char* origin, DataWire* out);
 
 // Calls `visit(std::string_view element)` for each Data element of an Array
 // or Tuple payload, in order; `visit` returns a Status and stops the walk on
 // error.
 template <typename Visit>
-riegeli::Status ForEachElement(const MessageParts& list, const char* origin, Visit visit) {
+envlogger::Status ForEachElement(const MessageParts& list, const char* origin, Visit visit) {
   for (size_t i = 0; i < list.size(); ++i) {
     WireReader reader(list[i], origin);
     WireField field;
@@ -334,7 +334,7 @@ riegeli::Status ForEachElement(const MessageParts& list, const char* origin, Vis
     }
     if (!reader.status().ok()) return reader.status();
   }
-  return riegeli::OkStatus();
+  return envlogger::OkStatus();
 }
 
 // Entries of a Data.Dict, in wire order.
@@ -347,7 +347,7 @@ struct DictWire {
   MessageParts kvs;  // Data.Array payload of Data{tuple{key, value}} elements.
 };
 
-riegeli::Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out);
+envlogger::Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out);
 
 // Datum fields. Repeated numerics are runs of raw element bytes: varints back
 // to back, or little-endian fixed-width values; packed and unpacked
@@ -376,7 +376,7 @@ struct DatumWire {
 };
 
 // Parses (merges) every part of a Datum into `*out`.
-riegeli::Status ParseDatum(const MessageParts& datum, const char* origin, DatumWire* out);
+envlogger::Status ParseDatum(const MessageParts& datum, const char* origin, DatumWire* out);
 
 // Number of elements in varint runs / fixed-width runs.
 size_t CountVarints(const DatumWire::Runs& runs);
@@ -390,7 +390,7 @@ void DecodeVarints(const DatumWire::Runs& runs, T* out) {
   for (std::string_view run : runs) {
     while (!run.empty()) {
       uint64_t value = 0;
-      riegeli::ReadVarint64(&run, &value);  // Runs were validated by ParseDatum.
+      envlogger::ReadVarint64(&run, &value);  // Runs were validated by ParseDatum.
       if constexpr (std::is_same_v<T, bool>) {
         *out++ = value != 0;
       } else {

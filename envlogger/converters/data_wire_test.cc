@@ -212,7 +212,7 @@ TEST(ParseDataTest, LastOneofMemberWinsAndRepeatsMerge) {
   std::vector<std::string> elements;
   ASSERT_TRUE(ForEachElement(data.payload, message.data(), [&](std::string_view element) {
                 elements.emplace_back(element);
-                return riegeli::OkStatus();
+                return envlogger::OkStatus();
               }).ok());
   EXPECT_EQ(elements, (std::vector<std::string>{Unhex("08"), Unhex("10")}));
 }

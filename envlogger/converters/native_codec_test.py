@@ -179,6 +179,21 @@ def test_matches_python_codec_on_arrays(arrays):
     _assert_same_as_python(array)
 
 
+@pytest.mark.parametrize('dtype', ['<f4', '>f8', 'i1', '>i2', 'i4', 'i8', 'u1',
+                                   'u2', 'u4', 'u8', '?', '<U3', 'S2'])
+@pytest.mark.parametrize('shape', [(0,), (0, 0), (3, 0), (0, 2, 0)])
+def test_zero_size_arrays_match_python_codec(shape, dtype):
+  # codec_test checks the Python codec's bytes against upstream's rule.
+  array = np.zeros(shape, dtype=dtype)
+  _assert_same_as_python(array)
+  _assert_same_as_python((array, [array], {'k': array, 3: array}))
+
+
+def test_empty_array_is_an_empty_data():
+  assert native_codec.encode(np.array([])) == b''
+  assert native_codec.encode([np.array([])]) == b'\x12\x02\x0a\x00'
+
+
 def test_matches_python_codec_on_edge_values():
   for value in [
       None, [], (), {}, [None], [None, None], [[]], {'': None},

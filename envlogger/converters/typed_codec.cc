@@ -5,13 +5,13 @@
 
 namespace envlogger {
 
-using riegeli::FailedPreconditionError;
-using riegeli::InvalidArgumentError;
-using riegeli::NotFoundError;
-using riegeli::OkStatus;
-using riegeli::OutOfRangeError;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::FailedPreconditionError;
+using envlogger::InvalidArgumentError;
+using envlogger::NotFoundError;
+using envlogger::OkStatus;
+using envlogger::OutOfRangeError;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 mpz_class MpzFromBigintBytes(std::string_view bytes) {
   mpz_class value;

@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "envlogger/converters/data_wire.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -68,42 +68,42 @@ mpz_class MpzFromBigintBytes(std::string_view bytes);
 std::string BigintBytesFromMpz(const mpz_class& value);
 
 // Decodes a serialized Datum (see top comment).
-riegeli::StatusOr<std::optional<BasicType>> DecodeDatum(std::string_view datum);
+envlogger::StatusOr<std::optional<BasicType>> DecodeDatum(std::string_view datum);
 
 class DataView {
  public:
   // A view of serialized Data; fails if its top level is malformed.
-  static riegeli::StatusOr<DataView> Parse(std::string_view data);
+  static envlogger::StatusOr<DataView> Parse(std::string_view data);
 
   DataKind kind() const { return wire_.kind; }
 
   // Array/tuple: number of elements; dict: number of map entries plus kvs
   // entries (as written); otherwise 0.
-  riegeli::StatusOr<size_t> size() const;
+  envlogger::StatusOr<size_t> size() const;
 
   // Array/tuple: the element at `index` (0-based). Dict: the value of the kvs
   // entry whose key is an integer (any integer Datum, incl. bigint) equal to
   // `index`.
-  riegeli::StatusOr<DataView> operator[](int64_t index) const;
+  envlogger::StatusOr<DataView> operator[](int64_t index) const;
   // Dict: the value of the string-keyed entry `key` (the last one written).
-  riegeli::StatusOr<DataView> operator[](const std::string& key) const;
+  envlogger::StatusOr<DataView> operator[](const std::string& key) const;
 
   // Array/tuple elements in order.
-  riegeli::StatusOr<std::vector<DataView>> elements() const;
+  envlogger::StatusOr<std::vector<DataView>> elements() const;
   // Dict: the string-keyed entries, in wire order.
-  riegeli::StatusOr<std::vector<std::pair<std::string, DataView>>> items() const;
+  envlogger::StatusOr<std::vector<std::pair<std::string, DataView>>> items() const;
   // Dict: the (key, value) entries with non-string keys, in wire order.
-  riegeli::StatusOr<std::vector<std::pair<DataView, DataView>>> kvs() const;
+  envlogger::StatusOr<std::vector<std::pair<DataView, DataView>>> kvs() const;
 
   // Datum: the decoded value (nullopt for a Datum without values). Fails for
   // other kinds.
-  riegeli::StatusOr<std::optional<BasicType>> datum() const;
+  envlogger::StatusOr<std::optional<BasicType>> datum() const;
 
  private:
   DataView(MessageParts data, const char* origin) : origin_(origin) { data_ = std::move(data); }
-  riegeli::Status Init() { return ParseData(data_, origin_, &wire_); }
-  static riegeli::StatusOr<DataView> Make(MessageParts data, const char* origin);
-  riegeli::Status RequireKind(bool ok, const char* what) const;
+  envlogger::Status Init() { return ParseData(data_, origin_, &wire_); }
+  static envlogger::StatusOr<DataView> Make(MessageParts data, const char* origin);
+  envlogger::Status RequireKind(bool ok, const char* what) const;
 
   MessageParts data_;
   const char* origin_;

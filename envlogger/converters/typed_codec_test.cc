@@ -127,7 +127,7 @@ TEST(DecodeDatumTest, ShapeMismatchIsAnError) {
   ASSERT_TRUE(view.ok());
   auto value = view->datum();
   EXPECT_FALSE(value.ok());
-  EXPECT_EQ(value.status().code(), riegeli::StatusCode::kInvalidArgument);
+  EXPECT_EQ(value.status().code(), envlogger::StatusCode::kInvalidArgument);
 }
 
 TEST(DataViewTest, ListOfInt32Scalars) {
@@ -143,8 +143,8 @@ TEST(DataViewTest, ListOfInt32Scalars) {
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(std::get<int32_t>(*first->datum().value()), -1);
   EXPECT_EQ(std::get<int32_t>(*(*view)[1]->datum().value()), 2);
-  EXPECT_EQ((*view)[2].status().code(), riegeli::StatusCode::kOutOfRange);
-  EXPECT_EQ((*view)["x"].status().code(), riegeli::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*view)[2].status().code(), envlogger::StatusCode::kOutOfRange);
+  EXPECT_EQ((*view)["x"].status().code(), envlogger::StatusCode::kFailedPrecondition);
 }
 
 TEST(DataViewTest, DictWithStringAndIntegerKeys) {
@@ -161,11 +161,11 @@ TEST(DataViewTest, DictWithStringAndIntegerKeys) {
   ASSERT_TRUE(obs.ok());
   EXPECT_EQ(std::get<Array<uint8_t>>(*obs->datum().value()), (Array<uint8_t>{{2}, {1, 2}}));
   EXPECT_EQ(std::get<double>(*(*view)["r"]->datum().value()), 0.5);
-  EXPECT_EQ((*view)["missing"].status().code(), riegeli::StatusCode::kNotFound);
+  EXPECT_EQ((*view)["missing"].status().code(), envlogger::StatusCode::kNotFound);
   auto seven = (*view)[7];
   ASSERT_TRUE(seven.ok()) << seven.status().ToString();
   EXPECT_EQ(std::get<std::string>(*seven->datum().value()), "seven");
-  EXPECT_EQ((*view)[8].status().code(), riegeli::StatusCode::kNotFound);
+  EXPECT_EQ((*view)[8].status().code(), envlogger::StatusCode::kNotFound);
   auto items = view->items();
   ASSERT_TRUE(items.ok());
   ASSERT_EQ(items->size(), 2u);

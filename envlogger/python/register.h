@@ -21,6 +21,10 @@ void RegisterCodec(pybind11::module_ m);
 // AsyncRiegeliDatasetWriter, RiegeliDatasetReader (serialized records).
 void RegisterDatasetIo(pybind11::module_ m);
 
+// envlogger/backends/python/vector_recorder_bindings.cc: VectorStepRecorder
+// (a Gymnasium vector env's steps, one dataset per sub-environment).
+void RegisterVectorRecording(pybind11::module_ m);
+
 }  // namespace python
 }  // namespace envlogger
 

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "envlogger/riegeli/highwayhash.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -17,7 +17,7 @@
 
 #include "envlogger/riegeli/chunk.h"
 #include "envlogger/riegeli/simple_decoder.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "envlogger/riegeli/records_format.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -5,7 +5,7 @@
 
 #include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/riegeli/records_format.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -1,6 +1,6 @@
 // Reads chunks from a ByteSource, verifying block headers, chunk header and
 // data hashes, and finds its way back after corruption
-// (../shared/spec/riegeli-format.md §2.5, §9).
+// (docs/format.md, "Chunks" and "Reading damaged files").
 //
 // Contract:
 // * ReadChunk() returns chunks in file order, signature and padding chunks
@@ -27,7 +27,7 @@
 
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

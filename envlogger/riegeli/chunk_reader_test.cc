@@ -14,7 +14,7 @@
 #include "envlogger/riegeli/chunk_writer.h"
 #include "envlogger/riegeli/fd_io.h"
 #include "envlogger/riegeli/simple_encoder.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "envlogger/riegeli/highwayhash.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -9,7 +9,7 @@
 
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

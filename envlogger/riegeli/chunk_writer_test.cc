@@ -9,7 +9,7 @@
 #include "envlogger/riegeli/chunk_reader.h"
 #include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/riegeli/simple_encoder.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {

@@ -17,7 +17,7 @@
 #include <memory>
 #include <new>
 
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

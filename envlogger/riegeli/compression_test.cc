@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {

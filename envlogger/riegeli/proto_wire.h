@@ -1,5 +1,5 @@
 // Canonical protocol-buffer wire format, as the transposed-chunk encoder
-// needs it (../shared/spec/riegeli-format.md §7.10 step 1).
+// needs it (docs/format.md, "Transposed chunks").
 //
 // A record is stored field by field only if it would be reproduced exactly
 // by re-emitting its fields, i.e. only if every varint in it (tags, varint

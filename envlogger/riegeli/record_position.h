@@ -1,5 +1,5 @@
 // The position of a record in a Riegeli/records file
-// (../shared/spec/riegeli-format.md §8).
+// (docs/format.md, "Chunks": numeric positions).
 //
 // A record is identified by the chunk that holds it and its index in that
 // chunk. Because every chunk spans at least as many bytes as it has records,

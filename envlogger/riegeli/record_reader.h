@@ -1,5 +1,5 @@
-// Reads records from a Riegeli/records file (../shared/spec/riegeli-format.md
-// §8, §9).
+// Reads records from a Riegeli/records file (docs/format.md, "Riegeli/records"
+// and "Reading damaged files").
 //
 // Contract:
 // * ReadRecord() returns the records in file order, decoding each chunk once
@@ -43,7 +43,7 @@
 #include "envlogger/riegeli/chunk_cache.h"
 #include "envlogger/riegeli/chunk_reader.h"
 #include "envlogger/riegeli/record_position.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -1,5 +1,5 @@
-// Writes records to a Riegeli/records file (../shared/spec/riegeli-format.md
-// §10), producing the same bytes as the reference RecordWriter.
+// Writes records to a Riegeli/records file (docs/format.md, "Riegeli/records"),
+// producing the same bytes as the reference RecordWriter.
 //
 // Contract:
 // * A new file (the sink starts at position 0) begins with the signature
@@ -32,7 +32,7 @@
 #include "envlogger/riegeli/chunk_writer.h"
 #include "envlogger/riegeli/record_position.h"
 #include "envlogger/riegeli/record_writer_options.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

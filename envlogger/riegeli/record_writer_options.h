@@ -1,5 +1,5 @@
 // How a RecordWriter encodes records, and the text syntax Riegeli uses to
-// describe it (../shared/spec/riegeli-format.md §11), e.g.
+// describe it (docs/format.md, "Writer options"), e.g.
 // "transpose,brotli:6,chunk_size:1M".
 //
 // Grammar: comma-separated items, each `key` or `key:value` (split at the
@@ -21,7 +21,7 @@
 #include <string_view>
 
 #include "envlogger/riegeli/compression.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

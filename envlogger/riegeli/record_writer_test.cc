@@ -9,7 +9,7 @@
 
 #include "envlogger/riegeli/record_reader.h"
 #include "envlogger/riegeli/records_format.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {

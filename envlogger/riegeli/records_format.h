@@ -1,4 +1,6 @@
-// The physical layout of a Riegeli/records file (../shared/spec/riegeli-format.md §0-4).
+// The physical layout of a Riegeli/records file (docs/format.md, "Blocks" to "Signature
+// and metadata"; the published format:
+// https://github.com/google/riegeli/blob/master/doc/riegeli_records_file_format.md).
 //
 // A file is a sequence of chunks. Each chunk is a 40-byte chunk header, its
 // data, then zero padding up to `ChunkEnd()`. At every file offset that is a

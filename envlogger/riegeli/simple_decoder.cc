@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "envlogger/riegeli/compression.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

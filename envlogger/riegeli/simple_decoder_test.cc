@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "envlogger/riegeli/simple_encoder.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

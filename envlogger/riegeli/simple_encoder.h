@@ -1,4 +1,4 @@
-// Simple ('r') chunks (../shared/spec/riegeli-format.md §6):
+// Simple ('r') chunks (docs/format.md, "Simple chunks"):
 //   compression_type(1) varint64(sizes_len) compressed_sizes compressed_values
 // where sizes are the varint64 record lengths and values the concatenated
 // records, each a compressed block (compression.h).
@@ -11,7 +11,7 @@
 
 #include "envlogger/riegeli/chunk_encoder.h"
 #include "envlogger/riegeli/compression.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

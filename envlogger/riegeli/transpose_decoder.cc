@@ -1,4 +1,4 @@
-// Transposed chunk decoding (../shared/spec/riegeli-format.md §7.2-7.7).
+// Transposed chunk decoding (docs/format.md, "Transposed chunks").
 //
 // The chunk is parsed into a state machine whose states each know their
 // action (which bytes to prepend) and their successor base; then the machine
@@ -20,7 +20,7 @@
 
 #include "envlogger/riegeli/compression.h"
 #include "envlogger/riegeli/transpose_internal.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "envlogger/riegeli/transpose_test_fixtures.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 #include "gtest/gtest.h"
 

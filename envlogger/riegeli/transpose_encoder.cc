@@ -1,5 +1,5 @@
 // Transposed chunk encoding, following the reference construction
-// (../shared/spec/riegeli-format.md §7.10) so that the chunk data matches
+// (docs/format.md, "Transposed chunks") so that the chunk data matches
 // the reference writer's byte for byte.
 //
 // AddRecord() splits each record into field occurrences: it registers the
@@ -27,7 +27,7 @@
 
 #include "envlogger/riegeli/proto_wire.h"
 #include "envlogger/riegeli/transpose_internal.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -1,4 +1,4 @@
-// Transposed ('t') chunks (../shared/spec/riegeli-format.md §7): records that
+// Transposed ('t') chunks (docs/format.md, "Transposed chunks"): records that
 // parse as canonical protocol buffers are split into per-field columns,
 // grouped into separately compressed buckets, and their field sequence is
 // encoded as a state machine; other records are stored verbatim as non-proto

@@ -13,7 +13,7 @@
 #include "envlogger/riegeli/record_writer_options.h"
 #include "envlogger/riegeli/transpose_decoder.h"
 #include "envlogger/riegeli/transpose_test_fixtures.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 #include "gtest/gtest.h"
 

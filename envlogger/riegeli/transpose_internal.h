@@ -1,5 +1,5 @@
 // Constants shared by the transposed-chunk encoder and decoder
-// (../shared/spec/riegeli-format.md §7.3, §7.5, §7.10).
+// (docs/format.md, "Transposed chunks").
 //
 // A state's `tag` value in the chunk header is either a reserved id below 8
 // (NoOp, NonProto, StartOfSubmessage, StartOfMessage) or a proto field tag.

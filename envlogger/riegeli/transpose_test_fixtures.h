@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "envlogger/riegeli/records_format.h"
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {

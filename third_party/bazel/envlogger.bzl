@@ -21,7 +21,7 @@ setup.py, so adding a file needs no BUILD edit:
 
 Cross-package C++ dependencies cannot be read off file names, so each BUILD
 file declares them (cc_deps), following the layering
-testing <- riegeli <- converters <- backends/cc <- python bindings.
+base <- testing <- riegeli <- converters <- backends/cc <- python bindings.
 """
 
 # Must match CXX_ONLY in setup.py: sources for C++ users only (they need GMP).

@@ -7,9 +7,9 @@
 
 namespace envlogger {
 
-using riegeli::OkStatus;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::OkStatus;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 StatusOr<std::unique_ptr<AsyncDatasetWriter>> AsyncDatasetWriter::Create(std::string data_dir,
                                                                          std::string_view metadata,
@@ -76,7 +76,7 @@ void AsyncDatasetWriter::Recycle(std::string& buffer) {
 
 StatusOr<uint64_t> AsyncDatasetWriter::Enqueue(std::unique_lock<std::mutex>& lock, Op op) {
   progress_.wait(lock, [&] { return NeedNotWaitLocked(); });
-  if (close_requested_) return riegeli::FailedPreconditionError("The dataset writer for " + data_dir_ + " is closed");
+  if (close_requested_) return envlogger::FailedPreconditionError("The dataset writer for " + data_dir_ + " is closed");
   if (!error_.ok()) return error_;
   op.sequence = next_sequence_++;
   queued_bytes_ += AccountedBytes(op);
@@ -109,7 +109,7 @@ bool AsyncDatasetWriter::TryAddStep(std::string& serialized_step, bool is_new_ep
 Status AsyncDatasetWriter::AddStepLocked(std::unique_lock<std::mutex>& lock, std::string serialized_step,
                                          bool is_new_episode, std::string* next_buffer) {
   if (!is_new_episode && max_episodes_per_shard_ > 0 && !episode_started_ && error_.ok() && !close_requested_) {
-    return riegeli::FailedPreconditionError(
+    return envlogger::FailedPreconditionError(
         "AddStep: no shard is open in " + data_dir_ +
         " (with max_episodes_per_shard > 0 the first step must start an episode)");
   }

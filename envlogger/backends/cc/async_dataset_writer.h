@@ -71,7 +71,7 @@
 #include <vector>
 
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -79,7 +79,7 @@ class AsyncDatasetWriter {
  public:
   static constexpr size_t kDefaultMaxQueuedBytes = size_t{64} << 20;
   // Half the one-second loss bound, leaving the other half to compress and
-  // write the chunk (docs/notes/crash-safety.md).
+  // write the chunk (docs/crash-safety.md).
   static constexpr std::chrono::milliseconds kDefaultFlushInterval{500};
   // How long a busy thread waits to collect a batch of operations.
   static constexpr std::chrono::milliseconds kBatchDelay{1};
@@ -93,7 +93,7 @@ class AsyncDatasetWriter {
   // Initialises the dataset on the calling thread (see
   // RiegeliDatasetWriter::Init for the arguments and errors), then starts
   // the background thread.
-  static riegeli::StatusOr<std::unique_ptr<AsyncDatasetWriter>> Create(
+  static envlogger::StatusOr<std::unique_ptr<AsyncDatasetWriter>> Create(
       std::string data_dir, std::string_view metadata = {}, int64_t max_episodes_per_shard = 0,
       std::string writer_options = kDefaultRiegeliWriterOptions, size_t max_queued_bytes = kDefaultMaxQueuedBytes,
       std::chrono::milliseconds flush_interval = kDefaultFlushInterval);
@@ -109,7 +109,7 @@ class AsyncDatasetWriter {
   // Queues a step. If `next_buffer` is given and the step was queued, it
   // receives what TakeBuffer() would return, under the same lock (a producer
   // looping over steps takes the queue's lock once per step).
-  riegeli::Status AddStep(std::string serialized_step, bool is_new_episode = false,
+  envlogger::Status AddStep(std::string serialized_step, bool is_new_episode = false,
                           std::string* next_buffer = nullptr);
   // AddStep() for a caller holding a lock the writer thread never takes (the
   // GIL): if queuing would have to wait for room, returns false and leaves
@@ -117,11 +117,11 @@ class AsyncDatasetWriter {
   // call AddStep(); otherwise does what AddStep() does, sets `*status` to its
   // result and returns true. Saves releasing and retaking that lock per step.
   bool TryAddStep(std::string& serialized_step, bool is_new_episode, std::string* next_buffer,
-                  riegeli::Status* status);
-  riegeli::Status SetEpisodeMetadata(std::string serialized_metadata);
-  riegeli::Status Flush();
+                  envlogger::Status* status);
+  envlogger::Status SetEpisodeMetadata(std::string serialized_metadata);
+  envlogger::Status Flush();
   // Idempotent; later calls return the first result.
-  riegeli::Status Close();
+  envlogger::Status Close();
 
   const std::string& DataDir() const { return data_dir_; }
   const std::string& WriterOptions() const { return writer_options_; }
@@ -153,9 +153,9 @@ class AsyncDatasetWriter {
   bool NeedNotWaitLocked() const { return queued_bytes_ <= max_queued_bytes_ || !error_.ok() || close_requested_; }
   // Waits for room, then queues `op`; returns its sequence number, or the
   // sticky error, or FAILED_PRECONDITION after Close(). `lock` holds mutex_.
-  riegeli::StatusOr<uint64_t> Enqueue(std::unique_lock<std::mutex>& lock, Op op);
+  envlogger::StatusOr<uint64_t> Enqueue(std::unique_lock<std::mutex>& lock, Op op);
   // AddStep() with `lock` holding mutex_.
-  riegeli::Status AddStepLocked(std::unique_lock<std::mutex>& lock, std::string serialized_step,
+  envlogger::Status AddStepLocked(std::unique_lock<std::mutex>& lock, std::string serialized_step,
                                 bool is_new_episode, std::string* next_buffer);
   // TakeBuffer() with `mutex_` held.
   std::string TakeBufferLocked();
@@ -164,7 +164,7 @@ class AsyncDatasetWriter {
   // The background thread's loop: applies operations until kClose.
   void Run();
   // Applies one operation to writer_; `failed` says an earlier one failed.
-  riegeli::Status Apply(Op& op, bool failed);
+  envlogger::Status Apply(Op& op, bool failed);
   // Queue accounting of `op` (its data's capacity plus kOpOverheadBytes).
   static size_t AccountedBytes(const Op& op) { return op.data.capacity() + kOpOverheadBytes; }
   // Moves `buffer` into the pool, cleared, if it is worth keeping and the
@@ -189,13 +189,13 @@ class AsyncDatasetWriter {
   size_t pooled_bytes_ = 0;        // Sum of the pool's capacities.
   uint64_t next_sequence_ = 1;
   uint64_t applied_sequence_ = 0;
-  riegeli::Status error_;  // First error of the thread; sticky.
+  envlogger::Status error_;  // First error of the thread; sticky.
   // The thread waits for work with nothing pending, so producers wake it.
   bool writer_idle_ = false;
   bool episode_started_ = false;
   bool close_requested_ = false;
   bool closed_ = false;
-  riegeli::Status close_status_;
+  envlogger::Status close_status_;
   std::thread thread_;
 };
 

@@ -33,7 +33,7 @@ std::string StepPayload(int i) { return "step-" + std::to_string(i) + std::strin
 
 void ExpectDataset(const std::string& dir, int num_steps, int steps_per_episode) {
   RiegeliDatasetReader reader;
-  riegeli::Status status = reader.Init(dir);
+  envlogger::Status status = reader.Init(dir);
   ASSERT_TRUE(status.ok()) << status.ToString();
   ASSERT_EQ(reader.NumSteps(), num_steps);
   ASSERT_EQ(reader.NumEpisodes(), (num_steps + steps_per_episode - 1) / steps_per_episode);
@@ -128,7 +128,7 @@ TEST(AsyncDatasetWriterTest, TryAddStepQueuesOnlyWhenItNeedNotWait) {
   for (int i = 0; i < 200; ++i) {
     std::string step = StepPayload(i) + big;
     const std::string copy = step;
-    riegeli::Status status;
+    envlogger::Status status;
     if (writer->TryAddStep(step, i % 10 == 0, nullptr, &status)) {
       ASSERT_TRUE(status.ok()) << status.ToString();
     } else {
@@ -142,9 +142,9 @@ TEST(AsyncDatasetWriterTest, TryAddStepQueuesOnlyWhenItNeedNotWait) {
   EXPECT_GT(refused, 0);
   ASSERT_TRUE(writer->Close().ok());
   std::string after_close = "late";
-  riegeli::Status status;
+  envlogger::Status status;
   EXPECT_TRUE(writer->TryAddStep(after_close, false, nullptr, &status));
-  EXPECT_EQ(status.code(), riegeli::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kFailedPrecondition);
   RiegeliDatasetReader reader;
   ASSERT_TRUE(reader.Init(dir).ok());
   ASSERT_EQ(reader.NumSteps(), 200);
@@ -158,7 +158,7 @@ TEST(AsyncDatasetWriterTest, TryAddStepQueuesOnlyWhenItNeedNotWait) {
 TEST(AsyncDatasetWriterTest, StepBeforeFirstEpisodeIsRejectedImmediatelyWhenSharding) {
   auto writer = Create(MakeTempDir(), 2);
   ASSERT_NE(writer, nullptr);
-  EXPECT_EQ(writer->AddStep("orphan", false).code(), riegeli::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(writer->AddStep("orphan", false).code(), envlogger::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(writer->AddStep("first", true).ok());
   EXPECT_TRUE(writer->AddStep("second", false).ok());
   EXPECT_TRUE(writer->Close().ok());
@@ -170,15 +170,15 @@ TEST(AsyncDatasetWriterTest, CallsAfterCloseFailAndCloseIsIdempotent) {
   ASSERT_TRUE(writer->AddStep("a", true).ok());
   ASSERT_TRUE(writer->Close().ok());
   EXPECT_TRUE(writer->Close().ok());
-  EXPECT_EQ(writer->AddStep("b", false).code(), riegeli::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(writer->Flush().code(), riegeli::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(writer->AddStep("b", false).code(), envlogger::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(writer->Flush().code(), envlogger::StatusCode::kFailedPrecondition);
 }
 
 TEST(AsyncDatasetWriterTest, InitErrorsAreReturnedByCreate) {
   auto writer = AsyncDatasetWriter::Create("", "");
   EXPECT_EQ(writer.status().ToString(), "NOT_FOUND: Empty data_dir.");
   auto bad_options = AsyncDatasetWriter::Create(MakeTempDir(), "", 0, "zstd:99");
-  EXPECT_EQ(bad_options.status().code(), riegeli::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_options.status().code(), envlogger::StatusCode::kInvalidArgument);
   const std::string file = MakeTempDir() + "/a_file";
   std::ofstream(file) << "not a directory";
   auto unusable = AsyncDatasetWriter::Create(file + "/dataset");
@@ -231,7 +231,7 @@ TEST(AsyncDatasetWriterTest, DiskFullIsReportedAndTheDatasetStaysReadable) {
     return s;
   };
   std::vector<std::string> steps;
-  riegeli::Status first_error;
+  envlogger::Status first_error;
   int flushed_steps = 0;
   {
     auto writer = Create(dir, 0, "uncompressed,chunk_size:64K");
@@ -246,7 +246,7 @@ TEST(AsyncDatasetWriterTest, DiskFullIsReportedAndTheDatasetStaysReadable) {
       }
     }
     ASSERT_FALSE(first_error.ok()) << "the file size limit was never hit";
-    EXPECT_EQ(first_error.code(), riegeli::StatusCode::kResourceExhausted) << first_error.ToString();
+    EXPECT_EQ(first_error.code(), envlogger::StatusCode::kResourceExhausted) << first_error.ToString();
     EXPECT_NE(first_error.message().find("steps.riegeli"), std::string::npos) << first_error.ToString();
     // The error is sticky: every later call reports it.
     EXPECT_EQ(writer->AddStep("more", true).ToString(), first_error.ToString());
@@ -255,7 +255,7 @@ TEST(AsyncDatasetWriterTest, DiskFullIsReportedAndTheDatasetStaysReadable) {
   }
   ASSERT_GT(flushed_steps, 0);
   RiegeliDatasetReader reader;
-  riegeli::Status status = reader.Init(dir);
+  envlogger::Status status = reader.Init(dir);
   ASSERT_TRUE(status.ok()) << status.ToString();
   // Everything up to the last successful flush is indexed and intact.
   ASSERT_EQ(reader.NumSteps(), flushed_steps);

@@ -13,10 +13,10 @@
 
 namespace envlogger {
 
-using riegeli::ErrnoToStatus;
-using riegeli::OkStatus;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::ErrnoToStatus;
+using envlogger::OkStatus;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 std::string JoinPath(const std::string& dir, const std::string& name) {
   if (dir.empty()) return name;
@@ -33,7 +33,7 @@ Status CreateDirectories(const std::string& path) {
   struct stat info;
   if (::stat(path.c_str(), &info) == 0) {
     if (S_ISDIR(info.st_mode)) return OkStatus();
-    return riegeli::FailedPreconditionError("Not a directory: " + path);
+    return envlogger::FailedPreconditionError("Not a directory: " + path);
   }
   const size_t slash = path.find_last_of('/', path.size() > 1 ? path.size() - 2 : 0);
   if (slash != std::string::npos && slash > 0) {
@@ -48,7 +48,7 @@ Status CreateDirectories(const std::string& path) {
 Status CheckWritableDirectory(const std::string& path) {
   struct stat info;
   if (::stat(path.c_str(), &info) != 0) return ErrnoToStatus(errno, "Accessing directory " + path);
-  if (!S_ISDIR(info.st_mode)) return riegeli::FailedPreconditionError("Not a directory: " + path);
+  if (!S_ISDIR(info.st_mode)) return envlogger::FailedPreconditionError("Not a directory: " + path);
   if (::access(path.c_str(), W_OK | X_OK) != 0) return ErrnoToStatus(errno, "Writing to directory " + path);
   return OkStatus();
 }
@@ -79,7 +79,7 @@ StatusOr<std::string> CreateShardDirectory(const std::string& data_dir,
     if (::mkdir(path.c_str(), 0777) == 0) return path;
     if (errno != EEXIST) return ErrnoToStatus(errno, "Creating shard directory " + path);
   }
-  return riegeli::ResourceExhaustedError("No free shard directory name in " + data_dir);
+  return envlogger::ResourceExhaustedError("No free shard directory name in " + data_dir);
 }
 
 StatusOr<std::vector<std::string>> ListShardDirectories(const std::string& data_dir) {

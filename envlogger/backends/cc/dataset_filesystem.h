@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -27,11 +27,11 @@ bool PathExists(const std::string& path);
 // Creates `path` and any missing parents (like `mkdir -p`). OK if it already
 // is a directory; an error naming the offending path if some component is
 // not a directory or cannot be created.
-riegeli::Status CreateDirectories(const std::string& path);
+envlogger::Status CreateDirectories(const std::string& path);
 
 // Returns OK if `path` is an existing directory this process may create
 // files in; otherwise an error naming `path`.
-riegeli::Status CheckWritableDirectory(const std::string& path);
+envlogger::Status CheckWritableDirectory(const std::string& path);
 
 // The shard directory name for `time` (UTC, microsecond precision).
 std::string ShardDirectoryName(std::chrono::system_clock::time_point time);
@@ -39,13 +39,13 @@ std::string ShardDirectoryName(std::chrono::system_clock::time_point time);
 // Creates a new shard directory in `data_dir` named after `time` and returns
 // its path. If that name is taken (two shards within one microsecond), the
 // next free microsecond is used instead, so names stay unique and ordered.
-riegeli::StatusOr<std::string> CreateShardDirectory(const std::string& data_dir,
+envlogger::StatusOr<std::string> CreateShardDirectory(const std::string& data_dir,
                                                     std::chrono::system_clock::time_point time);
 
 // Full paths of the shard directories of `data_dir` (subdirectories holding
 // step_offsets.riegeli), sorted. NOT_FOUND naming `data_dir` if it does not
 // exist.
-riegeli::StatusOr<std::vector<std::string>> ListShardDirectories(const std::string& data_dir);
+envlogger::StatusOr<std::vector<std::string>> ListShardDirectories(const std::string& data_dir);
 
 }  // namespace envlogger
 

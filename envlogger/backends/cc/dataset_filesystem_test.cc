@@ -48,7 +48,7 @@ TEST(CreateShardDirectoryTest, TakesTheNextFreeMicrosecondWhenTheNameExists) {
 TEST(CreateShardDirectoryTest, FailsNamingTheDirectoryWhenParentIsMissing) {
   auto made = CreateShardDirectory("/nonexistent/envlogger/dir", FromMicros(0));
   ASSERT_FALSE(made.ok());
-  EXPECT_EQ(made.status().code(), riegeli::StatusCode::kNotFound);
+  EXPECT_EQ(made.status().code(), envlogger::StatusCode::kNotFound);
   EXPECT_NE(made.status().message().find("/nonexistent/envlogger/dir/"), std::string::npos);
 }
 
@@ -67,10 +67,10 @@ TEST(CreateDirectoriesTest, CreatesMissingParentsAndAcceptsExisting) {
 TEST(CreateDirectoriesTest, RejectsAFileInThePath) {
   const std::string dir = MakeTempDir();
   Touch(dir + "/file");
-  riegeli::Status status = CreateDirectories(dir + "/file/sub");
+  envlogger::Status status = CreateDirectories(dir + "/file/sub");
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find(dir + "/file"), std::string::npos) << status.message();
-  riegeli::Status writable = CheckWritableDirectory(dir + "/file");
+  envlogger::Status writable = CheckWritableDirectory(dir + "/file");
   ASSERT_FALSE(writable.ok());
   EXPECT_NE(writable.message().find(dir + "/file"), std::string::npos);
 }
@@ -92,7 +92,7 @@ TEST(ListShardDirectoriesTest, ListsSortedSubdirectoriesWithStepOffsets) {
 TEST(ListShardDirectoriesTest, MissingDirectoryIsNotFound) {
   auto shards = ListShardDirectories("/nonexistent/envlogger");
   ASSERT_FALSE(shards.ok());
-  EXPECT_EQ(shards.status().code(), riegeli::StatusCode::kNotFound);
+  EXPECT_EQ(shards.status().code(), envlogger::StatusCode::kNotFound);
   EXPECT_NE(shards.status().message().find("/nonexistent/envlogger"), std::string::npos);
 }
 

@@ -3,16 +3,16 @@
 #include <string>
 #include <utility>
 
-#include "envlogger/riegeli/varint.h"
+#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace {
 
-using riegeli::AppendVarint64;
-using riegeli::InvalidArgumentError;
-using riegeli::ReadVarint64;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::AppendVarint64;
+using envlogger::InvalidArgumentError;
+using envlogger::ReadVarint64;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
 
@@ -44,13 +44,13 @@ class FieldReader {
     }
     *field = static_cast<uint32_t>(tag >> 3);
     *wire_type = static_cast<uint32_t>(tag & 7);
-    return riegeli::OkStatus();
+    return envlogger::OkStatus();
   }
 
   Status ReadVarint(uint64_t* value) {
     const size_t at = offset();
     if (!ReadVarint64(&rest_, value)) return Error("invalid varint", at);
-    return riegeli::OkStatus();
+    return envlogger::OkStatus();
   }
 
   // Reads a length-delimited payload; `*payload_offset` is its absolute start.
@@ -62,7 +62,7 @@ class FieldReader {
     *payload_offset = offset();
     *payload = rest_.substr(0, length);
     rest_.remove_prefix(length);
-    return riegeli::OkStatus();
+    return envlogger::OkStatus();
   }
 
   Status Skip(uint32_t wire_type) {
@@ -77,7 +77,7 @@ class FieldReader {
         const size_t n = wire_type == kFixed64 ? 8 : 4;
         if (rest_.size() < n) return Error("fixed-width field runs past the end", at);
         rest_.remove_prefix(n);
-        return riegeli::OkStatus();
+        return envlogger::OkStatus();
       }
       case kLengthDelimited: {
         std::string_view ignored;
@@ -127,7 +127,7 @@ Status DecodeShape(std::string_view body, size_t base, std::vector<int64_t>* sha
     }
     shape->push_back(size);
   }
-  return riegeli::OkStatus();
+  return envlogger::OkStatus();
 }
 
 Status DecodeValues(std::string_view body, size_t base, Int64Datum* datum) {
@@ -154,7 +154,7 @@ Status DecodeValues(std::string_view body, size_t base, Int64Datum* datum) {
       RETURN_IF_ERROR(reader.Skip(wire_type));
     }
   }
-  return riegeli::OkStatus();
+  return envlogger::OkStatus();
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -39,7 +39,7 @@ std::string EncodeInt64Datum(const std::vector<int64_t>& shape, const std::vecto
 
 // Parses a serialized Datum. Returns INVALID_ARGUMENT naming the problem and
 // its byte offset if `serialized` is not valid protobuf wire format for Datum.
-riegeli::StatusOr<Int64Datum> DecodeInt64Datum(std::string_view serialized);
+envlogger::StatusOr<Int64Datum> DecodeInt64Datum(std::string_view serialized);
 
 }  // namespace envlogger
 

@@ -95,7 +95,7 @@ TEST(Int64DatumCodecTest, RejectsMalformedInputNamingTheOffset) {
   }
   auto bad_wire_type = DecodeInt64Datum(HexToBytes("0b"));  // Field 1, wire type 3 (group).
   ASSERT_FALSE(bad_wire_type.ok());
-  EXPECT_EQ(bad_wire_type.status().code(), riegeli::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_wire_type.status().code(), envlogger::StatusCode::kInvalidArgument);
   EXPECT_NE(bad_wire_type.status().message().find("at byte 0"), std::string::npos)
       << bad_wire_type.status().message();
 }

@@ -12,10 +12,10 @@
 
 namespace envlogger {
 
-using riegeli::OkStatus;
+using envlogger::OkStatus;
 using riegeli::RecordReader;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 namespace {
 
@@ -24,7 +24,7 @@ StatusOr<std::string> ReadFirstRecord(const std::string& path) {
   std::string_view record;
   if (!reader->ReadRecord(&record)) {
     if (!reader->ok()) return reader->status();
-    return riegeli::NotFoundError("No record in " + path);
+    return envlogger::NotFoundError("No record in " + path);
   }
   return std::string(record);
 }
@@ -51,11 +51,11 @@ Status RiegeliDatasetReader::Init(std::string_view data_dir) {
   shards_.clear();
   num_steps_ = 0;
   num_episodes_ = 0;
-  if (data_dir_.empty()) return riegeli::NotFoundError("Empty data_dir.");
-  if (!PathExists(data_dir_)) return riegeli::NotFoundError("Data directory " + data_dir_ + " does not exist");
+  if (data_dir_.empty()) return envlogger::NotFoundError("Empty data_dir.");
+  if (!PathExists(data_dir_)) return envlogger::NotFoundError("Data directory " + data_dir_ + " does not exist");
   const std::string metadata_path = JoinPath(data_dir_, internal::kMetadataFilename);
   if (!PathExists(metadata_path)) {
-    return riegeli::NotFoundError("No " + std::string(internal::kMetadataFilename) + " in " + data_dir_ +
+    return envlogger::NotFoundError("No " + std::string(internal::kMetadataFilename) + " in " + data_dir_ +
                                   ": not an envlogger Riegeli dataset");
   }
   ASSIGN_OR_RETURN(const std::vector<std::string> shard_dirs, ListShardDirectories(data_dir_));
@@ -106,7 +106,7 @@ StatusOr<RiegeliDatasetReader> RiegeliDatasetReader::Clone() const {
 
 Status RiegeliDatasetReader::ReadStep(int64_t index, std::string_view* record) {
   if (index < 0 || index >= num_steps_) {
-    return riegeli::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
+    return envlogger::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
                                     std::to_string(num_steps_) + ")");
   }
   // The last shard starting at or before `index`; empty shards before a
@@ -125,7 +125,7 @@ size_t RiegeliDatasetReader::ShardOfEpisode(int64_t index) const {
 
 StatusOr<EpisodeInfo> RiegeliDatasetReader::Episode(int64_t index, bool include_metadata) {
   if (index < 0 || index >= num_episodes_) {
-    return riegeli::OutOfRangeError("Episode " + std::to_string(index) + " is not in [0, " +
+    return envlogger::OutOfRangeError("Episode " + std::to_string(index) + " is not in [0, " +
                                     std::to_string(num_episodes_) + ")");
   }
   Shard& shard = shards_[ShardOfEpisode(index)];
@@ -136,7 +136,7 @@ StatusOr<EpisodeInfo> RiegeliDatasetReader::Episode(int64_t index, bool include_
 
 StatusOr<RiegeliShardReader> RiegeliDatasetReader::GetShard(int64_t episode_index) const {
   if (episode_index < 0 || episode_index >= num_episodes_) {
-    return riegeli::OutOfRangeError("Episode " + std::to_string(episode_index) + " is not in [0, " +
+    return envlogger::OutOfRangeError("Episode " + std::to_string(episode_index) + " is not in [0, " +
                                     std::to_string(num_episodes_) + ")");
   }
   return shards_[ShardOfEpisode(episode_index)].reader.Clone();

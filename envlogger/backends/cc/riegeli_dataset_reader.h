@@ -30,7 +30,7 @@
 
 #include "envlogger/backends/cc/episode_info.h"
 #include "envlogger/backends/cc/riegeli_shard_reader.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -40,9 +40,9 @@ class RiegeliDatasetReader {
   RiegeliDatasetReader(RiegeliDatasetReader&&) = default;
   RiegeliDatasetReader& operator=(RiegeliDatasetReader&&) = default;
 
-  riegeli::Status Init(std::string_view data_dir);
+  envlogger::Status Init(std::string_view data_dir);
 
-  riegeli::StatusOr<RiegeliDatasetReader> Clone() const;
+  envlogger::StatusOr<RiegeliDatasetReader> Clone() const;
 
   // The serialized dataset metadata; nullopt if it could not be read.
   const std::optional<std::string>& Metadata() const { return metadata_; }
@@ -52,16 +52,16 @@ class RiegeliDatasetReader {
 
   // Reads global step `index` into `*record` (valid until the next call on
   // this reader). OUT_OF_RANGE outside [0, NumSteps()).
-  riegeli::Status ReadStep(int64_t index, std::string_view* record);
+  envlogger::Status ReadStep(int64_t index, std::string_view* record);
 
   // Global episode `index`, with a global start. OUT_OF_RANGE outside
   // [0, NumEpisodes()).
-  riegeli::StatusOr<EpisodeInfo> Episode(int64_t index, bool include_metadata = false);
+  envlogger::StatusOr<EpisodeInfo> Episode(int64_t index, bool include_metadata = false);
 
   // A reader (clone) of the shard holding global episode `episode_index`;
   // its steps and episodes are shard-local. OUT_OF_RANGE outside
   // [0, NumEpisodes()).
-  riegeli::StatusOr<RiegeliShardReader> GetShard(int64_t episode_index) const;
+  envlogger::StatusOr<RiegeliShardReader> GetShard(int64_t episode_index) const;
 
   // The damaged regions met by reads of this reader (not of its clones),
   // shard by shard, with global step indices (riegeli_shard_reader.h).

@@ -26,7 +26,7 @@ using testing::MakeTempDir;
 
 std::string Step(RiegeliDatasetReader& reader, int64_t i) {
   std::string_view record;
-  riegeli::Status status = reader.ReadStep(i, &record);
+  envlogger::Status status = reader.ReadStep(i, &record);
   EXPECT_TRUE(status.ok()) << status.ToString();
   return std::string(record);
 }
@@ -58,16 +58,16 @@ void WriteDataset(const std::string& dir, const std::vector<std::vector<int>>& s
 
 TEST(RiegeliDatasetReaderTest, MissingDataDirIsNotFoundNamingIt) {
   RiegeliDatasetReader reader;
-  riegeli::Status status = reader.Init("/nonexistent/envlogger/data");
-  EXPECT_EQ(status.code(), riegeli::StatusCode::kNotFound);
+  envlogger::Status status = reader.Init("/nonexistent/envlogger/data");
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kNotFound);
   EXPECT_NE(status.message().find("/nonexistent/envlogger/data"), std::string::npos) << status.message();
 }
 
 TEST(RiegeliDatasetReaderTest, DirectoryWithoutMetadataIsNotFound) {
   const std::string dir = MakeTempDir();
   RiegeliDatasetReader reader;
-  riegeli::Status status = reader.Init(dir);
-  EXPECT_EQ(status.code(), riegeli::StatusCode::kNotFound);
+  envlogger::Status status = reader.Init(dir);
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kNotFound);
   EXPECT_NE(status.message().find("metadata.riegeli"), std::string::npos) << status.message();
   EXPECT_NE(status.message().find(dir), std::string::npos) << status.message();
 }
@@ -77,7 +77,7 @@ TEST(RiegeliDatasetReaderTest, SimpleMetadata) {
   WriteDataset(dir, {{}});
   RiegeliDatasetReader reader;
   // The only shard has no step: tolerated, reported.
-  riegeli::Status status = reader.Init(dir);
+  envlogger::Status status = reader.Init(dir);
   EXPECT_EQ(status.ToString().rfind("NOT_FOUND: Empty steps in " + dir + "/", 0), 0u) << status.ToString();
   ASSERT_TRUE(reader.Metadata().has_value());
   EXPECT_EQ(*reader.Metadata(), "dataset metadata");
@@ -103,8 +103,8 @@ TEST(RiegeliDatasetReaderTest, OneShard) {
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(second->metadata.has_value());
   std::string_view record;
-  EXPECT_EQ(reader.ReadStep(5, &record).code(), riegeli::StatusCode::kOutOfRange);
-  EXPECT_EQ(reader.Episode(2).status().code(), riegeli::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.ReadStep(5, &record).code(), envlogger::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.Episode(2).status().code(), envlogger::StatusCode::kOutOfRange);
 }
 
 TEST(RiegeliDatasetReaderTest, TwoShards) {
@@ -126,7 +126,7 @@ TEST(RiegeliDatasetReaderTest, EmptyShardsAreSkippedAndReported) {
   const std::string dir = MakeTempDir();
   WriteDataset(dir, {{2}, {}, {}, {3}, {}});
   RiegeliDatasetReader reader;
-  riegeli::Status status = reader.Init(dir);
+  envlogger::Status status = reader.Init(dir);
   EXPECT_EQ(status.ToString().rfind("NOT_FOUND: Empty steps in ", 0), 0u) << status.ToString();
   ASSERT_EQ(reader.NumSteps(), 5);
   ASSERT_EQ(reader.NumEpisodes(), 2);
@@ -146,7 +146,7 @@ TEST(RiegeliDatasetReaderTest, TruncatedShardIsTolerated) {
     ASSERT_EQ(::truncate((shards->back() + "/" + name).c_str(), 0), 0);
   }
   RiegeliDatasetReader reader;
-  riegeli::Status status = reader.Init(dir);
+  envlogger::Status status = reader.Init(dir);
   EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty steps in " + shards->back() + "/step_offsets.riegeli");
   EXPECT_EQ(reader.NumSteps(), 4);
   EXPECT_EQ(reader.NumEpisodes(), 2);
@@ -168,8 +168,8 @@ TEST(RiegeliDatasetReaderTest, GetShard) {
   auto local = shard->Episode(1);
   ASSERT_TRUE(local.ok());
   EXPECT_EQ(local->start, 4);  // Shard-local.
-  EXPECT_EQ(reader.GetShard(5).status().code(), riegeli::StatusCode::kOutOfRange);
-  EXPECT_EQ(reader.GetShard(-1).status().code(), riegeli::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.GetShard(5).status().code(), envlogger::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.GetShard(-1).status().code(), envlogger::StatusCode::kOutOfRange);
 }
 
 TEST(RiegeliDatasetReaderTest, CloneTest) {
@@ -210,7 +210,7 @@ TEST(RiegeliDatasetReaderTest, ReadsEveryUpstreamFixture) {
     testing::FixtureDataset expected;
     ASSERT_TRUE(testing::LoadUpstreamFixtureIndex(name, &expected));
     RiegeliDatasetReader reader;
-    riegeli::Status status = reader.Init(envlogger::testing::TestDataPath("upstream-1.3/" + name));
+    envlogger::Status status = reader.Init(envlogger::testing::TestDataPath("upstream-1.3/" + name));
     ASSERT_TRUE(status.ok()) << status.ToString();
     ASSERT_EQ(reader.NumSteps(), expected.num_steps);
     ASSERT_EQ(reader.NumEpisodes(), expected.num_episodes);

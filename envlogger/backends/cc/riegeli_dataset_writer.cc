@@ -10,11 +10,11 @@
 
 namespace envlogger {
 
-using riegeli::OkStatus;
+using envlogger::OkStatus;
 using riegeli::RecordWriter;
 using riegeli::RecordWriterOptions;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 namespace {
 
@@ -37,7 +37,7 @@ Status RiegeliDatasetWriter::Init(std::string data_dir, std::string_view metadat
   writer_options_ = std::move(writer_options);
   max_episodes_per_shard_ = max_episodes_per_shard;
   episode_counter_ = episode_counter;
-  if (data_dir_.empty()) return riegeli::NotFoundError("Empty data_dir.");
+  if (data_dir_.empty()) return envlogger::NotFoundError("Empty data_dir.");
   if (StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(writer_options_); !options.ok()) {
     return options.status().WithContext("Invalid writer_options \"" + writer_options_ + "\"");
   }
@@ -54,7 +54,7 @@ Status RiegeliDatasetWriter::AddStep(std::string_view data, bool is_new_episode)
     RETURN_IF_ERROR(StartShard());
   }
   if (!has_shard_) {
-    return riegeli::FailedPreconditionError(
+    return envlogger::FailedPreconditionError(
         "AddStep: no shard is open in " + data_dir_ +
         " (with max_episodes_per_shard > 0 the first step must start an episode, and Init() must have succeeded)");
   }

@@ -27,7 +27,7 @@
 #include <string_view>
 
 #include "envlogger/backends/cc/riegeli_shard_writer.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -46,13 +46,13 @@ class RiegeliDatasetWriter {
   // empty path; an error naming the path if `data_dir` cannot be created or
   // written to or metadata.riegeli cannot be written; INVALID_ARGUMENT for
   // bad `writer_options`.
-  riegeli::Status Init(std::string data_dir, std::string_view metadata = {}, int64_t max_episodes_per_shard = 0,
+  envlogger::Status Init(std::string data_dir, std::string_view metadata = {}, int64_t max_episodes_per_shard = 0,
                        std::string writer_options = kDefaultRiegeliWriterOptions, int64_t episode_counter = 0);
 
-  riegeli::Status AddStep(std::string_view data, bool is_new_episode = false);
+  envlogger::Status AddStep(std::string_view data, bool is_new_episode = false);
   void SetEpisodeMetadata(std::string data);
-  riegeli::Status Flush();
-  riegeli::Status Close();
+  envlogger::Status Flush();
+  envlogger::Status Close();
 
   const std::string& DataDir() const { return data_dir_; }
   const std::string& WriterOptions() const { return writer_options_; }
@@ -62,7 +62,7 @@ class RiegeliDatasetWriter {
 
  private:
   // Closes the current shard and starts a new shard directory.
-  riegeli::Status StartShard();
+  envlogger::Status StartShard();
 
   std::string data_dir_;
   std::string writer_options_;

@@ -41,7 +41,7 @@ void WriteEpisodes(RiegeliDatasetWriter& writer, int num_episodes, int steps_per
 
 TEST(RiegeliDatasetWriterTest, EmptyTagDir) {
   RiegeliDatasetWriter writer;
-  riegeli::Status status = writer.Init("");
+  envlogger::Status status = writer.Init("");
   EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty data_dir.");
 }
 
@@ -88,8 +88,8 @@ TEST(RiegeliDatasetWriterTest, StepBeforeAnyEpisodeIsRejectedWhenSharding) {
   const std::string dir = MakeTempDir();
   RiegeliDatasetWriter writer;
   ASSERT_TRUE(writer.Init(dir, "", 3).ok());
-  riegeli::Status status = writer.AddStep("orphan", false);
-  EXPECT_EQ(status.code(), riegeli::StatusCode::kFailedPrecondition);
+  envlogger::Status status = writer.AddStep("orphan", false);
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(writer.AddStep("first", true).ok());
   EXPECT_TRUE(writer.AddStep("second", false).ok());
 }
@@ -140,8 +140,8 @@ TEST(RiegeliDatasetWriterTest, WriterOptionsAreForwarded) {
 
 TEST(RiegeliDatasetWriterTest, InvalidWriterOptionsFailInit) {
   RiegeliDatasetWriter writer;
-  riegeli::Status status = writer.Init(MakeTempDir(), "", 10, "brotli:99");
-  EXPECT_EQ(status.code(), riegeli::StatusCode::kInvalidArgument);
+  envlogger::Status status = writer.Init(MakeTempDir(), "", 10, "brotli:99");
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("brotli:99"), std::string::npos) << status.message();
 }
 
@@ -189,7 +189,7 @@ TEST(RiegeliDatasetWriterTest, DataDirThatIsAFileIsAnErrorNamingIt) {
   const std::string file = MakeTempDir() + "/a_file";
   std::ofstream(file) << "not a directory";
   RiegeliDatasetWriter writer;
-  riegeli::Status status = writer.Init(file);
+  envlogger::Status status = writer.Init(file);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find(file), std::string::npos) << status.message();
   EXPECT_FALSE(writer.AddStep("x", true).ok());

@@ -8,10 +8,10 @@
 
 namespace envlogger {
 
-using riegeli::OkStatus;
+using envlogger::OkStatus;
 using riegeli::RecordReader;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 namespace {
 
@@ -27,7 +27,7 @@ Status ForEachInt64Datum(const std::string& path,
     const uint64_t position = reader->LastPos().numeric();
     StatusOr<Int64Datum> datum = DecodeInt64Datum(record);
     if (!datum.ok()) {
-      return riegeli::DataLossError(datum.status().message() + " in record at position " +
+      return envlogger::DataLossError(datum.status().message() + " in record at position " +
                                     std::to_string(position) + " of " + path);
     }
     if (datum->has_other_values && datum->values.empty()) continue;
@@ -55,7 +55,7 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
                                 const std::string& episode_index_filepath) {
   Close();
   index_.reset();
-  if (step_offsets_filepath.empty()) return riegeli::NotFoundError("Empty step_offsets filepath.");
+  if (step_offsets_filepath.empty()) return envlogger::NotFoundError("Empty step_offsets filepath.");
   auto index = std::make_shared<Index>();
   index->steps_filepath = steps_filepath;
   index->episode_metadata_filepath = episode_metadata_filepath;
@@ -67,7 +67,7 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
   RETURN_IF_ERROR(ForEachInt64Datum(episode_index_filepath, [&](const Int64Datum& datum, uint64_t position) {
     if (datum.shape.size() != 2 || datum.shape[1] != 2 ||
         datum.shape[0] * 2 != static_cast<int64_t>(datum.values.size())) {
-      return riegeli::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
+      return envlogger::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
                                     episode_index_filepath + " is not an int64 array of shape [k, 2]");
     }
     for (size_t i = 0; i < datum.values.size(); i += 2) {
@@ -76,7 +76,7 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
       // that loaded step_offsets just before a writer's flush appended to
       // both files sees episode_index ahead of it.
       if (start < 0) {
-        return riegeli::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
+        return envlogger::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
                                       episode_index_filepath + " starts an episode at step " +
                                       std::to_string(start));
       }
@@ -98,11 +98,11 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
   const int64_t num_steps = static_cast<int64_t>(index->step_offsets.size());
   for (const int64_t start : index->episode_starts) {
     if (start > num_steps) {
-      return riegeli::DataLossError(episode_index_filepath + " starts an episode at step " + std::to_string(start) +
+      return envlogger::DataLossError(episode_index_filepath + " starts an episode at step " + std::to_string(start) +
                                     ", outside the " + std::to_string(num_steps) + " steps of " + steps_filepath);
     }
   }
-  if (index->step_offsets.empty()) return riegeli::NotFoundError("Empty steps in " + step_offsets_filepath);
+  if (index->step_offsets.empty()) return envlogger::NotFoundError("Empty steps in " + step_offsets_filepath);
   index_ = std::move(index);
   Status status = OpenFiles();
   if (!status.ok()) index_.reset();
@@ -132,7 +132,7 @@ int64_t RiegeliShardReader::NumEpisodes() const {
 
 Status RiegeliShardReader::ReadStep(int64_t index, std::string_view* record) {
   if (index < 0 || index >= NumSteps()) {
-    return riegeli::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
+    return envlogger::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
                                     std::to_string(NumSteps()) + ")");
   }
   return ReadRecord(/*is_step=*/true, index, static_cast<uint64_t>(index_->step_offsets[index]), record);
@@ -141,7 +141,7 @@ Status RiegeliShardReader::ReadStep(int64_t index, std::string_view* record) {
 Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t position, std::string_view* record) {
   std::unique_ptr<RecordReader>& reader = is_step ? steps_ : episode_metadata_;
   const std::string& path = is_step ? index_->steps_filepath : index_->episode_metadata_filepath;
-  if (reader == nullptr) return riegeli::FailedPreconditionError("Reading a closed shard reader");
+  if (reader == nullptr) return envlogger::FailedPreconditionError("Reading a closed shard reader");
   // Built only for errors: a successful read allocates nothing.
   const auto what = [&] { return (is_step ? "Step " : "Metadata of episode ") + std::to_string(index); };
   if (!damaged_.empty()) {
@@ -149,7 +149,7 @@ Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t posi
   }
   if (!reader->ReadRecordAt(position, record)) return ReadFailure(path, what(), position, is_step, &reader);
   if (reader->LastPos().numeric() != position) {
-    return riegeli::DataLossError(std::string("No ") + (is_step ? "step" : "episode metadata") +
+    return envlogger::DataLossError(std::string("No ") + (is_step ? "step" : "episode metadata") +
                                   " record at position " + std::to_string(position) + " of " + path);
   }
   return OkStatus();
@@ -163,7 +163,7 @@ const DamagedRegion* RiegeliShardReader::FindDamage(const std::string& path, uin
 }
 
 Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const DamagedRegion& region) {
-  return riegeli::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
+  return envlogger::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
                                 " is in a damaged chunk: bytes [" + std::to_string(region.begin) + ", " +
                                 std::to_string(region.end) + ") are unreadable (" + region.message + ")");
 }
@@ -180,7 +180,7 @@ Status RiegeliShardReader::ReadFailure(const std::string& path, const std::strin
   } else {
     // No error and no record: the end of the file, or (if the position lies
     // before the end) a chunk cut off by the end of the file.
-    error = riegeli::DataLossError("No " + std::string(is_step ? "step" : "episode metadata") +
+    error = envlogger::DataLossError("No " + std::string(is_step ? "step" : "episode metadata") +
                                    " record at position " + std::to_string(position) + " of " + path);
     const uint64_t chunk_begin = (*reader)->Pos().chunk_begin;
     StatusOr<uint64_t> size = (*reader)->Size();
@@ -211,7 +211,7 @@ Status RiegeliShardReader::ReadFailure(const std::string& path, const std::strin
 
 StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_metadata) {
   if (index < 0 || index >= NumEpisodes()) {
-    return riegeli::OutOfRangeError("Episode " + std::to_string(index) + " is not in [0, " +
+    return envlogger::OutOfRangeError("Episode " + std::to_string(index) + " is not in [0, " +
                                     std::to_string(NumEpisodes()) + ")");
   }
   EpisodeInfo info;

@@ -39,7 +39,7 @@
 #include "envlogger/backends/cc/episode_info.h"
 #include "envlogger/backends/cc/shard_index_recovery.h"
 #include "envlogger/riegeli/record_reader.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -62,11 +62,11 @@ class RiegeliShardReader {
   RiegeliShardReader(RiegeliShardReader&&) = default;
   RiegeliShardReader& operator=(RiegeliShardReader&&) = default;
 
-  riegeli::Status Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
+  envlogger::Status Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
                        const std::string& episode_metadata_filepath, const std::string& episode_index_filepath);
 
   // A reader of the same shard sharing this one's index, with its own files.
-  riegeli::StatusOr<RiegeliShardReader> Clone() const;
+  envlogger::StatusOr<RiegeliShardReader> Clone() const;
 
   // 0 before a successful Init().
   int64_t NumSteps() const;
@@ -76,12 +76,12 @@ class RiegeliShardReader {
   // on this reader). OUT_OF_RANGE outside [0, NumSteps()); read errors
   // (including an index position that holds no record) name the file and
   // the position, and do not affect later reads of other steps.
-  riegeli::Status ReadStep(int64_t index, std::string_view* record);
+  envlogger::Status ReadStep(int64_t index, std::string_view* record);
 
   // Shard-local episode `index`: its shard-local start and length, and with
   // `include_metadata` its metadata record if it has one. OUT_OF_RANGE
   // outside [0, NumEpisodes()).
-  riegeli::StatusOr<EpisodeInfo> Episode(int64_t index, bool include_metadata = false);
+  envlogger::StatusOr<EpisodeInfo> Episode(int64_t index, bool include_metadata = false);
 
   // The damaged regions met by reads of this reader (not of its clones), in
   // the order they were met, each once.
@@ -107,22 +107,22 @@ class RiegeliShardReader {
   };
 
   // Opens the steps and episode metadata files for `index_`.
-  riegeli::Status OpenFiles();
+  envlogger::Status OpenFiles();
   // Reads the record at `position` of the steps file (`is_step`) or of the
   // episode metadata file, for step or episode `index`. Errors: a closed
   // reader, a region found damaged before or now (see ReadFailure), and a
   // position that is not where a record starts (DATA_LOSS).
-  riegeli::Status ReadRecord(bool is_step, int64_t index, uint64_t position, std::string_view* record);
+  envlogger::Status ReadRecord(bool is_step, int64_t index, uint64_t position, std::string_view* record);
   // After `reader` (of `path`) returned no record for `position`:
   // if the position lies in a damaged or truncated region, records it and
   // returns DATA_LOSS describing it (`what` names the record); otherwise
   // returns the reader's error, or "No step/episode metadata record" if it
   // has none. Replaces a failed reader with a fresh one.
-  riegeli::Status ReadFailure(const std::string& path, const std::string& what, uint64_t position,
+  envlogger::Status ReadFailure(const std::string& path, const std::string& what, uint64_t position,
                               bool is_step, std::unique_ptr<riegeli::RecordReader>* reader);
   // The recorded region of `path` holding `position`, if any.
   const DamagedRegion* FindDamage(const std::string& path, uint64_t position) const;
-  static riegeli::Status DamageError(const std::string& what, uint64_t position,
+  static envlogger::Status DamageError(const std::string& what, uint64_t position,
                                      const DamagedRegion& region);
 
   std::shared_ptr<const Index> index_;

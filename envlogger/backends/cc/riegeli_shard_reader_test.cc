@@ -28,10 +28,10 @@ struct Shard {
         step_offsets(dir + "/step_offsets.riegeli"),
         episode_metadata(dir + "/episode_metadata.riegeli"),
         episode_index(dir + "/episode_index.riegeli") {}
-  riegeli::Status InitWriter(RiegeliShardWriter& writer) const {
+  envlogger::Status InitWriter(RiegeliShardWriter& writer) const {
     return writer.Init(steps, step_offsets, episode_metadata, episode_index, "transpose,brotli:6,chunk_size:1M");
   }
-  riegeli::Status InitReader(RiegeliShardReader& reader) const {
+  envlogger::Status InitReader(RiegeliShardReader& reader) const {
     return reader.Init(steps, step_offsets, episode_metadata, episode_index);
   }
   std::string steps, step_offsets, episode_metadata, episode_index;
@@ -39,15 +39,15 @@ struct Shard {
 
 std::string ReadStep(RiegeliShardReader& reader, int64_t i) {
   std::string_view record;
-  riegeli::Status status = reader.ReadStep(i, &record);
+  envlogger::Status status = reader.ReadStep(i, &record);
   EXPECT_TRUE(status.ok()) << status.ToString();
   return std::string(record);
 }
 
 TEST(RiegeliShardReaderTest, EmptyIndexFilename) {
   RiegeliShardReader reader;
-  riegeli::Status status = reader.Init("", "", "", "");
-  EXPECT_EQ(status.code(), riegeli::StatusCode::kNotFound);
+  envlogger::Status status = reader.Init("", "", "", "");
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kNotFound);
   EXPECT_EQ(reader.NumSteps(), 0);
   EXPECT_EQ(reader.NumEpisodes(), 0);
 }
@@ -92,10 +92,10 @@ TEST(RiegeliShardReaderTest, OutOfRangeIndicesAreOutOfRange) {
   RiegeliShardReader reader;
   ASSERT_TRUE(shard.InitReader(reader).ok());
   std::string_view record;
-  EXPECT_EQ(reader.ReadStep(1, &record).code(), riegeli::StatusCode::kOutOfRange);
-  EXPECT_EQ(reader.ReadStep(-1, &record).code(), riegeli::StatusCode::kOutOfRange);
-  EXPECT_EQ(reader.Episode(1).status().code(), riegeli::StatusCode::kOutOfRange);
-  EXPECT_EQ(reader.Episode(-1).status().code(), riegeli::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.ReadStep(1, &record).code(), envlogger::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.ReadStep(-1, &record).code(), envlogger::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.Episode(1).status().code(), envlogger::StatusCode::kOutOfRange);
+  EXPECT_EQ(reader.Episode(-1).status().code(), envlogger::StatusCode::kOutOfRange);
 }
 
 TEST(RiegeliShardReaderTest, ShardWithoutIndexedStepsIsEmptyStepsNotFound) {
@@ -106,7 +106,7 @@ TEST(RiegeliShardReaderTest, ShardWithoutIndexedStepsIsEmptyStepsNotFound) {
     ASSERT_TRUE(writer.Close().ok());
   }
   RiegeliShardReader reader;
-  riegeli::Status status = shard.InitReader(reader);
+  envlogger::Status status = shard.InitReader(reader);
   EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty steps in " + shard.step_offsets);
 }
 
@@ -130,7 +130,7 @@ TEST(RiegeliShardReaderTest, IndexCutInsideAChunkIsCompletedFromTheSteps) {
   ASSERT_EQ(::stat(shard.step_offsets.c_str(), &info), 0);
   ASSERT_EQ(::truncate(shard.step_offsets.c_str(), info.st_size - 5), 0);
   RiegeliShardReader reader;
-  riegeli::Status status = shard.InitReader(reader);
+  envlogger::Status status = shard.InitReader(reader);
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(reader.NumSteps(), 6);
   EXPECT_EQ(reader.Recovery().recovered_steps, 3);
@@ -166,7 +166,7 @@ TEST(RiegeliShardReaderTest, StepOffsetsBehindTheEpisodeIndexAreCompletedFromThe
     ASSERT_TRUE((*rewriter)->Close().ok());
   }
   RiegeliShardReader reader;
-  riegeli::Status status = shard.InitReader(reader);
+  envlogger::Status status = shard.InitReader(reader);
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(reader.NumSteps(), 4);
   EXPECT_EQ(reader.NumEpisodes(), 2);
@@ -193,8 +193,8 @@ TEST(RiegeliShardReaderTest, EpisodeStartingBeyondTheStepsIsDataLoss) {
     ASSERT_TRUE((*rewriter)->Close().ok());
   }
   RiegeliShardReader reader;
-  riegeli::Status status = shard.InitReader(reader);
-  EXPECT_EQ(status.code(), riegeli::StatusCode::kDataLoss);
+  envlogger::Status status = shard.InitReader(reader);
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kDataLoss);
   EXPECT_NE(status.message().find(shard.episode_index), std::string::npos) << status.message();
 }
 
@@ -221,12 +221,12 @@ TEST(RiegeliShardReaderTest, BadIndexPositionsFailOnlyTheirOwnReads) {
   RiegeliShardReader reader;
   ASSERT_TRUE(shard.InitReader(reader).ok());
   std::string_view record;
-  riegeli::Status beyond = reader.ReadStep(1, &record);
+  envlogger::Status beyond = reader.ReadStep(1, &record);
   EXPECT_FALSE(beyond.ok());
   EXPECT_NE(beyond.message().find(shard.steps), std::string::npos) << beyond.message();
   EXPECT_EQ(ReadStep(reader, 2), "step1");
-  riegeli::Status between = reader.ReadStep(3, &record);
-  EXPECT_EQ(between.code(), riegeli::StatusCode::kDataLoss);
+  envlogger::Status between = reader.ReadStep(3, &record);
+  EXPECT_EQ(between.code(), envlogger::StatusCode::kDataLoss);
   EXPECT_NE(between.message().find("position 30"), std::string::npos) << between.message();
   EXPECT_EQ(ReadStep(reader, 4), "step2");
   EXPECT_EQ(ReadStep(reader, 0), "step0");
@@ -274,8 +274,8 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
   std::string_view record;
   for (int pass = 0; pass < 2; ++pass) {
     for (int64_t i = lost_first; i <= lost_last; ++i) {
-      const riegeli::Status status = reader.ReadStep(i, &record);
-      EXPECT_EQ(status.code(), riegeli::StatusCode::kDataLoss);
+      const envlogger::Status status = reader.ReadStep(i, &record);
+      EXPECT_EQ(status.code(), envlogger::StatusCode::kDataLoss);
       EXPECT_NE(status.message().find(shard.steps), std::string::npos) << status.message();
       EXPECT_NE(status.message().find("position " + std::to_string(records[i].first)), std::string::npos)
           << status.message();
@@ -308,7 +308,7 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
 TEST(RiegeliShardReaderTest, MissingIndexFileIsAnErrorNamingIt) {
   const Shard shard(MakeTempDir());
   RiegeliShardReader reader;
-  riegeli::Status status = shard.InitReader(reader);
+  envlogger::Status status = shard.InitReader(reader);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find(shard.step_offsets), std::string::npos) << status.message();
 }

@@ -8,11 +8,11 @@
 namespace envlogger {
 
 using riegeli::FlushType;
-using riegeli::OkStatus;
+using envlogger::OkStatus;
 using riegeli::RecordWriter;
 using riegeli::RecordWriterOptions;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 RiegeliShardWriter::~RiegeliShardWriter() { Close().IgnoreError(); }
 
@@ -53,7 +53,7 @@ Status RiegeliShardWriter::AddStep(std::string_view data, bool is_new_episode) {
     if (!episode_starts_.empty()) episode_metadata_offsets_.push_back(metadata_offset);
     episode_starts_.push_back(num_steps_at_flush_ + static_cast<int64_t>(step_positions_.size()));
   }
-  if (steps_ == nullptr) return riegeli::FailedPreconditionError("AddStep: the shard writer is not open");
+  if (steps_ == nullptr) return envlogger::FailedPreconditionError("AddStep: the shard writer is not open");
   if (!indexing_status_.ok()) return indexing_status_;
   if (Status status = steps_->WriteRecord(data); !status.ok()) return StopIndexing(status, true);
   step_positions_.push_back(static_cast<int64_t>(steps_->LastPos().numeric()));
@@ -123,7 +123,7 @@ Status RiegeliShardWriter::Close() {
 }
 
 StatusOr<int64_t> RiegeliShardWriter::WriteEpisodeMetadata(const std::string& record) {
-  if (episode_metadata_ == nullptr) return riegeli::FailedPreconditionError("The shard writer is not open");
+  if (episode_metadata_ == nullptr) return envlogger::FailedPreconditionError("The shard writer is not open");
   RETURN_IF_ERROR(episode_metadata_->WriteRecord(record));
   return static_cast<int64_t>(episode_metadata_->LastPos().numeric());
 }

@@ -43,7 +43,7 @@
 #include <vector>
 
 #include "envlogger/riegeli/record_writer.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -58,31 +58,31 @@ class RiegeliShardWriter {
   // Closes the previous shard of this object (if any), then creates (or
   // truncates) the four files, all written with `writer_options` (Riegeli
   // options text). Errors name the offending file or option.
-  riegeli::Status Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
+  envlogger::Status Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
                        const std::string& episode_metadata_filepath, const std::string& episode_index_filepath,
                        const std::string& writer_options);
 
   // `data` is the serialized step (normally an envlogger.Data).
-  riegeli::Status AddStep(std::string_view data, bool is_new_episode = false);
+  envlogger::Status AddStep(std::string_view data, bool is_new_episode = false);
 
   // `data` is the serialized episode metadata (normally an envlogger.Data).
   void SetEpisodeMetadata(std::string data);
 
-  riegeli::Status Flush();
+  envlogger::Status Flush();
 
   // Idempotent; returns OK when there is nothing open.
-  riegeli::Status Close();
+  envlogger::Status Close();
 
  private:
   // Writes `record` to the episode metadata file; returns its position.
-  riegeli::StatusOr<int64_t> WriteEpisodeMetadata(const std::string& record);
+  envlogger::StatusOr<int64_t> WriteEpisodeMetadata(const std::string& record);
   // Appends the [rows, 2] matrix of `starts` and `offsets` to episode_index.
-  riegeli::Status WriteEpisodeRows(const std::vector<int64_t>& starts, const std::vector<int64_t>& offsets);
+  envlogger::Status WriteEpisodeRows(const std::vector<int64_t>& starts, const std::vector<int64_t>& offsets);
   // After steps.riegeli failed: indexes the episodes that started within
   // the already indexed steps.
-  riegeli::Status SalvageIndex();
+  envlogger::Status SalvageIndex();
   // Remembers that nothing more may be indexed and returns `status`.
-  riegeli::Status StopIndexing(riegeli::Status status, bool steps_file_failed);
+  envlogger::Status StopIndexing(envlogger::Status status, bool steps_file_failed);
 
   std::unique_ptr<riegeli::RecordWriter> steps_;
   std::unique_ptr<riegeli::RecordWriter> step_offsets_;
@@ -97,7 +97,7 @@ class RiegeliShardWriter {
   // A write failed: nothing after num_steps_at_flush_ will be indexed. The
   // first failure is kept in indexing_status_.
   bool steps_failed_ = false;
-  riegeli::Status indexing_status_;
+  envlogger::Status indexing_status_;
 };
 
 }  // namespace envlogger

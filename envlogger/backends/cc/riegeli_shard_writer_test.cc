@@ -24,7 +24,7 @@ struct ShardPaths {
   std::string steps, step_offsets, episode_metadata, episode_index;
 };
 
-riegeli::Status InitWriter(RiegeliShardWriter& writer, const ShardPaths& paths,
+envlogger::Status InitWriter(RiegeliShardWriter& writer, const ShardPaths& paths,
                            const std::string& options = "transpose,brotli:6,chunk_size:1M") {
   return writer.Init(paths.steps, paths.step_offsets, paths.episode_metadata, paths.episode_index, options);
 }
@@ -116,9 +116,9 @@ TEST(RiegeliShardWriterTest, FlushWritesOneOffsetsRecordAndRowsOfFinishedEpisode
 TEST(RiegeliShardWriterTest, InvalidOptionsAreAnErrorNamingThem) {
   const ShardPaths paths(MakeTempDir());
   RiegeliShardWriter writer;
-  riegeli::Status status = InitWriter(writer, paths, "transpose,bogus:3");
+  envlogger::Status status = InitWriter(writer, paths, "transpose,bogus:3");
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.code(), riegeli::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.code(), envlogger::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("bogus"), std::string::npos) << status.message();
   EXPECT_FALSE(writer.AddStep("x", true).ok());
 }
@@ -126,7 +126,7 @@ TEST(RiegeliShardWriterTest, InvalidOptionsAreAnErrorNamingThem) {
 TEST(RiegeliShardWriterTest, UnwritablePathIsAnErrorNamingIt) {
   RiegeliShardWriter writer;
   const ShardPaths paths("/nonexistent/envlogger/shard");
-  riegeli::Status status = InitWriter(writer, paths);
+  envlogger::Status status = InitWriter(writer, paths);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("/nonexistent/envlogger/shard/steps.riegeli"), std::string::npos)
       << status.message();

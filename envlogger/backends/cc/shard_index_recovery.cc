@@ -19,7 +19,7 @@ std::optional<std::string_view> FirstTupleElement(std::string_view data, const c
   std::optional<std::string_view> first;
   ForEachElement(parsed.payload, origin, [&](std::string_view element) {
     first = element;
-    return riegeli::OutOfRangeError("stop after the first element");
+    return envlogger::OutOfRangeError("stop after the first element");
   }).IgnoreError();
   return first;
 }
@@ -79,7 +79,7 @@ std::string ShardIndexRecovery::Summary(const std::string& steps_filepath) const
   return summary;
 }
 
-riegeli::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath, ShardIndexLists* index) {
+envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath, ShardIndexLists* index) {
   ShardIndexRecovery result;
   std::vector<int64_t>& offsets = index->step_offsets;
   std::vector<int64_t>& starts = index->episode_starts;

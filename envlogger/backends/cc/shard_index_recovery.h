@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "envlogger/riegeli/chunk_reader.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -66,7 +66,7 @@ struct ShardIndexRecovery {
 
 // Completes `index` from the steps file (see above). Errors: the steps file
 // cannot be opened or read (other than damage, which is skipped).
-riegeli::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath,
+envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath,
                                                         ShardIndexLists* index);
 
 }  // namespace envlogger

@@ -26,7 +26,7 @@
 
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
 #include "envlogger/converters/typed_codec.h"
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace {
@@ -129,14 +129,14 @@ class Checker {
   }
 
   // `view` must be Data of `kind` with `size` elements (entries for a dict).
-  bool ExpectShape(const riegeli::StatusOr<DataView>& view, const std::string& where, DataKind kind,
+  bool ExpectShape(const envlogger::StatusOr<DataView>& view, const std::string& where, DataKind kind,
                    size_t size) {
     if (!Found(view, where)) return false;
     if (view->kind() != kind) {
       Fail(where, "expected " + DescribeKind(kind) + ", got " + DescribeKind(view->kind()));
       return false;
     }
-    const riegeli::StatusOr<size_t> actual = view->size();
+    const envlogger::StatusOr<size_t> actual = view->size();
     if (!actual.ok()) {
       Fail(where, actual.status().ToString());
       return false;
@@ -151,13 +151,13 @@ class Checker {
   // `view` must be a datum decoding to a T equal to `expected` (a scalar or
   // an Array<...>).
   template <typename T>
-  void Expect(const riegeli::StatusOr<DataView>& view, const std::string& where, const T& expected) {
+  void Expect(const envlogger::StatusOr<DataView>& view, const std::string& where, const T& expected) {
     if (!Found(view, where)) return;
     if (view->kind() != DataKind::kDatum) {
       Fail(where, "expected " + Describe(expected) + ", got " + DescribeKind(view->kind()));
       return;
     }
-    const riegeli::StatusOr<std::optional<BasicType>> value = view->datum();
+    const envlogger::StatusOr<std::optional<BasicType>> value = view->datum();
     if (!value.ok()) {
       Fail(where, "cannot decode: " + value.status().ToString());
       return;
@@ -180,7 +180,7 @@ class Checker {
   }
 
  private:
-  bool Found(const riegeli::StatusOr<DataView>& view, const std::string& where) {
+  bool Found(const envlogger::StatusOr<DataView>& view, const std::string& where) {
     if (failed()) return false;
     if (!view.ok()) {
       Fail(where, view.status().ToString());
@@ -199,16 +199,16 @@ void CheckMetadata(const std::optional<std::string>& metadata, Checker& checker)
     checker.Fail(where, "missing (metadata.riegeli has no readable record)");
     return;
   }
-  const riegeli::StatusOr<DataView> root = DataView::Parse(*metadata);
+  const envlogger::StatusOr<DataView> root = DataView::Parse(*metadata);
   if (!checker.ExpectShape(root, where, DataKind::kDict, 2)) return;
-  const riegeli::StatusOr<DataView> my_data = (*root)["my_data"];
+  const envlogger::StatusOr<DataView> my_data = (*root)["my_data"];
   if (checker.ExpectShape(my_data, where + "['my_data']", DataKind::kArray, 3)) {
     for (int64_t i = 0; i < 3; ++i) {
       checker.Expect((*my_data)[i], where + "['my_data'][" + std::to_string(i) + "]",
                      mpz_class(i + 1));
     }
   }
-  const riegeli::StatusOr<DataView> bigints = (*root)["bigints"];
+  const envlogger::StatusOr<DataView> bigints = (*root)["bigints"];
   if (checker.ExpectShape(bigints, where + "['bigints']", DataKind::kArray, 2)) {
     const mpz_class two_to_200 = mpz_class(1) << 200;
     checker.Expect((*bigints)[0], where + "['bigints'][0]", two_to_200);
@@ -218,10 +218,10 @@ void CheckMetadata(const std::optional<std::string>& metadata, Checker& checker)
 
 void CheckStep(int64_t i, std::string_view record, Checker& checker) {
   const std::string where = "step " + std::to_string(i);
-  const riegeli::StatusOr<DataView> step = DataView::Parse(record);
+  const envlogger::StatusOr<DataView> step = DataView::Parse(record);
   // (timestep, action, custom_data); timestep = (step_type, reward, discount, observation).
   if (!checker.ExpectShape(step, where, DataKind::kTuple, 3)) return;
-  const riegeli::StatusOr<DataView> timestep = (*step)[0];
+  const envlogger::StatusOr<DataView> timestep = (*step)[0];
   if (checker.ExpectShape(timestep, where + ": timestep", DataKind::kTuple, 4)) {
     // dm_env.StepType is a Python int: a bigint on the wire. FIRST = 0, MID = 1.
     checker.Expect((*timestep)[0], where + ": timestep.step_type", mpz_class(i == 0 ? 0 : 1));
@@ -232,7 +232,7 @@ void CheckStep(int64_t i, std::string_view record, Checker& checker) {
   }
   checker.Expect((*step)[1], where + ": action", static_cast<int32_t>(100 - i));
 
-  const riegeli::StatusOr<DataView> custom = (*step)[2];
+  const envlogger::StatusOr<DataView> custom = (*step)[2];
   if (checker.ExpectShape(custom, where + ": custom_data", DataKind::kDict, 3)) {
     const mpz_class bigint = mpz_class(kBigint) * (i + 1);
     checker.Expect((*custom)["bigint"], where + ": custom_data['bigint']", bigint);
@@ -249,7 +249,7 @@ void CheckEpisodes(RiegeliDatasetReader& reader, int64_t num_steps, Checker& che
     checker.Fail("episodes", "expected 1 episode, got " + std::to_string(reader.NumEpisodes()));
     return;
   }
-  const riegeli::StatusOr<EpisodeInfo> episode = reader.Episode(0, /*include_metadata=*/true);
+  const envlogger::StatusOr<EpisodeInfo> episode = reader.Episode(0, /*include_metadata=*/true);
   if (!episode.ok()) {
     checker.Fail("episode 0", episode.status().ToString());
     return;
@@ -265,7 +265,7 @@ void CheckEpisodes(RiegeliDatasetReader& reader, int64_t num_steps, Checker& che
     checker.Fail(where, "missing");
     return;
   }
-  const riegeli::StatusOr<DataView> metadata = DataView::Parse(*episode->metadata);
+  const envlogger::StatusOr<DataView> metadata = DataView::Parse(*episode->metadata);
   if (!checker.ExpectShape(metadata, where, DataKind::kDict, 2)) return;
   checker.Expect((*metadata)["num_steps"], where + "['num_steps']", mpz_class(std::to_string(num_steps)));
   const mpz_class n(std::to_string(num_steps));
@@ -306,7 +306,7 @@ int Main(int argc, char** argv) {
   if (trajectories_dir.empty()) return Usage(argv[0], "--trajectories_dir is required");
 
   RiegeliDatasetReader reader;
-  const riegeli::Status status = reader.Init(trajectories_dir);
+  const envlogger::Status status = reader.Init(trajectories_dir);
   if (!status.ok()) {
     std::cerr << "cc_reader: cannot read " << trajectories_dir << ": " << status.ToString() << "\n";
     return 1;
@@ -319,7 +319,7 @@ int Main(int argc, char** argv) {
   }
   for (int64_t i = 0; i < num_steps && !checker.failed(); ++i) {
     std::string_view record;
-    const riegeli::Status read = reader.ReadStep(i, &record);
+    const envlogger::Status read = reader.ReadStep(i, &record);
     if (!read.ok()) {
       checker.Fail("step " + std::to_string(i), "cannot read: " + read.ToString());
       break;

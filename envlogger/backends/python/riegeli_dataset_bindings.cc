@@ -45,9 +45,9 @@ namespace envlogger {
 namespace python {
 namespace {
 
-using riegeli::Status;
-using riegeli::StatusCode;
-using riegeli::StatusOr;
+using envlogger::Status;
+using envlogger::StatusCode;
+using envlogger::StatusOr;
 
 [[noreturn]] void RaiseStatus(const Status& status) {
   PyErr_SetString(PyExc_RuntimeError, status.ToString().c_str());

@@ -10,7 +10,9 @@
 //     deterministic serialization: by UTF-8 bytes, except that a key comes
 //     after the longer keys it is a prefix of; other keys as
 //     Tuple{key, value} elements of `kvs` in insertion order;
-//   * arrays always set `datum`; dims > 0 only; `values` only when non-empty;
+//   * arrays set `datum` with dims > 0 only and `values` only when non-empty,
+//     except that a zero-size array with no such dim is an empty Data, and a
+//     zero-size int8/int16/uint8/uint16 array has an empty `values`;
 //     float32/float64 arrays are copied bit-exactly, int8/int16/uint8/uint16
 //     are packed big-endian into bytes fields;
 //   * scalars get the dim -438; Python int -> bigint (two's complement,
@@ -327,11 +329,14 @@ bool Encoder::EncodeArray(PyArrayObject* array) {
   if (!SupportedArrayType(type_num)) {
     return Fail(PyExc_TypeError, "Unsupported `array.dtype`: " + Str(reinterpret_cast<PyObject*>(descr)));
   }
-  const size_t token = writer_.BeginMessage(wire::kDataDatum);
   const int ndim = PyArray_NDIM(array);
   const npy_intp* dims = PyArray_DIMS(array);
   bool any_dim = false;
   for (int i = 0; i < ndim; ++i) any_dim |= dims[i] > 0;
+  const bool small_int = type_num == NPY_INT8 || type_num == NPY_INT16 || type_num == NPY_UINT8 ||
+                         type_num == NPY_UINT16;
+  if (PyArray_SIZE(array) == 0 && !any_dim && !small_int) return true;  // An empty Data.
+  const size_t token = writer_.BeginMessage(wire::kDataDatum);
   if (any_dim) {
     const size_t shape = writer_.BeginMessage(wire::kDatumShape);
     for (int i = 0; i < ndim; ++i) {
@@ -358,6 +363,8 @@ bool Encoder::EncodeArray(PyArrayObject* array) {
     const size_t values = writer_.BeginMessage(wire::kDatumValues);
     if (!EncodeArrayValues(array, type_num)) return false;
     writer_.EndMessage(values);
+  } else if (small_int) {
+    writer_.Bytes(wire::kDatumValues, std::string_view());  // Upstream assigns b'' to the field.
   }
   writer_.EndMessage(token);
   return true;
@@ -697,7 +704,7 @@ class Decoder {
   PyObject* DecodeData(const MessageParts& data, int depth);
 
  private:
-  PyObject* SetStatus(const riegeli::Status& status) {
+  PyObject* SetStatus(const envlogger::Status& status) {
     PyErr_SetString(PyExc_ValueError, status.message().c_str());
     return nullptr;
   }
@@ -716,7 +723,7 @@ PyObject* Decoder::DecodeData(const MessageParts& data, int depth) {
     return nullptr;
   }
   DataWire parsed;
-  const riegeli::Status status = ParseData(data, origin_, &parsed);
+  const envlogger::Status status = ParseData(data, origin_, &parsed);
   if (!status.ok()) return SetStatus(status);
   switch (parsed.kind) {
     case DataKind::kDatum:
@@ -734,7 +741,7 @@ PyObject* Decoder::DecodeData(const MessageParts& data, int depth) {
 }
 
 // Sentinel status meaning "a Python exception is already set".
-riegeli::Status PythonError() { return riegeli::UnknownError("python error"); }
+envlogger::Status PythonError() { return envlogger::UnknownError("python error"); }
 
 PyObject* Decoder::DecodeList(const MessageParts& list, int depth, bool as_tuple) {
   if (scratch_->items.size() <= static_cast<size_t>(depth)) scratch_->items.resize(depth + 1);
@@ -749,14 +756,14 @@ PyObject* Decoder::DecodeList(const MessageParts& list, int depth, bool as_tuple
     }
   } release{&items};
   bool python_error = false;
-  const riegeli::Status status = ForEachElement(list, origin_, [&](std::string_view element) {
+  const envlogger::Status status = ForEachElement(list, origin_, [&](std::string_view element) {
     PyObject* item = DecodeData(MessageParts(element), depth + 1);
     if (item == nullptr) {
       python_error = true;
       return PythonError();
     }
     items.push_back(item);
-    return riegeli::OkStatus();
+    return envlogger::OkStatus();
   });
   if (python_error) return nullptr;
   if (!status.ok()) return SetStatus(status);
@@ -777,7 +784,7 @@ PyObject* Decoder::DecodeList(const MessageParts& list, int depth, bool as_tuple
 PyObject* Decoder::DecodeDict(const MessageParts& dict, int depth) {
   if (scratch_->dicts.size() <= static_cast<size_t>(depth)) scratch_->dicts.resize(depth + 1);
   DictWire& parsed = scratch_->dicts[depth];
-  const riegeli::Status status = ParseDict(dict, origin_, &parsed);
+  const envlogger::Status status = ParseDict(dict, origin_, &parsed);
   if (!status.ok()) return SetStatus(status);
   Ref result(PyDict_New());
   if (!result) return nullptr;
@@ -788,18 +795,18 @@ PyObject* Decoder::DecodeDict(const MessageParts& dict, int depth) {
     if (!value || PyDict_SetItem(result.get(), key.get(), value.get()) < 0) return nullptr;
   }
   bool python_error = false;
-  const riegeli::Status kvs_status = ForEachElement(parsed.kvs, origin_, [&](std::string_view element) {
+  const envlogger::Status kvs_status = ForEachElement(parsed.kvs, origin_, [&](std::string_view element) {
     DataWire pair;
     RETURN_IF_ERROR(ParseData(MessageParts(element), origin_, &pair));
     std::vector<std::string_view> parts;
     if (pair.kind == DataKind::kTuple) {
       RETURN_IF_ERROR(ForEachElement(pair.payload, origin_, [&](std::string_view part) {
         parts.push_back(part);
-        return riegeli::OkStatus();
+        return envlogger::OkStatus();
       }));
     }
     if (parts.size() != 2) {
-      return riegeli::InvalidArgumentError(
+      return envlogger::InvalidArgumentError(
           "Malformed envlogger.Data: a Dict.kvs element is not a (key, value) tuple at byte " +
           std::to_string(element.data() - origin_));
     }
@@ -813,7 +820,7 @@ PyObject* Decoder::DecodeDict(const MessageParts& dict, int depth) {
       python_error = true;
       return PythonError();
     }
-    return riegeli::OkStatus();
+    return envlogger::OkStatus();
   });
   if (python_error) return nullptr;
   if (!kvs_status.ok()) return SetStatus(kvs_status);
@@ -890,7 +897,7 @@ PyObject* PyIntFromBigint(std::string_view bytes) {
 PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
   DatumWire& datum = scratch_->datum;
   datum.Clear();
-  const riegeli::Status status = ParseDatum(parts, origin_, &datum);
+  const envlogger::Status status = ParseDatum(parts, origin_, &datum);
   if (!status.ok()) return SetStatus(status);
   const bool scalar = datum.IsScalar();
 
@@ -962,7 +969,7 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
                                                                   : datum.bool_values;
         std::string_view first = runs[0];
         uint64_t value = 0;
-        riegeli::ReadVarint64(&first, &value);
+        envlogger::ReadVarint64(&first, &value);
         if (source == Source::kBool) return PyBool_FromLong(value != 0);
         if (source == Source::kInt32) {
           const int32_t v = static_cast<int32_t>(value);

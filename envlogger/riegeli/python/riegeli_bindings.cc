@@ -49,8 +49,8 @@ using riegeli::RecordReaderOptions;
 using riegeli::RecordWriter;
 using riegeli::RecordWriterOptions;
 using riegeli::SkippedRegion;
-using riegeli::Status;
-using riegeli::StatusOr;
+using envlogger::Status;
+using envlogger::StatusOr;
 
 // {code: exception class}, set by the Python package. Leaked on purpose: it
 // must outlive every binding object, including during interpreter shutdown.
@@ -114,10 +114,10 @@ class BufferSink : public ByteSink {
   Status Write(std::string_view data) override {
     buffer_.append(data.data(), data.size());
     pos_ += data.size();
-    return riegeli::OkStatus();
+    return envlogger::OkStatus();
   }
-  Status Flush(FlushType) override { return riegeli::OkStatus(); }
-  Status Close() override { return riegeli::OkStatus(); }
+  Status Flush(FlushType) override { return envlogger::OkStatus(); }
+  Status Close() override { return envlogger::OkStatus(); }
   uint64_t pos() const override { return pos_; }
   const std::string& name() const override { return name_; }
 

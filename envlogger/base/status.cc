@@ -1,7 +1,6 @@
-#include "envlogger/riegeli/status.h"
+#include "envlogger/base/status.h"
 
 namespace envlogger {
-namespace riegeli {
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {
@@ -54,5 +53,4 @@ Status ErrnoToStatus(int error_number, const std::string& operation) {
   return Status(code, operation + " failed: " + std::strerror(error_number));
 }
 
-}  // namespace riegeli
 }  // namespace envlogger

@@ -5,8 +5,8 @@
 // encodings but reject a varint64 longer than 10 bytes or with value bits
 // beyond bit 63, and a varint32 longer than 5 bytes or beyond bit 31.
 
-#ifndef ENVLOGGER_RIEGELI_VARINT_H_
-#define ENVLOGGER_RIEGELI_VARINT_H_
+#ifndef ENVLOGGER_BASE_VARINT_H_
+#define ENVLOGGER_BASE_VARINT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +14,6 @@
 #include <string_view>
 
 namespace envlogger {
-namespace riegeli {
 
 constexpr size_t kMaxLengthVarint32 = 5;
 constexpr size_t kMaxLengthVarint64 = 10;
@@ -96,7 +95,6 @@ inline void AppendFixed64(uint64_t value, std::string* dest) {
   dest->append(buffer, 8);
 }
 
-}  // namespace riegeli
 }  // namespace envlogger
 
-#endif  // ENVLOGGER_RIEGELI_VARINT_H_
+#endif  // ENVLOGGER_BASE_VARINT_H_

@@ -5,8 +5,8 @@
 // Codes follow absl::StatusCode numbering so that messages read the same as
 // upstream's ("NOT_FOUND: Empty steps in ...").
 
-#ifndef ENVLOGGER_RIEGELI_STATUS_H_
-#define ENVLOGGER_RIEGELI_STATUS_H_
+#ifndef ENVLOGGER_BASE_STATUS_H_
+#define ENVLOGGER_BASE_STATUS_H_
 
 #include <cerrno>
 #include <cstring>
@@ -15,7 +15,6 @@
 #include <utility>
 
 namespace envlogger {
-namespace riegeli {
 
 enum class StatusCode : int {
   kOk = 0,
@@ -105,7 +104,6 @@ class [[nodiscard]] StatusOr {
   std::optional<T> value_;
 };
 
-}  // namespace riegeli
 }  // namespace envlogger
 
 #define ENVLOGGER_STATUS_CONCAT_INNER_(a, b) a##b
@@ -116,7 +114,7 @@ class [[nodiscard]] StatusOr {
 // reader's status()) copies it only when it is returned.
 #define RETURN_IF_ERROR(expr)                                           \
   do {                                                                  \
-    const ::envlogger::riegeli::Status& _envlogger_status = (expr);     \
+    const ::envlogger::Status& _envlogger_status = (expr);     \
     if (!_envlogger_status.ok()) return _envlogger_status;              \
   } while (0)
 
@@ -128,4 +126,4 @@ class [[nodiscard]] StatusOr {
     return ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__).status();          \
   lhs = std::move(ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__)).value()
 
-#endif  // ENVLOGGER_RIEGELI_STATUS_H_
+#endif  // ENVLOGGER_BASE_STATUS_H_
