@@ -8,6 +8,22 @@ envlogger's optional integrations import their third-party package through
 import importlib
 import types
 
+# The top-level modules the optional extras (pyproject.toml) install, and the
+# extra of each.
+EXTRA_OF_MODULE = {
+    'torch': 'torch',
+    'tensorflow': 'tf',
+    'tensorflow_datasets': 'tf',
+    'apache_beam': 'beam',
+    'ray': 'ray',
+    'gymnasium': 'gymnasium',
+    'minari': 'minari',
+    'matplotlib': 'viz',
+    'PIL': 'viz',  # Pillow, installed with matplotlib.
+    'imageio': 'viz',
+    'imageio_ffmpeg': 'viz',
+}
+
 
 def import_extra(module: str, extra: str, user: str, what: str) -> types.ModuleType:
   """Imports `module`, which the optional extra `extra` installs.

@@ -29,6 +29,7 @@ from typing import List, Optional
 import pytest
 
 import envlogger
+from envlogger import extras
 
 # The README of the source tree this file is in (under Bazel, through the
 # runfiles symlink), and the envlogger package being tested (under Bazel, the
@@ -38,8 +39,7 @@ _PACKAGE_PARENT = pathlib.Path(envlogger.__file__).parent.parent
 _NOT_RUN = '<!-- not run -->'
 _RUN_LANGUAGES = ('python', 'sh', 'bash', 'console')
 # Top-level modules of the optional extras (pyproject.toml).
-_EXTRA_MODULES = ('torch', 'tensorflow', 'tensorflow_datasets', 'apache_beam', 'ray',
-                  'gymnasium', 'minari', 'matplotlib', 'imageio')
+_EXTRA_MODULES = tuple(extras.EXTRA_OF_MODULE)
 _TIMEOUT_S = 600
 
 
