@@ -15,3 +15,6 @@ hypothesis.settings.register_profile(
     derandomize=True, print_blob=True)
 hypothesis.settings.load_profile(
     'envlogger-ci' if os.environ.get('CI') else 'envlogger')
+
+# A test file whose optional extra is missing is skipped, naming the extra.
+pytest_plugins = ['envlogger.testing.extras_plugin']

@@ -13,7 +13,7 @@ SRC="${1:-/src}"
 WORK="$(mktemp -d /tmp/envlogger.XXXXXX)"
 tar -C "$SRC" -c \
   --exclude=./.git --exclude=./build --exclude=./.venv --exclude='./bazel-*' \
-  --exclude=./third_party/bazel_stubs/generated --exclude='*.so' --exclude=__pycache__ . \
+  --exclude='*.so' --exclude=__pycache__ . \
   | tar -C "$WORK" -x
 cd "$WORK"
 LOGS="$WORK/build/logs"

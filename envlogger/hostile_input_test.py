@@ -23,6 +23,7 @@ from envlogger import riegeli
 from envlogger.backends import schedulers
 from envlogger.testing import catch_env
 from envlogger.tools import recover
+from envlogger.tools import shard_scan
 from envlogger.tools import verify
 
 
@@ -190,8 +191,11 @@ class HostileInputTest(absltest.TestCase):
 
   # --- The file system -----------------------------------------------------
 
-  def read_only_dir(self):
-    """A directory writes to which fail: a read-only tmpfs as root, else mode 0555."""
+  def read_only_dir(self, prepare=None):
+    """A directory writes to which fail: a read-only tmpfs as root, else mode 0555.
+
+    It holds a Catch dataset, `dataset`, given to `prepare` (if any) while still writable.
+    """
     path = self.path('ro')
     os.mkdir(path)
     if os.geteuid() == 0:  # Root ignores permissions; a read-only mount does not.
@@ -202,9 +206,13 @@ class HostileInputTest(absltest.TestCase):
                       f'file system: {mounted.stderr.strip()}')
       self.addCleanup(subprocess.run, ['umount', '-l', path], check=False)
       _log_catch(os.path.join(path, 'dataset'), episodes=2)
+      if prepare:
+        prepare(os.path.join(path, 'dataset'))
       subprocess.run(['mount', '-o', 'remount,ro', path], check=True)
     else:
       _log_catch(os.path.join(path, 'dataset'), episodes=2)
+      if prepare:
+        prepare(os.path.join(path, 'dataset'))
       for root, dirs, _ in os.walk(path):
         for d in dirs:
           os.chmod(os.path.join(root, d), 0o555)
@@ -219,11 +227,24 @@ class HostileInputTest(absltest.TestCase):
     with self.assertRaisesRegex(RuntimeError, '(Read-only file system|Permission denied)'):
       envlogger.EnvLogger(catch_env.Catch(), data_directory=os.path.join(path, 'dataset'))
     dataset = os.path.join(path, 'dataset')
-    with self.assertRaisesRegex(OSError, '(Read-only file system|Permission denied)'):
-      recover.recover(dataset)
+    # Healthy, so recover writes nothing (it would fail to) and says so.
+    report = recover.recover(dataset)
+    self.assertEqual(report.written, [])
+    self.assertIn(f'{dataset}: healthy, left untouched', report.lines())
     self.assertTrue(verify.verify(dataset).ok)
     with envlogger.Reader(dataset) as reader:
       self.assertLen(reader.steps, 20)
+
+  def test_recover_on_a_read_only_damaged_dataset(self):
+    def drop_index(dataset):
+      for shard in shard_scan.shard_dirs(dataset):
+        os.remove(os.path.join(shard, shard_scan.EPISODE_INDEX))
+
+    dataset = os.path.join(self.read_only_dir(drop_index), 'dataset')
+    before = sorted(os.listdir(shard_scan.shard_dirs(dataset)[0]))
+    with self.assertRaisesRegex(OSError, '(Read-only file system|Permission denied)'):
+      recover.recover(dataset)
+    self.assertEqual(sorted(os.listdir(shard_scan.shard_dirs(dataset)[0])), before)
 
   def test_full_disk(self):
     """A size-limited file (RLIMIT_FSIZE) fails the writer with a clear error."""

@@ -20,6 +20,7 @@ import os
 from typing import Any, Dict, Mapping, Optional
 
 from absl import logging
+from envlogger import extras
 from envlogger import step_data
 import numpy as np
 
@@ -124,7 +125,7 @@ def _scan_tfrecord(path: str):
     complete record). A torn or corrupt tail (a crash in the middle of a
     write) ends the scan.
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf = extras.import_extra('tensorflow', 'tf', 'envlogger.backends.rlds_utils', 'TensorFlow')
   num_records = 0
   num_bytes = 0
   end = 0
@@ -164,8 +165,8 @@ def maybe_recover_last_shard(builder: Any) -> Any:
     `builder`, whose `info.splits` now includes the recovered shards. (Build
     a new builder to read the dataset: TFDS caches split reading details.)
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  tf = extras.import_extra('tensorflow', 'tf', 'envlogger.backends.rlds_utils', 'TensorFlow')
+  tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.backends.rlds_utils', 'TensorFlow Datasets')
   new_splits = []
   changed = False
   for split_info in builder.info.splits.values():

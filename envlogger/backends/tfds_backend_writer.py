@@ -29,9 +29,11 @@ from typing import Any, Dict, List, Optional
 from absl import logging
 from envlogger import step_data
 from envlogger.backends import backend_writer
+from envlogger import extras
 from envlogger.backends import rlds_utils
 import numpy as np
-import tensorflow_datasets as tfds
+
+tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.backends.tfds_backend_writer', 'TensorFlow Datasets')
 
 DatasetConfig = tfds.rlds.rlds_base.DatasetConfig
 

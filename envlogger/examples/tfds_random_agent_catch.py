@@ -16,10 +16,13 @@ from absl import app
 from absl import flags
 from absl import logging
 import envlogger
-from envlogger.backends import tfds_backend_writer
+from envlogger import extras
 from envlogger.examples import random_agent_catch
 import numpy as np
-import tensorflow_datasets as tfds
+
+tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.examples.tfds_random_agent_catch', 'TensorFlow Datasets')
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from envlogger.backends import tfds_backend_writer
 
 FLAGS = flags.FLAGS
 

@@ -1,7 +1,8 @@
 """`envlogger verify` and `envlogger recover`: the command-line side of verify.py and recover.py.
 
 verify: exit status 1 if any dataset is damaged. recover: rebuilds the index
-files from the steps (originals kept as *.bak); `--dry_run` only reports.
+files from the steps (originals kept as *.bak), leaving a healthy dataset
+untouched; `--dry_run` only reports.
 A root (one dataset per writer in its subdirectories) or a glob stands for
 each of its datasets. A directory that is missing or not a dataset, or a file
 that cannot be written, gives exit status 2. `--json` prints one object per
@@ -49,9 +50,9 @@ def _recover_json(report: recover_lib.DatasetReport, dry_run: bool) -> dict[str,
       'lost_steps': s.lost_steps, 'unindexed_steps': s.unindexed_steps,
       'incomplete_episodes': s.incomplete_episodes, 'headless_episodes': s.headless_episodes,
       'unattributed_metadata': s.unattributed_metadata,
-      'damage': [str(d) for d in s.damage] + list(s.problems),
+      'damage': [str(d) for d in s.damage] + list(s.problems), 'intact': s.intact,
   } for s in report.shards]
-  return {'data_dir': report.data_dir, 'dry_run': dry_run,
+  return {'data_dir': report.data_dir, 'dry_run': dry_run, 'healthy': report.healthy,
           'metadata_problem': report.metadata_problem, 'written': report.written,
           'shards': shards}
 
@@ -101,7 +102,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
   parser.set_defaults(run=_verify)
   parser = subparsers.add_parser(
       'recover', help='rebuild the index files from the steps (originals kept as *.bak)',
-      description='Rebuilds the index files of each dataset from what its steps.riegeli hold.')
+      description='Rebuilds the index files of each dataset from what its steps.riegeli hold; '
+      'a healthy dataset is left untouched.')
   parser.add_argument('dirs', nargs='+', metavar='DIR',
                       help='dataset directories, roots or globs')
   parser.add_argument('--dry_run', '--dry-run', action='store_true',

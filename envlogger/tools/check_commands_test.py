@@ -67,6 +67,15 @@ class CheckCommandsTest(absltest.TestCase):
     self.assertEqual([s['num_steps'] for s in b['shards']], [50])
     self.assertEqual(sum(s['lost_steps'] + s['unindexed_steps'] for s in a['shards']), 0)
 
+  def test_recover_leaves_a_healthy_root_untouched(self):
+    before = cli_testlib.snapshot(self.root)
+    status, out, err = cli_testlib.run('recover', self.root, '--json', '-q')
+    self.assertEqual(status, 0, err)
+    reports = json.loads(out)
+    self.assertEqual([(r['healthy'], r['written']) for r in reports], [(True, [])] * 2)
+    self.assertEqual([s['intact'] for r in reports for s in r['shards']], [True] * 3)
+    self.assertEqual(cli_testlib.snapshot(self.root), before)
+
   def test_recover_json_after_an_unclosed_writer(self):
     tmp = cli_testlib.temp_dir(self)
     src = os.path.join(upstream_fixtures.DIRECTORY, 'catch_default')
@@ -78,6 +87,7 @@ class CheckCommandsTest(absltest.TestCase):
     status, out, err = cli_testlib.run('recover', path, '--json')
     self.assertEqual(status, 0, err)
     report, = json.loads(out)
+    self.assertFalse(report['healthy'])
     shard_report, = report['shards']
     self.assertEqual(shard_report['num_steps'], 200)  # 20 episodes of 10 steps.
     self.assertEqual(shard_report['unindexed_steps'], 200)

@@ -1,5 +1,6 @@
 """Tests of the `envlogger` command as a whole: help, and unusable directories."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -19,6 +20,14 @@ _SUBCOMMANDS = ('info', 'stats', 'plot', 'video', 'show', 'merge', 'split', 'fil
 # convert (Beam and Minari pipelines) is tested in convert_test.py and minari_convert_test.py.
 _LISTED = _SUBCOMMANDS + ('convert',)
 _WRITING = ('merge', 'split', 'filter', 'plot', 'video')
+# Subcommands that need an optional extra: (its module, the extra).
+_EXTRA_OF_COMMAND = {'plot': ('matplotlib', 'viz'), 'video': ('imageio', 'viz')}
+# Where an extra is missing (the development container has none), its
+# subcommands answer with the extra to install instead
+# (test_subcommands_without_their_extra_name_it); the input checks run the others.
+_WITHOUT_EXTRA = tuple(c for c, (module, _) in _EXTRA_OF_COMMAND.items()
+                       if importlib.util.find_spec(module) is None)
+_RUNNABLE = tuple(c for c in _SUBCOMMANDS if c not in _WITHOUT_EXTRA)
 
 
 def _argv(command: str, data_dir: str, out_dir: str) -> list:
@@ -77,7 +86,7 @@ class CliTest(absltest.TestCase):
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertEqual(json.loads(result.stdout)['num_episodes'], 4)
 
-  def _check_refused(self, data_dir: str, expected_in_message: str, commands=_SUBCOMMANDS,
+  def _check_refused(self, data_dir: str, expected_in_message: str, commands=_RUNNABLE,
                      status: int = 2):
     before_source = cli_testlib.snapshot(data_dir) if os.path.exists(data_dir) else None
     for command in commands:
@@ -90,6 +99,15 @@ class CliTest(absltest.TestCase):
         self.assertEqual(cli_testlib.snapshot(data_dir), before_source, command)
       else:
         self.assertFalse(os.path.exists(data_dir))
+
+  def test_subcommands_without_their_extra_name_it(self):
+    if not _WITHOUT_EXTRA:
+      self.skipTest('every subcommand has its extra installed (the input checks run them all)')
+    for command in _WITHOUT_EXTRA:
+      status, out, err = cli_testlib.run(*_argv(command, self.source, self.out))
+      self.assertEqual(status, 2, f'{command}: {out} {err}')
+      self.assertIn(f'pip install envlogger[{_EXTRA_OF_COMMAND[command][1]}]', err, command)
+      self.assertEqual(os.listdir(self.out), [], f'{command} wrote something')
 
   def test_missing_directory(self):
     self._check_refused(os.path.join(self.tmp, 'nope'), 'No such dataset directory')
@@ -104,7 +122,7 @@ class CliTest(absltest.TestCase):
     path = os.path.join(self.tmp, 'empty')
     os.mkdir(path)
     self._check_refused(path, 'not')  # "not a readable ..." / "not an envlogger dataset".
-    for command in _SUBCOMMANDS:
+    for command in _RUNNABLE:
       self.assertIn('metadata.riegeli', cli_testlib.run(*_argv(command, path, self.out))[2])
 
   def test_damaged_dataset(self):
@@ -117,7 +135,7 @@ class CliTest(absltest.TestCase):
       data[len(data) // 2] ^= 0xFF
       f.seek(0)
       f.write(data)
-    readers = [c for c in _SUBCOMMANDS if c not in ('verify', 'recover')]
+    readers = [c for c in _RUNNABLE if c not in ('verify', 'recover')]
     self._check_refused(path, 'is damaged', readers)
     # verify reports the damage with its own status; nothing changes.
     before = cli_testlib.snapshot(path)
@@ -156,7 +174,7 @@ class CliTest(absltest.TestCase):
     writable_out = os.path.join(self.tmp, 'writable_out')
     os.mkdir(writable_out)
     runs = {}
-    for command in _SUBCOMMANDS:
+    for command in _RUNNABLE:
       data_dir = unindexed if command == 'recover' else source
       runs[f'read {command}'] = _argv(command, data_dir, writable_out)
       if command in _WRITING:

@@ -30,11 +30,14 @@ from absl import app
 from absl import flags
 from absl import logging
 from dm_env import specs
+from envlogger import extras
 from envlogger import reader as reader_lib
-from envlogger.backends import tfds_backend_writer
 from envlogger.tools import quiet_flag
 import numpy as np
-import tensorflow_datasets as tfds
+
+tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.tools.convert_riegeli_to_tfds', 'TensorFlow Datasets')
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from envlogger.backends import tfds_backend_writer
 
 _RIEGELI_DIR = flags.DEFINE_string(
     'riegeli_dir', None, 'Directory of the envlogger (Riegeli) dataset.')

@@ -31,13 +31,15 @@ from absl import logging
 import dm_env
 from dm_env import specs
 from envlogger import environment_logger
+from envlogger import extras
 from envlogger.backends import backend_type
 from envlogger.backends import rlds_utils
 from envlogger.converters import spec_codec
 from envlogger.tools import quiet_flag
 import numpy as np
-import tensorflow as tf
-import tensorflow_datasets as tfds
+
+tf = extras.import_extra('tensorflow', 'tf', 'envlogger.tools.convert_tfds_to_riegeli', 'TensorFlow')
+tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.tools.convert_tfds_to_riegeli', 'TensorFlow Datasets')
 
 _TFDS_DIR = flags.DEFINE_string('tfds_dir', None,
                                 'Directory of the TFDS dataset.')

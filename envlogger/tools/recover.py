@@ -25,13 +25,14 @@ How the index is rebuilt (`rebuild_shard_index`):
   unreadable, recover writes an empty one so that readers open the dataset,
   and says so.
 
-Index files are replaced atomically (written to a temporary file, fsynced,
-renamed) and the originals are kept as `<name>.bak` (`.bak1`, `.bak2`, ...
-after earlier recoveries). An incomplete chunk at the end of steps.riegeli or
-episode_metadata.riegeli (the writer died while writing it; no record in it
-is readable) is cut off and saved as `<name>.tail.bak`. A steps or episode
-metadata file with damage before its end is rewritten with its readable
-records (original kept as .bak): Riegeli readers, upstream's included, cannot
+A healthy shard (no damage, and its index is exactly the rebuilt one) is
+left untouched, and the report says so. Index files are replaced atomically
+(written to a temporary file, fsynced, renamed) and the originals are kept as
+`<name>.bak` (`.bak1`, `.bak2`, ... after earlier recoveries). An incomplete
+chunk at the end of steps.riegeli or episode_metadata.riegeli (the writer died
+while writing it; no record in it is readable) is cut off and saved as
+`<name>.tail.bak`. A steps or episode metadata file with damage before its end
+is rewritten with its readable records (original kept as .bak): Riegeli readers, upstream's included, cannot
 seek past a corrupted chunk header, so an index skipping the damaged chunk
 would not be enough.
 """
@@ -70,6 +71,8 @@ class ShardReport:
   old_start_positions: list = dataclasses.field(default_factory=list)
   # The old index's step positions.
   old_step_positions: list = dataclasses.field(default_factory=list)
+  # The old index as read (as far as readable).
+  old_index: ShardIndex = dataclasses.field(default_factory=lambda: ShardIndex([], [], []))
   lost_steps: int = 0  # Listed by the old index, record unreadable.
   unindexed_steps: int = 0  # Readable records the old index did not list.
   incomplete_episodes: list = dataclasses.field(default_factory=list)  # Without LAST.
@@ -96,6 +99,12 @@ class ShardReport:
     return bool(self.lost_steps or self.unindexed_steps or self.problems or
                 self.num_episodes != self.old_num_episodes)
 
+  @property
+  def intact(self) -> bool:
+    """Whether the shard needs no repair: no damage, and its index is the rebuilt one."""
+    return not (self.damage or self.problems or self.torn_tails or self.files_to_rewrite or
+                self.unattributed_metadata) and self.index == self.old_index
+
 
 @dataclasses.dataclass
 class DatasetReport:
@@ -104,6 +113,11 @@ class DatasetReport:
   shards: list  # ShardReport
   metadata_problem: Optional[str] = None
   written: list = dataclasses.field(default_factory=list)  # Files replaced.
+
+  @property
+  def healthy(self) -> bool:
+    """Whether nothing needs repair (so `recover` writes nothing)."""
+    return not self.metadata_problem and all(s.intact for s in self.shards)
 
   def lines(self) -> list[str]:
     """A human-readable report, one line per fact."""
@@ -127,8 +141,12 @@ class DatasetReport:
         out.append(f'  {s.unattributed_metadata} episode metadata records could not be attributed '
                    'to an episode unambiguously and are not indexed')
       out.extend(f'  {p}' for p in s.problems)
+      if s.intact:
+        out.append('  intact: its index is the one rebuilt from its steps; nothing to rewrite')
     for path in self.written:
       out.append(f'rewrote {path}')
+    if self.healthy:
+      out.append(f'{self.data_dir}: healthy, left untouched')
     return out
 
 
@@ -153,6 +171,7 @@ def _read_old_index(shard: str, report: ShardReport) -> tuple[list, list]:
     elif scan.error:
       report.problems.append(f'{scan.path} is unreadable: {scan.error}')
   report.old_num_steps, report.old_num_episodes = len(positions), len(rows)
+  report.old_index = ShardIndex(positions, [start for start, _ in rows], [meta for _, meta in rows])
   return positions, rows
 
 
@@ -394,6 +413,8 @@ def recover(data_dir: str, dry_run: bool = False,
     _replace(metadata_path, [storage_pb2.Data().SerializeToString()], report.written)
     report.metadata_problem += '; wrote an empty metadata record (environment specs are lost)'
   for shard in report.shards:
+    if shard.intact:  # A healthy shard is left untouched (no rewrite, no .bak).
+      continue
     index = shard.index
     for path in shard.files_to_rewrite:
       mapping = _rewrite_readable_records(path, report.written)

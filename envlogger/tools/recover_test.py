@@ -242,6 +242,7 @@ class RecoverTest(parameterized.TestCase):
   def test_originals_are_kept_and_fixture_is_untouched(self):
     data_dir = self.copy_fixture('flushed_often')
     (shard,) = shard_scan.shard_dirs(data_dir)
+    os.remove(os.path.join(shard, shard_scan.EPISODE_INDEX))  # Needs repair.
     offsets = os.path.join(shard, shard_scan.STEP_OFFSETS)
     with open(offsets, 'rb') as f:
       original = f.read()
@@ -249,6 +250,44 @@ class RecoverTest(parameterized.TestCase):
     with open(offsets + '.bak', 'rb') as f:
       self.assertEqual(f.read(), original)
     self.assertEqual(sorted(glob.glob(os.path.join(shard, '*.tmp'))), [])
+
+  @parameterized.parameters(*_CLEAN, 'ours')
+  def test_healthy_dataset_is_left_untouched(self, name):
+    if name == 'ours':
+      data_dir = os.path.join(self.tmp(), name)
+      with envlogger.EnvLogger(catch_env.Catch(seed=5), data_directory=data_dir,
+                               episode_fn=lambda ts, a, env: ts.last() or None) as env:
+        for _ in range(4):
+          timestep = env.reset()
+          while not timestep.last():
+            timestep = env.step(1)
+    else:
+      data_dir = self.copy_fixture(name)
+
+    def files():
+      contents = {}
+      for directory, _, names in os.walk(data_dir):
+        for n in names:
+          with open(os.path.join(directory, n), 'rb') as f:
+            contents[os.path.relpath(os.path.join(directory, n), data_dir)] = f.read()
+      return contents
+
+    before = files()
+    for _ in range(2):  # A second run used to leave .bak1 files.
+      report = recover.recover(data_dir)
+      self.assertEqual(report.written, [])
+      self.assertTrue(all(s.intact for s in report.shards), report.lines())
+      self.assertIn(f'{data_dir}: healthy, left untouched', report.lines())
+      self.assertEqual(files(), before)
+
+  def test_a_damaged_shard_is_not_intact(self):
+    data_dir = self.copy_fixture('multishard')
+    shards = shard_scan.shard_dirs(data_dir)
+    os.remove(os.path.join(shards[0], shard_scan.STEP_OFFSETS))
+    report = recover.recover(data_dir)
+    self.assertEqual([s.intact for s in report.shards], [False] + [True] * (len(shards) - 1))
+    self.assertNotIn(f'{data_dir}: healthy, left untouched', report.lines())
+    self.assertEqual({os.path.dirname(p) for p in report.written}, {shards[0]})
 
   def test_cli(self):
     data_dir = self.copy_fixture('catch_default')
@@ -270,6 +309,10 @@ class RecoverTest(parameterized.TestCase):
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertIn('rewrote', result.stdout)
     self.assertEqual(cli('verify', data_dir).returncode, 0)
+    result = cli('recover', data_dir)  # Now healthy.
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertIn('healthy, left untouched', result.stdout)
+    self.assertNotIn('rewrote', result.stdout)
     result = cli('verify', os.path.join(data_dir, 'nope'))
     self.assertEqual(result.returncode, 2)
     self.assertIn('No such dataset directory', result.stderr)

@@ -28,6 +28,10 @@ class _OutcomeCounter:
     self.skipped = 0
     self.failed = 0
 
+  def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+    if report.skipped:  # A whole file skipped (envlogger.testing.extras_plugin).
+      self.skipped += 1
+
   def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
     if report.skipped:
       self.skipped += 1
@@ -64,7 +68,8 @@ def main(argv: list[str]) -> int:
   # pytest's rootdir so conftest.py files above the test's directory apply.
   root = os.getcwd()
   _make_hypothesis_deterministic()
-  args = [test_file, f'--rootdir={root}', f'--confcutdir={root}', '-p', 'no:cacheprovider', '-q', '-rfEs']
+  args = [test_file, f'--rootdir={root}', f'--confcutdir={root}', '-p', 'no:cacheprovider', '-q', '-rfEs',
+          '-p', 'envlogger.testing.extras_plugin']
   xml_output = os.environ.get('XML_OUTPUT_FILE')
   if xml_output:
     args.append(f'--junitxml={xml_output}')
@@ -72,6 +77,8 @@ def main(argv: list[str]) -> int:
   # A file without tests exits with 5 (NO_TESTS_COLLECTED), so a py_test
   # that ran nothing fails.
   code = int(pytest.main(args, plugins=[counter]))
+  if code == pytest.ExitCode.NO_TESTS_COLLECTED and counter.skipped > 0 and counter.failed == 0:
+    code = 0  # The file was skipped as a whole; reported by the marker below.
   if code == 0 and counter.passed == 0 and counter.skipped > 0:
     print(f'{ALL_SKIPPED_MARKER}: all {counter.skipped} tests of {test_file} were skipped')
   return code
