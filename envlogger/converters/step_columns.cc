@@ -8,7 +8,9 @@ namespace envlogger {
 
 namespace {
 
-Status Mismatch() { return FailedPreconditionError("The step does not fit the plan of the columns"); }
+Status Mismatch() {
+  return FailedPreconditionError("The step does not fit the plan of the columns");
+}
 
 size_t TotalBytes(const DatumWire::Runs& runs) {
   size_t bytes = 0;
@@ -93,7 +95,8 @@ Status StepColumns::DecodeRow(std::string_view record, size_t row) {
   return DecodeNode(root_, MessageParts(record), row, 0);
 }
 
-Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row, int depth) {
+Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row,
+                               int depth) {
   DataWire value;
   RETURN_IF_ERROR(ParseData(data, origin_, &value));
   switch (node.kind) {
@@ -115,13 +118,15 @@ Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data,
     }
     case ColumnNode::Kind::kList:
     case ColumnNode::Kind::kTuple: {
-      const DataKind kind = node.kind == ColumnNode::Kind::kList ? DataKind::kArray : DataKind::kTuple;
+      const DataKind kind =
+          node.kind == ColumnNode::Kind::kList ? DataKind::kArray : DataKind::kTuple;
       if (value.kind != kind) return Mismatch();
       size_t i = 0;
-      RETURN_IF_ERROR(ForEachElement(value.payload, origin_, [&](std::string_view element) -> Status {
-        if (i >= node.children.size()) return Mismatch();
-        return DecodeNode(node.children[i++], MessageParts(element), row, depth + 1);
-      }));
+      RETURN_IF_ERROR(
+          ForEachElement(value.payload, origin_, [&](std::string_view element) -> Status {
+            if (i >= node.children.size()) return Mismatch();
+            return DecodeNode(node.children[i++], MessageParts(element), row, depth + 1);
+          }));
       return i == node.children.size() ? OkStatus() : Mismatch();
     }
     case ColumnNode::Kind::kDict: {
@@ -154,10 +159,11 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
   RETURN_IF_ERROR(ParseDatum(parts, origin_, &datum_));
   const DatumWire& d = datum_;
   // Which value fields hold values (as the per-step codec sees them).
-  const bool has_float = TotalBytes(d.float_values) > 0, has_double = TotalBytes(d.double_values) > 0,
+  const bool has_float = TotalBytes(d.float_values) > 0,
+             has_double = TotalBytes(d.double_values) > 0,
              has_int32 = TotalBytes(d.int32_values) > 0, has_int64 = TotalBytes(d.int64_values) > 0,
-             has_uint32 = TotalBytes(d.uint32_values) > 0, has_uint64 = TotalBytes(d.uint64_values) > 0,
-             has_bool = TotalBytes(d.bool_values) > 0;
+             has_uint32 = TotalBytes(d.uint32_values) > 0,
+             has_uint64 = TotalBytes(d.uint64_values) > 0, has_bool = TotalBytes(d.bool_values) > 0;
   const bool has_bigint = !d.bigint_values.empty();
   const int set = ValueFieldsSet(d);
   if (set == 0) {
@@ -165,17 +171,21 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
     return OkStatus();
   }
   if (set != 1) return Mismatch();
-  if (leaf.shape.empty() ? !(d.IsScalar() || d.shape.empty()) : d.shape != leaf.shape) return Mismatch();
+  if (leaf.shape.empty() ? !(d.IsScalar() || d.shape.empty()) : d.shape != leaf.shape)
+    return Mismatch();
   const size_t n = leaf.num_elements();
   char* out = leaf.data + row * leaf.row_bytes();
 
   if (leaf.step_type) {
     int64_t value = -1;
     if (has_bigint) {
-      if (d.bigint_values.size() != 1 || !BigintToInt64(d.bigint_values[0], &value)) return Mismatch();
+      if (d.bigint_values.size() != 1 || !BigintToInt64(d.bigint_values[0], &value))
+        return Mismatch();
     } else if (has_int32 || has_int64 || has_uint32 || has_uint64) {
-      const DatumWire::Runs& runs =
-          has_int32 ? d.int32_values : has_int64 ? d.int64_values : has_uint32 ? d.uint32_values : d.uint64_values;
+      const DatumWire::Runs& runs = has_int32    ? d.int32_values
+                                    : has_int64  ? d.int64_values
+                                    : has_uint32 ? d.uint32_values
+                                                 : d.uint64_values;
       if (CountVarints(runs) != 1) return Mismatch();
       if (has_int32) {
         int32_t v;

@@ -12,8 +12,10 @@
 PYBIND11_MODULE(_native, m) {
   m.doc() = "envlogger's C++ core: Riegeli/records, the native codec and the dataset backend.";
   envlogger::python::RegisterRiegeli(m.def_submodule("riegeli", "Riegeli/records files."));
-  envlogger::python::RegisterCodec(m.def_submodule("codec", "Python values <-> envlogger.Data wire bytes."));
-  envlogger::python::RegisterDatasetIo(m.def_submodule("dataset_io", "The Riegeli dataset backend."));
+  envlogger::python::RegisterCodec(
+      m.def_submodule("codec", "Python values <-> envlogger.Data wire bytes."));
+  envlogger::python::RegisterDatasetIo(
+      m.def_submodule("dataset_io", "The Riegeli dataset backend."));
   envlogger::python::RegisterVectorRecording(
       m.def_submodule("vector_recording", "Vector environments, one dataset per sub-environment."));
   envlogger::python::RegisterStepColumns(

@@ -39,6 +39,7 @@ class SkippedRegion:
   The fields of backend_reader.SkippedRegion and riegeli.SkippedRegion, which
   report the same thing while reading.
   """
+
   path: str
   begin: int
   end: int
@@ -64,6 +65,7 @@ class FileScan:
     torn_tail: where an incomplete last chunk begins (its writer stopped
       while writing it), or None.
   """
+
   path: str
   exists: bool = True
   positions: list = dataclasses.field(default_factory=list)
@@ -74,8 +76,11 @@ class FileScan:
   torn_tail: Optional[int] = None
 
 
-def scan_file(path: str, convert: Callable[[bytes], object] = lambda r: None,
-              sink: Optional[Callable[[int, bytes], None]] = None) -> FileScan:
+def scan_file(
+  path: str,
+  convert: Callable[[bytes], object] = lambda r: None,
+  sink: Optional[Callable[[int, bytes], None]] = None,
+) -> FileScan:
   """Reads every readable record of the Riegeli file `path`, in file order.
 
   Corrupted regions are skipped and listed in `damage`; after a corrupted
@@ -133,8 +138,12 @@ def step_type_of(record: bytes) -> Optional[int]:
     value = native_codec.decode(record)
   except (ValueError, TypeError):
     return None
-  if not (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], tuple) and
-          len(value[0]) == 4):
+  if not (
+    isinstance(value, tuple)
+    and len(value) == 3
+    and isinstance(value[0], tuple)
+    and len(value[0]) == 4
+  ):
     return None
   step_type = value[0][0]
   if isinstance(step_type, bool) or not isinstance(step_type, int):

@@ -30,8 +30,8 @@
 
 #include "envlogger/backends/cc/episode_info.h"
 #include "envlogger/backends/cc/riegeli_shard_reader.h"
-#include "envlogger/riegeli/byte_io.h"
 #include "envlogger/base/status.h"
+#include "envlogger/riegeli/byte_io.h"
 
 namespace envlogger {
 
@@ -46,8 +46,9 @@ class RiegeliDatasetReader {
   // Init() of a dataset whose shard directories are given (in order) instead
   // of listed, its files opened with `open` (riegeli/byte_io.h; clones too):
   // for datasets held in memory by tests and fuzz targets.
-  envlogger::Status InitFromShards(std::string_view data_dir, const std::vector<std::string>& shard_dirs,
-                                 riegeli::SourceOpener open);
+  envlogger::Status InitFromShards(std::string_view data_dir,
+                                   const std::vector<std::string>& shard_dirs,
+                                   riegeli::SourceOpener open);
 
   envlogger::StatusOr<RiegeliDatasetReader> Clone() const;
 

@@ -30,9 +30,9 @@
 #include <string_view>
 #include <vector>
 
+#include "envlogger/base/status.h"
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk_reader.h"
-#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -52,10 +52,10 @@ struct ShardIndexLists {
 
 // What RecoverShardIndex() changed.
 struct ShardIndexRecovery {
-  int64_t recovered_steps = 0;     // Steps found beyond the index.
-  int64_t recovered_episodes = 0;  // Episode starts the index lacked.
+  int64_t recovered_steps = 0;                  // Steps found beyond the index.
+  int64_t recovered_episodes = 0;               // Episode starts the index lacked.
   std::vector<riegeli::SkippedRegion> skipped;  // Damage met in steps.riegeli.
-  uint64_t torn_tail_bytes = 0;  // Incomplete chunk at the end of the file.
+  uint64_t torn_tail_bytes = 0;                 // Incomplete chunk at the end of the file.
   // True if anything was recovered or lost.
   bool changed() const {
     return recovered_steps > 0 || recovered_episodes > 0 || !skipped.empty() || torn_tail_bytes > 0;
@@ -68,9 +68,9 @@ struct ShardIndexRecovery {
 // Completes `index` from the steps file (see above), opened with `open`
 // (riegeli/byte_io.h; empty: the file). Errors: the steps file cannot be
 // opened or read (other than damage, which is skipped).
-envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath,
-                                                        ShardIndexLists* index,
-                                                        const riegeli::SourceOpener& open = nullptr);
+envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(
+    const std::string& steps_filepath, ShardIndexLists* index,
+    const riegeli::SourceOpener& open = nullptr);
 
 }  // namespace envlogger
 

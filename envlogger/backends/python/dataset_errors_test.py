@@ -70,10 +70,11 @@ def test_damaged_chunk_is_a_damaged_data_error(tmp_path):
   path = tmp_path / 'd'
   _write(path, 40, writer_options='transpose,uncompressed,chunk_size:400')
   clean = damage_harness.load_clean(str(path))
-  rel, chunks = next((rel, chunks) for rel, chunks in sorted(clean.step_chunks.items())
-                     if len(chunks) >= 3)
+  rel, chunks = next(
+    (rel, chunks) for rel, chunks in sorted(clean.step_chunks.items()) if len(chunks) >= 3
+  )
   begin, unused_end, lost = chunks[1]
-  damage_harness.flip_byte(os.path.join(str(path), rel), begin + 30, mask=0x5a)
+  damage_harness.flip_byte(os.path.join(str(path), rel), begin + 30, mask=0x5A)
   reader = riegeli_dataset_reader.RiegeliDatasetReader()
   reader.init(str(path))
   with pytest.raises(dataset_errors.DamagedChunkError) as raised:
@@ -91,8 +92,11 @@ def test_vector_recorder_failure_is_typed(tmp_path):
   not_a_directory.write_bytes(b'x')
   with pytest.raises(dataset_errors.FailedPreconditionError) as raised:
     _native.vector_recording.VectorStepRecorder(
-        [str(tmp_path / 'env0'), str(not_a_directory)], [b'', b''],
-        max_episodes_per_shard=0, writer_options='')
+      [str(tmp_path / 'env0'), str(not_a_directory)],
+      [b'', b''],
+      max_episodes_per_shard=0,
+      writer_options='',
+    )
   assert isinstance(raised.value, RuntimeError)
   assert (raised.value.code, raised.value.code_name) == (9, 'FAILED_PRECONDITION')
   assert str(raised.value).startswith('FAILED_PRECONDITION: ')

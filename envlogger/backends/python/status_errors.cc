@@ -26,7 +26,8 @@ void SetStatusErrorClasses(py::dict by_code, py::dict by_reason) {
   PyObject* type = PyExc_RuntimeError;
   const py::str reason(status.reason());
   const py::int_ code(static_cast<int>(status.code()));
-  if (classes_by_reason != nullptr && !status.reason().empty() && classes_by_reason->contains(reason)) {
+  if (classes_by_reason != nullptr && !status.reason().empty() &&
+      classes_by_reason->contains(reason)) {
     type = (*classes_by_reason)[reason].ptr();
   } else if (classes_by_code != nullptr && classes_by_code->contains(code)) {
     type = (*classes_by_code)[code].ptr();

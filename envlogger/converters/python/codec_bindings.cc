@@ -58,8 +58,10 @@ using codec_internal::EncodeStep;
 PyMethodDef kMethods[] = {
     {"encode", reinterpret_cast<PyCFunction>(Encode), METH_O,
      "encode(value) -> bytes: the serialized envlogger.Data of a Python value."},
-    {"encode_step", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(EncodeStep)), METH_FASTCALL,
-     "encode_step(timestep, action, custom_data) -> bytes: encode((timestep, action, custom_data))."},
+    {"encode_step", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(EncodeStep)),
+     METH_FASTCALL,
+     "encode_step(timestep, action, custom_data) -> bytes: encode((timestep, action, "
+     "custom_data))."},
     {"decode", reinterpret_cast<PyCFunction>(Decode), METH_O,
      "decode(data: bytes-like) -> value: decodes serialized envlogger.Data."},
     {nullptr, nullptr, 0, nullptr},

@@ -88,7 +88,8 @@ class Decoder {
 
 PyObject* Decoder::DecodeData(const MessageParts& data, int depth) {
   if (depth > wire::kMaxDataDepth) {
-    PyErr_Format(PyExc_ValueError, "Malformed envlogger.Data wire bytes: nested deeper than %d levels",
+    PyErr_Format(PyExc_ValueError,
+                 "Malformed envlogger.Data wire bytes: nested deeper than %d levels",
                  wire::kMaxDataDepth);
     return nullptr;
   }
@@ -159,39 +160,41 @@ PyObject* Decoder::DecodeDict(const MessageParts& dict, int depth) {
   Ref result(PyDict_New());
   if (!result) return nullptr;
   for (const DictWire::Entry& entry : parsed.entries) {
-    Ref key(PyUnicode_DecodeUTF8(entry.key.data(), static_cast<Py_ssize_t>(entry.key.size()), "strict"));
+    Ref key(PyUnicode_DecodeUTF8(entry.key.data(), static_cast<Py_ssize_t>(entry.key.size()),
+                                 "strict"));
     if (!key) return nullptr;
     Ref value(DecodeData(entry.value, depth + 1));
     if (!value || PyDict_SetItem(result.get(), key.get(), value.get()) < 0) return nullptr;
   }
   bool python_error = false;
-  const envlogger::Status kvs_status = ForEachElement(parsed.kvs, origin_, [&](std::string_view element) {
-    DataWire pair;
-    RETURN_IF_ERROR(ParseData(MessageParts(element), origin_, &pair));
-    std::vector<std::string_view> parts;
-    if (pair.kind == DataKind::kTuple) {
-      RETURN_IF_ERROR(ForEachElement(pair.payload, origin_, [&](std::string_view part) {
-        parts.push_back(part);
+  const envlogger::Status kvs_status =
+      ForEachElement(parsed.kvs, origin_, [&](std::string_view element) {
+        DataWire pair;
+        RETURN_IF_ERROR(ParseData(MessageParts(element), origin_, &pair));
+        std::vector<std::string_view> parts;
+        if (pair.kind == DataKind::kTuple) {
+          RETURN_IF_ERROR(ForEachElement(pair.payload, origin_, [&](std::string_view part) {
+            parts.push_back(part);
+            return envlogger::OkStatus();
+          }));
+        }
+        if (parts.size() != 2) {
+          return envlogger::InvalidArgumentError(
+              "Malformed envlogger.Data: a Dict.kvs element is not a (key, value) tuple at byte " +
+              std::to_string(element.data() - origin_));
+        }
+        Ref key(DecodeData(MessageParts(parts[0]), depth + 2));
+        if (!key) {
+          python_error = true;
+          return PythonError();
+        }
+        Ref value(DecodeData(MessageParts(parts[1]), depth + 2));
+        if (!value || PyDict_SetItem(result.get(), key.get(), value.get()) < 0) {
+          python_error = true;
+          return PythonError();
+        }
         return envlogger::OkStatus();
-      }));
-    }
-    if (parts.size() != 2) {
-      return envlogger::InvalidArgumentError(
-          "Malformed envlogger.Data: a Dict.kvs element is not a (key, value) tuple at byte " +
-          std::to_string(element.data() - origin_));
-    }
-    Ref key(DecodeData(MessageParts(parts[0]), depth + 2));
-    if (!key) {
-      python_error = true;
-      return PythonError();
-    }
-    Ref value(DecodeData(MessageParts(parts[1]), depth + 2));
-    if (!value || PyDict_SetItem(result.get(), key.get(), value.get()) < 0) {
-      python_error = true;
-      return PythonError();
-    }
-    return envlogger::OkStatus();
-  });
+      });
   if (python_error) return nullptr;
   if (!kvs_status.ok()) return SetStatus(kvs_status);
   return result.release();

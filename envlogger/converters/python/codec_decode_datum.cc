@@ -18,17 +18,39 @@ namespace {
 
 // Where a Datum's value comes from (upstream's precedence, see top comment).
 enum class Source {
-  kNone, kFloat, kDouble, kInt32, kInt64, kUint32, kUint64, kBool,
-  kFloatBuffer, kInt8, kInt16, kUint8, kUint16, kString, kBytes, kBigint,
+  kNone,
+  kFloat,
+  kDouble,
+  kInt32,
+  kInt64,
+  kUint32,
+  kUint64,
+  kBool,
+  kFloatBuffer,
+  kInt8,
+  kInt16,
+  kUint8,
+  kUint16,
+  kString,
+  kBytes,
+  kBigint,
 };
 
 // Size in bytes of the numpy scalar types NewScalar() is called with.
 size_t ScalarWidth(int type_num) {
   switch (type_num) {
-    case NPY_INT8: case NPY_UINT8: return 1;
-    case NPY_INT16: case NPY_UINT16: return 2;
-    case NPY_INT32: case NPY_UINT32: case NPY_FLOAT32: return 4;
-    default: return 8;
+    case NPY_INT8:
+    case NPY_UINT8:
+      return 1;
+    case NPY_INT16:
+    case NPY_UINT16:
+      return 2;
+    case NPY_INT32:
+    case NPY_UINT32:
+    case NPY_FLOAT32:
+      return 4;
+    default:
+      return 8;
   }
 }
 
@@ -71,7 +93,8 @@ PyObject* PyIntFromBigint(std::string_view bytes) {
   if (bytes.size() <= 8) {
     int64_t value = bytes.empty() ? 0 : static_cast<int8_t>(bytes[0]);  // Sign-extended first byte.
     for (size_t i = 1; i < bytes.size(); ++i) {
-      value = static_cast<int64_t>((static_cast<uint64_t>(value) << 8) | static_cast<uint8_t>(bytes[i]));
+      value = static_cast<int64_t>((static_cast<uint64_t>(value) << 8) |
+                                   static_cast<uint8_t>(bytes[i]));
     }
     return PyLong_FromLongLong(value);
   }
@@ -88,13 +111,20 @@ PyObject* PyIntFromBigint(std::string_view bytes) {
 // exception set.
 bool ChooseSource(const DatumWire& datum, bool scalar, Source* chosen) {
   Source source = Source::kNone;
-  if (!datum.float_values.empty()) source = Source::kFloat;
-  else if (!datum.double_values.empty()) source = Source::kDouble;
-  else if (!datum.int32_values.empty()) source = Source::kInt32;
-  else if (!datum.int64_values.empty()) source = Source::kInt64;
-  else if (!datum.uint32_values.empty()) source = Source::kUint32;
-  else if (!datum.uint64_values.empty()) source = Source::kUint64;
-  else if (!datum.bool_values.empty()) source = Source::kBool;
+  if (!datum.float_values.empty())
+    source = Source::kFloat;
+  else if (!datum.double_values.empty())
+    source = Source::kDouble;
+  else if (!datum.int32_values.empty())
+    source = Source::kInt32;
+  else if (!datum.int64_values.empty())
+    source = Source::kInt64;
+  else if (!datum.uint32_values.empty())
+    source = Source::kUint32;
+  else if (!datum.uint64_values.empty())
+    source = Source::kUint64;
+  else if (!datum.bool_values.empty())
+    source = Source::kBool;
 
   const struct {
     std::string_view bytes;
@@ -111,10 +141,11 @@ bool ChooseSource(const DatumWire& datum, bool scalar, Source* chosen) {
       // As the reference codec: whole elements (a scalar is the first one),
       // and a later packed field wins over an earlier one.
       if (field.bytes.size() % field.width != 0) {
-        PyErr_Format(PyExc_ValueError,
-                     "Malformed envlogger.Datum: packed values field of %zu bytes is not a whole number of "
-                     "%zu-byte elements",
-                     field.bytes.size(), field.width);
+        PyErr_Format(
+            PyExc_ValueError,
+            "Malformed envlogger.Datum: packed values field of %zu bytes is not a whole number of "
+            "%zu-byte elements",
+            field.bytes.size(), field.width);
         return false;
       }
       source = field.source;
@@ -127,8 +158,10 @@ bool ChooseSource(const DatumWire& datum, bool scalar, Source* chosen) {
       source = Source::kBytes;
     } else if (!datum.bigint_values.empty()) {
       if (!scalar) {
-        PyErr_Format(PyExc_TypeError, "Unsupported Datum of arbitrarily big ints: %zu bigint_values with shape of %zu dims",
-                     datum.bigint_values.size(), datum.shape.size());
+        PyErr_Format(
+            PyExc_TypeError,
+            "Unsupported Datum of arbitrarily big ints: %zu bigint_values with shape of %zu dims",
+            datum.bigint_values.size(), datum.shape.size());
         return false;
       }
       source = Source::kBigint;
@@ -152,9 +185,13 @@ PyObject* DecodeScalarDatum(const DatumWire& datum, Source source) {
       std::memcpy(&value, datum.double_values[0].data(), 8);
       return NewScalar(NPY_FLOAT64, &value);
     }
-    case Source::kInt32: case Source::kInt64: case Source::kUint32: case Source::kUint64: case Source::kBool: {
-      const DatumWire::Runs& runs = source == Source::kInt32   ? datum.int32_values
-                                    : source == Source::kInt64 ? datum.int64_values
+    case Source::kInt32:
+    case Source::kInt64:
+    case Source::kUint32:
+    case Source::kUint64:
+    case Source::kBool: {
+      const DatumWire::Runs& runs = source == Source::kInt32    ? datum.int32_values
+                                    : source == Source::kInt64  ? datum.int64_values
                                     : source == Source::kUint32 ? datum.uint32_values
                                     : source == Source::kUint64 ? datum.uint64_values
                                                                 : datum.bool_values;
@@ -174,14 +211,16 @@ PyObject* DecodeScalarDatum(const DatumWire& datum, Source source) {
     }
     case Source::kFloatBuffer: {
       const auto* b = reinterpret_cast<const uint8_t*>(datum.float_values_buffer.data());
-      const uint32_t bits = uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+      const uint32_t bits =
+          uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
       return NewScalar(NPY_FLOAT32, &bits);
     }
     case Source::kInt8:
       return NewScalar(NPY_INT8, datum.int8_values.data());
     case Source::kUint8:
       return NewScalar(NPY_UINT8, datum.uint8_values.data());
-    case Source::kInt16: case Source::kUint16: {
+    case Source::kInt16:
+    case Source::kUint16: {
       const auto* b = reinterpret_cast<const uint8_t*>(
           (source == Source::kInt16 ? datum.int16_values : datum.uint16_values).data());
       const uint16_t v = static_cast<uint16_t>(b[0] << 8 | b[1]);
@@ -206,21 +245,63 @@ void ArrayTypeAndCount(const DatumWire& datum, Source source, int* type_num, siz
   *type_num = NPY_OBJECT;
   *count = 0;
   switch (source) {
-    case Source::kFloat: *type_num = NPY_FLOAT32; *count = CountFixed(datum.float_values, 4); break;
-    case Source::kDouble: *type_num = NPY_FLOAT64; *count = CountFixed(datum.double_values, 8); break;
-    case Source::kInt32: *type_num = NPY_INT32; *count = CountVarints(datum.int32_values); break;
-    case Source::kInt64: *type_num = NPY_INT64; *count = CountVarints(datum.int64_values); break;
-    case Source::kUint32: *type_num = NPY_UINT32; *count = CountVarints(datum.uint32_values); break;
-    case Source::kUint64: *type_num = NPY_UINT64; *count = CountVarints(datum.uint64_values); break;
-    case Source::kBool: *type_num = NPY_BOOL; *count = CountVarints(datum.bool_values); break;
-    case Source::kFloatBuffer: *type_num = NPY_FLOAT32; *count = datum.float_values_buffer.size() / 4; break;
-    case Source::kInt8: *type_num = NPY_INT8; *count = datum.int8_values.size(); break;
-    case Source::kUint8: *type_num = NPY_UINT8; *count = datum.uint8_values.size(); break;
-    case Source::kInt16: *type_num = NPY_INT16; *count = datum.int16_values.size() / 2; break;
-    case Source::kUint16: *type_num = NPY_UINT16; *count = datum.uint16_values.size() / 2; break;
-    case Source::kString: *count = datum.string_values.size(); break;
-    case Source::kBytes: *count = datum.bytes_values.size(); break;
-    case Source::kBigint: case Source::kNone: break;
+    case Source::kFloat:
+      *type_num = NPY_FLOAT32;
+      *count = CountFixed(datum.float_values, 4);
+      break;
+    case Source::kDouble:
+      *type_num = NPY_FLOAT64;
+      *count = CountFixed(datum.double_values, 8);
+      break;
+    case Source::kInt32:
+      *type_num = NPY_INT32;
+      *count = CountVarints(datum.int32_values);
+      break;
+    case Source::kInt64:
+      *type_num = NPY_INT64;
+      *count = CountVarints(datum.int64_values);
+      break;
+    case Source::kUint32:
+      *type_num = NPY_UINT32;
+      *count = CountVarints(datum.uint32_values);
+      break;
+    case Source::kUint64:
+      *type_num = NPY_UINT64;
+      *count = CountVarints(datum.uint64_values);
+      break;
+    case Source::kBool:
+      *type_num = NPY_BOOL;
+      *count = CountVarints(datum.bool_values);
+      break;
+    case Source::kFloatBuffer:
+      *type_num = NPY_FLOAT32;
+      *count = datum.float_values_buffer.size() / 4;
+      break;
+    case Source::kInt8:
+      *type_num = NPY_INT8;
+      *count = datum.int8_values.size();
+      break;
+    case Source::kUint8:
+      *type_num = NPY_UINT8;
+      *count = datum.uint8_values.size();
+      break;
+    case Source::kInt16:
+      *type_num = NPY_INT16;
+      *count = datum.int16_values.size() / 2;
+      break;
+    case Source::kUint16:
+      *type_num = NPY_UINT16;
+      *count = datum.uint16_values.size() / 2;
+      break;
+    case Source::kString:
+      *count = datum.string_values.size();
+      break;
+    case Source::kBytes:
+      *count = datum.bytes_values.size();
+      break;
+    case Source::kBigint:
+    case Source::kNone:
+      break;
   }
 }
 
@@ -232,13 +313,16 @@ void CopyPacked(const DatumWire& datum, Source source, size_t count, uint8_t* de
                                  : source == Source::kUint16    ? datum.uint16_values
                                  : source == Source::kInt8      ? datum.int8_values
                                                                 : datum.uint8_values;
-  const size_t width = source == Source::kFloatBuffer ? 4 : source == Source::kInt16 || source == Source::kUint16 ? 2 : 1;
+  const size_t width = source == Source::kFloatBuffer                          ? 4
+                       : source == Source::kInt16 || source == Source::kUint16 ? 2
+                                                                               : 1;
   if (width == 1) {
     std::memcpy(dest, bytes.data(), count);
     return;
   }
   for (size_t i = 0; i < count; ++i) {
-    for (size_t b = 0; b < width; ++b) dest[i * width + b] = static_cast<uint8_t>(bytes[i * width + width - 1 - b]);
+    for (size_t b = 0; b < width; ++b)
+      dest[i * width + b] = static_cast<uint8_t>(bytes[i * width + width - 1 - b]);
   }
 }
 
@@ -252,19 +336,37 @@ bool FillArray(const DatumWire& datum, Source source, size_t count, void* out) {
       for (size_t i = 0; i < count; ++i) bits[i] = QuietNan(bits[i]);
       break;
     }
-    case Source::kDouble: DecodeFixed(datum.double_values, static_cast<double*>(out)); break;
-    case Source::kInt32: DecodeVarints(datum.int32_values, static_cast<int32_t*>(out)); break;
-    case Source::kInt64: DecodeVarints(datum.int64_values, static_cast<int64_t*>(out)); break;
-    case Source::kUint32: DecodeVarints(datum.uint32_values, static_cast<uint32_t*>(out)); break;
-    case Source::kUint64: DecodeVarints(datum.uint64_values, static_cast<uint64_t*>(out)); break;
-    case Source::kBool: DecodeVarints(datum.bool_values, static_cast<bool*>(out)); break;
-    case Source::kFloatBuffer: case Source::kInt16: case Source::kUint16: case Source::kInt8: case Source::kUint8:
+    case Source::kDouble:
+      DecodeFixed(datum.double_values, static_cast<double*>(out));
+      break;
+    case Source::kInt32:
+      DecodeVarints(datum.int32_values, static_cast<int32_t*>(out));
+      break;
+    case Source::kInt64:
+      DecodeVarints(datum.int64_values, static_cast<int64_t*>(out));
+      break;
+    case Source::kUint32:
+      DecodeVarints(datum.uint32_values, static_cast<uint32_t*>(out));
+      break;
+    case Source::kUint64:
+      DecodeVarints(datum.uint64_values, static_cast<uint64_t*>(out));
+      break;
+    case Source::kBool:
+      DecodeVarints(datum.bool_values, static_cast<bool*>(out));
+      break;
+    case Source::kFloatBuffer:
+    case Source::kInt16:
+    case Source::kUint16:
+    case Source::kInt8:
+    case Source::kUint8:
       CopyPacked(datum, source, count, static_cast<uint8_t*>(out));
       break;
-    case Source::kString: case Source::kBytes: {
+    case Source::kString:
+    case Source::kBytes: {
       auto** objects = static_cast<PyObject**>(out);
       for (size_t i = 0; i < count; ++i) {
-        const std::string_view item = source == Source::kString ? datum.string_values[i] : datum.bytes_values[i];
+        const std::string_view item =
+            source == Source::kString ? datum.string_values[i] : datum.bytes_values[i];
         PyObject* object =
             source == Source::kString
                 ? PyUnicode_DecodeUTF8(item.data(), static_cast<Py_ssize_t>(item.size()), "strict")
@@ -274,7 +376,9 @@ bool FillArray(const DatumWire& datum, Source source, size_t count, void* out) {
       }
       break;
     }
-    case Source::kBigint: case Source::kNone: break;
+    case Source::kBigint:
+    case Source::kNone:
+      break;
   }
   return true;
 }
@@ -302,7 +406,8 @@ PyObject* DecodeArrayDatum(const DatumWire& datum, Source source) {
   Ref array(direct ? PyArray_SimpleNew(static_cast<int>(dims.size()), dims.data(), type_num)
                    : PyArray_SimpleNew(1, &flat, type_num));
   if (!array) return nullptr;
-  if (!FillArray(datum, source, count, PyArray_DATA(reinterpret_cast<PyArrayObject*>(array.get())))) return nullptr;
+  if (!FillArray(datum, source, count, PyArray_DATA(reinterpret_cast<PyArrayObject*>(array.get()))))
+    return nullptr;
   if (direct) return array.release();
   PyArray_Dims shape = {dims.data(), static_cast<int>(dims.size())};
   return PyArray_Newshape(reinterpret_cast<PyArrayObject*>(array.get()), &shape, NPY_CORDER);

@@ -87,9 +87,12 @@ bool Encoder::EncodeList(PyObject* list, int depth) {
   for (Py_ssize_t i = 0; i < size; ++i) {
     PyObject* element = PyList_GET_ITEM(list, i);
     if (Py_TYPE(element) != first_type && !PyType_IsSubtype(Py_TYPE(element), first_type)) {
-      return Fail(PyExc_TypeError,
-                  std::string("We assume list is homogeneous, i.e. every element has the type of the first one (") +
-                      first_type->tp_name + "); element [" + std::to_string(i) + "] is a " + TypeName(element));
+      return Fail(
+          PyExc_TypeError,
+          std::string(
+              "We assume list is homogeneous, i.e. every element has the type of the first one (") +
+              first_type->tp_name + "); element [" + std::to_string(i) + "] is a " +
+              TypeName(element));
     }
     if (!EncodeElement(wire::kListValues, element, depth + 1)) {
       path_.push_back("[" + std::to_string(i) + "]");
@@ -211,7 +214,8 @@ bool Encoder::EncodeArray(PyArrayObject* array) {
   PyArray_Descr* descr = PyArray_DESCR(array);
   const int type_num = descr->type_num;
   if (!SupportedArrayType(type_num)) {
-    return Fail(PyExc_TypeError, "Unsupported `array.dtype`: " + Str(reinterpret_cast<PyObject*>(descr)));
+    return Fail(PyExc_TypeError,
+                "Unsupported `array.dtype`: " + Str(reinterpret_cast<PyObject*>(descr)));
   }
   const int ndim = PyArray_NDIM(array);
   const npy_intp* dims = PyArray_DIMS(array);
@@ -234,13 +238,18 @@ bool Encoder::EncodeArray(PyArrayObject* array) {
   }
   if (PyArray_SIZE(array) > 0) {
     Ref contiguous;
-    if (!(PyArray_IS_C_CONTIGUOUS(array) && PyArray_ISALIGNED(array) && PyArray_ISNOTSWAPPED(array))) {
+    if (!(PyArray_IS_C_CONTIGUOUS(array) && PyArray_ISALIGNED(array) &&
+          PyArray_ISNOTSWAPPED(array))) {
       PyArray_Descr* native = PyArray_DescrNewByteorder(descr, NPY_NATIVE);
-      if (native == nullptr) return Fail(PyExc_TypeError, "Cannot read array of dtype " + Repr(reinterpret_cast<PyObject*>(descr)));
-      contiguous.reset(PyArray_FromArray(array, native, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED));
+      if (native == nullptr)
+        return Fail(PyExc_TypeError,
+                    "Cannot read array of dtype " + Repr(reinterpret_cast<PyObject*>(descr)));
+      contiguous.reset(
+          PyArray_FromArray(array, native, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED));
       if (!contiguous) {
         PyErr_Clear();
-        return Fail(PyExc_TypeError, "Cannot read array of dtype " + Repr(reinterpret_cast<PyObject*>(descr)));
+        return Fail(PyExc_TypeError,
+                    "Cannot read array of dtype " + Repr(reinterpret_cast<PyObject*>(descr)));
       }
       array = reinterpret_cast<PyArrayObject*>(contiguous.get());
     }
@@ -261,7 +270,8 @@ void AppendBigEndian(const T* values, size_t count, std::string* out) {
   char* dest = &(*out)[start];
   for (size_t i = 0; i < count; ++i) {
     const auto v = static_cast<std::make_unsigned_t<T>>(values[i]);
-    for (size_t b = 0; b < sizeof(T); ++b) dest[i * sizeof(T) + b] = static_cast<char>(v >> (8 * (sizeof(T) - 1 - b)));
+    for (size_t b = 0; b < sizeof(T); ++b)
+      dest[i * sizeof(T) + b] = static_cast<char>(v >> (8 * (sizeof(T) - 1 - b)));
   }
 }
 
@@ -276,8 +286,9 @@ bool Encoder::EncodeArrayValues(PyArrayObject* array, int type_num) {
       writer_.PackedFixed(wire::kDoubleValues, data, n, 8);
       return true;
     case NPY_INT32:
-      writer_.PackedVarints(wire::kInt32Values, static_cast<const int32_t*>(data), n,
-                            [](int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); });
+      writer_.PackedVarints(
+          wire::kInt32Values, static_cast<const int32_t*>(data), n,
+          [](int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); });
       return true;
     case NPY_INT64:
       writer_.PackedVarints(wire::kInt64Values, static_cast<const int64_t*>(data), n,
@@ -315,8 +326,9 @@ bool Encoder::EncodeArrayValues(PyArrayObject* array, int type_num) {
         while (length > 0 && item[length - 1] == 0) --length;  // str(x) drops trailing NULs.
         scratch_.clear();
         if (!AppendUtf8FromUcs4(item, length, &scratch_)) {
-          return Fail(PyExc_ValueError, "Array element " + std::to_string(i) +
-                                            " (row-major) is not valid Unicode (surrogate or above U+10FFFF)");
+          return Fail(PyExc_ValueError,
+                      "Array element " + std::to_string(i) +
+                          " (row-major) is not valid Unicode (surrogate or above U+10FFFF)");
         }
         writer_.Bytes(wire::kStringValues, scratch_);
       }
@@ -363,7 +375,8 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
     return true;
   }
   if (PyBytes_Check(value)) {
-    writer_.Bytes(wire::kBytesValues, std::string_view(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value)));
+    writer_.Bytes(wire::kBytesValues,
+                  std::string_view(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value)));
     return true;
   }
   const bool is_bool = PyBool_Check(value);
@@ -392,8 +405,9 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
     Ref method(PyObject_GetAttrString(int_type, "to_bytes"));
     Ref args(Py_BuildValue("(OLs)", value, bit_length / 8 + 1, "big"));
     Ref kwargs(Py_BuildValue("{s:O}", "signed", Py_True));
-    Ref bytes(method && args && kwargs && bit_length >= 0 ? PyObject_Call(method.get(), args.get(), kwargs.get())
-                                                          : nullptr);
+    Ref bytes(method && args && kwargs && bit_length >= 0
+                  ? PyObject_Call(method.get(), args.get(), kwargs.get())
+                  : nullptr);
     if (!bytes || !PyBytes_Check(bytes.get())) {
       PyErr_Clear();
       return FailUnsupported(value);
@@ -449,7 +463,8 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
       case 4: {
         uint32_t v;
         std::memcpy(&v, raw, 4);
-        const uint64_t widened = is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) : v;
+        const uint64_t widened =
+            is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) : v;
         writer_.PackedVarints(is_signed ? wire::kInt32Values : wire::kUint32Values, &widened, 1,
                               [](uint64_t x) { return x; });
         return true;

@@ -40,9 +40,7 @@ class Ref {
   Ref(const Ref&) = delete;
   Ref& operator=(const Ref&) = delete;
   // Takes over `object`, releasing the reference held so far.
-  void reset(PyObject* object) {
-    Py_XSETREF(object_, object);
-  }
+  void reset(PyObject* object) { Py_XSETREF(object_, object); }
   ~Ref() { Py_XDECREF(object_); }
   PyObject* get() const { return object_; }
   PyObject* release() {

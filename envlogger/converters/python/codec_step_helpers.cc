@@ -14,7 +14,8 @@ namespace codec_internal {
 // encode_step(timestep, action, custom_data) == encode((timestep, action, custom_data)).
 PyObject* EncodeStep(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs != 3) {
-    PyErr_SetString(PyExc_TypeError, "encode_step() takes exactly 3 arguments (timestep, action, custom_data)");
+    PyErr_SetString(PyExc_TypeError,
+                    "encode_step() takes exactly 3 arguments (timestep, action, custom_data)");
     return nullptr;
   }
   Ref step(PyTuple_Pack(3, args[0], args[1], args[2]));
@@ -70,7 +71,8 @@ PyObject* DecodeStepRecord(std::string_view record, const StepClasses& classes) 
   }
   PyObject* timestep_items[4] = {step_type, fields[1], fields[2], fields[3]};
   for (PyObject* item : timestep_items) Py_INCREF(item);
-  PyObject* step_items[3] = {NewNamedTuple(classes.timestep, timestep_items, 4), parts[1], parts[2]};
+  PyObject* step_items[3] = {NewNamedTuple(classes.timestep, timestep_items, 4), parts[1],
+                             parts[2]};
   if (step_items[0] == nullptr) return nullptr;
   Py_INCREF(parts[1]);
   Py_INCREF(parts[2]);
