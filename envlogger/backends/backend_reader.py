@@ -5,7 +5,7 @@ import collections.abc
 import dataclasses
 import itertools
 import operator
-from typing import Any, Callable, Generic, Iterator, List, NamedTuple, Optional, TypeVar, Union
+from typing import Any, Callable, Dict, Generic, Iterator, List, NamedTuple, Optional, TypeVar, Union
 
 import numpy as np
 
@@ -236,6 +236,16 @@ class BackendReader(metaclass=abc.ABCMeta):
     intact datasets. Each `copy()` keeps its own list.
     """
     return []
+
+  def cache_stats(self) -> Optional[Dict[str, int]]:
+    """The decoded-chunk cache of a file backend, or None (no such cache).
+
+    A dict: `max_bytes` (the bound), `bytes` and `chunks` (held now), and
+    counters since the files were opened: `hits` and `misses` (lookups of a
+    chunk for a random access) and `evictions` (chunks dropped to stay
+    within the bound).
+    """
+    return None
 
   def _decode_episode_metadata(self, stored: Any) -> Any:
     """Turns stored episode metadata into the user's value (default: codec)."""

@@ -50,14 +50,30 @@ _BATCH_BYTES = 1 << 20
 class RiegeliBackendReader(backend_reader.BackendReader):
   """Reads a dataset written by RiegeliBackendWriter (or upstream envlogger)."""
 
-  def __init__(self, data_directory: str):
+  def __init__(self, data_directory: str, cache_bytes: Optional[int] = None):
     """Opens the dataset in `data_directory`.
 
+    Args:
+      data_directory: the dataset (metadata.riegeli and shard directories).
+      cache_bytes: bytes of decoded step chunks kept in memory for random
+        access (`steps[i]`, `sample`, `batches`), in total over the shards,
+        split evenly between them; least recently used chunks are evicted.
+        None (the default): 64 MiB per shard. 0 keeps no chunk but the one
+        being read. A cache at least as large as the decoded steps (see
+        `cache_stats()['bytes']` after one pass) decodes each chunk once.
+        Copies (`copy()`, loader workers) each have their own cache of
+        this size.
+
     Raises:
+      ValueError: `cache_bytes` is not None or an int >= 0.
       RuntimeError: the directory does not exist, is not a dataset (no
         metadata.riegeli), or a file in it cannot be read. Shards whose index
         is empty are skipped with a warning instead.
     """
+    if cache_bytes is not None and (isinstance(cache_bytes, bool) or
+                                    not isinstance(cache_bytes, (int, np.integer)) or
+                                    cache_bytes < 0):
+      raise ValueError(f'cache_bytes must be None or an int >= 0, got {cache_bytes!r}')
     self._reader = riegeli_dataset_reader.RiegeliDatasetReader()
     try:
       self._reader.init(data_directory)
@@ -68,6 +84,8 @@ class RiegeliBackendReader(backend_reader.BackendReader):
           'Skipping a shard of %s without indexed steps (%s). Was the writer '
           'closed? Data written after its last flush is not indexed.',
           data_directory, e)
+    if cache_bytes is not None:
+      self._reader.set_step_cache_bytes(int(cache_bytes))
     for report in self._reader.recovery_reports():
       logging.warning('Dataset %s was not closed by its writer or is damaged: %s',
                       data_directory, report)
@@ -108,6 +126,12 @@ class RiegeliBackendReader(backend_reader.BackendReader):
                                      range(first, last + 1) if first >= 0 else range(0))
         for path, begin, end, message, first, last in self._reader.damaged_regions()
     ]
+
+  def cache_stats(self) -> dict[str, int]:
+    """The decoded-chunk caches of the steps files (see BackendReader)."""
+    if self._reader is None:
+      return dict(max_bytes=0, bytes=0, chunks=0, hits=0, misses=0, evictions=0)
+    return self._reader.step_cache_stats()
 
   def _read_error(self, error: RuntimeError) -> RuntimeError:
     """`error` of a native read, as DamagedDataError if it is damage.
