@@ -171,10 +171,12 @@ class RiegeliBackendReader(backend_reader.BackendReader):
 
     Falls back to stacking per-step values (the base class) with `ragged`
     parts, or when a step does not fit the plan or fails to read, so the
-    result and errors are the same either way. A range of steps is read
-    forwards (the record reader's sequential path, which decodes each chunk
-    into a reused buffer without caching it: ~2x faster than backwards for
-    frames that overflow the cache). Successive other calls read in
+    result and errors are the same either way. A range of steps whose
+    arrays exceed the chunk cache is read forwards (the record reader's
+    sequential path, which decodes each chunk into a reused buffer without
+    caching it: ~2x faster than backwards for frames that overflow the
+    cache); a range that fits is read like a batch, so that its chunks stay
+    cached for the next pass. Successive other calls read in
     alternating directions: the decoded chunks still cached from the end of
     one call are the first the next call needs (a sorted sweep that always
     ran one way would evict each chunk just before it is needed again,
@@ -182,8 +184,9 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     """
     plan = None if step_stacking.ragged_paths(ragged) else self._column_plan()
     if plan is not None and self._reader is not None and len(indices):
-      if indices[-1] - indices[0] + 1 == len(indices):
-        descending = False  # A range: read forwards, chunk after chunk, reusing one buffer.
+      if (indices[-1] - indices[0] + 1 == len(indices) and
+          len(indices) * plan.row_bytes > self._reader.step_cache_stats()['max_bytes']):
+        descending = False  # A range larger than the cache: forwards, reusing one buffer.
       else:
         self._descending = descending = not self._descending
       result = plan.read(self._reader, indices, descending)
