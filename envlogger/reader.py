@@ -155,6 +155,12 @@ class Reader:
   def __del__(self):
     self.close()
 
+  def cache_stats(self) -> Optional[Dict[str, int]]:
+    """Size and counters of the decoded-chunk cache (`cache_bytes=` of a
+    Riegeli dataset), or None for backends without one. See
+    `BackendReader.cache_stats`."""
+    return self._backend.cache_stats()
+
   def metadata(self) -> Dict[str, Any]:
     """A copy of the dataset metadata, incl. the encoded `environment_specs`.
 
