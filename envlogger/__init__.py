@@ -42,7 +42,7 @@ def __getattr__(name: str) -> Any:
             riegeli_backend_writer.RiegeliBackendWriter)
   if name in _GYMNASIUM_CLASSES:
     try:
-      import gymnasium  # pylint: disable=g-import-not-at-top,unused-import
+      import gymnasium  # pylint: disable=g-import-not-at-top,unused-import  # noqa: F401
     except ImportError as e:
       raise ImportError(f'envlogger.{name} needs Gymnasium: '
                         'pip install envlogger[gymnasium]') from e

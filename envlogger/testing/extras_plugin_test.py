@@ -3,7 +3,6 @@
 import textwrap
 from unittest import mock
 
-import pytest
 
 from envlogger import extras
 from envlogger.testing import extras_plugin
