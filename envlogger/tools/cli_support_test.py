@@ -13,6 +13,7 @@ import termios
 from absl.testing import absltest
 import numpy as np
 
+from envlogger.testing import child_env
 from envlogger.testing import upstream_fixtures
 from envlogger.tools import cli_support
 from envlogger.tools import cli_testlib
@@ -24,7 +25,8 @@ def _run_in_terminal(*args):
   # A 24x100 terminal (a fresh pseudo-terminal has 0 columns, where tqdm draws nothing).
   fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 100, 0, 0))
   process = subprocess.Popen([sys.executable, '-m', 'envlogger.tools.cli', *args],
-                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                             env=child_env.child_env())
   os.close(slave)
   chunks = []
   while True:
@@ -101,7 +103,7 @@ class CliSupportTest(absltest.TestCase):
     self.assertNotIn('/200 [', out)
     self.assertIn('episode  count', out)
     result = subprocess.run([sys.executable, '-m', 'envlogger.tools.cli', 'stats', path],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, env=child_env.child_env())
     self.assertEqual(result.returncode, 0)
     self.assertNotIn('/200 [', result.stderr + result.stdout)  # Not a terminal.
     status, out = _run_in_terminal('verify', path)

@@ -22,6 +22,7 @@ from envlogger.backends.python import riegeli_dataset_reader
 from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import codec
 from envlogger.proto import storage_pb2
+from envlogger.testing import child_env
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / 'testdata' / 'upstream-1.3'
 DATASETS = sorted(p.name for p in FIXTURES.iterdir()
@@ -359,8 +360,8 @@ _DISK_FULL_SCRIPT = textwrap.dedent("""
 def test_async_writer_disk_full_is_raised_and_data_stays_readable(tmp_path):
   # In a child process: the file size limit would affect pytest's own files.
   result = subprocess.run([sys.executable, '-c', _DISK_FULL_SCRIPT, str(tmp_path)],
-                          capture_output=True, text=True, check=True,
-                          cwd=pathlib.Path(__file__).resolve().parents[3])
+                          capture_output=True, text=True, check=True, cwd=tmp_path,
+                          env=child_env.child_env())
   outcome = json.loads(result.stdout)
   errors = outcome['errors']
   assert len(errors) == 4, errors  # The failing call, then every later one.
@@ -383,8 +384,8 @@ def test_async_writer_closes_at_interpreter_exit(tmp_path):
         writer.add_step(b'%d' % i, is_new_episode=i % 10 == 0)
       # No close(): the module global is destroyed at exit.
   """)
-  subprocess.run([sys.executable, '-c', script, str(tmp_path)], check=True,
-                 cwd=pathlib.Path(__file__).resolve().parents[3])
+  subprocess.run([sys.executable, '-c', script, str(tmp_path)], check=True, cwd=tmp_path,
+                 env=child_env.child_env())
   reader = _reader(tmp_path)
   assert (reader.num_steps, reader.num_episodes) == (1000, 100)
   assert reader.serialized_step(999) == b'999'
