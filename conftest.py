@@ -11,10 +11,12 @@ import hypothesis
 
 hypothesis.settings.register_profile('envlogger', deadline=None)
 hypothesis.settings.register_profile(
-    'envlogger-ci', parent=hypothesis.settings.get_profile('envlogger'),
-    derandomize=True, print_blob=True)
-hypothesis.settings.load_profile(
-    'envlogger-ci' if os.environ.get('CI') else 'envlogger')
+  'envlogger-ci',
+  parent=hypothesis.settings.get_profile('envlogger'),
+  derandomize=True,
+  print_blob=True,
+)
+hypothesis.settings.load_profile('envlogger-ci' if os.environ.get('CI') else 'envlogger')
 
 # A test file whose optional extra is missing is skipped, naming the extra.
 pytest_plugins = ['envlogger.testing.extras_plugin']

@@ -43,10 +43,10 @@ def _native_sources() -> list[str]:
 # A header of each system library the extension needs, and the Debian/Ubuntu
 # package that provides it.
 SYSTEM_HEADERS = {
-    'Python.h': 'python3-dev',
-    'brotli/encode.h': 'libbrotli-dev',
-    'zstd.h': 'libzstd-dev',
-    'snappy-sinksource.h': 'libsnappy-dev',
+  'Python.h': 'python3-dev',
+  'brotli/encode.h': 'libbrotli-dev',
+  'zstd.h': 'libzstd-dev',
+  'snappy-sinksource.h': 'libsnappy-dev',
 }
 
 
@@ -68,16 +68,23 @@ def missing_packages(compiler, headers: Dict[str, str]) -> List[str]:
       return True
 
     if not compiles('empty', ''):
-      raise PlatformError('no working C++ compiler. Install one, e.g. on Debian/Ubuntu: '
-                          'sudo apt-get install build-essential')
-    return [package for i, (header, package) in enumerate(headers.items())
-            if not compiles(f'header{i}', f'#include <{header}>\n')]
+      raise PlatformError(
+        'no working C++ compiler. Install one, e.g. on Debian/Ubuntu: '
+        'sudo apt-get install build-essential'
+      )
+    return [
+      package
+      for i, (header, package) in enumerate(headers.items())
+      if not compiles(f'header{i}', f'#include <{header}>\n')
+    ]
 
 
 def missing_packages_message(packages: List[str]) -> str:
-  return (f'envlogger needs the headers of {", ".join(packages)} to build from source. Install '
-          f'them (Debian/Ubuntu: sudo apt-get install {" ".join(packages)}) and try again, or '
-          f'install a wheel built by scripts/build_wheels.sh, which needs none of them.')
+  return (
+    f'envlogger needs the headers of {", ".join(packages)} to build from source. Install '
+    f'them (Debian/Ubuntu: sudo apt-get install {" ".join(packages)}) and try again, or '
+    f'install a wheel built by scripts/build_wheels.sh, which needs none of them.'
+  )
 
 
 class BuildExt(build_ext):
@@ -94,16 +101,16 @@ if __name__ == '__main__':  # not when setup_test.py imports it
   ParallelCompile('ENVLOGGER_BUILD_JOBS', default=0).install()
 
   setuptools.setup(
-      ext_modules=[
-          Pybind11Extension(
-              'envlogger._native',
-              sources=_native_sources(),
-              # numpy's C API: the native codec reads/writes array buffers directly.
-              include_dirs=[str(ROOT), numpy.get_include()],
-              libraries=['brotlienc', 'brotlidec', 'zstd', 'snappy'],
-              cxx_std=17,
-              extra_compile_args=['-O2', '-fvisibility=hidden'],
-          )
-      ],
-      cmdclass={'build_ext': BuildExt},
+    ext_modules=[
+      Pybind11Extension(
+        'envlogger._native',
+        sources=_native_sources(),
+        # numpy's C API: the native codec reads/writes array buffers directly.
+        include_dirs=[str(ROOT), numpy.get_include()],
+        libraries=['brotlienc', 'brotlidec', 'zstd', 'snappy'],
+        cxx_std=17,
+        extra_compile_args=['-O2', '-fvisibility=hidden'],
+      )
+    ],
+    cmdclass={'build_ext': BuildExt},
   )

@@ -49,31 +49,36 @@ def _timings(fn: Callable[[], object], repeats: int, batch: int) -> List[float]:
 
 def _report(name: str, samples: List[float]) -> None:
   p50, p95, p99 = np.percentile(samples, [50, 95, 99])
-  print(f'{name:38s} median {p50:9.2f} us   p95 {p95:9.2f} us   '
-        f'p99 {p99:9.2f} us')
+  print(f'{name:38s} median {p50:9.2f} us   p95 {p95:9.2f} us   p99 {p99:9.2f} us')
 
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument('--repeats', type=int, default=300)
   args = parser.parse_args()
-  for label, step, batch in (('catch', _catch_step(), 200),
-                             ('84x84x3 uint8', _image_step(), 20)):
+  for label, step, batch in (('catch', _catch_step(), 200), ('84x84x3 uint8', _image_step(), 20)):
     wire = native_codec.encode(step)
     assert wire == codec.encode(step).SerializeToString(deterministic=True)
     print(f'-- {label} step ({len(wire)} bytes)')
-    _report('native encode', _timings(lambda: native_codec.encode(step),
-                                      args.repeats, batch))
-    _report('native encode_step', _timings(
-        lambda: native_codec.encode_step(*step), args.repeats, batch))
-    _report('python encode+serialize', _timings(
+    _report('native encode', _timings(lambda: native_codec.encode(step), args.repeats, batch))
+    _report(
+      'native encode_step', _timings(lambda: native_codec.encode_step(*step), args.repeats, batch)
+    )
+    _report(
+      'python encode+serialize',
+      _timings(
         lambda: codec.encode(step).SerializeToString(deterministic=True),
-        args.repeats, max(1, batch // 10)))
-    _report('native decode', _timings(lambda: native_codec.decode(wire),
-                                      args.repeats, batch))
-    _report('python parse+decode', _timings(
-        lambda: codec.decode(storage_pb2.Data.FromString(wire)),
-        args.repeats, max(1, batch // 10)))
+        args.repeats,
+        max(1, batch // 10),
+      ),
+    )
+    _report('native decode', _timings(lambda: native_codec.decode(wire), args.repeats, batch))
+    _report(
+      'python parse+decode',
+      _timings(
+        lambda: codec.decode(storage_pb2.Data.FromString(wire)), args.repeats, max(1, batch // 10)
+      ),
+    )
 
 
 if __name__ == '__main__':

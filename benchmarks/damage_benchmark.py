@@ -20,8 +20,10 @@ from absl import flags
 from envlogger.testing import damage_harness
 
 _DATASET = flags.DEFINE_string(
-    'dataset', os.path.join('envlogger', 'testdata', 'upstream-1.3', 'flushed_often'),
-    'A clean dataset (not modified).')
+  'dataset',
+  os.path.join('envlogger', 'testdata', 'upstream-1.3', 'flushed_often'),
+  'A clean dataset (not modified).',
+)
 _STRIDE = flags.DEFINE_integer('stride', 1, 'Flip every Nth byte.')
 
 
@@ -40,8 +42,10 @@ def main(argv):
       if result.errors:
         broken[rel] += 1
         examples.append((rel, offset, result.errors[0]))
-  print(f'{clean.path}: {len(clean.steps)} steps; {sum(flips.values())} flips in '
-        f'{time.time() - start:.0f} s')
+  print(
+    f'{clean.path}: {len(clean.steps)} steps; {sum(flips.values())} flips in '
+    f'{time.time() - start:.0f} s'
+  )
   for rel in clean.files:
     print(f'  {rel:55s} flips {flips[rel]:6d}  broken {broken[rel]:4d}  steps lost {lost[rel]}')
   for rel, offset, error in examples[:10]:

@@ -27,7 +27,9 @@ def _steps(n: int) -> list[bytes]:
     board = np.zeros((10, 5), np.float32)
     board[rng.integers(10), rng.integers(5)] = 1.0
     board[9, rng.integers(5)] = 1.0
-    steps.append(native_codec.encode(((int(i % 10 != 0) + int(i % 10 == 9), 0.0, 1.0, board), 1, None)))
+    steps.append(
+      native_codec.encode(((int(i % 10 != 0) + int(i % 10 == 9), 0.0, 1.0, board), 1, None))
+    )
   return steps
 
 
@@ -49,16 +51,20 @@ def main() -> None:
   args = parser.parse_args()
   steps = _steps(args.steps)
   print(f'{args.steps} steps of {len(steps[0])} bytes, options {args.writer_options!r}')
-  for name, cls in (('sync ', riegeli_dataset_writer.RiegeliDatasetWriter),
-                    ('async', riegeli_dataset_writer.AsyncRiegeliDatasetWriter)):
+  for name, cls in (
+    ('sync ', riegeli_dataset_writer.RiegeliDatasetWriter),
+    ('async', riegeli_dataset_writer.AsyncRiegeliDatasetWriter),
+  ):
     with tempfile.TemporaryDirectory() as data_dir:
       writer = cls()
       writer.init(data_dir, writer_options=args.writer_options)
       per_step, total = _run(writer, steps)
       per_step.sort()
-      print(f'{name}: add_step median {statistics.median(per_step) * 1e6:.2f} us, '
-            f'p99 {per_step[int(len(per_step) * 0.99)] * 1e6:.2f} us, '
-            f'max {per_step[-1] * 1e6:.0f} us; total with close {total:.3f} s')
+      print(
+        f'{name}: add_step median {statistics.median(per_step) * 1e6:.2f} us, '
+        f'p99 {per_step[int(len(per_step) * 0.99)] * 1e6:.2f} us, '
+        f'max {per_step[-1] * 1e6:.0f} us; total with close {total:.3f} s'
+      )
 
 
 if __name__ == '__main__':

@@ -27,7 +27,8 @@ _SECONDS = flags.DEFINE_float('seconds', 4.0, 'Logging time per configuration.')
 
 def _log(data_dir: str, step_seconds: float, flush_interval: float, seconds: float) -> int:
   writer = _native.dataset_io.AsyncRiegeliDatasetWriter(
-      data_dir, b'', 0, riegeli_backend_writer.DEFAULT_WRITER_OPTIONS, 64 << 20, flush_interval)
+    data_dir, b'', 0, riegeli_backend_writer.DEFAULT_WRITER_OPTIONS, 64 << 20, flush_interval
+  )
   env = catch_env.Catch(seed=1)
   encode = _native.codec.encode_step
   steps, end = 0, time.monotonic() + seconds
@@ -48,7 +49,11 @@ def _log(data_dir: str, step_seconds: float, flush_interval: float, seconds: flo
 def main(argv):
   del argv
   print(f'{"rate":>22s} {"interval":>9s} {"steps":>8s} {"bytes/step":>11s} {"chunks":>7s}')
-  for label, step_seconds in (('unthrottled', 0.0), ('~1000 steps/s', 0.001), ('~100 steps/s', 0.01)):
+  for label, step_seconds in (
+    ('unthrottled', 0.0),
+    ('~1000 steps/s', 0.001),
+    ('~100 steps/s', 0.01),
+  ):
     for interval in (0.5, 0.0):
       with tempfile.TemporaryDirectory() as data_dir:
         steps = _log(data_dir, step_seconds, interval, _SECONDS.value)

@@ -51,8 +51,9 @@ from envlogger.testing import gym_toy_envs
 
 _STEPS = flags.DEFINE_integer('steps', 30_000, 'Calls per variant, CartPole and Catch.')
 _IMAGE_STEPS = flags.DEFINE_integer('image_steps', 6_000, 'Calls per variant, 84x84x3.')
-_VECTOR_STEPS = flags.DEFINE_integer('vector_steps', 4_000,
-                                     'Vector steps per variant, 8 sub-environments.')
+_VECTOR_STEPS = flags.DEFINE_integer(
+  'vector_steps', 4_000, 'Vector steps per variant, 8 sub-environments.'
+)
 _BLOCK_MS = flags.DEFINE_float('block_ms', 10.0, 'About how long one block of calls runs.')
 _QUICK = flags.DEFINE_bool('quick', False, 'A few seconds: 1/10 of every step count.')
 
@@ -66,12 +67,12 @@ class _Player:
   once, then steps with next-step autoreset) or 'dm_env'.
   """
 
-  def __init__(self, env: Any, api: str, num_calls: int, num_actions: int,
-               batch: int = 1):
+  def __init__(self, env: Any, api: str, num_calls: int, num_actions: int, batch: int = 1):
     self.env = env
     self._api = api
     self._actions = np.random.default_rng(1).integers(
-        0, num_actions, size=(num_calls, batch) if api == 'vector' else num_calls)
+      0, num_actions, size=(num_calls, batch) if api == 'vector' else num_calls
+    )
     self._needs_reset = True
     self._episodes = 0
     self.durations_us = np.empty(num_calls, np.float64)
@@ -109,8 +110,9 @@ class _Player:
 
 
 def _dir_size(path: str) -> int:
-  return sum(os.path.getsize(os.path.join(root, name))
-             for root, _, names in os.walk(path) for name in names)
+  return sum(
+    os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names
+  )
 
 
 def _block_calls(make_player: Callable[[], _Player], num_calls: int) -> int:
@@ -122,17 +124,21 @@ def _block_calls(make_player: Callable[[], _Player], num_calls: int) -> int:
   return max(1, min(int(_BLOCK_MS.value / per_call_ms), num_calls // 20))
 
 
-def _run(title: str, players: Dict[str, _Player], num_calls: int, block: int,
-         finish: Dict[str, Callable[[], Tuple[float, Optional[int]]]],
-         per: str = 'call') -> None:
+def _run(
+  title: str,
+  players: Dict[str, _Player],
+  num_calls: int,
+  block: int,
+  finish: Dict[str, Callable[[], Tuple[float, Optional[int]]]],
+  per: str = 'call',
+) -> None:
   """Interleaves the players, then prints the table and the finish costs."""
   names = list(players)
   for turn, begin in enumerate(range(0, num_calls, block)):
     first = turn % len(names)
     for name in names[first:] + names[:first]:
       players[name].play(begin, min(begin + block, num_calls))
-  print(f'\n=== {title}: {num_calls} calls per variant, turns of {block} calls; '
-        f'µs per {per} ===')
+  print(f'\n=== {title}: {num_calls} calls per variant, turns of {block} calls; µs per {per} ===')
   header = ''.join(f'{k:>9}' for k in ('p50', 'p90', 'p99', 'p99.9', 'mean'))
   print(f'{"variant":<26}{header}   overhead:{header}')
   overheads = {}
@@ -144,8 +150,12 @@ def _run(title: str, players: Dict[str, _Player], num_calls: int, block: int,
     base_stats = list(np.percentile(base, [50, 90, 99, 99.9])) + [base.mean()]
     over = [v - b for v, b in zip(stats, base_stats)]
     overheads[name] = over[0]
-    print(f'{name:<26}' + ''.join(f'{v:>9.1f}' for v in stats) +
-          '            ' + ''.join(f'{v:>9.1f}' for v in over))
+    print(
+      f'{name:<26}'
+      + ''.join(f'{v:>9.1f}' for v in stats)
+      + '            '
+      + ''.join(f'{v:>9.1f}' for v in over)
+    )
   for name, fn in finish.items():
     seconds, size = fn()
     line = f'{name}: finishing (close/create_dataset) {seconds:.2f} s'
@@ -155,8 +165,10 @@ def _run(title: str, players: Dict[str, _Player], num_calls: int, block: int,
   ours = [n for n in names if n.startswith(('GymnasiumLogger', 'GymnasiumVectorLogger'))]
   minari_names = [n for n in names if n.startswith('minari')]
   if ours and minari_names and overheads[ours[0]] > 0:
-    print(f'p50 overhead {minari_names[0]} / {ours[0]}: '
-          f'{overheads[minari_names[0]] / overheads[ours[0]]:.1f}x')
+    print(
+      f'p50 overhead {minari_names[0]} / {ours[0]}: '
+      f'{overheads[minari_names[0]] / overheads[ours[0]]:.1f}x'
+    )
 
 
 def _closer(close: Callable[[], Any], directory: Optional[str]):
@@ -165,6 +177,7 @@ def _closer(close: Callable[[], Any], directory: Optional[str]):
     close()
     seconds = time.perf_counter() - start
     return seconds, None if directory is None else _dir_size(directory)
+
   return finish
 
 
@@ -194,13 +207,16 @@ class _FrameEnv(dm_env.Environment):
     return dm_env.specs.DiscreteArray(6, name='action')
 
 
-def _single_env_workload(title: str, make_env: Callable[[], gymnasium.Env],
-                         num_calls: int, root: str, name: str,
-                         make_dm_env: Optional[Callable[[], dm_env.Environment]] = None
-                         ) -> None:
+def _single_env_workload(
+  title: str,
+  make_env: Callable[[], gymnasium.Env],
+  num_calls: int,
+  root: str,
+  name: str,
+  make_dm_env: Optional[Callable[[], dm_env.Environment]] = None,
+) -> None:
   num_actions = int(make_env().action_space.n)
-  block = _block_calls(lambda: _Player(make_env(), 'gym', 200, num_actions),
-                       num_calls)
+  block = _block_calls(lambda: _Player(make_env(), 'gym', 200, num_actions), num_calls)
   ours_dir = os.path.join(root, f'{name}-envlogger')
   logger = envlogger.GymnasiumLogger(make_env(), data_directory=ours_dir)
   collector = minari.DataCollector(make_env())
@@ -213,15 +229,15 @@ def _single_env_workload(title: str, make_env: Callable[[], gymnasium.Env],
     collector.close()
 
   players = {
-      'bare': _Player(make_env(), 'gym', num_calls, num_actions),
-      'GymnasiumLogger': _Player(logger, 'gym', num_calls, num_actions),
-      'minari.DataCollector': _Player(collector, 'gym', num_calls, num_actions),
+    'bare': _Player(make_env(), 'gym', num_calls, num_actions),
+    'GymnasiumLogger': _Player(logger, 'gym', num_calls, num_actions),
+    'minari.DataCollector': _Player(collector, 'gym', num_calls, num_actions),
   }
   finish = {
-      'GymnasiumLogger': _closer(logger.close, ours_dir),
-      'minari.DataCollector': _closer(
-          create_minari_dataset,
-          str(minari.storage.get_dataset_path(dataset_id))),
+    'GymnasiumLogger': _closer(logger.close, ours_dir),
+    'minari.DataCollector': _closer(
+      create_minari_dataset, str(minari.storage.get_dataset_path(dataset_id))
+    ),
   }
   if make_dm_env is not None:
     dm_dir = os.path.join(root, f'{name}-dm_env-envlogger')
@@ -235,41 +251,57 @@ def _single_env_workload(title: str, make_env: Callable[[], gymnasium.Env],
 def _vector_workload(num_calls: int, root: str) -> None:
   def make_vector(wrap: Optional[Callable[[gymnasium.Env, int], gymnasium.Env]] = None):
     def make(i):
-      return lambda: (gymnasium.make('CartPole-v1') if wrap is None
-                      else wrap(gymnasium.make('CartPole-v1'), i))
+      return lambda: (
+        gymnasium.make('CartPole-v1') if wrap is None else wrap(gymnasium.make('CartPole-v1'), i)
+      )
+
     return gymnasium.vector.SyncVectorEnv([make(i) for i in range(_NUM_ENVS)])
 
-  block = _block_calls(lambda: _Player(make_vector(), 'vector', 200, 2, _NUM_ENVS),
-                       num_calls)
+  block = _block_calls(lambda: _Player(make_vector(), 'vector', 200, 2, _NUM_ENVS), num_calls)
   vector_dir = os.path.join(root, 'vector-envlogger')
   per_env_dir = os.path.join(root, 'per-env-envlogger')
   vector_logger = envlogger.GymnasiumVectorLogger(make_vector(), data_directory=vector_dir)
-  per_env = make_vector(lambda env, i: envlogger.GymnasiumLogger(
-      env, data_directory=os.path.join(per_env_dir, f'env_{i}')))
+  per_env = make_vector(
+    lambda env, i: envlogger.GymnasiumLogger(
+      env, data_directory=os.path.join(per_env_dir, f'env_{i}')
+    )
+  )
   players = {
-      'bare': _Player(make_vector(), 'vector', num_calls, 2, _NUM_ENVS),
-      'GymnasiumVectorLogger': _Player(vector_logger, 'vector', num_calls, 2, _NUM_ENVS),
-      f'{_NUM_ENVS} GymnasiumLoggers': _Player(per_env, 'vector', num_calls, 2, _NUM_ENVS),
+    'bare': _Player(make_vector(), 'vector', num_calls, 2, _NUM_ENVS),
+    'GymnasiumVectorLogger': _Player(vector_logger, 'vector', num_calls, 2, _NUM_ENVS),
+    f'{_NUM_ENVS} GymnasiumLoggers': _Player(per_env, 'vector', num_calls, 2, _NUM_ENVS),
   }
-  _run(f'SyncVectorEnv of {_NUM_ENVS} CartPole-v1', players, num_calls, block, {
+  _run(
+    f'SyncVectorEnv of {_NUM_ENVS} CartPole-v1',
+    players,
+    num_calls,
+    block,
+    {
       'GymnasiumVectorLogger': _closer(vector_logger.close, vector_dir),
       f'{_NUM_ENVS} GymnasiumLoggers': _closer(per_env.close, per_env_dir),
-  }, per=f'vector step ({_NUM_ENVS} sub-environment steps)')
+    },
+    per=f'vector step ({_NUM_ENVS} sub-environment steps)',
+  )
 
 
-def _dm_env_reference(title: str, make_env: Callable[[], dm_env.Environment],
-                      num_calls: int, root: str, name: str) -> None:
+def _dm_env_reference(
+  title: str, make_env: Callable[[], dm_env.Environment], num_calls: int, root: str, name: str
+) -> None:
   num_actions = make_env().action_spec().num_values
-  block = _block_calls(lambda: _Player(make_env(), 'dm_env', 200, num_actions),
-                       num_calls)
+  block = _block_calls(lambda: _Player(make_env(), 'dm_env', 200, num_actions), num_calls)
   directory = os.path.join(root, f'{name}-envlogger')
   logger = envlogger.EnvLogger(make_env(), data_directory=directory)
   players = {
-      'bare': _Player(make_env(), 'dm_env', num_calls, num_actions),
-      'EnvLogger': _Player(logger, 'dm_env', num_calls, num_actions),
+    'bare': _Player(make_env(), 'dm_env', num_calls, num_actions),
+    'EnvLogger': _Player(logger, 'dm_env', num_calls, num_actions),
   }
-  _run(f'dm_env reference: {title}', players, num_calls, block,
-       {'EnvLogger': _closer(logger.close, directory)})
+  _run(
+    f'dm_env reference: {title}',
+    players,
+    num_calls,
+    block,
+    {'EnvLogger': _closer(logger.close, directory)},
+  )
 
 
 def main(argv: List[str]) -> None:
@@ -277,17 +309,24 @@ def main(argv: List[str]) -> None:
   scale = 10 if _QUICK.value else 1
   with tempfile.TemporaryDirectory() as root:
     os.environ['MINARI_DATASETS_PATH'] = os.path.join(root, 'minari')
-    print(f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, '
-          f'{os.cpu_count()} CPUs, gymnasium {gymnasium.__version__}, '
-          f'minari {minari.__version__}')
-    _single_env_workload('CartPole-v1', lambda: gymnasium.make('CartPole-v1'),
-                         _STEPS.value // scale, root, 'cartpole')
-    _single_env_workload('84x84x3 uint8 frames',
-                         lambda: gym_toy_envs.ImageEnv(length=100),
-                         _IMAGE_STEPS.value // scale, root, 'image', _FrameEnv)
+    print(
+      f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, '
+      f'{os.cpu_count()} CPUs, gymnasium {gymnasium.__version__}, '
+      f'minari {minari.__version__}'
+    )
+    _single_env_workload(
+      'CartPole-v1', lambda: gymnasium.make('CartPole-v1'), _STEPS.value // scale, root, 'cartpole'
+    )
+    _single_env_workload(
+      '84x84x3 uint8 frames',
+      lambda: gym_toy_envs.ImageEnv(length=100),
+      _IMAGE_STEPS.value // scale,
+      root,
+      'image',
+      _FrameEnv,
+    )
     _vector_workload(_VECTOR_STEPS.value // scale, root)
-    _dm_env_reference('Catch 10x5', catch_env.Catch, _STEPS.value // scale, root,
-                      'catch')
+    _dm_env_reference('Catch 10x5', catch_env.Catch, _STEPS.value // scale, root, 'catch')
 
 
 if __name__ == '__main__':

@@ -58,14 +58,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from logging_benchmark import PixelCatch  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _QUICK = flags.DEFINE_bool(
-    'quick', False, 'About a minute: 20k Catch and 2k frame steps, 3 rounds, no TFDS for frames.')
+  'quick', False, 'About a minute: 20k Catch and 2k frame steps, 3 rounds, no TFDS for frames.'
+)
 _CATCH_STEPS = flags.DEFINE_integer('catch_steps', 100_000, 'Catch steps recorded.')
 _FRAME_STEPS = flags.DEFINE_integer('frame_steps', 20_000, '84x84x3 frame steps recorded.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 256, 'Steps per batch.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed rounds (one epoch of every path each).')
-_NUM_WORKERS = flags.DEFINE_integer('num_workers', 2, 'DataLoader workers of the multi-worker rows.')
-_MAP_BATCHES = flags.DEFINE_integer('map_batches', 20,
-                                    'Batches per epoch of the map-style StepDataset rows.')
+_NUM_WORKERS = flags.DEFINE_integer(
+  'num_workers', 2, 'DataLoader workers of the multi-worker rows.'
+)
+_MAP_BATCHES = flags.DEFINE_integer(
+  'map_batches', 20, 'Batches per epoch of the map-style StepDataset rows.'
+)
 _TFDS = flags.DEFINE_bool('tfds', True, 'Also convert to TFDS/RLDS and read that.')
 _WORKLOADS = flags.DEFINE_list('workloads', ['catch', 'frames'], 'catch and/or frames.')
 
@@ -123,8 +127,10 @@ def _run(paths: Dict[str, Batches], repeats: int) -> None:
       rates[name].append(steps / seconds)
       waits[name].extend(batch_waits)
   top = max(float(np.median(r)) for name, r in rates.items() if name.startswith('memory'))
-  print(f'  {"path":<46} {"steps/s median (min..max)":>30} {"x ceiling":>9} '
-        f'{"batch wait ms p50/p90/p99/max":>31}')
+  print(
+    f'  {"path":<46} {"steps/s median (min..max)":>30} {"x ceiling":>9} '
+    f'{"batch wait ms p50/p90/p99/max":>31}'
+  )
   for name in paths:
     median = float(np.median(rates[name]))
     p50, p90, p99 = np.percentile(waits[name], [50, 90, 99]) * 1e3
@@ -143,34 +149,57 @@ def _torch_part(data_dir: str, arrays: Any, batch_size: int, repeats: int) -> No
   # of small batches tenfold.
   torch.set_num_threads(1)
   timestep = arrays.timestep
-  tensors = data.TensorDataset(*(torch.from_numpy(np.ascontiguousarray(a)) for a in (
-      timestep.step_type, timestep.reward, timestep.discount, timestep.observation,
-      arrays.action)))
+  tensors = data.TensorDataset(
+    *(
+      torch.from_numpy(np.ascontiguousarray(a))
+      for a in (
+        timestep.step_type,
+        timestep.reward,
+        timestep.discount,
+        timestep.observation,
+        arrays.action,
+      )
+    )
+  )
   per_item = data.DataLoader(tensors, batch_size=batch_size, shuffle=True)
   batched = data.DataLoader(
-      tensors, batch_size=None,
-      sampler=data.BatchSampler(data.RandomSampler(tensors), batch_size, drop_last=False))
+    tensors,
+    batch_size=None,
+    sampler=data.BatchSampler(data.RandomSampler(tensors), batch_size, drop_last=False),
+  )
   paths: Dict[str, Batches] = {
-      'memory TensorDataset, per item (shuffled)': lambda: per_item,
-      'memory TensorDataset, batched (shuffled)': lambda: batched,
+    'memory TensorDataset, per item (shuffled)': lambda: per_item,
+    'memory TensorDataset, batched (shuffled)': lambda: batched,
   }
   workers = _NUM_WORKERS.value
   loaders = []
   for num_workers in sorted({0, workers}):
     iterable = et.StepIterableDataset(data_dir, batch_size=batch_size)
-    loaders.append(data.DataLoader(iterable, batch_size=None, num_workers=num_workers,
-                                   persistent_workers=num_workers > 0))
-    paths[f'envlogger StepIterableDataset, {num_workers} workers'] = (
-        lambda loader=loaders[-1]: loader)
+    loaders.append(
+      data.DataLoader(
+        iterable, batch_size=None, num_workers=num_workers, persistent_workers=num_workers > 0
+      )
+    )
+    paths[f'envlogger StepIterableDataset, {num_workers} workers'] = lambda loader=loaders[-1]: (
+      loader
+    )
   single_steps = et.StepDataset(data_dir)
   map_batches = _MAP_BATCHES.value
   for num_workers in sorted({0, workers}):
     sampler = data.RandomSampler(single_steps, num_samples=map_batches * batch_size)
-    loaders.append(data.DataLoader(single_steps, batch_size=batch_size, sampler=sampler,
-                                   num_workers=num_workers, collate_fn=et.collate,
-                                   persistent_workers=num_workers > 0))
-    paths[f'envlogger StepDataset + collate, {num_workers} workers (shuffled, '
-          f'{map_batches} batches)'] = lambda loader=loaders[-1]: loader
+    loaders.append(
+      data.DataLoader(
+        single_steps,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        collate_fn=et.collate,
+        persistent_workers=num_workers > 0,
+      )
+    )
+    paths[
+      f'envlogger StepDataset + collate, {num_workers} workers (shuffled, {map_batches} batches)'
+    ] = lambda loader=loaders[-1]: loader
   print(f' PyTorch {torch.__version__}, batch_size={batch_size}')
   _run(paths, repeats)
   del loaders  # Ends the persistent workers before TensorFlow starts.
@@ -190,13 +219,13 @@ def _rlds_arrays(arrays: Any) -> Dict[str, np.ndarray]:
 
   discount = shifted(np.asarray(arrays.timestep.discount))
   return {
-      'observation': np.asarray(arrays.timestep.observation),
-      'action': shifted(np.asarray(arrays.action)),
-      'reward': shifted(np.asarray(arrays.timestep.reward)),
-      'discount': discount,
-      'is_first': is_first,
-      'is_last': is_last,
-      'is_terminal': is_last & (np.asarray(arrays.timestep.discount) == 0),
+    'observation': np.asarray(arrays.timestep.observation),
+    'action': shifted(np.asarray(arrays.action)),
+    'reward': shifted(np.asarray(arrays.timestep.reward)),
+    'discount': discount,
+    'is_first': is_first,
+    'is_last': is_last,
+    'is_terminal': is_last & (np.asarray(arrays.timestep.discount) == 0),
   }
 
 
@@ -211,12 +240,13 @@ def _tf_part(data_dir: str, arrays: Any, batch_size: int, repeats: int, tfds_too
   memory = pipeline(tf.data.Dataset.from_tensor_slices(_rlds_arrays(arrays)))
   ours = pipeline(etf.as_dataset(data_dir, level='steps'))
   paths: Dict[str, Batches] = {
-      'memory from_tensor_slices': memory.as_numpy_iterator,
-      'envlogger as_dataset(level="steps")': ours.as_numpy_iterator,
+    'memory from_tensor_slices': memory.as_numpy_iterator,
+    'envlogger as_dataset(level="steps")': ours.as_numpy_iterator,
   }
   with tempfile.TemporaryDirectory() as tfds_dir:
     if tfds_too:
       from envlogger.tools import convert_riegeli_to_tfds  # pylint: disable=g-import-not-at-top
+
       start = time.perf_counter()
       with envlogger.Reader(data_dir) as reader:
         convert_riegeli_to_tfds.convert_reader_to_tfds(reader, tfds_dir, dataset_name='bench')
@@ -235,11 +265,15 @@ def _workload(name: str, env: dm_env.Environment, num_steps: int, tfds_too: bool
     with envlogger.Reader(data_dir) as reader:
       arrays = reader.step_arrays()
     read = time.perf_counter() - start
-    size = sum(os.path.getsize(os.path.join(root, f))
-               for root, _, files in os.walk(data_dir) for f in files)
-    print(f'\n=== {name}: {num_steps} steps, {size / num_steps:.0f} bytes/step on disk (recorded in '
-          f'{seconds:.1f} s); Reader.step_arrays() of all steps: {num_steps / read:,.0f} '
-          'steps/s ===', flush=True)
+    size = sum(
+      os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(data_dir) for f in files
+    )
+    print(
+      f'\n=== {name}: {num_steps} steps, {size / num_steps:.0f} bytes/step on disk (recorded in '
+      f'{seconds:.1f} s); Reader.step_arrays() of all steps: {num_steps / read:,.0f} '
+      'steps/s ===',
+      flush=True,
+    )
     batch_size = _BATCH_SIZE.value
     _torch_part(data_dir, arrays, batch_size, _REPEATS.value)
     _tf_part(data_dir, arrays, batch_size, _REPEATS.value, tfds_too)
@@ -253,8 +287,10 @@ def main(argv: List[str]) -> None:
     catch_steps, frame_steps, tfds_frames = 20_000, 2_000, False
     flags.FLAGS.repeats = min(_REPEATS.value, 3)
     flags.FLAGS.map_batches = min(_MAP_BATCHES.value, 5)
-  print(f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, {os.cpu_count()} cores, '
-        f'envlogger {envlogger.__file__}')
+  print(
+    f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, {os.cpu_count()} cores, '
+    f'envlogger {envlogger.__file__}'
+  )
   for workload in _WORKLOADS.value:
     if workload == 'catch':
       _workload('Catch (10x5 float32)', catch_env.Catch(), catch_steps, _TFDS.value)

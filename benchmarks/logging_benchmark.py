@@ -79,25 +79,31 @@ from envlogger.converters import native_codec
 from envlogger.testing import catch_env
 
 _STEPS = flags.DEFINE_integer('steps', 100_000, 'Steps recorded per workload.')
-_IMAGE_STEPS = flags.DEFINE_integer('image_steps', 20_000,
-                                    'Steps recorded for the 84x84x3 workload.')
+_IMAGE_STEPS = flags.DEFINE_integer(
+  'image_steps', 20_000, 'Steps recorded for the 84x84x3 workload.'
+)
 _BLOCK_STEPS = flags.DEFINE_integer(
-    'block_steps', 1000,
-    'Catch calls per block; the bare and the logged environment alternate '
-    'blocks.')
+  'block_steps',
+  1000,
+  'Catch calls per block; the bare and the logged environment alternate blocks.',
+)
 _IMAGE_BLOCK_STEPS = flags.DEFINE_integer(
-    'image_block_steps', 150,
-    '84x84x3 calls per block (each call takes about as long as 15 of Catch).')
-_RANDOM_READS = flags.DEFINE_integer('random_reads', 50_000,
-                                     'Random step reads timed per dataset.')
+  'image_block_steps',
+  150,
+  '84x84x3 calls per block (each call takes about as long as 15 of Catch).',
+)
+_RANDOM_READS = flags.DEFINE_integer('random_reads', 50_000, 'Random step reads timed per dataset.')
 _READ_PASSES = flags.DEFINE_integer(
-    'read_passes', 3, 'Timed passes of each read pattern; the median is printed.')
+  'read_passes', 3, 'Timed passes of each read pattern; the median is printed.'
+)
 _BREAKDOWN = flags.DEFINE_bool(
-    'breakdown', False,
-    'Split the 84x84x3 recording overhead instead (see the module docstring).')
+  'breakdown', False, 'Split the 84x84x3 recording overhead instead (see the module docstring).'
+)
 _WRITER_OPTIONS = flags.DEFINE_string(
-    'writer_options', riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
-    'Riegeli writer options of the recorded datasets.')
+  'writer_options',
+  riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
+  'Riegeli writer options of the recorded datasets.',
+)
 
 
 class PixelCatch(catch_env.Catch):
@@ -157,30 +163,27 @@ def _rusage() -> np.ndarray:
   switches of the process, involuntary context switches of this thread."""
   usage = resource.getrusage(resource.RUSAGE_SELF)
   own = resource.getrusage(resource.RUSAGE_THREAD)
-  return np.array([usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw,
-                   own.ru_nivcsw], np.float64)
+  return np.array([usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw, own.ru_nivcsw], np.float64)
 
 
 def _stats(us: np.ndarray) -> dict[str, float]:
   return {
-      'p50': float(np.percentile(us, 50)),
-      'p95': float(np.percentile(us, 95)),
-      'p99': float(np.percentile(us, 99)),
-      'p99.9': float(np.percentile(us, 99.9)),
-      'mean': float(us.mean()),
+    'p50': float(np.percentile(us, 50)),
+    'p95': float(np.percentile(us, 95)),
+    'p99': float(np.percentile(us, 99)),
+    'p99.9': float(np.percentile(us, 99.9)),
+    'mean': float(us.mean()),
   }
 
 
 def _median_range(rates: list[float]) -> str:
-  return (f'{float(np.median(rates)):,.0f} ({min(rates):,.0f}..'
-          f'{max(rates):,.0f})')
+  return f'{float(np.median(rates)):,.0f} ({min(rates):,.0f}..{max(rates):,.0f})'
 
 
 def _dir_size(path: str) -> int:
   return sum(
-      os.path.getsize(os.path.join(root, name))
-      for root, _, names in os.walk(path)
-      for name in names)
+    os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names
+  )
 
 
 def _quantile_range(values: list[float]) -> str:
@@ -189,18 +192,21 @@ def _quantile_range(values: list[float]) -> str:
   return f'{p50:.2f} [{p10:.2f}, {p90:.2f}]'
 
 
-def _workload(name: str, make_env: Callable[[], dm_env.Environment],
-              num_steps: int, block_steps: int) -> None:
+def _workload(
+  name: str, make_env: Callable[[], dm_env.Environment], num_steps: int, block_steps: int
+) -> None:
   block = max(1, min(block_steps, num_steps))
-  print(f'\n=== {name}: {num_steps} steps, writer_options='
-        f'{_WRITER_OPTIONS.value!r}, blocks of {block} calls ===')
+  print(
+    f'\n=== {name}: {num_steps} steps, writer_options='
+    f'{_WRITER_OPTIONS.value!r}, blocks of {block} calls ==='
+  )
   with tempfile.TemporaryDirectory() as data_dir:
     bare_player = _Player(make_env(), num_steps, seed=1)
     start = time.perf_counter()
     cpu_start = time.process_time(), time.thread_time()
     env = envlogger.EnvLogger(
-        make_env(), data_directory=data_dir,
-        writer_options=_WRITER_OPTIONS.value)
+      make_env(), data_directory=data_dir, writer_options=_WRITER_OPTIONS.value
+    )
     logged_player = _Player(env, num_steps, seed=1)
     usage = {'bare': np.zeros(4), 'logged': np.zeros(4)}
     pairs = []  # Per block pair: (logged - bare) at p50 and at p99.
@@ -215,42 +221,50 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
         usage[label] += _rusage() - before
       bare_us = bare_player.durations_us[begin:end]
       logged_us = logged_player.durations_us[begin:end]
-      pairs.append([np.percentile(logged_us, q) - np.percentile(bare_us, q)
-                    for q in (50, 99)])
+      pairs.append([np.percentile(logged_us, q) - np.percentile(bare_us, q) for q in (50, 99)])
     closed_at = time.perf_counter()
     before = _rusage()
     env.close()
     usage['logged'] += _rusage() - before
     close_s = time.perf_counter() - closed_at
     wall_s = time.perf_counter() - start
-    writer_cpu_s = ((time.process_time() - cpu_start[0]) -
-                    (time.thread_time() - cpu_start[1]))
+    writer_cpu_s = (time.process_time() - cpu_start[0]) - (time.thread_time() - cpu_start[1])
     bare = _stats(bare_player.durations_us)
     logged = _stats(logged_player.durations_us)
 
     print(f'{"µs per call":<12}' + ''.join(f'{k:>10}' for k in bare))
-    for label, row in (('bare', bare), ('logged', logged),
-                       ('overhead', {k: logged[k] - bare[k] for k in bare})):
+    for label, row in (
+      ('bare', bare),
+      ('logged', logged),
+      ('overhead', {k: logged[k] - bare[k] for k in bare}),
+    ):
       print(f'{label:<12}' + ''.join(f'{v:>10.2f}' for v in row.values()))
     pairs = np.array(pairs)
-    print(f'overhead per block pair ({len(pairs)} pairs), median [p10, p90] '
-          f'over the pairs, µs: at p50 {_quantile_range(pairs[:, 0])}; '
-          f'at p99 {_quantile_range(pairs[:, 1])}')
-    print(f'ratio logged/bare at p50: {logged["p50"] / bare["p50"]:.2f}x; '
-          f'recording wall time (both environments) {wall_s:.2f} s (close() '
-          f'{close_s:.2f} s); writer thread CPU '
-          f'{writer_cpu_s / num_steps * 1e6:.2f} µs per step')
+    print(
+      f'overhead per block pair ({len(pairs)} pairs), median [p10, p90] '
+      f'over the pairs, µs: at p50 {_quantile_range(pairs[:, 0])}; '
+      f'at p99 {_quantile_range(pairs[:, 1])}'
+    )
+    print(
+      f'ratio logged/bare at p50: {logged["p50"] / bare["p50"]:.2f}x; '
+      f'recording wall time (both environments) {wall_s:.2f} s (close() '
+      f'{close_s:.2f} s); writer thread CPU '
+      f'{writer_cpu_s / num_steps * 1e6:.2f} µs per step'
+    )
 
-    print('per step, whole process: minor page faults / voluntary / '
-          'involuntary context switches, then the environment thread\'s '
-          'involuntary context switches (preemptions): bare blocks '
-          + ' / '.join(f'{v / num_steps:.3f}' for v in usage['bare']) +
-          '; logged blocks (close() included) '
-          + ' / '.join(f'{v / num_steps:.3f}' for v in usage['logged']))
+    print(
+      'per step, whole process: minor page faults / voluntary / '
+      "involuntary context switches, then the environment thread's "
+      'involuntary context switches (preemptions): bare blocks '
+      + ' / '.join(f'{v / num_steps:.3f}' for v in usage['bare'])
+      + '; logged blocks (close() included) '
+      + ' / '.join(f'{v / num_steps:.3f}' for v in usage['logged'])
+    )
 
     size = _dir_size(data_dir)
-    print(f'on disk: {size} bytes, {size / num_steps:.2f} bytes per step '
-          f'(all files, index included)')
+    print(
+      f'on disk: {size} bytes, {size / num_steps:.2f} bytes per step (all files, index included)'
+    )
 
     with envlogger.Reader(data_dir) as reader:
       steps = reader.steps
@@ -271,14 +285,16 @@ def _workload(name: str, make_env: Callable[[], dm_env.Environment],
         for i in indices:
           steps[i]
         rand_rates.append(len(indices) / (time.perf_counter() - start))
-    print(f'read, steps/s over {_READ_PASSES.value} passes (median, min..max): '
-          f'sequential {_median_range(seq_rates)}; uniformly random '
-          f'{_median_range(rand_rates)}')
+    print(
+      f'read, steps/s over {_READ_PASSES.value} passes (median, min..max): '
+      f'sequential {_median_range(seq_rates)}; uniformly random '
+      f'{_median_range(rand_rates)}'
+    )
 
 
-def _pixel_logger(data_dir: str,
-                  record: Optional[Callable[..., Any]] = None,
-                  writer_options: Optional[str] = None) -> envlogger.EnvLogger:
+def _pixel_logger(
+  data_dir: str, record: Optional[Callable[..., Any]] = None, writer_options: Optional[str] = None
+) -> envlogger.EnvLogger:
   """An EnvLogger over PixelCatch; `record` replaces its recording call.
 
   Args:
@@ -286,9 +302,9 @@ def _pixel_logger(data_dir: str,
     record: Called instead of EnvLogger's recording, if given.
     writer_options: Riegeli options; --writer_options by default.
   """
-  env = envlogger.EnvLogger(PixelCatch(), data_directory=data_dir,
-                            writer_options=writer_options or
-                            _WRITER_OPTIONS.value)
+  env = envlogger.EnvLogger(
+    PixelCatch(), data_directory=data_dir, writer_options=writer_options or _WRITER_OPTIONS.value
+  )
   if record is not None:
     # EnvLogger's hot path calls this once per reset() and step().
     env._record_plain = record  # pylint: disable=protected-access
@@ -299,22 +315,20 @@ def _breakdown(num_steps: int) -> None:
   block = max(1, min(_IMAGE_BLOCK_STEPS.value, num_steps))
   with tempfile.TemporaryDirectory() as root:
     envs = {
-        'bare': PixelCatch(),
-        'noop': _pixel_logger(f'{root}/noop', lambda *fields: None),
-        'copy': _pixel_logger(
-            f'{root}/copy', lambda timestep, *_: timestep.observation.tobytes()),
-        'encode': _pixel_logger(
-            f'{root}/encode',
-            lambda timestep, action, custom_data, _: native_codec.encode_step(
-                timestep, action, custom_data)),
-        'record': _pixel_logger(f'{root}/record'),
-        'record zstd:1': _pixel_logger(f'{root}/zstd', None,
-                                       'transpose,zstd:1,chunk_size:1M'),
-        'record snappy': _pixel_logger(f'{root}/snappy', None,
-                                       'snappy,chunk_size:1M'),
+      'bare': PixelCatch(),
+      'noop': _pixel_logger(f'{root}/noop', lambda *fields: None),
+      'copy': _pixel_logger(f'{root}/copy', lambda timestep, *_: timestep.observation.tobytes()),
+      'encode': _pixel_logger(
+        f'{root}/encode',
+        lambda timestep, action, custom_data, _: native_codec.encode_step(
+          timestep, action, custom_data
+        ),
+      ),
+      'record': _pixel_logger(f'{root}/record'),
+      'record zstd:1': _pixel_logger(f'{root}/zstd', None, 'transpose,zstd:1,chunk_size:1M'),
+      'record snappy': _pixel_logger(f'{root}/snappy', None, 'snappy,chunk_size:1M'),
     }
-    players = {name: _Player(env, num_steps, seed=1)
-               for name, env in envs.items()}
+    players = {name: _Player(env, num_steps, seed=1) for name, env in envs.items()}
     names = list(players)
     for turn, begin in enumerate(range(0, num_steps, block)):
       first = turn % len(names)
@@ -322,8 +336,10 @@ def _breakdown(num_steps: int) -> None:
         players[name].play(begin, min(begin + block, num_steps))
     for env in envs.values():
       env.close()
-  print(f'=== 84x84x3 recording overhead, split: {num_steps} calls per variant, '
-        f'turns of {block} calls; µs per reset()/step() call ===')
+  print(
+    f'=== 84x84x3 recording overhead, split: {num_steps} calls per variant, '
+    f'turns of {block} calls; µs per reset()/step() call ==='
+  )
   bare_p50 = float(np.percentile(players['bare'].durations_us, 50))
   print(f'{"variant":<14}{"p50":>9}{"p90":>9}{"p50 - bare":>12}')
   for name, player in players.items():
@@ -336,10 +352,10 @@ def main(argv: list[str]) -> None:
   if _BREAKDOWN.value:
     _breakdown(_IMAGE_STEPS.value)
     return
-  _workload('Catch 10x5 float32', catch_env.Catch, _STEPS.value,
-            _BLOCK_STEPS.value)
-  _workload('Catch as 84x84x3 uint8 frames', PixelCatch, _IMAGE_STEPS.value,
-            _IMAGE_BLOCK_STEPS.value)
+  _workload('Catch 10x5 float32', catch_env.Catch, _STEPS.value, _BLOCK_STEPS.value)
+  _workload(
+    'Catch as 84x84x3 uint8 frames', PixelCatch, _IMAGE_STEPS.value, _IMAGE_BLOCK_STEPS.value
+  )
 
 
 if __name__ == '__main__':

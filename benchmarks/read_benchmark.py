@@ -56,21 +56,28 @@ from envlogger import step_data
 from envlogger.backends import step_stacking
 from envlogger.testing import catch_env
 
-_QUICK = flags.DEFINE_bool('quick', False,
-                           'Small datasets (Catch 20k steps, 84x84x3 4k) and fewer repeats.')
+_QUICK = flags.DEFINE_bool(
+  'quick', False, 'Small datasets (Catch 20k steps, 84x84x3 4k) and fewer repeats.'
+)
 _CATCH_STEPS = flags.DEFINE_integer('catch_steps', 100_000, 'Catch steps recorded.')
 _IMAGE_STEPS = flags.DEFINE_integer('image_steps', 20_000, '84x84x3 steps recorded.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Passes of the whole-dataset paths.')
 _CALLS = flags.DEFINE_integer('calls', 100, 'Timed calls of each sampling path.')
 _TFDS = flags.DEFINE_bool('tfds', True, 'Also read the Catch dataset through TFDS/RLDS.')
-_WORK_DIR = flags.DEFINE_string('work_dir', '/tmp/envlogger_read_benchmark',
-                                'Where the datasets are recorded (reused across runs).')
-_WRITER_OPTIONS = flags.DEFINE_string('writer_options', None,
-                                      'Writer options of both datasets (default: the writer\'s).')
-_LARGE_CACHE = flags.DEFINE_integer('large_cache_bytes', 8 << 30,
-                                    'cache_bytes of the "large cache" sampling lines.')
-_PEAK_MEMORY_CHILD = flags.DEFINE_string('peak_memory_child', None,
-                                         'Internal: measure step_arrays memory of this dataset.')
+_WORK_DIR = flags.DEFINE_string(
+  'work_dir',
+  '/tmp/envlogger_read_benchmark',
+  'Where the datasets are recorded (reused across runs).',
+)
+_WRITER_OPTIONS = flags.DEFINE_string(
+  'writer_options', None, "Writer options of both datasets (default: the writer's)."
+)
+_LARGE_CACHE = flags.DEFINE_integer(
+  'large_cache_bytes', 8 << 30, 'cache_bytes of the "large cache" sampling lines.'
+)
+_PEAK_MEMORY_CHILD = flags.DEFINE_string(
+  'peak_memory_child', None, 'Internal: measure step_arrays memory of this dataset.'
+)
 
 _BATCH = 256
 _SEQ_LEN = 8
@@ -83,7 +90,7 @@ class PixelCatch(catch_env.Catch):
     board = np.asarray(timestep.observation)
     frame = np.zeros((84, 84, 3), np.uint8)
     cells = np.kron(board, np.ones((84 // board.shape[0], 84 // board.shape[1]), np.float32))
-    frame[:cells.shape[0], :cells.shape[1], :] = (cells * 255).astype(np.uint8)[..., None]
+    frame[: cells.shape[0], : cells.shape[1], :] = (cells * 255).astype(np.uint8)[..., None]
     return timestep._replace(observation=frame)
 
   def reset(self) -> dm_env.TimeStep:
@@ -96,8 +103,12 @@ class PixelCatch(catch_env.Catch):
     return dm_env.specs.BoundedArray((84, 84, 3), np.uint8, 0, 255, 'frame')
 
 
-def _record(path: str, make_env: Callable[[], dm_env.Environment], num_steps: int,
-            writer_options: Optional[str]) -> None:
+def _record(
+  path: str,
+  make_env: Callable[[], dm_env.Environment],
+  num_steps: int,
+  writer_options: Optional[str],
+) -> None:
   """Records `num_steps` steps of random play into `path`, unless already there."""
   marker = os.path.join(path, 'benchmark_steps.txt')
   if os.path.exists(marker) and open(marker).read() == str(num_steps):
@@ -131,14 +142,15 @@ class _Table:
     self._unit = unit
     self.medians = {}
 
-  def add(self, name: str, seconds: list[float], steps: int,
-          ceiling: Optional[str] = None) -> None:
+  def add(self, name: str, seconds: list[float], steps: int, ceiling: Optional[str] = None) -> None:
     median, slow, fast = _rates(seconds, steps)
     self.medians[name] = median
     ratio = f'{median / self.medians[ceiling]:7.3f}' if ceiling in self.medians else '      -'
-    print(f'  {name:<42} {median:>13,.0f} {self._unit}/s  (p10-p90 of {len(seconds):>3} '
-          f'{"calls" if len(seconds) > _REPEATS.value else "passes"}: '
-          f'{slow:>11,.0f} - {fast:>11,.0f})  x ceiling {ratio}')
+    print(
+      f'  {name:<42} {median:>13,.0f} {self._unit}/s  (p10-p90 of {len(seconds):>3} '
+      f'{"calls" if len(seconds) > _REPEATS.value else "passes"}: '
+      f'{slow:>11,.0f} - {fast:>11,.0f})  x ceiling {ratio}'
+    )
 
 
 def _time(fn: Callable[[], Any], times: int) -> list[float]:
@@ -157,12 +169,18 @@ def _fancy_index(arrays: step_data.StepData, rows: np.ndarray) -> step_data.Step
 
 def _peak_memory(path: str) -> str:
   """step_arrays' peak memory over its result, measured in a fresh process."""
-  out = subprocess.run([sys.executable, __file__, f'--peak_memory_child={path}'],
-                       capture_output=True, text=True, check=True,
-                       env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+  out = subprocess.run(
+    [sys.executable, __file__, f'--peak_memory_child={path}'],
+    capture_output=True,
+    text=True,
+    check=True,
+    env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+  )
   result = json.loads(out.stdout.strip().splitlines()[-1])
-  return (f'{result["peak"] / 2**20:.0f} MiB peak over {result["arrays"] / 2**20:.0f} MiB of '
-          f'arrays = {result["peak"] / result["arrays"]:.2f}x')
+  return (
+    f'{result["peak"] / 2**20:.0f} MiB peak over {result["arrays"] / 2**20:.0f} MiB of '
+    f'arrays = {result["peak"] / result["arrays"]:.2f}x'
+  )
 
 
 def _peak_memory_child(path: str) -> None:
@@ -196,7 +214,6 @@ def _leaves(tree: Any) -> list[np.ndarray]:
   return []
 
 
-
 def _read_records(path: str) -> int:
   """Reads every record of the dataset's steps.riegeli files (no decoding)."""
   count = 0
@@ -215,23 +232,37 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
   rng = np.random.default_rng(1)
   with envlogger.Reader(path) as reader:
     n = len(reader.steps)
-    print(f'  {n} steps, {len(reader.episodes)} episodes, '
-          f'{sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 2**20:.1f} '
-          'MiB on disk')
+    print(
+      f'  {n} steps, {len(reader.episodes)} episodes, '
+      f'{sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 2**20:.1f} '
+      'MiB on disk'
+    )
     arrays = reader.step_arrays()
     windows = reader._backend._windows(_SEQ_LEN)  # pylint: disable=protected-access
 
-    table.add('ceiling: fancy indexing, 256 rows', _time(
-        lambda: _fancy_index(arrays, rng.integers(0, n, _BATCH)), calls), _BATCH)
-    table.add('ceiling: fancy indexing, 256x8 windows', _time(
-        lambda: _fancy_index(arrays, windows.steps(windows.first_steps(
-            rng.integers(0, windows.count, _BATCH)))), calls), _BATCH * _SEQ_LEN)
+    table.add(
+      'ceiling: fancy indexing, 256 rows',
+      _time(lambda: _fancy_index(arrays, rng.integers(0, n, _BATCH)), calls),
+      _BATCH,
+    )
+    table.add(
+      'ceiling: fancy indexing, 256x8 windows',
+      _time(
+        lambda: _fancy_index(
+          arrays, windows.steps(windows.first_steps(rng.integers(0, windows.count, _BATCH)))
+        ),
+        calls,
+      ),
+      _BATCH * _SEQ_LEN,
+    )
 
     table.add('for step in reader.steps', _time(lambda: sum(1 for _ in reader.steps), repeats), n)
     random_count = min(n, 2000 if unit == 'steps' else 300)
-    table.add(f'reader.steps[i] at random ({random_count} i)', _time(
-        lambda: [reader.steps[int(i)] for i in rng.integers(0, n, random_count)], repeats),
-              random_count)
+    table.add(
+      f'reader.steps[i] at random ({random_count} i)',
+      _time(lambda: [reader.steps[int(i)] for i in rng.integers(0, n, random_count)], repeats),
+      random_count,
+    )
     table.add('reader.step_arrays()', _time(reader.step_arrays, repeats), n)
 
     def fresh_step_arrays():
@@ -239,28 +270,48 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
         fresh.step_arrays()
 
     table.add('reader.step_arrays(), fresh reader each pass', _time(fresh_step_arrays, repeats), n)
-    table.add('floor: steps.riegeli records only, no decoding',
-              _time(lambda: _read_records(path), repeats), n)
+    table.add(
+      'floor: steps.riegeli records only, no decoding',
+      _time(lambda: _read_records(path), repeats),
+      n,
+    )
     stream = np.random.default_rng(2)
     reader.sample(_BATCH, seed=stream)  # Warms the episode table.
-    table.add('reader.sample(256)', _time(lambda: reader.sample(_BATCH, seed=stream), calls),
-              _BATCH, 'ceiling: fancy indexing, 256 rows')
-    table.add('reader.sample(256, seq_len=8)', _time(
-        lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls), _BATCH * _SEQ_LEN,
-              'ceiling: fancy indexing, 256x8 windows')
+    table.add(
+      'reader.sample(256)',
+      _time(lambda: reader.sample(_BATCH, seed=stream), calls),
+      _BATCH,
+      'ceiling: fancy indexing, 256 rows',
+    )
+    table.add(
+      'reader.sample(256, seq_len=8)',
+      _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
+      _BATCH * _SEQ_LEN,
+      'ceiling: fancy indexing, 256x8 windows',
+    )
     epoch = reader.batches(_BATCH, seed=3, drop_last=True)
-    table.add('reader.batches(256), one epoch', _time(lambda: next(epoch), min(calls, n // _BATCH)),
-              _BATCH, 'ceiling: fancy indexing, 256 rows')
+    table.add(
+      'reader.batches(256), one epoch',
+      _time(lambda: next(epoch), min(calls, n // _BATCH)),
+      _BATCH,
+      'ceiling: fancy indexing, 256 rows',
+    )
     print(f'  default cache after these: {reader.cache_stats()}')
   with envlogger.Reader(path, cache_bytes=_LARGE_CACHE.value) as reader:
     reader.step_arrays()  # First touch: every chunk decoded once, then kept.
     reader.sample(_BATCH, seed=stream)
-    table.add('reader.sample(256), large cache', _time(
-        lambda: reader.sample(_BATCH, seed=stream), calls), _BATCH,
-              'ceiling: fancy indexing, 256 rows')
-    table.add('reader.sample(256, seq_len=8), large cache', _time(
-        lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls), _BATCH * _SEQ_LEN,
-              'ceiling: fancy indexing, 256x8 windows')
+    table.add(
+      'reader.sample(256), large cache',
+      _time(lambda: reader.sample(_BATCH, seed=stream), calls),
+      _BATCH,
+      'ceiling: fancy indexing, 256 rows',
+    )
+    table.add(
+      'reader.sample(256, seq_len=8), large cache',
+      _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
+      _BATCH * _SEQ_LEN,
+      'ceiling: fancy indexing, 256x8 windows',
+    )
     print(f'  large cache (cache_bytes={_LARGE_CACHE.value}): {reader.cache_stats()}')
   print(f'  step_arrays peak memory: {_peak_memory(path)}')
   return table
@@ -295,8 +346,9 @@ def _tfds(path: str, table: _Table, repeats: int) -> None:
       count += 1
     return count
 
-  table.add(f'TFDS/RLDS as_numpy per step ({per_step} steps)', _time(read_per_step, repeats),
-            per_step)
+  table.add(
+    f'TFDS/RLDS as_numpy per step ({per_step} steps)', _time(read_per_step, repeats), per_step
+  )
   with envlogger.Reader(path) as reader:
     num_steps = len(reader.steps)
 
@@ -317,8 +369,10 @@ def main(argv: list[str]) -> None:
   image_steps = 4_000 if quick else _IMAGE_STEPS.value
   repeats = 3 if quick else _REPEATS.value
   calls = 30 if quick else _CALLS.value
-  print(f'read_benchmark {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, '
-        f'{os.cpu_count()} CPUs, repeats={repeats}, calls={calls}')
+  print(
+    f'read_benchmark {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, '
+    f'{os.cpu_count()} CPUs, repeats={repeats}, calls={calls}'
+  )
   options = _WRITER_OPTIONS.value
   print(f'writer options: {options or "default"}')
   suffix = '' if options is None else '_' + ''.join(c if c.isalnum() else '_' for c in options)
@@ -326,8 +380,9 @@ def main(argv: list[str]) -> None:
   image_path = os.path.join(_WORK_DIR.value, f'frames_{image_steps}{suffix}')
   _record(catch_path, catch_env.Catch, catch_steps, options)
   _record(image_path, PixelCatch, image_steps, options)
-  catch = _workload(f'Catch (10x5 float32 board), {catch_steps} steps', catch_path, 'steps',
-                    repeats, calls)
+  catch = _workload(
+    f'Catch (10x5 float32 board), {catch_steps} steps', catch_path, 'steps', repeats, calls
+  )
   if _TFDS.value:
     _tfds(catch_path, catch, repeats)
   _workload(f'84x84x3 uint8 frames, {image_steps} steps', image_path, 'frames', repeats, calls)

@@ -52,8 +52,11 @@ def catch_steps(total_bytes: int) -> List[bytes]:
     board = np.zeros((10, 5), np.float32)
     board[rng.integers(0, 10), rng.integers(0, 5)] = 1.0
     board[9, rng.integers(0, 5)] = 1.0
-    value = ((0, float(rng.integers(-1, 2)), 1.0, board), int(rng.integers(0, 3)),
-             {'timestamp': 1732791234.0 + step * 0.01, 'step': step})
+    value = (
+      (0, float(rng.integers(-1, 2)), 1.0, board),
+      int(rng.integers(0, 3)),
+      {'timestamp': 1732791234.0 + step * 0.01, 'step': step},
+    )
     record = codec.encode(value).SerializeToString()
     records.append(record)
     size += len(record)
@@ -67,7 +70,7 @@ def random_ish(total_bytes: int) -> List[bytes]:
   weights = 1.0 / (1.0 + alphabet.astype(np.float64))
   weights /= weights.sum()
   data = rng.choice(alphabet, size=total_bytes, p=weights).astype(np.uint8).tobytes()
-  return [data[i:i + 1024] for i in range(0, len(data), 1024)]
+  return [data[i : i + 1024] for i in range(0, len(data), 1024)]
 
 
 def _time(fn: Callable[[], object], repeats: int) -> List[float]:
@@ -94,18 +97,22 @@ def _raw_codec(name: str):
     decompressor = zstandard.ZstdDecompressor()
     return compressor.compress, decompressor.decompress
   if name == 'snappy':
-    return (lambda b: bytes(cramjam.snappy.compress_raw(b)),
-            lambda b: bytes(cramjam.snappy.decompress_raw(b)))
+    return (
+      lambda b: bytes(cramjam.snappy.compress_raw(b)),
+      lambda b: bytes(cramjam.snappy.decompress_raw(b)),
+    )
   return None
 
 
 def bench(records: List[bytes], label: str, repeats: int, directory: str) -> None:
   total = sum(len(r) for r in records)
   joined = b''.join(records)
-  pieces = [joined[i:i + CHUNK] for i in range(0, len(joined), CHUNK)]
+  pieces = [joined[i : i + CHUNK] for i in range(0, len(joined), CHUNK)]
   print(f'\n== {label}: {len(records)} records, {total / 1e6:.1f} MB ==')
-  print(f'{"options":28} {"write MB/s":>18} {"read MB/s":>18} {"file MB":>8}'
-        f' {"raw comp":>9} {"raw dec":>8} {"w ovh":>6} {"r ovh":>6}')
+  print(
+    f'{"options":28} {"write MB/s":>18} {"read MB/s":>18} {"file MB":>8}'
+    f' {"raw comp":>9} {"raw dec":>8} {"w ovh":>6} {"r ovh":>6}'
+  )
   path = os.path.join(directory, 'bench.riegeli')
   for codec_name in ('uncompressed', 'brotli:6', 'zstd:3', 'snappy'):
     raw = _raw_codec(codec_name)
@@ -131,13 +138,16 @@ def bench(records: List[bytes], label: str, repeats: int, directory: str) -> Non
       read_samples = _time(read, repeats)
       w_med, w_min = _mbps(total, write_samples)
       r_med, r_min = _mbps(total, read_samples)
-      line = (f'{options:28} {w_med:8.1f} (min {w_min:5.1f}) {r_med:8.1f} (min {r_min:5.1f})'
-              f' {os.path.getsize(path) / 1e6:8.2f}')
+      line = (
+        f'{options:28} {w_med:8.1f} (min {w_min:5.1f}) {r_med:8.1f} (min {r_min:5.1f})'
+        f' {os.path.getsize(path) / 1e6:8.2f}'
+      )
       if raw_comp is not None:
         w_ovh = statistics.median(write_samples) / raw_comp - 1
         r_ovh = statistics.median(read_samples) / raw_dec - 1
-        line += (f' {total / raw_comp / 1e6:9.1f} {total / raw_dec / 1e6:8.1f}'
-                 f' {w_ovh:+6.0%} {r_ovh:+6.0%}')
+        line += (
+          f' {total / raw_comp / 1e6:9.1f} {total / raw_dec / 1e6:8.1f} {w_ovh:+6.0%} {r_ovh:+6.0%}'
+        )
       print(line)
 
 
@@ -151,11 +161,14 @@ def bench_hash(repeats: int) -> None:
 def run_cc_benchmark(mb: int, repeats: int) -> None:
   """Runs the C++ format-layer benchmark if a build of it exists."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  binaries = sorted(glob.glob(os.path.join(root, 'build', '*', 'records_benchmark')),
-                    key=os.path.getmtime)
+  binaries = sorted(
+    glob.glob(os.path.join(root, 'build', '*', 'records_benchmark')), key=os.path.getmtime
+  )
   if not binaries:
-    print('(C++ records_benchmark not built; build it with cmake to see the format '
-          'layer without Python overhead)')
+    print(
+      '(C++ records_benchmark not built; build it with cmake to see the format '
+      'layer without Python overhead)'
+    )
     return
   print(f'== C++ format layer ({binaries[-1]}) ==', flush=True)
   subprocess.run([binaries[-1], str(mb), str(repeats)], cwd=root, check=True)

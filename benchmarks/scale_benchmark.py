@@ -45,7 +45,7 @@ _WRITERS = flags.DEFINE_integer('writers', 1000, 'Writer directories of the simu
 _SKIP = flags.DEFINE_list('skip', [], 'Parts to skip: record, beam, ray, root.')
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_ACTOR = '''
+_ACTOR = """
 import sys, time, envlogger
 from envlogger.testing import catch_env
 root, steps, index = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -58,15 +58,22 @@ for t in range(steps):
   timestep = env.reset() if timestep.last() else env.step(t % 3)
 env.close()
 print(time.time(), flush=True)
-'''
+"""
 
 
 def _record(root: str, actors: int, steps: int) -> float:
   """Aggregate steps/s of `actors` processes recording `steps` steps each into `root`."""
   env = dict(os.environ, PYTHONPATH=_REPO_ROOT)
-  procs = [subprocess.Popen([sys.executable, '-c', _ACTOR, root, str(steps), str(i)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-           for i in range(actors)]
+  procs = [
+    subprocess.Popen(
+      [sys.executable, '-c', _ACTOR, root, str(steps), str(i)],
+      stdin=subprocess.PIPE,
+      stdout=subprocess.PIPE,
+      text=True,
+      env=env,
+    )
+    for i in range(actors)
+  ]
   for p in procs:
     if p.stdout.readline().strip() != 'ready':
       raise RuntimeError('an actor failed to start')
@@ -109,6 +116,7 @@ def bench_record(tmp: str) -> str:
     def once(actors=actors, roots=roots):
       roots.append(tempfile.mkdtemp(dir=tmp))
       return _record(roots[-1], actors, _STEPS.value)
+
     rates[actors] = _median_of(_REPS.value, once)
     root = roots[-1]
   _print_scaling('record: actors', 'steps/s', rates)
@@ -117,21 +125,27 @@ def bench_record(tmp: str) -> str:
 
 def bench_beam(root: str, tmp: str) -> None:
   from envlogger.beam import pipelines  # pylint: disable=g-import-not-at-top
+
   steps = _num_steps(root)
   for name in ('stats', 'convert'):
     rates = {}
     for workers in (1, 2):
-      options = ['--runner=DirectRunner', '--direct_running_mode=multi_processing',
-                 f'--direct_num_workers={workers}']
+      options = [
+        '--runner=DirectRunner',
+        '--direct_running_mode=multi_processing',
+        f'--direct_num_workers={workers}',
+      ]
 
       def once(name=name, options=options):
         start = time.perf_counter()
         if name == 'stats':
           pipelines.compute_stats(root, options=pipelines.make_options(options))
         else:
-          pipelines.convert_to_riegeli(root, tempfile.mkdtemp(dir=tmp),
-                                       options=pipelines.make_options(options))
+          pipelines.convert_to_riegeli(
+            root, tempfile.mkdtemp(dir=tmp), options=pipelines.make_options(options)
+          )
         return steps / (time.perf_counter() - start)
+
       rates[workers] = _median_of(_REPS.value, once)
     _print_scaling(f'beam {name}: workers', 'steps/s', rates)
 
@@ -139,17 +153,20 @@ def bench_beam(root: str, tmp: str) -> None:
 def bench_ray(root: str) -> None:
   import ray  # pylint: disable=g-import-not-at-top
   import envlogger.ray as envlogger_ray  # pylint: disable=g-import-not-at-top
+
   steps = _num_steps(root)
   rates = {}
   for cpus in (1, 2):
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     try:
+
       def once():
         start = time.perf_counter()
         ds = envlogger_ray.read_envlogger(root, max_episodes_per_task=64)
         count = sum(len(batch['step']) for batch in ds.iter_batches(batch_size=None))
         assert count == steps, (count, steps)
         return steps / (time.perf_counter() - start)
+
       rates[cpus] = _median_of(_REPS.value, once)
     finally:
       ray.shutdown()
@@ -179,10 +196,13 @@ def bench_root(tmp: str) -> None:
       refreshes.append(time.perf_counter() - start)
     reader.close()
   refreshes.sort()
-  print(f'root of {_WRITERS.value} writers: open median {statistics.median(opens) * 1e3:.0f} ms '
-        f'(max {max(opens) * 1e3:.0f} ms); refresh() with nothing new median '
-        f'{statistics.median(refreshes) * 1e3:.1f} ms, p90 '
-        f'{refreshes[int(0.9 * len(refreshes))] * 1e3:.1f} ms', flush=True)
+  print(
+    f'root of {_WRITERS.value} writers: open median {statistics.median(opens) * 1e3:.0f} ms '
+    f'(max {max(opens) * 1e3:.0f} ms); refresh() with nothing new median '
+    f'{statistics.median(refreshes) * 1e3:.1f} ms, p90 '
+    f'{refreshes[int(0.9 * len(refreshes))] * 1e3:.1f} ms',
+    flush=True,
+  )
 
 
 def main(argv):
@@ -190,8 +210,11 @@ def main(argv):
   # Beam's workers log every bundle at INFO.
   logging.set_verbosity(logging.WARNING)
   std_logging.getLogger().setLevel(std_logging.WARNING)
-  print(f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, {os.cpu_count()} CPUs, '
-        f'load average {os.getloadavg()[0]:.1f}', flush=True)
+  print(
+    f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, {os.cpu_count()} CPUs, '
+    f'load average {os.getloadavg()[0]:.1f}',
+    flush=True,
+  )
   with tempfile.TemporaryDirectory() as tmp:
     root = None
     if 'record' not in _SKIP.value:

@@ -29,24 +29,29 @@ WriterNameTakenError = writer_name.WriterNameTakenError
 
 # Resolved on first access: they need gymnasium.
 _GYMNASIUM_CLASSES = {
-    'GymnasiumLogger': ('envlogger.gymnasium_logger', 'GymnasiumLogger'),
-    'GymnasiumVectorLogger': ('envlogger.gymnasium_vector_logger',
-                              'GymnasiumVectorLogger'),
+  'GymnasiumLogger': ('envlogger.gymnasium_logger', 'GymnasiumLogger'),
+  'GymnasiumVectorLogger': ('envlogger.gymnasium_vector_logger', 'GymnasiumVectorLogger'),
 }
 
 
 def __getattr__(name: str) -> Any:
   if name in ('RiegeliBackendWriter', 'riegeli_backend_writer'):
     from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
-    return (riegeli_backend_writer if name == 'riegeli_backend_writer' else
-            riegeli_backend_writer.RiegeliBackendWriter)
+
+    return (
+      riegeli_backend_writer
+      if name == 'riegeli_backend_writer'
+      else riegeli_backend_writer.RiegeliBackendWriter
+    )
   if name in _GYMNASIUM_CLASSES:
     try:
       import gymnasium  # pylint: disable=g-import-not-at-top,unused-import  # noqa: F401
     except ImportError as e:
-      raise ImportError(f'envlogger.{name} needs Gymnasium: '
-                        'pip install envlogger[gymnasium]') from e
+      raise ImportError(
+        f'envlogger.{name} needs Gymnasium: pip install envlogger[gymnasium]'
+      ) from e
     import importlib  # pylint: disable=g-import-not-at-top
+
     module_name, class_name = _GYMNASIUM_CLASSES[name]
     return getattr(importlib.import_module(module_name), class_name)
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

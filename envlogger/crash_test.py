@@ -32,7 +32,6 @@ def _one_kill(seed: int) -> tuple:
 
 
 class CrashTest(absltest.TestCase):
-
   def test_sigkill_at_random_moments(self):
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
       results = list(pool.map(_one_kill, range(_KILLS)))

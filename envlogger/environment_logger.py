@@ -22,20 +22,22 @@ def _backend_writer_class(backend: backend_type.BackendType) -> type:
   if backend == backend_type.BackendType.RIEGELI:
     # Imported lazily: it needs the native extension.
     from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
+
     return riegeli_backend_writer.RiegeliBackendWriter
   from envlogger.backends import in_memory_backend  # pylint: disable=g-import-not-at-top
+
   return in_memory_backend.InMemoryBackendWriter
 
 
 def _step_data_recorder(
-    backend: backend_writer.BackendWriter
+  backend: backend_writer.BackendWriter,
 ) -> Callable[[dm_env.TimeStep, Any, Any, bool], None]:
   """Records a step given as its fields through `backend.record_step`."""
 
-  def record(timestep: dm_env.TimeStep, action: Any, custom_data: Any,
-             is_new_episode: bool) -> None:
-    backend.record_step(
-        step_data.StepData(timestep, action, custom_data), is_new_episode)
+  def record(
+    timestep: dm_env.TimeStep, action: Any, custom_data: Any, is_new_episode: bool
+  ) -> None:
+    backend.record_step(step_data.StepData(timestep, action, custom_data), is_new_episode)
 
   return record
 
@@ -50,17 +52,20 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
   complete on disk).
   """
 
-  def __init__(self,
-               env: dm_env.Environment,
-               step_fn: Optional[StepFn] = None,
-               episode_fn: Optional[StepFn] = None,
-               metadata: Optional[dict] = None,
-               backend: Union[backend_writer.BackendWriter,
-                              backend_type.BackendType,
-                              Callable[..., backend_writer.BackendWriter]] = (
-                                  _DEFAULT_BACKEND),
-               writer_name: Optional[str] = None,
-               **backend_kwargs):
+  def __init__(
+    self,
+    env: dm_env.Environment,
+    step_fn: Optional[StepFn] = None,
+    episode_fn: Optional[StepFn] = None,
+    metadata: Optional[dict] = None,
+    backend: Union[
+      backend_writer.BackendWriter,
+      backend_type.BackendType,
+      Callable[..., backend_writer.BackendWriter],
+    ] = (_DEFAULT_BACKEND),
+    writer_name: Optional[str] = None,
+    **backend_kwargs,
+  ):
     """Initializes the logger.
 
     Args:
@@ -94,9 +99,13 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     super().__init__(env)
     self._claim = None
     if writer_name is not None:
-      if isinstance(backend, backend_writer.BackendWriter) or 'data_directory' not in backend_kwargs:
-        raise ValueError('writer_name needs data_directory= (the root) and a backend that '
-                         'EnvLogger creates (not a BackendWriter instance)')
+      if (
+        isinstance(backend, backend_writer.BackendWriter) or 'data_directory' not in backend_kwargs
+      ):
+        raise ValueError(
+          'writer_name needs data_directory= (the root) and a backend that '
+          'EnvLogger creates (not a BackendWriter instance)'
+        )
       self._claim = writer_names.WriterClaim(backend_kwargs['data_directory'], writer_name)
       backend_kwargs['data_directory'] = self._claim.directory
     try:
@@ -110,11 +119,11 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     self._reset_next_step = True
     # All that recording a step takes when there is no step_fn or episode_fn
     # (one attribute load: EnvLogger's loads are slow, it has __getattr__).
-    self._record_plain = (self._record_fields if step_fn is None and
-                          episode_fn is None else None)
+    self._record_plain = self._record_fields if step_fn is None and episode_fn is None else None
 
-  def _init_backend(self, env: dm_env.Environment, metadata: Optional[dict], backend: Any,
-                    backend_kwargs: dict) -> None:
+  def _init_backend(
+    self, env: dm_env.Environment, metadata: Optional[dict], backend: Any, backend_kwargs: dict
+  ) -> None:
     """Creates (or adopts) the backend and its step recorder."""
     if isinstance(backend, backend_writer.BackendWriter):
       self._backend = backend
@@ -132,15 +141,19 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
     # other backend gets a StepData through `record_step`.
     # Neither refers back to this logger, so dropping it still closes the
     # backend right away (by reference counting, not at the next GC).
-    step_recorder = (self._backend.step_recorder() if isinstance(
-        self._backend, backend_writer.BackendWriter) else None)
+    step_recorder = (
+      self._backend.step_recorder()
+      if isinstance(self._backend, backend_writer.BackendWriter)
+      else None
+    )
     self._record_fields = step_recorder or _step_data_recorder(self._backend)
 
   def __getstate__(self):
     raise TypeError(
-        'EnvLogger instances cannot be serialized/pickled. Create the '
-        'EnvLogger instance within the worker process using an environment '
-        'factory function instead.')
+      'EnvLogger instances cannot be serialized/pickled. Create the '
+      'EnvLogger instance within the worker process using an environment '
+      'factory function instead.'
+    )
 
   def __setstate__(self, state):
     self.__getstate__()
@@ -174,8 +187,7 @@ class EnvLogger(environment_wrapper.EnvironmentWrapper):
       self._record(timestep, action, False)
     return timestep
 
-  def _record(self, timestep: dm_env.TimeStep, action: Any,
-              is_new_episode: bool) -> None:
+  def _record(self, timestep: dm_env.TimeStep, action: Any, is_new_episode: bool) -> None:
     """Records a step with `step_fn`'s custom data, then calls `episode_fn`."""
     custom_data = None
     if self._step_fn is not None:

@@ -39,14 +39,12 @@ class _InMemoryHarness:
     self._writers: List[in_memory_backend.InMemoryBackendWriter] = []
 
   def logger(self, env: dm_env.Environment, **kwargs) -> envlogger.EnvLogger:
-    logger = envlogger.EnvLogger(
-        env, backend=envlogger.BackendType.IN_MEMORY, **kwargs)
+    logger = envlogger.EnvLogger(env, backend=envlogger.BackendType.IN_MEMORY, **kwargs)
     self._writers.append(logger._backend)  # pylint: disable=protected-access
     return logger
 
   def reader(self) -> envlogger.Reader:
-    return envlogger.Reader(self._writers[-1],
-                            backend=envlogger.BackendType.IN_MEMORY)
+    return envlogger.Reader(self._writers[-1], backend=envlogger.BackendType.IN_MEMORY)
 
   def recorded(self, steps: List[step_data.StepData]) -> List[tuple]:
     """The steps as this backend reads them back, as plain tuples.
@@ -75,8 +73,7 @@ class _RiegeliHarness:
     # writer; reader() reads the last one.
     self._num_loggers += 1
     self.data_directory = str(self._tmp_path / f'dataset{self._num_loggers}')
-    return envlogger.EnvLogger(env, data_directory=self.data_directory,
-                               **kwargs)
+    return envlogger.EnvLogger(env, data_directory=self.data_directory, **kwargs)
 
   def reader(self) -> envlogger.Reader:
     reader = envlogger.Reader(self.data_directory)
@@ -91,14 +88,23 @@ class _RiegeliHarness:
     np.int64, empty containers -> None, and so on. The reader turns the
     stored step type back into a dm_env.StepType, as upstream's does.
     """
+
     def round_trip(value):
       return codec.decode(codec.encode(value))
 
-    return [(dm_env.TimeStep(dm_env.StepType(round_trip(s.timestep.step_type)),
-                             round_trip(s.timestep.reward),
-                             round_trip(s.timestep.discount),
-                             round_trip(s.timestep.observation)),
-             round_trip(s.action), round_trip(s.custom_data)) for s in steps]
+    return [
+      (
+        dm_env.TimeStep(
+          dm_env.StepType(round_trip(s.timestep.step_type)),
+          round_trip(s.timestep.reward),
+          round_trip(s.timestep.discount),
+          round_trip(s.timestep.observation),
+        ),
+        round_trip(s.action),
+        round_trip(s.custom_data),
+      )
+      for s in steps
+    ]
 
 
 _HARNESSES = [_InMemoryHarness, _RiegeliHarness]
@@ -175,18 +181,25 @@ def _train(env: dm_env.Environment, num_episodes: int, seed: int = 0):
   return expected
 
 
-@pytest.mark.parametrize('observation_spec,action_spec', [
+@pytest.mark.parametrize(
+  'observation_spec,action_spec',
+  [
     (specs.Array((), np.int32, 'obs'), specs.Array((2,), np.float32, 'act')),
-    (specs.BoundedArray((2, 3), np.float64, -1.0, 1.0, 'obs'),
-     specs.DiscreteArray(7, name='act')),
-    ([specs.Array((1,), np.int8, 'a'), specs.Array((2,), np.uint16, 'b')],
-     (specs.DiscreteArray(2), specs.BoundedArray((), np.int64, 0, 9))),
-    ({'pos': specs.Array((3,), np.float32, 'pos'),
-      'nested': {'id': specs.DiscreteArray(4, name='id')}},
-     {'move': specs.BoundedArray((2,), np.float32, -1., 1., 'move')}),
-])
-def test_specs_of_different_types_are_supported(harness, observation_spec,
-                                                action_spec):
+    (specs.BoundedArray((2, 3), np.float64, -1.0, 1.0, 'obs'), specs.DiscreteArray(7, name='act')),
+    (
+      [specs.Array((1,), np.int8, 'a'), specs.Array((2,), np.uint16, 'b')],
+      (specs.DiscreteArray(2), specs.BoundedArray((), np.int64, 0, 9)),
+    ),
+    (
+      {
+        'pos': specs.Array((3,), np.float32, 'pos'),
+        'nested': {'id': specs.DiscreteArray(4, name='id')},
+      },
+      {'move': specs.BoundedArray((2,), np.float32, -1.0, 1.0, 'move')},
+    ),
+  ],
+)
+def test_specs_of_different_types_are_supported(harness, observation_spec, action_spec):
   env = CustomSpecsEnvironment(observation_spec, action_spec)
   with harness.logger(env) as logger:
     _train(logger, 1)
@@ -198,13 +211,11 @@ def test_specs_of_different_types_are_supported(harness, observation_spec,
 
 
 def test_different_specs_are_actually_different(harness):
-  env = CustomSpecsEnvironment(specs.Array((1,), np.int32, 'x'),
-                               specs.Array((2,), np.int32, 'y'))
+  env = CustomSpecsEnvironment(specs.Array((1,), np.int32, 'x'), specs.Array((2,), np.int32, 'y'))
   with harness.logger(env) as logger:
     _train(logger, 1)
   reader = harness.reader()
-  assert compare.differences(reader.observation_spec(),
-                             reader.action_spec())
+  assert compare.differences(reader.observation_spec(), reader.action_spec())
 
 
 def test_metadata_is_available(harness):
@@ -217,7 +228,11 @@ def test_metadata_is_available(harness):
   reader = harness.reader()
   metadata = reader.metadata()
   assert set(metadata['environment_specs']) == {
-      'observation_spec', 'action_spec', 'reward_spec', 'discount_spec'}
+    'observation_spec',
+    'action_spec',
+    'reward_spec',
+    'discount_spec',
+  }
   metadata.pop('environment_specs')
   compare.assert_strictly_equal(metadata, user_metadata)
   # The returned dict is a copy: mutating it does not affect the reader.
@@ -231,15 +246,15 @@ def test_data_reader_get_timestep(harness):
   reader = harness.reader()
   assert len(expected) == 130
   assert len(reader.steps) == 130 and len(reader.episodes) == 13
-  compare.assert_strictly_equal([tuple(s) for s in reader.steps],
-                                harness.recorded(expected))
+  compare.assert_strictly_equal([tuple(s) for s in reader.steps], harness.recorded(expected))
   recorded = harness.recorded(expected)
   for i in (0, 9, 10, 129, -1, -130):
     compare.assert_strictly_equal(tuple(reader.steps[i]), recorded[i])
   for e, episode in enumerate(reader.episodes):
     assert len(episode) == 10
-    compare.assert_strictly_equal([tuple(s) for s in episode],
-                                  harness.recorded(expected[10 * e:10 * e + 10]))
+    compare.assert_strictly_equal(
+      [tuple(s) for s in episode], harness.recorded(expected[10 * e : 10 * e + 10])
+    )
     assert episode[0].timestep.first() and episode[-1].timestep.last()
 
 
@@ -256,7 +271,8 @@ def test_step_fn(harness):
   reader = harness.reader()
   assert len(reader.steps) == 20 and len(reader.episodes) == 2
   assert [s.custom_data for s in reader.steps] == [
-      {'n': i, 'first': i % 10 == 0} for i in range(20)]
+    {'n': i, 'first': i % 10 == 0} for i in range(20)
+  ]
 
 
 def test_episode_fn(harness):
@@ -274,8 +290,7 @@ def test_episode_fn(harness):
   with harness.logger(catch_env.Catch(), episode_fn=episode_fn) as logger:
     _train(logger, 11)
   reader = harness.reader()
-  assert list(reader.episode_metadata()) == [
-      100 + e if e % 2 else None for e in range(11)]
+  assert list(reader.episode_metadata()) == [100 + e if e % 2 else None for e in range(11)]
 
 
 def test_logger_close(harness):
@@ -303,8 +318,9 @@ def test_only_episodic_metadata(harness):
   def first_steps_only(data):
     return data.timestep.first()
 
-  with harness.logger(catch_env.Catch(), episode_fn=episode_fn,
-                      scheduler=first_steps_only) as logger:
+  with harness.logger(
+    catch_env.Catch(), episode_fn=episode_fn, scheduler=first_steps_only
+  ) as logger:
     _train(logger, 3)
   reader = harness.reader()
   assert len(reader.steps) == 3 and len(reader.episodes) == 3
@@ -362,8 +378,7 @@ def test_delegates_unknown_attributes():
 
 def test_backend_instance_is_used_as_is():
   writer = in_memory_backend.InMemoryBackendWriter(metadata={'own': 1})
-  with envlogger.EnvLogger(catch_env.Catch(), metadata={'ignored': 2},
-                           backend=writer) as logger:
+  with envlogger.EnvLogger(catch_env.Catch(), metadata={'ignored': 2}, backend=writer) as logger:
     _train(logger, 1)
   assert len(writer.steps) == 10
   # As upstream: metadata (and so the environment specs) is not recorded.
@@ -382,10 +397,10 @@ def test_backend_step_recorder_hook():
   fields_seen = []
 
   class FastWriter(in_memory_backend.InMemoryBackendWriter):
-
     def step_recorder(self):
       def record(timestep, action, custom_data, is_new_episode):
         fields_seen.append((timestep.step_type, is_new_episode))
+
       return record
 
   fast = FastWriter()
@@ -395,8 +410,7 @@ def test_backend_step_recorder_hook():
   assert len(fields_seen) == 10
   assert fields_seen[0] == (dm_env.StepType.FIRST, True)
   assert fields_seen[-1] == (dm_env.StepType.LAST, False)
-  assert all(step_type == dm_env.StepType.MID and not new
-             for step_type, new in fields_seen[1:-1])
+  assert all(step_type == dm_env.StepType.MID and not new for step_type, new in fields_seen[1:-1])
 
 
 def test_callable_backend_receives_metadata_and_kwargs():
@@ -405,11 +419,13 @@ def test_callable_backend_receives_metadata_and_kwargs():
   def factory(**kwargs: Any):
     received.update(kwargs)
     return in_memory_backend.InMemoryBackendWriter(
-        metadata=kwargs['metadata'], scheduler=kwargs['scheduler'])
+      metadata=kwargs['metadata'], scheduler=kwargs['scheduler']
+    )
 
   scheduler = schedulers.NStepScheduler(2)
-  with envlogger.EnvLogger(catch_env.Catch(), metadata={'a': 1},
-                           backend=factory, scheduler=scheduler) as logger:
+  with envlogger.EnvLogger(
+    catch_env.Catch(), metadata={'a': 1}, backend=factory, scheduler=scheduler
+  ) as logger:
     _train(logger, 1)
   assert received['scheduler'] is scheduler
   assert received['metadata']['a'] == 1
@@ -433,8 +449,7 @@ def test_dropped_logger_closes_its_backend_at_once(tmp_path):
     _train(logger, 1)
     del logger
     assert ClosingWriter.closed == 1
-    logger = envlogger.EnvLogger(catch_env.Catch(),
-                                 data_directory=str(tmp_path))
+    logger = envlogger.EnvLogger(catch_env.Catch(), data_directory=str(tmp_path))
     expected = _train(logger, 2)
     del logger
   finally:
@@ -442,14 +457,16 @@ def test_dropped_logger_closes_its_backend_at_once(tmp_path):
   # Closed (indexed, complete) without close() or a GC pass.
   with envlogger.Reader(str(tmp_path)) as reader:
     assert [len(e) for e in reader.episodes] == [10, 10]
-    compare.assert_strictly_equal([tuple(s) for s in reader.steps],
-                                  _RiegeliHarness(tmp_path).recorded(expected))
+    compare.assert_strictly_equal(
+      [tuple(s) for s in reader.steps], _RiegeliHarness(tmp_path).recorded(expected)
+    )
 
 
 def test_in_memory_rejects_data_directory():
   with pytest.raises(TypeError):
-    envlogger.EnvLogger(catch_env.Catch(), data_directory='/tmp/x',
-                        backend=envlogger.BackendType.IN_MEMORY)
+    envlogger.EnvLogger(
+      catch_env.Catch(), data_directory='/tmp/x', backend=envlogger.BackendType.IN_MEMORY
+    )
 
 
 def test_default_backend_is_riegeli():
@@ -462,38 +479,52 @@ def test_default_backend_is_riegeli():
 
 def _shard_directories(data_directory) -> List[str]:
   """The shard (timestamp) directories of a dataset, oldest first."""
-  return sorted(os.path.join(data_directory, d)
-                for d in os.listdir(data_directory)
-                if os.path.isdir(os.path.join(data_directory, d)))
+  return sorted(
+    os.path.join(data_directory, d)
+    for d in os.listdir(data_directory)
+    if os.path.isdir(os.path.join(data_directory, d))
+  )
 
 
 def test_riegeli_metadata_with_writer_options(tmp_path):
   user_metadata = {'agent': 'random', 'n': [1, 2, 3], 'seed': np.int64(7)}
   with envlogger.EnvLogger(
-      catch_env.Catch(), data_directory=str(tmp_path), metadata=user_metadata,
-      max_episodes_per_file=973,
-      writer_options='transpose,brotli:1,chunk_size:50M') as logger:
+    catch_env.Catch(),
+    data_directory=str(tmp_path),
+    metadata=user_metadata,
+    max_episodes_per_file=973,
+    writer_options='transpose,brotli:1,chunk_size:50M',
+  ) as logger:
     _train(logger, 2)
   with envlogger.Reader(str(tmp_path)) as reader:
     metadata = reader.metadata()
     assert len(reader.episodes) == 2
   assert set(metadata.pop('environment_specs')) == {
-      'observation_spec', 'action_spec', 'reward_spec', 'discount_spec'}
+    'observation_spec',
+    'action_spec',
+    'reward_spec',
+    'discount_spec',
+  }
   # Python ints round-trip as Python ints (bigint), np.int64 as np.int64.
   compare.assert_strictly_equal(metadata, user_metadata)
 
 
 def test_truncated_trajectory(tmp_path):
-  with envlogger.EnvLogger(catch_env.Catch(), data_directory=str(tmp_path),
-                           max_episodes_per_file=2) as logger:
+  with envlogger.EnvLogger(
+    catch_env.Catch(), data_directory=str(tmp_path), max_episodes_per_file=2
+  ) as logger:
     expected = _train(logger, 5)
   assert len(expected) == 50  # Catch episodes have 10 steps.
   shards = _shard_directories(tmp_path)
   assert len(shards) == 3
   # Destroy the last shard (one episode): all four of its files become empty.
   files = sorted(os.listdir(shards[-1]))
-  assert files == ['episode_index.riegeli', 'episode_metadata.riegeli',
-                   'step_offsets.riegeli', 'steps.riegeli']
+  assert files == [
+    'episode_index.riegeli',
+    'episode_metadata.riegeli',
+    'step_offsets.riegeli',
+    'steps.riegeli',
+  ]
   for name in files:
     os.truncate(os.path.join(shards[-1], name), 0)
   with envlogger.Reader(str(tmp_path)) as reader:
@@ -502,23 +533,23 @@ def test_truncated_trajectory(tmp_path):
     assert [len(e) for e in reader.episodes] == [10] * 4
     assert reader.steps[-1].timestep.last()
     compare.assert_strictly_equal(
-        [tuple(s) for s in reader.steps],
-        _RiegeliHarness(tmp_path).recorded(expected[:40]))
+      [tuple(s) for s in reader.steps], _RiegeliHarness(tmp_path).recorded(expected[:40])
+    )
 
 
 def test_episode_starts_monotonically_increasing(tmp_path):
   with envlogger.EnvLogger(
-      RandomDataEnvironment(data_size=5, prob_episode_end=0.2, seed=11),
-      data_directory=str(tmp_path), max_episodes_per_file=50,
-      flush_scheduler=schedulers.BernoulliStepScheduler(1.0 / 13,
-                                                        seed=5)) as logger:
+    RandomDataEnvironment(data_size=5, prob_episode_end=0.2, seed=11),
+    data_directory=str(tmp_path),
+    max_episodes_per_file=50,
+    flush_scheduler=schedulers.BernoulliStepScheduler(1.0 / 13, seed=5),
+  ) as logger:
     _train(logger, 100)
   shards = _shard_directories(tmp_path)
   assert len(shards) == 2
   for shard in shards:
     starts = []
-    with riegeli.RecordReader(
-        os.path.join(shard, 'episode_index.riegeli')) as index:
+    with riegeli.RecordReader(os.path.join(shard, 'episode_index.riegeli')) as index:
       for datum in index.read_messages(storage_pb2.Datum):
         assert [d.size for d in datum.shape.dim][1:] == [2]
         starts.extend(datum.values.int64_values[::2])
@@ -531,8 +562,10 @@ def test_scheduler_skips_first_timestep(tmp_path):
   # A scheduler that drops the first step of an episode leaves the Riegeli
   # writer with no episode (and so no shard) to add the next step to.
   with envlogger.EnvLogger(
-      catch_env.Catch(), data_directory=str(tmp_path),
-      scheduler=lambda data: not data.timestep.first()) as logger:
+    catch_env.Catch(),
+    data_directory=str(tmp_path),
+    scheduler=lambda data: not data.timestep.first(),
+  ) as logger:
     logger.reset()
     with pytest.raises(RuntimeError, match='first step must start an episode'):
       logger.step(0)

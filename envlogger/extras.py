@@ -11,17 +11,17 @@ import types
 # The top-level modules the optional extras (pyproject.toml) install, and the
 # extra of each.
 EXTRA_OF_MODULE = {
-    'torch': 'torch',
-    'tensorflow': 'tf',
-    'tensorflow_datasets': 'tf',
-    'apache_beam': 'beam',
-    'ray': 'ray',
-    'gymnasium': 'gymnasium',
-    'minari': 'minari',
-    'matplotlib': 'viz',
-    'PIL': 'viz',  # Pillow, installed with matplotlib.
-    'imageio': 'viz',
-    'imageio_ffmpeg': 'viz',
+  'torch': 'torch',
+  'tensorflow': 'tf',
+  'tensorflow_datasets': 'tf',
+  'apache_beam': 'beam',
+  'ray': 'ray',
+  'gymnasium': 'gymnasium',
+  'minari': 'minari',
+  'matplotlib': 'viz',
+  'PIL': 'viz',  # Pillow, installed with matplotlib.
+  'imageio': 'viz',
+  'imageio_ffmpeg': 'viz',
 }
 
 

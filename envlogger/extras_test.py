@@ -10,10 +10,10 @@ from envlogger import extras
 
 # Modules that need the `tf` extra, as users reach them.
 _TF_MODULES = [
-    'envlogger.backends.tfds_backend_writer',
-    'envlogger.tools.convert_riegeli_to_tfds',
-    'envlogger.tools.convert_tfds_to_riegeli',
-    'envlogger.examples.tfds_random_agent_catch',
+  'envlogger.backends.tfds_backend_writer',
+  'envlogger.tools.convert_riegeli_to_tfds',
+  'envlogger.tools.convert_tfds_to_riegeli',
+  'envlogger.examples.tfds_random_agent_catch',
 ]
 
 
@@ -22,8 +22,11 @@ def test_import_extra_returns_the_module():
 
 
 def test_import_extra_names_the_extra():
-  with pytest.raises(ImportError, match=r'^me needs Nothing \(envlogger_no_such_module\): '
-                     r'pip install envlogger\[nothing\]$') as raised:
+  with pytest.raises(
+    ImportError,
+    match=r'^me needs Nothing \(envlogger_no_such_module\): '
+    r'pip install envlogger\[nothing\]$',
+  ) as raised:
     extras.import_extra('envlogger_no_such_module', 'nothing', 'me', 'Nothing')
   assert isinstance(raised.value.__cause__, ModuleNotFoundError)
 
@@ -39,8 +42,9 @@ def test_tfds_modules_without_tfds_name_the_tf_extra(module):
       sys.argv = ['{module}']
       runpy.run_module('{module}', run_name='__main__')
   """)
-  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          timeout=120, check=False)
+  result = subprocess.run(
+    [sys.executable, '-c', code], capture_output=True, text=True, timeout=120, check=False
+  )
   assert result.returncode != 0
   last_line = result.stderr.strip().splitlines()[-1]
   assert last_line.startswith('ImportError: envlogger.'), result.stderr
@@ -59,7 +63,9 @@ def test_rlds_utils_imports_without_tensorflow():
       except ImportError as e:
         print(e)
   """)
-  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          timeout=120, check=True)
+  result = subprocess.run(
+    [sys.executable, '-c', code], capture_output=True, text=True, timeout=120, check=True
+  )
   assert result.stdout.strip() == (
-      'envlogger.backends.rlds_utils needs TensorFlow (tensorflow): pip install envlogger[tf]')
+    'envlogger.backends.rlds_utils needs TensorFlow (tensorflow): pip install envlogger[tf]'
+  )

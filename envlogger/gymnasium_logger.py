@@ -47,10 +47,8 @@ def make_info_filter(info_filter: Optional[InfoFilter]) -> Optional[Callable[[di
   """
   if info_filter is None or callable(info_filter):
     return info_filter
-  if isinstance(info_filter, (str, bytes)) or not isinstance(
-      info_filter, collections.abc.Iterable):
-    raise TypeError('info_filter must be a list of info keys or a callable, '
-                    f'not {info_filter!r}')
+  if isinstance(info_filter, (str, bytes)) or not isinstance(info_filter, collections.abc.Iterable):
+    raise TypeError(f'info_filter must be a list of info keys or a callable, not {info_filter!r}')
   keys = tuple(info_filter)
   for key in keys:
     if not isinstance(key, str):
@@ -79,8 +77,10 @@ def merge_episode_metadata(reset_meta: dict, value: Any) -> Any:
   if isinstance(value, collections.abc.Mapping):
     clash = sorted(set(reset_meta).intersection(value), key=str)
     if clash:
-      raise ValueError(f'episode_fn returned the keys {clash}, which '
-                       'GymnasiumLogger keeps for the reset() arguments')
+      raise ValueError(
+        f'episode_fn returned the keys {clash}, which '
+        'GymnasiumLogger keeps for the reset() arguments'
+      )
     return {**reset_meta, **value}
   return {**reset_meta, 'episode_fn': value}
 
@@ -103,8 +103,7 @@ class _DmEnvView(dm_env.Environment):
 
   def __init__(self, env: gymnasium.Env, environment_specs: dict):
     self._env = env
-    self._specs = {name: spec_codec.decode(value)
-                   for name, value in environment_specs.items()}
+    self._specs = {name: spec_codec.decode(value) for name, value in environment_specs.items()}
     self.reset_args: Tuple[Optional[int], Optional[dict]] = (None, None)
     self.result: tuple = ()
     self.info: dict = {}
@@ -146,13 +145,15 @@ class GymnasiumLogger(gymnasium.Wrapper):
   after `close()` raises RuntimeError.
   """
 
-  def __init__(self,
-               env: gymnasium.Env,
-               step_fn: Optional[Callable[[dm_env.TimeStep, Any, gymnasium.Env], Any]] = None,
-               episode_fn: Optional[Callable[[dm_env.TimeStep, Any, gymnasium.Env], Any]] = None,
-               metadata: Optional[dict] = None,
-               info_filter: Optional[InfoFilter] = None,
-               **envlogger_kwargs):
+  def __init__(
+    self,
+    env: gymnasium.Env,
+    step_fn: Optional[Callable[[dm_env.TimeStep, Any, gymnasium.Env], Any]] = None,
+    episode_fn: Optional[Callable[[dm_env.TimeStep, Any, gymnasium.Env], Any]] = None,
+    metadata: Optional[dict] = None,
+    info_filter: Optional[InfoFilter] = None,
+    **envlogger_kwargs,
+  ):
     """Initializes the logger.
 
     Args:
@@ -177,16 +178,18 @@ class GymnasiumLogger(gymnasium.Wrapper):
     """
     super().__init__(env)
     self._info_filter = make_info_filter(info_filter)
-    self._view = _DmEnvView(env, gym_spaces.environment_specs(
-        env.observation_space, env.action_space))
+    self._view = _DmEnvView(
+      env, gym_spaces.environment_specs(env.observation_space, env.action_space)
+    )
     self._user_episode_fn = episode_fn
     self._reset_meta: dict = {}
     self._logger = environment_logger.EnvLogger(
-        self._view,
-        step_fn=self._custom_data_fn(step_fn),
-        episode_fn=None if episode_fn is None else self._episode_metadata,
-        metadata=metadata,
-        **envlogger_kwargs)
+      self._view,
+      step_fn=self._custom_data_fn(step_fn),
+      episode_fn=None if episode_fn is None else self._episode_metadata,
+      metadata=metadata,
+      **envlogger_kwargs,
+    )
     # Without step_fn, info_filter and episode_fn, step() records through
     # EnvLogger's plain recorder directly (two Python calls fewer per step).
     self._record_plain = self._logger._record_plain  # pylint: disable=protected-access
@@ -203,8 +206,9 @@ class GymnasiumLogger(gymnasium.Wrapper):
     if step_fn is None:
       return lambda timestep, action, _: {'info': info_filter(view.info)}
     return lambda timestep, action, _: {
-        'info': info_filter(view.info),
-        'step_fn': step_fn(timestep, action, env)}
+      'info': info_filter(view.info),
+      'step_fn': step_fn(timestep, action, env),
+    }
 
   def _episode_metadata(self, timestep: dm_env.TimeStep, action: Any, _) -> Any:
     value = self._user_episode_fn(timestep, action, self.env)
@@ -217,8 +221,9 @@ class GymnasiumLogger(gymnasium.Wrapper):
     if self._closed:
       raise RuntimeError(f'GymnasiumLogger.{call}() after close()')
 
-  def reset(self, *, seed: Optional[int] = None,
-            options: Optional[dict] = None) -> Tuple[Any, dict]:
+  def reset(
+    self, *, seed: Optional[int] = None, options: Optional[dict] = None
+  ) -> Tuple[Any, dict]:
     """Resets the env and records the FIRST step of a new episode."""
     self._check_open('reset')
     self._view.reset_args = (seed, options)
@@ -235,8 +240,9 @@ class GymnasiumLogger(gymnasium.Wrapper):
     if not self._episode_running:
       self._check_open('step')
       raise RuntimeError(
-          'GymnasiumLogger.step() needs a reset() first: no episode is running '
-          '(none was started, or the last one ended)')
+        'GymnasiumLogger.step() needs a reset() first: no episode is running '
+        '(none was started, or the last one ended)'
+      )
     record_plain = self._record_plain
     if record_plain is None:
       timestep = self._logger.step(action)
@@ -267,5 +273,7 @@ class GymnasiumLogger(gymnasium.Wrapper):
     self.close()
 
   def __getstate__(self):
-    raise TypeError('GymnasiumLogger instances cannot be pickled; create the '
-                    'logger inside the process that uses it.')
+    raise TypeError(
+      'GymnasiumLogger instances cannot be pickled; create the '
+      'logger inside the process that uses it.'
+    )

@@ -48,7 +48,6 @@ def _run_episode(env, seed=None, policy=None):
 
 
 class GymnasiumLoggerTest(absltest.TestCase):
-
   def setUp(self):
     super().setUp()
     self.directory = self._tempdir()
@@ -79,8 +78,9 @@ class GymnasiumLoggerTest(absltest.TestCase):
             self.assertIsNone(ts.discount)
             self.assertIsNone(step.action)
           else:
-            self.assertEqual(ts.step_type, dm_env.StepType.LAST if k == len(calls) - 1
-                             else dm_env.StepType.MID)
+            self.assertEqual(
+              ts.step_type, dm_env.StepType.LAST if k == len(calls) - 1 else dm_env.StepType.MID
+            )
             self.assertEqual(ts.reward, reward)
             self.assertEqual(np.asarray(ts.reward).dtype, np.float64)
             self.assertEqual(ts.discount, 0.0 if terminated else 1.0)
@@ -94,7 +94,9 @@ class GymnasiumLoggerTest(absltest.TestCase):
     # Episodes of 5 steps, cut at 3 (truncated) or left whole (terminated).
     def make(limit):
       return gymnasium.wrappers.TimeLimit(
-          gym_toy_envs.CountingEnv(min_length=5, max_length=5), limit)
+        gym_toy_envs.CountingEnv(min_length=5, max_length=5), limit
+      )
+
     for limit, terminated in ((3, False), (10, True)):
       directory = self._tempdir()
       with envlogger.GymnasiumLogger(make(limit), data_directory=directory) as logger:
@@ -104,26 +106,30 @@ class GymnasiumLoggerTest(absltest.TestCase):
       with envlogger.Reader(directory) as reader:
         steps = list(reader.steps)
       self.assertLen(steps, 4 if limit == 3 else 6)
-      self.assertEqual([s.timestep.step_type for s in steps],
-                       [0] + [1] * (len(steps) - 2) + [2])
-      self.assertEqual([s.timestep.discount for s in steps[1:]],
-                       [1.0] * (len(steps) - 2) + [0.0 if terminated else 1.0])
+      self.assertEqual([s.timestep.step_type for s in steps], [0] + [1] * (len(steps) - 2) + [2])
+      self.assertEqual(
+        [s.timestep.discount for s in steps[1:]],
+        [1.0] * (len(steps) - 2) + [0.0 if terminated else 1.0],
+      )
 
   def test_every_space_type_nested(self):
-    observation_space = spaces.Dict({
+    observation_space = spaces.Dict(
+      {
         'box': spaces.Box(-2.0, np.array([1.0, np.inf]), dtype=np.float64),
         'discrete': spaces.Discrete(5),
         'shifted': spaces.Discrete(3, start=-1),
         'multi': spaces.MultiDiscrete([[2, 3], [4, 5]]),
         'binary': spaces.MultiBinary(4),
-        'nested': spaces.Tuple((
+        'nested': spaces.Tuple(
+          (
             spaces.Box(0, 255, (2, 2), np.uint8),
             spaces.Dict({'inner': spaces.MultiBinary([2, 2])}),
-        )),
-    })
+          )
+        ),
+      }
+    )
     action_space = spaces.Tuple((spaces.Discrete(2), spaces.Box(-1, 1, (2,), np.float32)))
-    env = gym_toy_envs.CountingEnv(observation_space=observation_space,
-                                   action_space=action_space)
+    env = gym_toy_envs.CountingEnv(observation_space=observation_space, action_space=action_space)
     env.action_space.seed(0)
     with envlogger.GymnasiumLogger(env, data_directory=self.directory) as logger:
       calls = _run_episode(logger, seed=3)
@@ -139,22 +145,26 @@ class GymnasiumLoggerTest(absltest.TestCase):
       if call[1] is not None:
         _assert_tree_equal(self, call[1], step.action)
     expected = {
-        'box': specs.BoundedArray((2,), np.float64, [-2.0, -2.0], [1.0, np.inf]),
-        'discrete': specs.DiscreteArray(5, dtype=np.int64),
-        'shifted': specs.BoundedArray((), np.int64, -1, 1),
-        'multi': specs.BoundedArray((2, 2), np.int64, 0, [[1, 2], [3, 4]]),
-        'binary': specs.BoundedArray((4,), np.int8, 0, 1),
-        'nested': (specs.BoundedArray((2, 2), np.uint8, 0, 255),
-                   {'inner': specs.BoundedArray((2, 2), np.int8, 0, 1)}),
+      'box': specs.BoundedArray((2,), np.float64, [-2.0, -2.0], [1.0, np.inf]),
+      'discrete': specs.DiscreteArray(5, dtype=np.int64),
+      'shifted': specs.BoundedArray((), np.int64, -1, 1),
+      'multi': specs.BoundedArray((2, 2), np.int64, 0, [[1, 2], [3, 4]]),
+      'binary': specs.BoundedArray((4,), np.int8, 0, 1),
+      'nested': (
+        specs.BoundedArray((2, 2), np.uint8, 0, 255),
+        {'inner': specs.BoundedArray((2, 2), np.int8, 0, 1)},
+      ),
     }
     self._assert_specs_equal(expected, observation_spec)
     self._assert_specs_equal(
-        (specs.DiscreteArray(2, dtype=np.int64),
-         specs.BoundedArray((2,), np.float32, -1, 1)), action_spec)
+      (specs.DiscreteArray(2, dtype=np.int64), specs.BoundedArray((2,), np.float32, -1, 1)),
+      action_spec,
+    )
     self._assert_specs_equal(specs.Array((), np.float64), reward_spec)
     self._assert_specs_equal(specs.BoundedArray((), np.float64, 0, 1), discount_spec)
-    self.assertEqual(observation_spec['nested'][1]['inner'].name,
-                     "observation_space['nested'][1]['inner']")
+    self.assertEqual(
+      observation_spec['nested'][1]['inner'].name, "observation_space['nested'][1]['inner']"
+    )
 
   def _assert_specs_equal(self, expected, actual, path='spec'):
     if isinstance(expected, dict):
@@ -171,10 +181,16 @@ class GymnasiumLoggerTest(absltest.TestCase):
     self.assertEqual(actual.shape, expected.shape, path)
     self.assertEqual(actual.dtype, expected.dtype, path)
     if isinstance(expected, specs.BoundedArray):
-      np.testing.assert_array_equal(np.broadcast_to(actual.minimum, expected.shape),
-                                    np.broadcast_to(expected.minimum, expected.shape), path)
-      np.testing.assert_array_equal(np.broadcast_to(actual.maximum, expected.shape),
-                                    np.broadcast_to(expected.maximum, expected.shape), path)
+      np.testing.assert_array_equal(
+        np.broadcast_to(actual.minimum, expected.shape),
+        np.broadcast_to(expected.minimum, expected.shape),
+        path,
+      )
+      np.testing.assert_array_equal(
+        np.broadcast_to(actual.maximum, expected.shape),
+        np.broadcast_to(expected.maximum, expected.shape),
+        path,
+      )
     if isinstance(expected, specs.DiscreteArray):
       self.assertEqual(actual.num_values, expected.num_values, path)
 
@@ -201,8 +217,9 @@ class GymnasiumLoggerTest(absltest.TestCase):
       self.assertIsInstance(env, gym_toy_envs.CountingEnv)
       return {'length': env._t} if timestep.last() else None
 
-    with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(), episode_fn=episode_fn,
-                                   data_directory=self.directory) as logger:
+    with envlogger.GymnasiumLogger(
+      gym_toy_envs.CountingEnv(), episode_fn=episode_fn, data_directory=self.directory
+    ) as logger:
       logger.reset(seed=4, options={'level': 2})
       while not logger.step(0)[2]:
         pass
@@ -214,27 +231,31 @@ class GymnasiumLoggerTest(absltest.TestCase):
     self.assertEqual(metadata[1], {'length': len(calls) - 1})
 
   def test_episode_fn_key_clash_and_non_dict(self):
-    with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(),
-                                   episode_fn=lambda *_: {'seed': 'mine'},
-                                   data_directory=self.directory) as logger:
+    with envlogger.GymnasiumLogger(
+      gym_toy_envs.CountingEnv(),
+      episode_fn=lambda *_: {'seed': 'mine'},
+      data_directory=self.directory,
+    ) as logger:
       with self.assertRaisesRegex(ValueError, r"keys \['seed'\]"):
         logger.reset(seed=1)
     directory = self._tempdir()
-    with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(),
-                                   episode_fn=lambda *_: 42,
-                                   data_directory=directory) as logger:
+    with envlogger.GymnasiumLogger(
+      gym_toy_envs.CountingEnv(), episode_fn=lambda *_: 42, data_directory=directory
+    ) as logger:
       logger.reset(seed=1)
     with envlogger.Reader(directory) as reader:
       self.assertEqual(reader.episode_metadata()[0], {'seed': 1, 'episode_fn': 42})
 
   def test_info_filter_keys_and_callable(self):
     for info_filter, expected in (
-        (['noise'], lambda info: {'noise': info['noise']}),
-        (['t', 'absent'], lambda info: {'t': info['t']}),
-        (lambda info: info['t'] * 10, lambda info: info['t'] * 10)):
+      (['noise'], lambda info: {'noise': info['noise']}),
+      (['t', 'absent'], lambda info: {'t': info['t']}),
+      (lambda info: info['t'] * 10, lambda info: info['t'] * 10),
+    ):
       directory = self._tempdir()
-      with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(), info_filter=info_filter,
-                                     data_directory=directory) as logger:
+      with envlogger.GymnasiumLogger(
+        gym_toy_envs.CountingEnv(), info_filter=info_filter, data_directory=directory
+      ) as logger:
         calls = _run_episode(logger, seed=5)
       with envlogger.Reader(directory) as reader:
         stored = [step.custom_data for step in reader.steps]
@@ -242,17 +263,23 @@ class GymnasiumLoggerTest(absltest.TestCase):
 
   def test_info_filter_with_step_fn(self):
     step_fn = lambda timestep, action, env: int(timestep.step_type)
-    with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(min_length=1, max_length=1),
-                                   info_filter=['t'], step_fn=step_fn,
-                                   data_directory=self.directory) as logger:
+    with envlogger.GymnasiumLogger(
+      gym_toy_envs.CountingEnv(min_length=1, max_length=1),
+      info_filter=['t'],
+      step_fn=step_fn,
+      data_directory=self.directory,
+    ) as logger:
       _run_episode(logger)
     with envlogger.Reader(self.directory) as reader:
-      self.assertEqual([s.custom_data for s in reader.steps],
-                       [{'info': {'t': 0}, 'step_fn': 0}, {'info': {'t': 1}, 'step_fn': 2}])
+      self.assertEqual(
+        [s.custom_data for s in reader.steps],
+        [{'info': {'t': 0}, 'step_fn': 0}, {'info': {'t': 1}, 'step_fn': 2}],
+      )
 
   def test_in_memory_backend(self):
-    logger = envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(),
-                                       backend=envlogger.BackendType.IN_MEMORY)
+    logger = envlogger.GymnasiumLogger(
+      gym_toy_envs.CountingEnv(), backend=envlogger.BackendType.IN_MEMORY
+    )
     calls = _run_episode(logger, seed=0)
     backend = logger._logger._backend  # pylint: disable=protected-access
     reader = envlogger.Reader(backend, backend=envlogger.BackendType.IN_MEMORY)
@@ -261,20 +288,25 @@ class GymnasiumLoggerTest(absltest.TestCase):
 
   def test_unsupported_spaces_name_the_path(self):
     for space, path in (
-        (spaces.Graph(spaces.Box(0, 1, (2,)), None), 'observation_space'),
-        (spaces.Dict({'a': spaces.Tuple((spaces.Discrete(2), spaces.Text(5)))}),
-         r"observation_space\['a'\]\[1\]"),
-        (spaces.Sequence(spaces.Discrete(2)), 'observation_space')):
+      (spaces.Graph(spaces.Box(0, 1, (2,)), None), 'observation_space'),
+      (
+        spaces.Dict({'a': spaces.Tuple((spaces.Discrete(2), spaces.Text(5)))}),
+        r"observation_space\['a'\]\[1\]",
+      ),
+      (spaces.Sequence(spaces.Discrete(2)), 'observation_space'),
+    ):
       env = gym_toy_envs.CountingEnv(observation_space=space)
-      with self.assertRaisesRegex(gym_spaces.UnsupportedSpaceError,
-                                  f'Cannot record {path}: ' + type(
-                                      space if path == 'observation_space'
-                                      else spaces.Text(5)).__name__):
+      with self.assertRaisesRegex(
+        gym_spaces.UnsupportedSpaceError,
+        f'Cannot record {path}: '
+        + type(space if path == 'observation_space' else spaces.Text(5)).__name__,
+      ):
         envlogger.GymnasiumLogger(env, data_directory=self.directory)
 
   def test_step_before_reset_after_end_and_after_close(self):
-    logger = envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(min_length=1, max_length=1),
-                                       data_directory=self.directory)
+    logger = envlogger.GymnasiumLogger(
+      gym_toy_envs.CountingEnv(min_length=1, max_length=1), data_directory=self.directory
+    )
     with self.assertRaisesRegex(RuntimeError, r'step\(\) needs a reset\(\)'):
       logger.step(0)
     logger.reset()
@@ -293,19 +325,22 @@ class GymnasiumLoggerTest(absltest.TestCase):
   def test_bad_info_filter(self):
     for bad in ('t', 3, [1]):
       with self.assertRaisesRegex(TypeError, 'info_filter'):
-        envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(), info_filter=bad,
-                                  data_directory=self.directory)
+        envlogger.GymnasiumLogger(
+          gym_toy_envs.CountingEnv(), info_filter=bad, data_directory=self.directory
+        )
 
   def test_unencodable_info_is_a_clear_error(self):
-    with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(),
-                                   info_filter=lambda info: object(),
-                                   data_directory=self.directory) as logger:
+    with envlogger.GymnasiumLogger(
+      gym_toy_envs.CountingEnv(), info_filter=lambda info: object(), data_directory=self.directory
+    ) as logger:
       with self.assertRaisesRegex(TypeError, 'Cannot record custom_data'):
         logger.reset()
 
   def test_import_envlogger_does_not_import_gymnasium(self):
-    code = ('import sys, envlogger; assert "gymnasium" not in sys.modules; '
-            'envlogger.GymnasiumLogger; assert "gymnasium" in sys.modules')
+    code = (
+      'import sys, envlogger; assert "gymnasium" not in sys.modules; '
+      'envlogger.GymnasiumLogger; assert "gymnasium" in sys.modules'
+    )
     subprocess.run([sys.executable, '-c', code], check=True)
 
 

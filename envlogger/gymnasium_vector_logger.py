@@ -33,8 +33,7 @@ from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import gym_spaces
 from envlogger.converters import native_codec
 
-_MODES = {AutoresetMode.NEXT_STEP: 0, AutoresetMode.SAME_STEP: 1,
-          AutoresetMode.DISABLED: 2}
+_MODES = {AutoresetMode.NEXT_STEP: 0, AutoresetMode.SAME_STEP: 1, AutoresetMode.DISABLED: 2}
 # Keys of a SAME_STEP step's info that belong to the episode that ended.
 _FINAL_KEYS = frozenset(('final_obs', '_final_obs', 'final_info', '_final_info'))
 
@@ -52,13 +51,13 @@ def unbatch_info(info: dict, index: int) -> dict:
     mask = info.get('_' + key)
     if mask is not None and not mask[index]:
       continue
-    result[key] = (unbatch_info(value, index) if isinstance(value, dict)
-                   else value[index])
+    result[key] = unbatch_info(value, index) if isinstance(value, dict) else value[index]
   return result
 
 
-def _sub_env_seeds(seed: Union[None, int, Sequence[Optional[int]]],
-                   num_envs: int) -> List[Optional[int]]:
+def _sub_env_seeds(
+  seed: Union[None, int, Sequence[Optional[int]]], num_envs: int
+) -> List[Optional[int]]:
   """The seed each sub-environment's reset gets, as gymnasium assigns them."""
   if seed is None:
     return [None] * num_envs
@@ -73,14 +72,16 @@ class GymnasiumVectorLogger(gymnasium.vector.VectorWrapper):
   See the module docstring. Use it as a context manager or call `close()`.
   """
 
-  def __init__(self,
-               env: gymnasium.vector.VectorEnv,
-               data_directory: Union[str, os.PathLike],
-               metadata: Optional[dict] = None,
-               info_filter: Optional[gymnasium_logger.InfoFilter] = None,
-               max_episodes_per_file: int = 10000,
-               writer_options: str = riegeli_backend_writer.DEFAULT_WRITER_OPTIONS,
-               writer_prefix: str = 'env_'):
+  def __init__(
+    self,
+    env: gymnasium.vector.VectorEnv,
+    data_directory: Union[str, os.PathLike],
+    metadata: Optional[dict] = None,
+    info_filter: Optional[gymnasium_logger.InfoFilter] = None,
+    max_episodes_per_file: int = 10000,
+    writer_options: str = riegeli_backend_writer.DEFAULT_WRITER_OPTIONS,
+    writer_prefix: str = 'env_',
+  ):
     """Opens one dataset per sub-environment under `data_directory`.
 
     Args:
@@ -110,23 +111,24 @@ class GymnasiumVectorLogger(gymnasium.vector.VectorWrapper):
       raise TypeError(f'metadata must be a dict, not {type(metadata).__name__}')
     self._mode = _MODES[mode]
     self._info_filter = gymnasium_logger.make_info_filter(info_filter)
-    specs = gym_spaces.environment_specs(env.single_observation_space,
-                                         env.single_action_space)
+    specs = gym_spaces.environment_specs(env.single_observation_space, env.single_action_space)
     num_envs = env.num_envs
     root = os.fspath(data_directory)
-    self._directories = [os.path.join(root, f'{writer_prefix}{i}')
-                         for i in range(num_envs)]
+    self._directories = [os.path.join(root, f'{writer_prefix}{i}') for i in range(num_envs)]
     records = []
     for i in range(num_envs):
       sub_metadata = dict(metadata or {})
       sub_metadata['environment_specs'] = specs
-      sub_metadata['vector_env'] = {'index': i, 'num_envs': num_envs,
-                                    'autoreset_mode': mode.value}
+      sub_metadata['vector_env'] = {'index': i, 'num_envs': num_envs, 'autoreset_mode': mode.value}
       records.append(native_codec.encode(sub_metadata))
     os.makedirs(root, exist_ok=True)
     self._recorder = _native.vector_recording.VectorStepRecorder(
-        self._directories, records, max_episodes_per_file, writer_options,
-        riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES)
+      self._directories,
+      records,
+      max_episodes_per_file,
+      writer_options,
+      riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES,
+    )
     self._reset_done = False
 
   @property
@@ -145,11 +147,11 @@ class GymnasiumVectorLogger(gymnasium.vector.VectorWrapper):
       return None
     if self._mode == 1:
       info = {k: v for k, v in info.items() if k not in _FINAL_KEYS}
-    return [{'info': info_filter(unbatch_info(info, i))}
-            for i in range(self.num_envs)]
+    return [{'info': info_filter(unbatch_info(info, i))} for i in range(self.num_envs)]
 
-  def reset(self, *, seed: Union[None, int, Sequence[Optional[int]]] = None,
-            options: Optional[dict] = None) -> Tuple[Any, dict]:
+  def reset(
+    self, *, seed: Union[None, int, Sequence[Optional[int]]] = None, options: Optional[dict] = None
+  ) -> Tuple[Any, dict]:
     """Resets the sub-environments (those in options['reset_mask'], if
     given) and records the FIRST step of their new episodes; the seed each
     one gets (and `options`) are its episode's metadata."""
@@ -166,7 +168,8 @@ class GymnasiumVectorLogger(gymnasium.vector.VectorWrapper):
       if mask is not None and not mask[i]:
         continue
       episode_metadata = gymnasium_logger.reset_metadata(
-          None if sub_seed is None else int(sub_seed), reset_options or None)
+        None if sub_seed is None else int(sub_seed), reset_options or None
+      )
       if episode_metadata:
         recorder.set_episode_metadata(i, native_codec.encode(episode_metadata))
     self._reset_done = True
@@ -177,19 +180,26 @@ class GymnasiumVectorLogger(gymnasium.vector.VectorWrapper):
     recorder = self._recorder_or_raise('step')
     if not self._reset_done:
       raise RuntimeError('GymnasiumVectorLogger.step() needs a reset() first')
-    observations, rewards, terminations, truncations, info = self.env.step(
-        actions)
+    observations, rewards, terminations, truncations, info = self.env.step(actions)
     final_observations = final_custom_data = None
     if self._mode == 1 and 'final_obs' in info:
       final_observations = info['final_obs']
       if self._info_filter is not None:
         final_info = info.get('final_info', {})
         final_custom_data = [
-            {'info': self._info_filter(unbatch_info(final_info, i))}
-            for i in range(self.num_envs)]
-    recorder.record_step(actions, observations, rewards, terminations,
-                         truncations, self._mode, final_observations,
-                         self._custom_data(info), final_custom_data)
+          {'info': self._info_filter(unbatch_info(final_info, i))} for i in range(self.num_envs)
+        ]
+    recorder.record_step(
+      actions,
+      observations,
+      rewards,
+      terminations,
+      truncations,
+      self._mode,
+      final_observations,
+      self._custom_data(info),
+      final_custom_data,
+    )
     return observations, rewards, terminations, truncations, info
 
   def flush(self) -> None:

@@ -39,8 +39,7 @@ class _Trace(gymnasium.Wrapper):
   def step(self, action):
     result = self.env.step(action)
     observation, reward, terminated, truncated, info = result
-    self._calls.append(('step', action, observation, reward, terminated,
-                        truncated, info.get('t')))
+    self._calls.append(('step', action, observation, reward, terminated, truncated, info.get('t')))
     return result
 
   def close(self):
@@ -51,8 +50,9 @@ class _Trace(gymnasium.Wrapper):
 
 def _make_env(path):
   # Episodes of 2 to 6 steps, cut at 4: both terminations and truncations.
-  return lambda: _Trace(gymnasium.wrappers.TimeLimit(
-      gym_toy_envs.CountingEnv(min_length=2, max_length=6), 4), path)
+  return lambda: _Trace(
+    gymnasium.wrappers.TimeLimit(gym_toy_envs.CountingEnv(min_length=2, max_length=6), 4), path
+  )
 
 
 def _expected_episodes(calls):
@@ -61,19 +61,19 @@ def _expected_episodes(calls):
   for call in calls:
     if call[0] == 'reset':
       _, seed, observation, t = call
-      episodes.append({'seed': seed, 'steps': [
-          (dm_env.StepType.FIRST, None, None, observation, None, t)]})
+      episodes.append(
+        {'seed': seed, 'steps': [(dm_env.StepType.FIRST, None, None, observation, None, t)]}
+      )
     else:
       _, action, observation, reward, terminated, truncated, t = call
-      step_type = (dm_env.StepType.LAST if terminated or truncated
-                   else dm_env.StepType.MID)
+      step_type = dm_env.StepType.LAST if terminated or truncated else dm_env.StepType.MID
       episodes[-1]['steps'].append(
-          (step_type, reward, 0.0 if terminated else 1.0, observation, action, t))
+        (step_type, reward, 0.0 if terminated else 1.0, observation, action, t)
+      )
   return episodes
 
 
 class GymnasiumVectorLoggerTest(parameterized.TestCase):
-
   def _tempdir(self) -> str:
     directory = tempfile.TemporaryDirectory()
     self.addCleanup(directory.cleanup)
@@ -111,13 +111,14 @@ class GymnasiumVectorLoggerTest(parameterized.TestCase):
               self.assertIsNone(step.custom_data, where)
 
   @parameterized.parameters(
-      (gymnasium.vector.SyncVectorEnv, AutoresetMode.NEXT_STEP, False),
-      (gymnasium.vector.SyncVectorEnv, AutoresetMode.NEXT_STEP, True),
-      (gymnasium.vector.SyncVectorEnv, AutoresetMode.SAME_STEP, False),
-      (gymnasium.vector.SyncVectorEnv, AutoresetMode.SAME_STEP, True),
-      # Async: both modes, few worker processes.
-      (gymnasium.vector.AsyncVectorEnv, AutoresetMode.NEXT_STEP, False),
-      (gymnasium.vector.AsyncVectorEnv, AutoresetMode.SAME_STEP, True))
+    (gymnasium.vector.SyncVectorEnv, AutoresetMode.NEXT_STEP, False),
+    (gymnasium.vector.SyncVectorEnv, AutoresetMode.NEXT_STEP, True),
+    (gymnasium.vector.SyncVectorEnv, AutoresetMode.SAME_STEP, False),
+    (gymnasium.vector.SyncVectorEnv, AutoresetMode.SAME_STEP, True),
+    # Async: both modes, few worker processes.
+    (gymnasium.vector.AsyncVectorEnv, AutoresetMode.NEXT_STEP, False),
+    (gymnasium.vector.AsyncVectorEnv, AutoresetMode.SAME_STEP, True),
+  )
   def test_matches_sub_environment_trajectories(self, vector_class, mode, info):
     traces = self._tempdir()
     num_envs = 3 if vector_class is gymnasium.vector.SyncVectorEnv else 2
@@ -126,7 +127,8 @@ class GymnasiumVectorLoggerTest(parameterized.TestCase):
     vector_env = vector_class([_make_env(p) for p in paths], autoreset_mode=mode, **kwargs)
     root = self._tempdir()
     logger = envlogger.GymnasiumVectorLogger(
-        vector_env, data_directory=root, info_filter=['t'] if info else None)
+      vector_env, data_directory=root, info_filter=['t'] if info else None
+    )
     logger.action_space.seed(5)
     logger.reset(seed=100)
     terminated = truncated = 0
@@ -144,7 +146,8 @@ class GymnasiumVectorLoggerTest(parameterized.TestCase):
     traces = self._tempdir()
     paths = [os.path.join(traces, f'{i}.pkl') for i in range(3)]
     vector_env = gymnasium.vector.SyncVectorEnv(
-        [_make_env(p) for p in paths], autoreset_mode=AutoresetMode.DISABLED)
+      [_make_env(p) for p in paths], autoreset_mode=AutoresetMode.DISABLED
+    )
     root = self._tempdir()
     with envlogger.GymnasiumVectorLogger(vector_env, data_directory=root) as logger:
       logger.action_space.seed(1)
@@ -160,7 +163,8 @@ class GymnasiumVectorLoggerTest(parameterized.TestCase):
     counts = {}
     for num_envs in (2, 6):
       vector_env = gymnasium.vector.SyncVectorEnv(
-          [gym_toy_envs.CountingEnv for _ in range(num_envs)])
+        [gym_toy_envs.CountingEnv for _ in range(num_envs)]
+      )
       with envlogger.GymnasiumVectorLogger(vector_env, data_directory=self._tempdir()) as logger:
         logger.reset(seed=0)
         actions = logger.action_space.sample()
@@ -169,8 +173,7 @@ class GymnasiumVectorLoggerTest(parameterized.TestCase):
         def profile(frame, event, arg):
           if event == 'c_call' and getattr(arg, '__name__', '') == 'record_step':
             calls.append('record_step')
-          elif event == 'call' and frame.f_code.co_filename.endswith(
-              'gymnasium_vector_logger.py'):
+          elif event == 'call' and frame.f_code.co_filename.endswith('gymnasium_vector_logger.py'):
             calls.append(frame.f_code.co_name)
 
         sys.setprofile(profile)
@@ -183,10 +186,14 @@ class GymnasiumVectorLoggerTest(parameterized.TestCase):
     self.assertEqual(counts[2].count('record_step'), 1)
 
   def test_dict_observations_and_specs(self):
-    space = gymnasium.spaces.Dict({
+    space = gymnasium.spaces.Dict(
+      {
         'pos': gymnasium.spaces.Box(-1, 1, (2,), np.float32),
-        'pair': gymnasium.spaces.Tuple((gymnasium.spaces.Discrete(3),
-                                        gymnasium.spaces.MultiBinary(2)))})
+        'pair': gymnasium.spaces.Tuple(
+          (gymnasium.spaces.Discrete(3), gymnasium.spaces.MultiBinary(2))
+        ),
+      }
+    )
     make = lambda: gym_toy_envs.CountingEnv(observation_space=space)
     vector_env = gymnasium.vector.SyncVectorEnv([make, make])
     root = self._tempdir()
@@ -202,15 +209,20 @@ class GymnasiumVectorLoggerTest(parameterized.TestCase):
 
   def test_bad_input(self):
     bad = lambda: gym_toy_envs.CountingEnv(
-        observation_space=gymnasium.spaces.Dict({'x': gymnasium.spaces.Text(4)}))
-    with self.assertRaisesRegex(gym_spaces.UnsupportedSpaceError,
-                                r"observation_space\['x'\]: Text"):
-      envlogger.GymnasiumVectorLogger(gymnasium.vector.SyncVectorEnv([bad]),
-                                      data_directory=self._tempdir())
+      observation_space=gymnasium.spaces.Dict({'x': gymnasium.spaces.Text(4)})
+    )
+    with self.assertRaisesRegex(
+      gym_spaces.UnsupportedSpaceError, r"observation_space\['x'\]: Text"
+    ):
+      envlogger.GymnasiumVectorLogger(
+        gymnasium.vector.SyncVectorEnv([bad]), data_directory=self._tempdir()
+      )
     root = self._tempdir()
     logger = envlogger.GymnasiumVectorLogger(
-        gymnasium.vector.SyncVectorEnv([gym_toy_envs.CountingEnv] * 2),
-        data_directory=root, info_filter=lambda info: object() if info['t'] else None)
+      gymnasium.vector.SyncVectorEnv([gym_toy_envs.CountingEnv] * 2),
+      data_directory=root,
+      info_filter=lambda info: object() if info['t'] else None,
+    )
     with self.assertRaisesRegex(RuntimeError, r'step\(\) needs a reset\(\)'):
       logger.step(np.zeros(2, np.int64))
     logger.reset()

@@ -50,7 +50,6 @@ def _log_catch(data_dir, episodes=3, **kwargs):
 
 
 class HostileInputTest(absltest.TestCase):
-
   def setUp(self):
     super().setUp()
     tmp = tempfile.TemporaryDirectory()
@@ -83,15 +82,23 @@ class HostileInputTest(absltest.TestCase):
     with self.assertRaisesRegex(TypeError, 'data_directory must be a str or os.PathLike, not int'):
       envlogger.EnvLogger(catch_env.Catch(), data_directory=5)
     with self.assertRaisesRegex(TypeError, 'max_episodes_per_file must be an int, not str'):
-      envlogger.EnvLogger(catch_env.Catch(), data_directory=self.path('d'), max_episodes_per_file='3')
+      envlogger.EnvLogger(
+        catch_env.Catch(), data_directory=self.path('d'), max_episodes_per_file='3'
+      )
     with self.assertRaisesRegex(ValueError, 'max_episodes_per_file=.* does not fit in 64 bits'):
-      envlogger.EnvLogger(catch_env.Catch(), data_directory=self.path('d'), max_episodes_per_file=2**70)
-    with self.assertRaisesRegex(RuntimeError, 'INVALID_ARGUMENT: Invalid writer_options "bogus".*unknown option'):
+      envlogger.EnvLogger(
+        catch_env.Catch(), data_directory=self.path('d'), max_episodes_per_file=2**70
+      )
+    with self.assertRaisesRegex(
+      RuntimeError, 'INVALID_ARGUMENT: Invalid writer_options "bogus".*unknown option'
+    ):
       envlogger.EnvLogger(catch_env.Catch(), data_directory=self.path('d'), writer_options='bogus')
     with self.assertRaisesRegex(TypeError, 'metadata must be a dict, not int'):
       envlogger.EnvLogger(catch_env.Catch(), data_directory=self.path('d'), metadata=5)
     with self.assertRaisesRegex(TypeError, r"Unsupported type object.* at value\['a'\]"):
-      envlogger.EnvLogger(catch_env.Catch(), data_directory=self.path('d'), metadata={'a': object()})
+      envlogger.EnvLogger(
+        catch_env.Catch(), data_directory=self.path('d'), metadata={'a': object()}
+      )
 
   def test_tools_paths(self):
     with self.assertRaisesRegex(FileNotFoundError, 'No such dataset directory: .*missing'):
@@ -110,10 +117,13 @@ class HostileInputTest(absltest.TestCase):
 
   def test_unencodable_observations_fail_the_step_and_keep_earlier_steps(self):
     cases = {
-        'float16': (np.zeros(3, np.float16), r'Unsupported `array.dtype`: float16'),
-        'object array': (np.array([object()]), r'Unsupported `array.dtype`: object'),
-        'ragged list': ([np.zeros(2), [1, 2, 3]], r'We assume list is homogeneous.*element \[1\] is a list'),
-        'function': (lambda: 0, r'Unsupported type function'),
+      'float16': (np.zeros(3, np.float16), r'Unsupported `array.dtype`: float16'),
+      'object array': (np.array([object()]), r'Unsupported `array.dtype`: object'),
+      'ragged list': (
+        [np.zeros(2), [1, 2, 3]],
+        r'We assume list is homogeneous.*element \[1\] is a list',
+      ),
+      'function': (lambda: 0, r'Unsupported type function'),
     }
     for label, (bad, message) in cases.items():
       with self.subTest(label):
@@ -137,8 +147,11 @@ class HostileInputTest(absltest.TestCase):
     huge = np.arange(40 << 20, dtype=np.uint8)  # 40 MiB, several Riegeli chunks' worth.
     values = [huge, np.zeros((0, 3), np.float32), [], {}, '', b'', 2**4000]
     steps = iter(values)
-    with envlogger.EnvLogger(_FixedObservationEnv(huge), data_directory=data_dir,
-                             step_fn=lambda unused_ts, unused_a, unused_env: next(steps)) as env:
+    with envlogger.EnvLogger(
+      _FixedObservationEnv(huge),
+      data_directory=data_dir,
+      step_fn=lambda unused_ts, unused_a, unused_env: next(steps),
+    ) as env:
       env.reset()
       for _ in range(len(values) - 1):
         env.step(0)
@@ -163,7 +176,9 @@ class HostileInputTest(absltest.TestCase):
         reader.steps['a']
       with self.assertRaisesRegex(TypeError, 'indices must be integers or slices, not float'):
         reader.episodes[1.5]
-      with self.assertRaisesRegex(IndexError, r'`index`==100000000000000000000 is out of the range \[-20, 19\]'):
+      with self.assertRaisesRegex(
+        IndexError, r'`index`==100000000000000000000 is out of the range \[-20, 19\]'
+      ):
         reader.steps[10**20]
       with self.assertRaisesRegex(IndexError, r'out of the range \[-10, 9\]'):
         reader.episodes[0][10]
@@ -199,11 +214,17 @@ class HostileInputTest(absltest.TestCase):
     path = self.path('ro')
     os.mkdir(path)
     if os.geteuid() == 0:  # Root ignores permissions; a read-only mount does not.
-      mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path],
-                               capture_output=True, text=True, check=False)
+      mounted = subprocess.run(
+        ['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path],
+        capture_output=True,
+        text=True,
+        check=False,
+      )
       if mounted.returncode != 0:  # E.g. root inside a container without CAP_SYS_ADMIN.
-        self.skipTest('running as root without permission to mount a read-only '
-                      f'file system: {mounted.stderr.strip()}')
+        self.skipTest(
+          'running as root without permission to mount a read-only '
+          f'file system: {mounted.stderr.strip()}'
+        )
       self.addCleanup(subprocess.run, ['umount', '-l', path], check=False)
       _log_catch(os.path.join(path, 'dataset'), episodes=2)
       if prepare:
@@ -221,8 +242,12 @@ class HostileInputTest(absltest.TestCase):
 
   def test_read_only_directory(self):
     path = self.read_only_dir()
-    with self.assertRaisesRegex(RuntimeError, 'PERMISSION_DENIED: Creating directory ' + path +
-                                '/new failed: (Read-only file system|Permission denied)'):
+    with self.assertRaisesRegex(
+      RuntimeError,
+      'PERMISSION_DENIED: Creating directory '
+      + path
+      + '/new failed: (Read-only file system|Permission denied)',
+    ):
       envlogger.EnvLogger(catch_env.Catch(), data_directory=os.path.join(path, 'new'))
     with self.assertRaisesRegex(RuntimeError, '(Read-only file system|Permission denied)'):
       envlogger.EnvLogger(catch_env.Catch(), data_directory=os.path.join(path, 'dataset'))
@@ -250,34 +275,44 @@ class HostileInputTest(absltest.TestCase):
     """A size-limited file (RLIMIT_FSIZE) fails the writer with a clear error."""
     data_dir = self.path('full')
     child = (
-        'import resource, signal, sys\n'
-        'signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n'
-        'resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))\n'
-        'import envlogger\n'
-        'from envlogger.backends import schedulers\n'
-        'from envlogger.testing import catch_env\n'
-        'env = envlogger.EnvLogger(catch_env.Catch(), data_directory=sys.argv[1],\n'
-        '                          writer_options="uncompressed",\n'
-        '                          flush_scheduler=schedulers.NStepScheduler(10))\n'
-        'n = 0\n'
-        'try:\n'
-        '  while True:\n'
-        '    ts = env.reset(); n += 1\n'
-        '    while not ts.last():\n'
-        '      ts = env.step(1); n += 1\n'
-        'except RuntimeError as e:\n'
-        '  print(n, e, sep="\\n")\n'
-        'try:\n'
-        '  env.close()\n'
-        'except RuntimeError as e:\n'
-        '  print("close:", e)\n')
-    result = subprocess.run([sys.executable, '-c', child, data_dir], capture_output=True, text=True,
-                            timeout=120, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+      'import resource, signal, sys\n'
+      'signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n'
+      'resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))\n'
+      'import envlogger\n'
+      'from envlogger.backends import schedulers\n'
+      'from envlogger.testing import catch_env\n'
+      'env = envlogger.EnvLogger(catch_env.Catch(), data_directory=sys.argv[1],\n'
+      '                          writer_options="uncompressed",\n'
+      '                          flush_scheduler=schedulers.NStepScheduler(10))\n'
+      'n = 0\n'
+      'try:\n'
+      '  while True:\n'
+      '    ts = env.reset(); n += 1\n'
+      '    while not ts.last():\n'
+      '      ts = env.step(1); n += 1\n'
+      'except RuntimeError as e:\n'
+      '  print(n, e, sep="\\n")\n'
+      'try:\n'
+      '  env.close()\n'
+      'except RuntimeError as e:\n'
+      '  print("close:", e)\n'
+    )
+    result = subprocess.run(
+      [sys.executable, '-c', child, data_dir],
+      capture_output=True,
+      text=True,
+      timeout=120,
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     self.assertEqual(result.returncode, 0, result.stderr)
     lines = result.stdout.splitlines()
     handed = int(lines[0])
-    self.assertRegex(lines[1], 'RESOURCE_EXHAUSTED: Writing Riegeli/records file ' + data_dir +
-                     r'/\w+/steps.riegeli at \d+: .*File too large')
+    self.assertRegex(
+      lines[1],
+      'RESOURCE_EXHAUSTED: Writing Riegeli/records file '
+      + data_dir
+      + r'/\w+/steps.riegeli at \d+: .*File too large',
+    )
     self.assertTrue(lines[2].startswith('close:'), lines)
     with envlogger.Reader(data_dir) as reader:
       readable = len(reader.steps)

@@ -45,8 +45,9 @@ def _assert_same_episodes(reader, expected, name_order=True):
 
 def test_eight_actors_two_killed_refresh_while_recording(tmp_path):
   root = str(tmp_path)
-  actors = actors_lib.Actors(root, num_actors=8, killed=_KILLED, episodes=12, partial=4,
-                             pause_ms=20)
+  actors = actors_lib.Actors(
+    root, num_actors=8, killed=_KILLED, episodes=12, partial=4, pause_ms=20
+  )
   try:
     # Follow the experiment live: whatever refresh() adds is new, whole steps.
     deadline = time.monotonic() + 60
@@ -66,7 +67,7 @@ def test_eight_actors_two_killed_refresh_while_recording(tmp_path):
   finally:
     actors.close()
   live.refresh()
-  seen.extend(live.steps[len(seen):])
+  seen.extend(live.steps[len(seen) :])
   expected = actors.expected()
   assert len(expected) == 8
   # No writer is live any more: every name can be claimed again.
@@ -99,10 +100,20 @@ def test_eight_actors_two_killed_refresh_while_recording(tmp_path):
 def test_a_missing_extra_is_an_import_error_naming_it():
   import subprocess  # pylint: disable=g-import-not-at-top
   import sys  # pylint: disable=g-import-not-at-top
-  for module, blocked, extra in (('envlogger.beam', 'apache_beam', 'envlogger[beam]'),
-                                 ('envlogger.ray', 'ray', 'envlogger[ray]')):
-    code = (f'import sys; sys.modules[{blocked!r}] = None\n'
-            f'try:\n  import {module}\nexcept ImportError as e:\n  print(e)\n')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                         check=True, cwd=actors_lib._REPO_ROOT).stdout  # pylint: disable=protected-access
+
+  for module, blocked, extra in (
+    ('envlogger.beam', 'apache_beam', 'envlogger[beam]'),
+    ('envlogger.ray', 'ray', 'envlogger[ray]'),
+  ):
+    code = (
+      f'import sys; sys.modules[{blocked!r}] = None\n'
+      f'try:\n  import {module}\nexcept ImportError as e:\n  print(e)\n'
+    )
+    out = subprocess.run(
+      [sys.executable, '-c', code],
+      capture_output=True,
+      text=True,
+      check=True,
+      cwd=actors_lib._REPO_ROOT,
+    ).stdout  # pylint: disable=protected-access
     assert f'pip install {extra}' in out, out

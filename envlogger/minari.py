@@ -46,11 +46,9 @@ _EPISODES_PER_WRITE = 64
 def _stack(values: Sequence[Any], space: gymnasium.spaces.Space) -> Any:
   """Values of one space (one per step) as Minari stores them: stacked leaves."""
   if isinstance(space, gymnasium.spaces.Dict):
-    return {key: _stack([v[key] for v in values], sub)
-            for key, sub in space.spaces.items()}
+    return {key: _stack([v[key] for v in values], sub) for key, sub in space.spaces.items()}
   if isinstance(space, gymnasium.spaces.Tuple):
-    return tuple(_stack([v[i] for v in values], sub)
-                 for i, sub in enumerate(space.spaces))
+    return tuple(_stack([v[i] for v in values], sub) for i, sub in enumerate(space.spaces))
   return np.asarray(values, dtype=space.dtype)
 
 
@@ -84,8 +82,9 @@ def _episode_infos(steps: Sequence[step_data.StepData]) -> Optional[dict]:
   return _stack_infos(infos)
 
 
-def _episode_buffers(reader: reader_lib.Reader, observation_space, action_space,
-                     with_infos: bool) -> Iterator[EpisodeBuffer]:
+def _episode_buffers(
+  reader: reader_lib.Reader, observation_space, action_space, with_infos: bool
+) -> Iterator[EpisodeBuffer]:
   """Minari episode buffers of the reader's episodes (single-step ones skipped)."""
   for episode, metadata in zip(reader.episodes, reader.episode_metadata()):
     steps = list(episode)
@@ -95,27 +94,28 @@ def _episode_buffers(reader: reader_lib.Reader, observation_space, action_space,
     metadata = metadata if isinstance(metadata, dict) else {}
     seed = metadata.get('seed')
     yield EpisodeBuffer(
-        seed=None if seed is None else int(seed),
-        options=metadata.get('options'),
-        observations=_stack([s.timestep.observation for s in steps], observation_space),
-        actions=_stack([s.action for s in transitions], action_space),
-        rewards=[float(s.timestep.reward) for s in transitions],
-        terminations=[bool(s.timestep.last() and s.timestep.discount == 0)
-                      for s in transitions],
-        truncations=[bool(s.timestep.last() and s.timestep.discount != 0)
-                     for s in transitions],
-        infos=_episode_infos(steps) if with_infos else None)
+      seed=None if seed is None else int(seed),
+      options=metadata.get('options'),
+      observations=_stack([s.timestep.observation for s in steps], observation_space),
+      actions=_stack([s.action for s in transitions], action_space),
+      rewards=[float(s.timestep.reward) for s in transitions],
+      terminations=[bool(s.timestep.last() and s.timestep.discount == 0) for s in transitions],
+      truncations=[bool(s.timestep.last() and s.timestep.discount != 0) for s in transitions],
+      infos=_episode_infos(steps) if with_infos else None,
+    )
 
 
-def to_minari(reader_or_dir: Union[reader_lib.Reader, str, os.PathLike],
-              dataset_id: str,
-              *,
-              observation_space: Optional[gymnasium.spaces.Space] = None,
-              action_space: Optional[gymnasium.spaces.Space] = None,
-              env: Any = None,
-              with_infos: bool = True,
-              jpeg_encoding: bool = False,
-              **minari_kwargs) -> 'minari.MinariDataset':
+def to_minari(
+  reader_or_dir: Union[reader_lib.Reader, str, os.PathLike],
+  dataset_id: str,
+  *,
+  observation_space: Optional[gymnasium.spaces.Space] = None,
+  action_space: Optional[gymnasium.spaces.Space] = None,
+  env: Any = None,
+  with_infos: bool = True,
+  jpeg_encoding: bool = False,
+  **minari_kwargs,
+) -> 'minari.MinariDataset':
   """Writes a dataset of ours as the Minari dataset `dataset_id`.
 
   Args:
@@ -150,11 +150,11 @@ def to_minari(reader_or_dir: Union[reader_lib.Reader, str, os.PathLike],
   try:
     if observation_space is None or action_space is None:
       if reader.observation_spec() is None or reader.action_spec() is None:
-        raise ValueError(f'{source} has no environment specs: give '
-                         'observation_space and action_space')
+        raise ValueError(
+          f'{source} has no environment specs: give observation_space and action_space'
+        )
       if observation_space is None:
-        observation_space = gym_spaces.spec_to_space(reader.observation_spec(),
-                                                     'observation_spec')
+        observation_space = gym_spaces.spec_to_space(reader.observation_spec(), 'observation_spec')
       if action_space is None:
         action_space = gym_spaces.spec_to_space(reader.action_spec(), 'action_spec')
     buffers = _episode_buffers(reader, observation_space, action_space, with_infos)
@@ -168,8 +168,14 @@ def to_minari(reader_or_dir: Union[reader_lib.Reader, str, os.PathLike],
         break
       if dataset is None:
         dataset = minari.create_dataset_from_buffers(
-            dataset_id, batch, env=env, observation_space=observation_space,
-            action_space=action_space, jpeg_encoding=jpeg_encoding, **minari_kwargs)
+          dataset_id,
+          batch,
+          env=env,
+          observation_space=observation_space,
+          action_space=action_space,
+          jpeg_encoding=jpeg_encoding,
+          **minari_kwargs,
+        )
       else:
         dataset.update_dataset_from_buffer(batch)
     if dataset is None:
@@ -184,12 +190,14 @@ def to_minari(reader_or_dir: Union[reader_lib.Reader, str, os.PathLike],
   return minari.load_dataset(dataset_id)
 
 
-def from_minari(dataset_id: str,
-                data_directory: Union[str, os.PathLike],
-                *,
-                metadata: Optional[dict] = None,
-                with_infos: bool = True,
-                **writer_kwargs) -> None:
+def from_minari(
+  dataset_id: str,
+  data_directory: Union[str, os.PathLike],
+  *,
+  metadata: Optional[dict] = None,
+  with_infos: bool = True,
+  **writer_kwargs,
+) -> None:
   """Writes the local Minari dataset `dataset_id` as a dataset of ours.
 
   Args:
@@ -209,14 +217,17 @@ def from_minari(dataset_id: str,
     dataset = minari.load_dataset(dataset_id)
   except FileNotFoundError as e:
     raise FileNotFoundError(
-        f'No local Minari dataset {dataset_id!r} (looked in {get_dataset_path(dataset_id)}); '
-        f'to fetch a remote one first: minari download {dataset_id}') from e
+      f'No local Minari dataset {dataset_id!r} (looked in {get_dataset_path(dataset_id)}); '
+      f'to fetch a remote one first: minari download {dataset_id}'
+    ) from e
   metadata = dict(metadata or {})
   metadata['environment_specs'] = gym_spaces.environment_specs(
-      dataset.observation_space, dataset.action_space)
+    dataset.observation_space, dataset.action_space
+  )
   metadata['minari_dataset_id'] = dataset_id
   writer = riegeli_backend_writer.RiegeliBackendWriter(
-      data_directory=os.fspath(data_directory), metadata=metadata, **writer_kwargs)
+    data_directory=os.fspath(data_directory), metadata=metadata, **writer_kwargs
+  )
   try:
     episode_metadata = list(dataset.storage.get_episode_metadata(dataset.episode_indices))
     for episode, episode_meta in zip(dataset.iterate_episodes(), episode_metadata):
@@ -238,13 +249,18 @@ def _write_episode(writer, episode, episode_meta: dict, with_infos: bool) -> Non
       continue
     terminated = bool(episode.terminations[k - 1])
     last = k == num_steps and (terminated or bool(episode.truncations[k - 1]))
-    timestep = dm_env.TimeStep(dm_env.StepType.LAST if last else dm_env.StepType.MID,
-                               float(episode.rewards[k - 1]),
-                               0.0 if terminated else 1.0, observation)
-    writer.record_step(step_data.StepData(
-        timestep, _unstack(episode.actions, k - 1), custom_data), False)
-  reset_meta = {key: episode_meta[key] for key in ('seed', 'options')
-                if episode_meta.get(key) is not None}
+    timestep = dm_env.TimeStep(
+      dm_env.StepType.LAST if last else dm_env.StepType.MID,
+      float(episode.rewards[k - 1]),
+      0.0 if terminated else 1.0,
+      observation,
+    )
+    writer.record_step(
+      step_data.StepData(timestep, _unstack(episode.actions, k - 1), custom_data), False
+    )
+  reset_meta = {
+    key: episode_meta[key] for key in ('seed', 'options') if episode_meta.get(key) is not None
+  }
   if reset_meta:
     if 'seed' in reset_meta:
       reset_meta['seed'] = int(reset_meta['seed'])

@@ -26,9 +26,13 @@ from envlogger import minari as envlogger_minari
 from envlogger.testing import catch_env
 from envlogger.testing import gym_toy_envs
 
-_AUTHORSHIP = dict(author='envlogger tests', author_email='tests@example.com',
-                   algorithm_name='random', code_permalink='https://example.com',
-                   description='test dataset')
+_AUTHORSHIP = dict(
+  author='envlogger tests',
+  author_email='tests@example.com',
+  algorithm_name='random',
+  code_permalink='https://example.com',
+  description='test dataset',
+)
 
 
 def _run_episode(env, seed=None):
@@ -53,15 +57,13 @@ def _stacked(values):
 
 
 class MinariTestCase(absltest.TestCase):
-
   def setUp(self):
     super().setUp()
     directory = tempfile.TemporaryDirectory()
     self.addCleanup(directory.cleanup)
     self.tmp = directory.name
     self.minari_root = os.path.join(self.tmp, 'minari')
-    self.enter_context(mock.patch.dict(os.environ,
-                                       {'MINARI_DATASETS_PATH': self.minari_root}))
+    self.enter_context(mock.patch.dict(os.environ, {'MINARI_DATASETS_PATH': self.minari_root}))
     self.ours = os.path.join(self.tmp, 'ours')
 
   def assert_tree_equal(self, expected, actual, path='value'):
@@ -88,25 +90,22 @@ class MinariTestCase(absltest.TestCase):
   def assert_minari_episode(self, trace, episode, info_keys=()):
     """A Minari episode holds exactly the trace's values."""
     transitions = trace[1:]
-    self.assert_tree_equal(_stacked([call[0] for call in trace]),
-                           episode.observations, 'observations')
-    self.assert_tree_equal(_stacked([call[1] for call in transitions]),
-                           episode.actions, 'actions')
+    self.assert_tree_equal(
+      _stacked([call[0] for call in trace]), episode.observations, 'observations'
+    )
+    self.assert_tree_equal(_stacked([call[1] for call in transitions]), episode.actions, 'actions')
     np.testing.assert_array_equal([call[2] for call in transitions], episode.rewards)
-    np.testing.assert_array_equal([call[3] for call in transitions],
-                                  episode.terminations)
-    np.testing.assert_array_equal([call[4] for call in transitions],
-                                  episode.truncations)
+    np.testing.assert_array_equal([call[3] for call in transitions], episode.terminations)
+    np.testing.assert_array_equal([call[4] for call in transitions], episode.truncations)
     for key in info_keys:
-      np.testing.assert_array_equal([call[5][key] for call in trace],
-                                    episode.infos[key], err_msg=key)
+      np.testing.assert_array_equal(
+        [call[5][key] for call in trace], episode.infos[key], err_msg=key
+      )
 
 
 class ToMinariTest(MinariTestCase):
-
   def test_minari_opens_the_recorded_values(self):
-    env = gymnasium.wrappers.TimeLimit(gym_toy_envs.CountingEnv(3, 8),
-                                       max_episode_steps=5)
+    env = gymnasium.wrappers.TimeLimit(gym_toy_envs.CountingEnv(3, 8), max_episode_steps=5)
     seeds = list(range(8))
     traces = self.record(env, seeds, info_filter=['t', 'noise'])
     ends = [(trace[-1][3], trace[-1][4]) for trace in traces]
@@ -123,15 +122,16 @@ class ToMinariTest(MinariTestCase):
     for trace, episode in zip(traces, dataset.iterate_episodes()):
       self.assert_minari_episode(trace, episode, info_keys=('t', 'noise'))
     self.assertEqual(
-        [meta['seed'] for meta in dataset.storage.get_episode_metadata(range(8))],
-        seeds)
+      [meta['seed'] for meta in dataset.storage.get_episode_metadata(range(8))], seeds
+    )
 
   def test_nested_spaces(self):
-    observation_space = spaces.Dict({
+    observation_space = spaces.Dict(
+      {
         'pos': spaces.Box(-2, 2, shape=(2,), dtype=np.float32),
-        'grid': spaces.Tuple((spaces.MultiBinary(3),
-                              spaces.Discrete(5, start=2))),
-    })
+        'grid': spaces.Tuple((spaces.MultiBinary(3), spaces.Discrete(5, start=2))),
+      }
+    )
     action_space = spaces.MultiDiscrete([3, 4])
     env = gym_toy_envs.CountingEnv(2, 4, observation_space, action_space)
     traces = self.record(env, [1, 2, 3])
@@ -146,15 +146,17 @@ class ToMinariTest(MinariTestCase):
     self.assertEqual(dataset.observation_space['pos'], observation_space['pos'])
     self.assertEqual(grid[0], spaces.Box(0, 1, shape=(3,), dtype=np.int8))
     self.assertEqual(grid[1], spaces.Discrete(5, start=2))
-    self.assertEqual(dataset.action_space,
-                     spaces.Box(np.array([0, 0]), np.array([2, 3]), dtype=np.int64))
+    self.assertEqual(
+      dataset.action_space, spaces.Box(np.array([0, 0]), np.array([2, 3]), dtype=np.int64)
+    )
 
   def test_images_are_lossless_in_arrow_format(self):
     env = gym_toy_envs.ImageEnv(length=4)
     traces = self.record(env, [0, 1])
 
-    dataset = envlogger_minari.to_minari(self.ours, 'toy/image-v0',
-                                         data_format='arrow', **_AUTHORSHIP)
+    dataset = envlogger_minari.to_minari(
+      self.ours, 'toy/image-v0', data_format='arrow', **_AUTHORSHIP
+    )
 
     self.assertEqual(dataset.storage.FORMAT, 'arrow')
     for trace, episode in zip(traces, dataset.iterate_episodes()):
@@ -175,10 +177,13 @@ class ToMinariTest(MinariTestCase):
     first, unfinished = dataset.iterate_episodes()
     self.assert_minari_episode(finished, first)
     self.assert_minari_episode(
-        [(observation, None, None, False, False, {}),
-         (next_observation, action, reward, False, False, {})], unfinished)
-    self.assertEqual([m['seed'] for m in dataset.storage.get_episode_metadata([0, 1])],
-                     [5, 7])
+      [
+        (observation, None, None, False, False, {}),
+        (next_observation, action, reward, False, False, {}),
+      ],
+      unfinished,
+    )
+    self.assertEqual([m['seed'] for m in dataset.storage.get_episode_metadata([0, 1])], [5, 7])
 
   def test_written_in_batches(self):
     self.enter_context(mock.patch.object(envlogger_minari, '_EPISODES_PER_WRITE', 2))
@@ -231,8 +236,7 @@ class ToMinariTest(MinariTestCase):
     self.assertFalse(os.path.exists(os.path.join(self.minari_root, 'toy', 'missing-v0')))
 
   def test_no_transition_is_an_error_and_leaves_nothing(self):
-    with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(),
-                                   data_directory=self.ours) as logger:
+    with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(), data_directory=self.ours) as logger:
       logger.reset(seed=1)
     with self.assertRaisesRegex(ValueError, 'no episode with a transition'):
       envlogger_minari.to_minari(self.ours, 'toy/empty-v0', **_AUTHORSHIP)
@@ -242,8 +246,9 @@ class ToMinariTest(MinariTestCase):
     self.record(gym_toy_envs.CountingEnv(), [0])
     wrong_space = spaces.Dict({'a': spaces.Box(-1, 1, shape=(3,), dtype=np.float32)})
     with self.assertRaises(Exception):
-      envlogger_minari.to_minari(self.ours, 'toy/wrong-v0',
-                                 observation_space=wrong_space, **_AUTHORSHIP)
+      envlogger_minari.to_minari(
+        self.ours, 'toy/wrong-v0', observation_space=wrong_space, **_AUTHORSHIP
+      )
     self.assertFalse(os.path.exists(os.path.join(self.minari_root, 'toy', 'wrong-v0')))
     # The same id works once the spaces are right.
     dataset = envlogger_minari.to_minari(self.ours, 'toy/wrong-v0', **_AUTHORSHIP)
@@ -251,7 +256,6 @@ class ToMinariTest(MinariTestCase):
 
 
 class FromMinariTest(MinariTestCase):
-
   def test_hand_built_minari_dataset(self):
     rng = np.random.default_rng(3)
     lengths, ends = [3, 2], ['terminated', 'truncated']
@@ -264,39 +268,57 @@ class FromMinariTest(MinariTestCase):
       terminations = np.zeros(length, bool)
       truncations = np.zeros(length, bool)
       (terminations if end == 'terminated' else truncations)[-1] = True
-      buffers.append(EpisodeBuffer(
-          seed=100 + length, options={'level': length} if length == 2 else None,
-          observations=observations, actions=actions,
-          rewards=list(rewards), terminations=list(terminations),
-          truncations=list(truncations), infos=infos))
+      buffers.append(
+        EpisodeBuffer(
+          seed=100 + length,
+          options={'level': length} if length == 2 else None,
+          observations=observations,
+          actions=actions,
+          rewards=list(rewards),
+          terminations=list(terminations),
+          truncations=list(truncations),
+          infos=infos,
+        )
+      )
       expected.append((observations, actions, rewards, end, infos))
     observation_space = spaces.Box(-10, 10, shape=(2,), dtype=np.float32)
     action_space = spaces.Discrete(3)
     minari.create_dataset_from_buffers(
-        'hand/built-v0', buffers, observation_space=observation_space,
-        action_space=action_space, **_AUTHORSHIP)
+      'hand/built-v0',
+      buffers,
+      observation_space=observation_space,
+      action_space=action_space,
+      **_AUTHORSHIP,
+    )
 
     envlogger_minari.from_minari('hand/built-v0', self.ours)
 
     with envlogger.Reader(self.ours) as reader:
       self.assertEqual(reader.metadata()['minari_dataset_id'], 'hand/built-v0')
-      self.assertEqual(reader.observation_spec(), specs.BoundedArray(
-          (2,), np.float32, -10, 10, name='observation_space'))
-      self.assertEqual(reader.action_spec(),
-                       specs.DiscreteArray(3, dtype=np.int64, name='action_space'))
-      self.assertEqual(list(reader.episode_metadata()),
-                       [{'seed': 103}, {'seed': 102, 'options': {'level': 2}}])
+      self.assertEqual(
+        reader.observation_spec(),
+        specs.BoundedArray((2,), np.float32, -10, 10, name='observation_space'),
+      )
+      self.assertEqual(
+        reader.action_spec(), specs.DiscreteArray(3, dtype=np.int64, name='action_space')
+      )
+      self.assertEqual(
+        list(reader.episode_metadata()), [{'seed': 103}, {'seed': 102, 'options': {'level': 2}}]
+      )
       self.assertLen(reader.episodes, 2)
-      for (observations, actions, rewards, end, infos), episode in zip(
-          expected, reader.episodes):
+      for (observations, actions, rewards, end, infos), episode in zip(expected, reader.episodes):
         steps = list(episode)
         self.assertLen(steps, len(observations))
         step_types = [s.timestep.step_type for s in steps]
-        self.assertEqual(step_types, [dm_env.StepType.FIRST] +
-                         [dm_env.StepType.MID] * (len(actions) - 1) +
-                         [dm_env.StepType.LAST])
-        np.testing.assert_array_equal(np.stack([s.timestep.observation for s in steps]),
-                                      observations)
+        self.assertEqual(
+          step_types,
+          [dm_env.StepType.FIRST]
+          + [dm_env.StepType.MID] * (len(actions) - 1)
+          + [dm_env.StepType.LAST],
+        )
+        np.testing.assert_array_equal(
+          np.stack([s.timestep.observation for s in steps]), observations
+        )
         self.assertIsNone(steps[0].action)
         self.assertIsNone(steps[0].timestep.reward)
         np.testing.assert_array_equal([s.action for s in steps[1:]], actions)
@@ -307,8 +329,7 @@ class FromMinariTest(MinariTestCase):
         self.assertEqual([s.custom_data['info']['k'] for s in steps], list(infos['k']))
 
   def test_data_collector_dataset(self):
-    env = gymnasium.wrappers.TimeLimit(gym_toy_envs.CountingEnv(2, 6),
-                                       max_episode_steps=4)
+    env = gymnasium.wrappers.TimeLimit(gym_toy_envs.CountingEnv(2, 6), max_episode_steps=4)
     collector = minari.DataCollector(env, record_infos=True)
     traces = [_run_episode(collector, seed) for seed in (11, 12, 13, 14)]
     collector.create_dataset('collected/counting-v0', **_AUTHORSHIP)
@@ -334,11 +355,9 @@ class FromMinariTest(MinariTestCase):
           self.assertEqual(step.timestep.discount, 0.0 if terminated else 1.0)
 
   def test_round_trip_keeps_every_step(self):
-    env = gymnasium.wrappers.TimeLimit(gym_toy_envs.CountingEnv(2, 6),
-                                       max_episode_steps=4)
+    env = gymnasium.wrappers.TimeLimit(gym_toy_envs.CountingEnv(2, 6), max_episode_steps=4)
     original = os.path.join(self.tmp, 'original')
-    with envlogger.GymnasiumLogger(env, data_directory=original,
-                                   info_filter=['t']) as logger:
+    with envlogger.GymnasiumLogger(env, data_directory=original, info_filter=['t']) as logger:
       for seed in range(5):
         _run_episode(logger, seed)
 
@@ -364,13 +383,15 @@ class FromMinariTest(MinariTestCase):
 
 
 class ImportTest(absltest.TestCase):
-
   def test_missing_minari_names_the_extra(self):
-    code = ('import sys; sys.modules["minari"] = None\n'
-            'try:\n  import envlogger.minari\n'
-            'except ImportError as e:\n  print(e)\n')
-    output = subprocess.run([sys.executable, '-c', code], check=True,
-                            capture_output=True, text=True).stdout
+    code = (
+      'import sys; sys.modules["minari"] = None\n'
+      'try:\n  import envlogger.minari\n'
+      'except ImportError as e:\n  print(e)\n'
+    )
+    output = subprocess.run(
+      [sys.executable, '-c', code], check=True, capture_output=True, text=True
+    ).stdout
     self.assertIn('pip install envlogger[minari]', output)
 
 

@@ -15,7 +15,7 @@ def test_extension_imports_with_its_submodules():
   native = importlib.import_module('envlogger._native')
   assert native.__name__ == 'envlogger._native'
   submodules = {
-      name: value for name, value in vars(native).items() if isinstance(value, types.ModuleType)
+    name: value for name, value in vars(native).items() if isinstance(value, types.ModuleType)
   }
   # native_module.cc registers one submodule per component, riegeli first.
   assert 'riegeli' in submodules, sorted(vars(native))

@@ -41,24 +41,30 @@ def test_unknown_attribute():
 
 
 def _run(code: str) -> str:
-  result = subprocess.run([sys.executable, '-c', code], cwd=_REPO_ROOT,
-                          capture_output=True, text=True, timeout=60,
-                          check=True)
+  result = subprocess.run(
+    [sys.executable, '-c', code],
+    cwd=_REPO_ROOT,
+    capture_output=True,
+    text=True,
+    timeout=60,
+    check=True,
+  )
   return result.stdout
 
 
 def test_in_memory_use_does_not_import_the_riegeli_backend():
   out = _run(
-      'import sys\n'
-      'import envlogger\n'
-      'from envlogger.testing import catch_env\n'
-      'with envlogger.EnvLogger(catch_env.Catch(),\n'
-      '    backend=envlogger.BackendType.IN_MEMORY) as env:\n'
-      '  env.reset(); env.step(1)\n'
-      'w = env._backend\n'
-      'r = envlogger.Reader(w, backend=envlogger.BackendType.IN_MEMORY)\n'
-      'assert len(r.steps) == 2\n'
-      'print(sorted(m for m in sys.modules if "riegeli" in m))\n')
+    'import sys\n'
+    'import envlogger\n'
+    'from envlogger.testing import catch_env\n'
+    'with envlogger.EnvLogger(catch_env.Catch(),\n'
+    '    backend=envlogger.BackendType.IN_MEMORY) as env:\n'
+    '  env.reset(); env.step(1)\n'
+    'w = env._backend\n'
+    'r = envlogger.Reader(w, backend=envlogger.BackendType.IN_MEMORY)\n'
+    'assert len(r.steps) == 2\n'
+    'print(sorted(m for m in sys.modules if "riegeli" in m))\n'
+  )
   assert out.strip() == '[]'
 
 
@@ -66,13 +72,13 @@ def test_riegeli_backend_writer_is_resolved_on_access():
   # Accessing the name imports the backend module (whether or not the native
   # extension is built yet, the lookup must go to that module).
   out = _run(
-      'import sys, envlogger\n'
-      'try:\n'
-      '  cls = envlogger.RiegeliBackendWriter\n'
-      '  print(cls.__module__)\n'
-      'except ImportError as e:\n'
-      '  print("ImportError", "envlogger.backends.riegeli_backend_writer" in\n'
-      '        sys.modules or "riegeli" in str(e) or "riegeli" in\n'
-      '        repr(e.name))\n')
-  assert out.strip() in ('envlogger.backends.riegeli_backend_writer',
-                         'ImportError True'), out
+    'import sys, envlogger\n'
+    'try:\n'
+    '  cls = envlogger.RiegeliBackendWriter\n'
+    '  print(cls.__module__)\n'
+    'except ImportError as e:\n'
+    '  print("ImportError", "envlogger.backends.riegeli_backend_writer" in\n'
+    '        sys.modules or "riegeli" in str(e) or "riegeli" in\n'
+    '        repr(e.name))\n'
+  )
+  assert out.strip() in ('envlogger.backends.riegeli_backend_writer', 'ImportError True'), out

@@ -19,8 +19,7 @@ try:
   from ray import data as ray_data  # pylint: disable=g-import-not-at-top
   from ray.data import block as ray_block  # pylint: disable=g-import-not-at-top
 except ImportError as e:
-  raise ImportError('envlogger.ray needs Ray Data: pip install envlogger[ray] '
-                    f'({e})') from e
+  raise ImportError(f'envlogger.ray needs Ray Data: pip install envlogger[ray] ({e})') from e
 import numpy as np
 
 from envlogger import work_units
@@ -46,17 +45,26 @@ def _steps_block(episodes: Iterable[Dict[str, Any]]) -> Dict[str, np.ndarray]:
       names.setdefault(name, column)
   # A field an episode lacks (e.g. the action of an episode of a single FIRST
   # step) is zeros there, as `work_units.episode_columns` fills steps.
-  return {name: np.concatenate([
-      p[name] if name in p else
-      np.zeros((len(p['step_type']),) + like.shape[1:], like.dtype) for p in parts])
-          for name, like in names.items()}
+  return {
+    name: np.concatenate(
+      [
+        p[name] if name in p else np.zeros((len(p['step_type']),) + like.shape[1:], like.dtype)
+        for p in parts
+      ]
+    )
+    for name, like in names.items()
+  }
 
 
 def _episode_row(episode: Dict[str, Any]) -> Dict[str, Any]:
   row = {f'steps/{name}': value for name, value in episode['steps'].items()}
-  row.update(episode=episode['episode'], writer=episode['writer'],
-             episode_in_writer=episode['episode_in_writer'],
-             num_steps=len(episode['steps']['step_type']), metadata=episode['metadata'])
+  row.update(
+    episode=episode['episode'],
+    writer=episode['writer'],
+    episode_in_writer=episode['episode_in_writer'],
+    num_steps=len(episode['steps']['step_type']),
+    metadata=episode['metadata'],
+  )
   return row
 
 
@@ -67,8 +75,7 @@ def _read(unit: work_units.WorkUnit, kind: str) -> Iterable[Any]:
     return
   for episode in episodes:
     row = _episode_row(episode)
-    yield ray_block.BlockAccessor.batch_to_block(
-        {k: _one_row(v) for k, v in row.items()})
+    yield ray_block.BlockAccessor.batch_to_block({k: _one_row(v) for k, v in row.items()})
 
 
 def _one_row(value: Any) -> np.ndarray:
@@ -85,9 +92,13 @@ def _one_row(value: Any) -> np.ndarray:
 class EnvloggerDatasource(ray_data.Datasource):
   """A Ray Datasource of an envlogger dataset, root of writers, glob or list."""
 
-  def __init__(self, source: Any, unit: str = 'steps',
-               max_episodes_per_task: int = work_units.DEFAULT_MAX_EPISODES,
-               max_steps_per_task: int = work_units.DEFAULT_MAX_STEPS):
+  def __init__(
+    self,
+    source: Any,
+    unit: str = 'steps',
+    max_episodes_per_task: int = work_units.DEFAULT_MAX_EPISODES,
+    max_steps_per_task: int = work_units.DEFAULT_MAX_STEPS,
+  ):
     super().__init__()
     if unit not in UNITS:
       raise ValueError(f'unit must be one of {UNITS}, not {unit!r}')
@@ -100,24 +111,35 @@ class EnvloggerDatasource(ray_data.Datasource):
   def estimate_inmemory_data_size(self) -> Optional[int]:
     return None
 
-  def get_read_tasks(self, parallelism: int, per_task_row_limit: Optional[int] = None,
-                     data_context: Any = None) -> List[ray_data.ReadTask]:
+  def get_read_tasks(
+    self, parallelism: int, per_task_row_limit: Optional[int] = None, data_context: Any = None
+  ) -> List[ray_data.ReadTask]:
     """One task per work unit (`parallelism` is not needed to split further)."""
     del parallelism, data_context
     tasks = []
     for unit in self._units:
       rows = unit.num_steps if self._unit == 'steps' else unit.episode_stop - unit.episode_start
-      metadata = ray_block.BlockMetadata(num_rows=rows, size_bytes=None, input_files=[unit.path],
-                                         exec_stats=None)
-      tasks.append(ray_data.ReadTask(lambda unit=unit, kind=self._unit: _read(unit, kind),
-                                     metadata, per_task_row_limit=per_task_row_limit))
+      metadata = ray_block.BlockMetadata(
+        num_rows=rows, size_bytes=None, input_files=[unit.path], exec_stats=None
+      )
+      tasks.append(
+        ray_data.ReadTask(
+          lambda unit=unit, kind=self._unit: _read(unit, kind),
+          metadata,
+          per_task_row_limit=per_task_row_limit,
+        )
+      )
     return tasks
 
 
-def read_envlogger(path_or_glob: Any, *, unit: str = 'steps',
-                   max_episodes_per_task: int = work_units.DEFAULT_MAX_EPISODES,
-                   max_steps_per_task: int = work_units.DEFAULT_MAX_STEPS,
-                   **read_args) -> ray_data.Dataset:
+def read_envlogger(
+  path_or_glob: Any,
+  *,
+  unit: str = 'steps',
+  max_episodes_per_task: int = work_units.DEFAULT_MAX_EPISODES,
+  max_steps_per_task: int = work_units.DEFAULT_MAX_STEPS,
+  **read_args,
+) -> ray_data.Dataset:
   """A ray.data.Dataset of the steps (or episodes) of a dataset, root, glob or list.
 
   Rows are in `envlogger.Reader(path_or_glob)`'s order. With unit='steps'

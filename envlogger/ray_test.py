@@ -38,9 +38,19 @@ def test_steps_match_the_reader_and_the_recorded_trajectories(local_ray, root):
       assert row['step'] == i
       np.testing.assert_array_equal(row['observation'], step.timestep.observation)
       assert row['step_type'] == int(step.timestep.step_type)
-      episode = int(np.searchsorted(
-          [reader._backend._get_nth_episode_info(e).start  # pylint: disable=protected-access
-           for e in range(len(reader.episodes))], i, side='right')) - 1
+      episode = (
+        int(
+          np.searchsorted(
+            [
+              reader._backend._get_nth_episode_info(e).start  # pylint: disable=protected-access
+              for e in range(len(reader.episodes))
+            ],
+            i,
+            side='right',
+          )
+        )
+        - 1
+      )
       assert row['episode'] == episode
       assert (row['writer'], row['episode_in_writer']) == reader.episode_origin(episode)
   # Against the independently replayed trajectories: writer, episode, step.
@@ -72,7 +82,8 @@ def test_read_tasks_follow_the_plan(local_ray, root):
   tasks = source.get_read_tasks(1)
   assert len(tasks) == len(units)
   assert sum(t.metadata.num_rows for t in tasks) == sum(
-      len(e) for episodes in expected.values() for e in episodes)
+    len(e) for episodes in expected.values() for e in episodes
+  )
 
 
 def test_bad_input_names_it(local_ray, tmp_path):
@@ -83,11 +94,24 @@ def test_bad_input_names_it(local_ray, tmp_path):
 
 
 def test_an_episode_of_one_step_gets_zeros_for_its_missing_fields():
-  one = {'steps': {'step_type': np.array([0], np.uint8), 'observation': np.array([[1.0]])},
-         'episode': 0, 'writer': 'w', 'episode_in_writer': 0, 'first_step': 0}
-  two = {'steps': {'step_type': np.array([0, 2], np.uint8), 'observation': np.array([[2.0], [3.0]]),
-                   'action': np.array([0, 4], np.int64)},
-         'episode': 1, 'writer': 'w', 'episode_in_writer': 1, 'first_step': 1}
+  one = {
+    'steps': {'step_type': np.array([0], np.uint8), 'observation': np.array([[1.0]])},
+    'episode': 0,
+    'writer': 'w',
+    'episode_in_writer': 0,
+    'first_step': 0,
+  }
+  two = {
+    'steps': {
+      'step_type': np.array([0, 2], np.uint8),
+      'observation': np.array([[2.0], [3.0]]),
+      'action': np.array([0, 4], np.int64),
+    },
+    'episode': 1,
+    'writer': 'w',
+    'episode_in_writer': 1,
+    'first_step': 1,
+  }
   block = envlogger_ray._steps_block([one, two])  # pylint: disable=protected-access
   np.testing.assert_array_equal(block['action'], [0, 0, 4])
   assert block['action'].dtype == np.int64

@@ -14,6 +14,7 @@ from envlogger.converters import spec_codec
 def _multi_reader() -> Any:
   """The multi-writer reader module, imported only when needed (native code)."""
   from envlogger.backends import multi_reader  # pylint: disable=g-import-not-at-top
+
   return multi_reader
 
 
@@ -22,9 +23,11 @@ def _backend_reader_class(backend: backend_type.BackendType) -> type:
   if backend == backend_type.BackendType.RIEGELI:
     # Imported lazily: it needs the native extension.
     from envlogger.backends import riegeli_backend_reader  # pylint: disable=g-import-not-at-top
+
     return riegeli_backend_reader.RiegeliBackendReader
   if backend == backend_type.BackendType.IN_MEMORY:
     from envlogger.backends import in_memory_backend  # pylint: disable=g-import-not-at-top
+
     return in_memory_backend.InMemoryBackendReader
   raise TypeError(f'Unsupported backend: {backend}')
 
@@ -54,12 +57,14 @@ class Reader:
   reader for another thread.
   """
 
-  def __init__(self,
-               *backend_args,
-               backend: Union[backend_reader.BackendReader,
-                              backend_type.BackendType] = (
-                                  backend_type.BackendType.RIEGELI),
-               **backend_kwargs):
+  def __init__(
+    self,
+    *backend_args,
+    backend: Union[backend_reader.BackendReader, backend_type.BackendType] = (
+      backend_type.BackendType.RIEGELI
+    ),
+    **backend_kwargs,
+  ):
     """Opens a dataset.
 
     Args:
@@ -77,8 +82,11 @@ class Reader:
     if isinstance(backend, backend_reader.BackendReader):
       self._backend = backend
     elif isinstance(backend, backend_type.BackendType):
-      source = (_riegeli_source(backend_args, backend_kwargs)
-                if backend == backend_type.BackendType.RIEGELI else None)
+      source = (
+        _riegeli_source(backend_args, backend_kwargs)
+        if backend == backend_type.BackendType.RIEGELI
+        else None
+      )
       if source is not None and _multi_reader().needs_multi_reader(source):
         self._backend = _multi_reader().MultiBackendReader(source)
       else:
@@ -135,7 +143,6 @@ class Reader:
   def _writer_name(self) -> str:
     return os.fspath(self._source) if self._source is not None else ''
 
-
   def copy(self) -> 'Reader':
     """An independent reader (own file handles) over the same dataset."""
     c = copy.copy(self)
@@ -179,8 +186,9 @@ class Reader:
     """Lazy sequence of episodes, each a lazy sequence of `StepData`."""
     return self._backend.episodes
 
-  def step_arrays(self, start: int = 0, stop: Optional[int] = None, *,
-                  ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+  def step_arrays(
+    self, start: int = 0, stop: Optional[int] = None, *, ragged: step_stacking.Ragged = ()
+  ) -> step_data.StepData:
     """Steps [start, stop) as a StepData of numpy arrays with a leading step axis.
 
     Each leaf is `np.stack` of the per-step values (dtype included); None
@@ -190,13 +198,13 @@ class Reader:
     """
     return self._backend.step_arrays(start, stop, ragged=ragged)
 
-  def episode_arrays(self, index: int, *,
-                     ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+  def episode_arrays(self, index: int, *, ragged: step_stacking.Ragged = ()) -> step_data.StepData:
     """Episode `index` (negative from the end) as arrays, as `step_arrays`."""
     return self._backend.episode_arrays(index, ragged=ragged)
 
-  def sample(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
-             ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+  def sample(
+    self, batch_size: int, *, seq_len: int = 1, seed: Any = None, ragged: step_stacking.Ragged = ()
+  ) -> step_data.StepData:
     """`batch_size` uniformly drawn windows of `seq_len` steps inside episodes.
 
     Leaves are shaped [batch_size, seq_len, ...]; `seed` is an int (same
@@ -205,16 +213,23 @@ class Reader:
     """
     return self._backend.sample(batch_size, seq_len=seq_len, seed=seed, ragged=ragged)
 
-  def batches(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
-              drop_last: bool = False,
-              ragged: step_stacking.Ragged = ()) -> Iterator[step_data.StepData]:
+  def batches(
+    self,
+    batch_size: int,
+    *,
+    seq_len: int = 1,
+    seed: Any = None,
+    drop_last: bool = False,
+    ragged: step_stacking.Ragged = (),
+  ) -> Iterator[step_data.StepData]:
     """One epoch over every window of `seq_len` steps, without replacement.
 
     Batches are shaped as `sample`'s; the last is smaller unless
     `drop_last`. See `BackendReader.batches`.
     """
-    return self._backend.batches(batch_size, seq_len=seq_len, seed=seed, drop_last=drop_last,
-                                 ragged=ragged)
+    return self._backend.batches(
+      batch_size, seq_len=seq_len, seed=seed, drop_last=drop_last, ragged=ragged
+    )
 
   def skipped_regions(self) -> List[backend_reader.SkippedRegion]:
     """The damaged parts of the dataset met by reading so far.
@@ -248,8 +263,7 @@ class Reader:
 
   def _set_specs(self) -> None:
     metadata = self._backend.metadata() or {}
-    env_specs = spec_codec.decode_environment_specs(
-        metadata.get('environment_specs', {}))
+    env_specs = spec_codec.decode_environment_specs(metadata.get('environment_specs', {}))
     self._observation_spec = env_specs['observation_spec']
     self._action_spec = env_specs['action_spec']
     self._reward_spec = env_specs['reward_spec']

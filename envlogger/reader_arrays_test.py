@@ -24,9 +24,11 @@ class _CountingEnv(dm_env.Environment):
     self._t = 0
 
   def _observation(self):
-    return {'pos': np.array([self._episode, self._t], np.int32),
-            'frame': np.full((2, 3), self._t, np.uint8),
-            'nested': (np.float32(self._t), [np.int64(self._episode), np.int64(1)], True)}
+    return {
+      'pos': np.array([self._episode, self._t], np.int32),
+      'frame': np.full((2, 3), self._t, np.uint8),
+      'nested': (np.float32(self._t), [np.int64(self._episode), np.int64(1)], True),
+    }
 
   def reset(self):
     self._episode += 1
@@ -37,8 +39,9 @@ class _CountingEnv(dm_env.Environment):
     self._t += 1
     length = _LENGTHS[self._episode % len(_LENGTHS)]
     if self._t >= length - 1:
-      return dm_env.TimeStep(dm_env.StepType.LAST, np.float32(self._t), np.float32(0),
-                             self._observation())
+      return dm_env.TimeStep(
+        dm_env.StepType.LAST, np.float32(self._t), np.float32(0), self._observation()
+      )
     return dm_env.transition(np.float32(self._t), self._observation(), np.float32(0.5))
 
   def observation_spec(self):
@@ -99,9 +102,16 @@ def _expected(values, reference=()):
     return items if isinstance(present[0], list) else tuple(items)
   template = np.asarray(present[0])
   fill = np.nan if template.dtype.kind == 'f' else 0
-  return np.stack([np.full(template.shape, fill, template.dtype) if v is None else
-                   np.asarray(v) for v in values]) if values else np.zeros(
-                       (0,) + template.shape, template.dtype)
+  return (
+    np.stack(
+      [
+        np.full(template.shape, fill, template.dtype) if v is None else np.asarray(v)
+        for v in values
+      ]
+    )
+    if values
+    else np.zeros((0,) + template.shape, template.dtype)
+  )
 
 
 def _assert_tree_equal(actual, expected, path='step'):
@@ -123,12 +133,12 @@ def _assert_tree_equal(actual, expected, path='step'):
 
 def _expected_step_arrays(steps, dataset):
   fields = {
-      'step_type': lambda s: s.timestep.step_type,
-      'reward': lambda s: s.timestep.reward,
-      'discount': lambda s: s.timestep.discount,
-      'observation': lambda s: s.timestep.observation,
-      'action': lambda s: s.action,
-      'custom_index': lambda s: s.custom_data['index'],
+    'step_type': lambda s: s.timestep.step_type,
+    'reward': lambda s: s.timestep.reward,
+    'discount': lambda s: s.timestep.discount,
+    'observation': lambda s: s.timestep.observation,
+    'action': lambda s: s.action,
+    'custom_index': lambda s: s.custom_data['index'],
   }
   return {k: _expected([f(s) for s in steps], [f(s) for s in dataset]) for k, f in fields.items()}
 
@@ -210,8 +220,11 @@ def test_bad_arguments(reader):
     reader.sample(0)
   with pytest.raises(ValueError, match='seq_len must be at least 1, got -1'):
     reader.sample(2, seq_len=-1)
-  with pytest.raises(ValueError, match=r'seq_len=9 is longer than every episode \(the longest '
-                     r'has 8 steps\)'):
+  with pytest.raises(
+    ValueError,
+    match=r'seq_len=9 is longer than every episode \(the longest '
+    r'has 8 steps\)',
+  ):
     reader.sample(2, seq_len=9)
   with pytest.raises(ValueError, match='seq_len=9 is longer than every episode'):
     next(reader.batches(2, seq_len=9))
@@ -243,8 +256,10 @@ def test_sample_shapes_and_windows(reader, seq_len):
   for b in range(16):
     rows = [steps[i] for i in batch.custom_data['index'][b]]
     expected = _expected([s.timestep.observation for s in rows])
-    _assert_tree_equal({k: v[b] for k, v in batch.timestep.observation.items()
-                        if k != 'nested'}, {k: v for k, v in expected.items() if k != 'nested'})
+    _assert_tree_equal(
+      {k: v[b] for k, v in batch.timestep.observation.items() if k != 'nested'},
+      {k: v for k, v in expected.items() if k != 'nested'},
+    )
     assert batch.custom_data['label'][b] == [s.custom_data['label'] for s in rows]
 
 
@@ -282,8 +297,9 @@ def test_batches_cover_every_window_once(reader, seq_len, batch_size):
   assert all(len(b.custom_data['index']) == batch_size for b in batches[:-1])
   for b in batches:
     _window_ok(b, seq_len, starts, _LENGTHS)
-  again = np.concatenate([b.custom_data['index'][:, 0]
-                          for b in reader.batches(batch_size, seq_len=seq_len, seed=0)])
+  again = np.concatenate(
+    [b.custom_data['index'][:, 0] for b in reader.batches(batch_size, seq_len=seq_len, seed=0)]
+  )
   np.testing.assert_array_equal(firsts, again)
   dropped = list(reader.batches(batch_size, seq_len=seq_len, seed=0, drop_last=True))
   assert all(len(b.custom_data['index']) == batch_size for b in dropped)

@@ -31,8 +31,12 @@ def _write_dataset(path: str) -> None:
   def episode_fn(timestep, unused_action, unused_env):
     return {'last': int(timestep.observation.sum())} if timestep.last() else None
 
-  with envlogger.EnvLogger(env, data_directory=path, episode_fn=episode_fn,
-                           writer_options='transpose,brotli:6,chunk_size:2k') as logged:
+  with envlogger.EnvLogger(
+    env,
+    data_directory=path,
+    episode_fn=episode_fn,
+    writer_options='transpose,brotli:6,chunk_size:2k',
+  ) as logged:
     for _ in range(60):
       timestep = logged.reset()
       while not timestep.last():
@@ -40,7 +44,6 @@ def _write_dataset(path: str) -> None:
 
 
 class ReaderDamageTest(absltest.TestCase):
-
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
@@ -59,7 +62,7 @@ class ReaderDamageTest(absltest.TestCase):
   def _damaged_copy(self, rel: str, offset: int) -> str:
     path = os.path.join(tempfile.mkdtemp(dir=self._tmp), 'd')
     shutil.copytree(self.clean_path, path)
-    damage_harness.flip_byte(os.path.join(path, rel), offset, mask=0x5a)
+    damage_harness.flip_byte(os.path.join(path, rel), offset, mask=0x5A)
     return path
 
   def _assert_steps_equal(self, actual, expected_indices):
@@ -107,8 +110,9 @@ class ReaderDamageTest(absltest.TestCase):
       from_episodes = [step for episode in reader.episodes for step in episode]
       self._assert_steps_equal(from_episodes, kept)
       # An episode that lost steps raises on indexing a lost step.
-      episode = next(e for e, (start, n) in enumerate(self.clean.episodes)
-                     if start <= lost[0] < start + n)
+      episode = next(
+        e for e, (start, n) in enumerate(self.clean.episodes) if start <= lost[0] < start + n
+      )
       start = self.clean.episodes[episode][0]
       with self.assertRaises(backend_reader.DamagedDataError):
         reader.episodes[episode][lost[0] - start]  # pylint: disable=pointless-statement

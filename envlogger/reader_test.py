@@ -19,10 +19,12 @@ def _recorded_writer(num_episodes=3, metadata=None):
     return writer
 
   rng = np.random.default_rng(0)
-  with envlogger.EnvLogger(catch_env.Catch(), metadata=metadata,
-                           backend=factory,
-                           episode_fn=lambda ts, a, e: 'm' if ts.last() else
-                           None) as env:
+  with envlogger.EnvLogger(
+    catch_env.Catch(),
+    metadata=metadata,
+    backend=factory,
+    episode_fn=lambda ts, a, e: 'm' if ts.last() else None,
+  ) as env:
     for _ in range(num_episodes):
       timestep = env.reset()
       while not timestep.last():
@@ -31,15 +33,13 @@ def _recorded_writer(num_episodes=3, metadata=None):
 
 
 def _reader(**kwargs):
-  return envlogger.Reader(_recorded_writer(**kwargs),
-                          backend=envlogger.BackendType.IN_MEMORY)
+  return envlogger.Reader(_recorded_writer(**kwargs), backend=envlogger.BackendType.IN_MEMORY)
 
 
 def test_positional_and_keyword_backend_args():
   writer = _recorded_writer()
   r1 = envlogger.Reader(writer, backend=envlogger.BackendType.IN_MEMORY)
-  r2 = envlogger.Reader(in_memory_backend_writer=writer,
-                        backend=envlogger.BackendType.IN_MEMORY)
+  r2 = envlogger.Reader(in_memory_backend_writer=writer, backend=envlogger.BackendType.IN_MEMORY)
   assert len(r1.steps) == len(r2.steps) == 30
 
 
@@ -114,7 +114,6 @@ def test_context_manager_closes():
   closed = []
 
   class _Backend(in_memory_backend.InMemoryBackendReader):
-
     def close(self):
       closed.append(True)
 

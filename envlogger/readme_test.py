@@ -68,8 +68,14 @@ def extract_blocks(text: str) -> List[Block]:
     if end == len(lines):
       raise ValueError(f'README.md:{start + 1}: code block is never closed')
     previous = next((l.strip() for l in reversed(lines[:start]) if l.strip()), '')
-    blocks.append(Block(language=match.group(1), code='\n'.join(lines[start + 1:end]) + '\n',
-                        line=start + 1, run=previous != _NOT_RUN))
+    blocks.append(
+      Block(
+        language=match.group(1),
+        code='\n'.join(lines[start + 1 : end]) + '\n',
+        line=start + 1,
+        run=previous != _NOT_RUN,
+      )
+    )
     i = end + 1
   return blocks
 
@@ -100,7 +106,8 @@ def _environment(workdir: pathlib.Path) -> dict:
     launcher.chmod(0o755)
   env = dict(os.environ)
   env['PYTHONPATH'] = os.pathsep.join(
-      [str(_PACKAGE_PARENT)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+    [str(_PACKAGE_PARENT)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
+  )
   env['PATH'] = os.pathsep.join([str(bin_dir), os.path.dirname(sys.executable), env['PATH']])
   return env
 
@@ -108,8 +115,7 @@ def _environment(workdir: pathlib.Path) -> dict:
 def _missing_extra(stderr: str) -> Optional[str]:
   """The optional extra whose absence made a block fail, if that is why."""
   for module in _EXTRA_MODULES:
-    if (f"No module named '{module}" in stderr
-        and importlib.util.find_spec(module) is None):
+    if f"No module named '{module}" in stderr and importlib.util.find_spec(module) is None:
       return module
   match = re.search(r'pip install envlogger\[(\w+)\]', stderr)
   return match.group(1) if match else None
@@ -121,34 +127,44 @@ def test_readme_has_runnable_blocks():
   assert any(b.language == 'python' for b in runnable), 'README.md has no runnable python block'
   for block in _BLOCKS:
     assert block.language in _RUN_LANGUAGES or not block.run, (
-        f'README.md:{block.line}: a ```{block.language or "(no language)"} block; '
-        f'give it one of {_RUN_LANGUAGES} or mark it {_NOT_RUN}')
+      f'README.md:{block.line}: a ```{block.language or "(no language)"} block; '
+      f'give it one of {_RUN_LANGUAGES} or mark it {_NOT_RUN}'
+    )
 
 
 def test_extract_blocks_reads_fences_and_markers():
   text = 'intro\n```python\nx = 1\n```\n\n<!-- not run -->\n\n```sh\nrm -rf /\n```\n'
   assert extract_blocks(text) == [
-      Block(language='python', code='x = 1\n', line=2, run=True),
-      Block(language='sh', code='rm -rf /\n', line=8, run=False),
+    Block(language='python', code='x = 1\n', line=2, run=True),
+    Block(language='sh', code='rm -rf /\n', line=8, run=False),
   ]
   with pytest.raises(ValueError, match='never closed'):
     extract_blocks('```python\nx = 1\n')
 
 
-@pytest.mark.parametrize('block', [b for b in _BLOCKS if b.run],
-                         ids=lambda b: f'line{b.line}_{b.language}')
+@pytest.mark.parametrize(
+  'block', [b for b in _BLOCKS if b.run], ids=lambda b: f'line{b.line}_{b.language}'
+)
 def test_readme_block_runs(block: Block, workdir: pathlib.Path):
   code = block.code.replace('/tmp/', f'{workdir}/')
   if block.language == 'python':
     command = [sys.executable, '-c', code]
   else:
     command = ['bash', '-e', '-o', 'pipefail', '-c', code]
-  result = subprocess.run(command, cwd=workdir, env=_environment(workdir), capture_output=True,
-                          text=True, timeout=_TIMEOUT_S, check=False)
+  result = subprocess.run(
+    command,
+    cwd=workdir,
+    env=_environment(workdir),
+    capture_output=True,
+    text=True,
+    timeout=_TIMEOUT_S,
+    check=False,
+  )
   if result.returncode != 0:
     extra = _missing_extra(result.stderr)
     if extra and os.environ.get('ENVLOGGER_REQUIRE_EXTRAS') != '1':
       pytest.skip(f'README.md:{block.line} needs the optional {extra!r}, not installed')
   assert result.returncode == 0, (
-      f'README.md:{block.line} ({block.language}) exited {result.returncode}:\n'
-      f'{result.stdout[-3000:]}\n{result.stderr[-3000:]}')
+    f'README.md:{block.line} ({block.language}) exited {result.returncode}:\n'
+    f'{result.stdout[-3000:]}\n{result.stderr[-3000:]}'
+  )

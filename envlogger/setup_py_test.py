@@ -33,8 +33,11 @@ def compiler():
 
 
 def test_names_the_packages_whose_headers_are_missing(setup_module, compiler):
-  headers = {'envlogger_no_such_header.h': 'libenvlogger-nosuch-dev', 'zstd.h': 'libzstd-dev',
-             'envlogger/no_such_either.h': 'libother-dev'}
+  headers = {
+    'envlogger_no_such_header.h': 'libenvlogger-nosuch-dev',
+    'zstd.h': 'libzstd-dev',
+    'envlogger/no_such_either.h': 'libother-dev',
+  }
   missing = setup_module.missing_packages(compiler, headers)
   assert missing == ['libenvlogger-nosuch-dev', 'libother-dev']
   message = setup_module.missing_packages_message(missing)
@@ -45,7 +48,11 @@ def test_the_headers_of_this_machine_are_found(setup_module, compiler):
   # The test machines have the build dependencies (scripts/setup.sh).
   assert setup_module.missing_packages(compiler, setup_module.SYSTEM_HEADERS) == []
   assert set(setup_module.SYSTEM_HEADERS.values()) == {
-      'python3-dev', 'libbrotli-dev', 'libzstd-dev', 'libsnappy-dev'}
+    'python3-dev',
+    'libbrotli-dev',
+    'libzstd-dev',
+    'libsnappy-dev',
+  }
 
 
 def test_a_compiler_that_cannot_compile_is_reported(setup_module, compiler, tmp_path):
@@ -53,7 +60,8 @@ def test_a_compiler_that_cannot_compile_is_reported(setup_module, compiler, tmp_
   distutils_sysconfig.customize_compiler(broken)
   missing_tool = str(tmp_path / 'no-such-compiler')
   # compiler_so_cxx compiles C++ in newer setuptools; older ones use compiler_so.
-  broken.set_executables(**{name: missing_tool for name in ('compiler_so', 'compiler_so_cxx')
-                            if hasattr(broken, name)})
+  broken.set_executables(
+    **{name: missing_tool for name in ('compiler_so', 'compiler_so_cxx') if hasattr(broken, name)}
+  )
   with pytest.raises(setuptools.errors.PlatformError, match='build-essential'):
     setup_module.missing_packages(broken, {'zstd.h': 'libzstd-dev'})

@@ -13,6 +13,7 @@ class StepData(NamedTuple):
     action: the action that produced `timestep` (None for a `reset()`).
     custom_data: whatever the logger's `step_fn` returned (None without one).
   """
+
   timestep: dm_env.TimeStep
   action: Any
   custom_data: Any = None

@@ -41,16 +41,14 @@ import numpy as np
 try:
   import tensorflow as tf
 except ImportError as e:  # pragma: no cover - exercised in a subprocess test.
-  raise ImportError(
-      'envlogger.tf needs TensorFlow: pip install envlogger[tf]') from e
+  raise ImportError('envlogger.tf needs TensorFlow: pip install envlogger[tf]') from e
 
 from envlogger import reader as reader_lib
 from envlogger import step_data
 
 DataDirectory = Union[str, os.PathLike]
 
-STEP_KEYS = ('observation', 'action', 'reward', 'discount', 'is_first', 'is_last',
-             'is_terminal')
+STEP_KEYS = ('observation', 'action', 'reward', 'discount', 'is_first', 'is_last', 'is_terminal')
 _LEVELS = ('episodes', 'steps')
 # Whole episodes are read together, one Reader.step_arrays call for up to this many steps.
 _RUN_STEPS = 4096
@@ -133,8 +131,7 @@ def _fit(value: Any, spec: Any, path: str, what: str) -> Any:
   expected = spec.dtype.as_numpy_dtype
   if array.dtype != expected:
     if not np.can_cast(array.dtype, expected, casting='same_kind'):
-      raise ValueError(f'{what}: {path} has dtype {array.dtype}, expected '
-                       f'{np.dtype(expected)}')
+      raise ValueError(f'{what}: {path} has dtype {array.dtype}, expected {np.dtype(expected)}')
     array = array.astype(expected)
   return array
 
@@ -179,8 +176,9 @@ def _named_fields(value: Any, name: str, reserved: tuple, path: str) -> Dict[str
   return dict(value)
 
 
-def _rlds_steps(data: step_data.StepData, path: str,
-                lengths: Optional[Sequence[int]] = None) -> Dict[str, Any]:
+def _rlds_steps(
+  data: step_data.StepData, path: str, lengths: Optional[Sequence[int]] = None
+) -> Dict[str, Any]:
   """RLDS step fields (stacked) of the arrays of consecutive whole episodes.
 
   Args:
@@ -198,16 +196,15 @@ def _rlds_steps(data: step_data.StepData, path: str,
   discount = np.asarray(timestep.discount)
   no_discount = (discount == 0).reshape(len(step_type), -1).all(axis=1)
   steps = {
-      'observation': timestep.observation,
-      'action': _map(lambda x, p: _shifted(x, ends), data.action, 'action'),
-      'reward': _map(lambda x, p: _shifted(x, ends), timestep.reward, 'reward'),
-      'discount': _map(lambda x, p: _shifted(x, ends), timestep.discount, 'discount'),
-      'is_first': step_type == int(dm_env.StepType.FIRST),
-      'is_last': is_last,
-      'is_terminal': is_last & no_discount,
+    'observation': timestep.observation,
+    'action': _map(lambda x, p: _shifted(x, ends), data.action, 'action'),
+    'reward': _map(lambda x, p: _shifted(x, ends), timestep.reward, 'reward'),
+    'discount': _map(lambda x, p: _shifted(x, ends), timestep.discount, 'discount'),
+    'is_first': step_type == int(dm_env.StepType.FIRST),
+    'is_last': is_last,
+    'is_terminal': is_last & no_discount,
   }
-  steps.update(_named_fields(data.custom_data, 'custom_data', STEP_KEYS,
-                             f'{path} custom_data'))
+  steps.update(_named_fields(data.custom_data, 'custom_data', STEP_KEYS, f'{path} custom_data'))
   return steps
 
 
@@ -224,10 +221,10 @@ class _Signature:
     else:
       first = _rlds_steps(reader.episode_arrays(0), f'{data_directory} episode 0')
     recorded = {
-        'observation': reader.observation_spec(),
-        'action': reader.action_spec(),
-        'reward': reader.reward_spec(),
-        'discount': reader.discount_spec(),
+      'observation': reader.observation_spec(),
+      'action': reader.action_spec(),
+      'reward': reader.reward_spec(),
+      'discount': reader.discount_spec(),
     }
     steps = {}
     for key, spec in recorded.items():
@@ -236,8 +233,9 @@ class _Signature:
       elif first is not None:
         steps[key] = _spec_from_arrays(first[key], key)
       else:
-        raise ValueError(f'{data_directory}: no {key}_spec recorded and no episode '
-                         'to infer it from')
+        raise ValueError(
+          f'{data_directory}: no {key}_spec recorded and no episode to infer it from'
+        )
     for key in ('is_first', 'is_last', 'is_terminal'):
       steps[key] = tf.TensorSpec((None,), tf.bool)
     if first is not None:
@@ -248,8 +246,9 @@ class _Signature:
     self.metadata = {}
     for metadata in reader.episode_metadata():
       if metadata is not None:
-        fields = _named_fields(metadata, 'episode_metadata', ('steps',),
-                               f'{data_directory} episode metadata')
+        fields = _named_fields(
+          metadata, 'episode_metadata', ('steps',), f'{data_directory} episode metadata'
+        )
         self.metadata = {k: _spec_from_value(v, k) for k, v in fields.items()}
         break
 
@@ -261,15 +260,20 @@ def _episode_runs(reader: reader_lib.Reader) -> List[Tuple[int, int, int, List[i
   _RUN_STEPS steps in all (or a single longer episode).
   """
   backend = reader._backend  # pylint: disable=protected-access
-  infos = [backend._get_nth_episode_info(i, include_metadata=False)  # pylint: disable=protected-access
-           for i in range(len(reader.episodes))]
+  infos = [
+    backend._get_nth_episode_info(i, include_metadata=False)  # pylint: disable=protected-access
+    for i in range(len(reader.episodes))
+  ]
   runs = []
   first = 0
   while first < len(infos):
     end = first + 1
     total = infos[first].num_steps
-    while (end < len(infos) and total + infos[end].num_steps <= _RUN_STEPS and
-           infos[end].start == infos[end - 1].start + infos[end - 1].num_steps):
+    while (
+      end < len(infos)
+      and total + infos[end].num_steps <= _RUN_STEPS
+      and infos[end].start == infos[end - 1].start + infos[end - 1].num_steps
+    ):
       total += infos[end].num_steps
       end += 1
     runs.append((first, end, infos[first].start, [i.num_steps for i in infos[first:end]]))
@@ -277,8 +281,9 @@ def _episode_runs(reader: reader_lib.Reader) -> List[Tuple[int, int, int, List[i
   return runs
 
 
-def _fitted_runs(reader: reader_lib.Reader, signature: _Signature,
-                 data_directory: str) -> Iterator[Tuple[int, List[int], Dict[str, Any]]]:
+def _fitted_runs(
+  reader: reader_lib.Reader, signature: _Signature, data_directory: str
+) -> Iterator[Tuple[int, List[int], Dict[str, Any]]]:
   """Yields (first episode, rows of each episode, RLDS steps fitted to `signature`).
 
   Episodes are read a run at a time (one `step_arrays` call); a run with
@@ -291,8 +296,11 @@ def _fitted_runs(reader: reader_lib.Reader, signature: _Signature,
       arrays = [reader.episode_arrays(i) for i in range(first, end)]
       parts = [(i, [len(a.timestep.step_type)], a) for i, a in zip(range(first, end), arrays)]
     for episode, rows, data in parts:
-      what = (f'{data_directory} episode {episode}' if len(rows) == 1 else
-              f'{data_directory} episodes {episode}..{episode + len(rows) - 1}')
+      what = (
+        f'{data_directory} episode {episode}'
+        if len(rows) == 1
+        else f'{data_directory} episodes {episode}..{episode + len(rows) - 1}'
+      )
       steps = _rlds_steps(data, what, rows)
       for key in ('action', 'reward', 'discount'):
         if steps[key] is None:  # Only FIRST steps: every RLDS row has zeros there.
@@ -315,8 +323,7 @@ def _episodes(data_directory: str, signature: _Signature) -> Iterator[Dict[str, 
             episode.update(zeros)
           else:
             what = f'{data_directory} episode {first + i}'
-            fields = _named_fields(metadata, 'episode_metadata', ('steps',),
-                                   f'{what} metadata')
+            fields = _named_fields(metadata, 'episode_metadata', ('steps',), f'{what} metadata')
             episode.update(_fit(fields, signature.metadata, 'episode', what))
         yield episode
 
@@ -352,8 +359,10 @@ def as_dataset(data_directory: DataDirectory, *, level: str = 'episodes') -> tf.
     signature = _Signature(reader, data_directory)
   if level == 'steps':
     dataset = tf.data.Dataset.from_generator(
-        lambda: _steps(data_directory, signature), output_signature=signature.steps)
+      lambda: _steps(data_directory, signature), output_signature=signature.steps
+    )
     return dataset.unbatch()
   return tf.data.Dataset.from_generator(
-      lambda: _episodes(data_directory, signature),
-      output_signature={'steps': signature.steps, **signature.metadata})
+    lambda: _episodes(data_directory, signature),
+    output_signature={'steps': signature.steps, **signature.metadata},
+  )

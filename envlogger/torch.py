@@ -36,8 +36,7 @@ try:
   import torch
   from torch.utils import data as torch_data
 except ImportError as e:  # pragma: no cover - exercised in a subprocess test.
-  raise ImportError(
-      'envlogger.torch needs PyTorch: pip install envlogger[torch]') from e
+  raise ImportError('envlogger.torch needs PyTorch: pip install envlogger[torch]') from e
 
 from envlogger import reader as reader_lib
 from envlogger import step_data
@@ -182,8 +181,12 @@ class _LazyReader:
     self._windows = None
 
   def __getstate__(self) -> dict:
-    return {'_data_directory': self._data_directory, '_reader': None, '_pid': None,
-            '_windows': None}
+    return {
+      '_data_directory': self._data_directory,
+      '_reader': None,
+      '_pid': None,
+      '_windows': None,
+    }
 
 
 class StepDataset(torch_data.Dataset):
@@ -197,8 +200,9 @@ class StepDataset(torch_data.Dataset):
   shuffle=True, collate_fn=envlogger.torch.collate)`.
   """
 
-  def __init__(self, data_directory: DataDirectory, *, seq_len: Optional[int] = None,
-               as_tensors: bool = True):
+  def __init__(
+    self, data_directory: DataDirectory, *, seq_len: Optional[int] = None, as_tensors: bool = True
+  ):
     """Opens the dataset once to count its steps (or windows).
 
     Args:
@@ -231,8 +235,9 @@ class StepDataset(torch_data.Dataset):
     """The global [start, stop) step range of item `index` (negative from the end)."""
     index = operator.index(index)
     if not -self._num_items <= index < self._num_items:
-      raise IndexError(f'index {index} is out of the range [{-self._num_items}, '
-                       f'{self._num_items - 1}]')
+      raise IndexError(
+        f'index {index} is out of the range [{-self._num_items}, {self._num_items - 1}]'
+      )
     if index < 0:
       index += self._num_items
     if self._seq_len is None:
@@ -252,8 +257,9 @@ class StepDataset(torch_data.Dataset):
     data = self._lazy.reader.step_arrays(start, stop)
     if _num_rows(data) != stop - start:
       raise backend_reader.DamagedDataError(
-          f'{self._lazy.data_directory}: steps [{start}, {stop}) of item {index} are in a '
-          'damaged chunk; see Reader.skipped_regions()')
+        f'{self._lazy.data_directory}: steps [{start}, {stop}) of item {index} are in a '
+        'damaged chunk; see Reader.skipped_regions()'
+      )
     if self._seq_len is None:
       data = _map_structure(lambda x: None if x is None else x[0], data)
     return to_torch(data) if self._as_tensors else data
@@ -277,8 +283,9 @@ class StepDataset(torch_data.Dataset):
       index = indices[int(np.argmax(damaged))]
       start = int(starts[np.argmax(damaged)])
       raise backend_reader.DamagedDataError(
-          f'{self._lazy.data_directory}: steps [{start}, {start + (self._seq_len or 1)}) of '
-          f'item {index} are in a damaged chunk; see Reader.skipped_regions()')
+        f'{self._lazy.data_directory}: steps [{start}, {start + (self._seq_len or 1)}) of '
+        f'item {index} are in a damaged chunk; see Reader.skipped_regions()'
+      )
     if self._seq_len is None:  # [n, 1, ...] -> [n, ...]
       batch = _map_structure(lambda x: None if x is None else x[:, 0], batch)
     return _Items(to_torch(batch) if self._as_tensors else batch, len(starts))
@@ -326,9 +333,17 @@ class StepIterableDataset(torch_data.IterableDataset):
   used with `DataLoader(ds, batch_size=None)`.
   """
 
-  def __init__(self, data_directory: DataDirectory, *, batch_size: Optional[int] = None,
-               drop_last: bool = False, shuffle: bool = False, seed: Optional[int] = None,
-               block_steps: int = _DEFAULT_BLOCK_STEPS, as_tensors: bool = True):
+  def __init__(
+    self,
+    data_directory: DataDirectory,
+    *,
+    batch_size: Optional[int] = None,
+    drop_last: bool = False,
+    shuffle: bool = False,
+    seed: Optional[int] = None,
+    block_steps: int = _DEFAULT_BLOCK_STEPS,
+    as_tensors: bool = True,
+  ):
     """Opens the dataset once to count its steps.
 
     Args:
@@ -369,8 +384,10 @@ class StepIterableDataset(torch_data.IterableDataset):
 
   def blocks(self) -> List[Tuple[int, int]]:
     """The [start, stop) step ranges the steps are split into, in order."""
-    return [(start, min(start + self._block_steps, self._num_steps))
-            for start in range(0, self._num_steps, self._block_steps)]
+    return [
+      (start, min(start + self._block_steps, self._num_steps))
+      for start in range(0, self._num_steps, self._block_steps)
+    ]
 
   def _worker_blocks(self, rng: Optional[np.random.Generator]) -> List[Tuple[int, int]]:
     blocks = self.blocks()
@@ -379,7 +396,7 @@ class StepIterableDataset(torch_data.IterableDataset):
     info = torch_data.get_worker_info()
     if info is None:
       return blocks
-    return blocks[info.id::info.num_workers]
+    return blocks[info.id :: info.num_workers]
 
   def _rng(self) -> Optional[np.random.Generator]:
     if not self._shuffle:

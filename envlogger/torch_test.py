@@ -28,6 +28,7 @@ _OPTIONS = 'transpose,brotli:6,chunk_size:512'
 def et():
   pytest.importorskip('torch', reason='envlogger.torch needs torch (envlogger[torch])')
   import envlogger.torch as et  # pylint: disable=g-import-not-at-top
+
   return et
 
 
@@ -67,9 +68,11 @@ def _assert_step_equal(item, step, torch):
   timestep = step.timestep
   assert torch.is_tensor(item.timestep.step_type)
   assert int(item.timestep.step_type) == int(timestep.step_type)
-  for got, want in ((item.timestep.reward, timestep.reward),
-                    (item.timestep.discount, timestep.discount),
-                    (item.action, step.action)):
+  for got, want in (
+    (item.timestep.reward, timestep.reward),
+    (item.timestep.discount, timestep.discount),
+    (item.action, step.action),
+  ):
     assert torch.is_tensor(got)
     want = _expected_leaf(want, got.numpy())
     assert got.numpy().dtype == want.dtype
@@ -89,6 +92,7 @@ def _loader(dataset, torch, **kwargs):
 
 def test_map_style_steps_equal_per_step_api(et, path, steps):
   import torch  # pylint: disable=g-import-not-at-top
+
   dataset = et.StepDataset(path)
   assert len(dataset) == len(steps) == sum(_LENGTHS)
   for i, step in enumerate(steps):
@@ -101,8 +105,9 @@ def test_map_style_steps_equal_per_step_api(et, path, steps):
 def test_map_style_numpy_items(et, path, steps):
   item = et.StepDataset(path, as_tensors=False)[4]
   assert isinstance(item.timestep.observation['frame'], np.ndarray)
-  np.testing.assert_array_equal(item.timestep.observation['frame'],
-                                steps[4].timestep.observation['frame'])
+  np.testing.assert_array_equal(
+    item.timestep.observation['frame'], steps[4].timestep.observation['frame']
+  )
 
 
 def test_windows_never_cross_an_episode(et, path, steps):
@@ -119,15 +124,19 @@ def test_windows_never_cross_an_episode(et, path, steps):
     np.testing.assert_array_equal(pos[:, 0], np.arange(t, t + seq_len))
     first = starts[e] + t
     np.testing.assert_array_equal(
-        item.timestep.step_type.numpy(),
-        [int(s.timestep.step_type) for s in steps[first:first + seq_len]])
+      item.timestep.step_type.numpy(),
+      [int(s.timestep.step_type) for s in steps[first : first + seq_len]],
+    )
 
 
-@pytest.mark.parametrize('seq_len, error, match', [
+@pytest.mark.parametrize(
+  'seq_len, error, match',
+  [
     (13, ValueError, 'seq_len=13 is longer than every episode'),
     (0, ValueError, 'seq_len must be at least 1'),
     ('2', TypeError, 'seq_len must be an int'),
-])
+  ],
+)
 def test_bad_seq_len(et, path, seq_len, error, match):
   with pytest.raises(error, match=match):
     et.StepDataset(path, seq_len=seq_len)
@@ -146,9 +155,17 @@ _MANY_WORKERS = pytest.mark.filterwarnings('ignore:This DataLoader will create')
 @pytest.mark.parametrize('num_workers', [0, 1, 3])
 def test_map_style_dataloader_every_window_once(et, path, num_workers):
   import torch  # pylint: disable=g-import-not-at-top
+
   dataset = et.StepDataset(path, seq_len=2)
-  loader = _loader(dataset, torch, batch_size=5, shuffle=True, num_workers=num_workers,
-                   collate_fn=et.collate, generator=torch.Generator().manual_seed(0))
+  loader = _loader(
+    dataset,
+    torch,
+    batch_size=5,
+    shuffle=True,
+    num_workers=num_workers,
+    collate_fn=et.collate,
+    generator=torch.Generator().manual_seed(0),
+  )
   firsts = []
   for batch in loader:
     pos = batch.timestep.observation['pos']
@@ -165,10 +182,10 @@ def test_map_style_dataloader_every_window_once(et, path, num_workers):
 @pytest.mark.parametrize('batch_size', [None, 4])
 def test_iterable_every_step_once(et, path, num_workers, batch_size):
   import torch  # pylint: disable=g-import-not-at-top
+
   dataset = et.StepIterableDataset(path, batch_size=batch_size, block_steps=6)
   if batch_size is None:
-    loader = _loader(dataset, torch, batch_size=5, num_workers=num_workers,
-                     collate_fn=et.collate)
+    loader = _loader(dataset, torch, batch_size=5, num_workers=num_workers, collate_fn=et.collate)
   else:
     loader = _loader(dataset, torch, batch_size=None, num_workers=num_workers)
   seen = []
@@ -222,10 +239,10 @@ def test_iterable_shuffle(et, path):
 def test_iterable_in_spawned_worker(et, path):
   """A worker started with spawn gets the dataset by pickle: it carries no reader."""
   import torch  # pylint: disable=g-import-not-at-top
+
   dataset = et.StepIterableDataset(path, batch_size=16)
   next(iter(dataset))  # The parent has a reader open now.
-  loader = _loader(dataset, torch, batch_size=None, num_workers=1,
-                   multiprocessing_context='spawn')
+  loader = _loader(dataset, torch, batch_size=None, num_workers=1, multiprocessing_context='spawn')
   seen = [p for batch in loader for p in _positions(batch)]
   assert seen == _all_positions()
 
@@ -238,19 +255,23 @@ def test_pickle_holds_only_the_path_and_options(et, path):
   copy = pickle.loads(state)
   assert copy._lazy._reader is None  # pylint: disable=protected-access
   assert len(copy) == len(dataset)
-  np.testing.assert_array_equal(copy[5].timestep.observation['pos'].numpy(),
-                                dataset[5].timestep.observation['pos'].numpy())
+  np.testing.assert_array_equal(
+    copy[5].timestep.observation['pos'].numpy(), dataset[5].timestep.observation['pos'].numpy()
+  )
 
 
 def test_collate(et):
   import torch  # pylint: disable=g-import-not-at-top
-  items = [{'x': torch.tensor([i, i]), 's': np.str_(f'a{i}'), 'none': None, 't': (i * 1.5,)}
-           for i in range(3)]
+
+  items = [
+    {'x': torch.tensor([i, i]), 's': np.str_(f'a{i}'), 'none': None, 't': (i * 1.5,)}
+    for i in range(3)
+  ]
   batch = et.collate(items)
   assert torch.equal(batch['x'], torch.tensor([[0, 0], [1, 1], [2, 2]]))
   np.testing.assert_array_equal(batch['s'], ['a0', 'a1', 'a2'])
   assert batch['none'] is None
-  np.testing.assert_array_equal(batch['t'][0], [0., 1.5, 3.])
+  np.testing.assert_array_equal(batch['t'][0], [0.0, 1.5, 3.0])
   with pytest.raises(ValueError, match='None in some items'):
     et.collate([{'x': None}, {'x': torch.tensor(1)}])
   with pytest.raises(ValueError, match='no items'):
@@ -259,6 +280,7 @@ def test_collate(et):
 
 def test_custom_data_none_stays_none(et, tmp_path):
   import torch  # pylint: disable=g-import-not-at-top
+
   path = str(tmp_path / 'plain')
   varied_env.record(path, (3, 4), custom_data=False)
   dataset = et.StepDataset(path)
@@ -269,16 +291,23 @@ def test_custom_data_none_stays_none(et, tmp_path):
 
 
 def test_import_without_torch_names_the_extra():
-  code = ('import sys\n'
-          'import envlogger\n'
-          'assert "torch" not in sys.modules, "import envlogger imported torch"\n'
-          'sys.modules["torch"] = None\n'
-          'try:\n'
-          '  import envlogger.torch\n'
-          'except ImportError as e:\n'
-          '  print(e)\n')
-  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+  code = (
+    'import sys\n'
+    'import envlogger\n'
+    'assert "torch" not in sys.modules, "import envlogger imported torch"\n'
+    'sys.modules["torch"] = None\n'
+    'try:\n'
+    '  import envlogger.torch\n'
+    'except ImportError as e:\n'
+    '  print(e)\n'
+  )
+  result = subprocess.run(
+    [sys.executable, '-c', code],
+    capture_output=True,
+    text=True,
+    check=True,
+    cwd=os.path.dirname(os.path.dirname(__file__)),
+  )
   assert 'envlogger.torch needs PyTorch: pip install envlogger[torch]' in result.stdout
 
 
@@ -286,12 +315,13 @@ def test_damaged_chunk_is_skipped_by_workers(et, tmp_path):
   import torch  # pylint: disable=g-import-not-at-top
   from envlogger.backends import backend_reader  # pylint: disable=g-import-not-at-top
   from envlogger.testing import damage_harness  # pylint: disable=g-import-not-at-top
+
   path = str(tmp_path / 'damaged')
   varied_env.record(path, _LENGTHS, writer_options=_OPTIONS)
   [(steps_file, chunks)] = damage_harness.load_clean(path).step_chunks.items()
   assert len(chunks) >= 3, chunks
   begin, end, lost = chunks[len(chunks) // 2]
-  damage_harness.flip_byte(os.path.join(path, steps_file), (begin + end) // 2, mask=0x5a)
+  damage_harness.flip_byte(os.path.join(path, steps_file), (begin + end) // 2, mask=0x5A)
   kept = [p for i, p in enumerate(_all_positions()) if i not in lost]  # Positions in order.
 
   dataset = et.StepIterableDataset(path, batch_size=4, block_steps=6)
@@ -306,6 +336,7 @@ def test_damaged_chunk_is_skipped_by_workers(et, tmp_path):
 def _numpy_tree(tree):
   """A batch's tensors as numpy arrays (structure kept; None and numpy leaves as they are)."""
   import torch  # pylint: disable=g-import-not-at-top
+
   if isinstance(tree, dict):
     return {k: _numpy_tree(v) for k, v in tree.items()}
   if isinstance(tree, tuple) and hasattr(tree, '_fields'):
@@ -317,25 +348,32 @@ def _numpy_tree(tree):
 
 def _concatenated(batches):
   """Batches (StepData of arrays) joined along the step axis."""
+
   def join(*leaves):
     return None if leaves[0] is None else np.concatenate(leaves)
+
   from envlogger import torch as et  # pylint: disable=g-import-not-at-top
+
   return et._map_structure(join, *batches)  # pylint: disable=protected-access
 
 
 @_MANY_WORKERS
-@pytest.mark.parametrize('dataset', [
-    d for d in upstream_fixtures.DATASETS if d not in ('all_types', 'empty')])
+@pytest.mark.parametrize(
+  'dataset', [d for d in upstream_fixtures.DATASETS if d not in ('all_types', 'empty')]
+)
 def test_upstream_fixtures(et, dataset):
   """Datasets written by upstream 1.3: every step as upstream's Reader returned it."""
   import torch  # pylint: disable=g-import-not-at-top
+
   want = upstream_fixtures.expected(dataset)
   # Two workers on the dataset of several shards; in-process elsewhere (fast).
   num_workers = 2 if dataset == 'multishard' else 0
-  iterable = et.StepIterableDataset(os.path.join(upstream_fixtures.DIRECTORY, dataset),
-                                    batch_size=16, block_steps=40)
-  batches = [_numpy_tree(b) for b in _loader(iterable, torch, batch_size=None,
-                                              num_workers=num_workers)]
+  iterable = et.StepIterableDataset(
+    os.path.join(upstream_fixtures.DIRECTORY, dataset), batch_size=16, block_steps=40
+  )
+  batches = [
+    _numpy_tree(b) for b in _loader(iterable, torch, batch_size=None, num_workers=num_workers)
+  ]
   got = _concatenated(batches)
   if num_workers:  # Workers interleave their batches: restore the dataset's order.
     order = np.argsort([s for b in batches for s in b.custom_data['step']], kind='stable')
@@ -345,11 +383,11 @@ def test_upstream_fixtures(et, dataset):
   if num_workers:
     got = et._map_structure(lambda x: None if x is None else x[order], got)  # pylint: disable=protected-access
     steps = sorted(steps, key=lambda s: s[2]['step'])
-  stacked.assert_stacked(got.timestep.step_type, [int(s[0].step_type) for s in steps],
-                         'step_type')
+  stacked.assert_stacked(got.timestep.step_type, [int(s[0].step_type) for s in steps], 'step_type')
   for field in ('reward', 'discount', 'observation'):
-    stacked.assert_stacked(getattr(got.timestep, field),
-                           [getattr(s[0], field) for s in steps], field)
+    stacked.assert_stacked(
+      getattr(got.timestep, field), [getattr(s[0], field) for s in steps], field
+    )
   stacked.assert_stacked(got.action, [s[1] for s in steps], 'action')
   stacked.assert_stacked(got.custom_data, [s[2] for s in steps], 'custom_data')
 
@@ -366,6 +404,7 @@ def test_upstream_fixtures_that_do_not_stack(et):
 def _leaves(tree):
   """The leaves of a StepData of tensors/arrays as numpy arrays, in order (None kept)."""
   import torch  # pylint: disable=g-import-not-at-top
+
   if isinstance(tree, dict):
     return [leaf for k in sorted(tree) for leaf in _leaves(tree[k])]
   if isinstance(tree, (list, tuple)):
@@ -395,18 +434,19 @@ def test_damaged_chunk_in_a_batch_of_the_map_style_dataset(et, tmp_path):
   import torch  # pylint: disable=g-import-not-at-top
   from envlogger.backends import backend_reader  # pylint: disable=g-import-not-at-top
   from envlogger.testing import damage_harness  # pylint: disable=g-import-not-at-top
+
   path = str(tmp_path / 'damaged')
   varied_env.record(path, _LENGTHS, writer_options=_OPTIONS)
   [(steps_file, chunks)] = damage_harness.load_clean(path).step_chunks.items()
   begin, end, lost = chunks[len(chunks) // 2]
-  damage_harness.flip_byte(os.path.join(path, steps_file), (begin + end) // 2, mask=0x5a)
+  damage_harness.flip_byte(os.path.join(path, steps_file), (begin + end) // 2, mask=0x5A)
   dataset = et.StepDataset(path)
-  loader = _loader(dataset, torch, batch_size=4, collate_fn=et.collate,
-                   sampler=[lost[-1] + 1, 0, lost[0], 1])
+  loader = _loader(
+    dataset, torch, batch_size=4, collate_fn=et.collate, sampler=[lost[-1] + 1, 0, lost[0], 1]
+  )
   with pytest.raises(backend_reader.DamagedDataError, match=f'item {lost[0]} are in a damaged'):
     next(iter(loader))
-  readable = _loader(dataset, torch, batch_size=2, collate_fn=et.collate,
-                     sampler=[lost[-1] + 1, 0])
+  readable = _loader(dataset, torch, batch_size=2, collate_fn=et.collate, sampler=[lost[-1] + 1, 0])
   assert _positions(next(iter(readable))) == [_all_positions()[lost[-1] + 1], (0, 0)]
 
 
@@ -414,6 +454,7 @@ def test_damaged_chunk_in_a_batch_of_the_map_style_dataset(et, tmp_path):
 def test_dataset_whose_writer_is_still_running(et, tmp_path):
   """Workers read what the running writer has indexed (here: all it flushed)."""
   import torch  # pylint: disable=g-import-not-at-top
+
   path = str(tmp_path / 'live')
   env = varied_env.VariedEnv(_LENGTHS)
   with envlogger.EnvLogger(env, data_directory=path, flush_scheduler=lambda data: True) as logged:
@@ -423,9 +464,11 @@ def test_dataset_whose_writer_is_still_running(et, tmp_path):
         timestep = logged.step(np.zeros(2, np.float32))
     logged.reset()  # The first step of a fourth episode.
     with envlogger.Reader(path) as reader:
-      indexed = [(int(s.timestep.observation['pos'][1]), int(s.timestep.observation['pos'][0]))
-                 for s in reader.steps]
-    assert indexed[:sum(_LENGTHS[:3])] == _all_positions()[:sum(_LENGTHS[:3])]
+      indexed = [
+        (int(s.timestep.observation['pos'][1]), int(s.timestep.observation['pos'][0]))
+        for s in reader.steps
+      ]
+    assert indexed[: sum(_LENGTHS[:3])] == _all_positions()[: sum(_LENGTHS[:3])]
     dataset = et.StepIterableDataset(path, batch_size=4, block_steps=5)
     loader = _loader(dataset, torch, batch_size=None, num_workers=2)
     assert sorted(p for batch in loader for p in _positions(batch)) == sorted(indexed)
@@ -433,11 +476,18 @@ def test_dataset_whose_writer_is_still_running(et, tmp_path):
 
 def test_import_envlogger_needs_no_extra():
   """`import envlogger` and reading arrays import neither torch nor TensorFlow."""
-  code = ('import sys\n'
-          'import envlogger\n'
-          'from envlogger.backends import step_windows, step_stacking\n'
-          'print(sorted(m for m in ("torch", "tensorflow", "tensorflow_datasets")'
-          ' if m in sys.modules))\n')
-  result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+  code = (
+    'import sys\n'
+    'import envlogger\n'
+    'from envlogger.backends import step_windows, step_stacking\n'
+    'print(sorted(m for m in ("torch", "tensorflow", "tensorflow_datasets")'
+    ' if m in sys.modules))\n'
+  )
+  result = subprocess.run(
+    [sys.executable, '-c', code],
+    capture_output=True,
+    text=True,
+    check=True,
+    cwd=os.path.dirname(os.path.dirname(__file__)),
+  )
   assert result.stdout.strip() == '[]'

@@ -39,6 +39,7 @@ class WorkUnit:
     global_step: the global index of its first step.
     num_steps: steps in the range.
   """
+
   path: str
   writer: str
   episode_start: int
@@ -48,8 +49,9 @@ class WorkUnit:
   num_steps: int
 
 
-def plan(source: Any, max_episodes: int = DEFAULT_MAX_EPISODES,
-         max_steps: int = DEFAULT_MAX_STEPS) -> List[WorkUnit]:
+def plan(
+  source: Any, max_episodes: int = DEFAULT_MAX_EPISODES, max_steps: int = DEFAULT_MAX_STEPS
+) -> List[WorkUnit]:
   """Cuts `source` (a dataset, root, glob or list) into work units, in global order.
 
   Opens the source once (index files only).
@@ -68,14 +70,19 @@ def plan(source: Any, max_episodes: int = DEFAULT_MAX_EPISODES,
     for i in range(len(reader.episodes)):
       writer, local = reader.episode_origin(i)
       info = backend._get_nth_episode_info(i)  # pylint: disable=protected-access
-      if (current is None or current['writer'] != writer or current['stop'] != local or
-          local in shard_starts.get(writer, ()) or
-          current['stop'] - current['start'] >= max_episodes or
-          current['steps'] + info.num_steps > max_steps):
+      if (
+        current is None
+        or current['writer'] != writer
+        or current['stop'] != local
+        or local in shard_starts.get(writer, ())
+        or current['stop'] - current['start'] >= max_episodes
+        or current['steps'] + info.num_steps > max_steps
+      ):
         if current is not None:
           units.append(_unit(current, paths))
-        current = dict(writer=writer, start=local, stop=local, global_episode=i,
-                       global_step=info.start, steps=0)
+        current = dict(
+          writer=writer, start=local, stop=local, global_episode=i, global_step=info.start, steps=0
+        )
       current['stop'] += 1
       current['steps'] += info.num_steps
     if current is not None:
@@ -100,8 +107,15 @@ def _shard_starts(reader: reader_lib.Reader) -> Dict[str, frozenset]:
 
 
 def _unit(current: Dict[str, Any], paths: Dict[str, str]) -> WorkUnit:
-  return WorkUnit(paths[current['writer']], current['writer'], current['start'], current['stop'],
-                  current['global_episode'], current['global_step'], current['steps'])
+  return WorkUnit(
+    paths[current['writer']],
+    current['writer'],
+    current['start'],
+    current['stop'],
+    current['global_episode'],
+    current['global_step'],
+    current['steps'],
+  )
 
 
 def _flatten(prefix: str, value: Any, out: Dict[str, Any]) -> None:
@@ -148,8 +162,9 @@ def episode_columns(steps: Sequence[Any]) -> Dict[str, np.ndarray]:
   for name in names:
     values = [row.get(name) for row in rows]
     template = next(np.asarray(v) for v in values if v is not None)
-    columns[name] = np.stack([np.asarray(v) if v is not None else np.zeros_like(template)
-                              for v in values])
+    columns[name] = np.stack(
+      [np.asarray(v) if v is not None else np.zeros_like(template) for v in values]
+    )
   return columns
 
 
@@ -166,11 +181,11 @@ def read_unit(unit: WorkUnit, arrays: bool = True) -> Iterator[Dict[str, Any]]:
     for offset, local in enumerate(range(unit.episode_start, unit.episode_stop)):
       steps = list(reader.episodes[local])
       yield {
-          'steps': episode_columns(steps) if arrays else steps,
-          'metadata': reader.episode_metadata()[local],
-          'episode': unit.global_episode + offset,
-          'writer': unit.writer,
-          'episode_in_writer': local,
-          'first_step': global_step,
+        'steps': episode_columns(steps) if arrays else steps,
+        'metadata': reader.episode_metadata()[local],
+        'episode': unit.global_episode + offset,
+        'writer': unit.writer,
+        'episode_in_writer': local,
+        'first_step': global_step,
       }
       global_step += len(steps)

@@ -53,8 +53,10 @@ def check_writer_name(writer_name: str) -> str:
   if not isinstance(writer_name, str):
     raise TypeError(f'writer_name must be a str, not {type(writer_name).__name__}')
   if writer_name in _FORBIDDEN_NAMES or '/' in writer_name or '\0' in writer_name:
-    raise ValueError(f'writer_name {writer_name!r} cannot name a subdirectory: use a '
-                     'non-empty name without "/", e.g. envlogger.unique_writer_name()')
+    raise ValueError(
+      f'writer_name {writer_name!r} cannot name a subdirectory: use a '
+      'non-empty name without "/", e.g. envlogger.unique_writer_name()'
+    )
   return writer_name
 
 
@@ -87,9 +89,10 @@ class WriterClaim:
           if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
             raise
           raise WriterNameTakenError(
-              f'writer name {writer_name!r} is already taken: {self.directory} is being '
-              f'written by another process{holder} (it holds {lock_path}). Choose another '
-              'writer_name, e.g. envlogger.unique_writer_name().') from None
+            f'writer name {writer_name!r} is already taken: {self.directory} is being '
+            f'written by another process{holder} (it holds {lock_path}). Choose another '
+            'writer_name, e.g. envlogger.unique_writer_name().'
+          ) from None
         time.sleep(0.01)
     os.ftruncate(self._fd, 0)
     os.pwrite(self._fd, f'{socket.gethostname()} {os.getpid()}\n'.encode(), 0)

@@ -28,17 +28,25 @@ def test_names_that_cannot_be_a_subdirectory_are_rejected(tmp_path, bad):
 
 
 def test_a_name_held_by_a_live_process_is_taken_and_free_after_it_ends(tmp_path):
-  holder = subprocess.Popen([
-      sys.executable, '-c',
+  holder = subprocess.Popen(
+    [
+      sys.executable,
+      '-c',
       'import sys, time; from envlogger import writer_name; '
       f'c = writer_name.WriterClaim({str(tmp_path)!r}, "w"); print("ok", flush=True); '
-      'sys.stdin.read()'
-  ], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+      'sys.stdin.read()',
+    ],
+    stdin=subprocess.PIPE,
+    stdout=subprocess.PIPE,
+    text=True,
+  )
   try:
     assert holder.stdout.readline().strip() == 'ok'
     assert writer_name.is_live(tmp_path / 'w')
-    with pytest.raises(writer_name.WriterNameTakenError,
-                       match=re.escape(str(tmp_path / 'w')) + '.*' + str(holder.pid)):
+    with pytest.raises(
+      writer_name.WriterNameTakenError,
+      match=re.escape(str(tmp_path / 'w')) + '.*' + str(holder.pid),
+    ):
       writer_name.WriterClaim(tmp_path, 'w')
   finally:
     holder.kill()
@@ -72,5 +80,4 @@ def test_env_logger_with_writer_name_writes_an_ordinary_dataset_in_the_subdirect
 
 def test_env_logger_writer_name_needs_a_data_directory():
   with pytest.raises(ValueError, match='data_directory'):
-    envlogger.EnvLogger(catch_env.Catch(), writer_name='x',
-                        backend=envlogger.BackendType.IN_MEMORY)
+    envlogger.EnvLogger(catch_env.Catch(), writer_name='x', backend=envlogger.BackendType.IN_MEMORY)

@@ -49,14 +49,14 @@ BLOCK_HEADER_SIZE = 24
 CHUNK_HEADER_SIZE = 40
 
 CORPORA = {
-    'record_reader_fuzzer': 'envlogger/riegeli/fuzz/corpus',
-    'transpose_decoder_fuzzer': 'envlogger/riegeli/fuzz/corpus',
-    'chunk_decoder_fuzzer': 'envlogger/riegeli/fuzz/corpus',
-    'writer_options_fuzzer': 'envlogger/riegeli/fuzz/corpus',
-    'dataset_reader_fuzzer': 'envlogger/backends/fuzz/corpus',
-    'index_recovery_fuzzer': 'envlogger/backends/fuzz/corpus',
-    'typed_decoder_fuzzer': 'envlogger/converters/fuzz/corpus',
-    'codec_differential_fuzzer': 'envlogger/converters/fuzz/corpus',
+  'record_reader_fuzzer': 'envlogger/riegeli/fuzz/corpus',
+  'transpose_decoder_fuzzer': 'envlogger/riegeli/fuzz/corpus',
+  'chunk_decoder_fuzzer': 'envlogger/riegeli/fuzz/corpus',
+  'writer_options_fuzzer': 'envlogger/riegeli/fuzz/corpus',
+  'dataset_reader_fuzzer': 'envlogger/backends/fuzz/corpus',
+  'index_recovery_fuzzer': 'envlogger/backends/fuzz/corpus',
+  'typed_decoder_fuzzer': 'envlogger/converters/fuzz/corpus',
+  'codec_differential_fuzzer': 'envlogger/converters/fuzz/corpus',
 }
 
 
@@ -72,7 +72,7 @@ def save(target: str, data: bytes, name: str) -> None:
 def varint(value: int) -> bytes:
   out = bytearray()
   while True:
-    byte = value & 0x7f
+    byte = value & 0x7F
     value >>= 7
     out.append(byte | (0x80 if value else 0))
     if not value:
@@ -87,7 +87,7 @@ def chunks(data: bytes):
   """
   pos = 64  # After the block header at 0 and the signature chunk.
   while pos + CHUNK_HEADER_SIZE <= len(data) and pos + CHUNK_HEADER_SIZE < BLOCK_SIZE:
-    header = data[pos:pos + CHUNK_HEADER_SIZE]
+    header = data[pos : pos + CHUNK_HEADER_SIZE]
     data_size = struct.unpack_from('<Q', header, 8)[0]
     type_and_records = struct.unpack_from('<Q', header, 24)[0]
     decoded_size = struct.unpack_from('<Q', header, 32)[0]
@@ -95,26 +95,55 @@ def chunks(data: bytes):
     end = begin + data_size
     if end > min(len(data), BLOCK_SIZE):
       return
-    yield chr(type_and_records & 0xff), type_and_records >> 8, decoded_size, data[begin:end]
+    yield chr(type_and_records & 0xFF), type_and_records >> 8, decoded_size, data[begin:end]
     num_records = type_and_records >> 8
     pos = max(end, pos + num_records)
 
 
 def damaged(data: bytes, at: int) -> bytes:
   at = min(at, len(data) - 1)
-  return data[:at] + bytes([data[at] ^ 0x5a]) + data[at + 1:]
+  return data[:at] + bytes([data[at] ^ 0x5A]) + data[at + 1 :]
 
 
 def sample_values():
   """Values of every kind the codec supports."""
   values = [
-      None, 0, 1, -1, 2**31, -2**63, 2**63 - 1, 2**64, -(2**70), 1.5, float('nan'), True, False,
-      'text', 'ünïcode', b'bytes', b'',
-      [1, 2, 3], (1, 'a', None), {'a': 1, 'b': [1.0, 2.0]}, {1: 'one', (1, 2): b'x'},
-      {'nested': {'deeper': ({'x': np.zeros((2, 2), np.float32)},)}},
+    None,
+    0,
+    1,
+    -1,
+    2**31,
+    -(2**63),
+    2**63 - 1,
+    2**64,
+    -(2**70),
+    1.5,
+    float('nan'),
+    True,
+    False,
+    'text',
+    'ünïcode',
+    b'bytes',
+    b'',
+    [1, 2, 3],
+    (1, 'a', None),
+    {'a': 1, 'b': [1.0, 2.0]},
+    {1: 'one', (1, 2): b'x'},
+    {'nested': {'deeper': ({'x': np.zeros((2, 2), np.float32)},)}},
   ]
-  for dtype in (np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
-                np.uint32, np.uint64, np.bool_):
+  for dtype in (
+    np.float32,
+    np.float64,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.bool_,
+  ):
     values.append(np.arange(6).astype(dtype).reshape(2, 3))
     values.append(dtype(3))
     values.append(np.zeros((0, 4), dtype))
@@ -152,7 +181,7 @@ def riegeli_seeds(tmp: str) -> None:
       name = options.replace(',', '_')
       save('record_reader_fuzzer', data, name)
       save('record_reader_fuzzer', damaged(data, len(data) // 2), name + '-damaged')
-      save('record_reader_fuzzer', data[:len(data) * 2 // 3], name + '-truncated')
+      save('record_reader_fuzzer', data[: len(data) * 2 // 3], name + '-truncated')
       for chunk_type, num_records, decoded_size, chunk_data in chunks(data):
         if chunk_type not in 'rt':
           continue
@@ -167,9 +196,13 @@ def riegeli_seeds(tmp: str) -> None:
 
 
 def record_dataset(directory: str, options: str, episodes: int, per_shard: int) -> None:
-  env = envlogger.EnvLogger(catch_env.Catch(rows=3, columns=2), data_directory=directory,
-                            max_episodes_per_file=per_shard, writer_options=options,
-                            metadata={'seed': options})
+  env = envlogger.EnvLogger(
+    catch_env.Catch(rows=3, columns=2),
+    data_directory=directory,
+    max_episodes_per_file=per_shard,
+    writer_options=options,
+    metadata={'seed': options},
+  )
   for _ in range(episodes):
     timestep = env.reset()
     while not timestep.last():
@@ -199,10 +232,16 @@ def dataset_seeds(tmp: str) -> None:
     name = f'{options.replace(",", "_")}-{len(shards)}shards'
     save('dataset_reader_fuzzer', MARKER.join(parts), name)
     steps = parts[1]
-    save('dataset_reader_fuzzer', MARKER.join(parts[:1] + [damaged(steps, len(steps) // 2)] + parts[2:]),
-         name + '-damaged_steps')
-    save('dataset_reader_fuzzer', MARKER.join(parts[:1] + [steps[:len(steps) * 3 // 4]] + parts[2:]),
-         name + '-truncated_steps')
+    save(
+      'dataset_reader_fuzzer',
+      MARKER.join(parts[:1] + [damaged(steps, len(steps) // 2)] + parts[2:]),
+      name + '-damaged_steps',
+    )
+    save(
+      'dataset_reader_fuzzer',
+      MARKER.join(parts[:1] + [steps[: len(steps) * 3 // 4]] + parts[2:]),
+      name + '-truncated_steps',
+    )
     save('dataset_reader_fuzzer', MARKER.join(parts[:2]), name + '-no_index')
     # Index recovery: the first shard's first episode indexed, the rest to recover.
     with riegeli.RecordReader(os.path.join(shards[0], 'steps.riegeli')) as reader:
@@ -226,10 +265,23 @@ def data_seeds() -> None:
 
 
 def options_seeds() -> None:
-  for text in ('', 'default', 'transpose', 'brotli:6,chunk_size:1M', 'transpose,zstd:3,chunk_size:64K',
-               'snappy', 'uncompressed,chunk_size:4096', 'zstd:-5,window_log:20', 'brotli:11,window_log:24',
-               'bucket_fraction:0.5,pad_to_block_boundary:true', 'initial_padding:8,final_padding:16',
-               'parallelism:4', 'brotli_encoder:cbrotli', 'chunk_size:auto', 'transpose,bucket_fraction:0.25'):
+  for text in (
+    '',
+    'default',
+    'transpose',
+    'brotli:6,chunk_size:1M',
+    'transpose,zstd:3,chunk_size:64K',
+    'snappy',
+    'uncompressed,chunk_size:4096',
+    'zstd:-5,window_log:20',
+    'brotli:11,window_log:24',
+    'bucket_fraction:0.5,pad_to_block_boundary:true',
+    'initial_padding:8,final_padding:16',
+    'parallelism:4',
+    'brotli_encoder:cbrotli',
+    'chunk_size:auto',
+    'transpose,bucket_fraction:0.25',
+  ):
     save('writer_options_fuzzer', text.encode(), 'options')
 
 

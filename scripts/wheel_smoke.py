@@ -24,8 +24,9 @@ def main(data_dir: str) -> None:
   rng = np.random.default_rng(7)
   recorded = []  # (action, reward) of every step after the first of an episode
   episodes = 5
-  with envlogger.EnvLogger(catch_env.Catch(), data_directory=data_dir,
-                           metadata={'check': 'wheel'}) as env:
+  with envlogger.EnvLogger(
+    catch_env.Catch(), data_directory=data_dir, metadata={'check': 'wheel'}
+  ) as env:
     for _ in range(episodes):
       timestep = env.reset()
       while not timestep.last():
@@ -33,16 +34,21 @@ def main(data_dir: str) -> None:
         timestep = env.step(action)
         recorded.append((action, float(timestep.reward)))
   with envlogger.Reader(data_dir) as reader:
-    read = [(int(step.action), float(step.timestep.reward))
-            for episode in reader.episodes for step in list(episode)[1:]]
+    read = [
+      (int(step.action), float(step.timestep.reward))
+      for episode in reader.episodes
+      for step in list(episode)[1:]
+    ]
     if len(reader.episodes) != episodes:
       sys.exit(f'read {len(reader.episodes)} episodes, recorded {episodes}')
     if read != recorded:
       sys.exit(f'steps read back differ from the recorded ones: {read[:5]} vs {recorded[:5]}')
     if reader.metadata().get('check') != 'wheel':
       sys.exit(f'metadata read back: {reader.metadata()}')
-  print(f'ok: Python {sys.version.split()[0]}, {episodes} episodes, {len(recorded)} steps '
-        f'recorded and read back; {os.path.basename(_native.__file__)}')
+  print(
+    f'ok: Python {sys.version.split()[0]}, {episodes} episodes, {len(recorded)} steps '
+    f'recorded and read back; {os.path.basename(_native.__file__)}'
+  )
 
 
 if __name__ == '__main__':

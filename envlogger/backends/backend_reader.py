@@ -5,7 +5,18 @@ import collections.abc
 import dataclasses
 import itertools
 import operator
-from typing import Any, Callable, Dict, Generic, Iterator, List, NamedTuple, Optional, TypeVar, Union
+from typing import (
+  Any,
+  Callable,
+  Dict,
+  Generic,
+  Iterator,
+  List,
+  NamedTuple,
+  Optional,
+  TypeVar,
+  Union,
+)
 
 import numpy as np
 
@@ -30,6 +41,7 @@ class SkippedRegion:
     steps: the global indices of the steps lost in it (empty for a region of
       episode_metadata.riegeli).
   """
+
   path: str
   begin: int
   end: int
@@ -37,8 +49,10 @@ class SkippedRegion:
   steps: range
 
   def __str__(self) -> str:
-    return (f'{self.path}: bytes [{self.begin}, {self.end}) unreadable, '
-            f'{len(self.steps)} steps lost: {self.message}')
+    return (
+      f'{self.path}: bytes [{self.begin}, {self.end}) unreadable, '
+      f'{len(self.steps)} steps lost: {self.message}'
+    )
 
 
 class DamagedDataError(RuntimeError):
@@ -59,6 +73,7 @@ class StackedSteps(NamedTuple):
       (False for steps in damaged chunks, which were skipped).
     ragged: the paths returned as lists (see step_stacking.Stacker).
   """
+
   step: step_data.StepData
   readable: np.ndarray
   ragged: frozenset
@@ -80,8 +95,9 @@ def _index_in(index: Any, count: int, name: str) -> int:
   except TypeError:
     raise TypeError(f'{name} must be an int, got {type(index).__name__}') from None
   if index < -count or index > count:
-    raise IndexError(f'{name}={index} is out of the range [{-count}, {count}] '
-                     f'of a dataset of {count} steps')
+    raise IndexError(
+      f'{name}={index} is out of the range [{-count}, {count}] of a dataset of {count} steps'
+    )
   return index + count if index < 0 else index
 
 
@@ -98,11 +114,13 @@ class _SequenceAdapter(Generic[T], collections.abc.Sequence):
   likes) or raises what `get_nth_item(i)` raises.
   """
 
-  def __init__(self,
-               count: int,
-               get_nth_item: Callable[[int], T],
-               skip_damaged: bool = False,
-               get_items: Optional[Callable[[int, int], List[T]]] = None):
+  def __init__(
+    self,
+    count: int,
+    get_nth_item: Callable[[int], T],
+    skip_damaged: bool = False,
+    get_items: Optional[Callable[[int, int], List[T]]] = None,
+  ):
     self._count = count
     self._get_nth_item = get_nth_item
     self._skip_damaged = skip_damaged
@@ -119,8 +137,7 @@ class _SequenceAdapter(Generic[T], collections.abc.Sequence):
     except TypeError:
       raise TypeError(f'indices must be integers or slices, not {type(index).__name__}') from None
     if index >= self._count or index < -self._count:
-      raise IndexError(f'`index`=={index} is out of the range '
-                       f'[{-self._count}, {self._count - 1}].')
+      raise IndexError(f'`index`=={index} is out of the range [{-self._count}, {self._count - 1}].')
     if index < 0:
       index += self._count
     return self._get_nth_item(index)
@@ -175,11 +192,11 @@ class BackendReader(metaclass=abc.ABCMeta):
     self._windows_cache = {}  # seq_len -> step_windows.Windows
     self._reference_cache = None
     num_episodes = self._get_num_episodes()
-    self._steps = _SequenceAdapter(self._get_num_steps(), self._get_nth_step,
-                                   skip_damaged=True, get_items=self._get_steps)
+    self._steps = _SequenceAdapter(
+      self._get_num_steps(), self._get_nth_step, skip_damaged=True, get_items=self._get_steps
+    )
     self._episodes = _SequenceAdapter(num_episodes, self._get_nth_episode)
-    self._episode_metadata = _SequenceAdapter(num_episodes,
-                                              self._get_nth_episode_metadata)
+    self._episode_metadata = _SequenceAdapter(num_episodes, self._get_nth_episode_metadata)
 
   def copy(self) -> 'BackendReader':
     """An independent reader of the same data (e.g. for another thread)."""
@@ -218,10 +235,9 @@ class BackendReader(metaclass=abc.ABCMeta):
     """Total number of episodes."""
 
   @abc.abstractmethod
-  def _get_nth_episode_info(self,
-                            i: int,
-                            include_metadata: bool = False
-                           ) -> episode_info.EpisodeInfo:
+  def _get_nth_episode_info(
+    self, i: int, include_metadata: bool = False
+  ) -> episode_info.EpisodeInfo:
     """Start, length and (if asked) stored metadata of episode `i`."""
 
   @abc.abstractmethod
@@ -255,10 +271,12 @@ class BackendReader(metaclass=abc.ABCMeta):
   def _get_nth_episode(self, i: int) -> collections.abc.Sequence:
     info = self._get_nth_episode_info(i, include_metadata=False)
     start = info.start
-    return _SequenceAdapter(info.num_steps,
-                            lambda j: self._get_nth_step(start + j),
-                            skip_damaged=True,
-                            get_items=lambda j, stop: self._get_steps(start + j, start + stop))
+    return _SequenceAdapter(
+      info.num_steps,
+      lambda j: self._get_nth_step(start + j),
+      skip_damaged=True,
+      get_items=lambda j, stop: self._get_steps(start + j, start + stop),
+    )
 
   def _get_nth_episode_metadata(self, i: int) -> Any:
     info = self._get_nth_episode_info(i, include_metadata=True)
@@ -283,8 +301,9 @@ class BackendReader(metaclass=abc.ABCMeta):
     """
     return self._steps
 
-  def step_arrays(self, start: int = 0, stop: Optional[int] = None, *,
-                  ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+  def step_arrays(
+    self, start: int = 0, stop: Optional[int] = None, *, ragged: step_stacking.Ragged = ()
+  ) -> step_data.StepData:
     """Steps [start, stop) as a StepData of arrays with a leading step axis.
 
     Every leaf (step_type, reward, discount, each leaf of observation,
@@ -314,11 +333,10 @@ class BackendReader(metaclass=abc.ABCMeta):
     if first > end:
       raise ValueError(f'start={start} is after stop={stop}')
     if first == end and count == 0:
-      raise ValueError('The dataset has no steps to take the arrays\' layout from')
+      raise ValueError("The dataset has no steps to take the arrays' layout from")
     return self._stack_steps(np.arange(first, end, dtype=np.int64), ragged).step
 
-  def episode_arrays(self, index: int, *,
-                     ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+  def episode_arrays(self, index: int, *, ragged: step_stacking.Ragged = ()) -> step_data.StepData:
     """The steps of episode `index` as arrays, as `step_arrays` (negative counts from the end).
 
     Raises:
@@ -336,8 +354,9 @@ class BackendReader(metaclass=abc.ABCMeta):
     info = self._get_nth_episode_info(position, include_metadata=False)
     return self.step_arrays(info.start, info.start + info.num_steps, ragged=ragged)
 
-  def sample(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
-             ragged: step_stacking.Ragged = ()) -> step_data.StepData:
+  def sample(
+    self, batch_size: int, *, seq_len: int = 1, seed: Any = None, ragged: step_stacking.Ragged = ()
+  ) -> step_data.StepData:
     """`batch_size` windows of `seq_len` consecutive steps, drawn uniformly.
 
     Each window is drawn uniformly, with replacement, from all windows of
@@ -368,12 +387,20 @@ class BackendReader(metaclass=abc.ABCMeta):
       if not damaged.any():
         return batch
       firsts[damaged] = windows.first_steps(rng.integers(0, windows.count, int(damaged.sum())))
-    raise DamagedDataError(f'Could not draw {batch_size} windows of {seq_len} steps without '
-                           f'damaged steps in {_MAX_REDRAWS} tries; see skipped_regions()')
+    raise DamagedDataError(
+      f'Could not draw {batch_size} windows of {seq_len} steps without '
+      f'damaged steps in {_MAX_REDRAWS} tries; see skipped_regions()'
+    )
 
-  def batches(self, batch_size: int, *, seq_len: int = 1, seed: Any = None,
-              drop_last: bool = False,
-              ragged: step_stacking.Ragged = ()) -> Iterator[step_data.StepData]:
+  def batches(
+    self,
+    batch_size: int,
+    *,
+    seq_len: int = 1,
+    seed: Any = None,
+    drop_last: bool = False,
+    ragged: step_stacking.Ragged = (),
+  ) -> Iterator[step_data.StepData]:
     """One epoch: every window of `seq_len` steps once, in random order.
 
     Yields batches shaped as `sample`'s; the last one is smaller unless
@@ -388,7 +415,7 @@ class BackendReader(metaclass=abc.ABCMeta):
     order = np.random.default_rng(seed).permutation(windows.count)
     stop = len(order) - len(order) % batch_size if drop_last else len(order)
     for begin in range(0, stop, batch_size):
-      firsts = windows.first_steps(order[begin:begin + batch_size])
+      firsts = windows.first_steps(order[begin : begin + batch_size])
       batch, damaged = self._read_windows(windows, firsts, ragged)
       if damaged.any():
         if damaged.all():
@@ -403,14 +430,17 @@ class BackendReader(metaclass=abc.ABCMeta):
       return windows
     if self._episode_table_cache is None:
       infos = [self._get_nth_episode_info(i) for i in range(self._get_num_episodes())]
-      self._episode_table_cache = (np.array([i.start for i in infos], np.int64),
-                                   np.array([i.num_steps for i in infos], np.int64))
+      self._episode_table_cache = (
+        np.array([i.start for i in infos], np.int64),
+        np.array([i.num_steps for i in infos], np.int64),
+      )
     windows = step_windows.Windows(*self._episode_table_cache, seq_len)
     self._windows_cache[seq_len] = windows
     return windows
 
-  def _read_windows(self, windows: step_windows.Windows, firsts: np.ndarray,
-                    ragged: step_stacking.Ragged) -> tuple:
+  def _read_windows(
+    self, windows: step_windows.Windows, firsts: np.ndarray, ragged: step_stacking.Ragged
+  ) -> tuple:
     """(batch of the windows starting at `firsts`, bool mask of damaged windows)."""
     steps = windows.steps(firsts)
     unique, inverse = np.unique(steps, return_inverse=True)
@@ -448,9 +478,9 @@ class BackendReader(metaclass=abc.ABCMeta):
       except DamagedDataError:
         position += 1
         continue
-      batch = batch[:run_end - position]
+      batch = batch[: run_end - position]
       steps.extend(batch)
-      readable[position:position + len(batch)] = True
+      readable[position : position + len(batch)] = True
       position += len(batch)
     stacker = step_stacking.Stacker(ragged, self._reference_steps)
     step = stacker.stack(steps, indices[readable])

@@ -15,9 +15,9 @@ class BackendWriter(metaclass=abc.ABCMeta):
   A backend may also offer a faster way to take steps: `step_recorder()`.
   """
 
-  def __init__(self,
-               metadata: Optional[Any] = None,
-               scheduler: Optional[schedulers.Scheduler] = None):
+  def __init__(
+    self, metadata: Optional[Any] = None, scheduler: Optional[schedulers.Scheduler] = None
+  ):
     """Initializes the writer.
 
     Args:
@@ -40,8 +40,7 @@ class BackendWriter(metaclass=abc.ABCMeta):
       return
     self._record_step(data, is_new_episode)
 
-  def step_recorder(
-      self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
+  def step_recorder(self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
     """The backend's fast path for EnvLogger, or None (the default).
 
     EnvLogger asks once, when it is constructed. A backend returns
@@ -59,8 +58,7 @@ class BackendWriter(metaclass=abc.ABCMeta):
     """Sets the metadata of the current episode (the last call wins)."""
 
   @abc.abstractmethod
-  def _record_step(self, data: step_data.StepData,
-                   is_new_episode: bool) -> None:
+  def _record_step(self, data: step_data.StepData, is_new_episode: bool) -> None:
     """Stores one step; called by `record_step` for the steps kept."""
 
   @abc.abstractmethod

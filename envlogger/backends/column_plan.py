@@ -19,8 +19,9 @@ from envlogger import step_data
 from envlogger.backends import step_stacking
 
 # numpy dtypes the native decoder writes (dtype.str).
-_NATIVE_DTYPES = frozenset(['<f4', '<f8', '|i1', '<i2', '<i4', '<i8', '|u1', '<u2', '<u4', '<u8',
-                            '|b1'])
+_NATIVE_DTYPES = frozenset(
+  ['<f4', '<f8', '|i1', '<i2', '<i4', '<i8', '|u1', '<u2', '<u4', '<u8', '|b1']
+)
 _STEP_TYPE_PATH = 'timestep/step_type'
 
 
@@ -43,10 +44,14 @@ class ColumnPlan:
     leaves = []
     try:
       fields = step_stacking.step_fields(layout)
-      timestep = ('tuple', [_node(f, '/'.join(n), leaves)
-                            for f, n in zip(fields[:4], step_stacking.TOP_FIELDS[:4])])
-      plan = ('tuple', [timestep, _node(fields[4], 'action', leaves),
-                        _node(fields[5], 'custom_data', leaves)])
+      timestep = (
+        'tuple',
+        [_node(f, '/'.join(n), leaves) for f, n in zip(fields[:4], step_stacking.TOP_FIELDS[:4])],
+      )
+      plan = (
+        'tuple',
+        [timestep, _node(fields[4], 'action', leaves), _node(fields[5], 'custom_data', leaves)],
+      )
     except _Unsupported:
       return None
     return cls(plan, leaves)
@@ -56,8 +61,9 @@ class ColumnPlan:
     """Bytes of the arrays per step (about the size of its decoded record)."""
     return sum(dtype.itemsize * int(np.prod(shape)) for _, dtype, shape in self._leaves)
 
-  def read(self, reader: Any, indices: np.ndarray,
-           descending: bool = False) -> Optional[Tuple[step_data.StepData, np.ndarray]]:
+  def read(
+    self, reader: Any, indices: np.ndarray, descending: bool = False
+  ) -> Optional[Tuple[step_data.StepData, np.ndarray]]:
     """Steps `indices` as (stacked StepData of the readable ones, readable mask).
 
     `reader` is a riegeli_dataset_reader.RiegeliDatasetReader; `descending`
@@ -69,10 +75,13 @@ class ColumnPlan:
     arrays = [np.empty((rows,) + shape, dtype) for _, dtype, shape in self._leaves]
     nones = np.zeros((len(self._leaves), rows), np.uint8)
     readable = np.ones(rows, np.uint8)
-    leaves = [(dtype.str, path == _STEP_TYPE_PATH, array, nones[i])
-              for i, ((path, dtype, _), array) in enumerate(zip(self._leaves, arrays))]
-    code, _ = reader.read_columns(np.ascontiguousarray(indices, np.int64), self._plan, leaves,
-                                  readable, descending)
+    leaves = [
+      (dtype.str, path == _STEP_TYPE_PATH, array, nones[i])
+      for i, ((path, dtype, _), array) in enumerate(zip(self._leaves, arrays))
+    ]
+    code, _ = reader.read_columns(
+      np.ascontiguousarray(indices, np.int64), self._plan, leaves, readable, descending
+    )
     if code != 0:
       return None
     readable = readable.view(bool)
@@ -85,8 +94,9 @@ class ColumnPlan:
     fields = [_build(node, arrays) for node in self._plan[1][0][1]]
     fields += [_build(self._plan[1][1], arrays), _build(self._plan[1][2], arrays)]
     step_type, reward, discount, observation, action, custom_data = fields
-    return step_data.StepData(dm_env.TimeStep(step_type, reward, discount, observation), action,
-                              custom_data), readable
+    return step_data.StepData(
+      dm_env.TimeStep(step_type, reward, discount, observation), action, custom_data
+    ), readable
 
 
 class _Unsupported(Exception):

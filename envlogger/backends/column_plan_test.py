@@ -26,8 +26,19 @@ from envlogger.testing import upstream_fixtures
 _LENGTHS = (4, 1, 7, 3, 9, 2)
 
 # Every dtype the native decoder writes, as observation leaves.
-_DTYPES = (np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
-           np.uint32, np.uint64, np.bool_)
+_DTYPES = (
+  np.float32,
+  np.float64,
+  np.int8,
+  np.int16,
+  np.int32,
+  np.int64,
+  np.uint8,
+  np.uint16,
+  np.uint32,
+  np.uint64,
+  np.bool_,
+)
 
 
 class _TypedEnv(dm_env.Environment):
@@ -41,10 +52,10 @@ class _TypedEnv(dm_env.Environment):
     t = self._t + 10 * self._episode
     leaves = {np.dtype(d).name: np.arange(t, t + 6).reshape(2, 3).astype(d) for d in _DTYPES}
     return {
-        'typed': leaves,
-        'scalars': (np.float32(t / 3), np.int16(-t), np.uint64(2**63 + t), np.bool_(t % 2)),
-        'nested': ([{'x': np.full((1, 2, 1), -t, np.int32)}], (np.float64(t),)),
-        'negative': np.array([-t, -(2**62)], np.int64),
+      'typed': leaves,
+      'scalars': (np.float32(t / 3), np.int16(-t), np.uint64(2**63 + t), np.bool_(t % 2)),
+      'nested': ([{'x': np.full((1, 2, 1), -t, np.int32)}], (np.float64(t),)),
+      'negative': np.array([-t, -(2**62)], np.int64),
     }
 
   def reset(self):
@@ -56,8 +67,9 @@ class _TypedEnv(dm_env.Environment):
     self._t += 1
     length = _LENGTHS[self._episode % len(_LENGTHS)]
     if self._t >= length - 1:
-      return dm_env.TimeStep(dm_env.StepType.LAST, np.float32(self._t), np.float32(0),
-                             self._observation())
+      return dm_env.TimeStep(
+        dm_env.StepType.LAST, np.float32(self._t), np.float32(0), self._observation()
+      )
     return dm_env.transition(np.float32(-self._t), self._observation(), np.float32(0.25))
 
   def observation_spec(self):
@@ -96,8 +108,16 @@ def _stack(values, reference=()):
     return items if isinstance(first, list) else tuple(items)
   template = np.asarray(first)
   fill = np.nan if template.dtype.kind == 'f' else 0
-  return np.stack([np.full(template.shape, fill, template.dtype) if v is None else np.asarray(v)
-                   for v in values]) if values else np.zeros((0,) + template.shape, template.dtype)
+  return (
+    np.stack(
+      [
+        np.full(template.shape, fill, template.dtype) if v is None else np.asarray(v)
+        for v in values
+      ]
+    )
+    if values
+    else np.zeros((0,) + template.shape, template.dtype)
+  )
 
 
 def _assert_tree_equal(actual, expected, path='step'):
@@ -121,16 +141,22 @@ def _assert_tree_equal(actual, expected, path='step'):
 def _assert_stacks(arrays, steps, dataset=()):
   """`arrays` equals the per-step `steps` (of `dataset`) stacked by hand."""
   timestep = arrays.timestep
-  _assert_tree_equal(timestep.step_type, np.array([int(s.timestep.step_type) for s in steps],
-                                                  np.int64), 'step_type')
+  _assert_tree_equal(
+    timestep.step_type, np.array([int(s.timestep.step_type) for s in steps], np.int64), 'step_type'
+  )
   for name in ('reward', 'discount', 'observation'):
     get = lambda s: getattr(s.timestep, name)  # pylint: disable=cell-var-from-loop
-    _assert_tree_equal(getattr(timestep, name),
-                       _stack([get(s) for s in steps], [get(s) for s in dataset]), name)
-  _assert_tree_equal(arrays.action, _stack([s.action for s in steps],
-                                           [s.action for s in dataset]), 'action')
-  _assert_tree_equal(arrays.custom_data, _stack([s.custom_data for s in steps],
-                                                [s.custom_data for s in dataset]), 'custom_data')
+    _assert_tree_equal(
+      getattr(timestep, name), _stack([get(s) for s in steps], [get(s) for s in dataset]), name
+    )
+  _assert_tree_equal(
+    arrays.action, _stack([s.action for s in steps], [s.action for s in dataset]), 'action'
+  )
+  _assert_tree_equal(
+    arrays.custom_data,
+    _stack([s.custom_data for s in steps], [s.custom_data for s in dataset]),
+    'custom_data',
+  )
 
 
 def _native_read(reader, indices, descending=False):
@@ -173,7 +199,7 @@ def test_ranges_episodes_and_unordered_indices(typed):
     starts = np.cumsum((0,) + _LENGTHS)
     for i in (0, 1, 2, -1, -len(_LENGTHS)):
       j = i % len(_LENGTHS)
-      _assert_stacks(reader.episode_arrays(i), steps[starts[j]:starts[j + 1]], steps)
+      _assert_stacks(reader.episode_arrays(i), steps[starts[j] : starts[j + 1]], steps)
     order = [25, 3, 3, 0, n - 1, 12]
     for descending in (False, True):
       native, _ = _native_read(reader, order, descending)
@@ -192,8 +218,9 @@ def test_sample_rows_are_windows_of_the_dataset(typed):
     flat = [steps[i] for i in index.reshape(-1)]
     expected = _stack([s.timestep.observation for s in flat])
     actual = batch.timestep.observation
-    _assert_tree_equal(actual['typed'], {k: v.reshape((64, 3) + v.shape[1:])
-                                         for k, v in expected['typed'].items()})
+    _assert_tree_equal(
+      actual['typed'], {k: v.reshape((64, 3) + v.shape[1:]) for k, v in expected['typed'].items()}
+    )
     again = reader.sample(64, seq_len=3, seed=7)
     np.testing.assert_array_equal(again.custom_data['index'], index)
 
@@ -204,8 +231,7 @@ def test_a_leaf_that_changes_names_path_and_step(tmp_path):
   changed = 100
   counter = iter(range(10**6))
   step_fn = lambda ts, a, e: np.zeros(3 if next(counter) == changed else 2)
-  with envlogger.EnvLogger(catch_env.Catch(seed=1), data_directory=path,
-                           step_fn=step_fn) as logged:
+  with envlogger.EnvLogger(catch_env.Catch(seed=1), data_directory=path, step_fn=step_fn) as logged:
     for _ in range(20):
       timestep = logged.reset()
       while not timestep.last():
@@ -223,11 +249,12 @@ def test_a_leaf_that_changes_names_path_and_step(tmp_path):
     arrays = reader.step_arrays(ragged='custom_data')
     assert isinstance(arrays.custom_data, list) and len(arrays.custom_data) == len(steps)
     np.testing.assert_array_equal(arrays.custom_data[changed], np.zeros(3))
-    _assert_stacks(reader.step_arrays(changed + 1), steps[changed + 1:])
+    _assert_stacks(reader.step_arrays(changed + 1), steps[changed + 1 :])
 
 
-@pytest.mark.parametrize('dataset', [d for d in upstream_fixtures.DATASETS
-                                     if d not in ('all_types', 'empty')])
+@pytest.mark.parametrize(
+  'dataset', [d for d in upstream_fixtures.DATASETS if d not in ('all_types', 'empty')]
+)
 def test_upstream_fixtures(dataset):
   with envlogger.Reader(os.path.join(upstream_fixtures.DIRECTORY, dataset)) as reader:
     steps = list(reader.steps)
@@ -241,19 +268,24 @@ def test_damaged_chunk_is_skipped_as_by_iteration(tmp_path):
   clean_path = str(tmp_path / 'clean')
   env = catch_env.Catch(seed=3)
   counter = iter(range(10**6))
-  with envlogger.EnvLogger(env, data_directory=clean_path, step_fn=lambda ts, a, e: next(counter),
-                           writer_options='transpose,brotli:6,chunk_size:2k') as logged:
+  with envlogger.EnvLogger(
+    env,
+    data_directory=clean_path,
+    step_fn=lambda ts, a, e: next(counter),
+    writer_options='transpose,brotli:6,chunk_size:2k',
+  ) as logged:
     for _ in range(40):
       timestep = logged.reset()
       while not timestep.last():
         timestep = logged.step(np.int64(0))
   clean = damage_harness.load_clean(clean_path)
-  rel, chunks = next((rel, chunks) for rel, chunks in sorted(clean.step_chunks.items())
-                     if len(chunks) >= 3)
+  rel, chunks = next(
+    (rel, chunks) for rel, chunks in sorted(clean.step_chunks.items()) if len(chunks) >= 3
+  )
   begin, unused_end, lost = chunks[len(chunks) // 2]
   path = str(tmp_path / 'damaged')
   shutil.copytree(clean_path, path)
-  damage_harness.flip_byte(os.path.join(path, rel), begin + 30, mask=0x5a)
+  damage_harness.flip_byte(os.path.join(path, rel), begin + 30, mask=0x5A)
   with envlogger.Reader(path) as iterated:
     kept = list(iterated.steps)
     expected_regions = iterated.skipped_regions()
@@ -297,13 +329,15 @@ def _leaf_layouts():
 def _layouts():
   keys = _st.text('abcxyz', min_size=1, max_size=3)
   return _st.recursive(
-      _leaf_layouts(),
-      lambda children: _st.one_of(
-          _st.dictionaries(keys, children, min_size=1, max_size=3),
-          # The codec wants lists of one element type: repeat one leaf layout.
-          _st.tuples(_leaf_layouts(), _st.integers(1, 3)).map(lambda x: ('list', [x[0]] * x[1])),
-          _st.lists(children, min_size=1, max_size=3).map(lambda xs: ('tuple', xs))),
-      max_leaves=6)
+    _leaf_layouts(),
+    lambda children: _st.one_of(
+      _st.dictionaries(keys, children, min_size=1, max_size=3),
+      # The codec wants lists of one element type: repeat one leaf layout.
+      _st.tuples(_leaf_layouts(), _st.integers(1, 3)).map(lambda x: ('list', [x[0]] * x[1])),
+      _st.lists(children, min_size=1, max_size=3).map(lambda xs: ('tuple', xs)),
+    ),
+    max_leaves=6,
+  )
 
 
 def _value(layout, rng):
@@ -316,8 +350,11 @@ def _value(layout, rng):
     return tuple(_value(v, rng) for v in layout[1])
   _, dtype, shape = layout
   if dtype in (int, float, bool):
-    return {int: int(rng.integers(-2**40, 2**40)), float: float(rng.normal()),
-            bool: bool(rng.integers(2))}[dtype]
+    return {
+      int: int(rng.integers(-(2**40), 2**40)),
+      float: float(rng.normal()),
+      bool: bool(rng.integers(2)),
+    }[dtype]
   dtype = np.dtype(dtype)
   size = int(np.prod(shape or ()))
   if dtype.kind == 'f':
@@ -331,18 +368,25 @@ def _value(layout, rng):
   return array[()] if shape is None else array
 
 
-@hypothesis.settings(max_examples=40, deadline=None,
-                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
-@hypothesis.given(layout=_layouts(), action_layout=_leaf_layouts(),
-                  seed=hypothesis.strategies.integers(0, 2**32 - 1),
-                  lengths=hypothesis.strategies.lists(hypothesis.strategies.integers(1, 4),
-                                                      min_size=1, max_size=3))
+@hypothesis.settings(
+  max_examples=40,
+  deadline=None,
+  suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+  layout=_layouts(),
+  action_layout=_leaf_layouts(),
+  seed=hypothesis.strategies.integers(0, 2**32 - 1),
+  lengths=hypothesis.strategies.lists(hypothesis.strategies.integers(1, 4), min_size=1, max_size=3),
+)
 def test_generated_steps_equal_the_per_step_api(tmp_path, layout, action_layout, seed, lengths):
   rng = np.random.default_rng(seed)
   path = str(tmp_path / f'h{seed}_{len(os.listdir(tmp_path))}')
-  with envlogger.EnvLogger(_ScriptedEnv(lambda: _value(layout, rng), lengths),
-                           data_directory=path,
-                           step_fn=lambda ts, a, e: _value(layout, rng)) as env:
+  with envlogger.EnvLogger(
+    _ScriptedEnv(lambda: _value(layout, rng), lengths),
+    data_directory=path,
+    step_fn=lambda ts, a, e: _value(layout, rng),
+  ) as env:
     for length in lengths:
       env.reset()
       for _ in range(length - 1):
@@ -411,17 +455,26 @@ def test_read_columns_rejects_bad_arguments(typed):
     good = lambda: [('<f4', False, np.zeros((2,), np.float32), np.zeros(2, np.uint8))]
     readable = np.ones(2, np.uint8)
     with pytest.raises(ValueError, match='unsupported leaf dtype <c8'):
-      native.read_columns(indices, ('leaf', 0),
-                          [('<c8', False, np.zeros(2, np.complex64), np.zeros(2, np.uint8))],
-                          readable)
+      native.read_columns(
+        indices,
+        ('leaf', 0),
+        [('<c8', False, np.zeros(2, np.complex64), np.zeros(2, np.uint8))],
+        readable,
+      )
     with pytest.raises(ValueError, match='one row per index'):
-      native.read_columns(indices, ('leaf', 0),
-                          [('<f4', False, np.zeros(3, np.float32), np.zeros(2, np.uint8))],
-                          readable)
+      native.read_columns(
+        indices,
+        ('leaf', 0),
+        [('<f4', False, np.zeros(3, np.float32), np.zeros(2, np.uint8))],
+        readable,
+      )
     with pytest.raises(TypeError, match='writable C-contiguous'):
-      native.read_columns(indices, ('leaf', 0),
-                          [('<f4', False, np.zeros((2, 2), np.float32)[:, 0],
-                            np.zeros(2, np.uint8))], readable)
+      native.read_columns(
+        indices,
+        ('leaf', 0),
+        [('<f4', False, np.zeros((2, 2), np.float32)[:, 0], np.zeros(2, np.uint8))],
+        readable,
+      )
     with pytest.raises(ValueError, match='plan names leaf 3 of 1'):
       native.read_columns(indices, ('leaf', 3), good(), readable)
     with pytest.raises(ValueError, match='unknown plan node set'):

@@ -30,8 +30,7 @@ class InMemoryBackendWriter(backend_writer.BackendWriter):
     self.episode_metadata = {}
     self.episode_start_indices = []
 
-  def _record_step(self, data: step_data.StepData,
-                   is_new_episode: bool) -> None:
+  def _record_step(self, data: step_data.StepData, is_new_episode: bool) -> None:
     if is_new_episode:
       self.episode_start_indices.append(len(self.steps))
     self.steps.append(data)
@@ -61,17 +60,14 @@ class InMemoryBackendReader(backend_reader.BackendReader):
   def _get_nth_step(self, i: int) -> step_data.StepData:
     return self._backend.steps[i]
 
-  def _get_nth_episode_info(self,
-                            i: int,
-                            include_metadata: bool = False
-                           ) -> episode_info.EpisodeInfo:
+  def _get_nth_episode_info(
+    self, i: int, include_metadata: bool = False
+  ) -> episode_info.EpisodeInfo:
     starts = self._backend.episode_start_indices
     start = starts[i]
     end = starts[i + 1] if i + 1 < len(starts) else len(self._backend.steps)
-    metadata = (self._backend.episode_metadata.get(i)
-                if include_metadata else None)
-    return episode_info.EpisodeInfo(
-        start=start, num_steps=end - start, metadata=metadata)
+    metadata = self._backend.episode_metadata.get(i) if include_metadata else None
+    return episode_info.EpisodeInfo(start=start, num_steps=end - start, metadata=metadata)
 
   def _decode_episode_metadata(self, stored: Any) -> Any:
     return stored  # stored as the Python value itself

@@ -21,8 +21,7 @@ def _make_steps(num_episodes: int, episode_length: int):
         timestep = dm_env.termination(float(t), np.array([e, t]))
       else:
         timestep = dm_env.transition(float(t), np.array([e, t]))
-      steps.append((step_data.StepData(timestep, None if t == 0 else t,
-                                       {'e': e, 't': t}), t == 0))
+      steps.append((step_data.StepData(timestep, None if t == 0 else t, {'e': e, 't': t}), t == 0))
   return steps
 
 
@@ -49,7 +48,7 @@ def test_episodes_round_trip():
   assert len(reader.episodes) == 5
   for e, episode in enumerate(reader.episodes):
     assert len(episode) == 3
-    assert list(episode) == [d for d, _ in steps[3 * e:3 * e + 3]]
+    assert list(episode) == [d for d, _ in steps[3 * e : 3 * e + 3]]
 
 
 def test_episodes_of_different_lengths():
@@ -120,21 +119,23 @@ def test_slices_return_lists():
   assert reader.steps[7:100] == [steps[7][0], steps[8][0]]
   assert isinstance(reader.episodes[:2], list)
   assert [list(e) for e in reader.episodes[1:]] == [
-      [d for d, _ in steps[3:6]], [d for d, _ in steps[6:9]]]
+    [d for d, _ in steps[3:6]],
+    [d for d, _ in steps[6:9]],
+  ]
 
 
 def test_iterations_are_independent():
   steps = [d for d, _ in _make_steps(2, 3)]
-  reader = in_memory_backend.InMemoryBackendReader(
-      _write(_make_steps(2, 3)))
+  reader = in_memory_backend.InMemoryBackendReader(_write(_make_steps(2, 3)))
   it = iter(reader.steps)
   next(it)
   next(it)
   # A new iteration starts from the beginning even though `it` is mid-way.
   assert [s.custom_data for s in reader.steps] == [s.custom_data for s in steps]
   # Nested iteration over the same sequence.
-  pairs = [(a.custom_data['t'], b.custom_data['t'])
-           for a in reader.episodes[0] for b in reader.episodes[0]]
+  pairs = [
+    (a.custom_data['t'], b.custom_data['t']) for a in reader.episodes[0] for b in reader.episodes[0]
+  ]
   assert pairs == [(a, b) for a in range(3) for b in range(3)]
   assert next(it).custom_data == steps[2].custom_data
 
@@ -145,7 +146,7 @@ def test_episode_metadata_is_zero_based_and_any_value():
   values = [{'a': 1}, None, object(), [1, 2]]
   for e, value in enumerate(values):
     writer.record_step(step_data.StepData(dm_env.restart(0), None), True)
-    writer.record_step(step_data.StepData(dm_env.transition(0., 0), 1), False)
+    writer.record_step(step_data.StepData(dm_env.transition(0.0, 0), 1), False)
     if value is not None:
       writer.set_episode_metadata('first, overwritten')
       writer.set_episode_metadata(value)

@@ -137,8 +137,9 @@ class _Source:
     """False if no root's listing can have changed since the last `writers()`."""
     if self._globs:
       return True
-    return (any(_mtime(root) != self._stamps.get(root) for root in self._roots) or
-            any(is_dataset(path) for path in self._not_yet))
+    return any(_mtime(root) != self._stamps.get(root) for root in self._roots) or any(
+      is_dataset(path) for path in self._not_yet
+    )
 
   def writers(self) -> Dict[str, str]:
     """{writer name: dataset directory} of every dataset found now."""
@@ -205,6 +206,7 @@ class _Stamp:
 @dataclasses.dataclass
 class _Writer:
   """One writer's dataset and how much of it is visible."""
+
   name: str
   path: str
   reader: riegeli_backend_reader.RiegeliBackendReader
@@ -223,6 +225,7 @@ class _Writer:
 @dataclasses.dataclass(frozen=True)
 class _Segment:
   """Episodes [ep_start, ep_stop) of a writer at global indices from global_*."""
+
   writer: _Writer
   ep_start: int
   ep_stop: int
@@ -232,8 +235,9 @@ class _Segment:
   global_step: int
 
 
-def _visible(reader: riegeli_backend_reader.RiegeliBackendReader,
-             live: bool) -> Tuple[int, int, bool]:
+def _visible(
+  reader: riegeli_backend_reader.RiegeliBackendReader, live: bool
+) -> Tuple[int, int, bool]:
   """(episodes, steps, tail hidden) visible of a writer's dataset."""
   num_episodes = reader._get_num_episodes()  # pylint: disable=protected-access
   num_steps = reader._get_num_steps()  # pylint: disable=protected-access
@@ -252,11 +256,18 @@ def _visible(reader: riegeli_backend_reader.RiegeliBackendReader,
 def _same(a: Any, b: Any) -> bool:
   """Deep equality of decoded metadata values (dicts, lists, numpy arrays)."""
   if isinstance(a, dict) or isinstance(b, dict):
-    return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and
-            all(_same(a[k], b[k]) for k in a))
+    return (
+      isinstance(a, dict)
+      and isinstance(b, dict)
+      and a.keys() == b.keys()
+      and all(_same(a[k], b[k]) for k in a)
+    )
   if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-    return (type(a) is type(b) and len(a) == len(b) and  # pylint: disable=unidiomatic-typecheck
-            all(_same(x, y) for x, y in zip(a, b)))
+    return (
+      type(a) is type(b)
+      and len(a) == len(b)  # pylint: disable=unidiomatic-typecheck
+      and all(_same(x, y) for x, y in zip(a, b))
+    )
   if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
     a, b = np.asarray(a), np.asarray(b)
     return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
@@ -286,8 +297,10 @@ class MultiBackendReader(backend_reader.BackendReader):
     self._refresh()
     if not self._writers:
       unreadable = ''.join(f'; {path}: {why}' for path, why in self._unreadable.items())
-      raise NoDatasetError(f'No readable envlogger dataset in {self._source} (a dataset '
-                           f'directory holds {METADATA_FILENAME}){unreadable}')
+      raise NoDatasetError(
+        f'No readable envlogger dataset in {self._source} (a dataset '
+        f'directory holds {METADATA_FILENAME}){unreadable}'
+      )
     super().__init__()
 
   # Opening and following writers.
@@ -308,8 +321,7 @@ class MultiBackendReader(backend_reader.BackendReader):
       self._found = self._source.writers()
     found = self._found  # Unreadable ones included: they are tried again.
     new = sorted(name for name in found if name not in self._writers)
-    changed = [w for w in self._writers.values()
-               if w.hidden_tail or w.stamper.take() != w.stamp]
+    changed = [w for w in self._writers.values() if w.hidden_tail or w.stamper.take() != w.stamp]
     opened = {}
     if new or changed:
       with concurrent.futures.ThreadPoolExecutor(_OPEN_THREADS) as pool:
@@ -339,8 +351,17 @@ class MultiBackendReader(backend_reader.BackendReader):
     self._unreadable.pop(path, None)
     episodes, steps, hidden = _visible(reader, live)
     specs = (reader.metadata() or {}).get('environment_specs')
-    return _Writer(name, path, reader, stamper, stamp, hidden_tail=hidden, pending=(episodes, steps),
-                   specs=specs, specs_key=pickle.dumps(specs, protocol=4))
+    return _Writer(
+      name,
+      path,
+      reader,
+      stamper,
+      stamp,
+      hidden_tail=hidden,
+      pending=(episodes, steps),
+      specs=specs,
+      specs_key=pickle.dumps(specs, protocol=4),
+    )
 
   def _update_writer(self, writer: _Writer) -> None:
     """Reopens a writer whose files changed (or whose last episode was held back)."""
@@ -350,8 +371,9 @@ class MultiBackendReader(backend_reader.BackendReader):
       try:
         reader = riegeli_backend_reader.RiegeliBackendReader(writer.path)
       except RuntimeError as e:
-        logging.warning('Keeping the earlier view of %s, which cannot be reopened: %s',
-                        writer.path, e)
+        logging.warning(
+          'Keeping the earlier view of %s, which cannot be reopened: %s', writer.path, e
+        )
         return
       writer.reader.close()
       writer.reader, writer.stamp = reader, stamp
@@ -363,8 +385,15 @@ class MultiBackendReader(backend_reader.BackendReader):
     episodes, steps = writer.pending
     if episodes <= writer.visible_episodes:
       return
-    segment = _Segment(writer, writer.visible_episodes, episodes, writer.visible_steps, steps,
-                       self._num_episodes, self._num_steps)
+    segment = _Segment(
+      writer,
+      writer.visible_episodes,
+      episodes,
+      writer.visible_steps,
+      steps,
+      self._num_episodes,
+      self._num_steps,
+    )
     writer.segments.append(segment)
     self._segments.append(segment)
     self._segment_steps.append(self._num_steps)
@@ -382,9 +411,10 @@ class MultiBackendReader(backend_reader.BackendReader):
     if writer.specs_key != first.specs_key and not _same(writer.specs, first.specs):
       names = sorted([first, writer], key=lambda w: w.name)
       raise SpecMismatchError(
-          f'Writers {names[0].name!r} ({names[0].path}) and {names[1].name!r} '
-          f'({names[1].path}) recorded environments with different specs; read them as '
-          'separate datasets')
+        f'Writers {names[0].name!r} ({names[0].path}) and {names[1].name!r} '
+        f'({names[1].path}) recorded environments with different specs; read them as '
+        'separate datasets'
+      )
 
   # Where things come from.
 
@@ -442,15 +472,20 @@ class MultiBackendReader(backend_reader.BackendReader):
     local_stop = min(segment.step_stop, local + stop - start)
     return segment.writer.reader._get_steps(local, local_stop)  # pylint: disable=protected-access
 
-  def _get_nth_episode_info(self, i: int,
-                            include_metadata: bool = False) -> episode_info.EpisodeInfo:
+  def _get_nth_episode_info(
+    self, i: int, include_metadata: bool = False
+  ) -> episode_info.EpisodeInfo:
     segment, local = self._episode(i)
     info = segment.writer.reader._get_nth_episode_info(  # pylint: disable=protected-access
-        local, include_metadata)
+      local, include_metadata
+    )
     # The writer's last visible episode may have grown after it was shown.
     num_steps = min(info.num_steps, segment.step_stop - info.start)
-    return episode_info.EpisodeInfo(start=segment.global_step + info.start - segment.step_start,
-                                    num_steps=num_steps, metadata=info.metadata)
+    return episode_info.EpisodeInfo(
+      start=segment.global_step + info.start - segment.step_start,
+      num_steps=num_steps,
+      metadata=info.metadata,
+    )
 
   def _get_nth_episode_metadata(self, i: int) -> Any:
     segment, local = self._episode(i)
@@ -481,8 +516,11 @@ class MultiBackendReader(backend_reader.BackendReader):
 
   def recovery_reports(self) -> List[str]:
     """Every writer's recovery reports (see RiegeliBackendReader)."""
-    return [report for name in sorted(self._writers)
-            for report in self._writers[name].reader.recovery_reports()]
+    return [
+      report
+      for name in sorted(self._writers)
+      for report in self._writers[name].reader.recovery_reports()
+    ]
 
   def _copy(self) -> 'MultiBackendReader':
     clone = object.__new__(MultiBackendReader)

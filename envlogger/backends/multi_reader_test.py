@@ -33,8 +33,9 @@ def _play(logged, num_episodes, partial_steps=0, actions=(0, 1, 2)):
 
 
 def _record(root, name, num_episodes, seed=1, metadata=None):
-  with envlogger.EnvLogger(catch_env.Catch(seed=seed), data_directory=str(root), writer_name=name,
-                           metadata=metadata) as logged:
+  with envlogger.EnvLogger(
+    catch_env.Catch(seed=seed), data_directory=str(root), writer_name=name, metadata=metadata
+  ) as logged:
     return _play(logged, num_episodes)
 
 
@@ -52,9 +53,9 @@ def _assert_episodes_equal(actual, expected):
 
 def test_root_of_writers_reads_as_one_dataset_in_writer_name_order(tmp_path):
   recorded = {
-      'b': _record(tmp_path, 'b', 2, seed=2, metadata={'actor': 'b'}),
-      'a': _record(tmp_path, 'a', 3, seed=3, metadata={'actor': 'a'}),
-      'c': _record(tmp_path, 'c', 1, seed=4, metadata={'actor': 'c'}),
+    'b': _record(tmp_path, 'b', 2, seed=2, metadata={'actor': 'b'}),
+    'a': _record(tmp_path, 'a', 3, seed=3, metadata={'actor': 'a'}),
+    'c': _record(tmp_path, 'c', 1, seed=4, metadata={'actor': 'c'}),
   }
   expected = recorded['a'] + recorded['b'] + recorded['c']
   with envlogger.Reader(str(tmp_path)) as reader:
@@ -63,10 +64,19 @@ def test_root_of_writers_reads_as_one_dataset_in_writer_name_order(tmp_path):
     _assert_episodes_equal([_observations(e) for e in reader.episodes], expected)
     _assert_episodes_equal([[s.timestep.observation for s in reader.steps]], [sum(expected, [])])
     assert [reader.episode_origin(i) for i in range(6)] == [
-        ('a', 0), ('a', 1), ('a', 2), ('b', 0), ('b', 1), ('c', 0)]
+      ('a', 0),
+      ('a', 1),
+      ('a', 2),
+      ('b', 0),
+      ('b', 1),
+      ('c', 0),
+    ]
     assert reader.episode_origin(-1) == ('c', 0)
     assert {k: v['actor'] for k, v in reader.writer_metadata().items()} == {
-        'a': 'a', 'b': 'b', 'c': 'c'}
+      'a': 'a',
+      'b': 'b',
+      'c': 'c',
+    }
     assert reader.observation_spec() == catch_env.Catch().observation_spec()
     # Random access to an episode's steps in the middle of the root.
     np.testing.assert_array_equal(reader.episodes[4][2].timestep.observation, recorded['b'][1][2])
@@ -79,12 +89,14 @@ def test_root_of_writers_reads_as_one_dataset_in_writer_name_order(tmp_path):
 def test_glob_and_list_pick_the_same_writers(tmp_path):
   recorded = {name: _record(tmp_path, name, 1, seed=i + 1) for i, name in enumerate('xyz')}
   with envlogger.Reader(str(tmp_path / '[xz]')) as reader:
-    _assert_episodes_equal([_observations(e) for e in reader.episodes],
-                           recorded['x'] + recorded['z'])
+    _assert_episodes_equal(
+      [_observations(e) for e in reader.episodes], recorded['x'] + recorded['z']
+    )
   with envlogger.Reader([str(tmp_path / 'z'), str(tmp_path / 'y')]) as reader:
     # Sorted by name (the path), not by list order.
-    _assert_episodes_equal([_observations(e) for e in reader.episodes],
-                           recorded['y'] + recorded['z'])
+    _assert_episodes_equal(
+      [_observations(e) for e in reader.episodes], recorded['y'] + recorded['z']
+    )
     assert reader.episode_origin(1) == (str(tmp_path / 'z'), 0)
 
 
@@ -101,7 +113,6 @@ def test_nothing_readable_is_an_error_naming_the_source(tmp_path):
 
 
 class _OtherSpecs(catch_env.Catch):
-
   def observation_spec(self):
     return specs.Array((3,), np.float64, name='other')
 
@@ -134,7 +145,7 @@ def test_damage_in_one_writer_is_skipped_with_global_step_indices(tmp_path):
 
 def _writer_process(root, name, episodes, partial, kill_file=None):
   """A child recording `episodes` episodes then `partial` steps, flushing, then waiting."""
-  code = f'''
+  code = f"""
 import sys, envlogger
 from envlogger.testing import catch_env
 from envlogger.backends import multi_reader_test as t
@@ -145,10 +156,14 @@ t._play(logged, {episodes}, {partial})
 flush.append(1); logged.step(0)
 print('flushed', flush=True)
 sys.stdin.readline()
-'''
-  return subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True,
-                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+"""
+  return subprocess.Popen(
+    [sys.executable, '-c', code],
+    stdin=subprocess.PIPE,
+    stdout=subprocess.PIPE,
+    text=True,
+    cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+  )
 
 
 def test_refresh_follows_live_writers_shows_each_step_once_and_a_killed_writers_tail(tmp_path):
@@ -163,7 +178,7 @@ def test_refresh_follows_live_writers_shows_each_step_once_and_a_killed_writers_
       new = reader.refresh()
       assert new == range(1, 3)  # The unfinished third episode is held back.
       assert [reader.episode_origin(i) for i in new] == [('live', 0), ('live', 1)]
-      seen += list(reader.steps[len(seen):])
+      seen += list(reader.steps[len(seen) :])
       assert reader.refresh() == range(3, 3)  # Nothing new.
       os.kill(child.pid, signal.SIGKILL)
       child.wait()
@@ -177,20 +192,23 @@ def test_refresh_follows_live_writers_shows_each_step_once_and_a_killed_writers_
     assert reader.episode_origin(3) == ('live', 2)
     assert reader.episodes[3][0].timestep.step_type == dm_env.StepType.FIRST
     assert reader.episodes[3][-1].timestep.step_type != dm_env.StepType.LAST
-    seen += list(reader.steps[len(seen):])
+    seen += list(reader.steps[len(seen) :])
     # Every step once: the same as a fresh reader of the finished root, and
     # each episode starts with FIRST exactly once.
     with envlogger.Reader(str(tmp_path)) as fresh:
       assert len(fresh.steps) == len(seen) == len(reader.steps)
       assert sum(s.timestep.first() for s in seen) == 4
       assert sorted(fresh.episode_origin(i) for i in range(4)) == sorted(
-          reader.episode_origin(i) for i in range(4))
+        reader.episode_origin(i) for i in range(4)
+      )
 
 
 def test_refresh_with_a_new_writer_and_a_single_dataset(tmp_path):
   _record(tmp_path, 'a', 1, seed=1)
-  with envlogger.Reader(str(tmp_path)) as root_reader, \
-       envlogger.Reader(str(tmp_path / 'a')) as single:
+  with (
+    envlogger.Reader(str(tmp_path)) as root_reader,
+    envlogger.Reader(str(tmp_path / 'a')) as single,
+  ):
     b = _record(tmp_path, 'b', 2, seed=2)
     assert root_reader.refresh() == range(1, 3)
     _assert_episodes_equal([_observations(root_reader.episodes[i]) for i in (1, 2)], b)
@@ -225,15 +243,15 @@ def test_arrays_and_sampling_across_a_root(tmp_path):
   expected = recorded['a'] + recorded['b']
   with envlogger.Reader(str(tmp_path)) as reader:
     everything = reader.step_arrays()
-    np.testing.assert_array_equal(everything.timestep.observation,
-                                  np.stack(sum(expected, [])))
+    np.testing.assert_array_equal(everything.timestep.observation, np.stack(sum(expected, [])))
     # An episode of the second writer, by global index.
-    np.testing.assert_array_equal(reader.episode_arrays(3).timestep.observation,
-                                  np.stack(expected[3]))
+    np.testing.assert_array_equal(
+      reader.episode_arrays(3).timestep.observation, np.stack(expected[3])
+    )
     # Windows never cross an episode (and so never a writer) boundary.
     windows = reader.sample(16, seq_len=3, seed=0).timestep.observation
     assert windows.shape == (16, 3) + expected[0][0].shape
-    flat = [np.stack(e[i:i + 3]) for e in expected for i in range(len(e) - 2)]
+    flat = [np.stack(e[i : i + 3]) for e in expected for i in range(len(e) - 2)]
     for window in windows:
       assert any(np.array_equal(window, f) for f in flat)
     seen = sum(len(b.timestep.observation) for b in reader.batches(7, seq_len=3, seed=1))

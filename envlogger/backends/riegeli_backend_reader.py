@@ -64,9 +64,11 @@ class RiegeliBackendReader(backend_reader.BackendReader):
         metadata.riegeli), or a file in it cannot be read. Shards whose index
         is empty are skipped with a warning instead.
     """
-    if cache_bytes is not None and (isinstance(cache_bytes, bool) or
-                                    not isinstance(cache_bytes, (int, np.integer)) or
-                                    cache_bytes < 0):
+    if cache_bytes is not None and (
+      isinstance(cache_bytes, bool)
+      or not isinstance(cache_bytes, (int, np.integer))
+      or cache_bytes < 0
+    ):
       raise ValueError(f'cache_bytes must be None or an int >= 0, got {cache_bytes!r}')
     self._reader = riegeli_dataset_reader.RiegeliDatasetReader()
     try:
@@ -74,14 +76,17 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     except dataset_errors.EmptyShardError as e:
       # As upstream's reader: reported, and the other shards stay usable.
       logging.warning(
-          'Skipping a shard of %s without indexed steps (%s). Was the writer '
-          'closed? Data written after its last flush is not indexed.',
-          data_directory, e)
+        'Skipping a shard of %s without indexed steps (%s). Was the writer '
+        'closed? Data written after its last flush is not indexed.',
+        data_directory,
+        e,
+      )
     if cache_bytes is not None:
       self._reader.set_step_cache_bytes(int(cache_bytes))
     for report in self._reader.recovery_reports():
-      logging.warning('Dataset %s was not closed by its writer or is damaged: %s',
-                      data_directory, report)
+      logging.warning(
+        'Dataset %s was not closed by its writer or is damaged: %s', data_directory, report
+      )
     metadata = self._reader.serialized_metadata()
     decoded = native_codec.decode(metadata) if metadata is not None else None
     self._metadata = decoded if isinstance(decoded, dict) else {}
@@ -119,9 +124,10 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     if self._reader is None:
       return []
     return [
-        backend_reader.SkippedRegion(path, begin, end, message,
-                                     range(first, last + 1) if first >= 0 else range(0))
-        for path, begin, end, message, first, last in self._reader.skipped_regions()
+      backend_reader.SkippedRegion(
+        path, begin, end, message, range(first, last + 1) if first >= 0 else range(0)
+      )
+      for path, begin, end, message, first, last in self._reader.skipped_regions()
     ]
 
   def cache_stats(self) -> dict[str, int]:
@@ -144,11 +150,16 @@ class RiegeliBackendReader(backend_reader.BackendReader):
   def _report_new_regions(self) -> None:
     """Logs the damaged regions met since the last call, once each."""
     regions = self.skipped_regions()
-    for region in regions[self._num_reported_regions:]:
-      logging.warning('Skipping damaged data in %s: bytes [%d, %d) are unreadable, %d steps '
-                      'lost%s: %s', region.path, region.begin, region.end, len(region.steps),
-                      f' (steps {region.steps.start}..{region.steps.stop - 1})'
-                      if region.steps else '', region.message)
+    for region in regions[self._num_reported_regions :]:
+      logging.warning(
+        'Skipping damaged data in %s: bytes [%d, %d) are unreadable, %d steps lost%s: %s',
+        region.path,
+        region.begin,
+        region.end,
+        len(region.steps),
+        f' (steps {region.steps.start}..{region.steps.stop - 1})' if region.steps else '',
+        region.message,
+      )
     self._num_reported_regions = len(regions)
 
   def _init_visitors(self) -> None:
@@ -159,12 +170,14 @@ class RiegeliBackendReader(backend_reader.BackendReader):
   def _column_plan(self) -> Optional[column_plan.ColumnPlan]:
     """The native decoding plan learned from the first steps (False: none)."""
     if self._column_plan_cache is None:
-      self._column_plan_cache = column_plan.ColumnPlan.from_reference(
-          self._reference_steps()) or False
+      self._column_plan_cache = (
+        column_plan.ColumnPlan.from_reference(self._reference_steps()) or False
+      )
     return self._column_plan_cache or None
 
-  def _stack_steps(self, indices: np.ndarray,
-                   ragged: step_stacking.Ragged) -> backend_reader.StackedSteps:
+  def _stack_steps(
+    self, indices: np.ndarray, ragged: step_stacking.Ragged
+  ) -> backend_reader.StackedSteps:
     """Decodes the steps natively into arrays when the plan fits them.
 
     Falls back to stacking per-step values (the base class) with `ragged`
@@ -182,8 +195,10 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     """
     plan = None if step_stacking.ragged_paths(ragged) else self._column_plan()
     if plan is not None and self._reader is not None and len(indices):
-      if (indices[-1] - indices[0] + 1 == len(indices) and
-          len(indices) * plan.row_bytes > self._reader.step_cache_stats()['max_bytes']):
+      if (
+        indices[-1] - indices[0] + 1 == len(indices)
+        and len(indices) * plan.row_bytes > self._reader.step_cache_stats()['max_bytes']
+      ):
         descending = False  # A range larger than the cache: forwards, reusing one buffer.
       else:
         self._descending = descending = not self._descending
@@ -230,8 +245,7 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     member = _STEP_TYPES.get(step_type)
     if member is None:
       member = dm_env.StepType(step_type)  # Raises ValueError naming it.
-    return _StepData(_TimeStep(member, reward, discount, observation), action,
-                     custom_data)
+    return _StepData(_TimeStep(member, reward, discount, observation), action, custom_data)
 
   def _get_steps(self, start: int, stop: int) -> list[step_data.StepData]:
     """Up to _BATCH_STEPS steps from `start` in one native call.
@@ -240,8 +254,9 @@ class RiegeliBackendReader(backend_reader.BackendReader):
     if that is `start` itself, it is read alone to raise its error (or to
     return it, should the failure have been transient).
     """
-    steps = self._read_steps(start, stop, _BATCH_STEPS, _BATCH_BYTES, _StepData, _TimeStep,
-                             _STEP_TYPES)
+    steps = self._read_steps(
+      start, stop, _BATCH_STEPS, _BATCH_BYTES, _StepData, _TimeStep, _STEP_TYPES
+    )
     return steps if steps else [self._read_step_alone(start)]
 
   def _get_num_steps(self) -> int:
@@ -250,10 +265,9 @@ class RiegeliBackendReader(backend_reader.BackendReader):
   def _get_num_episodes(self) -> int:
     return self._reader.num_episodes
 
-  def _get_nth_episode_info(self,
-                            i: int,
-                            include_metadata: bool = False
-                           ) -> episode_info.EpisodeInfo:
+  def _get_nth_episode_info(
+    self, i: int, include_metadata: bool = False
+  ) -> episode_info.EpisodeInfo:
     """Start, length and metadata of episode `i`.
 
     Metadata in a damaged chunk of episode_metadata.riegeli is None (as for

@@ -34,9 +34,13 @@ _STEPS_PER_EPISODE = 10  # Catch's default 10 rows.
 
 def _as_stored(timestep: dm_env.TimeStep) -> dm_env.TimeStep:
   """`timestep` as the codec reads it back: Python floats become float64."""
-  return timestep._replace(**{
+  return timestep._replace(
+    **{
       field: np.float64(getattr(timestep, field))
-      for field in ('reward', 'discount') if isinstance(getattr(timestep, field), float)})
+      for field in ('reward', 'discount')
+      if isinstance(getattr(timestep, field), float)
+    }
+  )
 
 
 def _record(path: str) -> list[tuple]:
@@ -46,13 +50,22 @@ def _record(path: str) -> list[tuple]:
   def step_fn(timestep, action, unused_env):
     # Values of several codec types, different at every step.
     n = len(recorded)
-    return {'n': n, 'name': f'step{n}', 'half': np.float32(n / 2), 'vec': np.arange(n % 4 + 1, dtype=np.int16)}
+    return {
+      'n': n,
+      'name': f'step{n}',
+      'half': np.float32(n / 2),
+      'vec': np.arange(n % 4 + 1, dtype=np.int16),
+    }
 
   env = catch_env.Catch(seed=5)
   rng = np.random.default_rng(5)
-  with envlogger.EnvLogger(env, data_directory=path, step_fn=step_fn,
-                           max_episodes_per_file=_EPISODES_PER_SHARD,
-                           writer_options='transpose,brotli:6,chunk_size:2k') as logged:
+  with envlogger.EnvLogger(
+    env,
+    data_directory=path,
+    step_fn=step_fn,
+    max_episodes_per_file=_EPISODES_PER_SHARD,
+    writer_options='transpose,brotli:6,chunk_size:2k',
+  ) as logged:
     for _ in range(_EPISODES):
       timestep = logged.reset()
       recorded.append(step_data.StepData(_as_stored(timestep), None, step_fn(timestep, None, None)))
@@ -60,12 +73,12 @@ def _record(path: str) -> list[tuple]:
         action = int(rng.integers(3))
         timestep = logged.step(action)
         recorded.append(
-            step_data.StepData(_as_stored(timestep), action, step_fn(timestep, action, None)))
+          step_data.StepData(_as_stored(timestep), action, step_fn(timestep, action, None))
+        )
   return recorded
 
 
 class BatchedReadTest(absltest.TestCase):
-
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
@@ -105,9 +118,11 @@ class BatchedReadTest(absltest.TestCase):
     shards = [d for d in os.listdir(self.path) if os.path.isdir(os.path.join(self.path, d))]
     self.assertLen(shards, _EPISODES // _EPISODES_PER_SHARD)
     for batch_steps in (1, 7, 256):
-      with self.subTest(batch_steps=batch_steps), \
-          mock.patch.object(riegeli_backend_reader, '_BATCH_STEPS', batch_steps), \
-          envlogger.Reader(self.path) as reader:
+      with (
+        self.subTest(batch_steps=batch_steps),
+        mock.patch.object(riegeli_backend_reader, '_BATCH_STEPS', batch_steps),
+        envlogger.Reader(self.path) as reader,
+      ):
         batches = self._spy_batches(reader)
         self._assert_recorded(list(reader.steps), range(len(self.recorded)))
         self.assertEqual(sum(count for _, count in batches), len(self.recorded))
@@ -124,8 +139,13 @@ class BatchedReadTest(absltest.TestCase):
         for e, episode in enumerate(reader.episodes):
           start = e * _STEPS_PER_EPISODE
           self._assert_recorded(list(episode), range(start, start + _STEPS_PER_EPISODE))
-        self.assertTrue(all(start // _STEPS_PER_EPISODE == (start + count - 1) // _STEPS_PER_EPISODE
-                            for start, count in batches), batches)
+        self.assertTrue(
+          all(
+            start // _STEPS_PER_EPISODE == (start + count - 1) // _STEPS_PER_EPISODE
+            for start, count in batches
+          ),
+          batches,
+        )
         # The same values as random access.
         for i in (0, 9, 10, 29, 30, len(self.recorded) - 1):
           self.assertEqual(compare.differences(reader.steps[i], self.recorded[i]), [])
@@ -171,12 +191,13 @@ class BatchedReadTest(absltest.TestCase):
 
   def test_damaged_chunk_inside_a_batch(self):
     clean = damage_harness.load_clean(self.path)
-    rel, chunks = next((rel, chunks) for rel, chunks in sorted(clean.step_chunks.items())
-                       if len(chunks) >= 3)
+    rel, chunks = next(
+      (rel, chunks) for rel, chunks in sorted(clean.step_chunks.items()) if len(chunks) >= 3
+    )
     begin, unused_end, lost = chunks[len(chunks) // 2]
     path = os.path.join(tempfile.mkdtemp(dir=self._tmp), 'd')
     shutil.copytree(self.path, path)
-    damage_harness.flip_byte(os.path.join(path, rel), begin + 30, mask=0x5a)
+    damage_harness.flip_byte(os.path.join(path, rel), begin + 30, mask=0x5A)
     kept = [i for i in range(len(self.recorded)) if i not in set(lost)]
     with envlogger.Reader(path) as reader:
       batches = self._spy_batches(reader)
@@ -223,8 +244,17 @@ class BatchedReadTest(absltest.TestCase):
       self.assertEqual(list(reader.steps), [])
       self.assertEqual(list(reader.episodes), [])
       self.assertEqual(
-          reader._backend._read_steps(0, 10, 10, 100, step_data.StepData, dm_env.TimeStep,  # pylint: disable=protected-access
-                                      riegeli_backend_reader._STEP_TYPES), [])  # pylint: disable=protected-access
+        reader._backend._read_steps(
+          0,
+          10,
+          10,
+          100,
+          step_data.StepData,
+          dm_env.TimeStep,  # pylint: disable=protected-access
+          riegeli_backend_reader._STEP_TYPES,
+        ),
+        [],
+      )  # pylint: disable=protected-access
 
 
 class ChunkCacheTest(absltest.TestCase):

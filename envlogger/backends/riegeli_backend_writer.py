@@ -30,24 +30,26 @@ DEFAULT_FLUSH_INTERVAL = datetime.timedelta(minutes=10)
 # Names of the StepData / TimeStep fields, for errors that say which part of a
 # step could not be encoded.
 _STEP_FIELDS = (
-    ('timestep.step_type', lambda d: d.timestep.step_type),
-    ('timestep.reward', lambda d: d.timestep.reward),
-    ('timestep.discount', lambda d: d.timestep.discount),
-    ('timestep.observation', lambda d: d.timestep.observation),
-    ('action', lambda d: d.action),
-    ('custom_data', lambda d: d.custom_data),
+  ('timestep.step_type', lambda d: d.timestep.step_type),
+  ('timestep.reward', lambda d: d.timestep.reward),
+  ('timestep.discount', lambda d: d.timestep.discount),
+  ('timestep.observation', lambda d: d.timestep.observation),
+  ('action', lambda d: d.action),
+  ('custom_data', lambda d: d.custom_data),
 )
 
 
 class RiegeliBackendWriter(backend_writer.BackendWriter):
   """Writes a dataset of Riegeli files in upstream envlogger's layout."""
 
-  def __init__(self,
-               data_directory: str,
-               max_episodes_per_file: int = 10000,
-               writer_options: str = DEFAULT_WRITER_OPTIONS,
-               flush_scheduler: Optional[schedulers.Scheduler] = None,
-               **base_kwargs):
+  def __init__(
+    self,
+    data_directory: str,
+    max_episodes_per_file: int = 10000,
+    writer_options: str = DEFAULT_WRITER_OPTIONS,
+    flush_scheduler: Optional[schedulers.Scheduler] = None,
+    **base_kwargs,
+  ):
     """Opens (and if needed creates) `data_directory` for writing.
 
     Args:
@@ -68,14 +70,16 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
         options are invalid. The message names the problem and the path.
     """
     if not isinstance(data_directory, (str, os.PathLike)):
-      raise TypeError('data_directory must be a str or os.PathLike, not '
-                      f'{type(data_directory).__name__}')
+      raise TypeError(
+        f'data_directory must be a str or os.PathLike, not {type(data_directory).__name__}'
+      )
     try:
       max_episodes_per_file = operator.index(max_episodes_per_file)
     except TypeError:
-      raise TypeError('max_episodes_per_file must be an int, not '
-                      f'{type(max_episodes_per_file).__name__}') from None
-    if not -2**63 <= max_episodes_per_file < 2**63:
+      raise TypeError(
+        f'max_episodes_per_file must be an int, not {type(max_episodes_per_file).__name__}'
+      ) from None
+    if not -(2**63) <= max_episodes_per_file < 2**63:
       raise ValueError(f'max_episodes_per_file={max_episodes_per_file} does not fit in 64 bits')
     super().__init__(**base_kwargs)
     # None: flush every DEFAULT_FLUSH_INTERVAL, with TimeScheduler's rule
@@ -90,9 +94,12 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
     self._episode_start_pending = False
     # The native writer itself, not its Python wrapper: this is the hot path.
     self._writer = _native.dataset_io.AsyncRiegeliDatasetWriter(
-        os.fspath(data_directory), native_codec.encode(self._metadata or {}),
-        max_episodes_per_file, writer_options,
-        riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES)
+      os.fspath(data_directory),
+      native_codec.encode(self._metadata or {}),
+      max_episodes_per_file,
+      writer_options,
+      riegeli_dataset_writer.DEFAULT_MAX_QUEUED_BYTES,
+    )
 
   def step_recorder(self) -> Optional[Callable[[Any, Any, Any, bool], None]]:
     """EnvLogger's hot path, if `record_step` may be bypassed (see BackendWriter).
@@ -104,20 +111,21 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
       that StepData: a step scheduler, a flush scheduler, or a subclass that
       overrides `record_step` or `_record_step`.
     """
-    if (self._scheduler is None and self._flush_scheduler is None and
-        type(self).record_step is backend_writer.BackendWriter.record_step and
-        type(self)._record_step is RiegeliBackendWriter._record_step):
+    if (
+      self._scheduler is None
+      and self._flush_scheduler is None
+      and type(self).record_step is backend_writer.BackendWriter.record_step
+      and type(self)._record_step is RiegeliBackendWriter._record_step
+    ):
       return self._queue_step
     return None
 
-  def _record_step(self, data: step_data.StepData,
-                   is_new_episode: bool) -> None:
+  def _record_step(self, data: step_data.StepData, is_new_episode: bool) -> None:
     self._queue_step(*data, is_new_episode)
     if self._flush_scheduler is not None and self._flush_scheduler(data):
       self._writer.flush()
 
-  def _queue_step(self, timestep: Any, action: Any, custom_data: Any,
-                  is_new_episode: bool) -> None:
+  def _queue_step(self, timestep: Any, action: Any, custom_data: Any, is_new_episode: bool) -> None:
     """Encodes and queues a step; flushes if the default schedule says so."""
     writer = self._writer
     if writer is None:
@@ -125,12 +133,14 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
     try:
       # Encodes and queues in one native call; an unencodable step raises
       # TypeError before anything is queued.
-      writer.record_step(timestep, action, custom_data,
-                         is_new_episode or self._episode_start_pending)
+      writer.record_step(
+        timestep, action, custom_data, is_new_episode or self._episode_start_pending
+      )
     except TypeError as e:
       self._episode_start_pending |= is_new_episode
-      raise TypeError(_describe_unencodable_step(
-          step_data.StepData(timestep, action, custom_data), e)) from None
+      raise TypeError(
+        _describe_unencodable_step(step_data.StepData(timestep, action, custom_data), e)
+      ) from None
     self._episode_start_pending = False
     if self._flush_scheduler is None:
       now = time.monotonic()
@@ -140,7 +150,9 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
 
   def set_episode_metadata(self, data: Any) -> None:
     if self._writer is None:
-      raise RuntimeError(f'Cannot set episode metadata: the writer of {self._data_directory} is closed')
+      raise RuntimeError(
+        f'Cannot set episode metadata: the writer of {self._data_directory} is closed'
+      )
     self._writer.set_episode_metadata(native_codec.encode(data))
 
   def flush(self) -> None:
@@ -157,8 +169,7 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
       writer.close()
 
 
-def _describe_unencodable_step(data: step_data.StepData,
-                               error: TypeError) -> str:
+def _describe_unencodable_step(data: step_data.StepData, error: TypeError) -> str:
   """Names the StepData field that the codec rejected, for error messages."""
   for name, getter in _STEP_FIELDS:
     try:

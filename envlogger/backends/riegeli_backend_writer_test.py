@@ -31,15 +31,19 @@ def _round_trip(value):
 def _recorded(data: step_data.StepData) -> tuple:
   """`data` as the reader returns it (codec round trip, StepType restored)."""
   timestep = data.timestep
-  return (dm_env.TimeStep(dm_env.StepType(_round_trip(timestep.step_type)),
-                          _round_trip(timestep.reward),
-                          _round_trip(timestep.discount),
-                          _round_trip(timestep.observation)),
-          _round_trip(data.action), _round_trip(data.custom_data))
+  return (
+    dm_env.TimeStep(
+      dm_env.StepType(_round_trip(timestep.step_type)),
+      _round_trip(timestep.reward),
+      _round_trip(timestep.discount),
+      _round_trip(timestep.observation),
+    ),
+    _round_trip(data.action),
+    _round_trip(data.custom_data),
+  )
 
 
-def _make_steps(num_episodes: int,
-                episode_length: int) -> List[Tuple[step_data.StepData, bool]]:
+def _make_steps(num_episodes: int, episode_length: int) -> List[Tuple[step_data.StepData, bool]]:
   """Distinct StepData for consecutive episodes, with is_new_episode flags."""
   steps = []
   for e in range(num_episodes):
@@ -51,15 +55,19 @@ def _make_steps(num_episodes: int,
         timestep = dm_env.termination(float(t), observation)
       else:
         timestep = dm_env.transition(float(t), observation)
-      steps.append((step_data.StepData(timestep, None if t == 0 else np.int32(t),
-                                       {'e': np.int64(e), 't': np.int64(t)}),
-                    t == 0))
+      steps.append(
+        (
+          step_data.StepData(
+            timestep, None if t == 0 else np.int32(t), {'e': np.int64(e), 't': np.int64(t)}
+          ),
+          t == 0,
+        )
+      )
   return steps
 
 
 def _write(data_directory, steps, **kwargs) -> None:
-  writer = riegeli_backend_writer.RiegeliBackendWriter(str(data_directory),
-                                                       **kwargs)
+  writer = riegeli_backend_writer.RiegeliBackendWriter(str(data_directory), **kwargs)
   for data, is_new_episode in steps:
     writer.record_step(data, is_new_episode)
   writer.close()
@@ -76,8 +84,9 @@ def test_step_roundtrip(tmp_path):
     assert len(reader.steps) == 12
     for i, (data, _) in enumerate(steps):
       compare.assert_strictly_equal(tuple(reader.steps[i]), _recorded(data))
-    compare.assert_strictly_equal([tuple(s) for s in reader.steps],
-                                  [_recorded(d) for d, _ in steps])
+    compare.assert_strictly_equal(
+      [tuple(s) for s in reader.steps], [_recorded(d) for d, _ in steps]
+    )
     compare.assert_strictly_equal(reader.metadata(), {'k': np.int64(1)})
 
 
@@ -89,8 +98,8 @@ def test_episodes_round_trip(tmp_path):
     for e, episode in enumerate(reader.episodes):
       assert len(episode) == 3
       compare.assert_strictly_equal(
-          [tuple(s) for s in episode],
-          [_recorded(d) for d, _ in steps[3 * e:3 * e + 3]])
+        [tuple(s) for s in episode], [_recorded(d) for d, _ in steps[3 * e : 3 * e + 3]]
+      )
 
 
 def test_scheduler(tmp_path):
@@ -98,8 +107,8 @@ def test_scheduler(tmp_path):
   _write(tmp_path, steps, scheduler=schedulers.NStepScheduler(2))
   with _reader(tmp_path) as reader:
     compare.assert_strictly_equal(
-        [tuple(s) for s in reader.steps],
-        [_recorded(steps[i][0]) for i in (0, 2, 4, 6)])
+      [tuple(s) for s in reader.steps], [_recorded(steps[i][0]) for i in (0, 2, 4, 6)]
+    )
     assert [len(e) for e in reader.episodes] == [2, 2]
 
 
@@ -112,8 +121,7 @@ _NUM_STEPS = _NUM_EPISODES * _EPISODE_LENGTH
 def _written(tmp_path):
   steps = _make_steps(_NUM_EPISODES, _EPISODE_LENGTH)
   _write(tmp_path, steps, max_episodes_per_file=3)
-  assert len([d for d in os.listdir(tmp_path)
-              if os.path.isdir(tmp_path / d)]) == 2
+  assert len([d for d in os.listdir(tmp_path) if os.path.isdir(tmp_path / d)]) == 2
   with _reader(tmp_path) as reader:
     yield [d for d, _ in steps], reader
 
@@ -121,12 +129,10 @@ def _written(tmp_path):
 def test_step_negative_indices(written):
   steps, reader = written
   for i in range(1, _NUM_STEPS + 1):
-    compare.assert_strictly_equal(tuple(reader.steps[-i]),
-                                  _recorded(steps[-i]))
+    compare.assert_strictly_equal(tuple(reader.steps[-i]), _recorded(steps[-i]))
 
 
-@pytest.mark.parametrize('index', [_NUM_STEPS, _NUM_STEPS + 1, 1000,
-                                   -_NUM_STEPS - 1, -1000])
+@pytest.mark.parametrize('index', [_NUM_STEPS, _NUM_STEPS + 1, 1000, -_NUM_STEPS - 1, -1000])
 def test_step_out_of_bounds_indices(written, index):
   _, reader = written
   with pytest.raises(IndexError, match=r'is out of the range \[-24, 23\]'):
@@ -138,12 +144,12 @@ def test_episode_negative_indices(written):
   for e in range(1, _NUM_EPISODES + 1):
     start = (_NUM_EPISODES - e) * _EPISODE_LENGTH
     compare.assert_strictly_equal(
-        [tuple(s) for s in reader.episodes[-e]],
-        [_recorded(d) for d in steps[start:start + _EPISODE_LENGTH]])
+      [tuple(s) for s in reader.episodes[-e]],
+      [_recorded(d) for d in steps[start : start + _EPISODE_LENGTH]],
+    )
 
 
-@pytest.mark.parametrize('index', [_NUM_EPISODES, _NUM_EPISODES + 1,
-                                   -_NUM_EPISODES - 1])
+@pytest.mark.parametrize('index', [_NUM_EPISODES, _NUM_EPISODES + 1, -_NUM_EPISODES - 1])
 def test_episode_out_of_bounds_indices(written, index):
   _, reader = written
   with pytest.raises(IndexError, match=r'is out of the range \[-6, 5\]'):
@@ -156,11 +162,11 @@ def test_episode_step_negative_indices(written):
     episode = reader.episodes[e]
     for t in range(1, _EPISODE_LENGTH + 1):
       compare.assert_strictly_equal(
-          tuple(episode[-t]), _recorded(steps[(e + 1) * _EPISODE_LENGTH - t]))
+        tuple(episode[-t]), _recorded(steps[(e + 1) * _EPISODE_LENGTH - t])
+      )
 
 
-@pytest.mark.parametrize('index', [_EPISODE_LENGTH, _EPISODE_LENGTH + 1,
-                                   -_EPISODE_LENGTH - 1])
+@pytest.mark.parametrize('index', [_EPISODE_LENGTH, _EPISODE_LENGTH + 1, -_EPISODE_LENGTH - 1])
 def test_episode_step_out_of_bounds_indices(written, index):
   _, reader = written
   for e in (0, 3, 5):
@@ -194,14 +200,16 @@ def test_default_flush_every_ten_minutes(tmp_path, monkeypatch, direct):
   counting = _CountingWriter(writer._writer)  # pylint: disable=protected-access
   writer._writer = counting  # pylint: disable=protected-access
   # record_step, or EnvLogger's path around it: the same schedule.
-  record = writer.step_recorder() if direct else (
-      lambda *fields: writer.record_step(step_data.StepData(*fields[:3]),
-                                         fields[3]))
+  record = (
+    writer.step_recorder()
+    if direct
+    else (lambda *fields: writer.record_step(step_data.StepData(*fields[:3]), fields[3]))
+  )
   try:
     flushes = []
     for t, (data, is_new_episode) in zip(
-        [1000.0, 1599.9, 1600.0, 1600.1, 2199.9, 2200.0, 5000.0, 5000.1],
-        _make_steps(2, 4)):
+      [1000.0, 1599.9, 1600.0, 1600.1, 2199.9, 2200.0, 5000.0, 5000.1], _make_steps(2, 4)
+    ):
       now[0] = t
       record(*data, is_new_episode)
       flushes.append(counting.flushes)
@@ -217,12 +225,12 @@ def test_default_flush_every_ten_minutes(tmp_path, monkeypatch, direct):
 def test_step_recorder_only_without_schedulers_or_overrides(tmp_path):
   def recorder(**kwargs):
     writer = riegeli_backend_writer.RiegeliBackendWriter(
-        str(tmp_path / str(len(os.listdir(tmp_path)))), **kwargs)
+      str(tmp_path / str(len(os.listdir(tmp_path)))), **kwargs
+    )
     writer.close()
     return writer.step_recorder()
 
   class Overriding(riegeli_backend_writer.RiegeliBackendWriter):
-
     def _record_step(self, data, is_new_episode):
       super()._record_step(data, is_new_episode)
 
@@ -272,7 +280,8 @@ def test_step_recorder_writes_what_record_step_writes(tmp_path):
 def test_flush_scheduler_is_called(tmp_path):
   flush_scheduler = mock.Mock(return_value=False)
   writer = riegeli_backend_writer.RiegeliBackendWriter(
-      str(tmp_path), flush_scheduler=flush_scheduler)
+    str(tmp_path), flush_scheduler=flush_scheduler
+  )
   data = step_data.StepData(dm_env.restart(np.float32(1.0)), None, None)
   writer.record_step(data, is_new_episode=True)
   flush_scheduler.assert_called_once_with(data)
@@ -282,7 +291,8 @@ def test_flush_scheduler_is_called(tmp_path):
 def test_flush_scheduler_true_makes_steps_readable_before_close(tmp_path):
   steps = _make_steps(2, 3)
   writer = riegeli_backend_writer.RiegeliBackendWriter(
-      str(tmp_path), flush_scheduler=lambda data: True)
+    str(tmp_path), flush_scheduler=lambda data: True
+  )
   try:
     for data, is_new_episode in steps:
       writer.record_step(data, is_new_episode)
@@ -291,8 +301,9 @@ def test_flush_scheduler_true_makes_steps_readable_before_close(tmp_path):
     # the in-progress episode's start from its FIRST step (upstream merged
     # it into the previous episode), so both episodes are there.
     with _reader(tmp_path) as reader:
-      compare.assert_strictly_equal([tuple(s) for s in reader.steps],
-                                    [_recorded(d) for d, _ in steps])
+      compare.assert_strictly_equal(
+        [tuple(s) for s in reader.steps], [_recorded(d) for d, _ in steps]
+      )
       assert [len(e) for e in reader.episodes] == [3, 3]
   finally:
     writer.close()
@@ -324,16 +335,16 @@ def test_unencodable_value_names_the_field(tmp_path):
     bad = step_data.StepData(dm_env.transition(1.0, {1, 2}), np.int32(0))
     with pytest.raises(TypeError, match=r'timestep\.observation'):
       writer.record_step(bad, False)
-    bad_action = step_data.StepData(dm_env.transition(1.0, np.float32(0)),
-                                    complex(1, 2))
+    bad_action = step_data.StepData(dm_env.transition(1.0, np.float32(0)), complex(1, 2))
     with pytest.raises(TypeError, match=r'Cannot record action'):
       writer.record_step(bad_action, False)
   finally:
     writer.close()
   # Everything before the failures is still there and readable.
   with _reader(tmp_path) as reader:
-    compare.assert_strictly_equal([tuple(s) for s in reader.steps],
-                                  [_recorded(d) for d, _ in steps[:2]])
+    compare.assert_strictly_equal(
+      [tuple(s) for s in reader.steps], [_recorded(d) for d, _ in steps[:2]]
+    )
     assert len(reader.episodes) == 1
 
 
@@ -355,8 +366,8 @@ def test_failed_first_step_still_starts_a_new_episode(tmp_path):
   with _reader(tmp_path) as reader:
     assert [len(e) for e in reader.episodes] == [3, 2]
     compare.assert_strictly_equal(
-        [tuple(s) for s in reader.episodes[1]],
-        [_recorded(d) for d, _ in steps[4:]])
+      [tuple(s) for s in reader.episodes[1]], [_recorded(d) for d, _ in steps[4:]]
+    )
 
 
 @pytest.mark.skipif(not hasattr(os, 'SCHED_BATCH'), reason='Linux only')
@@ -374,8 +385,10 @@ def test_writer_thread_does_not_preempt_on_wakeup(tmp_path):
     assert started, 'no writer thread found'
     # The thread sets its policy as it starts: give it a moment.
     deadline = time.monotonic() + 10
-    while (any(os.sched_getscheduler(t) != os.SCHED_BATCH for t in started)
-           and time.monotonic() < deadline):
+    while (
+      any(os.sched_getscheduler(t) != os.SCHED_BATCH for t in started)
+      and time.monotonic() < deadline
+    ):
       time.sleep(0.01)
     assert {os.sched_getscheduler(t) for t in started} == {os.SCHED_BATCH}
     assert os.sched_getscheduler(0) == own_policy

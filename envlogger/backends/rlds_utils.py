@@ -27,8 +27,15 @@ import numpy as np
 Step = Dict[str, Any]
 
 # Keys every RLDS step has; anything else in a step is step metadata.
-RLDS_STEP_KEYS = ('observation', 'action', 'reward', 'discount', 'is_first',
-                  'is_last', 'is_terminal')
+RLDS_STEP_KEYS = (
+  'observation',
+  'action',
+  'reward',
+  'discount',
+  'is_first',
+  'is_last',
+  'is_terminal',
+)
 
 
 def zeros_like(value: Any) -> Any:
@@ -51,28 +58,29 @@ def zeros_like(value: Any) -> Any:
     return type(value)((k, zeros_like(v)) for k, v in value.items())
   if isinstance(value, (list, tuple)):
     zeros = [zeros_like(v) for v in value]
-    return type(value)(*zeros) if hasattr(value, '_fields') else type(value)(
-        zeros)
+    return type(value)(*zeros) if hasattr(value, '_fields') else type(value)(zeros)
   if isinstance(value, np.ndarray):
     if value.dtype.kind in ('U', 'S'):
       return np.zeros_like(value)  # '' / b'' elements, same dtype and shape
     if value.dtype == object:
-      return np.array([zeros_like(v) for v in value.flat],
-                      dtype=object).reshape(value.shape)
+      return np.array([zeros_like(v) for v in value.flat], dtype=object).reshape(value.shape)
     return np.zeros_like(value)
   if isinstance(value, np.generic):
     kind = value.dtype.kind
     return value.dtype.type() if kind in 'US' else value.dtype.type(0)
   if isinstance(value, (bool, int, float, complex)):
     return type(value)(0)
-  raise TypeError(f'Cannot build a zero value like {type(value).__name__} '
-                  f'({value!r}); give explicit last-step placeholders')
+  raise TypeError(
+    f'Cannot build a zero value like {type(value).__name__} '
+    f'({value!r}); give explicit last-step placeholders'
+  )
 
 
-def to_rlds_step(prev_step: step_data.StepData,
-                 step: Optional[step_data.StepData],
-                 last_step_placeholders: Optional[Mapping[str, Any]] = None
-                ) -> Step:
+def to_rlds_step(
+  prev_step: step_data.StepData,
+  step: Optional[step_data.StepData],
+  last_step_placeholders: Optional[Mapping[str, Any]] = None,
+) -> Step:
   """Builds RLDS step i from envlogger steps i (`prev_step`) and i+1 (`step`).
 
   Args:
@@ -96,24 +104,25 @@ def to_rlds_step(prev_step: step_data.StepData,
     discount = step.timestep.discount
   else:
     placeholders = last_step_placeholders or {}
-    action = (placeholders['action'] if 'action' in placeholders else
-              zeros_like(prev_step.action))
-    reward = (placeholders['reward'] if 'reward' in placeholders else
-              zeros_like(timestep.reward))
-    discount = (placeholders['discount'] if 'discount' in placeholders else
-                zeros_like(timestep.discount))
-  metadata = prev_step.custom_data if isinstance(prev_step.custom_data,
-                                                 dict) else {}
+    action = placeholders['action'] if 'action' in placeholders else zeros_like(prev_step.action)
+    reward = placeholders['reward'] if 'reward' in placeholders else zeros_like(timestep.reward)
+    discount = (
+      placeholders['discount'] if 'discount' in placeholders else zeros_like(timestep.discount)
+    )
+  metadata = prev_step.custom_data if isinstance(prev_step.custom_data, dict) else {}
   return {
-      'action': action,
-      'discount': discount,
-      'is_first': timestep.first(),
-      'is_last': timestep.last(),
-      'is_terminal': bool(timestep.last() and timestep.discount is not None and
-                          np.all(np.asarray(timestep.discount) == 0)),
-      'observation': timestep.observation,
-      'reward': reward,
-      **metadata,
+    'action': action,
+    'discount': discount,
+    'is_first': timestep.first(),
+    'is_last': timestep.last(),
+    'is_terminal': bool(
+      timestep.last()
+      and timestep.discount is not None
+      and np.all(np.asarray(timestep.discount) == 0)
+    ),
+    'observation': timestep.observation,
+    'reward': reward,
+    **metadata,
   }
 
 
@@ -136,8 +145,12 @@ def _scan_tfrecord(path: str):
     except StopIteration:
       break
     except tf.errors.DataLossError as e:
-      logging.warning('%s: damaged record after byte %d (%s); the tail is '
-                      'dropped', path, end, e.message.splitlines()[0])
+      logging.warning(
+        '%s: damaged record after byte %d (%s); the tail is dropped',
+        path,
+        end,
+        e.message.splitlines()[0],
+      )
       break
     size = len(record.numpy())
     num_records += 1
@@ -166,7 +179,9 @@ def maybe_recover_last_shard(builder: Any) -> Any:
     a new builder to read the dataset: TFDS caches split reading details.)
   """
   tf = extras.import_extra('tensorflow', 'tf', 'envlogger.backends.rlds_utils', 'TensorFlow')
-  tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.backends.rlds_utils', 'TensorFlow Datasets')
+  tfds = extras.import_extra(
+    'tensorflow_datasets', 'tf', 'envlogger.backends.rlds_utils', 'TensorFlow Datasets'
+  )
   new_splits = []
   changed = False
   for split_info in builder.info.splits.values():
@@ -174,9 +189,7 @@ def maybe_recover_last_shard(builder: Any) -> Any:
     shard_lengths = list(split_info.shard_lengths)
     num_bytes = split_info.num_bytes
     while True:
-      path = os.fspath(
-          template.sharded_filepath(
-              shard_index=len(shard_lengths), num_shards=None))
+      path = os.fspath(template.sharded_filepath(shard_index=len(shard_lengths), num_shards=None))
       if not tf.io.gfile.exists(path):
         break
       num_records, record_bytes, end = _scan_tfrecord(path)
@@ -187,8 +200,7 @@ def maybe_recover_last_shard(builder: Any) -> Any:
       shard_lengths.append(num_records)
       num_bytes += record_bytes
       changed = True
-    new_splits.append(
-        split_info.replace(shard_lengths=shard_lengths, num_bytes=num_bytes))
+    new_splits.append(split_info.replace(shard_lengths=shard_lengths, num_bytes=num_bytes))
   if changed:
     builder.info.set_splits(tfds.core.SplitDict(new_splits))
     builder.info.write_to_directory(builder.data_dir)

@@ -21,8 +21,7 @@ def _step(timestep, action=None, custom_data=None):
 
 def test_build_step():
   prev = _step(dm_env.restart(np.array([1.0, 2.0])), None, {'t': 1})
-  cur = _step(
-      dm_env.transition(0.5, np.array([3.0, 4.0]), 0.9), np.int32(2), {'t': 2})
+  cur = _step(dm_env.transition(0.5, np.array([3.0, 4.0]), 0.9), np.int32(2), {'t': 2})
   step = rlds_utils.to_rlds_step(prev, cur)
   assert sorted(step) == sorted(rlds_utils.RLDS_STEP_KEYS + ('t',))
   np.testing.assert_array_equal(step['observation'], [1.0, 2.0])
@@ -35,8 +34,9 @@ def test_build_step():
 
 def test_build_last_step_uses_zeros_like_the_previous_values():
   prev = _step(
-      dm_env.termination(np.float32(1.0), np.array([5, 6], np.int16)),
-      np.array([1.5, 2.5], np.float32))
+    dm_env.termination(np.float32(1.0), np.array([5, 6], np.int16)),
+    np.array([1.5, 2.5], np.float32),
+  )
   step = rlds_utils.to_rlds_step(prev, None)
   np.testing.assert_array_equal(step['observation'], [5, 6])
   assert step['action'].dtype == np.float32
@@ -48,8 +48,8 @@ def test_build_last_step_uses_zeros_like_the_previous_values():
 
 def test_build_nested_last_step():
   prev = _step(
-      dm_env.transition(1.0, {'a': 1}),
-      {'x': np.ones(3, np.int64), 'y': ('left', b'up', 7, True)})
+    dm_env.transition(1.0, {'a': 1}), {'x': np.ones(3, np.int64), 'y': ('left', b'up', 7, True)}
+  )
   step = rlds_utils.to_rlds_step(prev, None)
   np.testing.assert_array_equal(step['action']['x'], [0, 0, 0])
   assert step['action']['y'] == ('', b'', 0, False)
@@ -83,8 +83,7 @@ def test_terminal_needs_last_and_zero_discount():
   assert not rlds_utils.to_rlds_step(truncated, None)['is_terminal']
   assert rlds_utils.to_rlds_step(terminated, None)['is_terminal']
   assert not rlds_utils.to_rlds_step(mid, None)['is_terminal']
-  array_discount = _step(
-      dm_env.TimeStep(dm_env.StepType.LAST, 1.0, np.zeros(2), 0.0), 1)
+  array_discount = _step(dm_env.TimeStep(dm_env.StepType.LAST, 1.0, np.zeros(2), 0.0), 1)
   assert rlds_utils.to_rlds_step(array_discount, None)['is_terminal']
 
 
@@ -96,8 +95,7 @@ def test_non_dict_custom_data_is_not_merged():
 
 def test_zeros_like_keeps_container_types():
   point = collections.namedtuple('Point', ['x', 'y'])
-  zeros = rlds_utils.zeros_like(
-      collections.OrderedDict(p=point(1.5, 2), l=[np.int8(3)]))
+  zeros = rlds_utils.zeros_like(collections.OrderedDict(p=point(1.5, 2), l=[np.int8(3)]))
   assert isinstance(zeros, collections.OrderedDict)
   assert zeros['p'] == point(0.0, 0) and isinstance(zeros['p'], point)
   assert zeros['l'] == [0] and isinstance(zeros['l'][0], np.int8)
@@ -110,13 +108,19 @@ def test_zeros_like_rejects_unknown_types():
 
 def test_importing_envlogger_and_rlds_utils_does_not_import_tensorflow():
   repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-  code = ('import sys, envlogger\n'
-          'from envlogger.backends import rlds_utils\n'
-          'from envlogger.backends import tfds_backend_testlib\n'
-          'print(sorted(m for m in sys.modules\n'
-          '             if m.split(".")[0] in ("tensorflow",\n'
-          '                                    "tensorflow_datasets")))\n')
-  result = subprocess.run([sys.executable, '-c', code],
-                          env=dict(os.environ, PYTHONPATH=repo),
-                          capture_output=True, text=True, check=True)
+  code = (
+    'import sys, envlogger\n'
+    'from envlogger.backends import rlds_utils\n'
+    'from envlogger.backends import tfds_backend_testlib\n'
+    'print(sorted(m for m in sys.modules\n'
+    '             if m.split(".")[0] in ("tensorflow",\n'
+    '                                    "tensorflow_datasets")))\n'
+  )
+  result = subprocess.run(
+    [sys.executable, '-c', code],
+    env=dict(os.environ, PYTHONPATH=repo),
+    capture_output=True,
+    text=True,
+    check=True,
+  )
   assert result.stdout == '[]\n'

@@ -22,16 +22,15 @@ Scheduler = Callable[[step_data.StepData], bool]
 
 def _check_probability(keep_probability: float) -> None:
   if not 0.0 <= keep_probability <= 1.0:
-    raise ValueError(
-        f'keep_probability must be in [0,1], got: {keep_probability}')
+    raise ValueError(f'keep_probability must be in [0,1], got: {keep_probability}')
 
 
 def _check_index_list(values: Union[List[int], np.ndarray], what: str) -> None:
-  if isinstance(values, np.ndarray) and values.dtype not in (np.int32,
-                                                             np.int64):
+  if isinstance(values, np.ndarray) and values.dtype not in (np.int32, np.int64):
     raise TypeError(
-        f'{what} must be a list of ints or an np.ndarray of dtype int32 or '
-        f'int64, got dtype {values.dtype}')
+      f'{what} must be a list of ints or an np.ndarray of dtype int32 or '
+      f'int64, got dtype {values.dtype}'
+    )
   if len(values) == 0:  # pylint: disable=g-explicit-length-test
     raise ValueError(f'{what} must not be empty')
 
@@ -72,8 +71,7 @@ class NEpisodeScheduler:
 
   def __init__(self, episode_interval: int):
     if episode_interval <= 0:
-      raise ValueError(
-          f'episode_interval must be positive, got: {episode_interval}')
+      raise ValueError(f'episode_interval must be positive, got: {episode_interval}')
     self._episode_interval = episode_interval
     self._episode_counter = 0
 
@@ -148,9 +146,11 @@ class TimeScheduler:
   after a large forward jump it triggers once and re-bases on the new time.
   """
 
-  def __init__(self,
-               interval: Union[datetime.timedelta, float, int],
-               clock: Callable[[], float] = time.monotonic):
+  def __init__(
+    self,
+    interval: Union[datetime.timedelta, float, int],
+    clock: Callable[[], float] = time.monotonic,
+  ):
     """Initializes the scheduler.
 
     Args:

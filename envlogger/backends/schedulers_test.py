@@ -12,8 +12,7 @@ from envlogger.backends import schedulers
 
 
 def _step(step_type: dm_env.StepType) -> step_data.StepData:
-  return step_data.StepData(
-      dm_env.TimeStep(step_type, None, None, None), action=None)
+  return step_data.StepData(dm_env.TimeStep(step_type, None, None, None), action=None)
 
 
 def _episodes(num_episodes: int, length: int = 4):
@@ -26,7 +25,6 @@ def _episodes(num_episodes: int, length: int = 4):
 
 
 class _FakeClock:
-
   def __init__(self, now: float = 0.0):
     self.now = now
 
@@ -119,7 +117,7 @@ def test_n_episode_n(n):
   scheduler = schedulers.NEpisodeScheduler(n)
   decisions = [scheduler(s) for s in _episodes(20, length=5)]
   for episode in range(20):
-    assert decisions[5 * episode:5 * episode + 5] == [episode % n == 0] * 5
+    assert decisions[5 * episode : 5 * episode + 5] == [episode % n == 0] * 5
 
 
 # --- BernoulliEpisodeScheduler ----------------------------------------------
@@ -163,8 +161,7 @@ def test_bernoulli_episodes_fixed_seed_upstream_draw_order():
 # --- ListStepScheduler / ListEpisodeScheduler -------------------------------
 
 
-@pytest.mark.parametrize('cls', [schedulers.ListStepScheduler,
-                                 schedulers.ListEpisodeScheduler])
+@pytest.mark.parametrize('cls', [schedulers.ListStepScheduler, schedulers.ListEpisodeScheduler])
 def test_list_empty(cls):
   with pytest.raises(ValueError):
     cls([])
@@ -172,10 +169,8 @@ def test_list_empty(cls):
     cls(np.array([], dtype=np.int64))
 
 
-@pytest.mark.parametrize('cls', [schedulers.ListStepScheduler,
-                                 schedulers.ListEpisodeScheduler])
-@pytest.mark.parametrize('dtype', [np.float32, np.float64, np.uint8,
-                                   np.int16, np.bool_])
+@pytest.mark.parametrize('cls', [schedulers.ListStepScheduler, schedulers.ListEpisodeScheduler])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64, np.uint8, np.int16, np.bool_])
 def test_list_np_wrong_type(cls, dtype):
   with pytest.raises(TypeError):
     cls(np.array([1, 2], dtype=dtype))
@@ -227,8 +222,9 @@ def test_list_episodes_logspace():
 # --- TimeScheduler ----------------------------------------------------------
 
 
-@pytest.mark.parametrize('interval', [
-    -5, 0, 0.0, -1e-9, datetime.timedelta(seconds=-1), datetime.timedelta(0)])
+@pytest.mark.parametrize(
+  'interval', [-5, 0, 0.0, -1e-9, datetime.timedelta(seconds=-1), datetime.timedelta(0)]
+)
 def test_time_scheduler_invalid_args(interval):
   with pytest.raises(ValueError):
     schedulers.TimeScheduler(interval)
@@ -246,8 +242,7 @@ def test_time_scheduler_logic():
 
 def test_time_scheduler_timedelta_logic():
   clock = _FakeClock(0.0)
-  scheduler = schedulers.TimeScheduler(datetime.timedelta(minutes=10),
-                                       clock=clock)
+  scheduler = schedulers.TimeScheduler(datetime.timedelta(minutes=10), clock=clock)
   assert scheduler._interval_seconds == 600.0  # pylint: disable=protected-access
   clock.now = 599.0
   assert not scheduler()
@@ -257,11 +252,9 @@ def test_time_scheduler_timedelta_logic():
   assert not scheduler()
 
 
-@pytest.mark.parametrize('interval,eps', [
-    (5.0, 1e-6), (datetime.timedelta(microseconds=10), 1e-6)])
+@pytest.mark.parametrize('interval,eps', [(5.0, 1e-6), (datetime.timedelta(microseconds=10), 1e-6)])
 def test_time_scheduler_boundary_is_inclusive(interval, eps):
-  seconds = (interval.total_seconds() if isinstance(interval, datetime.timedelta)
-             else interval)
+  seconds = interval.total_seconds() if isinstance(interval, datetime.timedelta) else interval
   # Base 0 so that the sums below are exact in floating point.
   clock = _FakeClock(0.0)
   scheduler = schedulers.TimeScheduler(interval, clock=clock)
@@ -299,13 +292,18 @@ def test_time_scheduler_default_clock():
   assert not scheduler(_step(dm_env.StepType.MID))
 
 
-@pytest.mark.parametrize('scheduler', [
-    schedulers.NStepScheduler(3), schedulers.BernoulliStepScheduler(0.5, 1),
+@pytest.mark.parametrize(
+  'scheduler',
+  [
+    schedulers.NStepScheduler(3),
+    schedulers.BernoulliStepScheduler(0.5, 1),
     schedulers.NEpisodeScheduler(2),
     schedulers.BernoulliEpisodeScheduler(0.5, 1),
     schedulers.ListStepScheduler([1, 2]),
     schedulers.ListEpisodeScheduler(np.array([0], np.int32)),
-    schedulers.TimeScheduler(5.0)])
+    schedulers.TimeScheduler(5.0),
+  ],
+)
 def test_schedulers_are_picklable_and_keep_state(scheduler):
   steps = list(_episodes(3, length=3))
   for s in steps[:4]:

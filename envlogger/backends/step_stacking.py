@@ -37,8 +37,14 @@ from envlogger import step_data
 Ragged = Union[str, Iterable[str]]
 
 # The top-level fields of a step and their paths (path components).
-TOP_FIELDS = (('timestep', 'step_type'), ('timestep', 'reward'), ('timestep', 'discount'),
-               ('timestep', 'observation'), ('action',), ('custom_data',))
+TOP_FIELDS = (
+  ('timestep', 'step_type'),
+  ('timestep', 'reward'),
+  ('timestep', 'discount'),
+  ('timestep', 'observation'),
+  ('action',),
+  ('custom_data',),
+)
 
 
 def ragged_paths(ragged: Ragged) -> frozenset:
@@ -56,8 +62,14 @@ def ragged_paths(ragged: Ragged) -> frozenset:
 def step_fields(step: step_data.StepData) -> Tuple[Any, ...]:
   """The six top-level values of a step, in TOP_FIELDS order."""
   timestep = step.timestep
-  return (timestep.step_type, timestep.reward, timestep.discount, timestep.observation,
-          step.action, step.custom_data)
+  return (
+    timestep.step_type,
+    timestep.reward,
+    timestep.discount,
+    timestep.observation,
+    step.action,
+    step.custom_data,
+  )
 
 
 def _fill_value(dtype: np.dtype) -> Any:
@@ -113,8 +125,11 @@ class Stacker:
       stacked), to learn the layout of such leaves.
   """
 
-  def __init__(self, ragged: Ragged = (),
-               reference: Optional[Callable[[], Sequence[step_data.StepData]]] = None):
+  def __init__(
+    self,
+    ragged: Ragged = (),
+    reference: Optional[Callable[[], Sequence[step_data.StepData]]] = None,
+  ):
     self._ragged = ragged_paths(ragged)
     self._reference_fn = reference
     self._reference = None
@@ -122,8 +137,9 @@ class Stacker:
     # The exact paths returned as lists by the last stack().
     self.ragged_applied = set()
 
-  def stack(self, steps: Sequence[step_data.StepData],
-            indices: Sequence[int]) -> step_data.StepData:
+  def stack(
+    self, steps: Sequence[step_data.StepData], indices: Sequence[int]
+  ) -> step_data.StepData:
     """`steps` (global indices `indices`, for error messages) as arrays."""
     self._used = set()
     self.ragged_applied = set()
@@ -133,11 +149,14 @@ class Stacker:
       out.append(self.stack_values([x[f] for x in fields], indices, '/'.join(names)))
     unused = self._ragged - self._used
     if unused:
-      raise ValueError(f'ragged names no part of the steps: {sorted(unused)}; paths look like '
-                       "'timestep/observation/<key>', 'action', 'custom_data/<key>/<index>'")
+      raise ValueError(
+        f'ragged names no part of the steps: {sorted(unused)}; paths look like '
+        "'timestep/observation/<key>', 'action', 'custom_data/<key>/<index>'"
+      )
     step_type, reward, discount, observation, action, custom_data = out
-    return step_data.StepData(dm_env.TimeStep(step_type, reward, discount, observation), action,
-                              custom_data)
+    return step_data.StepData(
+      dm_env.TimeStep(step_type, reward, discount, observation), action, custom_data
+    )
 
   def is_ragged(self, path: str) -> bool:
     """Whether `path` (or a prefix of it) is to be returned as a list."""
@@ -164,27 +183,35 @@ class Stacker:
     keys = [k for k, _ in _children(template, kind)]
     for i, value in enumerate(values):
       if value is None:
-        raise ValueError(f"'{path}' changes between steps: step {indices[i]} has None, step "
-                         f'{indices[first]} a {kind}; pass ragged=({path!r},) to get a list')
+        raise ValueError(
+          f"'{path}' changes between steps: step {indices[i]} has None, step "
+          f'{indices[first]} a {kind}; pass ragged=({path!r},) to get a list'
+        )
       if _kind(value) != kind or (
-          len(value) != len(keys) or (kind == 'dict' and set(value) != set(keys))):
-        raise ValueError(f"'{path}' changes between steps: step {indices[i]} has "
-                         f'{_summary(value)}, step {indices[first]} {_summary(template)}; '
-                         f'pass ragged=({path!r},) to get a list')
+        len(value) != len(keys) or (kind == 'dict' and set(value) != set(keys))
+      ):
+        raise ValueError(
+          f"'{path}' changes between steps: step {indices[i]} has "
+          f'{_summary(value)}, step {indices[first]} {_summary(template)}; '
+          f'pass ragged=({path!r},) to get a list'
+        )
     items = []
     for key in keys:
       items.append((key, self.stack_values([v[key] for v in values], indices, f'{path}/{key}')))
     return _rebuild(kind, items)
 
-  def _stack_leaf(self, values: Sequence[Any], indices: Sequence[int], path: str,
-                  first: int) -> np.ndarray:
+  def _stack_leaf(
+    self, values: Sequence[Any], indices: Sequence[int], path: str, first: int
+  ) -> np.ndarray:
     arrays = [None if v is None else np.asarray(v) for v in values]
     layout = arrays[first]
     for i, array in enumerate(arrays):
       if array is not None and not _same_layout(array, layout):
-        raise ValueError(f"Leaf '{path}' changes between steps: step {indices[i]} has "
-                         f'{_describe(array)}, step {indices[first]} {_describe(layout)}; '
-                         f'pass ragged=({path!r},) to get a list')
+        raise ValueError(
+          f"Leaf '{path}' changes between steps: step {indices[i]} has "
+          f'{_describe(array)}, step {indices[first]} {_describe(layout)}; '
+          f'pass ragged=({path!r},) to get a list'
+        )
     if first == 0 and all(a is not None for a in arrays):
       return np.stack(arrays)
     dtype = np.result_type(*[a.dtype for a in arrays if a is not None])
@@ -202,8 +229,8 @@ class Stacker:
     if self._reference is None:
       self._reference = [step_fields(s) for s in self._reference_fn()]
     parts = path.split('/')
-    top = next(f for f, names in enumerate(TOP_FIELDS) if parts[:len(names)] == list(names))
-    keys = parts[len(TOP_FIELDS[top]):]
+    top = next(f for f, names in enumerate(TOP_FIELDS) if parts[: len(names)] == list(names))
+    keys = parts[len(TOP_FIELDS[top]) :]
     values = []
     for fields in self._reference:
       value = fields[top]
@@ -241,8 +268,9 @@ def _fill_like(layout: Any, count: int, path: str, ragged: set) -> Any:
   if isinstance(layout, np.ndarray):
     return np.full((count,) + layout.shape[1:], _fill_value(layout.dtype), layout.dtype)
   kind = _kind(layout)
-  return _rebuild(kind, [(k, _fill_like(v, count, f'{path}/{k}', ragged))
-                         for k, v in _children(layout, kind)])
+  return _rebuild(
+    kind, [(k, _fill_like(v, count, f'{path}/{k}', ragged)) for k, v in _children(layout, kind)]
+  )
 
 
 def _summary(value: Any) -> str:
@@ -267,8 +295,9 @@ def take_rows(step: step_data.StepData, rows: np.ndarray, ragged: Iterable[str])
   fields = step_fields(step)
   out = [_take(fields[f], rows, ragged, '/'.join(names)) for f, names in enumerate(TOP_FIELDS)]
   step_type, reward, discount, observation, action, custom_data = out
-  return step_data.StepData(dm_env.TimeStep(step_type, reward, discount, observation), action,
-                            custom_data)
+  return step_data.StepData(
+    dm_env.TimeStep(step_type, reward, discount, observation), action, custom_data
+  )
 
 
 def _take(tree: Any, rows: np.ndarray, ragged: frozenset, path: str) -> Any:

@@ -48,8 +48,10 @@ class Windows:
     if not len(counts):
       raise ValueError('The dataset has no episodes to take windows from')
     if self.count == 0:
-      raise ValueError(f'seq_len={seq_len} is longer than every episode (the longest has '
-                       f'{int(np.max(lengths))} steps)')
+      raise ValueError(
+        f'seq_len={seq_len} is longer than every episode (the longest has '
+        f'{int(np.max(lengths))} steps)'
+      )
 
   def first_steps(self, windows: np.ndarray) -> np.ndarray:
     """Global index of the first step of each window number in `windows`."""

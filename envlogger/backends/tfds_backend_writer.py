@@ -33,7 +33,9 @@ from envlogger import extras
 from envlogger.backends import rlds_utils
 import numpy as np
 
-tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.backends.tfds_backend_writer', 'TensorFlow Datasets')
+tfds = extras.import_extra(
+  'tensorflow_datasets', 'tf', 'envlogger.backends.tfds_backend_writer', 'TensorFlow Datasets'
+)
 
 DatasetConfig = tfds.rlds.rlds_base.DatasetConfig
 
@@ -79,8 +81,7 @@ def loadable_step_feature(feature: Any) -> Any:
     feature: a step feature of a DatasetConfig (a FeatureConnector or a
       dtype); anything without a fixed-length Sequence is returned as is.
   """
-  if (isinstance(feature, tfds.features.Sequence) and
-      not isinstance(feature, tfds.features.Dataset)):
+  if isinstance(feature, tfds.features.Sequence) and not isinstance(feature, tfds.features.Dataset):
     inner = loadable_step_feature(feature.feature)
     if feature._length is None and inner is feature.feature:  # pylint: disable=protected-access
       return feature
@@ -99,22 +100,23 @@ def _loadable_config(ds_config: DatasetConfig) -> DatasetConfig:
   """`ds_config` with `loadable_step_feature` applied to every step feature."""
   step_metadata = ds_config.step_metadata_info
   return dataclasses.replace(
-      ds_config,
-      observation_info=loadable_step_feature(ds_config.observation_info),
-      action_info=loadable_step_feature(ds_config.action_info),
-      reward_info=loadable_step_feature(ds_config.reward_info),
-      discount_info=loadable_step_feature(ds_config.discount_info),
-      step_metadata_info=(None if step_metadata is None else {
-          k: loadable_step_feature(v) for k, v in step_metadata.items()
-      }))
+    ds_config,
+    observation_info=loadable_step_feature(ds_config.observation_info),
+    action_info=loadable_step_feature(ds_config.action_info),
+    reward_info=loadable_step_feature(ds_config.reward_info),
+    discount_info=loadable_step_feature(ds_config.discount_info),
+    step_metadata_info=(
+      None
+      if step_metadata is None
+      else {k: loadable_step_feature(v) for k, v in step_metadata.items()}
+    ),
+  )
 
 
 def _to_json_value(value: Any, path: str) -> Any:
   """`value` with numpy values/containers turned into JSON-serializable ones."""
   if isinstance(value, dict):
-    return {
-        str(k): _to_json_value(v, f'{path}[{k!r}]') for k, v in value.items()
-    }
+    return {str(k): _to_json_value(v, f'{path}[{k!r}]') for k, v in value.items()}
   if isinstance(value, (list, tuple)):
     return [_to_json_value(v, f'{path}[{i}]') for i, v in enumerate(value)]
   if isinstance(value, np.ndarray):
@@ -125,12 +127,14 @@ def _to_json_value(value: Any, path: str) -> Any:
     try:
       return value.decode('utf-8')
     except UnicodeDecodeError:
-      raise TypeError(f'{path}: non-UTF-8 bytes cannot be stored in the TFDS '
-                      'dataset metadata (JSON)') from None
+      raise TypeError(
+        f'{path}: non-UTF-8 bytes cannot be stored in the TFDS dataset metadata (JSON)'
+      ) from None
   if value is None or isinstance(value, (bool, int, float, str)):
     return value
-  raise TypeError(f'{path}: {type(value).__name__} cannot be stored in the '
-                  'TFDS dataset metadata (JSON)')
+  raise TypeError(
+    f'{path}: {type(value).__name__} cannot be stored in the TFDS dataset metadata (JSON)'
+  )
 
 
 def dataset_metadata_to_json(metadata: Any) -> Dict[str, Any]:
@@ -167,8 +171,7 @@ class _SequentialWriter(tfds.core.SequentialWriter):
 
   def _write_splits_metadata(self) -> None:
     state = {
-        name: (tuple(split.info.shard_lengths), split.closed)
-        for name, split in self._splits.items()
+      name: (tuple(split.info.shard_lengths), split.closed) for name, split in self._splits.items()
     }
     if state != self._written_state:
       super()._write_splits_metadata()
@@ -196,22 +199,22 @@ class _Episode:
     self.finished = step.timestep.last()
 
   def rlds_steps(self, placeholders: Dict[str, Any]) -> List[rlds_utils.Step]:
-    return self.steps + [
-        rlds_utils.to_rlds_step(self.prev_step, None, placeholders)
-    ]
+    return self.steps + [rlds_utils.to_rlds_step(self.prev_step, None, placeholders)]
 
 
 class TFDSBackendWriter(backend_writer.BackendWriter):
   """Writes RLDS episodes with TFDS's `SequentialWriter` (TFRecord files)."""
 
-  def __init__(self,
-               data_directory: str,
-               ds_config: DatasetConfig,
-               max_episodes_per_file: int = 1000,
-               split_name: Optional[str] = None,
-               version: str = '0.0.1',
-               store_ds_metadata: bool = False,
-               **base_kwargs):
+  def __init__(
+    self,
+    data_directory: str,
+    ds_config: DatasetConfig,
+    max_episodes_per_file: int = 1000,
+    split_name: Optional[str] = None,
+    version: str = '0.0.1',
+    store_ds_metadata: bool = False,
+    **base_kwargs,
+  ):
     """Creates the dataset in `data_directory` (replacing one already there).
 
     Args:
@@ -235,8 +238,7 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
     super().__init__(**base_kwargs)
     self._closed = True  # until fully constructed; close() is then a no-op
     if max_episodes_per_file <= 0:
-      raise ValueError(
-          f'max_episodes_per_file must be positive, got {max_episodes_per_file}')
+      raise ValueError(f'max_episodes_per_file must be positive, got {max_episodes_per_file}')
     self._split_name = split_name or 'train'
     self._data_directory = data_directory
     tfds.core.Path(data_directory).mkdir(parents=True, exist_ok=True)
@@ -244,26 +246,28 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
     if store_ds_metadata and self._metadata is not None:
       ds_metadata = dataset_metadata_to_json(self._metadata)
     elif self._metadata:
-      logging.info('TFDSBackendWriter: dataset metadata not stored '
-                   '(store_ds_metadata=False)')
+      logging.info('TFDSBackendWriter: dataset metadata not stored (store_ds_metadata=False)')
     identity = tfds.core.dataset_info.DatasetIdentity(
-        name=ds_config.name,
-        version=tfds.core.Version(version),
-        data_dir=data_directory,
-        module_name='')
+      name=ds_config.name,
+      version=tfds.core.Version(version),
+      data_dir=data_directory,
+      module_name='',
+    )
     self._ds_info = tfds.rlds.rlds_base.build_info(
-        _loadable_config(ds_config), identity, ds_metadata)
+      _loadable_config(ds_config), identity, ds_metadata
+    )
     # From the config as given: a Sequence's declared length still counts.
     self._placeholders = {
-        key: zeros_for_feature(feature) for key, feature in (
-            ('action', ds_config.action_info),
-            ('reward', ds_config.reward_info),
-            ('discount', ds_config.discount_info)) if feature
+      key: zeros_for_feature(feature)
+      for key, feature in (
+        ('action', ds_config.action_info),
+        ('reward', ds_config.reward_info),
+        ('discount', ds_config.discount_info),
+      )
+      if feature
     }
-    self._episode_metadata_keys = frozenset(
-        k for k in self._ds_info.features if k != 'steps')
-    self._writer = _SequentialWriter(
-        self._ds_info, max_episodes_per_file, file_format='tfrecord')
+    self._episode_metadata_keys = frozenset(k for k in self._ds_info.features if k != 'steps')
+    self._writer = _SequentialWriter(self._ds_info, max_episodes_per_file, file_format='tfrecord')
     self._writer.initialize_splits([self._split_name])
     self._episode: Optional[_Episode] = None
     self._num_episodes_written = 0
@@ -278,8 +282,7 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
     """Episodes handed to TFDS (and flushed) so far."""
     return self._num_episodes_written
 
-  def _record_step(self, data: step_data.StepData,
-                   is_new_episode: bool) -> None:
+  def _record_step(self, data: step_data.StepData, is_new_episode: bool) -> None:
     self._check_open()
     if is_new_episode or self._episode is None:
       self._write_episode()
@@ -305,17 +308,21 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
     if self._episode is None:
       if self._num_episodes_written:
         raise ValueError(
-            f'set_episode_metadata: episode {self._num_episodes_written - 1} '
-            'was already written when it finished; set its metadata before '
-            'or right after its LAST step')
-      raise ValueError('set_episode_metadata: no episode is being recorded '
-                       '(record its first step before its metadata)')
+          f'set_episode_metadata: episode {self._num_episodes_written - 1} '
+          'was already written when it finished; set its metadata before '
+          'or right after its LAST step'
+        )
+      raise ValueError(
+        'set_episode_metadata: no episode is being recorded '
+        '(record its first step before its metadata)'
+      )
     if not isinstance(data, dict) or set(data) != self._episode_metadata_keys:
       got = sorted(data) if isinstance(data, dict) else type(data).__name__
       raise ValueError(
-          'set_episode_metadata: expected a dict with the keys of the '
-          f'DatasetConfig episode_metadata_info '
-          f'{sorted(self._episode_metadata_keys)}, got {got}')
+        'set_episode_metadata: expected a dict with the keys of the '
+        f'DatasetConfig episode_metadata_info '
+        f'{sorted(self._episode_metadata_keys)}, got {got}'
+      )
     self._episode.metadata = data
     if self._episode.finished:
       self._write_episode()
@@ -328,18 +335,17 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
     index = self._num_episodes_written
     if self._episode_metadata_keys and episode.metadata is None:
       raise ValueError(
-          f'episode {index}: the DatasetConfig declares episode metadata '
-          f'{sorted(self._episode_metadata_keys)} but none was set')
-    example = {
-        'steps': episode.rlds_steps(self._placeholders),
-        **(episode.metadata or {})
-    }
+        f'episode {index}: the DatasetConfig declares episode metadata '
+        f'{sorted(self._episode_metadata_keys)} but none was set'
+      )
+    example = {'steps': episode.rlds_steps(self._placeholders), **(episode.metadata or {})}
     try:
       self._writer.add_examples({self._split_name: [example]})
     except Exception as e:  # pylint: disable=broad-except
       raise ValueError(
-          f'episode {index} cannot be encoded with the DatasetConfig\'s '
-          f'features: {self._locate_encoding_error(example)}') from e
+        f"episode {index} cannot be encoded with the DatasetConfig's "
+        f'features: {self._locate_encoding_error(example)}'
+      ) from e
     self._num_episodes_written += 1
     self._writer.flush()
 
@@ -357,8 +363,10 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
           return f'step {i}, {key!r}: {type(e).__name__}: {e}'
       extra = sorted(set(step) - set(step_features))
       if extra:
-        return (f'step {i}: keys {extra} are not features of the steps '
-                '(declare them in step_metadata_info)')
+        return (
+          f'step {i}: keys {extra} are not features of the steps '
+          '(declare them in step_metadata_info)'
+        )
     for key in self._episode_metadata_keys:
       try:
         features[key].encode_example(example[key])
@@ -379,5 +387,6 @@ class TFDSBackendWriter(backend_writer.BackendWriter):
     finally:
       self._closed = True
       self._writer.close_all()
-      logging.info('TFDSBackendWriter: %d episodes in %s',
-                   self._num_episodes_written, self._data_directory)
+      logging.info(
+        'TFDSBackendWriter: %d episodes in %s', self._num_episodes_written, self._data_directory
+      )

@@ -75,15 +75,27 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return Status(); }
-inline Status InvalidArgumentError(std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); }
+inline Status InvalidArgumentError(std::string m) {
+  return Status(StatusCode::kInvalidArgument, std::move(m));
+}
 inline Status NotFoundError(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
-inline Status AlreadyExistsError(std::string m) { return Status(StatusCode::kAlreadyExists, std::move(m)); }
-inline Status FailedPreconditionError(std::string m) { return Status(StatusCode::kFailedPrecondition, std::move(m)); }
-inline Status OutOfRangeError(std::string m) { return Status(StatusCode::kOutOfRange, std::move(m)); }
-inline Status UnimplementedError(std::string m) { return Status(StatusCode::kUnimplemented, std::move(m)); }
+inline Status AlreadyExistsError(std::string m) {
+  return Status(StatusCode::kAlreadyExists, std::move(m));
+}
+inline Status FailedPreconditionError(std::string m) {
+  return Status(StatusCode::kFailedPrecondition, std::move(m));
+}
+inline Status OutOfRangeError(std::string m) {
+  return Status(StatusCode::kOutOfRange, std::move(m));
+}
+inline Status UnimplementedError(std::string m) {
+  return Status(StatusCode::kUnimplemented, std::move(m));
+}
 inline Status InternalError(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 inline Status DataLossError(std::string m) { return Status(StatusCode::kDataLoss, std::move(m)); }
-inline Status ResourceExhaustedError(std::string m) { return Status(StatusCode::kResourceExhausted, std::move(m)); }
+inline Status ResourceExhaustedError(std::string m) {
+  return Status(StatusCode::kResourceExhausted, std::move(m));
+}
 inline Status UnknownError(std::string m) { return Status(StatusCode::kUnknown, std::move(m)); }
 
 // Maps an errno value to a Status: ENOENT -> NOT_FOUND, EACCES/EPERM ->
@@ -97,7 +109,8 @@ template <typename T>
 class [[nodiscard]] StatusOr {
  public:
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design.
-    if (status_.ok()) status_ = InternalError("StatusOr constructed from an OK status without a value");
+    if (status_.ok())
+      status_ = InternalError("StatusOr constructed from an OK status without a value");
   }
   StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design.
 
@@ -124,18 +137,18 @@ class [[nodiscard]] StatusOr {
 // Returns from the enclosing function if `expr` yields a non-OK Status. Binds
 // `expr` by reference, so that checking a Status held elsewhere (e.g. a
 // reader's status()) copies it only when it is returned.
-#define RETURN_IF_ERROR(expr)                                           \
-  do {                                                                  \
-    const ::envlogger::Status& _envlogger_status = (expr);     \
-    if (!_envlogger_status.ok()) return _envlogger_status;              \
+#define RETURN_IF_ERROR(expr)                              \
+  do {                                                     \
+    const ::envlogger::Status& _envlogger_status = (expr); \
+    if (!_envlogger_status.ok()) return _envlogger_status; \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a StatusOr or returns
 // its error.
-#define ASSIGN_OR_RETURN(lhs, expr)                                                    \
-  auto ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__) = (expr);              \
-  if (!ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__).ok())                  \
-    return ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__).status();          \
+#define ASSIGN_OR_RETURN(lhs, expr)                                           \
+  auto ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__) = (expr);     \
+  if (!ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__).ok())         \
+    return ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__).status(); \
   lhs = std::move(ENVLOGGER_STATUS_CONCAT_(_envlogger_statusor_, __LINE__)).value()
 
 #endif  // ENVLOGGER_BASE_STATUS_H_

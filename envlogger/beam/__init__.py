@@ -22,8 +22,7 @@ Needs `pip install envlogger[beam]`.
 try:
   import apache_beam  # pylint: disable=g-import-not-at-top,unused-import  # noqa: F401
 except ImportError as e:
-  raise ImportError(
-      f'envlogger.beam needs Apache Beam: pip install envlogger[beam] ({e})') from e
+  raise ImportError(f'envlogger.beam needs Apache Beam: pip install envlogger[beam] ({e})') from e
 
 from envlogger.beam.read import ReadEpisodes  # pylint: disable=g-import-not-at-top
 from envlogger.beam.stats import ComputeStats  # pylint: disable=g-import-not-at-top

@@ -34,13 +34,20 @@ def make_options(beam_args: Sequence[str] = ()) -> options_lib.PipelineOptions:
   """Pipeline options from command-line style `beam_args`, DirectRunner multi-process by default."""
   args = list(beam_args)
   if not any(a == '--runner' or a.startswith('--runner=') for a in args):
-    args += ['--runner=DirectRunner', '--direct_running_mode=multi_processing',
-             f'--direct_num_workers={os.cpu_count() or 1}']
+    args += [
+      '--runner=DirectRunner',
+      '--direct_running_mode=multi_processing',
+      f'--direct_num_workers={os.cpu_count() or 1}',
+    ]
   return options_lib.PipelineOptions(args)
 
 
-def convert_to_riegeli(source: Any, output: str, max_episodes_per_file: int = 10000,
-                       options: Optional[options_lib.PipelineOptions] = None) -> None:
+def convert_to_riegeli(
+  source: Any,
+  output: str,
+  max_episodes_per_file: int = 10000,
+  options: Optional[options_lib.PipelineOptions] = None,
+) -> None:
   """Merges and reshards `source` into the root `output` (one writer per bundle).
 
   Raises:
@@ -49,22 +56,27 @@ def convert_to_riegeli(source: Any, output: str, max_episodes_per_file: int = 10
   with reader_lib.Reader(source) as reader:
     metadata = reader.metadata()
   with beam.Pipeline(options=options or make_options()) as pipeline:
-    _ = (pipeline
-         | 'ReadEpisodes' >> read.ReadEpisodes(source, arrays=False)
-         | 'WriteDataset' >> write.WriteDataset(output, metadata, max_episodes_per_file))
+    _ = (
+      pipeline
+      | 'ReadEpisodes' >> read.ReadEpisodes(source, arrays=False)
+      | 'WriteDataset' >> write.WriteDataset(output, metadata, max_episodes_per_file)
+    )
 
 
-def compute_stats(source: Any, output: Optional[str] = None,
-                  options: Optional[options_lib.PipelineOptions] = None) -> Dict[str, Any]:
+def compute_stats(
+  source: Any, output: Optional[str] = None, options: Optional[options_lib.PipelineOptions] = None
+) -> Dict[str, Any]:
   """Statistics of `source` (see `ComputeStats`), also written as JSON to `output` if given."""
   with tempfile.TemporaryDirectory() as tmp:
     prefix = os.path.join(tmp, 'stats')
     with beam.Pipeline(options=options or make_options()) as pipeline:
-      _ = (pipeline
-           | 'ReadEpisodes' >> read.ReadEpisodes(source, arrays=False)
-           | 'Stats' >> stats_lib.ComputeStats()
-           | 'Json' >> beam.Map(json.dumps, sort_keys=True)
-           | 'Write' >> beam.io.WriteToText(prefix, shard_name_template=''))
+      _ = (
+        pipeline
+        | 'ReadEpisodes' >> read.ReadEpisodes(source, arrays=False)
+        | 'Stats' >> stats_lib.ComputeStats()
+        | 'Json' >> beam.Map(json.dumps, sort_keys=True)
+        | 'Write' >> beam.io.WriteToText(prefix, shard_name_template='')
+      )
     with open(prefix) as f:
       result = json.loads(f.read())
   if output:
@@ -75,8 +87,9 @@ def compute_stats(source: Any, output: Optional[str] = None,
 
 def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
-      prog='python -m envlogger.beam',
-      description='Beam pipelines over envlogger datasets; other --options go to Beam.')
+    prog='python -m envlogger.beam',
+    description='Beam pipelines over envlogger datasets; other --options go to Beam.',
+  )
   commands = parser.add_subparsers(dest='command', required=True)
   convert = commands.add_parser('convert', help='convert a dataset, root or glob')
   convert.add_argument('source')
@@ -100,8 +113,9 @@ def main(argv: Optional[List[str]] = None) -> int:
   elif args.to == 'riegeli':
     convert_to_riegeli(args.source, args.output, args.max_episodes_per_file, options)
   else:
-    print(rlds.write_rlds(args.source, args.output, args.dataset_name, args.version,
-                          options=options))
+    print(
+      rlds.write_rlds(args.source, args.output, args.dataset_name, args.version, options=options)
+    )
   return 0
 
 

@@ -29,13 +29,19 @@ class ReadEpisodes(beam.PTransform):
   (`Reader.episode_origin`), 'first_step' (global index of its first step).
   """
 
-  def __init__(self, source: Any, arrays: bool = True,
-               max_episodes_per_unit: int = work_units.DEFAULT_MAX_EPISODES,
-               max_steps_per_unit: int = work_units.DEFAULT_MAX_STEPS):
+  def __init__(
+    self,
+    source: Any,
+    arrays: bool = True,
+    max_episodes_per_unit: int = work_units.DEFAULT_MAX_EPISODES,
+    max_steps_per_unit: int = work_units.DEFAULT_MAX_STEPS,
+  ):
     super().__init__()
     if max_episodes_per_unit < 1 or max_steps_per_unit < 1:
-      raise ValueError(f'max_episodes_per_unit ({max_episodes_per_unit}) and '
-                       f'max_steps_per_unit ({max_steps_per_unit}) must be >= 1')
+      raise ValueError(
+        f'max_episodes_per_unit ({max_episodes_per_unit}) and '
+        f'max_steps_per_unit ({max_steps_per_unit}) must be >= 1'
+      )
     self._source = source
     self._arrays = arrays
     self._max_episodes = max_episodes_per_unit
@@ -43,8 +49,10 @@ class ReadEpisodes(beam.PTransform):
 
   def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
     max_episodes, max_steps, arrays = self._max_episodes, self._max_steps, self._arrays
-    return (pbegin
-            | 'Source' >> beam.Create([self._source])
-            | 'Plan' >> beam.FlatMap(work_units.plan, max_episodes, max_steps)
-            | 'Distribute' >> beam.Reshuffle()
-            | 'Read' >> beam.FlatMap(work_units.read_unit, arrays))
+    return (
+      pbegin
+      | 'Source' >> beam.Create([self._source])
+      | 'Plan' >> beam.FlatMap(work_units.plan, max_episodes, max_steps)
+      | 'Distribute' >> beam.Reshuffle()
+      | 'Read' >> beam.FlatMap(work_units.read_unit, arrays)
+    )

@@ -18,9 +18,11 @@ from envlogger import reader as reader_lib
 from envlogger.beam import read
 
 
-def _rlds_example(episode: Dict[str, Any], placeholders: Dict[str, Any],
-                  with_metadata: bool) -> Iterator[Tuple[int, Dict[str, Any]]]:
+def _rlds_example(
+  episode: Dict[str, Any], placeholders: Dict[str, Any], with_metadata: bool
+) -> Iterator[Tuple[int, Dict[str, Any]]]:
   from envlogger.backends import rlds_utils  # pylint: disable=g-import-not-at-top
+
   steps = episode['steps']
   rlds_steps = [rlds_utils.to_rlds_step(steps[i], steps[i + 1]) for i in range(len(steps) - 1)]
   rlds_steps.append(rlds_utils.to_rlds_step(steps[-1], None, placeholders))
@@ -40,14 +42,21 @@ class _RldsExamples(beam.PTransform):
     self._with_metadata = with_metadata
 
   def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-    return (pbegin
-            | 'ReadEpisodes' >> read.ReadEpisodes(self._source, arrays=False)
-            | 'ToRlds' >> beam.FlatMap(_rlds_example, self._placeholders, self._with_metadata))
+    return (
+      pbegin
+      | 'ReadEpisodes' >> read.ReadEpisodes(self._source, arrays=False)
+      | 'ToRlds' >> beam.FlatMap(_rlds_example, self._placeholders, self._with_metadata)
+    )
 
 
-def write_rlds(source: Any, output_dir: str, dataset_name: str = 'envlogger_dataset',
-               version: str = '0.0.1', split: str = 'train',
-               options: Optional[beam.options.pipeline_options.PipelineOptions] = None) -> str:
+def write_rlds(
+  source: Any,
+  output_dir: str,
+  dataset_name: str = 'envlogger_dataset',
+  version: str = '0.0.1',
+  split: str = 'train',
+  options: Optional[beam.options.pipeline_options.PipelineOptions] = None,
+) -> str:
   """Converts `source` into the TFDS dataset `<output_dir>/<dataset_name>/<version>`.
 
   Returns that directory (open it with `tfds.builder_from_directory`).
@@ -61,22 +70,33 @@ def write_rlds(source: Any, output_dir: str, dataset_name: str = 'envlogger_data
     from envlogger.backends import tfds_backend_writer  # pylint: disable=g-import-not-at-top
     from envlogger.tools import convert_riegeli_to_tfds  # pylint: disable=g-import-not-at-top
   except ImportError as e:
-    raise ImportError('Converting to RLDS needs TensorFlow Datasets: '
-                      f'pip install envlogger[beam,tf] ({e})') from e
+    raise ImportError(
+      f'Converting to RLDS needs TensorFlow Datasets: pip install envlogger[beam,tf] ({e})'
+    ) from e
   with reader_lib.Reader(source) as reader:
     config = convert_riegeli_to_tfds.dataset_config_from_reader(reader, dataset_name)
   identity = tfds.core.dataset_info.DatasetIdentity(
-      name=dataset_name, version=tfds.core.Version(version), data_dir=output_dir, module_name='')
+    name=dataset_name, version=tfds.core.Version(version), data_dir=output_dir, module_name=''
+  )
   loadable = tfds_backend_writer._loadable_config(config)  # pylint: disable=protected-access
   features = tfds.rlds.rlds_base.build_info(loadable, identity, None).features
-  placeholders = {key: tfds_backend_writer.zeros_for_feature(feature) for key, feature in (
-      ('action', config.action_info), ('reward', config.reward_info),
-      ('discount', config.discount_info)) if feature}
+  placeholders = {
+    key: tfds_backend_writer.zeros_for_feature(feature)
+    for key, feature in (
+      ('action', config.action_info),
+      ('reward', config.reward_info),
+      ('discount', config.discount_info),
+    )
+    if feature
+  }
   builder = _adhoc_builder_class(tfds)(
-      name=dataset_name, version=version, features=features,
-      split_datasets={split: _RldsExamples(source, placeholders,
-                                           bool(config.episode_metadata_info))},
-      data_dir=output_dir, disable_shuffling=True)
+    name=dataset_name,
+    version=version,
+    features=features,
+    split_datasets={split: _RldsExamples(source, placeholders, bool(config.episode_metadata_info))},
+    data_dir=output_dir,
+    disable_shuffling=True,
+  )
   if builder.is_prepared():
     raise RuntimeError(f'The TFDS dataset {builder.data_path} already exists')
   builder.download_and_prepare(download_config=tfds.download.DownloadConfig(beam_options=options))

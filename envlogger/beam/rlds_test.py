@@ -27,19 +27,24 @@ def test_root_to_rlds_and_back(tmp_path):
     for episode, rlds_episode in zip(reader.episodes, episodes):
       rows = list(rlds_episode['steps'])
       steps = {key: np.stack([row[key] for row in rows]) for key in rows[0]}
-      np.testing.assert_array_equal(steps['observation'],
-                                    np.stack([s.timestep.observation for s in episode]))
+      np.testing.assert_array_equal(
+        steps['observation'], np.stack([s.timestep.observation for s in episode])
+      )
       # RLDS step i holds the action and reward that followed observation i.
       np.testing.assert_array_equal(steps['action'][:-1], [s.action for s in episode[1:]])
       np.testing.assert_array_equal(steps['reward'][:-1], [s.timestep.reward for s in episode[1:]])
       assert list(steps['is_first']) == [True] + [False] * (len(episode) - 1)
       assert bool(steps['is_last'][-1]) == episode[-1].timestep.last()
     specs = convert_tfds_to_riegeli.recorded_environment_specs(
-        {'environment_specs': reader.metadata()['environment_specs']})
+      {'environment_specs': reader.metadata()['environment_specs']}
+    )
     back = str(tmp_path / 'back')
     convert_tfds_to_riegeli.convert_tf_dataset_to_riegeli(
-        builder.as_dataset(split='train'), back, features=builder.info.features,
-        environment_specs=specs)
+      builder.as_dataset(split='train'),
+      back,
+      features=builder.info.features,
+      environment_specs=specs,
+    )
     with envlogger.Reader(back) as copy:
       assert len(copy.steps) == len(reader.steps)
       for a, b in zip(copy.steps, reader.steps):

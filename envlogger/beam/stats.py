@@ -90,9 +90,13 @@ class _StatsFn(beam.CombineFn):
       if not count:
         continue
       mean = total / count
-      out[name] = {'count': int(count), 'mean': mean,
-                   'std': math.sqrt(max(squares / count - mean * mean, 0.0)),
-                   'min': low, 'max': high}
+      out[name] = {
+        'count': int(count),
+        'mean': mean,
+        'std': math.sqrt(max(squares / count - mean * mean, 0.0)),
+        'min': low,
+        'max': high,
+      }
     return out
 
 

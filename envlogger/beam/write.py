@@ -25,7 +25,7 @@ def _unflatten(columns: Dict[str, np.ndarray], prefix: str, row: int) -> Any:
   start = prefix + '/'
   for name in columns:
     if name.startswith(start):
-      key = name[len(start):].split('/', 1)[0]
+      key = name[len(start) :].split('/', 1)[0]
       nested[key] = None
   if not nested:
     return None
@@ -47,19 +47,31 @@ def steps_of(episode: Dict[str, Any]) -> list:
     step_type = dm_env.StepType(int(steps['step_type'][row]))
     first = step_type == dm_env.StepType.FIRST
     timestep = dm_env.TimeStep(
-        step_type, None if first else _unflatten(steps, 'reward', row),
-        None if first else _unflatten(steps, 'discount', row),
-        _unflatten(steps, 'observation', row))
-    result.append(step_data.StepData(timestep, None if first else _unflatten(steps, 'action', row),
-                                     _unflatten(steps, 'custom_data', row)))
+      step_type,
+      None if first else _unflatten(steps, 'reward', row),
+      None if first else _unflatten(steps, 'discount', row),
+      _unflatten(steps, 'observation', row),
+    )
+    result.append(
+      step_data.StepData(
+        timestep,
+        None if first else _unflatten(steps, 'action', row),
+        _unflatten(steps, 'custom_data', row),
+      )
+    )
   return result
 
 
 class _WriteBundles(beam.DoFn):
   """Writes each bundle's episodes into a new writer directory of the root."""
 
-  def __init__(self, path: str, metadata: Optional[Dict[str, Any]], max_episodes_per_file: int,
-               writer_options: str):
+  def __init__(
+    self,
+    path: str,
+    metadata: Optional[Dict[str, Any]],
+    max_episodes_per_file: int,
+    writer_options: str,
+  ):
     super().__init__()
     self._path = path
     self._metadata = metadata
@@ -81,8 +93,11 @@ class _WriteBundles(beam.DoFn):
     self._name = writer_names.unique_writer_name(prefix)
     os.makedirs(self._path, exist_ok=True)
     self._writer = riegeli_backend_writer.RiegeliBackendWriter(
-        os.path.join(self._path, _TMP_PREFIX + self._name), metadata=self._metadata,
-        max_episodes_per_file=self._max_episodes_per_file, writer_options=self._writer_options)
+      os.path.join(self._path, _TMP_PREFIX + self._name),
+      metadata=self._metadata,
+      max_episodes_per_file=self._max_episodes_per_file,
+      writer_options=self._writer_options,
+    )
 
   def process(self, episode: Dict[str, Any]) -> Iterator[Any]:
     if self._writer is None:
@@ -128,9 +143,13 @@ class WriteDataset(beam.PTransform):
     writer_options: Riegeli options of the shard files.
   """
 
-  def __init__(self, path: str, metadata: Optional[Dict[str, Any]] = None,
-               max_episodes_per_file: int = 10000,
-               writer_options: str = riegeli_backend_writer.DEFAULT_WRITER_OPTIONS):
+  def __init__(
+    self,
+    path: str,
+    metadata: Optional[Dict[str, Any]] = None,
+    max_episodes_per_file: int = 10000,
+    writer_options: str = riegeli_backend_writer.DEFAULT_WRITER_OPTIONS,
+  ):
     super().__init__()
     if not isinstance(path, (str, os.PathLike)):
       raise TypeError(f'path must be a str or os.PathLike, not {type(path).__name__}')

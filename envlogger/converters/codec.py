@@ -46,18 +46,18 @@ _DOUBLE_VALUES_FIELD = 2
 _BOOL_VALUES_FIELD = 7
 
 _SMALL_INT_FIELDS = (
-    # (numpy type, big-endian dtype, Values field name)
-    (np.int8, '>i1', 'int8_values'),
-    (np.int16, '>i2', 'int16_values'),
-    (np.uint8, '>u1', 'uint8_values'),
-    (np.uint16, '>u2', 'uint16_values'),
+  # (numpy type, big-endian dtype, Values field name)
+  (np.int8, '>i1', 'int8_values'),
+  (np.int16, '>i2', 'int16_values'),
+  (np.uint8, '>u1', 'uint8_values'),
+  (np.uint16, '>u2', 'uint16_values'),
 )
 
 _VARINT_ARRAY_FIELDS = (
-    (np.int32, 'int32_values'),
-    (np.int64, 'int64_values'),
-    (np.uint32, 'uint32_values'),
-    (np.uint64, 'uint64_values'),
+  (np.int32, 'int32_values'),
+  (np.int64, 'int64_values'),
+  (np.uint32, 'uint32_values'),
+  (np.uint64, 'uint64_values'),
 )
 
 
@@ -122,14 +122,15 @@ def _encode_array(value: np.ndarray, datum: storage_pb2.Datum) -> None:
     return
   values = datum.values
   if kind == 'float32':
-    values.MergeFromString(_packed_field(
-        _FLOAT_VALUES_FIELD, flat.astype('<f4', copy=False).tobytes()))
+    values.MergeFromString(
+      _packed_field(_FLOAT_VALUES_FIELD, flat.astype('<f4', copy=False).tobytes())
+    )
   elif kind == 'float64':
-    values.MergeFromString(_packed_field(
-        _DOUBLE_VALUES_FIELD, flat.astype('<f8', copy=False).tobytes()))
+    values.MergeFromString(
+      _packed_field(_DOUBLE_VALUES_FIELD, flat.astype('<f8', copy=False).tobytes())
+    )
   elif kind == 'bool':
-    values.MergeFromString(_packed_field(
-        _BOOL_VALUES_FIELD, flat.astype(np.uint8).tobytes()))
+    values.MergeFromString(_packed_field(_BOOL_VALUES_FIELD, flat.astype(np.uint8).tobytes()))
   elif kind == 'str':
     values.string_values.extend(flat.tolist())
   elif kind == 'bytes':
@@ -158,17 +159,16 @@ def _encode_scalar(value: Any, datum: storage_pb2.Datum) -> None:
     # int's own methods: an int subclass overriding them must not change the
     # stored value (the native codec reads the integer itself too).
     values.bigint_values.append(
-        int.to_bytes(value, int.bit_length(value) // 8 + 1, 'big', signed=True))
+      int.to_bytes(value, int.bit_length(value) // 8 + 1, 'big', signed=True)
+    )
   else:
     if isinstance(value, (type, np.dtype)):
       # np.result_type would interpret these as dtype specifications.
-      raise _EncodeError(
-          f'Unsupported type {type(value).__qualname__}: {value!r}')
+      raise _EncodeError(f'Unsupported type {type(value).__qualname__}: {value!r}')
     try:
       dtype = np.result_type(value)
     except TypeError as e:
-      raise _EncodeError(
-          f'Unsupported type {type(value).__qualname__}: {value!r}') from e
+      raise _EncodeError(f'Unsupported type {type(value).__qualname__}: {value!r}') from e
     # Appended as they are, as upstream does: protobuf reads a float
     # (subclass) instance's own value where float() would call an
     # overridden __float__.
@@ -187,9 +187,7 @@ def _encode_scalar(value: Any, datum: storage_pb2.Datum) -> None:
             setattr(values, field, np.asarray(value, dtype=be_dtype).tobytes())
             break
         else:
-          raise _EncodeError(
-              f'Unknown type: {type(value).__qualname__} (dtype {dtype}): '
-              f'{value!r}')
+          raise _EncodeError(f'Unknown type: {type(value).__qualname__} (dtype {dtype}): {value!r}')
   datum.shape.dim.add().size = _SCALAR_DIM_SIZE
 
 
@@ -205,9 +203,10 @@ def _encode_into(value: Any, data: storage_pb2.Data) -> None:
     for i, element in enumerate(value):
       if not isinstance(element, first_type):
         raise _EncodeError(
-            'We assume list is homogeneous, i.e. every element has the type '
-            f'of the first one ({first_type.__qualname__}); element [{i}] is '
-            f'a {type(element).__qualname__}')
+          'We assume list is homogeneous, i.e. every element has the type '
+          f'of the first one ({first_type.__qualname__}); element [{i}] is '
+          f'a {type(element).__qualname__}'
+        )
       try:
         _encode_into(element, array_values.add())
       except _EncodeError as e:
@@ -318,11 +317,12 @@ def decode_datum(datum: storage_pb2.Datum) -> Any:
 
   # Big-endian packed fields override the above (later ones win).
   for buffer, be_dtype, np_type in (
-      (values.float_values_buffer, '>f4', np.float32),
-      (values.int8_values, '>i1', np.int8),
-      (values.int16_values, '>i2', np.int16),
-      (values.uint8_values, '>u1', np.uint8),
-      (values.uint16_values, '>u2', np.uint16)):
+    (values.float_values_buffer, '>f4', np.float32),
+    (values.int8_values, '>i1', np.int8),
+    (values.int16_values, '>i2', np.int16),
+    (values.uint8_values, '>u1', np.uint8),
+    (values.uint16_values, '>u2', np.uint16),
+  ):
     if buffer:
       unpacked = np.frombuffer(buffer, dtype=be_dtype).astype(np_type)
       result = unpacked[0] if is_scalar else unpacked
@@ -340,8 +340,9 @@ def decode_datum(datum: storage_pb2.Datum) -> Any:
   elif values.bigint_values:
     if not is_scalar:
       raise TypeError(
-          'Only scalar bigint_values are supported; got a Datum of shape '
-          f'{shape} with {len(values.bigint_values)} bigint values')
+        'Only scalar bigint_values are supported; got a Datum of shape '
+        f'{shape} with {len(values.bigint_values)} bigint values'
+      )
     result = int.from_bytes(values.bigint_values[0], 'big', signed=True)
 
   if result is None:

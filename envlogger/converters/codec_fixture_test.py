@@ -19,9 +19,6 @@ from envlogger.testing import compare
 from envlogger.testing import upstream_fixtures
 
 
-
-
-
 def test_fixtures_are_present():
   assert len(upstream_fixtures.DATASETS) >= 10
   assert 'all_types' in upstream_fixtures.DATASETS and 'catch_default' in upstream_fixtures.DATASETS
@@ -32,26 +29,30 @@ def test_steps_decode_like_upstream(dataset):
   expected = upstream_fixtures.expected(dataset)
   records = upstream_fixtures.records(dataset, 'steps')
   assert len(records) == expected['num_steps']
-  decoded = [upstream_fixtures.as_step(codec.decode(storage_pb2.Data.FromString(b)))
-             for _, b in records]
+  decoded = [
+    upstream_fixtures.as_step(codec.decode(storage_pb2.Data.FromString(b))) for _, b in records
+  ]
   compare.assert_strictly_equal(decoded, expected['steps'], path='steps')
 
 
 @pytest.mark.parametrize('dataset', upstream_fixtures.DATASETS)
 def test_metadata_decodes_like_upstream(dataset):
   expected = upstream_fixtures.expected(dataset)
-  (_, record), = upstream_fixtures.load_pickle(os.path.join(upstream_fixtures.DIRECTORY, f'{dataset}.records',
-                                    'metadata.records.pkl'))
+  ((_, record),) = upstream_fixtures.load_pickle(
+    os.path.join(upstream_fixtures.DIRECTORY, f'{dataset}.records', 'metadata.records.pkl')
+  )
   compare.assert_strictly_equal(
-      codec.decode(storage_pb2.Data.FromString(record)), expected['metadata'],
-      path='metadata')
+    codec.decode(storage_pb2.Data.FromString(record)), expected['metadata'], path='metadata'
+  )
 
 
 @pytest.mark.parametrize('dataset', upstream_fixtures.DATASETS)
 def test_episode_metadata_decodes_like_upstream(dataset):
   expected = upstream_fixtures.expected(dataset)
-  decoded = [codec.decode(storage_pb2.Data.FromString(b))
-             for _, b in upstream_fixtures.records(dataset, 'episode_metadata')]
+  decoded = [
+    codec.decode(storage_pb2.Data.FromString(b))
+    for _, b in upstream_fixtures.records(dataset, 'episode_metadata')
+  ]
   # One record per episode that has metadata, in episode order.
   present = [m for m in expected['episode_metadata'] if m is not None]
   compare.assert_strictly_equal(decoded, present, path='episode_metadata')
@@ -81,8 +82,7 @@ def test_descriptor_matches_upstream_storage_proto():
     record_types = json.load(f)['record_types']
   records = upstream_fixtures.load_pickle(os.path.join(raw, 'records.pkl'))
   upstream = None
-  for (_, record), record_type in zip(
-      records['simple_uncompressed.riegeli'], record_types):
+  for (_, record), record_type in zip(records['simple_uncompressed.riegeli'], record_types):
     if record_type == 'google.protobuf.FileDescriptorProto':
       file_proto = descriptor_pb2.FileDescriptorProto.FromString(record)
       if file_proto.package == 'envlogger':

@@ -46,7 +46,8 @@ void WireWriter::EndMessage(size_t token) {
   }
 }
 
-void WireWriter::PackedFixed(uint32_t field, const void* little_endian, size_t count, size_t width) {
+void WireWriter::PackedFixed(uint32_t field, const void* little_endian, size_t count,
+                             size_t width) {
   if (count == 0) return;
   Tag(field, wire::kLengthDelimited);
   Varint(count * width);
@@ -54,7 +55,8 @@ void WireWriter::PackedFixed(uint32_t field, const void* little_endian, size_t c
 }
 
 std::string BigintBytesFromInt64(int64_t value) {
-  const uint64_t magnitude = value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+  const uint64_t magnitude =
+      value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
   int bit_length = 0;
   while (bit_length < 64 && (magnitude >> bit_length) != 0) ++bit_length;
   const int n = bit_length / 8 + 1;  // 1..9 bytes.
@@ -258,7 +260,8 @@ Status CheckDiscarded(DataKind kind, const MessageParts& payload, const char* or
     case DataKind::kDict: {
       DictWire dict;
       RETURN_IF_ERROR(ParseDict(payload, origin, &dict));
-      for (const DictWire::Entry& entry : dict.entries) RETURN_IF_ERROR(CheckData(entry.value, origin, depth));
+      for (const DictWire::Entry& entry : dict.entries)
+        RETURN_IF_ERROR(CheckData(entry.value, origin, depth));
       return CheckDiscarded(DataKind::kArray, dict.kvs, origin, depth + 1);
     }
   }
@@ -300,8 +303,9 @@ static_assert(static_cast<int>(DataKind::kDatum) == wire::kDataDatum &&
 namespace {
 
 Status InvalidUtf8(size_t offset) {
-  return InvalidArgumentError("Malformed envlogger.Data wire bytes: string field with invalid UTF-8 at byte " +
-                              std::to_string(offset));
+  return InvalidArgumentError(
+      "Malformed envlogger.Data wire bytes: string field with invalid UTF-8 at byte " +
+      std::to_string(offset));
 }
 
 Status ParseMapEntry(std::string_view entry, const char* origin, DictWire::Entry* out) {
@@ -335,16 +339,17 @@ Status AddNumeric(const WireField& field, wire::WireType element_type, const cha
     while (!payload.empty()) {
       uint64_t ignored;
       if (!ReadWireVarint(&payload, &ignored)) {
-        return InvalidArgumentError("Malformed envlogger.Data wire bytes: truncated packed varint at byte " +
-                                    std::to_string(payload.data() - origin));
+        return InvalidArgumentError(
+            "Malformed envlogger.Data wire bytes: truncated packed varint at byte " +
+            std::to_string(payload.data() - origin));
       }
     }
   } else {
     const size_t width = element_type == wire::kFixed64 ? 8 : 4;
     if (field.bytes.size() % width != 0) {
-      return InvalidArgumentError("Malformed envlogger.Data wire bytes: packed fixed-width field of " +
-                                  std::to_string(field.bytes.size()) + " bytes at byte " +
-                                  std::to_string(field.offset));
+      return InvalidArgumentError(
+          "Malformed envlogger.Data wire bytes: packed fixed-width field of " +
+          std::to_string(field.bytes.size()) + " bytes at byte " + std::to_string(field.offset));
     }
   }
   if (!field.bytes.empty()) runs->push_back(field.bytes);

@@ -36,7 +36,8 @@
 #include "envlogger/base/varint.h"
 
 // The decoders below copy little-endian wire values with memcpy.
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "envlogger's codec assumes a little-endian host");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "envlogger's codec assumes a little-endian host");
 
 namespace envlogger {
 namespace wire {
@@ -133,7 +134,8 @@ class WireWriter {
   // With `hints`, nested message lengths are sized from (and recorded in)
   // them; the output is the same as without. `hints` must outlive the writer
   // and serve one writer at a time.
-  explicit WireWriter(std::string* dest, LengthHints* hints = nullptr) : dest_(dest), hints_(hints) {
+  explicit WireWriter(std::string* dest, LengthHints* hints = nullptr)
+      : dest_(dest), hints_(hints) {
     if (hints_ != nullptr) {
       hints_->next_ordinal_ = 0;
       hints_->open_.clear();
@@ -237,10 +239,10 @@ inline bool ReadWireVarint(std::string_view* src, uint64_t* value) {
 struct WireField {
   uint32_t number = 0;
   wire::WireType type = wire::kVarint;
-  uint64_t varint = 0;      // kVarint: the value.
-  std::string_view bytes;   // kLengthDelimited: the payload; kFixed32/64: the raw bytes;
-                            // kVarint: the raw varint bytes.
-  size_t offset = 0;        // Offset of the field's tag in the outermost message.
+  uint64_t varint = 0;     // kVarint: the value.
+  std::string_view bytes;  // kLengthDelimited: the payload; kFixed32/64: the raw bytes;
+                           // kVarint: the raw varint bytes.
+  size_t offset = 0;       // Offset of the field's tag in the outermost message.
 };
 
 // Iterates over the fields of one serialized message.
@@ -384,11 +386,13 @@ struct DatumWire {
   // state.
   void Clear() {
     shape.clear();
-    for (Runs* runs : {&float_values, &double_values, &int32_values, &int64_values, &uint32_values,
-                       &uint64_values, &bool_values, &string_values, &bytes_values, &bigint_values}) {
+    for (Runs* runs :
+         {&float_values, &double_values, &int32_values, &int64_values, &uint32_values,
+          &uint64_values, &bool_values, &string_values, &bytes_values, &bigint_values}) {
       runs->clear();
     }
-    float_values_buffer = int8_values = int16_values = uint8_values = uint16_values = std::string_view();
+    float_values_buffer = int8_values = int16_values = uint8_values = uint16_values =
+        std::string_view();
   }
 };
 

@@ -83,9 +83,10 @@ TEST(WireWriterTest, LengthHintsNeverChangeTheBytes) {
     size_t size;
     int siblings;
   };
-  const Shape shapes[] = {{6, 21168, 2}, {6, 21168, 2}, {6, 100, 2},   {6, 20000, 0}, {3, 3 << 20, 1},
-                          {8, 5, 4},     {0, 300, 0},   {6, 21168, 2}, {2, 16383, 0}, {2, 16384, 0},
-                          {2, 16383, 0}, {9, 130, 9},   {1, 0, 0}};
+  const Shape shapes[] = {{6, 21168, 2},   {6, 21168, 2}, {6, 100, 2},   {6, 20000, 0},
+                          {3, 3 << 20, 1}, {8, 5, 4},     {0, 300, 0},   {6, 21168, 2},
+                          {2, 16383, 0},   {2, 16384, 0}, {2, 16383, 0}, {9, 130, 9},
+                          {1, 0, 0}};
   LengthHints hints;
   std::string hinted = "left alone";  // Reused, as the dataset writer reuses its buffer.
   for (const Shape& shape : shapes) {
@@ -131,9 +132,14 @@ TEST(WireWriterTest, PackedVarintsSignExtendInt32) {
   std::string out;
   WireWriter writer(&out);
   const int32_t values[] = {1, -1, 300};
-  writer.PackedVarints(3, values, 3, [](int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); });
+  writer.PackedVarints(3, values, 3,
+                       [](int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); });
   // -1 as int32 is ten bytes on the wire (protobuf sign-extends to 64 bits).
-  EXPECT_EQ(Hex(out), "1a0d" "01" "ffffffffffffffffff01" "ac02");
+  EXPECT_EQ(Hex(out),
+            "1a0d"
+            "01"
+            "ffffffffffffffffff01"
+            "ac02");
 }
 
 TEST(WireWriterTest, PackedFixedCopiesLittleEndianElements) {
@@ -141,7 +147,10 @@ TEST(WireWriterTest, PackedFixedCopiesLittleEndianElements) {
   WireWriter writer(&out);
   const float values[] = {1.0f, -2.0f};
   writer.PackedFixed(1, values, 2, 4);
-  EXPECT_EQ(Hex(out), "0a08" "0000803f" "000000c0");
+  EXPECT_EQ(Hex(out),
+            "0a08"
+            "0000803f"
+            "000000c0");
   std::string none;
   WireWriter empty_writer(&none);
   empty_writer.PackedFixed(1, values, 0, 4);
@@ -181,8 +190,16 @@ TEST(Utf8Test, EncodesAndValidates) {
 }
 
 TEST(WireReaderTest, ReadsEveryWireTypeAndSkipsGroups) {
-  // varint field 1 = 150; group 2 { fixed32 field 3 }; fixed64 field 4; LEN field 5 "hi"; fixed32 field 6.
-  const std::string message = Unhex("089601" "13" "1d01000000" "14" "210100000000000000" "2a026869" "3502000000");
+  // varint field 1 = 150; group 2 { fixed32 field 3 }; fixed64 field 4; LEN field 5 "hi"; fixed32
+  // field 6.
+  const std::string message = Unhex(
+      "089601"
+      "13"
+      "1d01000000"
+      "14"
+      "210100000000000000"
+      "2a026869"
+      "3502000000");
   WireReader reader(message, message.data());
   WireField field;
   std::vector<uint32_t> numbers;
@@ -205,7 +222,10 @@ TEST(WireReaderTest, ReportsMalformedInputWithOffset) {
 
 TEST(ParseDataTest, LastOneofMemberWinsAndRepeatsMerge) {
   // array{values: <empty Data>} then tuple{values: A} then tuple{values: B}.
-  const std::string message = Unhex("12020a00" "1a030a0108" "1a030a0110");
+  const std::string message = Unhex(
+      "12020a00"
+      "1a030a0108"
+      "1a030a0110");
   DataWire data;
   ASSERT_TRUE(ParseData(MessageParts(message), message.data(), &data).ok());
   ASSERT_EQ(data.kind, DataKind::kTuple);
@@ -222,21 +242,35 @@ TEST(ParseDataTest, LastOneofMemberWinsAndRepeatsMerge) {
 // message malformed (as the reference codec, built on protobuf, refuses it).
 TEST(ParseDataTest, ReplacedOneofMemberMustStillParse) {
   // datum{5 bytes of an unterminated tag} then array{}: the datum is replaced.
-  const std::string bad_datum = Unhex("0a05ffffffffff" "1200");
+  const std::string bad_datum = Unhex(
+      "0a05ffffffffff"
+      "1200");
   DataWire data;
   envlogger::Status status = ParseData(MessageParts(bad_datum), bad_datum.data(), &data);
   EXPECT_EQ(status.code(), envlogger::StatusCode::kInvalidArgument);
-  EXPECT_NE(status.message().find("bad field tag at byte 2"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("bad field tag at byte 2"), std::string::npos)
+      << status.message();
   // The same two members, the datum well-formed: the array wins.
-  const std::string good_datum = Unhex("0a021200" "1200");
+  const std::string good_datum = Unhex(
+      "0a021200"
+      "1200");
   ASSERT_TRUE(ParseData(MessageParts(good_datum), good_datum.data(), &data).ok());
   EXPECT_EQ(data.kind, DataKind::kArray);
   // Checked all the way down: tuple{values: Data{datum: bad}} replaced by array{}.
-  const std::string nested = Unhex("1a05" "0a03" "0a01ff" "1200");
+  const std::string nested = Unhex(
+      "1a05"
+      "0a03"
+      "0a01ff"
+      "1200");
   status = ParseData(MessageParts(nested), nested.data(), &data);
   EXPECT_EQ(status.code(), envlogger::StatusCode::kInvalidArgument) << status.ToString();
   // dict{values: {key: "k", value: Data{datum: bad}}} replaced by datum{}.
-  const std::string dict = Unhex("2208" "0a06" "0a016b" "1201ff" "0a00");
+  const std::string dict = Unhex(
+      "2208"
+      "0a06"
+      "0a016b"
+      "1201ff"
+      "0a00");
   status = ParseData(MessageParts(dict), dict.data(), &data);
   EXPECT_EQ(status.code(), envlogger::StatusCode::kInvalidArgument) << status.ToString();
 }
@@ -245,7 +279,9 @@ TEST(ParseDataTest, ReplacedOneofMemberMustStillParse) {
 // them. A value's (or length's) 10th byte may carry bits beyond the 64th
 // (dropped); a tag takes at most 5 bytes and 32 bits.
 TEST(WireReaderTest, VarintsTagsAndLengthsFollowProtobufLimits) {
-  const std::string value = Unhex("20" "ffffffffffffffffff09");  // int64_values: 10 bytes, extra bits.
+  const std::string value = Unhex(
+      "20"
+      "ffffffffffffffffff09");  // int64_values: 10 bytes, extra bits.
   WireReader reader(value, value.data());
   WireField field;
   ASSERT_TRUE(reader.Next(&field)) << reader.status().ToString();
@@ -253,12 +289,18 @@ TEST(WireReaderTest, VarintsTagsAndLengthsFollowProtobufLimits) {
   EXPECT_EQ(field.varint, ~uint64_t{0});
   EXPECT_FALSE(reader.Next(&field));
   EXPECT_TRUE(reader.status().ok());
-  const std::string length = Unhex("0a" "818080808000" "ff");  // A 6-byte length 1.
+  const std::string length = Unhex(
+      "0a"
+      "818080808000"
+      "ff");  // A 6-byte length 1.
   WireReader length_reader(length, length.data());
   ASSERT_TRUE(length_reader.Next(&field)) << length_reader.status().ToString();
   EXPECT_EQ(field.bytes, "\xff");
-  for (const char* hex : {"20" "ffffffffffffffffff80" "01",  // 11-byte value.
-                          "8a8080808000" "00"}) {            // 6-byte tag of field 1.
+  for (const char* hex : {"20"
+                          "ffffffffffffffffff80"
+                          "01",  // 11-byte value.
+                          "8a8080808000"
+                          "00"}) {  // 6-byte tag of field 1.
     const std::string bad = Unhex(hex);
     WireReader bad_reader(bad, bad.data());
     while (bad_reader.Next(&field)) {
@@ -277,7 +319,20 @@ TEST(ParseDatumTest, MergesPackedAndUnpackedRunsAndShapes) {
   // shape{dim{size 2}}, values{int64 packed [1, 2]}, values{int64 unpacked 3},
   // shape{dim{size 3}}, values{uint8_values "a"}, values{uint8_values "bc"} (last wins),
   // unknown field 99 (varint).
-  const std::string message = Unhex("0a04" "12020802" "1204" "22020102" "1202" "2003" "0a04" "12020803" "1203" "6a0161" "1204" "6a026263" "98060b");
+  const std::string message = Unhex(
+      "0a04"
+      "12020802"
+      "1204"
+      "22020102"
+      "1202"
+      "2003"
+      "0a04"
+      "12020803"
+      "1203"
+      "6a0161"
+      "1204"
+      "6a026263"
+      "98060b");
   DatumWire datum;
   const auto status = ParseDatum(MessageParts(message), message.data(), &datum);
   ASSERT_TRUE(status.ok()) << status.ToString();
@@ -294,8 +349,14 @@ TEST(ParseDatumTest, MergesPackedAndUnpackedRunsAndShapes) {
 
 TEST(ParseDatumTest, ScalarShapeAndTruncatingInt32) {
   // shape{dim{size -438}}, values{int32 packed [-1 (10 bytes), 2^32 + 5 (truncates to 5)]}.
-  const std::string message =
-      Unhex("0a0d" "120b" "08cafcffffffffffffff01" "1211" "1a0f" "ffffffffffffffffff01" "8580808010");
+  const std::string message = Unhex(
+      "0a0d"
+      "120b"
+      "08cafcffffffffffffff01"
+      "1211"
+      "1a0f"
+      "ffffffffffffffffff01"
+      "8580808010");
   DatumWire datum;
   const auto status = ParseDatum(MessageParts(message), message.data(), &datum);
   ASSERT_TRUE(status.ok()) << status.ToString();
@@ -311,9 +372,21 @@ TEST(ParseDatumTest, ScalarShapeInAnyEncodingGivesTheSameDims) {
   // The canonical scalar shape (read by a shortcut), the same dim with an
   // unknown field after its size, and a canonical scalar shape merged with
   // a second shape occurrence.
-  const std::string canonical = Unhex("0a0d" "120b" "08cafcffffffffffffff01");
-  const std::string with_unknown = Unhex("0a0f" "120d" "08cafcffffffffffffff01" "1801");
-  const std::string merged = Unhex("0a0d" "120b" "08cafcffffffffffffff01" "0a04" "12020807");
+  const std::string canonical = Unhex(
+      "0a0d"
+      "120b"
+      "08cafcffffffffffffff01");
+  const std::string with_unknown = Unhex(
+      "0a0f"
+      "120d"
+      "08cafcffffffffffffff01"
+      "1801");
+  const std::string merged = Unhex(
+      "0a0d"
+      "120b"
+      "08cafcffffffffffffff01"
+      "0a04"
+      "12020807");
   DatumWire datum;
   ASSERT_TRUE(ParseDatum(MessageParts(canonical), canonical.data(), &datum).ok());
   EXPECT_EQ(datum.shape, (std::vector<int64_t>{wire::kScalarDimSize}));
@@ -328,16 +401,49 @@ TEST(ParseDatumTest, ScalarShapeInAnyEncodingGivesTheSameDims) {
 
 TEST(ParseDatumTest, ClearedDatumParsesLikeAFreshOne) {
   // Every field kind set, then cleared and reused for a plain float array.
-  const std::string full = Unhex("0a04" "12020802" "1205" "0d00000000" "1209" "110000000000000000" "1202" "1801"
-                                 "1202" "2001" "1202" "2801" "1202" "3001" "1202" "3801" "1203" "420161" "1203" "4a0162"
-                                 "1203" "520101" "1203" "5a0101" "1204" "620201ff" "1203" "6a0101" "1204" "720201ff"
-                                 "1206" "7a0400000000");
+  const std::string full = Unhex(
+      "0a04"
+      "12020802"
+      "1205"
+      "0d00000000"
+      "1209"
+      "110000000000000000"
+      "1202"
+      "1801"
+      "1202"
+      "2001"
+      "1202"
+      "2801"
+      "1202"
+      "3001"
+      "1202"
+      "3801"
+      "1203"
+      "420161"
+      "1203"
+      "4a0162"
+      "1203"
+      "520101"
+      "1203"
+      "5a0101"
+      "1204"
+      "620201ff"
+      "1203"
+      "6a0101"
+      "1204"
+      "720201ff"
+      "1206"
+      "7a0400000000");
   DatumWire datum;
   ASSERT_TRUE(ParseDatum(MessageParts(full), full.data(), &datum).ok());
   EXPECT_EQ(datum.string_values.size(), 1u);
   EXPECT_EQ(datum.float_values_buffer.size(), 4u);
   datum.Clear();
-  const std::string floats = Unhex("0a04" "12020801" "1206" "0a040000803f");
+  const std::string floats = Unhex(
+      "0a04"
+      "12020801"
+      "1206"
+      "0a040000803f");
   ASSERT_TRUE(ParseDatum(MessageParts(floats), floats.data(), &datum).ok());
   DatumWire fresh;
   ASSERT_TRUE(ParseDatum(MessageParts(floats), floats.data(), &fresh).ok());
@@ -347,16 +453,23 @@ TEST(ParseDatumTest, ClearedDatumParsesLikeAFreshOne) {
     EXPECT_TRUE(d->double_values.empty() && d->int32_values.empty() && d->int64_values.empty() &&
                 d->uint32_values.empty() && d->uint64_values.empty() && d->bool_values.empty() &&
                 d->string_values.empty() && d->bytes_values.empty() && d->bigint_values.empty());
-    EXPECT_TRUE(d->float_values_buffer.empty() && d->int8_values.empty() && d->int16_values.empty() &&
-                d->uint8_values.empty() && d->uint16_values.empty());
+    EXPECT_TRUE(d->float_values_buffer.empty() && d->int8_values.empty() &&
+                d->int16_values.empty() && d->uint8_values.empty() && d->uint16_values.empty());
   }
 }
 
 TEST(WireReaderTest, ShortAndLongFormsOfTheSameFieldsReadAlike) {
   // Field 1 varint 1, field 2 "ab": one-byte tags and values (inline path)
   // and overlong tag / length / value varints (general path).
-  const std::string short_form = Unhex("0801" "12026162");
-  const std::string long_form = Unhex("888000" "8100" "928000" "8200" "6162");
+  const std::string short_form = Unhex(
+      "0801"
+      "12026162");
+  const std::string long_form = Unhex(
+      "888000"
+      "8100"
+      "928000"
+      "8200"
+      "6162");
   for (const std::string* message : {&short_form, &long_form}) {
     WireReader reader(*message, message->data());
     WireField field;
@@ -383,13 +496,19 @@ TEST(WireReaderTest, ShortAndLongFormsOfTheSameFieldsReadAlike) {
 }
 
 TEST(ParseDatumTest, RejectsBadPackedPayloadAndInvalidUtf8) {
-  const std::string bad_floats = Unhex("1205" "0a03000000");  // 3 bytes of fixed32.
+  const std::string bad_floats = Unhex(
+      "1205"
+      "0a03000000");  // 3 bytes of fixed32.
   DatumWire datum;
   EXPECT_FALSE(ParseDatum(MessageParts(bad_floats), bad_floats.data(), &datum).ok());
-  const std::string bad_varints = Unhex("1204" "1a0201ff");  // Truncated varint in packed run.
+  const std::string bad_varints = Unhex(
+      "1204"
+      "1a0201ff");  // Truncated varint in packed run.
   DatumWire datum2;
   EXPECT_FALSE(ParseDatum(MessageParts(bad_varints), bad_varints.data(), &datum2).ok());
-  const std::string bad_string = Unhex("1203" "4201ff");
+  const std::string bad_string = Unhex(
+      "1203"
+      "4201ff");
   DatumWire datum3;
   const auto status = ParseDatum(MessageParts(bad_string), bad_string.data(), &datum3);
   ASSERT_FALSE(status.ok());
@@ -398,7 +517,9 @@ TEST(ParseDatumTest, RejectsBadPackedPayloadAndInvalidUtf8) {
 
 TEST(ParseDatumTest, IgnoresFieldsWithForeignWireTypes) {
   // float_values as a varint (not fixed32, not packed): an unknown field.
-  const std::string message = Unhex("1202" "0801");
+  const std::string message = Unhex(
+      "1202"
+      "0801");
   DatumWire datum;
   ASSERT_TRUE(ParseDatum(MessageParts(message), message.data(), &datum).ok());
   EXPECT_EQ(CountFixed(datum.float_values, 4), 0u);
@@ -406,7 +527,14 @@ TEST(ParseDatumTest, IgnoresFieldsWithForeignWireTypes) {
 
 TEST(ParseDictTest, EntriesKeysValuesAndKvs) {
   // entry{key "a", value <Data 08>}, entry{value only}, kvs{...}.
-  const std::string message = Unhex("0a06" "0a0161" "120108" "0a03" "120110" "1202" "0a00");
+  const std::string message = Unhex(
+      "0a06"
+      "0a0161"
+      "120108"
+      "0a03"
+      "120110"
+      "1202"
+      "0a00");
   DictWire dict;
   const auto status = ParseDict(MessageParts(message), message.data(), &dict);
   ASSERT_TRUE(status.ok()) << status.ToString();

@@ -50,32 +50,35 @@ def space_to_spec(space: gymnasium.spaces.Space, path: str = 'space') -> Any:
   """
   spaces = gymnasium.spaces
   if isinstance(space, spaces.Box):
-    return specs.BoundedArray(shape=space.shape, dtype=space.dtype,
-                              minimum=space.low, maximum=space.high, name=path)
+    return specs.BoundedArray(
+      shape=space.shape, dtype=space.dtype, minimum=space.low, maximum=space.high, name=path
+    )
   if isinstance(space, spaces.Discrete):
     start = int(space.start)
     if start == 0:
-      return specs.DiscreteArray(num_values=int(space.n), dtype=space.dtype,
-                                 name=path)
-    return specs.BoundedArray(shape=(), dtype=space.dtype, minimum=start,
-                              maximum=start + int(space.n) - 1, name=path)
+      return specs.DiscreteArray(num_values=int(space.n), dtype=space.dtype, name=path)
+    return specs.BoundedArray(
+      shape=(), dtype=space.dtype, minimum=start, maximum=start + int(space.n) - 1, name=path
+    )
   if isinstance(space, spaces.MultiDiscrete):
-    return specs.BoundedArray(shape=space.shape, dtype=space.dtype,
-                              minimum=space.start,
-                              maximum=space.start + space.nvec - 1, name=path)
+    return specs.BoundedArray(
+      shape=space.shape,
+      dtype=space.dtype,
+      minimum=space.start,
+      maximum=space.start + space.nvec - 1,
+      name=path,
+    )
   if isinstance(space, spaces.MultiBinary):
-    return specs.BoundedArray(shape=space.shape, dtype=space.dtype, minimum=0,
-                              maximum=1, name=path)
+    return specs.BoundedArray(shape=space.shape, dtype=space.dtype, minimum=0, maximum=1, name=path)
   if isinstance(space, spaces.Dict):
-    return {key: space_to_spec(sub, f'{path}[{key!r}]')
-            for key, sub in space.spaces.items()}
+    return {key: space_to_spec(sub, f'{path}[{key!r}]') for key, sub in space.spaces.items()}
   if isinstance(space, spaces.Tuple):
-    return tuple(space_to_spec(sub, f'{path}[{i}]')
-                 for i, sub in enumerate(space.spaces))
+    return tuple(space_to_spec(sub, f'{path}[{i}]') for i, sub in enumerate(space.spaces))
   raise UnsupportedSpaceError(
-      f'Cannot record {path}: {type(space).__name__} spaces are not supported '
-      f'({space!r}); supported are Box, Discrete, MultiDiscrete, MultiBinary, '
-      'Dict and Tuple')
+    f'Cannot record {path}: {type(space).__name__} spaces are not supported '
+    f'({space!r}); supported are Box, Discrete, MultiDiscrete, MultiBinary, '
+    'Dict and Tuple'
+  )
 
 
 def reward_spec() -> specs.Array:
@@ -85,24 +88,22 @@ def reward_spec() -> specs.Array:
 
 def discount_spec() -> specs.BoundedArray:
   """The spec of recorded discounts: float64 in [0, 1] (dm_env's default)."""
-  return specs.BoundedArray(shape=(), dtype=np.float64, minimum=0.,
-                            maximum=1., name='discount')
+  return specs.BoundedArray(shape=(), dtype=np.float64, minimum=0.0, maximum=1.0, name='discount')
 
 
-def environment_specs(observation_space: gymnasium.spaces.Space,
-                      action_space: gymnasium.spaces.Space) -> Dict[str, Any]:
+def environment_specs(
+  observation_space: gymnasium.spaces.Space, action_space: gymnasium.spaces.Space
+) -> Dict[str, Any]:
   """The encoded four specs of an environment, for 'environment_specs'.
 
   Raises:
     UnsupportedSpaceError: either space is not supported (named by path).
   """
   return {
-      'observation_spec': spec_codec.encode(
-          space_to_spec(observation_space, 'observation_space')),
-      'action_spec': spec_codec.encode(
-          space_to_spec(action_space, 'action_space')),
-      'reward_spec': spec_codec.encode(reward_spec()),
-      'discount_spec': spec_codec.encode(discount_spec()),
+    'observation_spec': spec_codec.encode(space_to_spec(observation_space, 'observation_space')),
+    'action_spec': spec_codec.encode(space_to_spec(action_space, 'action_space')),
+    'reward_spec': spec_codec.encode(reward_spec()),
+    'discount_spec': spec_codec.encode(discount_spec()),
   }
 
 
@@ -130,16 +131,20 @@ def spec_to_space(spec: Any, path: str = 'spec') -> gymnasium.spaces.Space:
       low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
     else:
       low, high = -np.inf, np.inf
-    if (isinstance(spec, specs.BoundedArray) and spec.shape == () and
-        np.issubdtype(dtype, np.integer)):
+    if (
+      isinstance(spec, specs.BoundedArray) and spec.shape == () and np.issubdtype(dtype, np.integer)
+    ):
       return spaces.Discrete(int(high) - int(low) + 1, start=int(low), dtype=dtype)
-    return spaces.Box(np.broadcast_to(low, spec.shape).astype(dtype),
-                      np.broadcast_to(high, spec.shape).astype(dtype),
-                      shape=spec.shape, dtype=dtype)
+    return spaces.Box(
+      np.broadcast_to(low, spec.shape).astype(dtype),
+      np.broadcast_to(high, spec.shape).astype(dtype),
+      shape=spec.shape,
+      dtype=dtype,
+    )
   if isinstance(spec, dict):
-    return spaces.Dict({key: spec_to_space(value, f'{path}[{key!r}]')
-                        for key, value in spec.items()})
+    return spaces.Dict(
+      {key: spec_to_space(value, f'{path}[{key!r}]') for key, value in spec.items()}
+    )
   if isinstance(spec, (tuple, list)):
-    return spaces.Tuple([spec_to_space(value, f'{path}[{i}]')
-                         for i, value in enumerate(spec)])
+    return spaces.Tuple([spec_to_space(value, f'{path}[{i}]') for i, value in enumerate(spec)])
   raise TypeError(f'{path} is not a dm_env spec: {spec!r}')

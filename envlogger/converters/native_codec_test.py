@@ -68,8 +68,7 @@ def _assert_same_as_python(value):
   actual = native_codec.encode(value)
   assert actual == expected, (value, actual.hex(), expected.hex())
   decoded = native_codec.decode(actual)
-  compare.assert_strictly_equal(
-      decoded, codec.decode(storage_pb2.Data.FromString(expected)))
+  compare.assert_strictly_equal(decoded, codec.decode(storage_pb2.Data.FromString(expected)))
   _assert_arrays_writable(decoded)
 
 
@@ -86,9 +85,21 @@ def _assert_arrays_writable(value):
 
 # --- strategies -------------------------------------------------------------
 
-_ARRAY_DTYPES = [np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
-                 np.uint8, np.uint16, np.uint32, np.uint64, np.bool_,
-                 np.dtype('<U4'), np.dtype('S4')]
+_ARRAY_DTYPES = [
+  np.float32,
+  np.float64,
+  np.int8,
+  np.int16,
+  np.int32,
+  np.int64,
+  np.uint8,
+  np.uint16,
+  np.uint32,
+  np.uint64,
+  np.bool_,
+  np.dtype('<U4'),
+  np.dtype('S4'),
+]
 _SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
 
 
@@ -104,46 +115,85 @@ def _layout(array: np.ndarray, choice: int) -> np.ndarray:
 
 
 _arrays = st.builds(
-    _layout,
-    st.sampled_from(_ARRAY_DTYPES).flatmap(
-        lambda dtype: hnp.arrays(dtype, _SHAPES)),
-    st.integers(0, 3))
+  _layout,
+  st.sampled_from(_ARRAY_DTYPES).flatmap(lambda dtype: hnp.arrays(dtype, _SHAPES)),
+  st.integers(0, 3),
+)
 
 _python_ints = st.one_of(
-    st.integers(),
-    st.integers(-2**130, 2**130),
-    st.sampled_from([0, 1, -1, 127, -128, 128, -129, 255, 256, -256, -32768,
-                     2**31 - 1, -2**31, 2**63 - 1, -2**63, 2**63, -2**63 - 1,
-                     2**64, -2**64, 2**100, -2**100]))
+  st.integers(),
+  st.integers(-(2**130), 2**130),
+  st.sampled_from(
+    [
+      0,
+      1,
+      -1,
+      127,
+      -128,
+      128,
+      -129,
+      255,
+      256,
+      -256,
+      -32768,
+      2**31 - 1,
+      -(2**31),
+      2**63 - 1,
+      -(2**63),
+      2**63,
+      -(2**63) - 1,
+      2**64,
+      -(2**64),
+      2**100,
+      -(2**100),
+    ]
+  ),
+)
 
 _numpy_scalars = st.one_of(
-    st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint8,
-                     np.uint16, np.uint32, np.uint64]).flatmap(
-                         lambda t: hnp.from_dtype(np.dtype(t)).map(t)),
-    hnp.from_dtype(np.dtype(np.float32)).map(np.float32),
-    hnp.from_dtype(np.dtype(np.float64)).map(np.float64),
-    st.booleans().map(np.bool_),
-    st.text(max_size=5).map(np.str_),
-    st.binary(max_size=5).map(np.bytes_),
-    st.integers(-2**63, 2**63 - 1).map(np.longlong))
+  st.sampled_from(
+    [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+  ).flatmap(lambda t: hnp.from_dtype(np.dtype(t)).map(t)),
+  hnp.from_dtype(np.dtype(np.float32)).map(np.float32),
+  hnp.from_dtype(np.dtype(np.float64)).map(np.float64),
+  st.booleans().map(np.bool_),
+  st.text(max_size=5).map(np.str_),
+  st.binary(max_size=5).map(np.bytes_),
+  st.integers(-(2**63), 2**63 - 1).map(np.longlong),
+)
 
 # Strings whose str() is not their own characters. (No bytes subclass among
 # them: comparing one with a numpy integer raises, so not as dict keys.)
 _str_subclasses = st.one_of(
-    st.text(max_size=3).map(_NumpyStr), st.text(max_size=3).map(_OwnStr),
-    st.text(alphabet='a\0', max_size=3).map(np.str_))
+  st.text(max_size=3).map(_NumpyStr),
+  st.text(max_size=3).map(_OwnStr),
+  st.text(alphabet='a\0', max_size=3).map(np.str_),
+)
 
 _leaves = st.one_of(
-    st.none(), st.booleans(), _python_ints, st.floats(), st.text(max_size=8),
-    st.binary(max_size=8), _numpy_scalars, _str_subclasses,
-    st.binary(max_size=3).map(_OwnBytes), _arrays,
-    st.sampled_from(list(Color)))
+  st.none(),
+  st.booleans(),
+  _python_ints,
+  st.floats(),
+  st.text(max_size=8),
+  st.binary(max_size=8),
+  _numpy_scalars,
+  _str_subclasses,
+  st.binary(max_size=3).map(_OwnBytes),
+  _arrays,
+  st.sampled_from(list(Color)),
+)
 
 _dict_keys = st.one_of(
-    st.text(max_size=4), _str_subclasses, st.integers(-2**70, 2**70), st.binary(max_size=3),
-    st.floats(allow_nan=False),
-    st.integers(-100, 100).map(np.int64), st.integers(0, 255).map(np.uint8),
-    st.tuples(st.integers(0, 3), st.text(max_size=2)))
+  st.text(max_size=4),
+  _str_subclasses,
+  st.integers(-(2**70), 2**70),
+  st.binary(max_size=3),
+  st.floats(allow_nan=False),
+  st.integers(-100, 100).map(np.int64),
+  st.integers(0, 255).map(np.uint8),
+  st.tuples(st.integers(0, 3), st.text(max_size=2)),
+)
 
 
 def _homogeneous_or_tuple(items):
@@ -154,11 +204,12 @@ def _homogeneous_or_tuple(items):
 
 def _containers(children):
   return st.one_of(
-      st.lists(children, max_size=4).map(_homogeneous_or_tuple),
-      st.lists(children, max_size=4).map(tuple),
-      st.builds(Pair, children, children),
-      st.dictionaries(_dict_keys, children, max_size=4),
-      st.dictionaries(st.text(max_size=3), children, max_size=4))
+    st.lists(children, max_size=4).map(_homogeneous_or_tuple),
+    st.lists(children, max_size=4).map(tuple),
+    st.builds(Pair, children, children),
+    st.dictionaries(_dict_keys, children, max_size=4),
+    st.dictionaries(st.text(max_size=3), children, max_size=4),
+  )
 
 
 _values = st.recursive(_leaves, _containers, max_leaves=12)
@@ -179,8 +230,9 @@ def test_matches_python_codec_on_arrays(arrays):
     _assert_same_as_python(array)
 
 
-@pytest.mark.parametrize('dtype', ['<f4', '>f8', 'i1', '>i2', 'i4', 'i8', 'u1',
-                                   'u2', 'u4', 'u8', '?', '<U3', 'S2'])
+@pytest.mark.parametrize(
+  'dtype', ['<f4', '>f8', 'i1', '>i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', '?', '<U3', 'S2']
+)
 @pytest.mark.parametrize('shape', [(0,), (0, 0), (3, 0), (0, 2, 0)])
 def test_zero_size_arrays_match_python_codec(shape, dtype):
   # codec_test checks the Python codec's bytes against upstream's rule.
@@ -196,41 +248,63 @@ def test_empty_array_is_an_empty_data():
 
 def test_matches_python_codec_on_edge_values():
   for value in [
-      None, [], (), {}, [None], [None, None], [[]], {'': None},
-      {'a': 1, 'ab': 2, '': 3, 'b': 4, 'é': 5, '\U0001F600': 6},
-      np.zeros((0,), np.float32), np.zeros((0, 3), np.int8),
-      np.zeros((2, 0), np.dtype('<U3')), np.array(7, np.uint16),
-      np.array('x'), np.array(b'y'), np.float32(np.nan), float('-inf'), -0.0,
-      np.float32(-0.0), np.array([np.nan, -0.0, np.inf, 1e-45], np.float32),
-      np.array([b'a\0b\0', b'\xff'], 'S4'), np.array(['\0a\0'], '<U3'),
-      np.str_('a\0'), np.str_('\0'), {np.str_('k\0'): np.str_('v\0')},
-      np.bytes_(b'a\0'),
-      np.iinfo(np.uint64).max, np.uint64(np.iinfo(np.uint64).max),
-      np.int64(np.iinfo(np.int64).min), np.arange(300, dtype=np.int32) - 150,
-      dm_env.restart(np.ones((10, 5), np.float32)),
-      dm_env.transition(1.0, np.zeros((84, 84, 3), np.uint8), 0.5),
-      {1: 2, np.int32(1): 3, (1, 'a'): None, b'k': 'v', 2.5: [1.5]},
-      {Color.RED: Color.BLUE}, [True, np.bool_(False)] and [True, False],
+    None,
+    [],
+    (),
+    {},
+    [None],
+    [None, None],
+    [[]],
+    {'': None},
+    {'a': 1, 'ab': 2, '': 3, 'b': 4, 'é': 5, '\U0001f600': 6},
+    np.zeros((0,), np.float32),
+    np.zeros((0, 3), np.int8),
+    np.zeros((2, 0), np.dtype('<U3')),
+    np.array(7, np.uint16),
+    np.array('x'),
+    np.array(b'y'),
+    np.float32(np.nan),
+    float('-inf'),
+    -0.0,
+    np.float32(-0.0),
+    np.array([np.nan, -0.0, np.inf, 1e-45], np.float32),
+    np.array([b'a\0b\0', b'\xff'], 'S4'),
+    np.array(['\0a\0'], '<U3'),
+    np.str_('a\0'),
+    np.str_('\0'),
+    {np.str_('k\0'): np.str_('v\0')},
+    np.bytes_(b'a\0'),
+    np.iinfo(np.uint64).max,
+    np.uint64(np.iinfo(np.uint64).max),
+    np.int64(np.iinfo(np.int64).min),
+    np.arange(300, dtype=np.int32) - 150,
+    dm_env.restart(np.ones((10, 5), np.float32)),
+    dm_env.transition(1.0, np.zeros((84, 84, 3), np.uint8), 0.5),
+    {1: 2, np.int32(1): 3, (1, 'a'): None, b'k': 'v', 2.5: [1.5]},
+    {Color.RED: Color.BLUE},
+    [True, np.bool_(False)] and [True, False],
   ]:
     _assert_same_as_python(value)
 
 
-@pytest.mark.parametrize('value, field', [
+@pytest.mark.parametrize(
+  'value, field',
+  [
     (np.str_('\0'), b'B\x01\x00'),
     (np.str_('a\0'), b'B\x02a\x00'),
     (_NumpyStr('\0'), b'B\x01\x00'),
     (_OwnStr('ab'), b'B\x02ab'),
     (_OwnBytes(b'\0'), b'J\x01\x00'),
     (np.bytes_(b'\0'), b'J\x01\x00'),
-])
+  ],
+)
 def test_strings_are_stored_as_their_own_contents(value, field):
   # A Bazel run once reported a str encoded as "\x00" natively and "" by the
   # Python codec: np.str_('\0') (whose str() is '') or a subclass of it. Both
   # codecs now store the string's own characters, as upstream does.
   scalar_datum = bytes.fromhex('0a0d120b08cafcffffffffffffff01')
   values = b'\x12' + bytes([len(field)]) + field
-  expected = b'\x0a' + bytes([len(scalar_datum) + len(values)]) + (
-      scalar_datum + values)
+  expected = b'\x0a' + bytes([len(scalar_datum) + len(values)]) + (scalar_datum + values)
   assert native_codec.encode(value) == expected
   assert _python_reference(value) == expected
   key = native_codec.encode({value: None})  # A str key (kvs for bytes).
@@ -240,18 +314,21 @@ def test_strings_are_stored_as_their_own_contents(value, field):
 def test_encode_step_equals_encoding_the_step_tuple():
   timestep = dm_env.transition(np.float64(0.5), np.ones((10, 5), np.float32))
   custom = {'timestamp': 12.5, 'step': 3}
-  assert native_codec.encode_step(timestep, 2, custom) == _python_reference(
-      (timestep, 2, custom))
+  assert native_codec.encode_step(timestep, 2, custom) == _python_reference((timestep, 2, custom))
 
 
 # --- errors -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize('value, message', [
+@pytest.mark.parametrize(
+  'value, message',
+  [
     ({1, 2}, 'Unsupported type set: {1, 2} at value'),
     ([0, [np.zeros(2, np.float16)]], None),
-    ([{'obs': (1, np.zeros(2, np.float16))}],
-     "Unsupported `array.dtype`: float16 at value[0]['obs'][1]"),
+    (
+      [{'obs': (1, np.zeros(2, np.float16))}],
+      "Unsupported `array.dtype`: float16 at value[0]['obs'][1]",
+    ),
     ([1, 'a'], 'homogeneous'),
     ({frozenset(): 1}, 'Unsupported type frozenset: frozenset() at value<key frozenset()>'),
     (np.array([object()]), 'Unsupported `array.dtype`: object at value'),
@@ -260,7 +337,8 @@ def test_encode_step_equals_encoding_the_step_tuple():
     (1j, 'Unsupported type complex'),
     (np.dtype('int8'), 'Unsupported type'),
     (int, 'Unsupported type'),
-])
+  ],
+)
 def test_unsupported_values_raise_type_error(value, message):
   with pytest.raises(TypeError) as native_error:
     native_codec.encode(value)
@@ -296,20 +374,23 @@ def test_cyclic_and_deep_values_raise_recursion_error():
     native_codec.encode(deep)
 
 
-@pytest.mark.parametrize('data', [
-    b'\x0a',                      # Truncated length.
-    b'\x0a\x05\x12\x03',          # Datum longer than the message.
+@pytest.mark.parametrize(
+  'data',
+  [
+    b'\x0a',  # Truncated length.
+    b'\x0a\x05\x12\x03',  # Datum longer than the message.
     b'\x0a\x04\x12\x02\x0a\x03',  # Packed float32 of 3 bytes... truncated too.
     b'\x0a\x05\x12\x03\x0a\x01\x00',  # Packed float32 of 1 byte.
     b'\x0a\x05\x12\x03\x42\x01\xff',  # string_values not UTF-8.
     b'\x22\x05\x0a\x03\x0a\x01\xff',  # dict key not UTF-8.
-    b'\x0f',                      # Invalid wire type.
-    b'\x1a\x02\x0a\x00\x0c',      # Unmatched end-group.
+    b'\x0f',  # Invalid wire type.
+    b'\x1a\x02\x0a\x00\x0c',  # Unmatched end-group.
     # kvs element that is not a (key, value) tuple:
     b'\x22\x06\x12\x04\x0a\x02\x12\x00',
     # A non-scalar packed int16 field with an odd byte count:
     b'\x0a\x05\x12\x03\x62\x01\x00',
-])
+  ],
+)
 def test_malformed_bytes_raise_value_error(data):
   with pytest.raises(ValueError, match='byte|Malformed|multiple|element'):
     native_codec.decode(data)
@@ -319,15 +400,18 @@ def _field(number: int, payload: bytes) -> bytes:
   return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
-@pytest.mark.parametrize('values, expected', [
+@pytest.mark.parametrize(
+  'values, expected',
+  [
     # int64_values, unpacked and packed: a 10th varint byte with bits beyond
     # the 64th is read as protobuf reads it (found by codec_differential_fuzzer).
     (b'\x20' + b'\xff' * 9 + b'\x09', -1),
     (b'\x22\x0a' + b'\xff' * 9 + b'\x7f', -1),
     (b'\x22\x81\x80\x80\x80\x80\x00\x05', 5),  # A 6-byte length.
-    (b'\x20' + b'\xff' * 10 + b'\x01', None),   # An 11-byte value.
+    (b'\x20' + b'\xff' * 10 + b'\x01', None),  # An 11-byte value.
     (b'\xa0\x80\x80\x80\x80\x00\x01', None),  # A 6-byte tag.
-])
+  ],
+)
 def test_varints_follow_protobuf(values, expected):
   data = _field(1, _field(2, values))
   if expected is not None:
@@ -342,14 +426,17 @@ def test_varints_follow_protobuf(values, expected):
       native_codec.decode(data)
 
 
-@pytest.mark.parametrize('data', [
+@pytest.mark.parametrize(
+  'data',
+  [
     # A malformed datum (an unterminated field tag) replaced by a later array.
     b'\x0a\x05\xff\xff\xff\xff\xff\x12\x00',
     # The same one level down: tuple{Data{datum: bad}} replaced by datum{}.
     b'\x1a\x05\x0a\x03\x0a\x01\xff\x0a\x00',
     # The input codec_differential_fuzzer found.
     bytes.fromhex('0a140a0d520b08ffffffffffff01cafcffffffffffff1203220103'),
-])
+  ],
+)
 def test_replaced_oneof_member_must_parse_like_protobuf(data):
   # protobuf parses every member of the `value` oneof, also one that a later
   # member replaces, so malformed bytes there make the message malformed.
@@ -362,8 +449,11 @@ def test_replaced_oneof_member_must_parse_like_protobuf(data):
 def test_deeply_nested_bytes_raise_value_error():
   data = b''
   for _ in range(300):
-    data = b'\x1a' + _varint(len(data) + 1 + len(_varint(len(data)))) + (
-        b'\x0a' + _varint(len(data)) + data)
+    data = (
+      b'\x1a'
+      + _varint(len(data) + 1 + len(_varint(len(data))))
+      + (b'\x0a' + _varint(len(data)) + data)
+    )
   with pytest.raises(ValueError, match='nested deeper'):
     native_codec.decode(data)
 
@@ -395,16 +485,21 @@ def test_decodes_unpacked_and_reordered_fields_like_python():
   packed = data.SerializeToString()
   # Same message with int64_values unpacked, values before shape, plus an
   # unknown varint field (99) and an unknown group (98) in Values.
-  values = (b'\x20\x05' + b'\x20' + _varint((-7) & (2**64 - 1)) + b'\x20' +
-            _varint(2**40) + b'\x98\x06\x01' + b'\x93\x06\x08\x01\x94\x06')
+  values = (
+    b'\x20\x05'
+    + b'\x20'
+    + _varint((-7) & (2**64 - 1))
+    + b'\x20'
+    + _varint(2**40)
+    + b'\x98\x06\x01'
+    + b'\x93\x06\x08\x01\x94\x06'
+  )
   shape = b'\x12\x02\x08\x03'
-  datum = b'\x12' + _varint(len(values)) + values + b'\x0a' + _varint(
-      len(shape)) + shape
+  datum = b'\x12' + _varint(len(values)) + values + b'\x0a' + _varint(len(shape)) + shape
   unpacked = b'\x0a' + _varint(len(datum)) + datum
   expected = codec.decode(storage_pb2.Data.FromString(packed))
   compare.assert_strictly_equal(native_codec.decode(unpacked), expected)
-  compare.assert_strictly_equal(
-      codec.decode(storage_pb2.Data.FromString(unpacked)), expected)
+  compare.assert_strictly_equal(codec.decode(storage_pb2.Data.FromString(unpacked)), expected)
 
 
 def test_oneof_last_member_wins_and_repeats_merge_like_protobuf():
@@ -415,29 +510,24 @@ def test_oneof_last_member_wins_and_repeats_merge_like_protobuf():
   expected = codec.decode(storage_pb2.Data.FromString(data))
   assert expected == (np.int8(2), np.int8(3), 'x')
   compare.assert_strictly_equal(native_codec.decode(data), expected)
-  compare.assert_strictly_equal(native_codec.decode(memoryview(data)),
-                                expected)
+  compare.assert_strictly_equal(native_codec.decode(memoryview(data)), expected)
 
 
 def test_float_values_buffer_and_precedence_like_upstream():
   # Upstream 1.2 wrote float32 arrays as big-endian float_values_buffer.
   data = storage_pb2.Data()
   data.datum.shape.dim.add().size = 2
-  data.datum.values.float_values_buffer = np.array(
-      [1.5, -2.0], '>f4').tobytes()
+  data.datum.values.float_values_buffer = np.array([1.5, -2.0], '>f4').tobytes()
   decoded = native_codec.decode(data.SerializeToString())
   compare.assert_strictly_equal(decoded, np.array([1.5, -2.0], np.float32))
   # Arrays: the later packed field overrides the repeated numeric one.
   data.datum.values.double_values.extend([7.0, 8.0])
   compare.assert_strictly_equal(
-      native_codec.decode(data.SerializeToString()),
-      np.array([1.5, -2.0], np.float32))
+    native_codec.decode(data.SerializeToString()), np.array([1.5, -2.0], np.float32)
+  )
 
 
 # --- upstream fixtures ------------------------------------------------------
-
-
-
 
 
 def test_fixtures_are_present():
@@ -451,16 +541,20 @@ def test_fixture_records_decode_like_upstream(dataset):
   assert len(records) == expected['num_steps']
   steps = [upstream_fixtures.as_step(native_codec.decode(b)) for _, b in records]
   compare.assert_strictly_equal(steps, expected['steps'], path='steps')
-  (_, metadata), = upstream_fixtures.load_pickle(os.path.join(upstream_fixtures.DIRECTORY, f'{dataset}.records',
-                                      'metadata.records.pkl'))
-  compare.assert_strictly_equal(native_codec.decode(metadata),
-                                expected['metadata'], path='metadata')
-  episode_metadata = [native_codec.decode(b)
-                      for _, b in upstream_fixtures.records(dataset, 'episode_metadata')]
+  ((_, metadata),) = upstream_fixtures.load_pickle(
+    os.path.join(upstream_fixtures.DIRECTORY, f'{dataset}.records', 'metadata.records.pkl')
+  )
   compare.assert_strictly_equal(
-      episode_metadata,
-      [m for m in expected['episode_metadata'] if m is not None],
-      path='episode_metadata')
+    native_codec.decode(metadata), expected['metadata'], path='metadata'
+  )
+  episode_metadata = [
+    native_codec.decode(b) for _, b in upstream_fixtures.records(dataset, 'episode_metadata')
+  ]
+  compare.assert_strictly_equal(
+    episode_metadata,
+    [m for m in expected['episode_metadata'] if m is not None],
+    path='episode_metadata',
+  )
   # Re-encoding the decoded steps gives the Python codec's bytes (decoded
   # str/bytes arrays have dtype object, which both codecs reject).
   for step in expected['steps']:
@@ -477,10 +571,11 @@ def test_fixture_records_decode_like_upstream(dataset):
 
 
 @hypothesis.settings(max_examples=1500, deadline=None)
-@hypothesis.given(_values, st.lists(st.tuples(st.integers(0, 10**6),
-                                              st.integers(0, 255)),
-                                    min_size=1, max_size=4),
-                  st.integers(0, 10**6))
+@hypothesis.given(
+  _values,
+  st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+  st.integers(0, 10**6),
+)
 def test_corrupted_bytes_decode_or_raise_cleanly(value, flips, cut):
   """Corrupted/truncated encodings never crash or raise anything unexpected."""
   data = bytearray(native_codec.encode(value))
@@ -488,7 +583,7 @@ def test_corrupted_bytes_decode_or_raise_cleanly(value, flips, cut):
     return
   for position, byte in flips:
     data[position % len(data)] = byte
-  for candidate in (bytes(data), bytes(data[:cut % (len(data) + 1)])):
+  for candidate in (bytes(data), bytes(data[: cut % (len(data) + 1)])):
     try:
       native_codec.decode(candidate)
     except (ValueError, TypeError):
@@ -508,14 +603,13 @@ def test_int_subclass_methods_are_not_called():
   """Bigints use int's own methods: subclass overrides cannot interfere."""
 
   class Odd(int):
-
     def to_bytes(self, *args, **kwargs):
       raise AssertionError('to_bytes override called')
 
     def bit_length(self):
       raise AssertionError('bit_length override called')
 
-  for value in (2**80, -2**80, 5):
+  for value in (2**80, -(2**80), 5):
     assert native_codec.encode(Odd(value)) == _python_reference(value)
 
 
@@ -529,8 +623,7 @@ def test_scalar_with_several_value_fields_decodes_its_first_numeric_field():
   datum.values.int8_values = b'\x05'
   datum.values.string_values.append('s')
   data = storage_pb2.Data(datum=datum)
-  for decoded in (codec.decode(data),
-                  native_codec.decode(data.SerializeToString())):
+  for decoded in (codec.decode(data), native_codec.decode(data.SerializeToString())):
     assert type(decoded) is np.float64 and decoded == 7.0
 
 

@@ -13,8 +13,7 @@ import dm_env
 from dm_env import specs
 import numpy as np
 
-_SPEC_NAMES = ('observation_spec', 'action_spec', 'reward_spec',
-               'discount_spec')
+_SPEC_NAMES = ('observation_spec', 'action_spec', 'reward_spec', 'discount_spec')
 
 
 def encode(spec: Any) -> Any:
@@ -31,9 +30,9 @@ def encode(spec: Any) -> Any:
   """
   if isinstance(spec, specs.Array):
     encoded = {
-        'shape': np.array(spec.shape, dtype=np.int64),
-        'dtype': str(spec.dtype),
-        'name': spec.name,
+      'shape': np.array(spec.shape, dtype=np.int64),
+      'dtype': str(spec.dtype),
+      'name': spec.name,
     }
     if isinstance(spec, specs.BoundedArray):
       encoded['minimum'] = spec.minimum
@@ -48,8 +47,9 @@ def encode(spec: Any) -> Any:
   if isinstance(spec, dict):
     return {k: encode(v) for k, v in spec.items()}
   raise TypeError(
-      'encode() should be called with an argument of type specs.Array (and '
-      f'subclasses), list, tuple or dict. Found {type(spec)}: {spec!r}')
+    'encode() should be called with an argument of type specs.Array (and '
+    f'subclasses), list, tuple or dict. Found {type(spec)}: {spec!r}'
+  )
 
 
 def decode(spec: Any) -> Any:
@@ -68,39 +68,41 @@ def decode(spec: Any) -> Any:
       shape = spec['shape'] if spec['shape'] is not None else ()
       if 'num_values' in spec:
         return specs.DiscreteArray(
-            num_values=spec['num_values'], dtype=spec['dtype'],
-            name=spec.get('name'))
+          num_values=spec['num_values'], dtype=spec['dtype'], name=spec.get('name')
+        )
       if 'minimum' in spec and 'maximum' in spec:
         return specs.BoundedArray(
-            shape=shape, dtype=spec['dtype'], minimum=spec['minimum'],
-            maximum=spec['maximum'], name=spec.get('name'))
-      return specs.Array(shape=shape, dtype=spec['dtype'],
-                         name=spec.get('name'))
+          shape=shape,
+          dtype=spec['dtype'],
+          minimum=spec['minimum'],
+          maximum=spec['maximum'],
+          name=spec.get('name'),
+        )
+      return specs.Array(shape=shape, dtype=spec['dtype'], name=spec.get('name'))
     return {k: decode(v) for k, v in spec.items()}
   if isinstance(spec, list):
     return [decode(x) for x in spec]
   if isinstance(spec, tuple):
     return tuple(decode(x) for x in spec)
   raise TypeError(
-      'decode() should be called with an argument of type dict, list or '
-      f'tuple. Found {type(spec)}: {spec!r}')
+    'decode() should be called with an argument of type dict, list or '
+    f'tuple. Found {type(spec)}: {spec!r}'
+  )
 
 
-def encode_environment_specs(
-    env: Optional[dm_env.Environment]) -> Dict[str, Any]:
+def encode_environment_specs(env: Optional[dm_env.Environment]) -> Dict[str, Any]:
   """Encodes the four specs of `env` (an empty dict if `env` is falsy)."""
   if not env:
     return {}
   return {
-      'observation_spec': encode(env.observation_spec()),
-      'action_spec': encode(env.action_spec()),
-      'reward_spec': encode(env.reward_spec()),
-      'discount_spec': encode(env.discount_spec()),
+    'observation_spec': encode(env.observation_spec()),
+    'action_spec': encode(env.action_spec()),
+    'reward_spec': encode(env.reward_spec()),
+    'discount_spec': encode(env.discount_spec()),
   }
 
 
-def decode_environment_specs(
-    encoded_specs: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+def decode_environment_specs(encoded_specs: Optional[Dict[str, Any]]) -> Dict[str, Any]:
   """Decodes the output of `encode_environment_specs` (after a codec trip).
 
   Returns:
@@ -109,7 +111,6 @@ def decode_environment_specs(
   """
   encoded_specs = encoded_specs or {}
   return {
-      name: (decode(encoded_specs[name])
-             if encoded_specs.get(name) is not None else None)
-      for name in _SPEC_NAMES
+    name: (decode(encoded_specs[name]) if encoded_specs.get(name) is not None else None)
+    for name in _SPEC_NAMES
   }

@@ -8,7 +8,9 @@ namespace envlogger {
 
 namespace {
 
-Status Mismatch() { return FailedPreconditionError("The step does not fit the plan of the columns"); }
+Status Mismatch() {
+  return FailedPreconditionError("The step does not fit the plan of the columns");
+}
 
 size_t TotalBytes(const DatumWire::Runs& runs) {
   size_t bytes = 0;
@@ -66,9 +68,10 @@ bool DecodeVarintSpan(std::string_view span, ColumnType field, size_t count, boo
     uint64_t value = 0;
     if (!ReadVarint64(&span, &value) || ++n > count) return false;
     if (step_type) {
-      const int64_t v = field == ColumnType::kInt32    ? static_cast<int32_t>(value)
-                        : field == ColumnType::kUint32 ? static_cast<int64_t>(static_cast<uint32_t>(value))
-                                                       : static_cast<int64_t>(value);
+      const int64_t v = field == ColumnType::kInt32 ? static_cast<int32_t>(value)
+                        : field == ColumnType::kUint32
+                            ? static_cast<int64_t>(static_cast<uint32_t>(value))
+                            : static_cast<int64_t>(value);
       if (v < 0 || v > 2) return false;
       std::memcpy(out, &v, sizeof(v));
       continue;
@@ -236,7 +239,8 @@ bool StepColumns::DecodeWithTemplate(const Template& t, std::string_view record,
   return true;
 }
 
-Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row, int depth) {
+Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row,
+                               int depth) {
   DataWire value;
   RETURN_IF_ERROR(ParseData(data, origin_, &value));
   switch (node.kind) {
@@ -259,13 +263,15 @@ Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data,
     }
     case ColumnNode::Kind::kList:
     case ColumnNode::Kind::kTuple: {
-      const DataKind kind = node.kind == ColumnNode::Kind::kList ? DataKind::kArray : DataKind::kTuple;
+      const DataKind kind =
+          node.kind == ColumnNode::Kind::kList ? DataKind::kArray : DataKind::kTuple;
       if (value.kind != kind) return Mismatch();
       size_t i = 0;
-      RETURN_IF_ERROR(ForEachElement(value.payload, origin_, [&](std::string_view element) -> Status {
-        if (i >= node.children.size()) return Mismatch();
-        return DecodeNode(node.children[i++], MessageParts(element), row, depth + 1);
-      }));
+      RETURN_IF_ERROR(
+          ForEachElement(value.payload, origin_, [&](std::string_view element) -> Status {
+            if (i >= node.children.size()) return Mismatch();
+            return DecodeNode(node.children[i++], MessageParts(element), row, depth + 1);
+          }));
       return i == node.children.size() ? OkStatus() : Mismatch();
     }
     case ColumnNode::Kind::kDict: {
@@ -298,10 +304,11 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
   RETURN_IF_ERROR(ParseDatum(parts, origin_, &datum_));
   const DatumWire& d = datum_;
   // Which value fields hold values (as the per-step codec sees them).
-  const bool has_float = TotalBytes(d.float_values) > 0, has_double = TotalBytes(d.double_values) > 0,
+  const bool has_float = TotalBytes(d.float_values) > 0,
+             has_double = TotalBytes(d.double_values) > 0,
              has_int32 = TotalBytes(d.int32_values) > 0, has_int64 = TotalBytes(d.int64_values) > 0,
-             has_uint32 = TotalBytes(d.uint32_values) > 0, has_uint64 = TotalBytes(d.uint64_values) > 0,
-             has_bool = TotalBytes(d.bool_values) > 0;
+             has_uint32 = TotalBytes(d.uint32_values) > 0,
+             has_uint64 = TotalBytes(d.uint64_values) > 0, has_bool = TotalBytes(d.bool_values) > 0;
   const bool has_bigint = !d.bigint_values.empty();
   const int set = ValueFieldsSet(d);
   if (set == 0) {
@@ -310,18 +317,22 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
     return OkStatus();
   }
   if (set != 1) return Mismatch();
-  if (leaf.shape.empty() ? !(d.IsScalar() || d.shape.empty()) : d.shape != leaf.shape) return Mismatch();
+  if (leaf.shape.empty() ? !(d.IsScalar() || d.shape.empty()) : d.shape != leaf.shape)
+    return Mismatch();
   const size_t n = leaf.num_elements();
   char* out = leaf.data + row * leaf.row_bytes();
 
   if (leaf.step_type) {
     int64_t value = -1;
     if (has_bigint) {
-      if (d.bigint_values.size() != 1 || !BigintToInt64(d.bigint_values[0], &value)) return Mismatch();
+      if (d.bigint_values.size() != 1 || !BigintToInt64(d.bigint_values[0], &value))
+        return Mismatch();
       Note(ValueOp::Kind::kBigint, leaf, d.bigint_values[0]);
     } else if (has_int32 || has_int64 || has_uint32 || has_uint64) {
-      const DatumWire::Runs& runs =
-          has_int32 ? d.int32_values : has_int64 ? d.int64_values : has_uint32 ? d.uint32_values : d.uint64_values;
+      const DatumWire::Runs& runs = has_int32    ? d.int32_values
+                                    : has_int64  ? d.int64_values
+                                    : has_uint32 ? d.uint32_values
+                                                 : d.uint64_values;
       if (CountVarints(runs) != 1) return Mismatch();
       if (has_int32) {
         int32_t v;
@@ -335,7 +346,10 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
         DecodeVarints(runs, &value);
       }
       NoteRuns(ValueOp::Kind::kVarint, leaf, runs,
-               has_int32 ? ColumnType::kInt32 : has_uint32 ? ColumnType::kUint32 : ColumnType::kInt64, 1);
+               has_int32    ? ColumnType::kInt32
+               : has_uint32 ? ColumnType::kUint32
+                            : ColumnType::kInt64,
+               1);
     } else if (!d.int8_values.empty() || !d.uint8_values.empty()) {
       std::string_view bytes = d.int8_values.empty() ? d.uint8_values : d.int8_values;
       if (bytes.size() != 1) return Mismatch();

@@ -47,12 +47,24 @@
 #include <string_view>
 #include <vector>
 
-#include "envlogger/converters/data_wire.h"
 #include "envlogger/base/status.h"
+#include "envlogger/converters/data_wire.h"
 
 namespace envlogger {
 
-enum class ColumnType { kFloat32, kFloat64, kInt8, kInt16, kInt32, kInt64, kUint8, kUint16, kUint32, kUint64, kBool };
+enum class ColumnType {
+  kFloat32,
+  kFloat64,
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kUint8,
+  kUint16,
+  kUint32,
+  kUint64,
+  kBool
+};
 
 // Bytes per element of a ColumnType.
 size_t ColumnTypeSize(ColumnType type);
@@ -71,7 +83,7 @@ struct ColumnLeaf {
 struct ColumnNode {
   enum class Kind { kNone, kLeaf, kList, kTuple, kDict };
   Kind kind = Kind::kNone;
-  int leaf = -1;                    // kLeaf: index into the leaves.
+  int leaf = -1;                     // kLeaf: index into the leaves.
   std::vector<ColumnNode> children;  // kList/kTuple: by position; kDict: by keys[i].
   std::vector<std::string> keys;     // kDict.
 };
@@ -115,8 +127,8 @@ class StepColumns {
   const char* origin_ = nullptr;  // Start of the record being decoded, for error offsets.
   const char* record_end_ = nullptr;
   DatumWire datum_;
-  std::vector<DictWire> dicts_;  // By depth, reused across rows.
-  std::vector<int> seen_;        // Dict keys met, reused.
+  std::vector<DictWire> dicts_;      // By depth, reused across rows.
+  std::vector<int> seen_;            // Dict keys met, reused.
   std::vector<Template> templates_;  // Most recently used first.
   std::vector<ValueOp> recording_;
   bool templatable_ = false;  // Whether the record being parsed can become a template.

@@ -13,7 +13,8 @@ namespace {
 
 // Data{datum{shape{dim...}, values{float_values...}}} written field by field
 // (storage.proto numbers), independently of the decoder.
-void FloatDatum(WireWriter& w, uint32_t field, const std::vector<int64_t>& shape, const std::vector<float>& values) {
+void FloatDatum(WireWriter& w, uint32_t field, const std::vector<int64_t>& shape,
+                const std::vector<float>& values) {
   const size_t data = w.BeginMessage(field);
   const size_t datum = w.BeginMessage(wire::kDataDatum);
   const size_t shape_token = w.BeginMessage(wire::kDatumShape);
@@ -38,10 +39,12 @@ void ScalarDatum(WireWriter& w, uint32_t field, int64_t value, bool as_int16) {
   w.Bytes(wire::kDatumShape, wire::kScalarShapePayload);
   const size_t values = w.BeginMessage(wire::kDatumValues);
   if (as_int16) {
-    const char big_endian[2] = {static_cast<char>((value >> 8) & 0xff), static_cast<char>(value & 0xff)};
+    const char big_endian[2] = {static_cast<char>((value >> 8) & 0xff),
+                                static_cast<char>(value & 0xff)};
     w.Bytes(wire::kInt16Values, std::string(big_endian, 2));
   } else {
-    w.PackedVarints(wire::kInt64Values, &value, 1, [](int64_t v) { return static_cast<uint64_t>(v); });
+    w.PackedVarints(wire::kInt64Values, &value, 1,
+                    [](int64_t v) { return static_cast<uint64_t>(v); });
   }
   w.EndMessage(values);
   w.EndMessage(datum);
@@ -49,7 +52,8 @@ void ScalarDatum(WireWriter& w, uint32_t field, int64_t value, bool as_int16) {
 }
 
 // Data{tuple{[float32 2x2 leaf or None], int64 leaf, dict{"b": int16, "a": int64}}}.
-std::string Record(bool none_first, int64_t x, int16_t b, const std::vector<int64_t>& shape = {2, 2}) {
+std::string Record(bool none_first, int64_t x, int16_t b,
+                   const std::vector<int64_t>& shape = {2, 2}) {
   std::string out;
   WireWriter w(&out);
   const size_t tuple = w.BeginMessage(wire::kDataTuple);

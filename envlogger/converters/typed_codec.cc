@@ -16,7 +16,8 @@ using envlogger::StatusOr;
 mpz_class MpzFromBigintBytes(std::string_view bytes) {
   mpz_class value;
   if (bytes.empty()) return value;
-  mpz_import(value.get_mpz_t(), bytes.size(), /*order=*/1, /*size=*/1, /*endian=*/1, /*nails=*/0, bytes.data());
+  mpz_import(value.get_mpz_t(), bytes.size(), /*order=*/1, /*size=*/1, /*endian=*/1, /*nails=*/0,
+             bytes.data());
   if (static_cast<uint8_t>(bytes[0]) & 0x80) {
     mpz_class modulus;
     mpz_ui_pow_ui(modulus.get_mpz_t(), 2, 8 * bytes.size());
@@ -70,13 +71,15 @@ std::vector<T> FromFixed(const DatumWire::Runs& runs) {
 template <typename T>
 StatusOr<std::vector<T>> FromBigEndian(std::string_view bytes) {
   if (bytes.size() % sizeof(T) != 0) {
-    return InvalidArgumentError("Malformed envlogger.Datum: packed field of " + std::to_string(bytes.size()) +
-                                " bytes is not a whole number of " + std::to_string(sizeof(T)) + "-byte values");
+    return InvalidArgumentError("Malformed envlogger.Datum: packed field of " +
+                                std::to_string(bytes.size()) + " bytes is not a whole number of " +
+                                std::to_string(sizeof(T)) + "-byte values");
   }
   std::vector<T> values(bytes.size() / sizeof(T));
   for (size_t i = 0; i < values.size(); ++i) {
     std::make_unsigned_t<std::conditional_t<std::is_same_v<T, float>, uint32_t, T>> bits = 0;
-    for (size_t b = 0; b < sizeof(T); ++b) bits = (bits << 8) | static_cast<uint8_t>(bytes[i * sizeof(T) + b]);
+    for (size_t b = 0; b < sizeof(T); ++b)
+      bits = (bits << 8) | static_cast<uint8_t>(bytes[i * sizeof(T) + b]);
     std::memcpy(&values[i], &bits, sizeof(T));
   }
   return values;
@@ -87,14 +90,15 @@ template <typename T>
 StatusOr<std::optional<BasicType>> Shaped(const DatumWire& datum, std::vector<T> values) {
   if (datum.IsScalar()) {
     if (values.size() != 1) {
-      return InvalidArgumentError("Malformed envlogger.Datum: scalar with " + std::to_string(values.size()) +
-                                  " values");
+      return InvalidArgumentError("Malformed envlogger.Datum: scalar with " +
+                                  std::to_string(values.size()) + " values");
     }
     return std::optional<BasicType>(BasicType(std::move(values[0])));
   }
   uint64_t count = 1;
   for (int64_t d : datum.shape) {
-    if (d < 0) return InvalidArgumentError("Malformed envlogger.Datum: negative dim " + std::to_string(d));
+    if (d < 0)
+      return InvalidArgumentError("Malformed envlogger.Datum: negative dim " + std::to_string(d));
     if (d != 0 && count > UINT64_MAX / static_cast<uint64_t>(d)) {
       return InvalidArgumentError("Malformed envlogger.Datum: shape too large");
     }
@@ -102,13 +106,15 @@ StatusOr<std::optional<BasicType>> Shaped(const DatumWire& datum, std::vector<T>
   }
   if (count != values.size()) {
     return InvalidArgumentError("Malformed envlogger.Datum: shape holds " + std::to_string(count) +
-                                " elements but there are " + std::to_string(values.size()) + " values");
+                                " elements but there are " + std::to_string(values.size()) +
+                                " values");
   }
   return std::optional<BasicType>(BasicType(Array<T>{datum.shape, std::move(values)}));
 }
 
 template <typename T>
-StatusOr<std::optional<BasicType>> ShapedOr(const DatumWire& datum, StatusOr<std::vector<T>> values) {
+StatusOr<std::optional<BasicType>> ShapedOr(const DatumWire& datum,
+                                            StatusOr<std::vector<T>> values) {
   if (!values.ok()) return values.status();
   return Shaped(datum, std::move(values).value());
 }
@@ -118,7 +124,8 @@ StatusOr<std::optional<BasicType>> ShapedOr(const DatumWire& datum, StatusOr<std
 StatusOr<std::optional<BasicType>> DecodeDatum(std::string_view serialized) {
   DatumWire d;
   RETURN_IF_ERROR(ParseDatum(MessageParts(serialized), serialized.data(), &d));
-  if (!d.float_values_buffer.empty()) return ShapedOr(d, FromBigEndian<float>(d.float_values_buffer));
+  if (!d.float_values_buffer.empty())
+    return ShapedOr(d, FromBigEndian<float>(d.float_values_buffer));
   if (!d.float_values.empty()) return Shaped(d, FromFixed<float>(d.float_values));
   if (!d.double_values.empty()) return Shaped(d, FromFixed<double>(d.double_values));
   if (!d.int32_values.empty()) return Shaped(d, FromVarints<int32_t>(d.int32_values));
@@ -146,7 +153,9 @@ StatusOr<std::optional<BasicType>> DecodeDatum(std::string_view serialized) {
   return std::optional<BasicType>();
 }
 
-StatusOr<DataView> DataView::Parse(std::string_view data) { return Make(MessageParts(data), data.data()); }
+StatusOr<DataView> DataView::Parse(std::string_view data) {
+  return Make(MessageParts(data), data.data());
+}
 
 StatusOr<DataView> DataView::Make(MessageParts data, const char* origin) {
   DataView view(std::move(data), origin);
@@ -160,7 +169,8 @@ Status DataView::RequireKind(bool ok, const char* what) const {
 }
 
 StatusOr<std::vector<DataView>> DataView::elements() const {
-  RETURN_IF_ERROR(RequireKind(kind() == DataKind::kArray || kind() == DataKind::kTuple, "an array or tuple"));
+  RETURN_IF_ERROR(
+      RequireKind(kind() == DataKind::kArray || kind() == DataKind::kTuple, "an array or tuple"));
   std::vector<DataView> result;
   RETURN_IF_ERROR(ForEachElement(wire_.payload, origin_, [&](std::string_view element) {
     ASSIGN_OR_RETURN(DataView view, Make(MessageParts(element), origin_));
@@ -194,8 +204,8 @@ StatusOr<std::vector<std::pair<DataView, DataView>>> DataView::kvs() const {
     }
     ASSIGN_OR_RETURN(std::vector<DataView> parts, pair.elements());
     if (parts.size() != 2) {
-      return InvalidArgumentError("Malformed envlogger.Data: a Dict.kvs tuple has " + std::to_string(parts.size()) +
-                                  " elements, not 2");
+      return InvalidArgumentError("Malformed envlogger.Data: a Dict.kvs tuple has " +
+                                  std::to_string(parts.size()) + " elements, not 2");
     }
     result.emplace_back(std::move(parts[0]), std::move(parts[1]));
     return OkStatus();
@@ -256,13 +266,14 @@ StatusOr<DataView> DataView::operator[](int64_t index) const {
       const std::optional<mpz_class> integer = IntegerKey(*decoded);
       if (integer && *integer == wanted) found = value;  // Later entries win, as in a Python dict.
     }
-    if (!found) return NotFoundError("No integer key " + std::to_string(index) + " in envlogger.Data dict");
+    if (!found)
+      return NotFoundError("No integer key " + std::to_string(index) + " in envlogger.Data dict");
     return *found;
   }
   ASSIGN_OR_RETURN(std::vector<DataView> all, elements());
   if (index < 0 || static_cast<uint64_t>(index) >= all.size()) {
-    return OutOfRangeError("Index " + std::to_string(index) + " out of range for " + std::to_string(all.size()) +
-                           " elements");
+    return OutOfRangeError("Index " + std::to_string(index) + " out of range for " +
+                           std::to_string(all.size()) + " elements");
   }
   return all[static_cast<size_t>(index)];
 }

@@ -34,8 +34,8 @@
 #include <variant>
 #include <vector>
 
-#include "envlogger/converters/data_wire.h"
 #include "envlogger/base/status.h"
+#include "envlogger/converters/data_wire.h"
 
 namespace envlogger {
 
@@ -51,15 +51,17 @@ template <typename T>
 struct Array {
   std::vector<int64_t> shape;
   std::vector<T> values;
-  bool operator==(const Array& other) const { return shape == other.shape && values == other.values; }
+  bool operator==(const Array& other) const {
+    return shape == other.shape && values == other.values;
+  }
 };
 
 using BasicType =
-    std::variant<float, double, int32_t, int64_t, uint32_t, uint64_t, bool, std::string, Bytes, mpz_class,
-                 int8_t, int16_t, uint8_t, uint16_t, Array<float>, Array<double>, Array<int32_t>,
-                 Array<int64_t>, Array<uint32_t>, Array<uint64_t>, Array<bool>, Array<std::string>,
-                 Array<Bytes>, Array<mpz_class>, Array<int8_t>, Array<int16_t>, Array<uint8_t>,
-                 Array<uint16_t>>;
+    std::variant<float, double, int32_t, int64_t, uint32_t, uint64_t, bool, std::string, Bytes,
+                 mpz_class, int8_t, int16_t, uint8_t, uint16_t, Array<float>, Array<double>,
+                 Array<int32_t>, Array<int64_t>, Array<uint32_t>, Array<uint64_t>, Array<bool>,
+                 Array<std::string>, Array<Bytes>, Array<mpz_class>, Array<int8_t>, Array<int16_t>,
+                 Array<uint8_t>, Array<uint16_t>>;
 
 // bigint_values bytes <-> integers: big-endian two's complement of
 // bit_length(|x|) / 8 + 1 bytes (Python's int.to_bytes as envlogger uses it).

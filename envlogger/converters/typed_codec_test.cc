@@ -133,7 +133,8 @@ TEST(DecodeDatumTest, ShapeMismatchIsAnError) {
 TEST(DataViewTest, ListOfInt32Scalars) {
   // [np.int32(-1), np.int32(2)].
   const std::string bytes = Unhex(
-      "12390a1f0a1d0a0d120b08cafcffffffffffffff01120c1a0affffffffffffffffff010a160a140a0d120b08cafcffffffffffffff01"
+      "12390a1f0a1d0a0d120b08cafcffffffffffffff01120c1a0affffffffffffffffff010a160a140a0d120b08cafc"
+      "ffffffffffffff01"
       "12031a0102");
   auto view = DataView::Parse(bytes);
   ASSERT_TRUE(view.ok());
@@ -150,9 +151,12 @@ TEST(DataViewTest, ListOfInt32Scalars) {
 TEST(DataViewTest, DictWithStringAndIntegerKeys) {
   // {'obs': np.array([1, 2], np.uint8), 'r': 0.5, 7: 'seven', 2**70: None}.
   const std::string bytes = Unhex(
-      "229b010a150a036f6273120e0a0c0a041202080212046a0201020a220a0172121d0a1b0a0d120b08cafcffffffffffffff01120a1208"
-      "000000000000e03f125e0a361a340a160a140a0d120b08cafcffffffffffffff0112035201070a1a0a180a0d120b08cafcffffffffffff"
-      "ff0112074205736576656e0a241a220a1e0a1c0a0d120b08cafcffffffffffffff01120b52094000000000000000000a00");
+      "229b010a150a036f6273120e0a0c0a041202080212046a0201020a220a0172121d0a1b0a0d120b08cafcffffffff"
+      "ffffff01120a1208"
+      "000000000000e03f125e0a361a340a160a140a0d120b08cafcffffffffffffff0112035201070a1a0a180a0d120b"
+      "08cafcffffffffffff"
+      "ff0112074205736576656e0a241a220a1e0a1c0a0d120b08cafcffffffffffffff01120b52094000000000000000"
+      "000a00");
   auto view = DataView::Parse(bytes);
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->kind(), DataKind::kDict);
@@ -174,14 +178,17 @@ TEST(DataViewTest, DictWithStringAndIntegerKeys) {
   auto kvs = view->kvs();
   ASSERT_TRUE(kvs.ok());
   ASSERT_EQ(kvs->size(), 2u);
-  EXPECT_EQ(std::get<mpz_class>(*(*kvs)[1].first.datum().value()), mpz_class("1180591620717411303424"));
+  EXPECT_EQ(std::get<mpz_class>(*(*kvs)[1].first.datum().value()),
+            mpz_class("1180591620717411303424"));
   EXPECT_EQ((*kvs)[1].second.kind(), DataKind::kNone);
 }
 
 TEST(DataViewTest, MalformedBytesAreErrorsNotCrashes) {
   const std::string truncated = Unhex("0a05");
   EXPECT_FALSE(DataView::Parse(truncated).ok());
-  const std::string view_bytes = Unhex("1203" "0a01ff");
+  const std::string view_bytes = Unhex(
+      "1203"
+      "0a01ff");
   auto view = DataView::Parse(view_bytes);  // Array whose element is truncated garbage.
   ASSERT_TRUE(view.ok());
   EXPECT_FALSE(view->elements().ok());

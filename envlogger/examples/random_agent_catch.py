@@ -22,18 +22,23 @@ from envlogger.testing import catch_env
 
 _NUM_EPISODES = flags.DEFINE_integer('num_episodes', 1000, 'Number of episodes to log.')
 _TRAJECTORIES_DIR = flags.DEFINE_string(
-    'trajectories_dir', '/tmp/catch_data/',
-    'Directory to write the trajectories to (created if missing).')
+  'trajectories_dir',
+  '/tmp/catch_data/',
+  'Directory to write the trajectories to (created if missing).',
+)
 
 
-def _step_fn(unused_timestep: dm_env.TimeStep, unused_action: Any,
-             unused_env: dm_env.Environment) -> Dict[str, float]:
+def _step_fn(
+  unused_timestep: dm_env.TimeStep, unused_action: Any, unused_env: dm_env.Environment
+) -> Dict[str, float]:
   return {'timestamp': time.time()}
 
 
-def record(num_episodes: int,
-           make_logger: Callable[..., envlogger.EnvLogger],
-           rng: Optional[np.random.Generator] = None) -> None:
+def record(
+  num_episodes: int,
+  make_logger: Callable[..., envlogger.EnvLogger],
+  rng: Optional[np.random.Generator] = None,
+) -> None:
   """Plays `num_episodes` episodes of Catch with uniformly random actions.
 
   Args:
@@ -46,9 +51,9 @@ def record(num_episodes: int,
   rng = rng if rng is not None else np.random.default_rng()
   env = catch_env.Catch()
   metadata = {
-      'agent_type': 'random',
-      'env_type': type(env).__name__,
-      'num_episodes': num_episodes,
+    'agent_type': 'random',
+    'env_type': type(env).__name__,
+    'num_episodes': num_episodes,
   }
   with make_logger(env, metadata=metadata, step_fn=_step_fn) as logged_env:
     for _ in range(num_episodes):
@@ -60,18 +65,19 @@ def record(num_episodes: int,
 def summarize(reader: envlogger.Reader) -> str:
   """A short human-readable summary of a recorded dataset."""
   lines = [
-      f'episodes: {len(reader.episodes)}',
-      f'steps: {len(reader.steps)}',
-      f'metadata keys: {sorted(reader.metadata())}',
+    f'episodes: {len(reader.episodes)}',
+    f'steps: {len(reader.steps)}',
+    f'metadata keys: {sorted(reader.metadata())}',
   ]
   if len(reader.episodes):
     returns = [
-        sum(float(step.timestep.reward or 0.0) for step in episode)
-        for episode in reader.episodes
+      sum(float(step.timestep.reward or 0.0) for step in episode) for episode in reader.episodes
     ]
     caught = sum(r > 0 for r in returns)
-    lines.append(f'episode returns: {caught} caught, '
-                 f'{len(returns) - caught} missed, mean {np.mean(returns):+.2f}')
+    lines.append(
+      f'episode returns: {caught} caught, '
+      f'{len(returns) - caught} missed, mean {np.mean(returns):+.2f}'
+    )
     rewards = [_plain(step.timestep.reward) for step in reader.episodes[0]]
     lines.append(f'first episode rewards: {rewards}')
   return '\n'.join(lines)
@@ -85,13 +91,12 @@ def _plain(value: Any) -> Any:
 def main(unused_argv) -> None:
   trajectories_dir = _TRAJECTORIES_DIR.value
   os.makedirs(trajectories_dir, exist_ok=True)
-  logging.info('Recording %d episodes to %s', _NUM_EPISODES.value,
-               trajectories_dir)
+  logging.info('Recording %d episodes to %s', _NUM_EPISODES.value, trajectories_dir)
 
   def make_logger(env, **kwargs):
     return envlogger.EnvLogger(
-        env, data_directory=trajectories_dir, max_episodes_per_file=1000,
-        **kwargs)
+      env, data_directory=trajectories_dir, max_episodes_per_file=1000, **kwargs
+    )
 
   record(_NUM_EPISODES.value, make_logger)
   with envlogger.Reader(trajectories_dir) as reader:

@@ -20,7 +20,9 @@ from envlogger import extras
 from envlogger.examples import random_agent_catch
 import numpy as np
 
-tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.examples.tfds_random_agent_catch', 'TensorFlow Datasets')
+tfds = extras.import_extra(
+  'tensorflow_datasets', 'tf', 'envlogger.examples.tfds_random_agent_catch', 'TensorFlow Datasets'
+)
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from envlogger.backends import tfds_backend_writer  # noqa: E402
 
@@ -35,34 +37,35 @@ def catch_dataset_config() -> tfds_backend_writer.DatasetConfig:
   (tf.train.Example would round a float64 to float32).
   """
   return tfds_backend_writer.DatasetConfig(
-      name='catch_example',
-      observation_info=tfds.features.Tensor(
-          shape=(10, 5),
-          dtype=np.float32,
-          encoding=tfds.features.Encoding.ZLIB),
-      action_info=np.int64,
-      reward_info=np.float64,
-      discount_info=np.float64,
-      step_metadata_info={
-          'timestamp':
-              tfds.features.Tensor(
-                  shape=(), dtype=np.float64,
-                  encoding=tfds.features.Encoding.BYTES)
-      })
+    name='catch_example',
+    observation_info=tfds.features.Tensor(
+      shape=(10, 5), dtype=np.float32, encoding=tfds.features.Encoding.ZLIB
+    ),
+    action_info=np.int64,
+    reward_info=np.float64,
+    discount_info=np.float64,
+    step_metadata_info={
+      'timestamp': tfds.features.Tensor(
+        shape=(), dtype=np.float64, encoding=tfds.features.Encoding.BYTES
+      )
+    },
+  )
 
 
-def record_to_tfds(num_episodes: int, data_directory: str,
-                   rng: Optional[np.random.Generator] = None) -> None:
+def record_to_tfds(
+  num_episodes: int, data_directory: str, rng: Optional[np.random.Generator] = None
+) -> None:
   """Plays `num_episodes` random Catch episodes into a TFDS dataset."""
 
   def make_logger(env, metadata, step_fn):
     writer = tfds_backend_writer.TFDSBackendWriter(
-        data_directory=data_directory,
-        split_name='train',
-        max_episodes_per_file=500,
-        ds_config=catch_dataset_config(),
-        metadata=metadata,
-        store_ds_metadata=True)
+      data_directory=data_directory,
+      split_name='train',
+      max_episodes_per_file=500,
+      ds_config=catch_dataset_config(),
+      metadata=metadata,
+      store_ds_metadata=True,
+    )
     return envlogger.EnvLogger(env, step_fn=step_fn, backend=writer)
 
   random_agent_catch.record(num_episodes, make_logger, rng)
@@ -71,8 +74,7 @@ def record_to_tfds(num_episodes: int, data_directory: str,
 def main(unused_argv) -> None:
   data_directory = FLAGS.trajectories_dir
   os.makedirs(data_directory, exist_ok=True)
-  logging.info('Recording %d episodes to %s', FLAGS.num_episodes,
-               data_directory)
+  logging.info('Recording %d episodes to %s', FLAGS.num_episodes, data_directory)
   record_to_tfds(FLAGS.num_episodes, data_directory)
   builder = tfds.builder_from_directory(data_directory)
   print(f'episodes: {builder.info.splits["train"].num_examples}')

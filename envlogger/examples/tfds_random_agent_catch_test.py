@@ -16,6 +16,7 @@ def _tfds():
 def _example(tfds):
   del tfds
   from envlogger.examples import tfds_random_agent_catch  # pylint: disable=g-import-not-at-top
+
   return tfds_random_agent_catch
 
 
@@ -25,8 +26,7 @@ def test_records_a_loadable_catch_dataset(tfds, example, tmp_path):
   assert builder.info.name == 'catch_example'
   assert builder.info.metadata['agent_type'] == 'random'
   assert builder.info.metadata['num_episodes'] == 3
-  episodes = [list(e['steps'])
-              for e in tfds.as_numpy(builder.as_dataset(split='train'))]
+  episodes = [list(e['steps']) for e in tfds.as_numpy(builder.as_dataset(split='train'))]
   assert [len(e) for e in episodes] == [10, 10, 10]
   stamps = [s['timestamp'] for e in episodes for s in e]
   assert all(s.dtype == np.float64 for s in stamps)

@@ -12,12 +12,14 @@
 PYBIND11_MODULE(_native, m) {
   m.doc() = "envlogger's C++ core: Riegeli/records, the native codec and the dataset backend.";
   envlogger::python::RegisterRiegeli(m.def_submodule("riegeli", "Riegeli/records files."));
-  envlogger::python::RegisterCodec(m.def_submodule("codec", "Python values <-> envlogger.Data wire bytes."));
-  envlogger::python::RegisterDatasetIo(m.def_submodule("dataset_io", "The Riegeli dataset backend."));
+  envlogger::python::RegisterCodec(
+      m.def_submodule("codec", "Python values <-> envlogger.Data wire bytes."));
+  envlogger::python::RegisterDatasetIo(
+      m.def_submodule("dataset_io", "The Riegeli dataset backend."));
   envlogger::python::RegisterVectorRecording(
       m.def_submodule("vector_recording", "Vector environments, one dataset per sub-environment."));
   envlogger::python::RegisterStepColumns(
       m.def_submodule("step_columns", "Steps of a dataset decoded straight into numpy arrays."));
-  envlogger::python::RegisterShardRecovery(
-      m.def_submodule("shard_recovery", "Where episodes start in a steps file without a full index."));
+  envlogger::python::RegisterShardRecovery(m.def_submodule(
+      "shard_recovery", "Where episodes start in a steps file without a full index."));
 }

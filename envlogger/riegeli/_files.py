@@ -42,8 +42,9 @@ def _start_pos(dest: Any, assumed_pos: Optional[int]) -> int:
   try:
     return dest.tell()
   except (OSError, AttributeError, io.UnsupportedOperation) as error:
-    raise ValueError(f'cannot tell() the position of {_object_name(dest)} ({error}); '
-                     'pass assumed_pos') from error
+    raise ValueError(
+      f'cannot tell() the position of {_object_name(dest)} ({error}); pass assumed_pos'
+    ) from error
 
 
 def _position(pair: tuple[int, int]) -> RecordPosition:

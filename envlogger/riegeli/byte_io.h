@@ -60,8 +60,7 @@ class ByteSource {
   // `*read` is the number of bytes read; fewer than the spans hold means the
   // source ends there, which is not an error. This default goes through
   // ReadAt() and copies; sources override it to read in place.
-  virtual Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
-                               size_t* read) {
+  virtual Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count, size_t* read) {
     size_t length = 0;
     for (size_t i = 0; i < count; ++i) length += spans[i].size;
     std::string buffer;

@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/base/varint.h"
+#include "envlogger/riegeli/highwayhash.h"
 
 namespace envlogger {
 namespace riegeli {

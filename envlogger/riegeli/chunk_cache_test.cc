@@ -10,8 +10,7 @@ namespace riegeli {
 namespace {
 
 // A chunk at `begin` with `num_records` records of `record_size` bytes.
-std::shared_ptr<DecodedChunk> MakeChunk(uint64_t begin, uint64_t num_records,
-                                        size_t record_size) {
+std::shared_ptr<DecodedChunk> MakeChunk(uint64_t begin, uint64_t num_records, size_t record_size) {
   auto chunk = std::make_shared<DecodedChunk>();
   chunk->begin = begin;
   chunk->end = begin + 1000;
@@ -55,7 +54,7 @@ TEST(ChunkCacheTest, EvictsLeastRecentlyUsedByBytes) {
   cache.Insert(MakeChunk(2000, 10, 100));
   cache.Insert(MakeChunk(3000, 10, 100));
   EXPECT_EQ(cache.bytes(), 3 * one);
-  ASSERT_NE(cache.Find(1000), nullptr);  // 1000 is now the most recent.
+  ASSERT_NE(cache.Find(1000), nullptr);    // 1000 is now the most recent.
   cache.Insert(MakeChunk(4000, 10, 100));  // Evicts 2000.
   EXPECT_EQ(cache.size(), 3u);
   EXPECT_EQ(cache.Find(2000), nullptr);
@@ -121,8 +120,8 @@ TEST(ChunkCacheTest, CountsHitsMissesAndEvictionsAndLowersItsBound) {
   ChunkCache cache(2 * one);
   cache.Insert(MakeChunk(0, 4, 1000));
   cache.Insert(MakeChunk(5000, 4, 1000));
-  EXPECT_NE(cache.Find(1), nullptr);      // Hit; chunk 0 is now the most recent.
-  EXPECT_EQ(cache.Find(4000), nullptr);  // Miss.
+  EXPECT_NE(cache.Find(1), nullptr);       // Hit; chunk 0 is now the most recent.
+  EXPECT_EQ(cache.Find(4000), nullptr);    // Miss.
   cache.Insert(MakeChunk(9000, 4, 1000));  // Evicts chunk 5000, the least recent.
   EXPECT_EQ(cache.hits(), 1u);
   EXPECT_EQ(cache.misses(), 1u);

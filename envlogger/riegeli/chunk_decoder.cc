@@ -19,10 +19,9 @@ Status DecodeChunk(const Chunk& chunk, std::string* values, std::vector<uint64_t
   switch (header.chunk_type) {
     case ChunkType::kFileSignature:
       if (header.num_records != 0 || chunk.data.size() != 0 || header.decoded_data_size != 0) {
-        return InvalidArgumentError(
-            "file signature chunk must have no records and no data, has " +
-            std::to_string(header.num_records) + " records and " +
-            std::to_string(chunk.data.size()) + " bytes of data");
+        return InvalidArgumentError("file signature chunk must have no records and no data, has " +
+                                    std::to_string(header.num_records) + " records and " +
+                                    std::to_string(chunk.data.size()) + " bytes of data");
       }
       return OkStatus();
     case ChunkType::kFileMetadata:
@@ -39,13 +38,13 @@ Status DecodeChunk(const Chunk& chunk, std::string* values, std::vector<uint64_t
     case ChunkType::kSimple:
       break;  // Handled above.
     case ChunkType::kTransposed:
-      return DecodeTransposedChunk(chunk.data, header.num_records, header.decoded_data_size,
-                                   values, limits);
+      return DecodeTransposedChunk(chunk.data, header.num_records, header.decoded_data_size, values,
+                                   limits);
   }
   if (header.num_records == 0) return OkStatus();
-  return UnimplementedError("Unknown chunk type: " +
-                            std::to_string(static_cast<int>(header.chunk_type)) + " with " +
-                            std::to_string(header.num_records) + " records");
+  return UnimplementedError(
+      "Unknown chunk type: " + std::to_string(static_cast<int>(header.chunk_type)) + " with " +
+      std::to_string(header.num_records) + " records");
 }
 
 }  // namespace riegeli

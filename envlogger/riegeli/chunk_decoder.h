@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "envlogger/base/status.h"
 #include "envlogger/riegeli/chunk.h"
 #include "envlogger/riegeli/simple_decoder.h"
-#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -34,9 +34,11 @@ TEST(ChunkDecoderTest, ChunksWithoutRecords) {
   EXPECT_TRUE(Decode(MakeChunk(ChunkType::kFileSignature, 0, 0, ""), &values, &limits).ok());
   EXPECT_TRUE(values.empty());
   EXPECT_TRUE(limits.empty());
-  EXPECT_TRUE(Decode(MakeChunk(ChunkType::kPadding, 0, 0, std::string(100, '\0')), &values, &limits).ok());
+  EXPECT_TRUE(
+      Decode(MakeChunk(ChunkType::kPadding, 0, 0, std::string(100, '\0')), &values, &limits).ok());
   // Metadata is not decoded on the record path; it has 0 records.
-  EXPECT_TRUE(Decode(MakeChunk(ChunkType::kFileMetadata, 0, 17, "whatever"), &values, &limits).ok());
+  EXPECT_TRUE(
+      Decode(MakeChunk(ChunkType::kFileMetadata, 0, 17, "whatever"), &values, &limits).ok());
   EXPECT_TRUE(limits.empty());
   // Unknown chunk types without records are ignored.
   EXPECT_TRUE(Decode(MakeChunk(static_cast<ChunkType>('Q'), 0, 5, "abc"), &values, &limits).ok());

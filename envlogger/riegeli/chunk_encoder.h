@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "envlogger/riegeli/records_format.h"
 #include "envlogger/base/status.h"
+#include "envlogger/riegeli/records_format.h"
 
 namespace envlogger {
 namespace riegeli {

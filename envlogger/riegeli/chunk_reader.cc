@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/riegeli/records_format.h"
-#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -54,17 +54,17 @@ bool ChunkReader::ReadBlockHeader(uint64_t block_begin, uint64_t* previous_chunk
 ChunkReader::Outcome ChunkReader::CheckBlockHeader(uint64_t block_begin, const char* bytes,
                                                    uint64_t chunk_begin, uint64_t chunk_end) {
   if (DecodeFixed64(bytes) != RiegeliHash(std::string_view(bytes + 8, 16))) {
-    return Fail(DataLossError("corrupted block header (hash mismatch) in " +
-                              At(*source_, block_begin)),
-                Recovery::kFindChunk, block_begin);
+    return Fail(
+        DataLossError("corrupted block header (hash mismatch) in " + At(*source_, block_begin)),
+        Recovery::kFindChunk, block_begin);
   }
   const uint64_t previous_chunk = DecodeFixed64(bytes + 8);
   const uint64_t next_chunk = DecodeFixed64(bytes + 16);
   if (previous_chunk != block_begin - chunk_begin) {
-    Status status = DataLossError(
-        "block header in " + At(*source_, block_begin) + " says the chunk begins " +
-        std::to_string(previous_chunk) + " bytes earlier, but it begins at " +
-        std::to_string(chunk_begin));
+    Status status =
+        DataLossError("block header in " + At(*source_, block_begin) + " says the chunk begins " +
+                      std::to_string(previous_chunk) + " bytes earlier, but it begins at " +
+                      std::to_string(chunk_begin));
     // The header itself is intact, so its pointer to the next chunk is
     // trusted if it stays within the block.
     if (next_chunk > 0 && next_chunk <= kBlockSize &&
@@ -74,11 +74,11 @@ ChunkReader::Outcome ChunkReader::CheckBlockHeader(uint64_t block_begin, const c
     return Fail(std::move(status), Recovery::kFindChunk, block_begin);
   }
   if (chunk_end != 0 && next_chunk != chunk_end - block_begin) {
-    return Fail(DataLossError("block header in " + At(*source_, block_begin) +
-                              " says the chunk ends at " +
-                              std::to_string(block_begin + next_chunk) + ", but its header says " +
-                              std::to_string(chunk_end)),
-                Recovery::kFindChunk, block_begin);
+    return Fail(
+        DataLossError("block header in " + At(*source_, block_begin) + " says the chunk ends at " +
+                      std::to_string(block_begin + next_chunk) + ", but its header says " +
+                      std::to_string(chunk_end)),
+        Recovery::kFindChunk, block_begin);
   }
   return Outcome::kOk;
 }
@@ -127,9 +127,9 @@ ChunkReader::Outcome ChunkReader::ReadHeader(uint64_t chunk_begin, uint64_t size
   Outcome outcome = SplitBlocks(chunk_begin, buffer_, chunk_begin, 0, &logical);
   if (outcome != Outcome::kOk) return outcome;
   if (!header->Decode(logical.data())) {
-    return Fail(DataLossError("corrupted chunk header (hash mismatch) in " +
-                              At(*source_, chunk_begin)),
-                Recovery::kFindChunk, chunk_begin);
+    return Fail(
+        DataLossError("corrupted chunk header (hash mismatch) in " + At(*source_, chunk_begin)),
+        Recovery::kFindChunk, chunk_begin);
   }
   if (chunk_begin == 0 && !IsSignature(*header)) {
     return Fail(DataLossError("missing file signature: the chunk in " + At(*source_, 0) +
@@ -143,8 +143,8 @@ ChunkReader::Outcome ChunkReader::ReadHeader(uint64_t chunk_begin, uint64_t size
   // Now the next_chunk fields of the block headers inside the chunk header.
   for (uint64_t block = chunk_begin + (kBlockSize - chunk_begin % kBlockSize) % kBlockSize;
        block < *header_end; block += kBlockSize) {
-    outcome = CheckBlockHeader(block, buffer_.data() + (block - chunk_begin), chunk_begin,
-                               *chunk_end);
+    outcome =
+        CheckBlockHeader(block, buffer_.data() + (block - chunk_begin), chunk_begin, *chunk_end);
     if (outcome != Outcome::kOk) return outcome;
   }
   return Outcome::kOk;
@@ -180,8 +180,8 @@ ChunkReader::Outcome ChunkReader::ReadData(uint64_t chunk_begin, uint64_t chunk_
       pos += kBlockHeaderSize;
       continue;
     }
-    const size_t length = static_cast<size_t>(
-        std::min<uint64_t>({data_end - pos, kBlockSize - pos % kBlockSize, data->size() - logical}));
+    const size_t length = static_cast<size_t>(std::min<uint64_t>(
+        {data_end - pos, kBlockSize - pos % kBlockSize, data->size() - logical}));
     if (length == 0) {
       return Fail(InternalError("chunk data in " + At(*source_, chunk_begin) +
                                 " longer than data_size " + std::to_string(header.data_size)),
@@ -196,9 +196,9 @@ ChunkReader::Outcome ChunkReader::ReadData(uint64_t chunk_begin, uint64_t chunk_
   if (!status.ok()) return Fail(std::move(status), Recovery::kNone, chunk_begin);
   if (read < data_end - header_end) return Truncated();
   for (uint64_t i = 0; i < num_block_headers; ++i) {
-    const Outcome outcome = CheckBlockHeader(first_block + i * kBlockSize,
-                                             &block_headers_[i * kBlockHeaderSize], chunk_begin,
-                                             chunk_end);
+    const Outcome outcome =
+        CheckBlockHeader(first_block + i * kBlockSize, &block_headers_[i * kBlockHeaderSize],
+                         chunk_begin, chunk_end);
     if (outcome != Outcome::kOk) return outcome;
   }
   if (RiegeliHash(*data) != header.data_hash) {
@@ -272,8 +272,8 @@ bool ChunkReader::IsChunkHeaderAt(std::string_view window, uint64_t window_begin
   uint64_t physical = pos;
   while (filled < kChunkHeaderSize) {
     if (physical % kBlockSize == 0) physical += kBlockHeaderSize;
-    const size_t length = static_cast<size_t>(std::min<uint64_t>(
-        kChunkHeaderSize - filled, kBlockSize - physical % kBlockSize));
+    const size_t length = static_cast<size_t>(
+        std::min<uint64_t>(kChunkHeaderSize - filled, kBlockSize - physical % kBlockSize));
     // Callers make the window cover every complete header it may hold.
     if (physical + length > window_end) return false;
     std::memcpy(logical + filled, window.data() + (physical - window_begin), length);
@@ -298,8 +298,7 @@ uint64_t ChunkReader::FindChunk(uint64_t after, uint64_t size) {
   while (start < size) {
     const uint64_t block = (start / kBlockSize + 1) * kBlockSize;
     // Enough bytes for a header beginning just before `block` to cross it.
-    const uint64_t window_end =
-        std::min(size, block + kBlockHeaderSize + kChunkHeaderSize);
+    const uint64_t window_end = std::min(size, block + kBlockHeaderSize + kChunkHeaderSize);
     if (!source_->ReadAt(start, static_cast<size_t>(window_end - start), &window).ok()) break;
     const uint64_t available = start + window.size();
     for (uint64_t pos = start; pos < block && pos < available; ++pos) {
@@ -381,8 +380,8 @@ bool ChunkReader::Seek(uint64_t pos) {
     return false;
   }
   if (pos < *size && !IsPossibleChunkBoundary(pos)) {
-    Fail(InvalidArgumentError("invalid chunk boundary: " + At(*source_, pos)),
-         Recovery::kFindChunk, pos);
+    Fail(InvalidArgumentError("invalid chunk boundary: " + At(*source_, pos)), Recovery::kFindChunk,
+         pos);
     return false;
   }
   return true;
@@ -399,9 +398,7 @@ bool ChunkReader::SeekToChunkContaining(uint64_t pos) {
   return SeekToChunk(pos, /*containing=*/true);
 }
 
-bool ChunkReader::SeekToChunkBefore(uint64_t pos) {
-  return SeekToChunk(pos, /*containing=*/false);
-}
+bool ChunkReader::SeekToChunkBefore(uint64_t pos) { return SeekToChunk(pos, /*containing=*/false); }
 
 bool ChunkReader::SeekToChunk(uint64_t pos, bool containing) {
   status_ = OkStatus();

@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
+#include "envlogger/base/status.h"
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk.h"
-#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

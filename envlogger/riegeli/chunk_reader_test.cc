@@ -10,11 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/chunk_decoder.h"
 #include "envlogger/riegeli/chunk_writer.h"
 #include "envlogger/riegeli/fd_io.h"
 #include "envlogger/riegeli/simple_encoder.h"
-#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {
@@ -98,8 +98,8 @@ std::vector<std::string> BasicRecords() {
 
 // All 13 reference files at the chunk level (README of the fixtures).
 TEST(ChunkReaderTest, ReadsReferenceFiles) {
-  const ChunkType s = ChunkType::kFileSignature, r = ChunkType::kSimple,
-                  t = ChunkType::kTransposed, p = ChunkType::kPadding;
+  const ChunkType s = ChunkType::kFileSignature, r = ChunkType::kSimple, t = ChunkType::kTransposed,
+                  p = ChunkType::kPadding;
   struct Case {
     std::string name;
     std::vector<ExpectedChunk> chunks;
@@ -112,14 +112,13 @@ TEST(ChunkReaderTest, ReadsReferenceFiles) {
       {"transpose_none.riegeli", {{0, s, 0}, {64, t, 100}}, BasicRecords()},
       {"transpose_zstd.riegeli", {{0, s, 0}, {64, t, 100}}, BasicRecords()},
       {"transpose_brotli.riegeli", {{0, s, 0}, {64, t, 100}}, BasicRecords()},
-      {"A_q_boundary_plus_1.riegeli", {{0, s, 0}, {64, r, 65473}},
-       std::vector<std::string>(65473)},
+      {"A_q_boundary_plus_1.riegeli", {{0, s, 0}, {64, r, 65473}}, std::vector<std::string>(65473)},
       {"A_q_boundary_plus_1_with_tail.riegeli", {{0, s, 0}, {64, r, 65473}, {65561, r, 1}}, {}},
-      {"B_q_boundary_plus_24.riegeli", {{0, s, 0}, {64, r, 65496}},
+      {"B_q_boundary_plus_24.riegeli",
+       {{0, s, 0}, {64, r, 65496}},
        std::vector<std::string>(65496)},
       {"B_q_boundary_plus_24_with_tail.riegeli", {{0, s, 0}, {64, r, 65496}, {65561, r, 1}}, {}},
-      {"C_q_boundary_exact.riegeli", {{0, s, 0}, {64, r, 65472}},
-       std::vector<std::string>(65472)},
+      {"C_q_boundary_exact.riegeli", {{0, s, 0}, {64, r, 65472}}, std::vector<std::string>(65472)},
       {"D_chunk_starts_at_boundary.riegeli",
        {{0, s, 0}, {64, r, 1}, {122, p, 0}, {65536, s, 0}, {65600, r, 1}},
        {"file-one-record", "boundary-coincident-file"}},
@@ -232,8 +231,8 @@ TEST(ChunkReaderTest, TruncationAtEveryLengthOfSmallFiles) {
 }
 
 TEST(ChunkReaderTest, TruncationOfMultiBlockFiles) {
-  for (const char* name : {"D_chunk_starts_at_boundary.riegeli",
-                           "A_q_boundary_plus_1_with_tail.riegeli"}) {
+  for (const char* name :
+       {"D_chunk_starts_at_boundary.riegeli", "A_q_boundary_plus_1_with_tail.riegeli"}) {
     SCOPED_TRACE(name);
     const std::string file = ReadFixture(name);
     const auto originals = Originals(file);
@@ -243,8 +242,8 @@ TEST(ChunkReaderTest, TruncationOfMultiBlockFiles) {
     std::vector<uint64_t> marks = {0, kBlockSize, file.size()};
     for (const auto& entry : originals) marks.push_back(entry.second.end);
     for (uint64_t mark : marks) {
-      for (uint64_t length = mark > 70 ? mark - 70 : 0; length <= mark + 70 && length <= file.size();
-           ++length) {
+      for (uint64_t length = mark > 70 ? mark - 70 : 0;
+           length <= mark + 70 && length <= file.size(); ++length) {
         lengths.push_back(length);
       }
     }
@@ -309,7 +308,8 @@ void CheckFlippedByte(const std::string& file, const std::map<uint64_t, ReadChun
 }
 
 TEST(ChunkReaderTest, FlipEveryByteOfSmallFiles) {
-  for (const char* name : {"simple_none.riegeli", "simple_zstd.riegeli", "transpose_brotli.riegeli"}) {
+  for (const char* name :
+       {"simple_none.riegeli", "simple_zstd.riegeli", "transpose_brotli.riegeli"}) {
     SCOPED_TRACE(name);
     const std::string file = ReadFixture(name);
     const auto originals = Originals(file);
@@ -320,13 +320,14 @@ TEST(ChunkReaderTest, FlipEveryByteOfSmallFiles) {
 }
 
 TEST(ChunkReaderTest, FlipSampledBytesOfMultiBlockFiles) {
-  for (const char* name : {"D_chunk_starts_at_boundary.riegeli",
-                           "A_q_boundary_plus_1_with_tail.riegeli"}) {
+  for (const char* name :
+       {"D_chunk_starts_at_boundary.riegeli", "A_q_boundary_plus_1_with_tail.riegeli"}) {
     SCOPED_TRACE(name);
     const std::string file = ReadFixture(name);
     const auto originals = Originals(file);
     for (uint64_t offset = 0; offset < file.size(); ++offset) {
-      const bool near_boundary = offset < 200 || (offset >= kBlockSize - 100 && offset < kBlockSize + 200);
+      const bool near_boundary =
+          offset < 200 || (offset >= kBlockSize - 100 && offset < kBlockSize + 200);
       if (near_boundary || offset % 331 == 0) CheckFlippedByte(file, originals, offset);
     }
   }
@@ -348,8 +349,9 @@ std::vector<uint64_t> WriteChunks(const std::vector<std::vector<std::string>>& c
     std::string data;
     EXPECT_TRUE(encoder.Encode(&data).ok());
     chunk_begins.push_back(writer.pos());
-    EXPECT_TRUE(writer.WriteChunk(ChunkType::kSimple, encoder.num_records(),
-                                  encoder.decoded_data_size(), data)
+    EXPECT_TRUE(writer
+                    .WriteChunk(ChunkType::kSimple, encoder.num_records(),
+                                encoder.decoded_data_size(), data)
                     .ok());
   }
   return chunk_begins;
@@ -386,10 +388,10 @@ TEST(ChunkReaderTest, RecoveryFromDamagedChunkHeaderResumesAtNextChunkHeader) {
   const ReadResult result = ReadAll(&source, /*recover=*/true);
   ASSERT_TRUE(result.terminated);
   EXPECT_TRUE(result.clean_end);
-  EXPECT_EQ(DeliveredBegins(result),
-            (std::vector<uint64_t>{0, chunk_begins[0], chunk_begins[1], chunk_begins[2],
-                                   chunk_begins[4], chunk_begins[5], chunk_begins[6],
-                                   chunk_begins[7]}));
+  EXPECT_EQ(
+      DeliveredBegins(result),
+      (std::vector<uint64_t>{0, chunk_begins[0], chunk_begins[1], chunk_begins[2], chunk_begins[4],
+                             chunk_begins[5], chunk_begins[6], chunk_begins[7]}));
   ASSERT_EQ(result.regions.size(), 1u);
   EXPECT_EQ(result.regions[0].begin, chunk_begins[3]);
   EXPECT_EQ(result.regions[0].end, chunk_begins[4]);
@@ -494,9 +496,8 @@ TEST(ChunkReaderTest, RecoveryFindsChunkHeaderStraddlingBlockBoundary) {
     std::vector<uint64_t> chunk_begins;
     for (uint64_t length = kBlockSize - 200; length < kBlockSize; ++length) {
       file.clear();
-      chunk_begins = WriteChunks({{"x"}, {std::string(length, 'p')}, {"after1", "after2"},
-                                  {"last"}},
-                                 &file);
+      chunk_begins =
+          WriteChunks({{"x"}, {std::string(length, 'p')}, {"after1", "after2"}, {"last"}}, &file);
       if (chunk_begins[2] >= kBlockSize - gap) break;
     }
     ASSERT_EQ(chunk_begins[2], kBlockSize - gap);
@@ -580,9 +581,9 @@ TEST(ChunkReaderTest, DataHashMismatchSkipsOnlyThatChunk) {
 // A header with a valid hash but absurd sizes must not make the reader
 // allocate or read them: the chunk is reported as truncated.
 TEST(ChunkReaderTest, AbsurdSizesInGenuineHeaderAreTruncationNotAllocation) {
-  for (const auto& [data_size, num_records] :
-       {std::pair<uint64_t, uint64_t>{uint64_t{1} << 62, 0}, {~uint64_t{0}, 0},
-        {10, kMaxNumRecords}}) {
+  for (const auto& [data_size, num_records] : {std::pair<uint64_t, uint64_t>{uint64_t{1} << 62, 0},
+                                               {~uint64_t{0}, 0},
+                                               {10, kMaxNumRecords}}) {
     std::string file;
     StringSink sink(&file);
     ChunkWriter writer(&sink);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <string>
 
-#include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/base/varint.h"
+#include "envlogger/riegeli/highwayhash.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -56,15 +56,14 @@ Status ChunkWriter::WriteChunk(ChunkType type, uint64_t num_records, uint64_t de
 
   const uint64_t chunk_begin = pos_;
   const uint64_t chunk_end = ChunkEnd(chunk_begin, data.size(), num_records);
-  RETURN_IF_ERROR(WritePhysical(chunk_begin, chunk_end,
-                                std::string_view(header_bytes, kChunkHeaderSize)));
+  RETURN_IF_ERROR(
+      WritePhysical(chunk_begin, chunk_end, std::string_view(header_bytes, kChunkHeaderSize)));
   RETURN_IF_ERROR(WritePhysical(chunk_begin, chunk_end, data));
   // Padding: zeros up to chunk_end, with block headers while bytes follow.
   while (pos_ < chunk_end) {
     const uint64_t length = DistanceWithoutOverhead(pos_, chunk_end);
     const uint64_t slice = std::min<uint64_t>(length, kBlockSize);
-    RETURN_IF_ERROR(
-        WritePhysical(chunk_begin, chunk_end, std::string_view(Zeros().data(), slice)));
+    RETURN_IF_ERROR(WritePhysical(chunk_begin, chunk_end, std::string_view(Zeros().data(), slice)));
   }
   return OkStatus();
 }

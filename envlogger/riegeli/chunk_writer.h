@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "envlogger/base/status.h"
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk.h"
-#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

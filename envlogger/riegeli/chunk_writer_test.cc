@@ -6,10 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/chunk_reader.h"
 #include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/riegeli/simple_encoder.h"
-#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {
@@ -50,9 +50,10 @@ void WriteSimpleChunk(ChunkWriter* writer, const CompressorOptions& options,
   for (const std::string& record : records) encoder.AddRecord(record);
   std::string data;
   ASSERT_TRUE(encoder.Encode(&data).ok());
-  ASSERT_TRUE(writer->WriteChunk(ChunkType::kSimple, encoder.num_records(),
-                                 encoder.decoded_data_size(), data)
-                  .ok());
+  ASSERT_TRUE(
+      writer
+          ->WriteChunk(ChunkType::kSimple, encoder.num_records(), encoder.decoded_data_size(), data)
+          .ok());
 }
 
 std::vector<std::string> BasicRecords() {
@@ -146,9 +147,9 @@ TEST(ChunkWriterTest, ChunkHeaderStraddlingBlockBoundary) {
   ChunkWriter writer(&sink);
   ASSERT_TRUE(writer.WriteSignature().ok());
   // A padding chunk whose end puts the next chunk 20 bytes before the block.
-  ASSERT_TRUE(writer.WriteChunk(ChunkType::kPadding, 0, 0,
-                                std::string(kBlockSize - 20 - 64 - 40, '\0'))
-                  .ok());
+  ASSERT_TRUE(
+      writer.WriteChunk(ChunkType::kPadding, 0, 0, std::string(kBlockSize - 20 - 64 - 40, '\0'))
+          .ok());
   ASSERT_EQ(writer.pos(), kBlockSize - 20);
   const std::string data(100, 'd');
   ASSERT_TRUE(writer.WriteChunk(ChunkType::kSimple, 7, 0, data).ok());
@@ -157,15 +158,16 @@ TEST(ChunkWriterTest, ChunkHeaderStraddlingBlockBoundary) {
   ASSERT_EQ(file.size(), chunk_end);
   // The block header at the boundary, computed independently.
   std::string body;
-  AppendFixed64(20, &body);                       // previous_chunk
-  AppendFixed64(chunk_end - kBlockSize, &body);   // next_chunk
+  AppendFixed64(20, &body);                      // previous_chunk
+  AppendFixed64(chunk_end - kBlockSize, &body);  // next_chunk
   std::string expected;
   AppendFixed64(RiegeliHash(body), &expected);
   expected += body;
   EXPECT_EQ(file.substr(kBlockSize, 24), expected);
   // Logical chunk header = 20 bytes before the block header + 20 after.
   ChunkHeader header;
-  const std::string header_bytes = file.substr(kBlockSize - 20, 20) + file.substr(kBlockSize + 24, 20);
+  const std::string header_bytes =
+      file.substr(kBlockSize - 20, 20) + file.substr(kBlockSize + 24, 20);
   ASSERT_TRUE(header.Decode(header_bytes.data()));
   EXPECT_EQ(header.data_size, 100u);
   EXPECT_EQ(header.num_records, 7u);

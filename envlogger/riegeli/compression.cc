@@ -98,8 +98,7 @@ ZSTD_DCtx* ThreadZstdDCtx() {
   return dctx.get();
 }
 
-Status CompressBrotli(const CompressorOptions& options, std::string_view input,
-                      std::string* dest) {
+Status CompressBrotli(const CompressorOptions& options, std::string_view input, std::string* dest) {
   const int window_log =
       options.window_log == kAutoWindowLog ? kDefaultBrotliWindowLog : options.window_log;
   if (options.level < BROTLI_MIN_QUALITY || options.level > BROTLI_MAX_QUALITY ||
@@ -269,8 +268,8 @@ Status BoundZstdWindow(uint64_t size, std::string_view* stream, std::string* sto
   const unsigned long long content_size = ZSTD_getFrameContentSize(stream->data(), stream->size());
   if (content_size != ZSTD_CONTENTSIZE_UNKNOWN && content_size != ZSTD_CONTENTSIZE_ERROR &&
       content_size != size) {
-    return InvalidArgumentError("zstd: frame declares " + std::to_string(content_size) + " bytes, announced " +
-                                std::to_string(size));
+    return InvalidArgumentError("zstd: frame declares " + std::to_string(content_size) +
+                                " bytes, announced " + std::to_string(size));
   }
   if (size > kZstdMaxRatio * stream->size() + kZstdMaxBlock) {
     return InvalidArgumentError("zstd: announced size " + std::to_string(size) + " exceeds what " +
@@ -285,7 +284,8 @@ Status BoundZstdWindow(uint64_t size, std::string_view* stream, std::string* sto
   }
   const uint8_t descriptor = static_cast<uint8_t>((*stream)[5]);
   const int window_log = 10 + (descriptor >> 3);
-  const uint64_t window = (uint64_t{1} << window_log) + (uint64_t{1} << window_log) / 8 * (descriptor & 7);
+  const uint64_t window =
+      (uint64_t{1} << window_log) + (uint64_t{1} << window_log) / 8 * (descriptor & 7);
   if (window <= kZstdDefaultMaxWindow || window <= size) return OkStatus();
   int needed_log = 10;
   while (needed_log < 31 && (uint64_t{1} << needed_log) < size) ++needed_log;
@@ -367,10 +367,14 @@ Status DecompressSnappy(std::string_view stream, uint64_t size, std::string* des
 
 const char* CodecName(CompressionType type) {
   switch (type) {
-    case CompressionType::kNone: return "none";
-    case CompressionType::kBrotli: return "brotli";
-    case CompressionType::kZstd: return "zstd";
-    case CompressionType::kSnappy: return "snappy";
+    case CompressionType::kNone:
+      return "none";
+    case CompressionType::kBrotli:
+      return "brotli";
+    case CompressionType::kZstd:
+      return "zstd";
+    case CompressionType::kSnappy:
+      return "snappy";
   }
   return "unknown";
 }
@@ -388,18 +392,22 @@ bool IsValidCompressionType(uint8_t byte) {
   return false;
 }
 
-Status CompressBlock(const CompressorOptions& options, std::string_view input,
-                     std::string* dest, bool pledge_size) {
+Status CompressBlock(const CompressorOptions& options, std::string_view input, std::string* dest,
+                     bool pledge_size) {
   if (options.type == CompressionType::kNone) {
     dest->append(input.data(), input.size());
     return OkStatus();
   }
   AppendVarint64(input.size(), dest);
   switch (options.type) {
-    case CompressionType::kBrotli: return CompressBrotli(options, input, dest);
-    case CompressionType::kZstd: return CompressZstd(options, input, pledge_size, dest);
-    case CompressionType::kSnappy: return CompressSnappy(input, dest);
-    case CompressionType::kNone: break;
+    case CompressionType::kBrotli:
+      return CompressBrotli(options, input, dest);
+    case CompressionType::kZstd:
+      return CompressZstd(options, input, pledge_size, dest);
+    case CompressionType::kSnappy:
+      return CompressSnappy(input, dest);
+    case CompressionType::kNone:
+      break;
   }
   return InvalidArgumentError("unknown compression type " +
                               std::to_string(static_cast<int>(options.type)));
@@ -430,10 +438,14 @@ Status DecompressBlock(CompressionType type, std::string_view block, std::string
   RETURN_IF_ERROR(DecompressedSize(type, block, &size));
   ReadVarint64(&block, &size);
   switch (type) {
-    case CompressionType::kBrotli: return DecompressBrotli(block, size, dest);
-    case CompressionType::kZstd: return DecompressZstd(block, size, dest);
-    case CompressionType::kSnappy: return DecompressSnappy(block, size, dest);
-    case CompressionType::kNone: break;
+    case CompressionType::kBrotli:
+      return DecompressBrotli(block, size, dest);
+    case CompressionType::kZstd:
+      return DecompressZstd(block, size, dest);
+    case CompressionType::kSnappy:
+      return DecompressSnappy(block, size, dest);
+    case CompressionType::kNone:
+      break;
   }
   return InvalidArgumentError("unknown compression type");
 }

@@ -63,21 +63,19 @@ bool IsValidCompressionType(uint8_t byte);
 //          of at most kZstdUnpledgedBufferSize bytes arrives in one final call
 //          (content size recorded, parameters tuned to it); a larger one is
 //          compressed as of unknown size (no content size, default window).
-Status CompressBlock(const CompressorOptions& options, std::string_view input,
-                     std::string* dest, bool pledge_size = false);
+Status CompressBlock(const CompressorOptions& options, std::string_view input, std::string* dest,
+                     bool pledge_size = false);
 
 // See CompressBlock(): the reference writer's initial buffer size.
 constexpr size_t kZstdUnpledgedBufferSize = size_t{4} << 10;
 
 // Decompresses the block that occupies all of `block` and appends the result
 // to `*dest`. Errors are INVALID_ARGUMENT with a message naming the codec.
-Status DecompressBlock(CompressionType type, std::string_view block,
-                       std::string* dest);
+Status DecompressBlock(CompressionType type, std::string_view block, std::string* dest);
 
 // Reads the decompressed size announced by a block without decompressing it
 // (for kNone: the block length).
-Status DecompressedSize(CompressionType type, std::string_view block,
-                        uint64_t* size);
+Status DecompressedSize(CompressionType type, std::string_view block, uint64_t* size);
 
 }  // namespace riegeli
 }  // namespace envlogger

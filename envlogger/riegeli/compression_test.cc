@@ -50,7 +50,8 @@ CompressorOptions Options(CompressionType type, int level, int window_log = kAut
 }
 
 std::vector<CompressorOptions> AllCodecs() {
-  return {Options(CompressionType::kNone, 0), Options(CompressionType::kBrotli, kDefaultBrotliLevel),
+  return {Options(CompressionType::kNone, 0),
+          Options(CompressionType::kBrotli, kDefaultBrotliLevel),
           Options(CompressionType::kZstd, kDefaultZstdLevel),
           Options(CompressionType::kSnappy, kDefaultSnappyLevel)};
 }
@@ -132,9 +133,9 @@ TEST(CompressionTest, ZstdUnpledgedLargeInputMatchesReferenceWriterBytes) {
 TEST(CompressionTest, ZstdContentSizeFollowsPledge) {
   auto descriptor = [](size_t size, bool pledge) {
     std::string block;
-    EXPECT_TRUE(CompressBlock(Options(CompressionType::kZstd, 3), std::string(size, 'a'), &block,
-                              pledge)
-                    .ok());
+    EXPECT_TRUE(
+        CompressBlock(Options(CompressionType::kZstd, 3), std::string(size, 'a'), &block, pledge)
+            .ok());
     std::string_view stream(block);
     uint64_t announced = 0;
     EXPECT_TRUE(ReadVarint64(&stream, &announced));
@@ -149,8 +150,9 @@ TEST(CompressionTest, ZstdContentSizeFollowsPledge) {
 }
 
 TEST(CompressionTest, DecodesReferenceBrotliAndZstdBlocks) {
-  for (const auto& [name, type] : {std::pair<std::string, CompressionType>{"simple_brotli.riegeli", CompressionType::kBrotli},
-                                   {"simple_zstd.riegeli", CompressionType::kZstd}}) {
+  for (const auto& [name, type] :
+       {std::pair<std::string, CompressionType>{"simple_brotli.riegeli", CompressionType::kBrotli},
+        {"simple_zstd.riegeli", CompressionType::kZstd}}) {
     const std::string data = ReadFixture(name).substr(104);
     ASSERT_EQ(static_cast<CompressionType>(data[0]), type);
     const size_t sizes_len = static_cast<uint8_t>(data[1]);
@@ -166,7 +168,8 @@ TEST(CompressionTest, BrotliLargeWindowOnlyAbove24) {
   const std::string input = ReferenceValues();
   for (int window_log : {10, 22, 24, 25, 30}) {
     std::string block;
-    ASSERT_TRUE(CompressBlock(Options(CompressionType::kBrotli, 6, window_log), input, &block).ok());
+    ASSERT_TRUE(
+        CompressBlock(Options(CompressionType::kBrotli, 6, window_log), input, &block).ok());
     // After the 2-byte size varint: large-window streams begin with the
     // 7-bit marker 0010001.
     const bool large = (static_cast<uint8_t>(block[2]) & 0x7f) == 0x11;
@@ -286,7 +289,8 @@ TEST(CompressionTest, ZstdContentSizeOtherThanAnnouncedIsRefusedBeforeDecoding) 
   std::string output;
   const Status status = DecompressBlock(CompressionType::kZstd, wrong, &output);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(status.message().find("frame declares 5 bytes, announced 4"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("frame declares 5 bytes, announced 4"), std::string::npos)
+      << status.message();
 }
 
 class CorruptBlockTest : public ::testing::TestWithParam<CompressionType> {};
@@ -295,7 +299,8 @@ TEST_P(CorruptBlockTest, WrongAnnouncedSizeTrailingBytesAndTruncation) {
   const CompressionType type = GetParam();
   const std::string input = ReferenceValues();
   std::string good;
-  ASSERT_TRUE(CompressBlock(Options(type, type == CompressionType::kZstd ? 3 : 6), input, &good).ok());
+  ASSERT_TRUE(
+      CompressBlock(Options(type, type == CompressionType::kZstd ? 3 : 6), input, &good).ok());
   std::string_view stream(good);
   uint64_t size = 0;
   ASSERT_TRUE(ReadVarint64(&stream, &size));
@@ -356,7 +361,8 @@ INSTANTIATE_TEST_SUITE_P(Codecs, CorruptBlockTest,
 TEST(CompressionTest, BadSizeVarintAndUnknownType) {
   std::string output;
   uint64_t size = 0;
-  EXPECT_EQ(DecompressedSize(CompressionType::kZstd, "", &size).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecompressedSize(CompressionType::kZstd, "", &size).code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(DecompressBlock(CompressionType::kBrotli, std::string(11, '\xff'), &output).code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(DecompressBlock(static_cast<CompressionType>('x'), "abc", &output).code(),

@@ -11,6 +11,7 @@ from envlogger import _native
 
 class RiegeliError(Exception):
   """Base class of Riegeli errors; `code` is the absl status code."""
+
   code = 2
 
 
@@ -78,10 +79,26 @@ class UnauthenticatedError(RiegeliError):
   code = 16
 
 
-_native.riegeli._set_error_classes({
-    cls.code: cls for cls in (
-        CancelledError, UnknownError, InvalidArgumentError, DeadlineExceededError,
-        NotFoundError, AlreadyExistsError, PermissionDeniedError, ResourceExhaustedError,
-        FailedPreconditionError, AbortedError, OutOfRangeError, UnimplementedError,
-        InternalError, UnavailableError, DataLossError, UnauthenticatedError)
-})
+_native.riegeli._set_error_classes(
+  {
+    cls.code: cls
+    for cls in (
+      CancelledError,
+      UnknownError,
+      InvalidArgumentError,
+      DeadlineExceededError,
+      NotFoundError,
+      AlreadyExistsError,
+      PermissionDeniedError,
+      ResourceExhaustedError,
+      FailedPreconditionError,
+      AbortedError,
+      OutOfRangeError,
+      UnimplementedError,
+      InternalError,
+      UnavailableError,
+      DataLossError,
+      UnauthenticatedError,
+    )
+  }
+)

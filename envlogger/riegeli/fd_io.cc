@@ -92,7 +92,7 @@ Status FdSink::Flush(FlushType type) {
 }
 
 Status FdSink::Close() {
-  if (fd_ < 0) return status_;  // Already closed.
+  if (fd_ < 0) return status_;                    // Already closed.
   if (status_.ok()) WriteBuffer().IgnoreError();  // Recorded in status_.
   if (::close(fd_) != 0) Fail(ErrnoToStatus(errno, "close " + path_)).IgnoreError();
   fd_ = -1;
@@ -113,7 +113,8 @@ Status FdSource::ReadAt(uint64_t offset, size_t length, std::string* dest) {
   dest->resize(length);
   size_t done = 0;
   while (done < length) {
-    const ssize_t got = ::pread(fd_, &(*dest)[done], length - done, static_cast<off_t>(offset + done));
+    const ssize_t got =
+        ::pread(fd_, &(*dest)[done], length - done, static_cast<off_t>(offset + done));
     if (got < 0) {
       if (errno == EINTR) continue;
       const int error = errno;
@@ -127,8 +128,7 @@ Status FdSource::ReadAt(uint64_t offset, size_t length, std::string* dest) {
   return OkStatus();
 }
 
-Status FdSource::ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
-                               size_t* read) {
+Status FdSource::ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count, size_t* read) {
   *read = 0;
   // Up to IOV_MAX spans per call; a short read resumes inside its span.
   std::vector<struct iovec> iov;
@@ -145,8 +145,8 @@ Status FdSource::ReadScattered(uint64_t offset, const ReadSpan* spans, size_t co
       const size_t skip = i == span ? span_offset : 0;
       if (spans[i].size > skip) iov.push_back({spans[i].data + skip, spans[i].size - skip});
     }
-    const ssize_t got = ::preadv(fd_, iov.data(), static_cast<int>(iov.size()),
-                                 static_cast<off_t>(offset + *read));
+    const ssize_t got =
+        ::preadv(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset + *read));
     if (got < 0) {
       if (errno == EINTR) continue;
       return ErrnoToStatus(errno, "read " + path_ + " at " + std::to_string(offset + *read));

@@ -18,8 +18,8 @@
 #include <string>
 #include <string_view>
 
-#include "envlogger/riegeli/byte_io.h"
 #include "envlogger/base/status.h"
+#include "envlogger/riegeli/byte_io.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -69,8 +69,7 @@ class FdSource : public ByteSource {
   // file holds).
   Status ReadAt(uint64_t offset, size_t length, std::string* dest) override;
   // preadv() straight into the spans.
-  Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
-                       size_t* read) override;
+  Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count, size_t* read) override;
   StatusOr<uint64_t> Size() override;
   const std::string& name() const override { return path_; }
 

@@ -163,7 +163,8 @@ TEST_F(FdIoTest, ManyWritesAroundTheBufferSizeKeepTheirOrder) {
   // directly written bytes interleave.
   for (size_t size : {10, 65535, 1, 65536, 24, 65512, 70000, 3, 200000, 0, 5}) {
     std::string piece(size, '\0');
-    for (size_t i = 0; i < size; ++i) piece[i] = static_cast<char>('a' + (expected.size() + i) % 26);
+    for (size_t i = 0; i < size; ++i)
+      piece[i] = static_cast<char>('a' + (expected.size() + i) % 26);
     ASSERT_TRUE((*sink)->Write(piece).ok());
     expected += piece;
     EXPECT_EQ((*sink)->pos(), expected.size());
@@ -224,8 +225,8 @@ TEST_F(FdIoTest, ReadScatteredFillsSpansInOrderWithShortReadsAtTheEnd) {
   // More spans than IOV_MAX (1024), so that preadv() is called repeatedly.
   std::vector<size_t> many(3000, 17);
   many[5] = 0;
-  for (ByteSource* source : std::vector<ByteSource*>{fd_source->get(), &string_source,
-                                                     &read_at_source}) {
+  for (ByteSource* source :
+       std::vector<ByteSource*>{fd_source->get(), &string_source, &read_at_source}) {
     SCOPED_TRACE(source->name());
     EXPECT_EQ(ScatteredRead(*source, 0, {24, 65512, 24, 1000}), contents.substr(0, 66560));
     EXPECT_EQ(ScatteredRead(*source, 12345, many), contents.substr(12345, 17 * 2999));

@@ -53,7 +53,8 @@ class HighwayHashState {
     for (int i = 0; i < 4; ++i) v0_[i] += (uint64_t{size} << 32) + size;
     for (int i = 0; i < 4; ++i) {
       const uint32_t lo = RotateLeft32(static_cast<uint32_t>(v1_[i]), static_cast<unsigned>(size));
-      const uint32_t hi = RotateLeft32(static_cast<uint32_t>(v1_[i] >> 32), static_cast<unsigned>(size));
+      const uint32_t hi =
+          RotateLeft32(static_cast<uint32_t>(v1_[i] >> 32), static_cast<unsigned>(size));
       v1_[i] = uint64_t{lo} | (uint64_t{hi} << 32);
     }
     char packet[kPacketSize];
@@ -74,9 +75,8 @@ class HighwayHashState {
   // Adds a byte shuffle of the 128-bit value (v1:v0) into (add1:add0).
   static void ZipperMergeAndAdd(uint64_t v1, uint64_t v0, uint64_t* add1, uint64_t* add0) {
     *add0 += (((v0 & 0xff000000ull) | (v1 & 0xff00000000ull)) >> 24) |
-             (((v0 & 0xff0000000000ull) | (v1 & 0xff000000000000ull)) >> 16) |
-             (v0 & 0xff0000ull) | ((v0 & 0xff00ull) << 32) |
-             ((v1 & 0xff00000000000000ull) >> 8) | (v0 << 56);
+             (((v0 & 0xff0000000000ull) | (v1 & 0xff000000000000ull)) >> 16) | (v0 & 0xff0000ull) |
+             ((v0 & 0xff00ull) << 32) | ((v1 & 0xff00000000000000ull) >> 8) | (v0 << 56);
     *add1 += (((v1 & 0xff000000ull) | (v0 & 0xff00000000ull)) >> 24) | (v1 & 0xff0000ull) |
              ((v1 & 0xff0000000000ull) >> 16) | ((v1 & 0xff00ull) << 24) |
              ((v0 & 0xff000000000000ull) >> 8) | ((v1 & 0xffull) << 48) |

@@ -40,8 +40,8 @@ std::string Iota(size_t n, int first) {
 }
 
 TEST(HighwayHashTest, OfficialTableAllLengths0To64) {
-  const HighwayHashKey key = {0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull,
-                              0x1716151413121110ull, 0x1F1E1D1C1B1A1918ull};
+  const HighwayHashKey key = {0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull, 0x1716151413121110ull,
+                              0x1F1E1D1C1B1A1918ull};
   for (size_t n = 0; n <= 64; ++n) {
     EXPECT_EQ(HighwayHash64(key, Iota(n, 0)), kExpected64[n]) << "length " << n;
   }
@@ -50,8 +50,8 @@ TEST(HighwayHashTest, OfficialTableAllLengths0To64) {
 // Both implementations, called directly (HighwayHash64() uses only one of
 // them on a given machine), against the published table.
 TEST(HighwayHashTest, EachImplementationMatchesOfficialTable) {
-  const HighwayHashKey key = {0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull,
-                              0x1716151413121110ull, 0x1F1E1D1C1B1A1918ull};
+  const HighwayHashKey key = {0x0706050403020100ull, 0x0F0E0D0C0B0A0908ull, 0x1716151413121110ull,
+                              0x1F1E1D1C1B1A1918ull};
   for (size_t n = 0; n <= 64; ++n) {
     EXPECT_EQ(highwayhash_internal::HighwayHash64Portable(key, Iota(n, 0)), kExpected64[n])
         << "portable, length " << n;
@@ -106,13 +106,15 @@ TEST(HighwayHashTest, RiegeliKeyVectorsFromSpec) {
   EXPECT_EQ(RiegeliHash("Riegeli"), 0x07179813ca01243cull);
   EXPECT_EQ(RiegeliHash(Iota(100, 0)), 0xe809487465a44f74ull);
   // Block header body: previous_chunk = 0, next_chunk = 64.
-  EXPECT_EQ(RiegeliHash(std::string("\0\0\0\0\0\0\0\0\x40\0\0\0\0\0\0\0", 16)), 0x3f4a880dd170af83ull);
+  EXPECT_EQ(RiegeliHash(std::string("\0\0\0\0\0\0\0\0\x40\0\0\0\0\0\0\0", 16)),
+            0x3f4a880dd170af83ull);
   // Signature chunk header bytes 8..39: data_size 0, data_hash H(""), 's', 0.
-  const std::string tail("\0\0\0\0\0\0\0\0"
-                         "\xe1\x9f\x13\xc0\xe9\xb1\xc3\x72"
-                         "\x73\0\0\0\0\0\0\0"
-                         "\0\0\0\0\0\0\0\0",
-                         32);
+  const std::string tail(
+      "\0\0\0\0\0\0\0\0"
+      "\xe1\x9f\x13\xc0\xe9\xb1\xc3\x72"
+      "\x73\0\0\0\0\0\0\0"
+      "\0\0\0\0\0\0\0\0",
+      32);
   EXPECT_EQ(RiegeliHash(tail), 0xa9e187923cc2ba91ull);
 }
 

@@ -12,7 +12,7 @@ def _encode_ordered_varint(value: int) -> bytes:
   length = 1 + (value.bit_length() - 1) // 7 if value else 1
   if length >= 9:
     return b'\xff' + value.to_bytes(8, 'big')
-  prefix = (0xff << (9 - length)) & 0xff
+  prefix = (0xFF << (9 - length)) & 0xFF
   encoded = value.to_bytes(length, 'big')
   return bytes([prefix | encoded[0]]) + encoded[1:]
 
@@ -28,11 +28,12 @@ def _decode_ordered_varint(data: bytes, offset: int) -> tuple[int, int]:
   if offset + length > len(data):
     raise ValueError('truncated ordered varint')
   if length == 9:
-    value = int.from_bytes(data[offset + 1:offset + 9], 'big')
+    value = int.from_bytes(data[offset + 1 : offset + 9], 'big')
   else:
     value = int.from_bytes(
-        bytes([first & (0xff >> length)]) + data[offset + 1:offset + length], 'big')
-  if length > 1 and _encode_ordered_varint(value) != data[offset:offset + length]:
+      bytes([first & (0xFF >> length)]) + data[offset + 1 : offset + length], 'big'
+    )
+  if length > 1 and _encode_ordered_varint(value) != data[offset : offset + length]:
     raise ValueError('non-canonical ordered varint')
   return value, offset + length
 

@@ -9,7 +9,14 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional, Type, 
 from google.protobuf import message as message_lib
 
 from envlogger import _native
-from envlogger.riegeli._files import _ClosesOnExit, _PathLike, _fileno, _is_path, _object_name, _position
+from envlogger.riegeli._files import (
+  _ClosesOnExit,
+  _PathLike,
+  _fileno,
+  _is_path,
+  _object_name,
+  _position,
+)
 from envlogger.riegeli.positions import RecordPosition, SkippedRegion
 from envlogger.riegeli.records_metadata import RecordsMetadata
 
@@ -45,16 +52,18 @@ class RecordReader(_ClosesOnExit):
       reading as at the end of the file. Without it, corruption raises.
   """
 
-  def __init__(self,
-               src: Union[_PathLike, BinaryIO],
-               *,
-               owns_src: bool = True,
-               assumed_pos: Optional[int] = None,
-               min_buffer_size: int = 4 << 10,
-               max_buffer_size: int = 64 << 10,
-               buffer_size: Optional[int] = None,
-               field_projection: Optional[Iterable[Iterable[int]]] = None,
-               recovery: Optional[Callable[[SkippedRegion], Any]] = None) -> None:
+  def __init__(
+    self,
+    src: Union[_PathLike, BinaryIO],
+    *,
+    owns_src: bool = True,
+    assumed_pos: Optional[int] = None,
+    min_buffer_size: int = 4 << 10,
+    max_buffer_size: int = 64 << 10,
+    buffer_size: Optional[int] = None,
+    field_projection: Optional[Iterable[Iterable[int]]] = None,
+    recovery: Optional[Callable[[SkippedRegion], Any]] = None,
+  ) -> None:
     del assumed_pos, min_buffer_size, max_buffer_size, buffer_size
     if field_projection is not None:
       raise NotImplementedError('field_projection is not supported by envlogger.riegeli')
@@ -78,17 +87,18 @@ class RecordReader(_ClosesOnExit):
       def native_recovery(begin: int, end: int, message: str) -> bool:
         reader = self_ref()
         return reader is not None and reader._native_recovery(begin, end, message)
+
     if _is_path(src):
-      self._native = _riegeli.RecordReader('path', os.fsdecode(src), os.fsdecode(src),
-                                           native_recovery)
+      self._native = _riegeli.RecordReader(
+        'path', os.fsdecode(src), os.fsdecode(src), native_recovery
+      )
       return
     self._file_object = src
     fd = _fileno(src)
     if fd is not None:
       self._native = _riegeli.RecordReader('fd', os.dup(fd), _object_name(src), native_recovery)
     else:
-      self._native = _riegeli.RecordReader('bytes', src.read(), _object_name(src),
-                                           native_recovery)
+      self._native = _riegeli.RecordReader('bytes', src.read(), _object_name(src), native_recovery)
 
   def _native_recovery(self, begin: int, end: int, message: str) -> bool:
     try:
@@ -160,8 +170,11 @@ class RecordReader(_ClosesOnExit):
       except message_lib.DecodeError as error:
         if self._recovery is None:
           raise
-        region = SkippedRegion(self.last_pos.numeric, self.pos.numeric,
-                               f'Failed to parse message of type {message_type.DESCRIPTOR.full_name}: {error}')
+        region = SkippedRegion(
+          self.last_pos.numeric,
+          self.pos.numeric,
+          f'Failed to parse message of type {message_type.DESCRIPTOR.full_name}: {error}',
+        )
         try:
           self._recovery(region)
         except StopIteration:

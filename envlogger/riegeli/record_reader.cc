@@ -92,10 +92,9 @@ bool RecordReader::LoadChunk(bool cache) {
       cache_.GiveSpare(std::move(decoded));
       failed_chunk_begin_ = chunk_begin;
       failed_chunk_end_ = chunk_reader_.pos();
-      if (!HandleFailure(Failure::kDecode,
-                         status.WithContext("Riegeli/records file " + name_ +
-                                            ": decoding chunk at " +
-                                            std::to_string(chunk_begin)))) {
+      if (!HandleFailure(Failure::kDecode, status.WithContext("Riegeli/records file " + name_ +
+                                                              ": decoding chunk at " +
+                                                              std::to_string(chunk_begin)))) {
         return false;
       }
       continue;
@@ -171,7 +170,7 @@ bool RecordReader::Seek(RecordPosition pos) {
     // With recovery: positioned after the damage (or stopped there).
     return HandleFailure(Failure::kChunkReader, chunk_reader_.status()) || status_.ok();
   }
-  if (pos.record_index == 0) return true;  // The chunk is read when needed.
+  if (pos.record_index == 0) return true;               // The chunk is read when needed.
   if (!LoadChunk(/*cache=*/true)) return status_.ok();  // The end of the file.
   if (chunk_->begin == pos.chunk_begin) {
     index_ = std::min<uint64_t>(pos.record_index, chunk_->num_records());

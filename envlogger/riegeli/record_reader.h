@@ -39,11 +39,11 @@
 #include <string_view>
 #include <vector>
 
+#include "envlogger/base/status.h"
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk_cache.h"
 #include "envlogger/riegeli/chunk_reader.h"
 #include "envlogger/riegeli/record_position.h"
-#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -82,8 +82,7 @@ class RecordReader {
   // Records ReadRecord() can still return from the decoded chunk, i.e.
   // without reading or decoding (so without I/O).
   uint64_t RecordsLeftInChunk() const {
-    return chunk_ != nullptr && index_ < chunk_->num_records() ? chunk_->num_records() - index_
-                                                                 : 0;
+    return chunk_ != nullptr && index_ < chunk_->num_records() ? chunk_->num_records() - index_ : 0;
   }
 
   // Canonical position of the record last read.

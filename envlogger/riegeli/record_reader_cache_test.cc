@@ -36,8 +36,8 @@ class CountingSource : public ByteSource {
 struct TestFile {
   std::string bytes;
   std::vector<std::string> records;
-  std::vector<uint64_t> positions;         // Numeric position of each record.
-  std::vector<uint64_t> first_of_chunk;    // Index of each chunk's first record.
+  std::vector<uint64_t> positions;       // Numeric position of each record.
+  std::vector<uint64_t> first_of_chunk;  // Index of each chunk's first record.
 };
 
 // 600 records of 100..299 bytes in uncompressed chunks of about 4 KiB.
@@ -64,8 +64,7 @@ TestFile MakeFile(const std::string& options = "uncompressed,chunk_size:4096") {
   return file;
 }
 
-std::unique_ptr<RecordReader> OpenCounting(const TestFile& file, uint64_t cache_bytes,
-                                           int* reads) {
+std::unique_ptr<RecordReader> OpenCounting(const TestFile& file, uint64_t cache_bytes, int* reads) {
   RecordReaderOptions options;
   options.chunk_cache_bytes = cache_bytes;
   return std::make_unique<RecordReader>(std::make_unique<CountingSource>(file.bytes, reads),
@@ -167,8 +166,8 @@ TEST(RecordReaderCacheTest, SequentialReadRecordAtDoesNotFillTheCache) {
 // same records, at chunk edges too, interleaved with sequential reads.
 TEST(RecordReaderCacheTest, AnyCacheSizeReadsCorrectly) {
   const TestFile file = MakeFile("zstd:3,chunk_size:4096");
-  for (uint64_t cache_bytes : {uint64_t{0}, uint64_t{1000}, uint64_t{12} << 10,
-                               uint64_t{64} << 20}) {
+  for (uint64_t cache_bytes :
+       {uint64_t{0}, uint64_t{1000}, uint64_t{12} << 10, uint64_t{64} << 20}) {
     SCOPED_TRACE("cache_bytes " + std::to_string(cache_bytes));
     int reads = 0;
     std::unique_ptr<RecordReader> reader = OpenCounting(file, cache_bytes, &reads);

@@ -52,7 +52,8 @@ std::vector<Expected> ExpectedRecords(const std::string& name) {
     }
     return expected;
   }
-  if (name.rfind("D_", 0) == 0) return {{64, "file-one-record"}, {65600, "boundary-coincident-file"}};
+  if (name.rfind("D_", 0) == 0)
+    return {{64, "file-one-record"}, {65600, "boundary-coincident-file"}};
   size_t num_empty = 0;
   if (name.rfind("A_", 0) == 0) num_empty = 65473;
   if (name.rfind("B_", 0) == 0) num_empty = 65496;
@@ -63,12 +64,12 @@ std::vector<Expected> ExpectedRecords(const std::string& name) {
 }
 
 const char* const kReadableFiles[] = {
-    "simple_none.riegeli",   "simple_zstd.riegeli",
-    "simple_brotli.riegeli", "transpose_none.riegeli",
-    "transpose_zstd.riegeli", "transpose_brotli.riegeli",
-    "A_q_boundary_plus_1.riegeli", "A_q_boundary_plus_1_with_tail.riegeli",
+    "simple_none.riegeli",          "simple_zstd.riegeli",
+    "simple_brotli.riegeli",        "transpose_none.riegeli",
+    "transpose_zstd.riegeli",       "transpose_brotli.riegeli",
+    "A_q_boundary_plus_1.riegeli",  "A_q_boundary_plus_1_with_tail.riegeli",
     "B_q_boundary_plus_24.riegeli", "B_q_boundary_plus_24_with_tail.riegeli",
-    "C_q_boundary_exact.riegeli", "D_chunk_starts_at_boundary.riegeli",
+    "C_q_boundary_exact.riegeli",   "D_chunk_starts_at_boundary.riegeli",
 };
 
 TEST(RecordReaderTest, ReadsEveryReferenceFileWithPositions) {
@@ -87,7 +88,8 @@ TEST(RecordReaderTest, ReadsEveryReferenceFileWithPositions) {
       if (count > 0 && expected[count].numeric != expected[count - 1].numeric + 1) {
         chunk_begin = expected[count].numeric;
       }
-      EXPECT_EQ(reader->LastPos(), (RecordPosition{chunk_begin, expected[count].numeric - chunk_begin}));
+      EXPECT_EQ(reader->LastPos(),
+                (RecordPosition{chunk_begin, expected[count].numeric - chunk_begin}));
       ++count;
     }
     EXPECT_TRUE(reader->ok()) << reader->status().ToString();
@@ -103,7 +105,8 @@ TEST(RecordReaderTest, ReadsEveryReferenceFileWithPositions) {
 TEST(RecordReaderTest, SeekNumericToEveryPosition) {
   for (const std::string name :
        {"A_q_boundary_plus_1_with_tail.riegeli", "B_q_boundary_plus_24_with_tail.riegeli",
-        "C_q_boundary_exact.riegeli", "D_chunk_starts_at_boundary.riegeli", "simple_zstd.riegeli"}) {
+        "C_q_boundary_exact.riegeli", "D_chunk_starts_at_boundary.riegeli",
+        "simple_zstd.riegeli"}) {
     SCOPED_TRACE(name);
     std::unique_ptr<RecordReader> reader = OpenReference(name);
     const std::vector<Expected> expected = ExpectedRecords(name);
@@ -117,9 +120,9 @@ TEST(RecordReaderTest, SeekNumericToEveryPosition) {
     for (const std::vector<uint64_t>* order : {&targets, &shuffled}) {
       for (const uint64_t pos : *order) {
         ASSERT_TRUE(reader->SeekNumeric(pos)) << pos << ": " << reader->status().ToString();
-        const auto next = std::lower_bound(
-            expected.begin(), expected.end(), pos,
-            [](const Expected& e, uint64_t p) { return e.numeric < p; });
+        const auto next =
+            std::lower_bound(expected.begin(), expected.end(), pos,
+                             [](const Expected& e, uint64_t p) { return e.numeric < p; });
         std::string_view record;
         if (next == expected.end()) {
           ASSERT_FALSE(reader->ReadRecord(&record)) << pos;
@@ -406,12 +409,27 @@ TEST(RecordReaderTest, UndecodableChunkIsSkippedWithRegion) {
   ChunkWriter chunk_writer(&sink);
   ASSERT_TRUE(chunk_writer.WriteSignature().ok());
   // Valid simple chunk: compression none, sizes [1], values "a".
-  ASSERT_TRUE(chunk_writer.WriteChunk(ChunkType::kSimple, 1, 1, std::string("\0\x01\x01" "a", 4)).ok());
+  ASSERT_TRUE(chunk_writer
+                  .WriteChunk(ChunkType::kSimple, 1, 1,
+                              std::string("\0\x01\x01"
+                                          "a",
+                                          4))
+                  .ok());
   const uint64_t bad_begin = chunk_writer.pos();
   // Claims 2 records but the sizes stream holds one.
-  ASSERT_TRUE(chunk_writer.WriteChunk(ChunkType::kSimple, 2, 1, std::string("\0\x01\x01" "b", 4)).ok());
+  ASSERT_TRUE(chunk_writer
+                  .WriteChunk(ChunkType::kSimple, 2, 1,
+                              std::string("\0\x01\x01"
+                                          "b",
+                                          4))
+                  .ok());
   const uint64_t bad_end = chunk_writer.pos();
-  ASSERT_TRUE(chunk_writer.WriteChunk(ChunkType::kSimple, 1, 1, std::string("\0\x01\x01" "c", 4)).ok());
+  ASSERT_TRUE(chunk_writer
+                  .WriteChunk(ChunkType::kSimple, 1, 1,
+                              std::string("\0\x01\x01"
+                                          "c",
+                                          4))
+                  .ok());
 
   std::vector<SkippedRegion> regions;
   RecordReaderOptions options;
@@ -438,7 +456,8 @@ TEST(RecordReaderTest, UndecodableChunkIsSkippedWithRegion) {
 }
 
 TEST(RecordReaderTest, TruncatedFileReportsAtClose) {
-  const std::string full = testing::ReadFile(ReferencePath("A_q_boundary_plus_1_with_tail.riegeli"));
+  const std::string full =
+      testing::ReadFile(ReferencePath("A_q_boundary_plus_1_with_tail.riegeli"));
   const std::string cut = full.substr(0, full.size() - 3);  // Inside the "tail" chunk.
   {
     RecordReader reader(std::make_unique<StringSource>(cut));
@@ -544,7 +563,8 @@ TEST(RecordReaderTest, EmptyAndShortFiles) {
     EXPECT_TRUE(reader.Close().ok());
   }
   {
-    const std::string prefix = testing::ReadFile(ReferencePath("simple_none.riegeli")).substr(0, 30);
+    const std::string prefix =
+        testing::ReadFile(ReferencePath("simple_none.riegeli")).substr(0, 30);
     RecordReader reader(std::make_unique<StringSource>(prefix));
     std::string_view record;
     EXPECT_FALSE(reader.ReadRecord(&record));
@@ -585,8 +605,10 @@ TEST(RecordReaderTest, RecoveryRegressionFileTerminatesWithMonotonicRegions) {
 // under the sanitizers), and returns only genuine records at their
 // positions, in order.
 TEST(RecordReaderTest, RandomDamageReturnsOnlyGenuineRecords) {
-  const char* const kOptions[] = {"uncompressed,chunk_size:3000", "zstd:1,chunk_size:5000",
-                                  "brotli:1,chunk_size:20000", "snappy,chunk_size:70000",
+  const char* const kOptions[] = {"uncompressed,chunk_size:3000",
+                                  "zstd:1,chunk_size:5000",
+                                  "brotli:1,chunk_size:20000",
+                                  "snappy,chunk_size:70000",
                                   "transpose,uncompressed,chunk_size:4000",
                                   "transpose,zstd:1,chunk_size:9000",
                                   "transpose,snappy,chunk_size:90000"};

@@ -27,12 +27,12 @@
 #include <string>
 #include <string_view>
 
+#include "envlogger/base/status.h"
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk_encoder.h"
 #include "envlogger/riegeli/chunk_writer.h"
 #include "envlogger/riegeli/record_position.h"
 #include "envlogger/riegeli/record_writer_options.h"
-#include "envlogger/base/status.h"
 
 namespace envlogger {
 namespace riegeli {

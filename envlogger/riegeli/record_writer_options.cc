@@ -18,8 +18,8 @@ std::vector<std::string_view> SplitItems(std::string_view text) {
   size_t start = 0;
   while (true) {
     const size_t comma = text.find(',', start);
-    items.push_back(text.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                       : comma - start));
+    items.push_back(text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -73,15 +73,31 @@ bool ParseBytes(std::string_view text, uint64_t* value) {
   if (text.empty()) return false;
   double multiplier = 1.0;
   switch (text.back()) {
-    case 'B': multiplier = 1.0; break;
+    case 'B':
+      multiplier = 1.0;
+      break;
     case 'k':
-    case 'K': multiplier = std::ldexp(1.0, 10); break;
-    case 'M': multiplier = std::ldexp(1.0, 20); break;
-    case 'G': multiplier = std::ldexp(1.0, 30); break;
-    case 'T': multiplier = std::ldexp(1.0, 40); break;
-    case 'P': multiplier = std::ldexp(1.0, 50); break;
-    case 'E': multiplier = std::ldexp(1.0, 60); break;
-    default: multiplier = 0.0; break;
+    case 'K':
+      multiplier = std::ldexp(1.0, 10);
+      break;
+    case 'M':
+      multiplier = std::ldexp(1.0, 20);
+      break;
+    case 'G':
+      multiplier = std::ldexp(1.0, 30);
+      break;
+    case 'T':
+      multiplier = std::ldexp(1.0, 40);
+      break;
+    case 'P':
+      multiplier = std::ldexp(1.0, 50);
+      break;
+    case 'E':
+      multiplier = std::ldexp(1.0, 60);
+      break;
+    default:
+      multiplier = 0.0;
+      break;
   }
   if (multiplier != 0.0) {
     text.remove_suffix(1);
@@ -98,10 +114,14 @@ bool ParseBytes(std::string_view text, uint64_t* value) {
 
 const char* CodecName(CompressionType type) {
   switch (type) {
-    case CompressionType::kNone: return "uncompressed";
-    case CompressionType::kBrotli: return "brotli";
-    case CompressionType::kZstd: return "zstd";
-    case CompressionType::kSnappy: return "snappy";
+    case CompressionType::kNone:
+      return "uncompressed";
+    case CompressionType::kBrotli:
+      return "brotli";
+    case CompressionType::kZstd:
+      return "zstd";
+    case CompressionType::kSnappy:
+      return "snappy";
   }
   return "unknown";
 }

@@ -20,8 +20,8 @@
 #include <string>
 #include <string_view>
 
-#include "envlogger/riegeli/compression.h"
 #include "envlogger/base/status.h"
+#include "envlogger/riegeli/compression.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -23,7 +23,8 @@ void ExpectError(const std::string& text, std::initializer_list<std::string> par
   EXPECT_EQ(options.status().code(), StatusCode::kInvalidArgument);
   for (const std::string& part : parts) {
     EXPECT_NE(options.status().message().find(part), std::string::npos)
-        << "message for \"" << text << "\" lacks \"" << part << "\": " << options.status().message();
+        << "message for \"" << text << "\" lacks \"" << part
+        << "\": " << options.status().message();
   }
 }
 

@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/record_reader.h"
 #include "envlogger/riegeli/records_format.h"
-#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {
@@ -125,8 +125,9 @@ TEST(RecordWriterTest, ReproducesPaddedFileThenConcatenatedFile) {
 // three varint(10000) sizes, 30000 value bytes.
 TEST(RecordWriterTest, ChunkSizeAccountingClosesBeforeOverflow) {
   std::string file;
-  const std::vector<RecordPosition> positions = WriteAll(
-      &file, "uncompressed,chunk_size:35000", std::vector<std::string>(23, std::string(10000, 'x')));
+  const std::vector<RecordPosition> positions =
+      WriteAll(&file, "uncompressed,chunk_size:35000",
+               std::vector<std::string>(23, std::string(10000, 'x')));
   const uint64_t data_size = 1 + 1 + 3 * 2 + 30000;
   uint64_t chunk_begin = 64;
   for (size_t i = 0; i < positions.size(); ++i) {
@@ -236,7 +237,8 @@ TEST(RecordWriterTest, WritesToFileAndFailsAfterClose) {
   StatusOr<std::unique_ptr<RecordWriter>> writer =
       RecordWriter::Open(path, Options("uncompressed"));
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  for (const std::string& record : NumberedRecords()) ASSERT_TRUE((*writer)->WriteRecord(record).ok());
+  for (const std::string& record : NumberedRecords())
+    ASSERT_TRUE((*writer)->WriteRecord(record).ok());
   ASSERT_TRUE((*writer)->Close().ok());
   EXPECT_TRUE(SameBytes(testing::ReadFile(path), Reference("simple_none.riegeli")));
   const Status status = (*writer)->WriteRecord("late");

@@ -13,11 +13,11 @@
 // "uncompressed" has no codec: its raw figures are one memcpy of the pieces.
 //
 // After the bar, the work the format cannot avoid besides the codec, as a
-// percentage of the raw codec's time (median of per-repeat ratios): w_hash/r_hash = HighwayHash of the
-// compressed data, w_copy = gathering the records into chunk buffers plus
-// one copy of the compressed data (into the file), r_copy = one copy of the
-// compressed data (out of the file). Where the codec runs near memory speed
-// (snappy on poorly compressible data, uncompressed) these alone exceed 25%.
+// percentage of the raw codec's time (median of per-repeat ratios): w_hash/r_hash = HighwayHash of
+// the compressed data, w_copy = gathering the records into chunk buffers plus one copy of the
+// compressed data (into the file), r_copy = one copy of the compressed data (out of the file).
+// Where the codec runs near memory speed (snappy on poorly compressible data, uncompressed) these
+// alone exceed 25%.
 //
 // raw_fed / w_fed: for brotli and zstd, the library's streaming API fed the
 // records one at a time (BrotliEncoderCompressStream, ZSTD_compressStream2),
@@ -220,10 +220,10 @@ void FeedRecords(const CompressorOptions& options, const std::vector<std::string
   for (const size_t count : piece_records) {
     BrotliEncoderState* const encoder = BrotliEncoderCreateInstance(nullptr, nullptr, nullptr);
     BrotliEncoderSetParameter(encoder, BROTLI_PARAM_QUALITY, static_cast<uint32_t>(options.level));
-    BrotliEncoderSetParameter(encoder, BROTLI_PARAM_LGWIN,
-                              static_cast<uint32_t>(options.window_log == kAutoWindowLog
-                                                        ? kDefaultBrotliWindowLog
-                                                        : options.window_log));
+    BrotliEncoderSetParameter(
+        encoder, BROTLI_PARAM_LGWIN,
+        static_cast<uint32_t>(options.window_log == kAutoWindowLog ? kDefaultBrotliWindowLog
+                                                                   : options.window_log));
     const auto feed = [&](std::string_view data, BrotliEncoderOperation operation) {
       size_t available_in = data.size();
       const uint8_t* next_in = reinterpret_cast<const uint8_t*>(data.data());
@@ -246,8 +246,7 @@ void FeedRecords(const CompressorOptions& options, const std::vector<std::string
   }
 }
 
-Row Measure(const std::vector<std::string>& records, const std::string& options_text,
-            int repeats) {
+Row Measure(const std::vector<std::string>& records, const std::string& options_text, int repeats) {
   StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(options_text);
   Check(options.status(), options_text.c_str());
   std::string file;
@@ -341,7 +340,7 @@ Row Measure(const std::vector<std::string>& records, const std::string& options_
   std::vector<double> raw_write_times, write_times, raw_read_times, read_times, hash_times,
       copy_records_times, copy_compressed_times, copy_write_times, fed_times;
   raw_write();  // Fills `compressed`.
-  read();  // Checks the file written above.
+  read();       // Checks the file written above.
   for (int i = 0; i < repeats; ++i) {
     raw_write_times.push_back(Seconds(raw_write));
     write_times.push_back(Seconds(write));
@@ -379,12 +378,12 @@ void HashSpeed(int repeats) {
   const double dispatched = MedianSeconds(repeats, [&] { sink += RiegeliHash(data); });
   const double portable = MedianSeconds(
       repeats, [&] { sink += highwayhash_internal::HighwayHash64Portable(key, data); });
-  printf("HighwayHash (RiegeliHash, runtime-selected): %.0f MB/s; portable: %.0f MB/s", 
+  printf("HighwayHash (RiegeliHash, runtime-selected): %.0f MB/s; portable: %.0f MB/s",
          data.size() / dispatched / 1e6, data.size() / portable / 1e6);
 #if ENVLOGGER_HIGHWAYHASH_HAVE_AVX2
   if (highwayhash_internal::CpuHasAvx2()) {
-    const double avx2 = MedianSeconds(
-        repeats, [&] { sink += highwayhash_internal::HighwayHash64Avx2(key, data); });
+    const double avx2 =
+        MedianSeconds(repeats, [&] { sink += highwayhash_internal::HighwayHash64Avx2(key, data); });
     printf("; AVX2: %.0f MB/s", data.size() / avx2 / 1e6);
   }
 #endif
@@ -424,9 +423,9 @@ int Main(int argc, char** argv) {
     const char* name;
     std::vector<std::string> (*make)(uint64_t bytes);
   } data_sets[] = {{"catch", CatchSteps}, {"skewed", SkewedRecords}};
-  printf("%-7s %-22s %9s %9s %8s %9s %9s %8s | %7s %7s %7s %7s | %9s %7s\n", "data",
-         "options", "raw_comp", "write", "w_over", "raw_dec", "read", "r_over", "w_hash", "w_copy",
-         "r_hash", "r_copy", "raw_fed", "w_fed");
+  printf("%-7s %-22s %9s %9s %8s %9s %9s %8s | %7s %7s %7s %7s | %9s %7s\n", "data", "options",
+         "raw_comp", "write", "w_over", "raw_dec", "read", "r_over", "w_hash", "w_copy", "r_hash",
+         "r_copy", "raw_fed", "w_fed");
   bool matched = false;
   for (const auto& data_set : data_sets) {
     std::vector<std::string> records;
@@ -442,12 +441,13 @@ int Main(int argc, char** argv) {
         }
         const Row row = Measure(records, options, repeats);
         const auto mbps = [&](double seconds) { return bytes / seconds / 1e6; };
-        printf("%-7s %-22s %9.1f %9.1f %+7.0f%% %9.1f %9.1f %+7.0f%% | %6.0f%% %6.0f%% %6.0f%% %6.0f%%",
-               data_set.name, options.c_str(), mbps(row.raw_write), mbps(row.write),
-               100 * (row.write_ratio - 1), mbps(row.raw_read), mbps(row.read),
-               100 * (row.read_ratio - 1), 100 * row.hash_write_ratio,
-               100 * row.copy_write_ratio, 100 * row.hash_read_ratio,
-               100 * row.copy_read_ratio);
+        printf(
+            "%-7s %-22s %9.1f %9.1f %+7.0f%% %9.1f %9.1f %+7.0f%% | %6.0f%% %6.0f%% %6.0f%% "
+            "%6.0f%%",
+            data_set.name, options.c_str(), mbps(row.raw_write), mbps(row.write),
+            100 * (row.write_ratio - 1), mbps(row.raw_read), mbps(row.read),
+            100 * (row.read_ratio - 1), 100 * row.hash_write_ratio, 100 * row.copy_write_ratio,
+            100 * row.hash_read_ratio, 100 * row.copy_read_ratio);
         if (row.raw_fed > 0) {
           printf(" | %9.1f %+6.0f%%\n", mbps(row.raw_fed), 100 * (row.fed_ratio - 1));
         } else {

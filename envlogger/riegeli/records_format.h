@@ -43,9 +43,7 @@ enum class ChunkType : uint8_t {
 };
 
 // A chunk may begin at `pos` only if pos % B == 0 or pos % B >= 25.
-inline bool IsPossibleChunkBoundary(uint64_t pos) {
-  return (-pos) % kBlockSize < kUsableBlockSize;
-}
+inline bool IsPossibleChunkBoundary(uint64_t pos) { return (-pos) % kBlockSize < kUsableBlockSize; }
 
 // The smallest possible chunk boundary >= pos.
 inline uint64_t RoundUpToPossibleChunkBoundary(uint64_t pos) {
@@ -56,7 +54,8 @@ inline uint64_t RoundUpToPossibleChunkBoundary(uint64_t pos) {
 // Physical end of `length` logical bytes starting at chunk boundary `begin`,
 // counting the block headers crossed.
 inline uint64_t AddWithOverhead(uint64_t begin, uint64_t length) {
-  const uint64_t num_overheads = (length + (begin + kUsableBlockSize - 1) % kBlockSize) / kUsableBlockSize;
+  const uint64_t num_overheads =
+      (length + (begin + kUsableBlockSize - 1) % kBlockSize) / kUsableBlockSize;
   return begin + length + num_overheads * kBlockHeaderSize;
 }
 

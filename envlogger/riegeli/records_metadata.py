@@ -18,19 +18,25 @@ def _build_records_metadata_class() -> Type[message_lib.Message]:
   pool = descriptor_pool.DescriptorPool()
   pool.AddSerializedFile(descriptor_pb2.DESCRIPTOR.serialized_pb)
   file_proto = descriptor_pb2.FileDescriptorProto(
-      name='riegeli/records/records_metadata.proto',
-      package='riegeli',
-      syntax='proto2',
-      dependency=['google/protobuf/descriptor.proto'])
+    name='riegeli/records/records_metadata.proto',
+    package='riegeli',
+    syntax='proto2',
+    dependency=['google/protobuf/descriptor.proto'],
+  )
   message = file_proto.message_type.add(name='RecordsMetadata')
   field_type = descriptor_pb2.FieldDescriptorProto
   for number, name, kind, label, type_name in (
-      (1, 'file_comment', field_type.TYPE_STRING, field_type.LABEL_OPTIONAL, None),
-      (2, 'record_type_name', field_type.TYPE_STRING, field_type.LABEL_OPTIONAL, None),
-      (3, 'file_descriptor', field_type.TYPE_MESSAGE, field_type.LABEL_REPEATED,
-       '.google.protobuf.FileDescriptorProto'),
-      (4, 'record_writer_options', field_type.TYPE_STRING, field_type.LABEL_OPTIONAL, None),
-      (5, 'num_records', field_type.TYPE_INT64, field_type.LABEL_OPTIONAL, None),
+    (1, 'file_comment', field_type.TYPE_STRING, field_type.LABEL_OPTIONAL, None),
+    (2, 'record_type_name', field_type.TYPE_STRING, field_type.LABEL_OPTIONAL, None),
+    (
+      3,
+      'file_descriptor',
+      field_type.TYPE_MESSAGE,
+      field_type.LABEL_REPEATED,
+      '.google.protobuf.FileDescriptorProto',
+    ),
+    (4, 'record_writer_options', field_type.TYPE_STRING, field_type.LABEL_OPTIONAL, None),
+    (5, 'num_records', field_type.TYPE_INT64, field_type.LABEL_OPTIONAL, None),
   ):
     field = message.field.add(name=name, number=number, type=kind, label=label)
     if type_name:
@@ -41,7 +47,6 @@ def _build_records_metadata_class() -> Type[message_lib.Message]:
 
 
 RecordsMetadata = _build_records_metadata_class()
-
 
 
 def set_record_type(metadata: message_lib.Message, message_type: Type[message_lib.Message]) -> None:

@@ -25,7 +25,7 @@ BLOCK_SIZE = 1 << 16
 def _varint(value: int) -> bytes:
   out = bytearray()
   while value >= 0x80:
-    out.append(value & 0x7f | 0x80)
+    out.append(value & 0x7F | 0x80)
     value >>= 7
   out.append(value)
   return bytes(out)
@@ -59,40 +59,48 @@ def _wire_field(draw, message_strategy):
 
 
 _wire_messages = st.recursive(
-    st.just(b''),
-    lambda children: st.lists(_wire_field(children), max_size=6).map(b''.join),
-    max_leaves=20)
+  st.just(b''),
+  lambda children: st.lists(_wire_field(children), max_size=6).map(b''.join),
+  max_leaves=20,
+)
 
 
 @st.composite
 def _data_messages(draw):
   """Serialized envlogger.Data with nested arrays, dicts and packed values."""
   leaf = st.builds(
-      lambda f, i, s: storage_pb2.Data(datum=storage_pb2.Datum(
-          shape=storage_pb2.Datum.Shape(dim=[storage_pb2.Datum.Shape.Dim(size=len(f))]),
-          values=storage_pb2.Datum.Values(float_values=f, int64_values=i, string_values=s))),
-      st.lists(st.floats(width=32, allow_nan=False), max_size=8),
-      st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=8),
-      st.lists(st.text(max_size=5), max_size=3))
+    lambda f, i, s: storage_pb2.Data(
+      datum=storage_pb2.Datum(
+        shape=storage_pb2.Datum.Shape(dim=[storage_pb2.Datum.Shape.Dim(size=len(f))]),
+        values=storage_pb2.Datum.Values(float_values=f, int64_values=i, string_values=s),
+      )
+    ),
+    st.lists(st.floats(width=32, allow_nan=False), max_size=8),
+    st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=8),
+    st.lists(st.text(max_size=5), max_size=3),
+  )
 
   def extend(children):
     return st.one_of(
-        st.lists(children, max_size=3).map(
-            lambda v: storage_pb2.Data(array=storage_pb2.Data.Array(values=v))),
-        st.dictionaries(st.text(max_size=4), children, max_size=3).map(
-            lambda d: storage_pb2.Data(dict=storage_pb2.Data.Dict(values=d))))
+      st.lists(children, max_size=3).map(
+        lambda v: storage_pb2.Data(array=storage_pb2.Data.Array(values=v))
+      ),
+      st.dictionaries(st.text(max_size=4), children, max_size=3).map(
+        lambda d: storage_pb2.Data(dict=storage_pb2.Data.Dict(values=d))
+      ),
+    )
 
   return draw(st.recursive(leaf, extend, max_leaves=8)).SerializeToString(deterministic=True)
 
 
 records_strategy = st.one_of(
-    st.just(b''),
-    st.binary(max_size=8),
-    st.binary(max_size=3000),
-    _wire_messages,
-    _data_messages(),
-    # Valid proto prefixes followed by junk: non-proto records.
-    st.tuples(_wire_messages, st.binary(min_size=1, max_size=5)).map(b''.join),
+  st.just(b''),
+  st.binary(max_size=8),
+  st.binary(max_size=3000),
+  _wire_messages,
+  _data_messages(),
+  # Valid proto prefixes followed by junk: non-proto records.
+  st.tuples(_wire_messages, st.binary(min_size=1, max_size=5)).map(b''.join),
 )
 
 CODECS = ['uncompressed', 'brotli:1', 'brotli', 'zstd:1', 'zstd', 'snappy']
@@ -138,9 +146,10 @@ def read_all(data, **kwargs):
 
 @hypothesis.settings(max_examples=150, deadline=None)
 @hypothesis.given(
-    records=st.lists(records_strategy, max_size=60),
-    options=options_strategy(),
-    flush_every=st.sampled_from([0, 0, 1, 7]))
+  records=st.lists(records_strategy, max_size=60),
+  options=options_strategy(),
+  flush_every=st.sampled_from([0, 0, 1, 7]),
+)
 def test_round_trip(records, options, flush_every):
   data, positions = write(records, options, flush_every)
   read = read_all(data)
@@ -155,16 +164,17 @@ def test_round_trip(records, options, flush_every):
 
 @hypothesis.settings(max_examples=25, deadline=None)
 @hypothesis.given(
-    size=st.integers(70000, 300000),
-    count=st.integers(1, 12),
-    options=options_strategy(),
-    seed=st.integers(0, 1 << 30))
+  size=st.integers(70000, 300000),
+  count=st.integers(1, 12),
+  options=options_strategy(),
+  seed=st.integers(0, 1 << 30),
+)
 def test_round_trip_across_block_boundaries(size, count, options, seed):
   # Records of mixed compressibility so that chunks span several blocks.
   rng = random.Random(seed)
   records = [
-      bytes(rng.getrandbits(8) for _ in range(size // 50)) * 50 if i % 2 else
-      rng.randbytes(size) for i in range(count)
+    bytes(rng.getrandbits(8) for _ in range(size // 50)) * 50 if i % 2 else rng.randbytes(size)
+    for i in range(count)
   ]
   data, positions = write(records, options)
   assert len(data) > BLOCK_SIZE
@@ -195,17 +205,18 @@ def _chunks(data_size, positions):
   back to back, so a chunk ends where the next begins."""
   begins = sorted({pos.chunk_begin for pos in positions})
   ends = begins[1:] + [data_size]
-  return [(b, e, [i for i, p in enumerate(positions) if p.chunk_begin == b])
-          for b, e in zip(begins, ends)]
+  return [
+    (b, e, [i for i, p in enumerate(positions) if p.chunk_begin == b]) for b, e in zip(begins, ends)
+  ]
 
 
 @hypothesis.settings(max_examples=200, deadline=None)
 @hypothesis.given(
-    records=st.lists(st.one_of(st.binary(max_size=40000), _wire_messages), min_size=1,
-                     max_size=25),
-    options=options_strategy(),
-    where=st.floats(0, 1, exclude_max=True),
-    bit=st.integers(0, 7))
+  records=st.lists(st.one_of(st.binary(max_size=40000), _wire_messages), min_size=1, max_size=25),
+  options=options_strategy(),
+  where=st.floats(0, 1, exclude_max=True),
+  bit=st.integers(0, 7),
+)
 def test_flipped_byte(records, options, where, bit):
   data, positions = write(records, options)
   offset = int(where * len(data))
@@ -246,14 +257,16 @@ def _assert_only_touched_chunk_lost(data, positions, offset, returned):
 
 @hypothesis.settings(max_examples=200, deadline=None)
 @hypothesis.given(
-    records=st.lists(st.binary(min_size=20, max_size=300), min_size=2, max_size=80),
-    options=st.sampled_from(['uncompressed', 'zstd:1', 'brotli:1', 'snappy']),
-    transpose=st.booleans(),
-    chunk_size=st.sampled_from([1, 64, 200, 1000]),
-    where=st.floats(0, 1, exclude_max=True),
-    bit=st.integers(0, 7))
-def test_flipped_byte_in_small_chunk_file_loses_only_that_chunk(records, options, transpose,
-                                                                  chunk_size, where, bit):
+  records=st.lists(st.binary(min_size=20, max_size=300), min_size=2, max_size=80),
+  options=st.sampled_from(['uncompressed', 'zstd:1', 'brotli:1', 'snappy']),
+  transpose=st.booleans(),
+  chunk_size=st.sampled_from([1, 64, 200, 1000]),
+  where=st.floats(0, 1, exclude_max=True),
+  bit=st.integers(0, 7),
+)
+def test_flipped_byte_in_small_chunk_file_loses_only_that_chunk(
+  records, options, transpose, chunk_size, where, bit
+):
   # Many small chunks in one block: a damaged chunk header used to cost every
   # chunk up to the next 64 KiB block boundary; now only its own records.
   options = f'{options},chunk_size:{chunk_size}' + (',transpose' if transpose else '')
@@ -277,9 +290,10 @@ def test_flipped_byte_in_small_chunk_file_loses_only_that_chunk(records, options
 
 @hypothesis.settings(max_examples=100, deadline=None)
 @hypothesis.given(
-    records=st.lists(st.binary(max_size=30000), min_size=1, max_size=25),
-    options=options_strategy(),
-    where=st.floats(0, 1, exclude_max=True))
+  records=st.lists(st.binary(max_size=30000), min_size=1, max_size=25),
+  options=options_strategy(),
+  where=st.floats(0, 1, exclude_max=True),
+)
 def test_truncation(records, options, where):
   data, positions = write(records, options)
   cut = int(where * len(data))
@@ -288,8 +302,9 @@ def test_truncation(records, options, where):
   read = []
   while (record := reader.read_record()) is not None:
     read.append((reader.last_pos, record))
-  complete = [i for begin, end, indices in _chunks(len(data), positions) if end <= cut
-              for i in indices]
+  complete = [
+    i for begin, end, indices in _chunks(len(data), positions) if end <= cut for i in indices
+  ]
   assert read == [(positions[i], records[i]) for i in complete]
   at_chunk_boundary = cut in ({0, 64} | {end for _, end, _ in _chunks(len(data), positions)})
   if at_chunk_boundary:

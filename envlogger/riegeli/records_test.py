@@ -28,7 +28,8 @@ def _simple_message_class():
   """riegeli.tests.SimpleMessage {int64 id = 1; bytes payload = 2;}."""
   pool = descriptor_pool.DescriptorPool()
   file_proto = descriptor_pb2.FileDescriptorProto(
-      name='records_test.proto', package='riegeli.tests', syntax='proto2')
+    name='records_test.proto', package='riegeli.tests', syntax='proto2'
+  )
   message = file_proto.message_type.add(name='SimpleMessage')
   field = descriptor_pb2.FieldDescriptorProto
   message.field.add(name='id', number=1, type=field.TYPE_INT64, label=field.LABEL_OPTIONAL)
@@ -93,8 +94,11 @@ def test_read_messages_and_iteration(options):
 
 # Several chunks of many small records, so that one chunk holds more
 # records than a single native fetch.
-MANY_OPTIONS = ['uncompressed,chunk_size:6000', 'zstd,chunk_size:6000',
-                'transpose,uncompressed,chunk_size:6000']
+MANY_OPTIONS = [
+  'uncompressed,chunk_size:6000',
+  'zstd,chunk_size:6000',
+  'transpose,uncompressed,chunk_size:6000',
+]
 
 
 def write_many(options: str, count: int = 1000):
@@ -175,7 +179,8 @@ def test_write_records_and_messages_in_bulk():
     records = list(reader.read_records())
   assert records[:4] == [b'a', b'bc', b'def', b'g']
   assert [SimpleMessage.FromString(r) for r in records[4:]] == [
-      sample_message(i, 5) for i in range(3)]
+    sample_message(i, 5) for i in range(3)
+  ]
 
 
 @pytest.mark.parametrize('options', OPTIONS)
@@ -261,8 +266,9 @@ def test_metadata_absent_or_empty():
 
 def test_metadata_and_serialized_metadata_conflict():
   with pytest.raises(ValueError, match='conflict'):
-    riegeli.RecordWriter(io.BytesIO(), metadata=riegeli.RecordsMetadata(),
-                         serialized_metadata=b'\x0a\x00')
+    riegeli.RecordWriter(
+      io.BytesIO(), metadata=riegeli.RecordsMetadata(), serialized_metadata=b'\x0a\x00'
+    )
 
 
 def test_invalid_metadata_with_and_without_recovery():
@@ -357,12 +363,13 @@ def test_invalid_message_recovery():
 
 def test_truncated_file_reported_at_close():
   data, positions = write_messages(OPTIONS[0])
-  cut = data[:positions[20].chunk_begin + 100]
+  cut = data[: positions[20].chunk_begin + 100]
   reader = riegeli.RecordReader(io.BytesIO(cut))
   assert len(list(reader.read_records())) == 18
-  with pytest.raises(riegeli.InvalidArgumentError,
-                     match=f'Truncated Riegeli/records file, incomplete chunk at '
-                     f'{positions[20].chunk_begin}'):
+  with pytest.raises(
+    riegeli.InvalidArgumentError,
+    match=f'Truncated Riegeli/records file, incomplete chunk at {positions[20].chunk_begin}',
+  ):
     reader.close()
   regions = []
   with riegeli.RecordReader(io.BytesIO(cut), recovery=regions.append) as reader:
@@ -447,13 +454,27 @@ def test_failed_construction_does_not_leak_descriptors(tmp_path):
 
 
 def test_error_hierarchy():
-  codes = {cls.code for cls in (
-      riegeli.CancelledError, riegeli.UnknownError, riegeli.InvalidArgumentError,
-      riegeli.DeadlineExceededError, riegeli.NotFoundError, riegeli.AlreadyExistsError,
-      riegeli.PermissionDeniedError, riegeli.ResourceExhaustedError,
-      riegeli.FailedPreconditionError, riegeli.AbortedError, riegeli.OutOfRangeError,
-      riegeli.UnimplementedError, riegeli.InternalError, riegeli.UnavailableError,
-      riegeli.DataLossError, riegeli.UnauthenticatedError)}
+  codes = {
+    cls.code
+    for cls in (
+      riegeli.CancelledError,
+      riegeli.UnknownError,
+      riegeli.InvalidArgumentError,
+      riegeli.DeadlineExceededError,
+      riegeli.NotFoundError,
+      riegeli.AlreadyExistsError,
+      riegeli.PermissionDeniedError,
+      riegeli.ResourceExhaustedError,
+      riegeli.FailedPreconditionError,
+      riegeli.AbortedError,
+      riegeli.OutOfRangeError,
+      riegeli.UnimplementedError,
+      riegeli.InternalError,
+      riegeli.UnavailableError,
+      riegeli.DataLossError,
+      riegeli.UnauthenticatedError,
+    )
+  }
   assert codes == set(range(1, 17))
   assert issubclass(riegeli.DataLossError, riegeli.RiegeliError)
 
@@ -468,10 +489,13 @@ def test_record_position_forms():
   # Ordered varints: 0..127 one byte, then a 10xxxxxx prefix for two bytes.
   assert riegeli.RecordPosition(5, 0).to_bytes() == b'\x05\x00'
   assert riegeli.RecordPosition(128, 1).to_bytes() == b'\x80\x80\x01'
-  assert riegeli.RecordPosition(2**63, 0).to_bytes() == b'\xff' + (2**63).to_bytes(8, 'big') + b'\x00'
+  assert (
+    riegeli.RecordPosition(2**63, 0).to_bytes() == b'\xff' + (2**63).to_bytes(8, 'big') + b'\x00'
+  )
   # Legacy form: two big-endian uint64.
-  assert riegeli.RecordPosition.from_bytes(
-      (65600).to_bytes(8, 'big') + (3).to_bytes(8, 'big')) == pos
+  assert (
+    riegeli.RecordPosition.from_bytes((65600).to_bytes(8, 'big') + (3).to_bytes(8, 'big')) == pos
+  )
   values = [0, 1, 127, 128, 300, 16383, 16384, 2**21, 2**35, 2**56 - 1, 2**56, 2**64 - 1]
   positions = [riegeli.RecordPosition(c, r) for c in values for r in (0, 1, 200)]
   for p in positions:
@@ -483,9 +507,9 @@ def test_record_position_forms():
 
 def test_highway_hash_vectors():
   # Spec §1 vectors computed with Riegeli's key.
-  assert riegeli.highway_hash(b'') == 0x72c3b1e9c0139fe1
-  assert riegeli.highway_hash(b'Riegeli') == 0x07179813ca01243c
-  assert riegeli.highway_hash(bytes(range(100))) == 0xe809487465a44f74
+  assert riegeli.highway_hash(b'') == 0x72C3B1E9C0139FE1
+  assert riegeli.highway_hash(b'Riegeli') == 0x07179813CA01243C
+  assert riegeli.highway_hash(bytes(range(100))) == 0xE809487465A44F74
 
 
 def test_concurrent_readers_share_nothing_and_threads_are_safe():
@@ -526,8 +550,9 @@ def _reference_expected(name):
   return expected
 
 
-@pytest.mark.parametrize('name', sorted(
-    p.name for p in REFERENCE.glob('*.riegeli') if not p.name.startswith('recovery')))
+@pytest.mark.parametrize(
+  'name', sorted(p.name for p in REFERENCE.glob('*.riegeli') if not p.name.startswith('recovery'))
+)
 def test_reads_reference_files(name):
   with riegeli.RecordReader(REFERENCE / name) as reader:
     read = []
@@ -541,8 +566,9 @@ def test_recovery_regression_file():
     with riegeli.RecordReader(REFERENCE / 'recovery_regions_alias.riegeli') as reader:
       reader.read_record()
   regions = []
-  with riegeli.RecordReader(REFERENCE / 'recovery_regions_alias.riegeli',
-                            recovery=regions.append) as reader:
+  with riegeli.RecordReader(
+    REFERENCE / 'recovery_regions_alias.riegeli', recovery=regions.append
+  ) as reader:
     list(reader.read_records())
   assert regions
   for previous, region in zip([None] + regions, regions):
@@ -575,8 +601,10 @@ def test_reads_upstream_raw_files_exactly(name):
 #   compresses as a stream (no zstd content size; brotli blocks split
 #   differently) while compression.cc compresses in one call.
 NOT_BYTE_EXACT = {
-    'simple_snappy.riegeli', 'transpose_snappy.riegeli', 'simple_zstd.riegeli',
-    'simple_brotli.riegeli'
+  'simple_snappy.riegeli',
+  'transpose_snappy.riegeli',
+  'simple_zstd.riegeli',
+  'simple_brotli.riegeli',
 }
 
 
@@ -623,9 +651,11 @@ def test_reads_upstream_dataset_files(relative):
   expected_path = UPSTREAM / (dataset + '.records') / rest.replace('.riegeli', '.records.pkl')
   expected = pickle.loads(expected_path.read_bytes())
   assert read == expected
-  message_type = (storage_pb2.Datum if path.name in ('step_offsets.riegeli',
-                                                      'episode_index.riegeli') else
-                  storage_pb2.Data)
+  message_type = (
+    storage_pb2.Datum
+    if path.name in ('step_offsets.riegeli', 'episode_index.riegeli')
+    else storage_pb2.Data
+  )
   for _, record in read:
     message = message_type.FromString(record)
     assert message.SerializeToString() or not record

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "envlogger/riegeli/compression.h"
 #include "envlogger/base/varint.h"
+#include "envlogger/riegeli/compression.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -41,8 +41,8 @@ Status DecodeSimpleChunk(std::string_view data, uint64_t num_records, uint64_t d
   std::string decompressed_sizes;
   std::string_view sizes = data.substr(0, sizes_length);
   if (type != CompressionType::kNone) {
-    RETURN_IF_ERROR(DecompressBlock(type, sizes, &decompressed_sizes)
-                        .WithContext("simple chunk sizes"));
+    RETURN_IF_ERROR(
+        DecompressBlock(type, sizes, &decompressed_sizes).WithContext("simple chunk sizes"));
     sizes = decompressed_sizes;
   }
   data.remove_prefix(sizes_length);
@@ -84,9 +84,9 @@ Status DecodeSimpleChunk(std::string_view data, uint64_t num_records, uint64_t d
   uint64_t values_size = 0;
   Status status = DecompressedSize(type, data, &values_size);
   if (status.ok() && values_size != decoded_data_size) {
-    status = InvalidArgumentError("values block holds " + std::to_string(values_size) +
-                                  " bytes, decoded_data_size is " +
-                                  std::to_string(decoded_data_size));
+    status =
+        InvalidArgumentError("values block holds " + std::to_string(values_size) +
+                             " bytes, decoded_data_size is " + std::to_string(decoded_data_size));
   }
   if (status.ok() && in_place) {
     *values_in_data = static_cast<size_t>(data.data() - data_begin);

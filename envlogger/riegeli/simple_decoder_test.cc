@@ -8,8 +8,8 @@
 
 #include <gtest/gtest.h>
 
-#include "envlogger/riegeli/simple_encoder.h"
 #include "envlogger/base/varint.h"
+#include "envlogger/riegeli/simple_encoder.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -95,8 +95,9 @@ TEST(SimpleChunkTest, UncompressedValuesCanStayInTheChunkData) {
   size_t values_in_data = 0;
   EXPECT_FALSE(DecodeSimpleChunk(data, 1, 4, &values, &limits, &values_in_data).ok());
   EXPECT_TRUE(limits.empty());
-  EXPECT_FALSE(DecodeSimpleChunk(data.substr(0, data.size() - 1), 1, 3, &values, &limits,
-                                 &values_in_data).ok());
+  EXPECT_FALSE(
+      DecodeSimpleChunk(data.substr(0, data.size() - 1), 1, 3, &values, &limits, &values_in_data)
+          .ok());
   EXPECT_TRUE(limits.empty());
 }
 
@@ -139,17 +140,17 @@ TEST(SimpleChunkTest, RejectsInconsistentData) {
   ASSERT_TRUE(decode(Raw("\x02\x03", "abcde"), 2, 5).ok());
   EXPECT_EQ(Split(values, limits), (std::vector<std::string>{"ab", "cde"}));
 
-  EXPECT_FALSE(decode("", 0, 0).ok());                               // No type byte.
-  EXPECT_FALSE(decode(std::string("x\x00", 2), 0, 0).ok());          // Unknown type.
-  EXPECT_FALSE(decode(std::string("\x00", 1), 0, 0).ok());           // No sizes length.
-  EXPECT_FALSE(decode(std::string("\x00\x05\x01", 3), 1, 1).ok());   // Sizes beyond data.
-  EXPECT_FALSE(decode(Raw("\x02\x03", "abcde"), 1, 5).ok());         // Extra sizes.
-  EXPECT_FALSE(decode(Raw("\x02\x03", "abcde"), 3, 5).ok());         // Too few sizes.
-  EXPECT_FALSE(decode(Raw("\x02\x03", "abcde"), 2, 6).ok());         // Sum != decoded size.
-  EXPECT_FALSE(decode(Raw("\x02\x03", "abcdef"), 2, 5).ok());        // Trailing values.
-  EXPECT_FALSE(decode(Raw("\x02\x03", "abcd"), 2, 5).ok());          // Short values.
-  EXPECT_FALSE(decode(Raw("\x02\x83", "abcde"), 2, 5).ok());         // Truncated varint.
-  EXPECT_FALSE(decode(Raw(std::string(11, '\xff'), ""), 1, 0).ok()); // Overlong varint.
+  EXPECT_FALSE(decode("", 0, 0).ok());                                // No type byte.
+  EXPECT_FALSE(decode(std::string("x\x00", 2), 0, 0).ok());           // Unknown type.
+  EXPECT_FALSE(decode(std::string("\x00", 1), 0, 0).ok());            // No sizes length.
+  EXPECT_FALSE(decode(std::string("\x00\x05\x01", 3), 1, 1).ok());    // Sizes beyond data.
+  EXPECT_FALSE(decode(Raw("\x02\x03", "abcde"), 1, 5).ok());          // Extra sizes.
+  EXPECT_FALSE(decode(Raw("\x02\x03", "abcde"), 3, 5).ok());          // Too few sizes.
+  EXPECT_FALSE(decode(Raw("\x02\x03", "abcde"), 2, 6).ok());          // Sum != decoded size.
+  EXPECT_FALSE(decode(Raw("\x02\x03", "abcdef"), 2, 5).ok());         // Trailing values.
+  EXPECT_FALSE(decode(Raw("\x02\x03", "abcd"), 2, 5).ok());           // Short values.
+  EXPECT_FALSE(decode(Raw("\x02\x83", "abcde"), 2, 5).ok());          // Truncated varint.
+  EXPECT_FALSE(decode(Raw(std::string(11, '\xff'), ""), 1, 0).ok());  // Overlong varint.
   // Sizes that overflow when summed.
   std::string huge;
   AppendVarint64(~uint64_t{0}, &huge);

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <string>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/chunk_encoder.h"
 #include "envlogger/riegeli/compression.h"
-#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {

@@ -3,9 +3,9 @@
 // record data per CPU second. Run from the repository root:
 //   build/cc/transpose_benchmark [seconds per measurement, default 1]
 
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -41,7 +41,8 @@ FixtureChunk LargestChunk(const std::string& relative_path) {
   FixtureChunk largest;
   for (FixtureChunk& chunk : transpose_testing::WalkChunks(
            transpose_testing::ReadFileOrDie(envlogger::testing::TestDataPath(relative_path)))) {
-    if (chunk.type == 't' && chunk.decoded_data_size > largest.decoded_data_size) largest = std::move(chunk);
+    if (chunk.type == 't' && chunk.decoded_data_size > largest.decoded_data_size)
+      largest = std::move(chunk);
   }
   return largest;
 }
@@ -49,7 +50,8 @@ FixtureChunk LargestChunk(const std::string& relative_path) {
 void Measure(const char* label, const FixtureChunk& chunk, double seconds) {
   std::string values;
   std::vector<uint64_t> limits;
-  Status status = DecodeTransposedChunk(chunk.data, chunk.num_records, chunk.decoded_data_size, &values, &limits);
+  Status status = DecodeTransposedChunk(chunk.data, chunk.num_records, chunk.decoded_data_size,
+                                        &values, &limits);
   if (!status.ok()) {
     fprintf(stderr, "%s: %s\n", label, status.ToString().c_str());
     exit(1);
@@ -59,7 +61,8 @@ void Measure(const char* label, const FixtureChunk& chunk, double seconds) {
          static_cast<unsigned long long>(chunk.num_records),
          static_cast<unsigned long long>(chunk.decoded_data_size), chunk.data.size());
   const double decode = Throughput(seconds, chunk.decoded_data_size, [&] {
-    DecodeTransposedChunk(chunk.data, chunk.num_records, chunk.decoded_data_size, &values, &limits).IgnoreError();
+    DecodeTransposedChunk(chunk.data, chunk.num_records, chunk.decoded_data_size, &values, &limits)
+        .IgnoreError();
   });
   printf("  decode (as stored): %8.1f MB/s\n", decode);
   const std::pair<const char*, CompressorOptions> codecs[] = {
@@ -69,7 +72,8 @@ void Measure(const char* label, const FixtureChunk& chunk, double seconds) {
       {"snappy", {CompressionType::kSnappy, 1, kAutoWindowLog}},
   };
   for (const auto& [name, options] : codecs) {
-    TransposeEncoder encoder(options, options.type == CompressionType::kNone ? UINT64_MAX : uint64_t{1} << 20);
+    TransposeEncoder encoder(
+        options, options.type == CompressionType::kNone ? UINT64_MAX : uint64_t{1} << 20);
     std::string data;
     const double encode = Throughput(seconds, chunk.decoded_data_size, [&] {
       encoder.Reset();
@@ -77,9 +81,11 @@ void Measure(const char* label, const FixtureChunk& chunk, double seconds) {
       encoder.Encode(&data).IgnoreError();
     });
     const double decode_ours = Throughput(seconds, chunk.decoded_data_size, [&] {
-      DecodeTransposedChunk(data, chunk.num_records, chunk.decoded_data_size, &values, &limits).IgnoreError();
+      DecodeTransposedChunk(data, chunk.num_records, chunk.decoded_data_size, &values, &limits)
+          .IgnoreError();
     });
-    printf("  %-9s encode %8.1f MB/s  decode %8.1f MB/s  (%zu bytes)\n", name, encode, decode_ours, data.size());
+    printf("  %-9s encode %8.1f MB/s  decode %8.1f MB/s  (%zu bytes)\n", name, encode, decode_ours,
+           data.size());
   }
 }
 
@@ -92,7 +98,8 @@ int main(int argc, char** argv) {
   const double seconds = argc > 1 ? atof(argv[1]) : 1.0;
   std::string catch_steps, images_steps;
   for (const auto& [riegeli, expected, options] : transpose_testing::ReadManifest()) {
-    if (riegeli.rfind("upstream-1.3/catch_default/", 0) == 0 && riegeli.find("/steps.riegeli") != std::string::npos) {
+    if (riegeli.rfind("upstream-1.3/catch_default/", 0) == 0 &&
+        riegeli.find("/steps.riegeli") != std::string::npos) {
       catch_steps = riegeli;
     }
   }

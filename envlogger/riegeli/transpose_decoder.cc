@@ -18,9 +18,9 @@
 #include <cstring>
 #include <utility>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/compression.h"
 #include "envlogger/riegeli/transpose_internal.h"
-#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -143,7 +143,8 @@ class BackwardOutput {
   bool Grow(size_t n) {
     const uint64_t needed = size() + n;
     if (needed > limit_) return false;
-    const uint64_t capacity = std::min<uint64_t>(limit_, std::max<uint64_t>(needed, 2 * buffer_.size()));
+    const uint64_t capacity =
+        std::min<uint64_t>(limit_, std::max<uint64_t>(needed, 2 * buffer_.size()));
     std::string bigger(static_cast<size_t>(capacity), '\0');
     const size_t old_size = static_cast<size_t>(size());
     std::memcpy(&bigger[bigger.size() - old_size], buffer_.data() + cursor_, old_size);
@@ -207,8 +208,8 @@ bool ClassifyTag(uint32_t tag, State* state) {
 }
 
 bool NeedsBuffer(Action action) {
-  return action == Action::kNonProto || action == Action::kVarintBuffered || action == Action::kFixed ||
-         action == Action::kString;
+  return action == Action::kNonProto || action == Action::kVarintBuffered ||
+         action == Action::kFixed || action == Action::kString;
 }
 
 // Rejects a machine in which some chain of implicit states returns to itself:
@@ -339,7 +340,8 @@ Status Parse(std::string_view data, Machine* m) {
       state.action = Action::kCopyTag;
       state.tag_bytes[state.tag_size++] = static_cast<char>(subtype - kVarintInline0);
     } else {
-      return Invalid("invalid varint subtype " + std::to_string(subtype) + " of state " + std::to_string(i));
+      return Invalid("invalid varint subtype " + std::to_string(subtype) + " of state " +
+                     std::to_string(i));
     }
   }
   for (uint32_t i = 0; i < num_states; ++i) {
@@ -348,8 +350,9 @@ Status Parse(std::string_view data, Machine* m) {
     if (!NeedsBuffer(state.action)) continue;
     RETURN_IF_ERROR(reader.Varint32("buffer index", &state.buffer));
     if (state.buffer >= num_buffers) {
-      return Invalid("buffer index " + std::to_string(state.buffer) + " of state " + std::to_string(i) +
-                     " out of range (" + std::to_string(num_buffers) + " buffers)");
+      return Invalid("buffer index " + std::to_string(state.buffer) + " of state " +
+                     std::to_string(i) + " out of range (" + std::to_string(num_buffers) +
+                     " buffers)");
     }
   }
   RETURN_IF_ERROR(reader.Varint32("first state", &m->first_state));
@@ -358,7 +361,8 @@ Status Parse(std::string_view data, Machine* m) {
                    std::to_string(num_states) + " states)");
   }
   if (reader.remaining() != 0) {
-    return Invalid(std::to_string(reader.remaining()) + " unexpected bytes at the end of the header");
+    return Invalid(std::to_string(reader.remaining()) +
+                   " unexpected bytes at the end of the header");
   }
   if (m->has_nonproto) {
     if (num_buffers == 0) return Invalid("non-proto records without a lengths buffer");
@@ -376,11 +380,12 @@ Status Parse(std::string_view data, Machine* m) {
     size_t used = 0;
     auto load_bucket = [&](uint32_t index) -> Status {
       if (bucket_lens[index] > rest.size()) {
-        return Invalid("bucket " + std::to_string(index) + " length " + std::to_string(bucket_lens[index]) +
-                       " exceeds the " + std::to_string(rest.size()) + " remaining bytes");
+        return Invalid("bucket " + std::to_string(index) + " length " +
+                       std::to_string(bucket_lens[index]) + " exceeds the " +
+                       std::to_string(rest.size()) + " remaining bytes");
       }
-      RETURN_IF_ERROR(Decompress(type, rest.substr(0, bucket_lens[index]), "bucket " + std::to_string(index),
-                                 &m->storage[index], &contents));
+      RETURN_IF_ERROR(Decompress(type, rest.substr(0, bucket_lens[index]),
+                                 "bucket " + std::to_string(index), &m->storage[index], &contents));
       rest.remove_prefix(bucket_lens[index]);
       used = 0;
       return OkStatus();
@@ -388,18 +393,22 @@ Status Parse(std::string_view data, Machine* m) {
     RETURN_IF_ERROR(load_bucket(0));
     for (uint32_t i = 0; i < num_buffers; ++i) {
       if (buffer_lens[i] > contents.size() - used) {
-        return Invalid("buffer " + std::to_string(i) + " of length " + std::to_string(buffer_lens[i]) +
-                       " does not fit in bucket " + std::to_string(bucket));
+        return Invalid("buffer " + std::to_string(i) + " of length " +
+                       std::to_string(buffer_lens[i]) + " does not fit in bucket " +
+                       std::to_string(bucket));
       }
       m->buffers[i].data = contents.data() + used;
       m->buffers[i].size = buffer_lens[i];
       m->total_buffer_size += buffer_lens[i];
       used += buffer_lens[i];
-      while (used == contents.size() && bucket + 1 < num_buckets) RETURN_IF_ERROR(load_bucket(++bucket));
+      while (used == contents.size() && bucket + 1 < num_buckets)
+        RETURN_IF_ERROR(load_bucket(++bucket));
     }
-    if (bucket + 1 != num_buckets) return Invalid("too few buffers for " + std::to_string(num_buckets) + " buckets");
+    if (bucket + 1 != num_buckets)
+      return Invalid("too few buffers for " + std::to_string(num_buckets) + " buckets");
     if (used != contents.size()) {
-      return Invalid(std::to_string(contents.size() - used) + " unused bytes at the end of the last bucket");
+      return Invalid(std::to_string(contents.size() - used) +
+                     " unused bytes at the end of the last bucket");
     }
   }
   return Decompress(type, rest, "transitions", &m->storage[num_buckets], &m->transitions);
@@ -415,7 +424,8 @@ size_t PeekVarint32(const Buffer& buffer, uint32_t* value) {
 }
 
 Status BufferExhausted(uint32_t buffer, uint32_t state) {
-  return Invalid("buffer " + std::to_string(buffer) + " exhausted in state " + std::to_string(state));
+  return Invalid("buffer " + std::to_string(buffer) + " exhausted in state " +
+                 std::to_string(state));
 }
 
 Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::string* values,
@@ -429,8 +439,8 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
   // the default size (1 MiB) never needs to grow. Hostile chunks claiming a
   // huge decoded size get only what they actually produce.
   constexpr uint64_t kMinInitialCapacity = uint64_t{1} << 20;
-  BackwardOutput out(decoded_data_size,
-                     std::max(kMinInitialCapacity, 2 * (m.total_buffer_size + m.transitions.size())));
+  BackwardOutput out(decoded_data_size, std::max(kMinInitialCapacity,
+                                                 2 * (m.total_buffer_size + m.transitions.size())));
 
   const uint32_t num_states = static_cast<uint32_t>(m.states.size());
   uint32_t index = m.resolved[m.first_state];
@@ -502,7 +512,8 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
         std::memcpy(value, buffer.data + buffer.pos, state.value_size);
         buffer.pos += state.value_size;
         if (state.action == Action::kVarintBuffered) {
-          for (size_t i = 0; i + 1 < state.value_size; ++i) value[i] = static_cast<char>(value[i] | 0x80);
+          for (size_t i = 0; i + 1 < state.value_size; ++i)
+            value[i] = static_cast<char>(value[i] | 0x80);
         }
         break;
       }
@@ -510,7 +521,8 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
         Buffer& buffer = m.buffers[state.buffer];
         uint32_t length;
         const size_t length_size = PeekVarint32(buffer, &length);
-        if (length_size == 0) return Invalid("reading a string length failed in state " + std::to_string(index));
+        if (length_size == 0)
+          return Invalid("reading a string length failed in state " + std::to_string(index));
         if (length > buffer.available() - length_size) return BufferExhausted(state.buffer, index);
         const size_t value_size = length_size + length;
         char* dest = out.Prepend(state.tag_size + value_size);
@@ -536,7 +548,8 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
     }
     if (next >= num_states) {
       return Invalid("transition to state " + std::to_string(next) + " out of range (" +
-                     std::to_string(num_states) + " states) at transition byte " + std::to_string(tpos));
+                     std::to_string(num_states) + " states) at transition byte " +
+                     std::to_string(tpos));
     }
     index = m.resolved[next];
   }
@@ -566,8 +579,9 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
 
 }  // namespace
 
-Status DecodeTransposedChunk(std::string_view data, uint64_t num_records, uint64_t decoded_data_size,
-                             std::string* values, std::vector<uint64_t>* limits) {
+Status DecodeTransposedChunk(std::string_view data, uint64_t num_records,
+                             uint64_t decoded_data_size, std::string* values,
+                             std::vector<uint64_t>* limits) {
   values->clear();
   limits->clear();
   Machine machine;

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "envlogger/riegeli/transpose_test_fixtures.h"
 #include "envlogger/base/varint.h"
+#include "envlogger/riegeli/transpose_test_fixtures.h"
 #include "envlogger/testing/testdata.h"
 #include "gtest/gtest.h"
 
@@ -42,13 +42,15 @@ FixtureChunk ReferenceChunk(const std::string& name) {
 Status Decode(const FixtureChunk& chunk, std::vector<std::string>* records) {
   std::string values;
   std::vector<uint64_t> limits;
-  Status status = DecodeTransposedChunk(chunk.data, chunk.num_records, chunk.decoded_data_size, &values, &limits);
+  Status status = DecodeTransposedChunk(chunk.data, chunk.num_records, chunk.decoded_data_size,
+                                        &values, &limits);
   if (status.ok()) *records = SplitRecords(values, limits);
   return status;
 }
 
 TEST(TransposeDecoderTest, ReferenceNonProtoChunks) {
-  for (const char* name : {"transpose_none.riegeli", "transpose_zstd.riegeli", "transpose_brotli.riegeli"}) {
+  for (const char* name :
+       {"transpose_none.riegeli", "transpose_zstd.riegeli", "transpose_brotli.riegeli"}) {
     SCOPED_TRACE(name);
     const FixtureChunk chunk = ReferenceChunk(name);
     std::vector<std::string> records;
@@ -61,7 +63,8 @@ TEST(TransposeDecoderTest, WorkedExampleLayout) {
   // Spec §7.8: the uncompressed chunk is 1440 bytes with a 13-byte header.
   const FixtureChunk chunk = ReferenceChunk("transpose_none.riegeli");
   ASSERT_EQ(chunk.data.size(), 1440u);
-  EXPECT_EQ(chunk.data.substr(0, 15), std::string("\x00\x0d\x02\x02\x94\x0a\x64\x94\x0a\x64\x01\x01\x00\x00\x00", 15));
+  EXPECT_EQ(chunk.data.substr(0, 15),
+            std::string("\x00\x0d\x02\x02\x94\x0a\x64\x94\x0a\x64\x01\x01\x00\x00\x00", 15));
 }
 
 // Every transposed chunk written by upstream envlogger 1.3 decodes to the
@@ -75,7 +78,8 @@ TEST(TransposeDecoderTest, UpstreamFixtures) {
     const std::vector<std::string> expected =
         ReadExpectedRecords(envlogger::testing::TestDataPath(expected_path));
     std::vector<std::string> decoded;
-    for (const FixtureChunk& chunk : WalkChunks(ReadFileOrDie(envlogger::testing::TestDataPath(riegeli)))) {
+    for (const FixtureChunk& chunk :
+         WalkChunks(ReadFileOrDie(envlogger::testing::TestDataPath(riegeli)))) {
       if (chunk.type != 't') continue;
       SCOPED_TRACE(chunk.begin);
       std::vector<std::string> records;
@@ -91,7 +95,8 @@ TEST(TransposeDecoderTest, UpstreamFixtures) {
 }
 
 // Builds uncompressed chunk data from header fields.
-std::string Chunk(const std::string& header, const std::string& buckets, const std::string& transitions) {
+std::string Chunk(const std::string& header, const std::string& buckets,
+                  const std::string& transitions) {
   std::string data(1, '\0');
   AppendVarint64(header.size(), &data);
   return data + header + buckets + transitions;
@@ -158,7 +163,7 @@ TEST(TransposeDecoderTest, FieldsAndSubmessage) {
   header += '\x06';  // 6 states
   header += std::string("\x25\x0e\x18\x10\x02\x03", 6);
   header += std::string("\x07\x08\x09\x0a\x0b\x00", 6);  // implicit i -> i+1; state 5 explicit
-  header += '\x0b';  // subtype of state 2: inline value 1
+  header += '\x0b';                                      // subtype of state 2: inline value 1
   header += '\x01';  // subtype of state 3: 2 bytes in the buffer
   header += '\x00';  // buffer of state 0
   header += '\x01';  // buffer of state 3
@@ -180,7 +185,8 @@ TEST(TransposeDecoderTest, RejectsImplicitLoop) {
 TEST(TransposeDecoderTest, ImplicitNoOpChains) {
   // State 0: NoOp, implicit to 1; state 1: StartOfMessage, explicit base 0.
   // Entering 0 falls through to 1 without consuming a transition byte.
-  const std::string data = Chunk(std::string("\x00\x00\x02\x00\x03\x03\x00\x00", 8), "", std::string(1, '\0'));
+  const std::string data =
+      Chunk(std::string("\x00\x00\x02\x00\x03\x03\x00\x00", 8), "", std::string(1, '\0'));
   std::vector<std::string> records;
   const Status status = DecodeData(data, 2, 0, &records);
   ASSERT_TRUE(status.ok()) << status.ToString();
@@ -190,27 +196,33 @@ TEST(TransposeDecoderTest, ImplicitNoOpChains) {
 TEST(TransposeDecoderTest, RejectsMoreOpenSubmessagesThanFit) {
   // One EndOfSubmessage state (field 1) looping on itself: each pass opens a
   // submessage that would need at least 2 bytes to close.
-  const std::string data = Chunk(std::string("\x00\x00\x01\x0e\x00\x00", 6), "", std::string(1000, '\x03'));
+  const std::string data =
+      Chunk(std::string("\x00\x00\x01\x0e\x00\x00", 6), "", std::string(1000, '\x03'));
   ExpectError(DecodeData(data, 0, 4), "more open submessages than the declared size allows");
 }
 
 TEST(TransposeDecoderTest, RejectsBadHeaders) {
   // Invalid tag 4 (kRoot) and tag 0x0f (field 1, wire type 7).
-  ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x04\x00\x00", 6), "", ""), 0, 0), "invalid tag 4");
-  ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x0f\x00\x00", 6), "", ""), 0, 0), "invalid tag 15");
+  ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x04\x00\x00", 6), "", ""), 0, 0),
+              "invalid tag 4");
+  ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x0f\x00\x00", 6), "", ""), 0, 0),
+              "invalid tag 15");
   // Trailing header byte.
   ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x00\x00\x00\x00", 7), "", ""), 0, 0),
               "unexpected bytes at the end of the header");
   // First state out of range.
-  ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x00\x00\x01", 6), "", ""), 0, 0), "first state 1");
+  ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x00\x00\x01", 6), "", ""), 0, 0),
+              "first state 1");
   // Implicit base out of range (next = 2 with 1 state).
-  ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x00\x02\x00", 6), "", ""), 0, 0), "out of range");
+  ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x00\x02\x00", 6), "", ""), 0, 0),
+              "out of range");
   // Buffers without buckets.
   ExpectError(DecodeData(Chunk(std::string("\x00\x01\x00\x01\x00\x00\x00", 7), "", ""), 0, 0),
               "buffers without buckets");
   // NonProto state whose buffer index is out of range.
-  ExpectError(DecodeData(Chunk(std::string("\x01\x01\x00\x00\x01\x01\x00\x01\x00", 9), "", ""), 0, 0),
-              "buffer index 1");
+  ExpectError(
+      DecodeData(Chunk(std::string("\x01\x01\x00\x00\x01\x01\x00\x01\x00", 9), "", ""), 0, 0),
+      "buffer index 1");
   // Varint subtype 138 is invalid.
   ExpectError(DecodeData(Chunk(std::string("\x00\x00\x01\x08\x00\x8a\x00", 7), "", ""), 0, 0),
               "invalid varint subtype 138");
@@ -243,17 +255,21 @@ TEST(TransposeDecoderTest, RejectsOutputBeyondDeclaredSize) {
 // of each compression.
 std::vector<FixtureChunk> HostileInputSeeds() {
   std::vector<FixtureChunk> seeds;
-  for (const char* name : {"transpose_none.riegeli", "transpose_zstd.riegeli", "transpose_brotli.riegeli"}) {
+  for (const char* name :
+       {"transpose_none.riegeli", "transpose_zstd.riegeli", "transpose_brotli.riegeli"}) {
     seeds.push_back(ReferenceChunk(name));
   }
-  for (const char* path : {"upstream-1.3/catch_options_transpose_uncompressed", "upstream-1.3/catch_default",
-                           "upstream-1.3/catch_options_transpose_snappy_chunk16k",
-                           "upstream-1.3/catch_options_transpose_zstd3"}) {
+  for (const char* path :
+       {"upstream-1.3/catch_options_transpose_uncompressed", "upstream-1.3/catch_default",
+        "upstream-1.3/catch_options_transpose_snappy_chunk16k",
+        "upstream-1.3/catch_options_transpose_zstd3"}) {
     for (const auto& [riegeli, expected, options] : ReadManifest()) {
-      if (riegeli.rfind(std::string(path) + "/", 0) != 0 || riegeli.find("steps.riegeli") == std::string::npos) {
+      if (riegeli.rfind(std::string(path) + "/", 0) != 0 ||
+          riegeli.find("steps.riegeli") == std::string::npos) {
         continue;
       }
-      for (const FixtureChunk& chunk : WalkChunks(ReadFileOrDie(envlogger::testing::TestDataPath(riegeli)))) {
+      for (const FixtureChunk& chunk :
+           WalkChunks(ReadFileOrDie(envlogger::testing::TestDataPath(riegeli)))) {
         if (chunk.type == 't' && chunk.data.size() < 20000) {
           seeds.push_back(chunk);
           break;
@@ -288,8 +304,8 @@ TEST(TransposeDecoderTest, ByteFlipsNeverCrash) {
         data[pos] = static_cast<char>(data[pos] ^ flip);
         std::string values;
         std::vector<uint64_t> limits;
-        const Status status =
-            DecodeTransposedChunk(data, chunk.num_records, chunk.decoded_data_size, &values, &limits);
+        const Status status = DecodeTransposedChunk(data, chunk.num_records,
+                                                    chunk.decoded_data_size, &values, &limits);
         data[pos] = static_cast<char>(data[pos] ^ flip);
         ++attempts;
         if (!status.ok()) {

@@ -25,9 +25,9 @@
 #include <utility>
 #include <vector>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/proto_wire.h"
 #include "envlogger/riegeli/transpose_internal.h"
-#include "envlogger/base/varint.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -43,7 +43,14 @@ constexpr uint32_t kInvalidPos = std::numeric_limits<uint32_t>::max();
 constexpr size_t kMaxKeptBytes = size_t{16} << 20;
 
 // Buffer types, in the order their buffers are emitted.
-enum BufferType { kVarintBuffer, kFixed32Buffer, kFixed64Buffer, kStringBuffer, kNonProtoBuffer, kNumBufferTypes };
+enum BufferType {
+  kVarintBuffer,
+  kFixed32Buffer,
+  kFixed64Buffer,
+  kStringBuffer,
+  kNonProtoBuffer,
+  kNumBufferTypes
+};
 
 // A field path element: the tag of a field within its parent message.
 struct NodeId {
@@ -163,7 +170,8 @@ class TransposeEncoder::Impl {
 
   // Encode() steps.
   std::vector<StateInfo> CreateStateMachine(std::vector<TagState>& tags) const;
-  void ComputeBaseIndices(uint32_t public_list_base, const std::vector<std::pair<uint32_t, uint32_t>>& public_noops,
+  void ComputeBaseIndices(uint32_t public_list_base,
+                          const std::vector<std::pair<uint32_t, uint32_t>>& public_noops,
                           std::vector<TagState>& tags, std::vector<StateInfo>& machine) const;
   Status WriteBuffers(std::string* header, std::string* data,
                       std::unordered_map<uint64_t, uint32_t>* buffer_index) const;
@@ -197,7 +205,8 @@ class TransposeEncoder::Impl {
   std::vector<uint32_t> group_stack_;
 };
 
-std::pair<const uint64_t, TransposeEncoder::Impl::Node>& TransposeEncoder::Impl::GetNode(NodeId id) {
+std::pair<const uint64_t, TransposeEncoder::Impl::Node>& TransposeEncoder::Impl::GetNode(
+    NodeId id) {
   const uint64_t key = id.key();
   CachedNode& cached = node_cache_[(key * 0x9e3779b97f4a7c15u) >> (64 - kNodeCacheBits)];
   if (cached.node != nullptr && cached.key == key) return *cached.node;
@@ -211,17 +220,20 @@ std::pair<const uint64_t, TransposeEncoder::Impl::Node>& TransposeEncoder::Impl:
   return *it;
 }
 
-uint32_t TransposeEncoder::Impl::EncodedTagOf(std::pair<const uint64_t, Node>& node, uint8_t subtype) {
+uint32_t TransposeEncoder::Impl::EncodedTagOf(std::pair<const uint64_t, Node>& node,
+                                              uint8_t subtype) {
   uint32_t& pos = node.second.etag_pos[subtype];
   if (pos == kInvalidPos) {
     pos = static_cast<uint32_t>(tags_list_.size());
-    tags_list_.push_back(EncodedTag{NodeId{static_cast<uint32_t>(node.first >> 32), static_cast<uint32_t>(node.first)},
-                                    subtype});
+    tags_list_.push_back(EncodedTag{
+        NodeId{static_cast<uint32_t>(node.first >> 32), static_cast<uint32_t>(node.first)},
+        subtype});
   }
   return pos;
 }
 
-std::string* TransposeEncoder::Impl::BufferOf(std::pair<const uint64_t, Node>& node, BufferType type) {
+std::string* TransposeEncoder::Impl::BufferOf(std::pair<const uint64_t, Node>& node,
+                                              BufferType type) {
   std::vector<Buffer>& buffers = buffers_[type];
   if (node.second.buffer < 0) {
     node.second.buffer = static_cast<int32_t>(buffers.size());
@@ -230,7 +242,8 @@ std::string* TransposeEncoder::Impl::BufferOf(std::pair<const uint64_t, Node>& n
       memory = std::move(spare->second);
     }
     buffers.push_back(
-        Buffer{NodeId{static_cast<uint32_t>(node.first >> 32), static_cast<uint32_t>(node.first)}, std::move(memory)});
+        Buffer{NodeId{static_cast<uint32_t>(node.first >> 32), static_cast<uint32_t>(node.first)},
+               std::move(memory)});
   }
   return &buffers[node.second.buffer].reversed;
 }
@@ -247,7 +260,8 @@ void TransposeEncoder::Impl::AddRecord(std::string_view record) {
   encoded_tags_.push_back(EncodedTagOf(node, kTrivial));
   AppendReversed(record, BufferOf(node, kNonProtoBuffer));
   char length[kMaxLengthVarint64];
-  AppendReversed(std::string_view(length, EncodeVarint64(record.size(), length)), &nonproto_lengths_);
+  AppendReversed(std::string_view(length, EncodeVarint64(record.size(), length)),
+                 &nonproto_lengths_);
 }
 
 // Walks the fields of a record known to be a canonical proto message,
@@ -270,12 +284,15 @@ void TransposeEncoder::Impl::AddMessage(std::string_view record) {
           ReadCanonicalVarint64(record, &pos, &value);
           const uint8_t first = static_cast<uint8_t>(record[start]);
           if (first <= kMaxVarintInline) {
-            encoded_tags_.push_back(EncodedTagOf(node, static_cast<uint8_t>(kVarintInline0 + first)));
+            encoded_tags_.push_back(
+                EncodedTagOf(node, static_cast<uint8_t>(kVarintInline0 + first)));
           } else {
             const size_t length = pos - start;
-            encoded_tags_.push_back(EncodedTagOf(node, static_cast<uint8_t>(kVarint1 + length - 1)));
+            encoded_tags_.push_back(
+                EncodedTagOf(node, static_cast<uint8_t>(kVarint1 + length - 1)));
             std::string* buffer = BufferOf(node, kVarintBuffer);
-            for (size_t i = pos; i > start; --i) buffer->push_back(static_cast<char>(record[i - 1] & 0x7f));
+            for (size_t i = pos; i > start; --i)
+              buffer->push_back(static_cast<char>(record[i - 1] & 0x7f));
           }
           break;
         }
@@ -309,7 +326,8 @@ void TransposeEncoder::Impl::AddMessage(std::string_view record) {
           }
           encoded_tags_.push_back(EncodedTagOf(node, kString));
           pos = value_pos + length;
-          AppendReversed(record.substr(length_pos, pos - length_pos), BufferOf(node, kStringBuffer));
+          AppendReversed(record.substr(length_pos, pos - length_pos),
+                         BufferOf(node, kStringBuffer));
           break;
         }
         case kWireStartGroup:
@@ -362,7 +380,8 @@ void TransposeEncoder::Impl::Reset() {
 // canonical source of the block's states. `place(entry, position)` stores an
 // entry that is neither such a NoOp.
 template <typename Place>
-void LayOutList(StateQueue& queue, uint32_t num_tags, std::vector<StateInfo>& machine, Place place) {
+void LayOutList(StateQueue& queue, uint32_t num_tags, std::vector<StateInfo>& machine,
+                Place place) {
   uint32_t num_states = static_cast<uint32_t>(queue.size());
   if (num_states > kMaxTransition + 1) num_states += (num_states - 2) / kMaxTransition;
   uint32_t next = static_cast<uint32_t>(machine.size()) + num_states;
@@ -393,7 +412,8 @@ void LayOutList(StateQueue& queue, uint32_t num_tags, std::vector<StateInfo>& ma
   }
 }
 
-std::vector<StateInfo> TransposeEncoder::Impl::CreateStateMachine(std::vector<TagState>& tags) const {
+std::vector<StateInfo> TransposeEncoder::Impl::CreateStateMachine(
+    std::vector<TagState>& tags) const {
   std::vector<StateInfo> machine;
   if (encoded_tags_.empty()) {
     machine.push_back(StateInfo{kInvalidPos, 0, kInvalidPos});
@@ -414,14 +434,16 @@ std::vector<StateInfo> TransposeEncoder::Impl::CreateStateMachine(std::vector<Ta
       ++tags[dest].incoming;
       std::vector<Dest>& dests = tags[source].dests;
       if (dests.size() <= kMaxLinearDests) {
-        auto it = std::find_if(dests.begin(), dests.end(), [&](const Dest& d) { return d.etag == dest; });
+        auto it =
+            std::find_if(dests.begin(), dests.end(), [&](const Dest& d) { return d.etag == dest; });
         if (it != dests.end()) {
           ++it->count;
           continue;
         }
         dests.push_back(Dest{dest, 1, kInvalidPos});
         if (dests.size() > kMaxLinearDests) {
-          for (uint32_t j = 0; j < dests.size(); ++j) index.emplace(uint64_t{source} << 32 | dests[j].etag, j);
+          for (uint32_t j = 0; j < dests.size(); ++j)
+            index.emplace(uint64_t{source} << 32 | dests[j].etag, j);
         }
         continue;
       }
@@ -431,7 +453,8 @@ std::vector<StateInfo> TransposeEncoder::Impl::CreateStateMachine(std::vector<Ta
       ++dests[it->second].count;
     }
     for (TagState& tag : tags) {
-      std::sort(tag.dests.begin(), tag.dests.end(), [](const Dest& a, const Dest& b) { return a.etag < b.etag; });
+      std::sort(tag.dests.begin(), tag.dests.end(),
+                [](const Dest& a, const Dest& b) { return a.etag < b.etag; });
     }
     if (tags[encoded_tags_.back()].incoming == 0) tags[encoded_tags_.back()].incoming = 1;
   }
@@ -532,10 +555,9 @@ uint32_t SmallestBase(const std::vector<Dest>& dests, const std::vector<TagState
 
 }  // namespace
 
-void TransposeEncoder::Impl::ComputeBaseIndices(uint32_t public_list_base,
-                                                const std::vector<std::pair<uint32_t, uint32_t>>& public_noops,
-                                                std::vector<TagState>& tags,
-                                                std::vector<StateInfo>& machine) const {
+void TransposeEncoder::Impl::ComputeBaseIndices(
+    uint32_t public_list_base, const std::vector<std::pair<uint32_t, uint32_t>>& public_noops,
+    std::vector<TagState>& tags, std::vector<StateInfo>& machine) const {
   for (const auto& [tag_index, noop] : public_noops) {
     machine[noop].base = SmallestBase(tags[tag_index].dests, tags, machine, public_list_base);
   }
@@ -546,11 +568,12 @@ void TransposeEncoder::Impl::ComputeBaseIndices(uint32_t public_list_base,
   }
 }
 
-Status TransposeEncoder::Impl::WriteBuffers(std::string* header, std::string* data,
-                                            std::unordered_map<uint64_t, uint32_t>* buffer_index) const {
+Status TransposeEncoder::Impl::WriteBuffers(
+    std::string* header, std::string* data,
+    std::unordered_map<uint64_t, uint32_t>* buffer_index) const {
   std::vector<uint64_t> bucket_sizes;  // compressed, as stored
   std::vector<uint64_t> buffer_sizes;
-  std::string& bucket = bucket_;       // uncompressed contents of the open bucket
+  std::string& bucket = bucket_;  // uncompressed contents of the open bucket
   bucket.clear();
   auto close_bucket = [&]() -> Status {
     if (bucket.empty()) return OkStatus();
@@ -620,7 +643,8 @@ Status TransposeEncoder::Impl::WriteBuffers(std::string* header, std::string* da
   return OkStatus();
 }
 
-void TransposeEncoder::Impl::WriteTransitions(const std::vector<StateInfo>& machine, std::vector<TagState>& tags,
+void TransposeEncoder::Impl::WriteTransitions(const std::vector<StateInfo>& machine,
+                                              std::vector<TagState>& tags,
                                               std::string* transitions) const {
   if (encoded_tags_.empty()) return;
   int last = -1;  // the pending transition byte, -1 if none
@@ -715,7 +739,8 @@ Status TransposeEncoder::Impl::Encode(std::string* data) const {
       if (node.parent == kNonProto) buffer_indices.push_back(buffer_index.at(node.key()));
     }
     const TagState& tag = tags[state.etag];
-    const uint32_t base = tag.base == kInvalidPos ? 0 : tag.base + (tag.dests.size() == 1 ? num_states : 0);
+    const uint32_t base =
+        tag.base == kInvalidPos ? 0 : tag.base + (tag.dests.size() == 1 ? num_states : 0);
     AppendVarint64(base, &bases);
   }
   header += bases;

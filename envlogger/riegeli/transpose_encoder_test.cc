@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/compression.h"
 #include "envlogger/riegeli/proto_wire.h"
 #include "envlogger/riegeli/record_writer_options.h"
 #include "envlogger/riegeli/transpose_decoder.h"
 #include "envlogger/riegeli/transpose_test_fixtures.h"
-#include "envlogger/base/varint.h"
 #include "envlogger/testing/testdata.h"
 #include "gtest/gtest.h"
 
@@ -58,7 +58,8 @@ std::string Encode(const std::vector<std::string>& records, const WriterSettings
   return data;
 }
 
-std::vector<std::string> DecodeOrDie(const std::string& data, uint64_t num_records, uint64_t decoded_size) {
+std::vector<std::string> DecodeOrDie(const std::string& data, uint64_t num_records,
+                                     uint64_t decoded_size) {
   std::string values;
   std::vector<uint64_t> limits;
   const Status status = DecodeTransposedChunk(data, num_records, decoded_size, &values, &limits);
@@ -86,7 +87,8 @@ std::vector<std::string> DecompressedBlocks(const std::string& data) {
     EXPECT_TRUE(DecompressBlock(type, rest.substr(0, length), &blocks.back()).ok());
     rest.remove_prefix(length);
   }
-  blocks[0] = std::to_string(num_buckets) + "/" + std::to_string(num_buffers) + ":" + std::string(header);
+  blocks[0] =
+      std::to_string(num_buckets) + "/" + std::to_string(num_buffers) + ":" + std::string(header);
   blocks.emplace_back();
   EXPECT_TRUE(DecompressBlock(type, rest, &blocks.back()).ok());
   return blocks;
@@ -111,10 +113,11 @@ TEST(TransposeEncoderTest, ReproducesReferenceChunks) {
   };
   for (const auto& [name, options] : cases) {
     SCOPED_TRACE(name);
-    const std::vector<FixtureChunk> chunks =
-        WalkChunks(ReadFileOrDie(envlogger::testing::TestDataPath(std::string("riegeli-reference/") + name)));
+    const std::vector<FixtureChunk> chunks = WalkChunks(
+        ReadFileOrDie(envlogger::testing::TestDataPath(std::string("riegeli-reference/") + name)));
     ASSERT_EQ(chunks.size(), 2u);
-    const uint64_t bucket_size = options.type == CompressionType::kNone ? kUnlimited : kDefaultChunkSize;
+    const uint64_t bucket_size =
+        options.type == CompressionType::kNone ? kUnlimited : kDefaultChunkSize;
     TransposeEncoder encoder(options, bucket_size);
     for (const std::string& record : HundredRecords()) encoder.AddRecord(record);
     EXPECT_EQ(encoder.num_records(), chunks[1].num_records);
@@ -136,10 +139,12 @@ TEST(TransposeEncoderTest, ReproducesUpstreamChunks) {
   std::map<int, std::pair<size_t, size_t>> by_type;  // type -> (identical, total)
   for (const auto& [riegeli, expected, writer_options] : ReadManifest()) {
     const WriterSettings settings = SettingsFor(writer_options);
-    for (const FixtureChunk& chunk : WalkChunks(ReadFileOrDie(envlogger::testing::TestDataPath(riegeli)))) {
+    for (const FixtureChunk& chunk :
+         WalkChunks(ReadFileOrDie(envlogger::testing::TestDataPath(riegeli)))) {
       if (chunk.type != 't') continue;
       SCOPED_TRACE(riegeli + " chunk at " + std::to_string(chunk.begin));
-      const std::vector<std::string> records = DecodeOrDie(chunk.data, chunk.num_records, chunk.decoded_data_size);
+      const std::vector<std::string> records =
+          DecodeOrDie(chunk.data, chunk.num_records, chunk.decoded_data_size);
       const std::string data = Encode(records, settings);
       // Whatever the bytes, they decode to the same records.
       EXPECT_EQ(DecodeOrDie(data, chunk.num_records, chunk.decoded_data_size), records);
@@ -167,8 +172,9 @@ TEST(TransposeEncoderTest, ReproducesUpstreamChunks) {
   for (const auto& [type, counts] : by_type) {
     printf("compression %d: %zu of %zu chunks byte-identical\n", type, counts.first, counts.second);
   }
-  printf("%zu of %zu chunks byte-identical; total size %llu vs reference %llu (ratio %.4f)\n", identical,
-         num_chunks, static_cast<unsigned long long>(ours), static_cast<unsigned long long>(theirs),
+  printf("%zu of %zu chunks byte-identical; total size %llu vs reference %llu (ratio %.4f)\n",
+         identical, num_chunks, static_cast<unsigned long long>(ours),
+         static_cast<unsigned long long>(theirs),
          static_cast<double>(ours) / static_cast<double>(theirs));
   EXPECT_GT(num_chunks, 100u);
   EXPECT_LE(static_cast<double>(ours), static_cast<double>(theirs) * 1.001);
@@ -180,14 +186,16 @@ TEST(TransposeEncoderTest, ReproducesUpstreamImageChunks) {
   const std::string images = envlogger::testing::TestDataPath("upstream-1.3/images");
   std::string steps;
   for (const auto& entry : std::filesystem::directory_iterator(images)) {
-    if (std::filesystem::exists(entry.path() / "steps.riegeli")) steps = (entry.path() / "steps.riegeli").string();
+    if (std::filesystem::exists(entry.path() / "steps.riegeli"))
+      steps = (entry.path() / "steps.riegeli").string();
   }
   ASSERT_FALSE(steps.empty());
   size_t num_chunks = 0;
   for (const FixtureChunk& chunk : WalkChunks(ReadFileOrDie(steps))) {
     if (chunk.type != 't') continue;
     SCOPED_TRACE(chunk.begin);
-    const std::vector<std::string> records = DecodeOrDie(chunk.data, chunk.num_records, chunk.decoded_data_size);
+    const std::vector<std::string> records =
+        DecodeOrDie(chunk.data, chunk.num_records, chunk.decoded_data_size);
     // Written with the default options "transpose,brotli:6,chunk_size:1M".
     EXPECT_EQ(Encode(records, SettingsFor("transpose")), chunk.data);
     ++num_chunks;
@@ -202,7 +210,8 @@ TEST(TransposeEncoderTest, ReusedEncoderReproducesUpstreamImageChunks) {
   const std::string images = envlogger::testing::TestDataPath("upstream-1.3/images");
   std::string steps;
   for (const auto& entry : std::filesystem::directory_iterator(images)) {
-    if (std::filesystem::exists(entry.path() / "steps.riegeli")) steps = (entry.path() / "steps.riegeli").string();
+    if (std::filesystem::exists(entry.path() / "steps.riegeli"))
+      steps = (entry.path() / "steps.riegeli").string();
   }
   ASSERT_FALSE(steps.empty());
   const WriterSettings settings = SettingsFor("transpose");
@@ -213,7 +222,8 @@ TEST(TransposeEncoderTest, ReusedEncoderReproducesUpstreamImageChunks) {
     for (const FixtureChunk& chunk : WalkChunks(ReadFileOrDie(steps))) {
       if (chunk.type != 't') continue;
       SCOPED_TRACE(chunk.begin);
-      for (const std::string& record : DecodeOrDie(chunk.data, chunk.num_records, chunk.decoded_data_size)) {
+      for (const std::string& record :
+           DecodeOrDie(chunk.data, chunk.num_records, chunk.decoded_data_size)) {
         encoder.AddRecord(record);
       }
       std::string data;
@@ -240,7 +250,9 @@ class RandomProto {
     return out;
   }
 
-  uint32_t Uniform(uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(rng_); }
+  uint32_t Uniform(uint32_t lo, uint32_t hi) {
+    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng_);
+  }
 
   std::string Bytes(size_t max_length) {
     std::string out(Uniform(0, static_cast<uint32_t>(max_length)), '\0');
@@ -349,7 +361,8 @@ std::vector<uint32_t> StateTags(const std::string& data) {
   EXPECT_TRUE(ReadVarint64(&rest, &header_length));
   std::string_view header = rest.substr(0, header_length);
   EXPECT_TRUE(ReadVarint32(&header, &num_buckets) && ReadVarint32(&header, &num_buffers));
-  for (uint32_t i = 0; i < num_buckets + num_buffers; ++i) EXPECT_TRUE(ReadVarint64(&header, &ignored));
+  for (uint32_t i = 0; i < num_buckets + num_buffers; ++i)
+    EXPECT_TRUE(ReadVarint64(&header, &ignored));
   EXPECT_TRUE(ReadVarint32(&header, &num_states));
   std::vector<uint32_t> tags(num_states);
   for (uint32_t& tag : tags) EXPECT_TRUE(ReadVarint32(&header, &tag));
@@ -371,9 +384,12 @@ void ExpectRoundTrip(const std::vector<std::string>& records, const WriterSettin
 }
 
 const WriterSettings kRoundTripSettings[] = {
-    {Options(CompressionType::kNone, 0), kUnlimited},      {Options(CompressionType::kBrotli, 6), 1},
-    {Options(CompressionType::kBrotli, 1), 500},           {Options(CompressionType::kZstd, 3), 2000},
-    {Options(CompressionType::kZstd, -5), kDefaultChunkSize}, {Options(CompressionType::kSnappy, 1), 64},
+    {Options(CompressionType::kNone, 0), kUnlimited},
+    {Options(CompressionType::kBrotli, 6), 1},
+    {Options(CompressionType::kBrotli, 1), 500},
+    {Options(CompressionType::kZstd, 3), 2000},
+    {Options(CompressionType::kZstd, -5), kDefaultChunkSize},
+    {Options(CompressionType::kSnappy, 1), 64},
 };
 
 TEST(TransposeEncoderTest, RandomRecordsRoundTrip) {
@@ -452,13 +468,13 @@ TEST(TransposeEncoderTest, ManyDistinctFieldsRoundTrip) {
 
 TEST(TransposeEncoderTest, NonCanonicalRecordsAreStoredVerbatim) {
   const std::string canonical("\x08\x01\x12\x02\x08\x05", 6);
-  for (const std::string& record : {std::string("\x08\x81\x00", 3),           // varint value
-                                    std::string("\x88\x00\x01", 3),           // tag
-                                    std::string("\x12\x82\x00\x08\x05", 5),   // length
-                                    std::string("\x0b\x08\x01", 3),           // unclosed group
-                                    std::string("\x0b\x14", 2),               // mismatched group end
-                                    std::string("\x07\x01", 2),               // field number 0
-                                    std::string("\x0e\x01", 2)}) {            // wire type 6
+  for (const std::string& record : {std::string("\x08\x81\x00", 3),          // varint value
+                                    std::string("\x88\x00\x01", 3),          // tag
+                                    std::string("\x12\x82\x00\x08\x05", 5),  // length
+                                    std::string("\x0b\x08\x01", 3),          // unclosed group
+                                    std::string("\x0b\x14", 2),              // mismatched group end
+                                    std::string("\x07\x01", 2),              // field number 0
+                                    std::string("\x0e\x01", 2)}) {           // wire type 6
     ASSERT_FALSE(IsCanonicalProtoMessage(record));
     TransposeEncoder encoder(Options(CompressionType::kNone, 0), kUnlimited);
     encoder.AddRecord(record);

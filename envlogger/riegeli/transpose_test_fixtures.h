@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "envlogger/riegeli/records_format.h"
 #include "envlogger/base/varint.h"
+#include "envlogger/riegeli/records_format.h"
 #include "envlogger/testing/testdata.h"
 
 namespace envlogger {
@@ -85,8 +85,8 @@ inline std::vector<std::string> ReadExpectedRecords(const std::string& path) {
 }
 
 struct ManifestEntry {
-  std::string riegeli;   // relative to the testdata dir
-  std::string expected;  // expected records file, relative to the testdata dir
+  std::string riegeli;         // relative to the testdata dir
+  std::string expected;        // expected records file, relative to the testdata dir
   std::string writer_options;  // RecordWriterOptions text the file was written with
 };
 
@@ -99,7 +99,8 @@ inline std::vector<ManifestEntry> ReadManifest() {
   return entries;
 }
 
-inline std::vector<std::string> SplitRecords(const std::string& values, const std::vector<uint64_t>& limits) {
+inline std::vector<std::string> SplitRecords(const std::string& values,
+                                             const std::vector<uint64_t>& limits) {
   std::vector<std::string> records;
   uint64_t start = 0;
   for (uint64_t limit : limits) {

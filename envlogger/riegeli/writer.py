@@ -9,7 +9,15 @@ from typing import Any, BinaryIO, Iterable, Optional, Union
 from google.protobuf import message as message_lib
 
 from envlogger import _native
-from envlogger.riegeli._files import _ClosesOnExit, _PathLike, _fileno, _is_path, _object_name, _position, _start_pos
+from envlogger.riegeli._files import (
+  _ClosesOnExit,
+  _PathLike,
+  _fileno,
+  _is_path,
+  _object_name,
+  _position,
+  _start_pos,
+)
 from envlogger.riegeli.positions import RecordPosition
 
 _riegeli = _native.riegeli
@@ -17,6 +25,7 @@ _riegeli = _native.riegeli
 
 class FlushType(enum.IntEnum):
   """How far flush() pushes the data."""
+
   FROM_OBJECT = 0
   FROM_PROCESS = 1
   FROM_MACHINE = 2
@@ -39,17 +48,19 @@ class RecordWriter(_ClosesOnExit):
     serialized_metadata: the same, serialized (conflicts with `metadata`).
   """
 
-  def __init__(self,
-               dest: Union[_PathLike, BinaryIO],
-               *,
-               owns_dest: bool = True,
-               assumed_pos: Optional[int] = None,
-               min_buffer_size: int = 4 << 10,
-               max_buffer_size: int = 64 << 10,
-               buffer_size: Optional[int] = None,
-               options: str = '',
-               metadata: Optional[message_lib.Message] = None,
-               serialized_metadata: bytes = b'') -> None:
+  def __init__(
+    self,
+    dest: Union[_PathLike, BinaryIO],
+    *,
+    owns_dest: bool = True,
+    assumed_pos: Optional[int] = None,
+    min_buffer_size: int = 4 << 10,
+    max_buffer_size: int = 64 << 10,
+    buffer_size: Optional[int] = None,
+    options: str = '',
+    metadata: Optional[message_lib.Message] = None,
+    serialized_metadata: bytes = b'',
+  ) -> None:
     del min_buffer_size  # Buffering is the native sink's business.
     if metadata is not None and serialized_metadata:
       raise ValueError('metadata and serialized_metadata conflict; give at most one')
@@ -62,21 +73,24 @@ class RecordWriter(_ClosesOnExit):
     self._file_object: Optional[BinaryIO] = None
     self._max_buffered = buffer_size if buffer_size is not None else max_buffer_size
     if _is_path(dest):
-      self._native = _riegeli.RecordWriter('path', os.fsdecode(dest), os.fsdecode(dest), 0,
-                                           options, serialized)
+      self._native = _riegeli.RecordWriter(
+        'path', os.fsdecode(dest), os.fsdecode(dest), 0, options, serialized
+      )
       return
     self._file_object = dest
     fd = _fileno(dest)
     if fd is not None:
       dest.flush()
       pos = _start_pos(dest, assumed_pos)
-      self._native = _riegeli.RecordWriter('fd', os.dup(fd), _object_name(dest), pos, options,
-                                           serialized)
+      self._native = _riegeli.RecordWriter(
+        'fd', os.dup(fd), _object_name(dest), pos, options, serialized
+      )
       self._buffered = False
     else:
       pos = _start_pos(dest, assumed_pos)
-      self._native = _riegeli.RecordWriter('buffer', None, _object_name(dest), pos, options,
-                                           serialized)
+      self._native = _riegeli.RecordWriter(
+        'buffer', None, _object_name(dest), pos, options, serialized
+      )
       self._buffered = True
 
   @property
@@ -102,8 +116,11 @@ class RecordWriter(_ClosesOnExit):
   def write_record(self, record: Union[bytes, bytearray, memoryview]) -> None:
     """Writes one record (any bytes-like object)."""
     self._native.write_record(record)
-    if self._file_object is not None and self._buffered and (
-        self._native.buffered() > self._max_buffered):
+    if (
+      self._file_object is not None
+      and self._buffered
+      and (self._native.buffered() > self._max_buffered)
+    ):
       self._drain()
 
   def write_message(self, record: message_lib.Message) -> None:

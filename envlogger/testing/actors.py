@@ -24,7 +24,7 @@ from envlogger.testing import catch_env
 _ACTIONS = (0, 1, 2)
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-_ACTOR_CODE = '''
+_ACTOR_CODE = """
 import sys, time, envlogger
 from envlogger.testing import actors, catch_env
 index, episodes, partial, killed, pause = (int(a) for a in sys.argv[1:6])
@@ -45,11 +45,12 @@ else:
   actors.play(logged, episodes, 0, pause)
   logged.close()
   print('done', flush=True)
-'''
+"""
 
 
-def play(env, num_episodes: int, partial_steps: int = 0,
-         pause: float = 0.0) -> List[List[np.ndarray]]:
+def play(
+  env, num_episodes: int, partial_steps: int = 0, pause: float = 0.0
+) -> List[List[np.ndarray]]:
   """Plays `num_episodes` episodes then `partial_steps` timesteps of one more.
 
   Returns the observations of each episode (timesteps of the unfinished one,
@@ -73,8 +74,9 @@ def play(env, num_episodes: int, partial_steps: int = 0,
   return episodes
 
 
-def expected_episodes(index: int, episodes: int, partial: int,
-                      killed: bool) -> List[List[np.ndarray]]:
+def expected_episodes(
+  index: int, episodes: int, partial: int, killed: bool
+) -> List[List[np.ndarray]]:
   """The observations actor `index` records, replayed without a logger.
 
   A killed actor's unfinished episode holds `partial + 1` timesteps: its
@@ -91,8 +93,15 @@ def expected_episodes(index: int, episodes: int, partial: int,
 class Actors:
   """`num_actors` actor processes recording into `root` at once."""
 
-  def __init__(self, root: str, num_actors: int = 8, killed: Sequence[int] = (),
-               episodes: int = 20, partial: int = 4, pause_ms: int = 0):
+  def __init__(
+    self,
+    root: str,
+    num_actors: int = 8,
+    killed: Sequence[int] = (),
+    episodes: int = 20,
+    partial: int = 4,
+    pause_ms: int = 0,
+  ):
     """Starts the actors (all at once; they record concurrently).
 
     Args:
@@ -112,9 +121,15 @@ class Actors:
     self._processes = []
     for i in range(num_actors):
       args = [str(i), str(episodes), str(partial), str(int(i in self.killed)), str(pause_ms), root]
-      self._processes.append(subprocess.Popen(
-          [sys.executable, '-c', _ACTOR_CODE] + args, stdin=subprocess.PIPE,
-          stdout=subprocess.PIPE, text=True, cwd=_REPO_ROOT))
+      self._processes.append(
+        subprocess.Popen(
+          [sys.executable, '-c', _ACTOR_CODE] + args,
+          stdin=subprocess.PIPE,
+          stdout=subprocess.PIPE,
+          text=True,
+          cwd=_REPO_ROOT,
+        )
+      )
 
   def running(self) -> bool:
     """True while a surviving actor has not finished."""
@@ -152,5 +167,7 @@ class Actors:
 
   def expected(self) -> Dict[str, List[List[np.ndarray]]]:
     """Writer name -> observations of each episode it recorded (after `finish()`)."""
-    return {self.names[i]: expected_episodes(i, self.episodes, self.partial, i in self.killed)
-            for i in range(len(self._processes))}
+    return {
+      self.names[i]: expected_episodes(i, self.episodes, self.partial, i in self.killed)
+      for i in range(len(self._processes))
+    }

@@ -58,23 +58,21 @@ class Catch(dm_env.Environment):
     self._paddle_x = int(np.clip(self._paddle_x + dx, 0, self._columns - 1))
     self._ball_y += 1
     if self._ball_y == self._paddle_y:
-      reward = 1. if self._paddle_x == self._ball_x else -1.
+      reward = 1.0 if self._paddle_x == self._ball_x else -1.0
       self._reset_next_step = True
-      return dm_env.termination(reward=reward,
-                                observation=self._observation())
-    return dm_env.transition(reward=0., observation=self._observation())
+      return dm_env.termination(reward=reward, observation=self._observation())
+    return dm_env.transition(reward=0.0, observation=self._observation())
 
   def observation_spec(self) -> specs.BoundedArray:
     return specs.BoundedArray(
-        shape=self._board.shape, dtype=self._board.dtype, name='board',
-        minimum=0, maximum=1)
+      shape=self._board.shape, dtype=self._board.dtype, name='board', minimum=0, maximum=1
+    )
 
   def action_spec(self) -> specs.DiscreteArray:
-    return specs.DiscreteArray(
-        dtype=int, num_values=len(_ACTIONS), name='action')
+    return specs.DiscreteArray(dtype=int, num_values=len(_ACTIONS), name='action')
 
   def _observation(self) -> np.ndarray:
-    self._board.fill(0.)
-    self._board[self._ball_y, self._ball_x] = 1.
-    self._board[self._paddle_y, self._paddle_x] = 1.
+    self._board.fill(0.0)
+    self._board[self._ball_y, self._ball_x] = 1.0
+    self._board[self._paddle_y, self._paddle_x] = 1.0
     return self._board.copy()

@@ -13,8 +13,7 @@ import pytest
 from envlogger.testing import catch_env
 from envlogger.testing import compare
 
-_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)),
-                         'testdata', 'upstream-1.3')
+_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'testdata', 'upstream-1.3')
 
 
 class CatchConformanceTest(test_utils.EnvironmentTestMixin, absltest.TestCase):
@@ -31,8 +30,7 @@ def test_episode_has_ten_timesteps():
   while not timestep.last():
     timestep = env.step(1)
     types.append(timestep.step_type)
-  assert types == ([dm_env.StepType.FIRST] + [dm_env.StepType.MID] * 8 +
-                   [dm_env.StepType.LAST])
+  assert types == ([dm_env.StepType.FIRST] + [dm_env.StepType.MID] * 8 + [dm_env.StepType.LAST])
   assert timestep.discount == 0.0 and timestep.reward in (-1.0, 1.0)
 
 
@@ -80,10 +78,9 @@ def test_step_without_reset_resets():
 def test_specs():
   env = catch_env.Catch()
   compare.assert_strictly_equal(
-      env.observation_spec(),
-      specs.BoundedArray((10, 5), np.float32, 0.0, 1.0, 'board'))
-  compare.assert_strictly_equal(
-      env.action_spec(), specs.DiscreteArray(3, dtype=int, name='action'))
+    env.observation_spec(), specs.BoundedArray((10, 5), np.float32, 0.0, 1.0, 'board')
+  )
+  compare.assert_strictly_equal(env.action_spec(), specs.DiscreteArray(3, dtype=int, name='action'))
 
 
 @pytest.mark.parametrize('seed', [1, 7])
@@ -97,6 +94,7 @@ def test_same_seed_same_trajectories(seed):
         timestep = env.step(int(rng.integers(3)))
         out.append(timestep.observation)
     return np.stack(out)
+
   a = play(catch_env.Catch(seed=seed), np.random.default_rng(0))
   b = play(catch_env.Catch(seed=seed), np.random.default_rng(0))
   np.testing.assert_array_equal(a, b)
@@ -104,10 +102,15 @@ def test_same_seed_same_trajectories(seed):
 
 # The generator seeds Catch with the fixture seed (1000) plus a per-dataset
 # offset; these are the seeds whose ball columns match each recording.
-@pytest.mark.parametrize('dataset,seed', [('catch_default', 1000),
-                                          ('catch_options_zstd', 1011),
-                                          ('multishard', 1030),
-                                          ('flushed_often', 1040)])
+@pytest.mark.parametrize(
+  'dataset,seed',
+  [
+    ('catch_default', 1000),
+    ('catch_options_zstd', 1011),
+    ('multishard', 1030),
+    ('flushed_often', 1040),
+  ],
+)
 def test_replays_upstream_recordings(dataset, seed):
   """Replaying the recorded actions gives upstream's timesteps bit for bit
   (ball columns, paddle moves, rewards, discounts, step types)."""

@@ -23,8 +23,7 @@ from typing import Any, List
 from dm_env import specs
 import numpy as np
 
-_SPEC_ATTRIBUTES = ('shape', 'dtype', 'name', 'minimum', 'maximum',
-                    'num_values')
+_SPEC_ATTRIBUTES = ('shape', 'dtype', 'name', 'minimum', 'maximum', 'num_values')
 
 
 def differences(actual: Any, expected: Any, path: str = 'value') -> List[str]:
@@ -40,8 +39,7 @@ def differences(actual: Any, expected: Any, path: str = 'value') -> List[str]:
   return found
 
 
-def assert_strictly_equal(actual: Any, expected: Any,
-                          path: str = 'value') -> None:
+def assert_strictly_equal(actual: Any, expected: Any, path: str = 'value') -> None:
   """Raises AssertionError listing the first differences, if any."""
   found = differences(actual, expected, path)
   if found:
@@ -59,9 +57,11 @@ def _is_nan(x: Any) -> bool:
 
 def _compare(actual: Any, expected: Any, path: str, found: List[str]) -> None:
   if type(actual) is not type(expected):
-    found.append(f'{path}: type {type(actual).__qualname__} != '
-                 f'{type(expected).__qualname__} '
-                 f'({_short(actual)} vs {_short(expected)})')
+    found.append(
+      f'{path}: type {type(actual).__qualname__} != '
+      f'{type(expected).__qualname__} '
+      f'({_short(actual)} vs {_short(expected)})'
+    )
     return
   if isinstance(expected, np.ndarray):
     _compare_arrays(actual, expected, path, found)
@@ -95,8 +95,7 @@ def _compare(actual: Any, expected: Any, path: str, found: List[str]) -> None:
     found.append(f'{path}: {_short(actual)} != {_short(expected)}')
 
 
-def _compare_arrays(actual: np.ndarray, expected: np.ndarray, path: str,
-                    found: List[str]) -> None:
+def _compare_arrays(actual: np.ndarray, expected: np.ndarray, path: str, found: List[str]) -> None:
   if actual.dtype != expected.dtype:
     found.append(f'{path}: dtype {actual.dtype} != {expected.dtype}')
     return
@@ -105,31 +104,26 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, path: str,
     return
   if expected.dtype == object:
     for index in np.ndindex(expected.shape):
-      _compare(actual[index], expected[index],
-               f'{path}[{", ".join(map(str, index))}]', found)
+      _compare(actual[index], expected[index], f'{path}[{", ".join(map(str, index))}]', found)
     return
   equal_nan = np.issubdtype(expected.dtype, np.inexact)
   if not np.array_equal(actual, expected, equal_nan=equal_nan):
-    found.append(f'{path}: array values differ: {_short(actual)} vs '
-                 f'{_short(expected)}')
+    found.append(f'{path}: array values differ: {_short(actual)} vs {_short(expected)}')
 
 
-def _compare_dicts(actual: dict, expected: dict, path: str,
-                   found: List[str]) -> None:
+def _compare_dicts(actual: dict, expected: dict, path: str, found: List[str]) -> None:
   actual_keys = {(type(k), k): k for k in actual}
   expected_keys = {(type(k), k): k for k in expected}
   for typed_key, key in expected_keys.items():
     if typed_key not in actual_keys:
       found.append(f'{path}: missing key {key!r} ({type(key).__qualname__})')
     else:
-      _compare(actual[actual_keys[typed_key]], expected[key],
-               f'{path}[{key!r}]', found)
+      _compare(actual[actual_keys[typed_key]], expected[key], f'{path}[{key!r}]', found)
   for typed_key, key in actual_keys.items():
     if typed_key not in expected_keys:
-      found.append(f'{path}: unexpected key {key!r} '
-                   f'({type(key).__qualname__})')
+      found.append(f'{path}: unexpected key {key!r} ({type(key).__qualname__})')
 
 
 def _short(x: Any, limit: int = 80) -> str:
   text = repr(x)
-  return text if len(text) <= limit else text[:limit - 3] + '...'
+  return text if len(text) <= limit else text[: limit - 3] + '...'

@@ -49,8 +49,9 @@ def child_main(data_dir: str, seed: int, step_seconds: float) -> None:
     return (counter['episode'], counter['t'])
 
   rng = random.Random(seed)
-  with envlogger.EnvLogger(catch_env.Catch(seed=seed), data_directory=data_dir,
-                           step_fn=step_fn) as env:
+  with envlogger.EnvLogger(
+    catch_env.Catch(seed=seed), data_directory=data_dir, step_fn=step_fn
+  ) as env:
     episode = 0
     while True:
       out.write(f'{episode} 0 {time.monotonic()!r}\n')
@@ -70,6 +71,7 @@ def child_main(data_dir: str, seed: int, step_seconds: float) -> None:
 @dataclasses.dataclass
 class Kill:
   """What the child reported before it was killed, and when it was killed."""
+
   handed: list  # (episode, t, monotonic time before handing it to the logger)
   kill_time: float
 
@@ -77,6 +79,7 @@ class Kill:
 @dataclasses.dataclass
 class KillResult:
   """What one kill left behind."""
+
   handed: int  # Steps reported as handed to the logger.
   readable: int  # Steps the reader returned.
   due: int  # Steps handed more than loss_window before the kill.
@@ -89,8 +92,12 @@ class KillResult:
     return self.missing_due == 0
 
 
-def check(data_dir: str, kill: Kill, loss_window: float = 1.0,
-          open_reader: Callable[[str], envlogger.Reader] = envlogger.Reader) -> KillResult:
+def check(
+  data_dir: str,
+  kill: Kill,
+  loss_window: float = 1.0,
+  open_reader: Callable[[str], envlogger.Reader] = envlogger.Reader,
+) -> KillResult:
   """Reads the dataset the killed child left and checks the invariants."""
   handed, kill_time = kill.handed, kill.kill_time
   errors = []
@@ -101,10 +108,12 @@ def check(data_dir: str, kill: Kill, loss_window: float = 1.0,
       ids = [tuple(step.custom_data) for step in reader.steps]
       episodes = [[tuple(step.custom_data) for step in episode] for episode in reader.episodes]
   expected = [(e, t) for e, t, _ in handed]
-  if ids != expected[:len(ids)]:
+  if ids != expected[: len(ids)]:
     first = next(i for i, (a, b) in enumerate(zip(ids + [None], expected + [None])) if a != b)
-    errors.append(f'step {first} is {ids[first] if first < len(ids) else None}, '
-                  f'expected {expected[first] if first < len(expected) else None}')
+    errors.append(
+      f'step {first} is {ids[first] if first < len(ids) else None}, '
+      f'expected {expected[first] if first < len(expected) else None}'
+    )
   flat = [step for episode in episodes for step in episode]
   if flat != ids:
     errors.append('episodes do not partition the steps in order')
@@ -118,12 +127,19 @@ def check(data_dir: str, kill: Kill, loss_window: float = 1.0,
       errors.append(f'episode {k} holds recorded episode {next(iter(numbers))}')
   due = [i for i, (_, _, t) in enumerate(handed) if t < kill_time - loss_window]
   missing_due = sum(1 for i in due if i >= len(ids))
-  return KillResult(handed=len(handed), readable=len(ids), due=len(due), missing_due=missing_due,
-                    episodes=len(episodes), errors=errors)
+  return KillResult(
+    handed=len(handed),
+    readable=len(ids),
+    due=len(due),
+    missing_due=missing_due,
+    episodes=len(episodes),
+    errors=errors,
+  )
 
 
-def run_and_kill(data_dir: str, seed: int, min_delay: float, max_delay: float,
-                 step_seconds: float = 0.0) -> Kill:
+def run_and_kill(
+  data_dir: str, seed: int, min_delay: float, max_delay: float, step_seconds: float = 0.0
+) -> Kill:
   """Runs a logging child into `data_dir` and SIGKILLs it after a random delay.
 
   The delay (uniform in [min_delay, max_delay] seconds, drawn from `seed`)
@@ -131,9 +147,20 @@ def run_and_kill(data_dir: str, seed: int, min_delay: float, max_delay: float,
   it is logging. `step_seconds`: see child_main.
   """
   child = subprocess.Popen(
-      [sys.executable, '-m', 'envlogger.testing.crash_harness', 'CHILD', data_dir, str(seed),
-       repr(step_seconds)],
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1 << 16)
+    [
+      sys.executable,
+      '-m',
+      'envlogger.testing.crash_harness',
+      'CHILD',
+      data_dir,
+      str(seed),
+      repr(step_seconds),
+    ],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    bufsize=1 << 16,
+  )
   handed = []
   started = threading.Event()
 

@@ -34,6 +34,7 @@ from envlogger.tools import shard_scan
 @dataclasses.dataclass
 class CleanDataset:
   """What the undamaged dataset holds."""
+
   path: str
   steps: list  # tuple(StepData) per step.
   episodes: list  # (start, length) per episode.
@@ -56,8 +57,11 @@ def load_clean(path: str) -> CleanDataset:
     episode_metadata = list(reader.episode_metadata())
     metadata = reader.metadata()
   files = sorted(
-      os.path.relpath(os.path.join(root, name), path)
-      for root, _, names in os.walk(path) for name in names if name.endswith('.riegeli'))
+    os.path.relpath(os.path.join(root, name), path)
+    for root, _, names in os.walk(path)
+    for name in names
+    if name.endswith('.riegeli')
+  )
   step_chunks, offset = {}, 0
   for shard in shard_scan.shard_dirs(path):
     steps_path = os.path.join(shard, shard_scan.STEPS)
@@ -92,8 +96,9 @@ def _allowed_losses(clean: CleanDataset, rel: str, offset: int) -> set:
   return set()
 
 
-def check_damaged_copy(clean: CleanDataset, copy: str, rel: str, allowed: set,
-                       metadata_may_go: bool) -> list:
+def check_damaged_copy(
+  clean: CleanDataset, copy: str, rel: str, allowed: set, metadata_may_go: bool
+) -> list:
   """Recovers and reads `copy`; returns the broken rules."""
   errors = []
   recover.recover(copy)
@@ -116,8 +121,10 @@ def check_damaged_copy(clean: CleanDataset, copy: str, rel: str, allowed: set,
     j += 1
   lost = set(range(len(clean.steps))) - set(matched)
   if not lost <= allowed:
-    errors.append(f'lost {len(lost - allowed)} steps outside the damaged chunk '
-                  f'(e.g. step {min(lost - allowed)})')
+    errors.append(
+      f'lost {len(lost - allowed)} steps outside the damaged chunk '
+      f'(e.g. step {min(lost - allowed)})'
+    )
   owner = {}
   for e, (start, n) in enumerate(clean.episodes):
     for i in range(start, start + n):
@@ -126,14 +133,16 @@ def check_damaged_copy(clean: CleanDataset, copy: str, rel: str, allowed: set,
   for k, n in enumerate(episodes):
     owners = {owner.get(matched[flat + i]) for i in range(n)}
     if len(owners) > 1:
-      errors.append(f'episode {k} merges clean episodes {sorted(o for o in owners if o is not None)}')
+      errors.append(
+        f'episode {k} merges clean episodes {sorted(o for o in owners if o is not None)}'
+      )
     flat += n
   if not metadata_may_go and compare.differences(metadata, clean.metadata):
     errors.append('dataset metadata changed')
   return errors
 
 
-def flip_byte(path: str, offset: int, mask: int = 0xff) -> None:
+def flip_byte(path: str, offset: int, mask: int = 0xFF) -> None:
   """XORs the byte at `offset` of the file `path` with `mask`, in place."""
   with open(path, 'r+b') as f:
     f.seek(offset)
@@ -142,7 +151,9 @@ def flip_byte(path: str, offset: int, mask: int = 0xff) -> None:
     f.write(bytes([byte[0] ^ mask]))
 
 
-def flip_and_check(clean: CleanDataset, rel: str, offset: int, workdir: Optional[str] = None) -> DamageResult:
+def flip_and_check(
+  clean: CleanDataset, rel: str, offset: int, workdir: Optional[str] = None
+) -> DamageResult:
   """Flips byte `offset` of file `rel` in a copy of `clean` and checks it."""
   with tempfile.TemporaryDirectory(dir=workdir) as tmp:
     copy = os.path.join(tmp, 'd')

@@ -34,13 +34,19 @@ def missing_extra(error_text: str):
 def pytest_make_collect_report(collector):
   outcome = yield
   report = outcome.get_result()
-  if (not report.failed or not isinstance(collector, pytest.Module) or
-      os.environ.get(REQUIRE_EXTRAS_ENV) == '1'):
+  if (
+    not report.failed
+    or not isinstance(collector, pytest.Module)
+    or os.environ.get(REQUIRE_EXTRAS_ENV) == '1'
+  ):
     return
   found = missing_extra(str(report.longrepr))
   if found is None:
     return
   module, extra = found
   reason = f'needs {module}, not installed: pip install envlogger[{extra}]'
-  outcome.force_result(pytest.CollectReport(
-      report.nodeid, 'skipped', (str(collector.path), 0, f'Skipped: {reason}'), []))
+  outcome.force_result(
+    pytest.CollectReport(
+      report.nodeid, 'skipped', (str(collector.path), 0, f'Skipped: {reason}'), []
+    )
+  )

@@ -27,15 +27,17 @@ def _run(pytester, monkeypatch, require):
   else:
     monkeypatch.delenv(extras_plugin.REQUIRE_EXTRAS_ENV, raising=False)
   pytester.makepyfile(
-      needs_extra_test=f'import {_MISSING}\n\ndef test_x():\n  pass\n',
-      broken_test='import not_an_extra_module\n\ndef test_y():\n  pass\n',
-      fine_test=textwrap.dedent('''
+    needs_extra_test=f'import {_MISSING}\n\ndef test_x():\n  pass\n',
+    broken_test='import not_an_extra_module\n\ndef test_y():\n  pass\n',
+    fine_test=textwrap.dedent("""
           def test_z():
             assert 1 + 1 == 2
-          '''))
+          """),
+  )
   with mock.patch.dict(extras.EXTRA_OF_MODULE, {_MISSING: 'demo'}):
-    return pytester.runpytest_inprocess('-p', 'envlogger.testing.extras_plugin', '-rs',
-                                        '--continue-on-collection-errors')
+    return pytester.runpytest_inprocess(
+      '-p', 'envlogger.testing.extras_plugin', '-rs', '--continue-on-collection-errors'
+    )
 
 
 def test_a_file_needing_a_missing_extra_is_skipped_naming_it(pytester, monkeypatch):

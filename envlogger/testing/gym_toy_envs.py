@@ -19,11 +19,14 @@ class CountingEnv(gymnasium.Env):
 
   metadata = {'render_modes': []}
 
-  def __init__(self, min_length: int = 3, max_length: int = 8,
-               observation_space: Optional[spaces.Space] = None,
-               action_space: Optional[spaces.Space] = None):
-    self.observation_space = observation_space or spaces.Box(
-        -1, 1, shape=(3,), dtype=np.float32)
+  def __init__(
+    self,
+    min_length: int = 3,
+    max_length: int = 8,
+    observation_space: Optional[spaces.Space] = None,
+    action_space: Optional[spaces.Space] = None,
+  ):
+    self.observation_space = observation_space or spaces.Box(-1, 1, shape=(3,), dtype=np.float32)
     self.action_space = action_space or spaces.Discrete(4)
     self._min_length = min_length
     self._max_length = max_length
@@ -37,8 +40,7 @@ class CountingEnv(gymnasium.Env):
     super().reset(seed=seed)
     self.observation_space.seed(int(self.np_random.integers(2**31)))
     self._t = 0
-    self._length = int(self.np_random.integers(self._min_length,
-                                               self._max_length + 1))
+    self._length = int(self.np_random.integers(self._min_length, self._max_length + 1))
     return self._observation(), {'t': 0, 'noise': float(self.np_random.random())}
 
   def step(self, action: Any):
@@ -61,8 +63,7 @@ class ImageEnv(gymnasium.Env):
   def __init__(self, length: int = 100):
     self.observation_space = spaces.Box(0, 255, shape=(84, 84, 3), dtype=np.uint8)
     self.action_space = spaces.Discrete(6)
-    self._frames = np.random.default_rng(0).integers(
-        0, 256, size=(8, 84, 84, 3), dtype=np.uint8)
+    self._frames = np.random.default_rng(0).integers(0, 256, size=(8, 84, 84, 3), dtype=np.uint8)
     self._length = length
     self._t = 0
 

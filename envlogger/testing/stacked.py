@@ -28,7 +28,8 @@ def assert_stacked(got: Any, values: Sequence[Any], path: str = '') -> None:
   first = present[0]
   if isinstance(first, dict):
     assert isinstance(got, dict) and set(got) == set(first), (
-        f'{path}: keys {sorted(got) if isinstance(got, dict) else got!r} != {sorted(first)}')
+      f'{path}: keys {sorted(got) if isinstance(got, dict) else got!r} != {sorted(first)}'
+    )
     for key in first:
       assert_stacked(got[key], [None if v is None else v[key] for v in values], f'{path}/{key}')
     return
@@ -39,8 +40,9 @@ def assert_stacked(got: Any, values: Sequence[Any], path: str = '') -> None:
     return
   dtype = np.asarray(first).dtype
   fill = np.nan if dtype.kind == 'f' else 0
-  want = np.stack([np.full(np.shape(first), fill, dtype) if v is None else np.asarray(v)
-                   for v in values])
+  want = np.stack(
+    [np.full(np.shape(first), fill, dtype) if v is None else np.asarray(v) for v in values]
+  )
   got = np.asarray(got)
   assert got.dtype == want.dtype, f'{path}: dtype {got.dtype}, expected {want.dtype}'
   np.testing.assert_array_equal(got, want, err_msg=path)

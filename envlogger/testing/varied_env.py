@@ -33,9 +33,9 @@ class VariedEnv(dm_env.Environment):
 
   def _observation(self) -> dict:
     return {
-        'pos': np.array([self.t, self.episode], np.int32),
-        'frame': np.full((3, 4), (10 * self.episode + self.t) % 256, np.uint8),
-        'flag': np.bool_(self.t % 2 == 1),
+      'pos': np.array([self.t, self.episode], np.int32),
+      'frame': np.full((3, 4), (10 * self.episode + self.t) % 256, np.uint8),
+      'flag': np.bool_(self.t % 2 == 1),
     }
 
   def reset(self) -> dm_env.TimeStep:
@@ -54,24 +54,29 @@ class VariedEnv(dm_env.Environment):
 
   def observation_spec(self) -> dict:
     return {
-        'pos': specs.Array((2,), np.int32, name='pos'),
-        'frame': specs.Array((3, 4), np.uint8, name='frame'),
-        'flag': specs.Array((), np.bool_, name='flag'),
+      'pos': specs.Array((2,), np.int32, name='pos'),
+      'frame': specs.Array((3, 4), np.uint8, name='frame'),
+      'flag': specs.Array((), np.bool_, name='flag'),
     }
 
   def action_spec(self) -> specs.BoundedArray:
-    return specs.BoundedArray((2,), np.float32, -1., 1., name='action')
+    return specs.BoundedArray((2,), np.float32, -1.0, 1.0, name='action')
 
   def reward_spec(self) -> specs.Array:
     return specs.Array((), np.float32, name='reward')
 
   def discount_spec(self) -> specs.BoundedArray:
-    return specs.BoundedArray((), np.float32, 0., 1., name='discount')
+    return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
 
 
-def record(data_directory: str, lengths: Sequence[int],
-           metadata_missing: Sequence[int] = (), custom_data: bool = True,
-           writer_options: Optional[str] = None, max_episodes_per_file: int = 10000) -> None:
+def record(
+  data_directory: str,
+  lengths: Sequence[int],
+  metadata_missing: Sequence[int] = (),
+  custom_data: bool = True,
+  writer_options: Optional[str] = None,
+  max_episodes_per_file: int = 10000,
+) -> None:
   """Records one episode per entry of `lengths` into `data_directory`.
 
   Actions are [t, -t] / 100 (float32) for the t-th step() of an episode.
@@ -80,8 +85,7 @@ def record(data_directory: str, lengths: Sequence[int],
   except for the episodes listed in `metadata_missing` (none).
   """
   env = VariedEnv(lengths)
-  step_fn = (lambda ts, a, e: {'t': np.int64(e.t), 'tag': f'e{e.episode}'}
-            ) if custom_data else None
+  step_fn = (lambda ts, a, e: {'t': np.int64(e.t), 'tag': f'e{e.episode}'}) if custom_data else None
 
   def episode_fn(timestep, action, e):
     del action
@@ -92,8 +96,9 @@ def record(data_directory: str, lengths: Sequence[int],
   kwargs = {'max_episodes_per_file': max_episodes_per_file}
   if writer_options is not None:
     kwargs['writer_options'] = writer_options
-  with environment_logger.EnvLogger(env, data_directory=data_directory, step_fn=step_fn,
-                                    episode_fn=episode_fn, **kwargs) as logged:
+  with environment_logger.EnvLogger(
+    env, data_directory=data_directory, step_fn=step_fn, episode_fn=episode_fn, **kwargs
+  ) as logged:
     for _ in lengths:
       timestep = logged.reset()
       t = 0

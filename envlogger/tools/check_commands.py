@@ -33,28 +33,49 @@ def _datasets(dirs: list[str]) -> list[str]:
     found.extend(cli_support.dataset_dirs(d))
   for d in found:
     if not cli_support.is_dataset(d):
-      raise cli_support.CliError(f'{d}: not an envlogger dataset (no {shard_scan.METADATA} '
-                                 'and no shard directories)')
+      raise cli_support.CliError(
+        f'{d}: not an envlogger dataset (no {shard_scan.METADATA} and no shard directories)'
+      )
   return found
 
 
 def _verify_json(report: verify_lib.VerifyReport) -> dict[str, Any]:
-  return {'data_dir': report.data_dir, 'ok': report.ok, 'num_steps': report.num_steps,
-          'num_episodes': report.num_episodes, 'damage': report.damage, 'notes': report.notes}
+  return {
+    'data_dir': report.data_dir,
+    'ok': report.ok,
+    'num_steps': report.num_steps,
+    'num_episodes': report.num_episodes,
+    'damage': report.damage,
+    'notes': report.notes,
+  }
 
 
 def _recover_json(report: recover_lib.DatasetReport, dry_run: bool) -> dict[str, Any]:
-  shards = [{
-      'shard': s.shard, 'num_steps': s.num_steps, 'num_episodes': s.num_episodes,
-      'old_num_steps': s.old_num_steps, 'old_num_episodes': s.old_num_episodes,
-      'lost_steps': s.lost_steps, 'unindexed_steps': s.unindexed_steps,
-      'incomplete_episodes': s.incomplete_episodes, 'headless_episodes': s.headless_episodes,
+  shards = [
+    {
+      'shard': s.shard,
+      'num_steps': s.num_steps,
+      'num_episodes': s.num_episodes,
+      'old_num_steps': s.old_num_steps,
+      'old_num_episodes': s.old_num_episodes,
+      'lost_steps': s.lost_steps,
+      'unindexed_steps': s.unindexed_steps,
+      'incomplete_episodes': s.incomplete_episodes,
+      'headless_episodes': s.headless_episodes,
       'unattributed_metadata': s.unattributed_metadata,
-      'damage': [str(d) for d in s.damage] + list(s.problems), 'intact': s.intact,
-  } for s in report.shards]
-  return {'data_dir': report.data_dir, 'dry_run': dry_run, 'healthy': report.healthy,
-          'metadata_problem': report.metadata_problem, 'written': report.written,
-          'shards': shards}
+      'damage': [str(d) for d in s.damage] + list(s.problems),
+      'intact': s.intact,
+    }
+    for s in report.shards
+  ]
+  return {
+    'data_dir': report.data_dir,
+    'dry_run': dry_run,
+    'healthy': report.healthy,
+    'metadata_problem': report.metadata_problem,
+    'written': report.written,
+    'shards': shards,
+  }
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -93,21 +114,27 @@ def _recover(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `verify` and `recover` to the `envlogger` command."""
   parser = subparsers.add_parser(
-      'verify', help='check every chunk hash and index entry (exit status 1 on damage)',
-      description=verify_lib.__doc__.split('\n\n')[0])
-  parser.add_argument('dirs', nargs='+', metavar='DIR',
-                      help='dataset directories, roots or globs')
+    'verify',
+    help='check every chunk hash and index entry (exit status 1 on damage)',
+    description=verify_lib.__doc__.split('\n\n')[0],
+  )
+  parser.add_argument('dirs', nargs='+', metavar='DIR', help='dataset directories, roots or globs')
   parser.add_argument('--json', action='store_true', help='print JSON')
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
   parser.set_defaults(run=_verify)
   parser = subparsers.add_parser(
-      'recover', help='rebuild the index files from the steps (originals kept as *.bak)',
-      description='Rebuilds the index files of each dataset from what its steps.riegeli hold; '
-      'a healthy dataset is left untouched.')
-  parser.add_argument('dirs', nargs='+', metavar='DIR',
-                      help='dataset directories, roots or globs')
-  parser.add_argument('--dry_run', '--dry-run', action='store_true',
-                      help='report what would be rebuilt, write nothing')
+    'recover',
+    help='rebuild the index files from the steps (originals kept as *.bak)',
+    description='Rebuilds the index files of each dataset from what its steps.riegeli hold; '
+    'a healthy dataset is left untouched.',
+  )
+  parser.add_argument('dirs', nargs='+', metavar='DIR', help='dataset directories, roots or globs')
+  parser.add_argument(
+    '--dry_run',
+    '--dry-run',
+    action='store_true',
+    help='report what would be rebuilt, write nothing',
+  )
   parser.add_argument('--json', action='store_true', help='print JSON')
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
   parser.set_defaults(run=_recover)

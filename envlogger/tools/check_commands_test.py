@@ -19,7 +19,6 @@ def _flip_middle_byte(path):
 
 
 class CheckCommandsTest(absltest.TestCase):
-
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
@@ -27,18 +26,23 @@ class CheckCommandsTest(absltest.TestCase):
     # (names out of creation order, so order comes from sorting, not from the disk).
     cls.root = os.path.join(cli_testlib.class_temp_dir(cls), 'root')
     cli_testlib.record_catch(os.path.join(cls.root, 'writer_b'), num_episodes=5, seed=1)
-    cli_testlib.record_catch(os.path.join(cls.root, 'writer_a'), num_episodes=3, seed=2,
-                             max_episodes_per_file=2)
+    cli_testlib.record_catch(
+      os.path.join(cls.root, 'writer_a'), num_episodes=3, seed=2, max_episodes_per_file=2
+    )
 
   def test_verify_json_of_a_root(self):
     before = cli_testlib.snapshot(self.root)
     status, out, err = cli_testlib.run('verify', self.root, '--json')
     self.assertEqual(status, 0, err)
     reports = json.loads(out)
-    self.assertEqual([r['data_dir'] for r in reports],
-                     [os.path.join(self.root, 'writer_a'), os.path.join(self.root, 'writer_b')])
-    self.assertEqual([(r['ok'], r['num_episodes'], r['num_steps'], r['damage']) for r in reports],
-                     [(True, 3, 30, []), (True, 5, 50, [])])  # Catch: 10 steps an episode.
+    self.assertEqual(
+      [r['data_dir'] for r in reports],
+      [os.path.join(self.root, 'writer_a'), os.path.join(self.root, 'writer_b')],
+    )
+    self.assertEqual(
+      [(r['ok'], r['num_episodes'], r['num_steps'], r['damage']) for r in reports],
+      [(True, 3, 30, []), (True, 5, 50, [])],
+    )  # Catch: 10 steps an episode.
     self.assertEqual(cli_testlib.snapshot(self.root), before)
 
   def test_verify_glob_reports_the_damaged_writer(self):
@@ -86,9 +90,9 @@ class CheckCommandsTest(absltest.TestCase):
     os.remove(index)  # As a writer killed before writing its index would leave it.
     status, out, err = cli_testlib.run('recover', path, '--json')
     self.assertEqual(status, 0, err)
-    report, = json.loads(out)
+    (report,) = json.loads(out)
     self.assertFalse(report['healthy'])
-    shard_report, = report['shards']
+    (shard_report,) = report['shards']
     self.assertEqual(shard_report['num_steps'], 200)  # 20 episodes of 10 steps.
     self.assertEqual(shard_report['unindexed_steps'], 200)
     self.assertIn(index, report['written'])

@@ -31,22 +31,24 @@ from envlogger.tools import cli_support
 
 # Modules with a `register(subparsers)`, in the order `--help` lists them.
 _COMMAND_MODULES = (
-    'envlogger.tools.info',
-    'envlogger.tools.stats',
-    'envlogger.tools.plot',
-    'envlogger.tools.video',
-    'envlogger.tools.show',
-    'envlogger.tools.edit',
-    'envlogger.tools.convert',
-    'envlogger.tools.check_commands',
+  'envlogger.tools.info',
+  'envlogger.tools.stats',
+  'envlogger.tools.plot',
+  'envlogger.tools.video',
+  'envlogger.tools.show',
+  'envlogger.tools.edit',
+  'envlogger.tools.convert',
+  'envlogger.tools.check_commands',
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
   """The `envlogger` parser with every subcommand registered."""
   parser = argparse.ArgumentParser(
-      prog='envlogger', description='Look at, check, repair and edit envlogger datasets.',
-      epilog='Exit status: 0 ok, 1 damage found by verify, 2 usage error or unusable directory.')
+    prog='envlogger',
+    description='Look at, check, repair and edit envlogger datasets.',
+    epilog='Exit status: 0 ok, 1 damage found by verify, 2 usage error or unusable directory.',
+  )
   subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
   for name in _COMMAND_MODULES:
     importlib.import_module(name).register(subparsers)

@@ -46,8 +46,10 @@ def check_dataset_dir(path: str) -> None:
 def is_dataset(path: str) -> bool:
   """True if `path` holds metadata.riegeli or a shard directory (even a damaged one)."""
   from envlogger.tools import shard_scan  # pylint: disable=g-import-not-at-top
+
   return os.path.isfile(os.path.join(path, shard_scan.METADATA)) or (
-      os.path.isdir(path) and bool(shard_scan.shard_dirs(path)))
+    os.path.isdir(path) and bool(shard_scan.shard_dirs(path))
+  )
 
 
 def dataset_dirs(path: str) -> list[str]:
@@ -90,13 +92,16 @@ def check_damage(reader: envlogger.Reader, path: str) -> None:
   regions = reader.skipped_regions()
   if regions:
     more = f' (and {len(regions) - 1} more damaged regions)' if len(regions) > 1 else ''
-    raise CliError(f'{path} is damaged: {regions[0]}{more}. `envlogger verify {path}` lists '
-                   f'the damage, `envlogger recover {path}` rebuilds the index from what '
-                   'is readable.')
+    raise CliError(
+      f'{path} is damaged: {regions[0]}{more}. `envlogger verify {path}` lists '
+      f'the damage, `envlogger recover {path}` rebuilds the index from what '
+      'is readable.'
+    )
 
 
-def read_episodes(reader: envlogger.Reader, path: str, indices: Iterable[int],
-                  progress: 'Progress') -> Iterator[tuple[int, list]]:
+def read_episodes(
+  reader: envlogger.Reader, path: str, indices: Iterable[int], progress: 'Progress'
+) -> Iterator[tuple[int, list]]:
   """Yields (episode index, its steps) for `indices`; CliError on damaged data."""
   for i in indices:
     try:
@@ -159,8 +164,9 @@ def check_output_file(path: str, suffixes: tuple[str, ...]) -> str:
   """The lower-case suffix of `path` (one of `suffixes`); CliError otherwise."""
   suffix = os.path.splitext(path)[1].lower()
   if suffix not in suffixes:
-    raise CliError(f'{path}: unsupported output type {suffix or "(none)"}; use one of '
-                   + ', '.join(suffixes))
+    raise CliError(
+      f'{path}: unsupported output type {suffix or "(none)"}; use one of ' + ', '.join(suffixes)
+    )
   parent = os.path.dirname(os.path.abspath(path))
   if not os.path.isdir(parent):
     raise CliError(f'{path}: directory {parent} does not exist')
@@ -244,19 +250,24 @@ def summarize(value: Any, width: int = 60) -> str:
     text = repr(value.item())
   else:
     text = repr(value)
-  return text if len(text) <= width else text[:width - 3] + '...'
+  return text if len(text) <= width else text[: width - 3] + '...'
 
 
 def format_table(header: list[str], rows: list[list[Any]]) -> str:
   """Plain left-aligned columns, numbers right-aligned."""
   cells = [[str(c) for c in header]] + [[_cell(c) for c in row] for row in rows]
   widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-  numeric = [all(isinstance(row[i], (int, float, np.number)) for row in rows) and rows
-             for i in range(len(header))]
+  numeric = [
+    all(isinstance(row[i], (int, float, np.number)) for row in rows) and rows
+    for i in range(len(header))
+  ]
   lines = []
   for n, row in enumerate(cells):
-    lines.append('  '.join(c.rjust(w) if numeric[i] else c.ljust(w)
-                           for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    lines.append(
+      '  '.join(
+        c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))
+      ).rstrip()
+    )
     if n == 0:
       lines.append('  '.join('-' * w for w in widths))
   return '\n'.join(lines)

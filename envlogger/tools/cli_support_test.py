@@ -24,9 +24,13 @@ def _run_in_terminal(*args):
   master, slave = pty.openpty()
   # A 24x100 terminal (a fresh pseudo-terminal has 0 columns, where tqdm draws nothing).
   fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 100, 0, 0))
-  process = subprocess.Popen([sys.executable, '-m', 'envlogger.tools.cli', *args],
-                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
-                             env=child_env.child_env())
+  process = subprocess.Popen(
+    [sys.executable, '-m', 'envlogger.tools.cli', *args],
+    stdin=subprocess.DEVNULL,
+    stdout=slave,
+    stderr=slave,
+    env=child_env.child_env(),
+  )
   os.close(slave)
   chunks = []
   while True:
@@ -45,7 +49,6 @@ def _run_in_terminal(*args):
 
 
 class CliSupportTest(absltest.TestCase):
-
   def test_parse_range(self):
     self.assertEqual(cli_support.parse_range('2:5', 10, 'x'), range(2, 5))
     self.assertEqual(cli_support.parse_range(':3', 10, 'x'), range(0, 3))
@@ -57,18 +60,25 @@ class CliSupportTest(absltest.TestCase):
         cli_support.parse_range(bad, 10, 'x')
 
   def test_to_jsonable(self):
-    value = {1: np.float32(0.5), 'a': (np.arange(3, dtype=np.int16), b'\xff'),
-             'n': float('nan'), 's': np.array(['x', 'y'], dtype=object)}
-    self.assertEqual(json.loads(json.dumps(cli_support.to_jsonable(value))),
-                     {'1': 0.5, 'a': [[0, 1, 2], '\\xff'], 'n': 'nan', 's': ['x', 'y']})
+    value = {
+      1: np.float32(0.5),
+      'a': (np.arange(3, dtype=np.int16), b'\xff'),
+      'n': float('nan'),
+      's': np.array(['x', 'y'], dtype=object),
+    }
+    self.assertEqual(
+      json.loads(json.dumps(cli_support.to_jsonable(value))),
+      {'1': 0.5, 'a': [[0, 1, 2], '\\xff'], 'n': 'nan', 's': ['x', 'y']},
+    )
 
   def test_format_table_aligns_numbers_right(self):
     text = cli_support.format_table(['name', 'n'], [['a', 1], ['bbb', 100]])
     self.assertEqual(text.splitlines(), ['name    n', '----  ---', 'a       1', 'bbb   100'])
 
   def test_summarize(self):
-    self.assertEqual(cli_support.summarize(np.array([[1, 5], [2, 3]], np.uint8)),
-                     'uint8[2, 2] [1, 5]')
+    self.assertEqual(
+      cli_support.summarize(np.array([[1, 5], [2, 3]], np.uint8)), 'uint8[2, 2] [1, 5]'
+    )
     self.assertEqual(cli_support.summarize({'a': 0.25, 'b': [1, None]}), '{a: 0.25, b: [1, None]}')
     self.assertEqual(cli_support.summarize('x' * 100, width=10), "'xxxxxx...")
 
@@ -102,8 +112,12 @@ class CliSupportTest(absltest.TestCase):
     self.assertEqual(status, 0, out)
     self.assertNotIn('/200 [', out)
     self.assertIn('episode  count', out)
-    result = subprocess.run([sys.executable, '-m', 'envlogger.tools.cli', 'stats', path],
-                            capture_output=True, text=True, env=child_env.child_env())
+    result = subprocess.run(
+      [sys.executable, '-m', 'envlogger.tools.cli', 'stats', path],
+      capture_output=True,
+      text=True,
+      env=child_env.child_env(),
+    )
     self.assertEqual(result.returncode, 0)
     self.assertNotIn('/200 [', result.stderr + result.stdout)  # Not a terminal.
     status, out = _run_in_terminal('verify', path)

@@ -15,8 +15,18 @@ import envlogger
 from envlogger.tools import cli
 from envlogger.tools import cli_testlib
 
-_SUBCOMMANDS = ('info', 'stats', 'plot', 'video', 'show', 'merge', 'split', 'filter', 'verify',
-                'recover')
+_SUBCOMMANDS = (
+  'info',
+  'stats',
+  'plot',
+  'video',
+  'show',
+  'merge',
+  'split',
+  'filter',
+  'verify',
+  'recover',
+)
 # convert (Beam and Minari pipelines) is tested in convert_test.py and minari_convert_test.py.
 _LISTED = _SUBCOMMANDS + ('convert',)
 _WRITING = ('merge', 'split', 'filter', 'plot', 'video')
@@ -25,25 +35,25 @@ _EXTRA_OF_COMMAND = {'plot': ('matplotlib', 'viz'), 'video': ('imageio', 'viz')}
 # Where an extra is missing (the development container has none), its
 # subcommands answer with the extra to install instead
 # (test_subcommands_without_their_extra_name_it); the input checks run the others.
-_WITHOUT_EXTRA = tuple(c for c, (module, _) in _EXTRA_OF_COMMAND.items()
-                       if importlib.util.find_spec(module) is None)
+_WITHOUT_EXTRA = tuple(
+  c for c, (module, _) in _EXTRA_OF_COMMAND.items() if importlib.util.find_spec(module) is None
+)
 _RUNNABLE = tuple(c for c in _SUBCOMMANDS if c not in _WITHOUT_EXTRA)
 
 
 def _argv(command: str, data_dir: str, out_dir: str) -> list:
   """Arguments running `command` on `data_dir`, writing (if it does) under `out_dir`."""
   extra = {
-      'plot': ['-o', os.path.join(out_dir, 'plot.png')],
-      'video': ['-o', os.path.join(out_dir, 'video.gif'), '--field', 'observation'],
-      'merge': ['-o', os.path.join(out_dir, f'dst_{command}')],
-      'split': ['-o', os.path.join(out_dir, f'dst_{command}'), '--episodes-per-shard', '2'],
-      'filter': ['-o', os.path.join(out_dir, f'dst_{command}'), '--where', 'length > 0'],
+    'plot': ['-o', os.path.join(out_dir, 'plot.png')],
+    'video': ['-o', os.path.join(out_dir, 'video.gif'), '--field', 'observation'],
+    'merge': ['-o', os.path.join(out_dir, f'dst_{command}')],
+    'split': ['-o', os.path.join(out_dir, f'dst_{command}'), '--episodes-per-shard', '2'],
+    'filter': ['-o', os.path.join(out_dir, f'dst_{command}'), '--where', 'length > 0'],
   }.get(command, [])
   return [command, data_dir, '--quiet'] + extra
 
 
 class CliTest(absltest.TestCase):
-
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
@@ -66,7 +76,7 @@ class CliTest(absltest.TestCase):
       self.assertLen(rows, 1, f'{command} in {out}')
       self.assertGreater(len(rows[0].split()), 2, rows[0])  # A description on the same line.
     # No description wraps: the subcommand list has exactly one line per subcommand.
-    listed = lines[lines.index('  COMMAND') + 1:lines.index('options:') - 1]
+    listed = lines[lines.index('  COMMAND') + 1 : lines.index('options:') - 1]
     self.assertLen(listed, len(_LISTED), out)
     for command in _LISTED:
       status, out, _ = cli_testlib.run(command, '--help')
@@ -77,17 +87,29 @@ class CliTest(absltest.TestCase):
     self.assertEqual(cli_testlib.run()[0], 2)
     self.assertEqual(cli_testlib.run('frobnicate')[0], 2)
     self.assertEqual(cli_testlib.run('info')[0], 2)
-    self.assertEqual(cli_testlib.run('split', self.source, '-o', self.out,
-                                     '--episodes-per-shard', '0')[0], 2)
+    self.assertEqual(
+      cli_testlib.run('split', self.source, '-o', self.out, '--episodes-per-shard', '0')[0], 2
+    )
 
   def test_console_script_entry_point(self):
-    result = subprocess.run([sys.executable, '-c', 'from envlogger.tools import cli; cli.run()',
-                             'info', self.source, '--json'], capture_output=True, text=True)
+    result = subprocess.run(
+      [
+        sys.executable,
+        '-c',
+        'from envlogger.tools import cli; cli.run()',
+        'info',
+        self.source,
+        '--json',
+      ],
+      capture_output=True,
+      text=True,
+    )
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertEqual(json.loads(result.stdout)['num_episodes'], 4)
 
-  def _check_refused(self, data_dir: str, expected_in_message: str, commands=_RUNNABLE,
-                     status: int = 2):
+  def _check_refused(
+    self, data_dir: str, expected_in_message: str, commands=_RUNNABLE, status: int = 2
+  ):
     before_source = cli_testlib.snapshot(data_dir) if os.path.exists(data_dir) else None
     for command in commands:
       status_found, out, err = cli_testlib.run(*_argv(command, data_dir, self.out))
@@ -185,15 +207,21 @@ class CliTest(absltest.TestCase):
           full = os.path.join(root, name)
           os.chmod(full, os.stat(full).st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     before = {p: cli_testlib.snapshot(p) for p in (source, unindexed, locked_out)}
-    script = ('import json, sys\nfrom envlogger.tools import cli_testlib\n'
-              'runs = json.loads(sys.argv[1])\n'
-              'print(json.dumps({k: cli_testlib.run(*v) for k, v in runs.items()}))\n')
+    script = (
+      'import json, sys\nfrom envlogger.tools import cli_testlib\n'
+      'runs = json.loads(sys.argv[1])\n'
+      'print(json.dumps({k: cli_testlib.run(*v) for k, v in runs.items()}))\n'
+    )
     prefix = []
     if os.geteuid() == 0:  # Root ignores permission bits unless it drops these.
       prefix = ['setpriv', '--bounding-set', '-dac_override,-dac_read_search,-fowner', '--']
     try:
-      result = subprocess.run(prefix + [sys.executable, '-c', script, json.dumps(runs)],
-                              capture_output=True, text=True, timeout=300)
+      result = subprocess.run(
+        prefix + [sys.executable, '-c', script, json.dumps(runs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+      )
       self.assertEqual(result.returncode, 0, result.stderr)
       found = json.loads(result.stdout)
       for name, (status, out, err) in found.items():
@@ -246,11 +274,14 @@ class RootTest(absltest.TestCase):
     status, out, err = cli_testlib.run('info', self.root, '--json')
     self.assertEqual(status, 0, err)
     info = json.loads(out)
-    self.assertEqual((info['num_datasets'], info['num_shards'], info['num_episodes'],
-                      info['num_steps']), (2, 2, 9, 90))
+    self.assertEqual(
+      (info['num_datasets'], info['num_shards'], info['num_episodes'], info['num_steps']),
+      (2, 2, 9, 90),
+    )
     self.assertEqual(info['metadata'], {'agent': 'random', 'seed': 2})  # w0's, first by name.
-    self.assertEqual(info['time_span']['last_step_timestamp'],
-                     cli_testlib.START_TIME + 4.9)  # w1's 50th step.
+    self.assertEqual(
+      info['time_span']['last_step_timestamp'], cli_testlib.START_TIME + 4.9
+    )  # w1's 50th step.
     status, out, err = cli_testlib.run('stats', os.path.join(self.root, 'w*'), '--json', '-q')
     self.assertEqual(status, 0, err)
     stats = json.loads(out)

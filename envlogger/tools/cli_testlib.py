@@ -44,9 +44,14 @@ def run(*args: str) -> tuple[int, str, str]:
   return status, out.getvalue(), err.getvalue()
 
 
-def record_catch(data_dir: str, num_episodes: int = 12, seed: int = 3,
-                 max_episodes_per_file: int = 5, rows: int = 10,
-                 writer_options: Optional[str] = None) -> None:
+def record_catch(
+  data_dir: str,
+  num_episodes: int = 12,
+  seed: int = 3,
+  max_episodes_per_file: int = 5,
+  rows: int = 10,
+  writer_options: Optional[str] = None,
+) -> None:
   """Records `num_episodes` of Catch with a seeded random agent.
 
   Custom data is `{'timestamp': START_TIME + i / 10, 'step': i}` for the i-th
@@ -66,15 +71,23 @@ def record_catch(data_dir: str, num_episodes: int = 12, seed: int = 3,
     if timestep.first():
       counter['episode'] += 1
       e = counter['episode']
-      return {'episode': e, 'ball_x': int(env_._ball_x),  # pylint: disable=protected-access
-              'tag': 'even' if e % 2 == 0 else 'odd'}
+      return {
+        'episode': e,
+        'ball_x': int(env_._ball_x),  # pylint: disable=protected-access
+        'tag': 'even' if e % 2 == 0 else 'odd',
+      }
     return None
 
   kwargs = {'writer_options': writer_options} if writer_options else {}
-  with envlogger.EnvLogger(env, step_fn=step_fn, episode_fn=episode_fn,
-                           metadata={'agent': 'random', 'seed': seed},
-                           data_directory=data_dir,
-                           max_episodes_per_file=max_episodes_per_file, **kwargs) as logger:
+  with envlogger.EnvLogger(
+    env,
+    step_fn=step_fn,
+    episode_fn=episode_fn,
+    metadata={'agent': 'random', 'seed': seed},
+    data_directory=data_dir,
+    max_episodes_per_file=max_episodes_per_file,
+    **kwargs,
+  ) as logger:
     for _ in range(num_episodes):
       timestep = logger.reset()
       while not timestep.last():

@@ -35,26 +35,29 @@ from envlogger import reader as reader_lib
 from envlogger.tools import quiet_flag
 import numpy as np
 
-tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.tools.convert_riegeli_to_tfds', 'TensorFlow Datasets')
+tfds = extras.import_extra(
+  'tensorflow_datasets', 'tf', 'envlogger.tools.convert_riegeli_to_tfds', 'TensorFlow Datasets'
+)
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from envlogger.backends import tfds_backend_writer  # noqa: E402
 
 _RIEGELI_DIR = flags.DEFINE_string(
-    'riegeli_dir', None, 'Directory of the envlogger (Riegeli) dataset.')
+  'riegeli_dir', None, 'Directory of the envlogger (Riegeli) dataset.'
+)
 _TFDS_OUTPUT_DIR = flags.DEFINE_string(
-    'tfds_output_dir', None,
-    'Directory of the TFDS dataset to write (replaced if it exists).')
-_DATASET_NAME = flags.DEFINE_string('dataset_name', 'envlogger_dataset',
-                                    'Name of the TFDS dataset.')
-_OUTPUT_SPLIT = flags.DEFINE_string('output_split', 'train',
-                                    'Split that receives the episodes.')
-_DATASET_VERSION = flags.DEFINE_string('dataset_version', '0.0.1',
-                                       'Version of the TFDS dataset.')
+  'tfds_output_dir', None, 'Directory of the TFDS dataset to write (replaced if it exists).'
+)
+_DATASET_NAME = flags.DEFINE_string(
+  'dataset_name', 'envlogger_dataset', 'Name of the TFDS dataset.'
+)
+_OUTPUT_SPLIT = flags.DEFINE_string('output_split', 'train', 'Split that receives the episodes.')
+_DATASET_VERSION = flags.DEFINE_string('dataset_version', '0.0.1', 'Version of the TFDS dataset.')
 _MAX_EPISODES_PER_FILE = flags.DEFINE_integer(
-    'max_episodes_per_file', 1000, 'Episodes per TFRecord shard.')
+  'max_episodes_per_file', 1000, 'Episodes per TFRecord shard.'
+)
 _STORE_DS_METADATA = flags.DEFINE_boolean(
-    'store_ds_metadata', True,
-    'Store the dataset metadata in the TFDS metadata.json.')
+  'store_ds_metadata', True, 'Store the dataset metadata in the TFDS metadata.json.'
+)
 
 # Dtypes that tf.train.Example cannot hold exactly (floats are kept as
 # float32, integers as int64, no complex): stored as raw bytes instead.
@@ -71,18 +74,19 @@ def _tensor_feature(shape: Sequence[int], dtype: Any, path: str) -> Any:
   if dtype.kind not in ('b', 'i', 'u', 'f', 'c'):
     raise ValueError(f'{path}: dtype {dtype} has no TFDS feature')
   encoding = (
-      tfds.features.Encoding.BYTES
-      if dtype in _BYTES_ENCODED_DTYPES or dtype.kind in _BYTES_ENCODED_KINDS
-      else tfds.features.Encoding.NONE)
-  return tfds.features.Tensor(
-      shape=tuple(shape), dtype=dtype, encoding=encoding)
+    tfds.features.Encoding.BYTES
+    if dtype in _BYTES_ENCODED_DTYPES or dtype.kind in _BYTES_ENCODED_KINDS
+    else tfds.features.Encoding.NONE
+  )
+  return tfds.features.Tensor(shape=tuple(shape), dtype=dtype, encoding=encoding)
 
 
 def _check_dict_keys(value: dict, path: str) -> None:
   for key in value:
     if not isinstance(key, str):
-      raise ValueError(f'{path}: key {key!r} is not a str; TFDS features '
-                       'need str keys (pass a DatasetConfig)')
+      raise ValueError(
+        f'{path}: key {key!r} is not a str; TFDS features need str keys (pass a DatasetConfig)'
+      )
 
 
 def feature_from_spec(spec: Any, path: str = 'spec') -> Any:
@@ -98,10 +102,12 @@ def feature_from_spec(spec: Any, path: str = 'spec') -> Any:
   if isinstance(spec, dict):
     _check_dict_keys(spec, path)
     return tfds.features.FeaturesDict(
-        {k: feature_from_spec(v, f'{path}[{k!r}]') for k, v in spec.items()})
+      {k: feature_from_spec(v, f'{path}[{k!r}]') for k, v in spec.items()}
+    )
   raise ValueError(
-      f'{path}: {type(spec).__name__} specs have no RLDS feature (only dm_env '
-      'Array specs and dicts of them); pass a DatasetConfig')
+    f'{path}: {type(spec).__name__} specs have no RLDS feature (only dm_env '
+    'Array specs and dicts of them); pass a DatasetConfig'
+  )
 
 
 def feature_from_value(value: Any, path: str = 'value') -> Any:
@@ -117,7 +123,8 @@ def feature_from_value(value: Any, path: str = 'value') -> Any:
   if isinstance(value, dict):
     _check_dict_keys(value, path)
     return tfds.features.FeaturesDict(
-        {k: feature_from_value(v, f'{path}[{k!r}]') for k, v in value.items()})
+      {k: feature_from_value(v, f'{path}[{k!r}]') for k, v in value.items()}
+    )
   if value is None:
     raise ValueError(f'{path}: None has no TFDS feature')
   if isinstance(value, str):
@@ -133,19 +140,20 @@ def feature_from_value(value: Any, path: str = 'value') -> Any:
   try:
     array = np.asarray(value)
   except ValueError as e:
-    raise ValueError(f'{path}: {type(value).__name__} has no TFDS feature '
-                     f'({e})') from None
+    raise ValueError(f'{path}: {type(value).__name__} has no TFDS feature ({e})') from None
   if array.dtype.kind in ('U', 'S', 'O') and not all(
-      isinstance(x, (str, bytes))
-      for x in np.asarray(value, dtype=object).flat):
+    isinstance(x, (str, bytes)) for x in np.asarray(value, dtype=object).flat
+  ):
     # numpy turns [1, 'a'] into strings: refuse rather than convert silently.
-    raise ValueError(f'{path}: {type(value).__name__} of mixed or non-numeric '
-                     'values has no TFDS feature')
+    raise ValueError(
+      f'{path}: {type(value).__name__} of mixed or non-numeric values has no TFDS feature'
+    )
   return _tensor_feature(array.shape, array.dtype, path)
 
 
-def dataset_config_from_reader(reader: reader_lib.Reader,
-                               name: str) -> tfds_backend_writer.DatasetConfig:
+def dataset_config_from_reader(
+  reader: reader_lib.Reader, name: str
+) -> tfds_backend_writer.DatasetConfig:
   """A DatasetConfig for the steps and metadata a reader holds.
 
   Observation, action, reward and discount features come from the recorded
@@ -167,22 +175,20 @@ def dataset_config_from_reader(reader: reader_lib.Reader,
     value = value_fn()
     return None if value is None else feature_from_value(value, what)
 
-  observation = feature(reader.observation_spec(),
-                        lambda: first_steps[0].timestep.observation,
-                        'observation_spec')
-  action = feature(reader.action_spec(),
-                   lambda: later.action if later else None, 'action_spec')
-  reward = feature(reader.reward_spec(),
-                   lambda: later.timestep.reward if later else None,
-                   'reward_spec')
-  discount = feature(reader.discount_spec(),
-                     lambda: later.timestep.discount if later else None,
-                     'discount_spec')
+  observation = feature(
+    reader.observation_spec(), lambda: first_steps[0].timestep.observation, 'observation_spec'
+  )
+  action = feature(reader.action_spec(), lambda: later.action if later else None, 'action_spec')
+  reward = feature(
+    reader.reward_spec(), lambda: later.timestep.reward if later else None, 'reward_spec'
+  )
+  discount = feature(
+    reader.discount_spec(), lambda: later.timestep.discount if later else None, 'discount_spec'
+  )
   step_metadata = None
   for step in reader.steps:
     if isinstance(step.custom_data, dict):
-      step_metadata = dict(
-          feature_from_value(step.custom_data, 'custom_data').items())
+      step_metadata = dict(feature_from_value(step.custom_data, 'custom_data').items())
       break
   episode_metadata = None
   for metadata in reader.episode_metadata():
@@ -190,36 +196,39 @@ def dataset_config_from_reader(reader: reader_lib.Reader,
       continue
     if not isinstance(metadata, dict):
       raise ValueError(
-          f'episode metadata of type {type(metadata).__name__}: RLDS episode '
-          'metadata must be a dict of named features')
-    episode_metadata = dict(
-        feature_from_value(metadata, 'episode_metadata').items())
+        f'episode metadata of type {type(metadata).__name__}: RLDS episode '
+        'metadata must be a dict of named features'
+      )
+    episode_metadata = dict(feature_from_value(metadata, 'episode_metadata').items())
     break
   return tfds_backend_writer.DatasetConfig(
-      name=name,
-      observation_info=observation,
-      action_info=action,
-      reward_info=reward,
-      discount_info=discount,
-      step_metadata_info=step_metadata,
-      episode_metadata_info=episode_metadata)
+    name=name,
+    observation_info=observation,
+    action_info=action,
+    reward_info=reward,
+    discount_info=discount,
+    step_metadata_info=step_metadata,
+    episode_metadata_info=episode_metadata,
+  )
 
 
 def _progress(total: int, enabled: bool) -> Any:
   import tqdm  # pylint: disable=g-import-not-at-top
+
   return tqdm.tqdm(total=total, unit='episode', disable=not enabled)
 
 
 def convert_reader_to_tfds(
-    reader: reader_lib.Reader,
-    tfds_dir: str,
-    dataset_name: str = 'envlogger_dataset',
-    ds_config: Optional[tfds_backend_writer.DatasetConfig] = None,
-    split: str = 'train',
-    version: str = '0.0.1',
-    max_episodes_per_file: int = 1000,
-    store_ds_metadata: bool = True,
-    show_progress: bool = False) -> int:
+  reader: reader_lib.Reader,
+  tfds_dir: str,
+  dataset_name: str = 'envlogger_dataset',
+  ds_config: Optional[tfds_backend_writer.DatasetConfig] = None,
+  split: str = 'train',
+  version: str = '0.0.1',
+  max_episodes_per_file: int = 1000,
+  store_ds_metadata: bool = True,
+  show_progress: bool = False,
+) -> int:
   """Writes every episode of `reader` as an RLDS episode into `tfds_dir`.
 
   Args:
@@ -243,13 +252,14 @@ def convert_reader_to_tfds(
   if ds_config is None:
     ds_config = dataset_config_from_reader(reader, dataset_name)
   writer = tfds_backend_writer.TFDSBackendWriter(
-      data_directory=tfds_dir,
-      ds_config=ds_config,
-      max_episodes_per_file=max_episodes_per_file,
-      split_name=split,
-      version=version,
-      store_ds_metadata=store_ds_metadata,
-      metadata=reader.metadata())
+    data_directory=tfds_dir,
+    ds_config=ds_config,
+    max_episodes_per_file=max_episodes_per_file,
+    split_name=split,
+    version=version,
+    store_ds_metadata=store_ds_metadata,
+    metadata=reader.metadata(),
+  )
   has_episode_metadata = bool(ds_config.episode_metadata_info)
   episodes = reader.episodes
   episode_metadata = reader.episode_metadata()
@@ -273,14 +283,15 @@ def main(argv: Sequence[str]) -> None:
     raise app.UsageError('--riegeli_dir and --tfds_output_dir are required.')
   with reader_lib.Reader(_RIEGELI_DIR.value) as reader:
     count = convert_reader_to_tfds(
-        reader,
-        _TFDS_OUTPUT_DIR.value,
-        dataset_name=_DATASET_NAME.value,
-        split=_OUTPUT_SPLIT.value,
-        version=_DATASET_VERSION.value,
-        max_episodes_per_file=_MAX_EPISODES_PER_FILE.value,
-        store_ds_metadata=_STORE_DS_METADATA.value,
-        show_progress=quiet_flag.show_progress())
+      reader,
+      _TFDS_OUTPUT_DIR.value,
+      dataset_name=_DATASET_NAME.value,
+      split=_OUTPUT_SPLIT.value,
+      version=_DATASET_VERSION.value,
+      max_episodes_per_file=_MAX_EPISODES_PER_FILE.value,
+      store_ds_metadata=_STORE_DS_METADATA.value,
+      show_progress=quiet_flag.show_progress(),
+    )
   logging.info('Wrote %d episodes to %s', count, _TFDS_OUTPUT_DIR.value)
 
 

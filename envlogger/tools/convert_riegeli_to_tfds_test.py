@@ -23,6 +23,7 @@ def _tfds():
 def _r2t(tfds):
   del tfds
   from envlogger.tools import convert_riegeli_to_tfds  # pylint: disable=g-import-not-at-top
+
   return convert_riegeli_to_tfds
 
 
@@ -36,19 +37,20 @@ def _record_riegeli_catch(data_dir, num_episodes, seed=0):
     return {'episode_id': np.int64(episode['n']), 'tag': f'ep{episode["n"]}'}
 
   with envlogger.EnvLogger(
-      catch_env.Catch(seed=seed),
-      data_directory=data_dir,
-      metadata={'agent_type': 'random'},
-      step_fn=lambda *unused: {'timestamp': time.time()},
-      episode_fn=episode_fn) as env:
+    catch_env.Catch(seed=seed),
+    data_directory=data_dir,
+    metadata={'agent_type': 'random'},
+    step_fn=lambda *unused: {'timestamp': time.time()},
+    episode_fn=episode_fn,
+  ) as env:
     testlib.run_catch(env, num_episodes, seed)
 
 
 def _read(tfds, tfds_dir, split='train'):
   builder = tfds.builder_from_directory(tfds_dir)
-  episodes = [{
-      **ep, 'steps': list(ep['steps'])
-  } for ep in tfds.as_numpy(builder.as_dataset(split=split))]
+  episodes = [
+    {**ep, 'steps': list(ep['steps'])} for ep in tfds.as_numpy(builder.as_dataset(split=split))
+  ]
   return builder, episodes
 
 
@@ -67,11 +69,7 @@ def test_catch_riegeli_dataset_to_tfds(tfds, r2t, tmp_path):
   assert step_features['action'].np_dtype == np.int64
   assert step_features['reward'].np_dtype == np.float64
   assert len(episodes) == 3
-  placeholders = {
-      'action': np.int64(0),
-      'reward': np.float64(0),
-      'discount': np.float64(0)
-  }
+  placeholders = {'action': np.int64(0), 'reward': np.float64(0), 'discount': np.float64(0)}
   for e, (got, want) in enumerate(zip(episodes, recorded)):
     expected = testlib.expected_rlds_steps(want, placeholders)
     assert len(got['steps']) == len(expected) == 10
@@ -92,20 +90,14 @@ class _NestedEnv(dm_env.Environment):
   def __init__(self, observation_spec=None):
     self._t = 0
     self._spec = observation_spec or {
-        'pos': specs.Array((2,), np.float32),
-        'inner': {
-            'name': specs.StringArray(()),
-            'flags': specs.Array((3,), np.bool_)
-        }
+      'pos': specs.Array((2,), np.float32),
+      'inner': {'name': specs.StringArray(()), 'flags': specs.Array((3,), np.bool_)},
     }
 
   def _obs(self):
     return {
-        'pos': np.array([self._t, -self._t], np.float32),
-        'inner': {
-            'name': f'state {self._t}',
-            'flags': np.array([self._t % 2 == 0, True, False])
-        }
+      'pos': np.array([self._t, -self._t], np.float32),
+      'inner': {'name': f'state {self._t}', 'flags': np.array([self._t % 2 == 0, True, False])},
     }
 
   def reset(self):
@@ -139,23 +131,20 @@ def _in_memory_reader(env, num_episodes, custom_data=None):
     return holder[-1]
 
   logger = envlogger.EnvLogger(
-      env,
-      backend=make_backend,
-      step_fn=(lambda *unused: custom_data) if custom_data else None)
+    env, backend=make_backend, step_fn=(lambda *unused: custom_data) if custom_data else None
+  )
   for _ in range(num_episodes):
     timestep = logger.reset()
     while not timestep.last():
       timestep = logger.step(np.array([1, -1], np.int32))
-  return envlogger.Reader(
-      holder[0], backend=envlogger.BackendType.IN_MEMORY)
+  return envlogger.Reader(holder[0], backend=envlogger.BackendType.IN_MEMORY)
 
 
 def test_nested_specs_from_an_in_memory_reader(tfds, r2t, tmp_path):
   reader = _in_memory_reader(_NestedEnv(), num_episodes=2)
   config = r2t.dataset_config_from_reader(reader, 'nested')
   assert isinstance(config.observation_info, tfds.features.FeaturesDict)
-  assert isinstance(config.observation_info['inner']['name'],
-                    tfds.features.Text)
+  assert isinstance(config.observation_info['inner']['name'], tfds.features.Text)
   assert config.step_metadata_info is None
   assert config.episode_metadata_info is None
   r2t.convert_reader_to_tfds(reader, str(tmp_path), ds_config=config)
@@ -167,8 +156,7 @@ def test_nested_specs_from_an_in_memory_reader(tfds, r2t, tmp_path):
   for t, step in enumerate(steps):
     np.testing.assert_array_equal(step['observation']['pos'], [t, -t])
     assert step['observation']['inner']['name'] == f'state {t}'.encode()
-    np.testing.assert_array_equal(step['observation']['inner']['flags'],
-                                  [t % 2 == 0, True, False])
+    np.testing.assert_array_equal(step['observation']['inner']['flags'], [t % 2 == 0, True, False])
   np.testing.assert_array_equal(steps[0]['action'], [1, -1])
   np.testing.assert_array_equal(steps[2]['action'], [0, 0])
   assert steps[2]['action'].dtype == np.int32
@@ -179,8 +167,7 @@ def test_nested_specs_from_an_in_memory_reader(tfds, r2t, tmp_path):
 def test_tuple_specs_have_no_feature(r2t):
   env = _NestedEnv(observation_spec=(specs.Array((), np.float32),))
   reader = _in_memory_reader(env, num_episodes=1)
-  with pytest.raises(ValueError,
-                     match=r'observation_spec: tuple specs have no RLDS'):
+  with pytest.raises(ValueError, match=r'observation_spec: tuple specs have no RLDS'):
     r2t.dataset_config_from_reader(reader, 'x')
 
 
@@ -196,7 +183,8 @@ def test_non_str_keys_and_unknown_values_are_named(r2t):
 
 
 def test_feature_from_value(tfds, r2t):
-  feature = r2t.feature_from_value({
+  feature = r2t.feature_from_value(
+    {
       'flag': True,
       'count': 3,
       'score': 0.25,
@@ -205,7 +193,8 @@ def test_feature_from_value(tfds, r2t):
       'vec': [1.5, 2.5],
       'u': np.uint64(7),
       'f': np.zeros((2, 3), np.float16),
-  })
+    }
+  )
   assert feature['flag'].np_dtype == np.bool_
   assert feature['count'].np_dtype == np.int64
   assert feature['score'].np_dtype == np.float64
@@ -223,9 +212,8 @@ def test_feature_from_value(tfds, r2t):
 def test_non_dict_episode_metadata_is_rejected(r2t):
   writer = in_memory_backend.InMemoryBackendWriter()
   logger = envlogger.EnvLogger(
-      catch_env.Catch(),
-      backend=writer,
-      episode_fn=lambda *unused: 'not a dict')
+    catch_env.Catch(), backend=writer, episode_fn=lambda *unused: 'not a dict'
+  )
   testlib.run_catch(logger, 1, 0)
   reader = envlogger.Reader(writer, backend=envlogger.BackendType.IN_MEMORY)
   with pytest.raises(ValueError, match='episode metadata of type str'):
@@ -234,8 +222,8 @@ def test_non_dict_episode_metadata_is_rejected(r2t):
 
 def test_empty_dataset_raises(r2t):
   reader = envlogger.Reader(
-      in_memory_backend.InMemoryBackendWriter(),
-      backend=envlogger.BackendType.IN_MEMORY)
+    in_memory_backend.InMemoryBackendWriter(), backend=envlogger.BackendType.IN_MEMORY
+  )
   with pytest.raises(ValueError, match='the dataset has no steps'):
     r2t.dataset_config_from_reader(reader, 'x')
 
@@ -246,11 +234,12 @@ def test_main_cli(tfds, r2t, tmp_path):
   if not flags.FLAGS.is_parsed():
     flags.FLAGS.mark_as_parsed()
   with flagsaver.flagsaver(
-      riegeli_dir=riegeli_dir,
-      tfds_output_dir=tfds_dir,
-      dataset_name='catch_cli',
-      output_split='test',
-      max_episodes_per_file=1):
+    riegeli_dir=riegeli_dir,
+    tfds_output_dir=tfds_dir,
+    dataset_name='catch_cli',
+    output_split='test',
+    max_episodes_per_file=1,
+  ):
     r2t.main(['convert_riegeli_to_tfds'])
   builder, episodes = _read(tfds, tfds_dir, split='test')
   assert builder.info.name == 'catch_cli'

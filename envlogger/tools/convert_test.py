@@ -28,8 +28,9 @@ def root(tmp_path_factory):
   path = str(tmp_path_factory.mktemp('root'))
   recorded = []
   for writer in range(2):
-    with envlogger.EnvLogger(catch_env.Catch(seed=writer), data_directory=path,
-                             writer_name=f'w{writer}') as env:
+    with envlogger.EnvLogger(
+      catch_env.Catch(seed=writer), data_directory=path, writer_name=f'w{writer}'
+    ) as env:
       for index in range(3):
         timestep = env.reset()
         observations = [timestep.observation]
@@ -52,8 +53,9 @@ def _run(*argv):
 def test_convert_to_riegeli_reshards_and_reads_back_equal(root, tmp_path):
   path, recorded = root
   target = str(tmp_path / 'resharded')
-  status, _, err = _run('convert', path, target, '--to', 'riegeli',
-                        '--max_episodes_per_file', '2', _IN_MEMORY)
+  status, _, err = _run(
+    'convert', path, target, '--to', 'riegeli', '--max_episodes_per_file', '2', _IN_MEMORY
+  )
   assert status == 0, err
   with envlogger.Reader(target) as reader:
     got = [np.stack([s.timestep.observation for s in e]) for e in reader.episodes]
@@ -75,8 +77,7 @@ def test_stats_beam_prints_the_pipelines_statistics(root):
 
 def test_convert_of_a_missing_source_exits_2_and_writes_nothing(tmp_path):
   target = str(tmp_path / 'out')
-  status, _, err = _run('convert', str(tmp_path / 'missing'), target, '--to', 'riegeli',
-                        _IN_MEMORY)
+  status, _, err = _run('convert', str(tmp_path / 'missing'), target, '--to', 'riegeli', _IN_MEMORY)
   assert status == 2
   assert 'missing' in err
   assert not os.path.exists(target)

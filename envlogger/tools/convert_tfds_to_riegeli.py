@@ -38,20 +38,22 @@ from envlogger.converters import spec_codec
 from envlogger.tools import quiet_flag
 import numpy as np
 
-tf = extras.import_extra('tensorflow', 'tf', 'envlogger.tools.convert_tfds_to_riegeli', 'TensorFlow')
-tfds = extras.import_extra('tensorflow_datasets', 'tf', 'envlogger.tools.convert_tfds_to_riegeli', 'TensorFlow Datasets')
+tf = extras.import_extra(
+  'tensorflow', 'tf', 'envlogger.tools.convert_tfds_to_riegeli', 'TensorFlow'
+)
+tfds = extras.import_extra(
+  'tensorflow_datasets', 'tf', 'envlogger.tools.convert_tfds_to_riegeli', 'TensorFlow Datasets'
+)
 
-_TFDS_DIR = flags.DEFINE_string('tfds_dir', None,
-                                'Directory of the TFDS dataset.')
+_TFDS_DIR = flags.DEFINE_string('tfds_dir', None, 'Directory of the TFDS dataset.')
 _TFDS_NAME = flags.DEFINE_string(
-    'tfds_name', None, 'Name of a registered TFDS dataset (instead of '
-    '--tfds_dir).')
+  'tfds_name', None, 'Name of a registered TFDS dataset (instead of --tfds_dir).'
+)
 _SPLIT = flags.DEFINE_string('split', 'train', 'Dataset split to convert.')
-_OUTPUT_DIR = flags.DEFINE_string('output_dir', None,
-                                  'Directory of the Riegeli dataset to write.')
+_OUTPUT_DIR = flags.DEFINE_string('output_dir', None, 'Directory of the Riegeli dataset to write.')
 _MAX_EPISODE_STEPS = flags.DEFINE_integer(
-    'max_episode_steps', 10000,
-    'Steps read from TFDS at once (a memory bound, not a length limit).')
+  'max_episode_steps', 10000, 'Steps read from TFDS at once (a memory bound, not a length limit).'
+)
 
 
 class ReplayEnvironment(dm_env.Environment):
@@ -61,8 +63,7 @@ class ReplayEnvironment(dm_env.Environment):
   returns; `custom_data` is then what `current_custom_data()` returns.
   """
 
-  def __init__(self, observation_spec: Any, action_spec: Any,
-               reward_spec: Any, discount_spec: Any):
+  def __init__(self, observation_spec: Any, action_spec: Any, reward_spec: Any, discount_spec: Any):
     self._specs = (observation_spec, action_spec, reward_spec, discount_spec)
     self._next: Optional[dm_env.TimeStep] = None
     self._custom_data: Any = None
@@ -104,10 +105,10 @@ def _map(fn, value: Any, feature: Any) -> Any:
   """Applies `fn(leaf, leaf_feature)` over nested dicts (feature may be None)."""
   if isinstance(value, dict):
     return {
-        k: _map(fn, v,
-                feature[k] if isinstance(feature,
-                                         (dict, tfds.features.FeaturesDict))
-                else None) for k, v in value.items()
+      k: _map(
+        fn, v, feature[k] if isinstance(feature, (dict, tfds.features.FeaturesDict)) else None
+      )
+      for k, v in value.items()
     }
   return fn(value, feature)
 
@@ -125,10 +126,10 @@ def _spec_from_tensor_spec(spec: Any, feature: Any) -> Any:
   """
   if isinstance(spec, dict):
     return {
-        k: _spec_from_tensor_spec(
-            v, feature[k] if isinstance(
-                feature, (dict, tfds.features.FeaturesDict)) else None)
-        for k, v in spec.items()
+      k: _spec_from_tensor_spec(
+        v, feature[k] if isinstance(feature, (dict, tfds.features.FeaturesDict)) else None
+      )
+      for k, v in spec.items()
     }
   dtype = spec.dtype.as_numpy_dtype
   if spec.dtype == tf.string:
@@ -139,18 +140,19 @@ def _spec_from_tensor_spec(spec: Any, feature: Any) -> Any:
 def _same_structure_shapes_dtypes(a: Any, b: Any) -> bool:
   """Whether two (nested dicts of) dm_env specs agree on shapes and dtypes."""
   if isinstance(a, dict) or isinstance(b, dict):
-    return (isinstance(a, dict) and isinstance(b, dict) and
-            sorted(a) == sorted(b) and
-            all(_same_structure_shapes_dtypes(a[k], b[k]) for k in a))
+    return (
+      isinstance(a, dict)
+      and isinstance(b, dict)
+      and sorted(a) == sorted(b)
+      and all(_same_structure_shapes_dtypes(a[k], b[k]) for k in a)
+    )
   if not isinstance(a, specs.Array) or not isinstance(b, specs.Array):
     return False
-  same_kind = (a.dtype == b.dtype or
-               (a.dtype.kind in 'OUS' and b.dtype.kind in 'OUS'))
+  same_kind = a.dtype == b.dtype or (a.dtype.kind in 'OUS' and b.dtype.kind in 'OUS')
   return tuple(a.shape) == tuple(b.shape) and same_kind
 
 
-def _choose_specs(derived: Dict[str, Any],
-                  recorded: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+def _choose_specs(derived: Dict[str, Any], recorded: Optional[Dict[str, Any]]) -> Dict[str, Any]:
   """Recorded specs where they fit the data, else the derived ones.
 
   Recorded specs (from an envlogger dataset converted to TFDS) keep bounds,
@@ -163,13 +165,14 @@ def _choose_specs(derived: Dict[str, Any],
     if _same_structure_shapes_dtypes(spec, derived[name]):
       chosen[name] = spec
     else:
-      logging.warning('recorded %s %s does not match the data (%s): '
-                      'using the latter', name, spec, derived[name])
+      logging.warning(
+        'recorded %s %s does not match the data (%s): using the latter', name, spec, derived[name]
+      )
   return chosen
 
 
 def _iter_steps(
-    episodes_dataset: tf.data.Dataset, batch_size: int, features: Any
+  episodes_dataset: tf.data.Dataset, batch_size: int, features: Any
 ) -> Iterator[Tuple[int, Dict[str, Any], Dict[str, Any]]]:
   """Yields (episode index, episode metadata, RLDS step) for every step.
 
@@ -186,48 +189,48 @@ def _iter_steps(
 
   def batches(index, episode):
     metadata = {k: v for k, v in episode.items() if k != 'steps'}
-    return episode['steps'].batch(batch_size).map(
-        lambda steps: (index, metadata, steps))
+    return episode['steps'].batch(batch_size).map(lambda steps: (index, metadata, steps))
 
   step_features = features['steps'].feature if features is not None else None
   metadata_features = features
-  for index, metadata, steps in (
-      episodes_dataset.enumerate().flat_map(batches).as_numpy_iterator()):
+  for index, metadata, steps in episodes_dataset.enumerate().flat_map(batches).as_numpy_iterator():
     metadata = _map(_decode_text, metadata, metadata_features)
     for i in range(len(steps['is_first'])):
-      yield int(index), metadata, _map(lambda v, f, i=i: _decode_text(v[i], f),
-                                       steps, step_features)
+      yield (
+        int(index),
+        metadata,
+        _map(lambda v, f, i=i: _decode_text(v[i], f), steps, step_features),
+      )
 
 
 def _step_metadata(step: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-  metadata = {
-      k: v for k, v in step.items() if k not in rlds_utils.RLDS_STEP_KEYS
-  }
+  metadata = {k: v for k, v in step.items() if k not in rlds_utils.RLDS_STEP_KEYS}
   return metadata or None
 
 
-def _timestep(step_type: dm_env.StepType, prev: Optional[Dict[str, Any]],
-              step: Dict[str, Any]) -> dm_env.TimeStep:
+def _timestep(
+  step_type: dm_env.StepType, prev: Optional[Dict[str, Any]], step: Dict[str, Any]
+) -> dm_env.TimeStep:
   if prev is None:
     return dm_env.TimeStep(step_type, None, None, step['observation'])
   discount = prev.get('discount')
   if step_type == dm_env.StepType.LAST and step['is_terminal']:
     discount = rlds_utils.zeros_like(discount)
-  return dm_env.TimeStep(step_type, prev.get('reward'), discount,
-                         step['observation'])
+  return dm_env.TimeStep(step_type, prev.get('reward'), discount, step['observation'])
 
 
 def convert_tf_dataset_to_riegeli(
-    episodes_dataset: tf.data.Dataset,
-    output_dir: Optional[str] = None,
-    max_episode_steps: int = 10000,
-    features: Any = None,
-    metadata: Optional[Dict[str, Any]] = None,
-    environment_specs: Optional[Dict[str, Any]] = None,
-    backend: Any = backend_type.BackendType.RIEGELI,
-    show_progress: bool = False,
-    progress_total: Optional[int] = None,
-    **backend_kwargs) -> int:
+  episodes_dataset: tf.data.Dataset,
+  output_dir: Optional[str] = None,
+  max_episode_steps: int = 10000,
+  features: Any = None,
+  metadata: Optional[Dict[str, Any]] = None,
+  environment_specs: Optional[Dict[str, Any]] = None,
+  backend: Any = backend_type.BackendType.RIEGELI,
+  show_progress: bool = False,
+  progress_total: Optional[int] = None,
+  **backend_kwargs,
+) -> int:
   """Replays every RLDS episode of `episodes_dataset` through an EnvLogger.
 
   Args:
@@ -259,16 +262,15 @@ def convert_tf_dataset_to_riegeli(
       malformed (a step after `is_last`); the error names the episode/step.
   """
   if max_episode_steps <= 0:
-    raise ValueError(
-        f'max_episode_steps must be positive, got {max_episode_steps}')
+    raise ValueError(f'max_episode_steps must be positive, got {max_episode_steps}')
   step_spec = _spec_from_tensor_spec(
-      episodes_dataset.element_spec['steps'].element_spec,
-      features['steps'].feature if features is not None else None)
+    episodes_dataset.element_spec['steps'].element_spec,
+    features['steps'].feature if features is not None else None,
+  )
   env_specs = _choose_specs(
-      {
-          f'{key}_spec': step_spec.get(key)
-          for key in ('observation', 'action', 'reward', 'discount')
-      }, environment_specs)
+    {f'{key}_spec': step_spec.get(key) for key in ('observation', 'action', 'reward', 'discount')},
+    environment_specs,
+  )
   env = ReplayEnvironment(**env_specs)
   metadata_holder = {'value': None}
   if backend == backend_type.BackendType.RIEGELI:
@@ -276,41 +278,40 @@ def convert_tf_dataset_to_riegeli(
       raise ValueError('output_dir is required for the RIEGELI backend')
     backend_kwargs['data_directory'] = output_dir
   logger = environment_logger.EnvLogger(
-      env,
-      step_fn=lambda unused_ts, unused_action, e: e.current_custom_data(),
-      episode_fn=lambda *unused: metadata_holder['value'],
-      metadata=metadata,
-      backend=backend,
-      **backend_kwargs)
+    env,
+    step_fn=lambda unused_ts, unused_action, e: e.current_custom_data(),
+    episode_fn=lambda *unused: metadata_holder['value'],
+    metadata=metadata,
+    backend=backend,
+    **backend_kwargs,
+  )
   import tqdm  # pylint: disable=g-import-not-at-top
+
   num_episodes = 0
   episode_index = -1
   prev = None
   count = 0
   try:
-    with tqdm.tqdm(
-        total=progress_total, unit='episode',
-        disable=not show_progress) as bar:
+    with tqdm.tqdm(total=progress_total, unit='episode', disable=not show_progress) as bar:
       for index, episode_metadata, step in _iter_steps(
-          episodes_dataset, max_episode_steps, features):
+        episodes_dataset, max_episode_steps, features
+      ):
         if index != episode_index:
           if index > episode_index + 1:
-            logging.warning('episodes %d to %d have no steps: skipped',
-                            episode_index + 1, index - 1)
+            logging.warning(
+              'episodes %d to %d have no steps: skipped', episode_index + 1, index - 1
+            )
           episode_index, prev, count = index, None, 0
           num_episodes += 1
           bar.update(1)
           metadata_holder['value'] = episode_metadata or None
         if prev is not None and prev['is_last']:
-          raise ValueError(f'episode {index}, step {count}: a step follows '
-                           'the step marked is_last')
+          raise ValueError(f'episode {index}, step {count}: a step follows the step marked is_last')
         if prev is None:
-          env.queue(_timestep(dm_env.StepType.FIRST, None, step),
-                    _step_metadata(step))
+          env.queue(_timestep(dm_env.StepType.FIRST, None, step), _step_metadata(step))
           logger.reset()
         else:
-          step_type = (
-              dm_env.StepType.LAST if step['is_last'] else dm_env.StepType.MID)
+          step_type = dm_env.StepType.LAST if step['is_last'] else dm_env.StepType.MID
           env.queue(_timestep(step_type, prev, step), _step_metadata(step))
           logger.step(prev['action'])
         prev = step
@@ -322,8 +323,7 @@ def convert_tf_dataset_to_riegeli(
   return num_episodes
 
 
-def recorded_environment_specs(
-    metadata: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+def recorded_environment_specs(metadata: Dict[str, Any]) -> Optional[Dict[str, Any]]:
   """Pops and decodes `'environment_specs'` of TFDS dataset metadata.
 
   `convert_riegeli_to_tfds` stores the envlogger metadata as JSON, specs
@@ -354,14 +354,15 @@ def main(argv: Sequence[str]) -> None:
   metadata = dict(builder.info.metadata or {})
   split_info = builder.info.splits.get(_SPLIT.value)  # None for 'train[:5]'
   count = convert_tf_dataset_to_riegeli(
-      builder.as_dataset(split=_SPLIT.value),
-      output_dir=_OUTPUT_DIR.value,
-      max_episode_steps=_MAX_EPISODE_STEPS.value,
-      features=builder.info.features,
-      metadata=metadata,
-      environment_specs=recorded_environment_specs(metadata),
-      show_progress=quiet_flag.show_progress(),
-      progress_total=split_info.num_examples if split_info else None)
+    builder.as_dataset(split=_SPLIT.value),
+    output_dir=_OUTPUT_DIR.value,
+    max_episode_steps=_MAX_EPISODE_STEPS.value,
+    features=builder.info.features,
+    metadata=metadata,
+    environment_specs=recorded_environment_specs(metadata),
+    show_progress=quiet_flag.show_progress(),
+    progress_total=split_info.num_examples if split_info else None,
+  )
   logging.info('Wrote %d episodes to %s', count, _OUTPUT_DIR.value)
 
 

@@ -16,12 +16,12 @@ from absl.testing import absltest
 
 from envlogger.testing import damage_harness
 
-_FIXTURE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'testdata', 'upstream-1.3',
-                        'flushed_often')
+_FIXTURE = os.path.join(
+  os.path.dirname(os.path.dirname(__file__)), 'testdata', 'upstream-1.3', 'flushed_often'
+)
 
 
 class DamageTest(absltest.TestCase):
-
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
@@ -33,7 +33,9 @@ class DamageTest(absltest.TestCase):
     for rel in self.clean.files:
       size = os.path.getsize(os.path.join(_FIXTURE, rel))
       # The signature, the first chunk header, and random bytes elsewhere.
-      offsets = sorted(set(range(0, min(size, 104), 3)) | set(rng.sample(range(size), min(size, 25))))
+      offsets = sorted(
+        set(range(0, min(size, 104), 3)) | set(rng.sample(range(size), min(size, 25)))
+      )
       for offset in offsets:
         result = damage_harness.flip_and_check(self.clean, rel, offset)
         self.assertEqual(result.errors, [], f'{rel} byte {offset}: {result}')

@@ -61,13 +61,27 @@ def _output(path: str) -> Iterator[None]:
 
 
 def _specs_key(reader: envlogger.Reader) -> str:
-  return repr([info_lib.spec_tree(s) for s in (reader.observation_spec(), reader.action_spec(),
-                                               reader.reward_spec(), reader.discount_spec())])
+  return repr(
+    [
+      info_lib.spec_tree(s)
+      for s in (
+        reader.observation_spec(),
+        reader.action_spec(),
+        reader.reward_spec(),
+        reader.discount_spec(),
+      )
+    ]
+  )
 
 
-def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]], dst: str,
-                  episodes_per_shard: int, writer_options: str, quiet: bool = True,
-                  where: Optional[where_lib.Expression] = None) -> int:
+def copy_episodes(
+  sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]],
+  dst: str,
+  episodes_per_shard: int,
+  writer_options: str,
+  quiet: bool = True,
+  where: Optional[where_lib.Expression] = None,
+) -> int:
   """Copies episodes of the sources, record for record, into the new dataset `dst`.
 
   Args:
@@ -85,11 +99,15 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
   """
   from envlogger.backends.python import riegeli_dataset_reader  # pylint: disable=g-import-not-at-top
   from envlogger.backends.python import riegeli_dataset_writer  # pylint: disable=g-import-not-at-top
+
   total = sum(sum(len(r.episodes[i]) for i in indices) for _, r, indices in sources)
   offsets = np.cumsum([0] + [len(r.episodes) for _, r, _ in sources]).tolist()
   written = 0
-  with _output(dst), cli_support.Progress(total, os.path.basename(dst), quiet) as progress, \
-      contextlib.ExitStack() as stack:
+  with (
+    _output(dst),
+    cli_support.Progress(total, os.path.basename(dst), quiet) as progress,
+    contextlib.ExitStack() as stack,
+  ):
     raw_readers = []
     for path, _, _ in sources:
       raw = riegeli_dataset_reader.RiegeliDatasetReader()
@@ -106,10 +124,14 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
         episode_metadata = reader.episode_metadata()
         for i in indices:
           episode = raw.episode(i, include_metadata=True)
-          if where is not None and not where.matches(where_lib.Episode(
-              index=offset + i, length=episode.num_steps,
+          if where is not None and not where.matches(
+            where_lib.Episode(
+              index=offset + i,
+              length=episode.num_steps,
               episode_return=_episode_return(reader, path, i) if where.uses_return else None,
-              metadata=episode_metadata[i])):
+              metadata=episode_metadata[i],
+            )
+          ):
             progress.update(episode.num_steps)
             continue
           for j in range(episode.start, episode.start + episode.num_steps):
@@ -126,8 +148,10 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
         unknown = sorted(where.metadata_paths - where.found_paths)
         if unknown:
           raise cli_support.CliError(
-              'no episode has the metadata key ' + ', '.join('.'.join(p) for p in unknown)
-              + ' named by --where')
+            'no episode has the metadata key '
+            + ', '.join('.'.join(p) for p in unknown)
+            + ' named by --where'
+          )
     finally:
       writer.close()
   return written
@@ -135,8 +159,9 @@ def copy_episodes(sources: Sequence[tuple[str, envlogger.Reader, Sequence[int]]]
 
 def _episode_return(reader: envlogger.Reader, path: str, i: int) -> Optional[float]:
   """The return of episode `i`, None if its rewards are not numeric scalars."""
-  (_, steps), = cli_support.read_episodes(reader, path, [i],
-                                          cli_support.Progress(None, '', quiet=True))
+  ((_, steps),) = cli_support.read_episodes(
+    reader, path, [i], cli_support.Progress(None, '', quiet=True)
+  )
   total = 0.0
   for step in steps:
     r = stats_lib.scalar_reward(step.timestep.reward)
@@ -146,8 +171,9 @@ def _episode_return(reader: envlogger.Reader, path: str, i: int) -> Optional[flo
   return total
 
 
-def _open_all(paths: Sequence[str], dst: str,
-              stack: contextlib.ExitStack) -> list[tuple[str, envlogger.Reader]]:
+def _open_all(
+  paths: Sequence[str], dst: str, stack: contextlib.ExitStack
+) -> list[tuple[str, envlogger.Reader]]:
   """(dataset directory, reader) of each dataset of `paths` (roots and globs expanded)."""
   dirs = []
   for p in paths:
@@ -158,8 +184,10 @@ def _open_all(paths: Sequence[str], dst: str,
   keys = [_specs_key(r) for r in readers]
   for path, key in zip(dirs[1:], keys[1:]):
     if key != keys[0]:
-      raise cli_support.CliError(f'{path}: its specs differ from those of {dirs[0]}; '
-                                 'only datasets of the same environment can be merged')
+      raise cli_support.CliError(
+        f'{path}: its specs differ from those of {dirs[0]}; '
+        'only datasets of the same environment can be merged'
+      )
   return list(zip(dirs, readers))
 
 
@@ -180,8 +208,9 @@ def _all_episodes(sources: list[tuple[str, envlogger.Reader]]) -> list:
 def _run_merge(args: argparse.Namespace) -> int:
   with contextlib.ExitStack() as stack:
     sources = _open_all(args.sources, args.output, stack)
-    n = copy_episodes(_all_episodes(sources), args.output, args.episodes_per_shard,
-                      args.writer_options, args.quiet)
+    n = copy_episodes(
+      _all_episodes(sources), args.output, args.episodes_per_shard, args.writer_options, args.quiet
+    )
   print(f'{args.output}: {n} episodes from {len(sources)} datasets')
   return 0
 
@@ -189,8 +218,9 @@ def _run_merge(args: argparse.Namespace) -> int:
 def _run_split(args: argparse.Namespace) -> int:
   with contextlib.ExitStack() as stack:
     sources = _open_all([args.dir], args.output, stack)
-    n = copy_episodes(_all_episodes(sources), args.output, args.episodes_per_shard,
-                      args.writer_options, args.quiet)
+    n = copy_episodes(
+      _all_episodes(sources), args.output, args.episodes_per_shard, args.writer_options, args.quiet
+    )
   print(f'{args.output}: {n} episodes, at most {args.episodes_per_shard} per shard')
   return 0
 
@@ -209,12 +239,18 @@ def _run_filter(args: argparse.Namespace) -> int:
     selected, offset = [], 0
     for path, reader in sources:  # The global range, cut into each dataset's indices.
       n = len(reader.episodes)
-      selected.append((path, reader, range(max(wanted.start, offset) - offset,
-                                           max(min(wanted.stop, offset + n) - offset, 0))))
+      selected.append(
+        (
+          path,
+          reader,
+          range(max(wanted.start, offset) - offset, max(min(wanted.stop, offset + n) - offset, 0)),
+        )
+      )
       offset += n
     try:
-      kept = copy_episodes(selected, args.output, args.episodes_per_shard,
-                           args.writer_options, args.quiet, where)
+      kept = copy_episodes(
+        selected, args.output, args.episodes_per_shard, args.writer_options, args.quiet, where
+      )
     except where_lib.WhereError as e:
       raise cli_support.CliError(f'--where {args.where!r}: {e}') from None
   print(f'{args.output}: {kept} of {total} episodes kept')
@@ -223,42 +259,68 @@ def _run_filter(args: argparse.Namespace) -> int:
 
 def _add_output_args(parser: argparse.ArgumentParser, shards_required: bool = False) -> None:
   from envlogger.backends.python import riegeli_dataset_writer  # pylint: disable=g-import-not-at-top
-  parser.add_argument('-o', '--output', required=True, metavar='DST',
-                      help='new dataset directory (must not exist or be empty)')
-  parser.add_argument('--episodes-per-shard', '--episodes_per_shard', type=cli_support.positive_int,
-                      required=shards_required,
-                      default=None if shards_required else _DEFAULT_EPISODES_PER_SHARD,
-                      help='episodes per shard directory'
-                      + ('' if shards_required else f' (default {_DEFAULT_EPISODES_PER_SHARD})'))
-  parser.add_argument('--writer-options', '--writer_options',
-                      default=riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
-                      help='Riegeli writer options (default %(default)s)')
+
+  parser.add_argument(
+    '-o',
+    '--output',
+    required=True,
+    metavar='DST',
+    help='new dataset directory (must not exist or be empty)',
+  )
+  parser.add_argument(
+    '--episodes-per-shard',
+    '--episodes_per_shard',
+    type=cli_support.positive_int,
+    required=shards_required,
+    default=None if shards_required else _DEFAULT_EPISODES_PER_SHARD,
+    help='episodes per shard directory'
+    + ('' if shards_required else f' (default {_DEFAULT_EPISODES_PER_SHARD})'),
+  )
+  parser.add_argument(
+    '--writer-options',
+    '--writer_options',
+    default=riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
+    help='Riegeli writer options (default %(default)s)',
+  )
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `merge`, `split` and `filter` to the `envlogger` command."""
   epilog = 'The sources are only read; see envlogger/tools/edit.py.'
-  parser = subparsers.add_parser('merge', help='write the episodes of several datasets as one',
-                                 description='Writes the episodes of every SRC, in order, into '
-                                 'the new dataset DST.', epilog=epilog)
-  parser.add_argument('sources', nargs='+', metavar='SRC',
-                      help='dataset directories, roots or globs')
+  parser = subparsers.add_parser(
+    'merge',
+    help='write the episodes of several datasets as one',
+    description='Writes the episodes of every SRC, in order, into the new dataset DST.',
+    epilog=epilog,
+  )
+  parser.add_argument(
+    'sources', nargs='+', metavar='SRC', help='dataset directories, roots or globs'
+  )
   _add_output_args(parser)
   parser.set_defaults(run=_run_merge)
-  parser = subparsers.add_parser('split', help='rewrite a dataset with N episodes per shard',
-                                 description='Rewrites DIR into DST with N episodes per shard.',
-                                 epilog=epilog)
+  parser = subparsers.add_parser(
+    'split',
+    help='rewrite a dataset with N episodes per shard',
+    description='Rewrites DIR into DST with N episodes per shard.',
+    epilog=epilog,
+  )
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   _add_output_args(parser, shards_required=True)
   parser.set_defaults(run=_run_split)
   parser = subparsers.add_parser(
-      'filter', help='write the episodes in a range or matching an expression',
-      description='Writes the episodes of DIR that are in --episodes and match --where to DST.',
-      epilog=where_lib.__doc__.split('\n\n', 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    'filter',
+    help='write the episodes in a range or matching an expression',
+    description='Writes the episodes of DIR that are in --episodes and match --where to DST.',
+    epilog=where_lib.__doc__.split('\n\n', 1)[1],
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+  )
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('--episodes', metavar='A:B', help='episode range (Python slice rules)')
-  parser.add_argument('--where', metavar='EXPR',
-                      help="keep episodes where EXPR holds, e.g. 'return > 0 and length < 50'")
+  parser.add_argument(
+    '--where',
+    metavar='EXPR',
+    help="keep episodes where EXPR holds, e.g. 'return > 0 and length < 50'",
+  )
   _add_output_args(parser)
   parser.set_defaults(run=_run_filter)

@@ -16,15 +16,22 @@ from envlogger.tools import verify
 def _read(path):
   """(metadata, episodes as lists of step tuples, episode metadata, specs) of a dataset."""
   with envlogger.Reader(path) as reader:
-    return (reader.metadata(), [[tuple(s) for s in ep] for ep in reader.episodes],
-            list(reader.episode_metadata()),
-            (reader.observation_spec(), reader.action_spec(), reader.reward_spec(),
-             reader.discount_spec()))
+    return (
+      reader.metadata(),
+      [[tuple(s) for s in ep] for ep in reader.episodes],
+      list(reader.episode_metadata()),
+      (
+        reader.observation_spec(),
+        reader.action_spec(),
+        reader.reward_spec(),
+        reader.discount_spec(),
+      ),
+    )
 
 
 def _expected(name):
   want = upstream_fixtures.expected(name)
-  episodes = [want['steps'][start:start + n] for start, n in want['episodes']]
+  episodes = [want['steps'][start : start + n] for start, n in want['episodes']]
   return want['metadata'], episodes, want['episode_metadata'], want['specs']
 
 
@@ -32,9 +39,11 @@ def _layout(path):
   """(top-level files, shard-name shapes, files of each shard) of a dataset directory."""
   names = sorted(os.listdir(path))
   shards = [n for n in names if os.path.isdir(os.path.join(path, n))]
-  return ([n for n in names if n not in shards],
-          {re.sub('[0-9]', '9', n) for n in shards},
-          {tuple(sorted(os.listdir(os.path.join(path, n)))) for n in shards})
+  return (
+    [n for n in names if n not in shards],
+    {re.sub('[0-9]', '9', n) for n in shards},
+    {tuple(sorted(os.listdir(os.path.join(path, n)))) for n in shards},
+  )
 
 
 def _shards(path):
@@ -42,7 +51,6 @@ def _shards(path):
 
 
 class EditTest(parameterized.TestCase):
-
   def setUp(self):
     super().setUp()
     self.tmp = cli_testlib.temp_dir(self)
@@ -66,8 +74,9 @@ class EditTest(parameterized.TestCase):
     src = os.path.join(upstream_fixtures.DIRECTORY, name)
     before = cli_testlib.snapshot(src)
     dst = os.path.join(self.tmp, 'dst')
-    status, out, err = cli_testlib.run('split', src, '-o', dst, '--episodes-per-shard',
-                                       str(per_shard))
+    status, out, err = cli_testlib.run(
+      'split', src, '-o', dst, '--episodes-per-shard', str(per_shard)
+    )
     self.assertEqual(status, 0, err)
     self.assertIn(f'at most {per_shard} per shard', out)
     self.assertLen(_shards(dst), num_shards)
@@ -80,8 +89,9 @@ class EditTest(parameterized.TestCase):
     names = ['multishard', 'catch_default']
     sources = [os.path.join(upstream_fixtures.DIRECTORY, n) for n in names]
     dst = os.path.join(self.tmp, 'dst')
-    status, out, err = cli_testlib.run('merge', *sources, fresh, '-o', dst,
-                                       '--writer-options', 'zstd')
+    status, out, err = cli_testlib.run(
+      'merge', *sources, fresh, '-o', dst, '--writer-options', 'zstd'
+    )
     self.assertEqual(status, 0, err)
     self.assertIn('35 episodes from 3 datasets', out)
     metadata, episodes, episode_metadata, specs = _expected(names[0])
@@ -108,23 +118,35 @@ class EditTest(parameterized.TestCase):
     metadata, episodes, episode_metadata, specs = _read(src)
     returns = [sum(s[0].reward for s in ep if s[0].reward is not None) for ep in episodes]
     cases = {
-        'return > 0': [i for i, r in enumerate(returns) if r > 0],
-        'return <= -1 and index >= 3': [i for i, r in enumerate(returns) if r <= -1 and i >= 3],
-        'metadata.tag == "even"': list(range(0, 12, 2)),
-        "not (metadata.tag == 'even') or metadata.ball_x < 2": [
-            i for i in range(12) if i % 2 or episode_metadata[i]['ball_x'] < 2],
-        'length != 10': [],
+      'return > 0': [i for i, r in enumerate(returns) if r > 0],
+      'return <= -1 and index >= 3': [i for i, r in enumerate(returns) if r <= -1 and i >= 3],
+      'metadata.tag == "even"': list(range(0, 12, 2)),
+      "not (metadata.tag == 'even') or metadata.ball_x < 2": [
+        i for i in range(12) if i % 2 or episode_metadata[i]['ball_x'] < 2
+      ],
+      'length != 10': [],
     }
     for n, (where, kept) in enumerate(cases.items()):
       dst = os.path.join(self.tmp, f'dst{n}')
       status, out, err = cli_testlib.run('filter', src, '-o', dst, '--where', where)
       self.assertEqual(status, 0, f'{where}: {err}')
       self.assertIn(f'{len(kept)} of 12 episodes kept', out)
-      self.check_output(dst, metadata, [episodes[i] for i in kept],
-                        [episode_metadata[i] for i in kept], specs)
+      self.check_output(
+        dst, metadata, [episodes[i] for i in kept], [episode_metadata[i] for i in kept], specs
+      )
     dst = os.path.join(self.tmp, 'range')
-    status, _, err = cli_testlib.run('filter', src, '-o', dst, '--episodes', '3:9',
-                                     '--where', 'metadata.episode >= 5', '--episodes-per-shard', '2')
+    status, _, err = cli_testlib.run(
+      'filter',
+      src,
+      '-o',
+      dst,
+      '--episodes',
+      '3:9',
+      '--where',
+      'metadata.episode >= 5',
+      '--episodes-per-shard',
+      '2',
+    )
     self.assertEqual(status, 0, err)
     self.assertLen(_shards(dst), 2)
     self.check_output(dst, metadata, episodes[5:9], episode_metadata[5:9], specs)
@@ -134,18 +156,27 @@ class EditTest(parameterized.TestCase):
     metadata, episodes, episode_metadata, specs = _expected(name)
     kept = [i for i, m in enumerate(episode_metadata) if m is not None and m['episode'] > 4]
     dst = os.path.join(self.tmp, 'dst')
-    status, _, err = cli_testlib.run('filter', os.path.join(upstream_fixtures.DIRECTORY, name),
-                                     '-o', dst, '--where', 'metadata.episode > 4')
+    status, _, err = cli_testlib.run(
+      'filter',
+      os.path.join(upstream_fixtures.DIRECTORY, name),
+      '-o',
+      dst,
+      '--where',
+      'metadata.episode > 4',
+    )
     self.assertEqual(status, 0, err)
-    self.check_output(dst, metadata, [episodes[i] for i in kept],
-                      [episode_metadata[i] for i in kept], specs)
+    self.check_output(
+      dst, metadata, [episodes[i] for i in kept], [episode_metadata[i] for i in kept], specs
+    )
 
   def test_failed_filter_leaves_nothing(self):
     src = os.path.join(upstream_fixtures.DIRECTORY, 'multishard')
     empty_dst = os.path.join(self.tmp, 'empty_dst')
     os.mkdir(empty_dst)
-    for where, message in (('metadata.nokey > 1', 'no episode has the metadata key metadata.nokey'),
-                           ('metadata.episode > "x"', 'a string and a number')):
+    for where, message in (
+      ('metadata.nokey > 1', 'no episode has the metadata key metadata.nokey'),
+      ('metadata.episode > "x"', 'a string and a number'),
+    ):
       for dst in (os.path.join(self.tmp, 'dst'), empty_dst):
         status, _, err = cli_testlib.run('filter', src, '-o', dst, '--where', where)
         self.assertEqual(status, 2, where)
@@ -171,8 +202,16 @@ class EditTest(parameterized.TestCase):
     self.check_output(dst, metadata, episodes, episode_metadata, specs)
     # `index` and --episodes count across the writers: global 3..6 is w0[3] and w1[0:3].
     dst = os.path.join(self.tmp, 'filter')
-    status, out, err = cli_testlib.run('filter', os.path.join(root, 'w*'), '-o', dst,
-                                       '--episodes', '2:8', '--where', 'index >= 3 and index < 7')
+    status, out, err = cli_testlib.run(
+      'filter',
+      os.path.join(root, 'w*'),
+      '-o',
+      dst,
+      '--episodes',
+      '2:8',
+      '--where',
+      'index >= 3 and index < 7',
+    )
     self.assertEqual(status, 0, err)
     self.assertIn('4 of 9 episodes kept', out)
     self.check_output(dst, metadata, episodes[3:7], episode_metadata[3:7], specs)
@@ -184,8 +223,9 @@ class EditTest(parameterized.TestCase):
     want = _expected('catch_default')
     self.check_output(dst, want[0], want[1] + episodes, want[2] + episode_metadata, want[3])
     # An output inside a source root would change the source: refused.
-    status, _, err = cli_testlib.run('split', root, '-o', os.path.join(root, 'w2'),
-                                     '--episodes-per-shard', '1')
+    status, _, err = cli_testlib.run(
+      'split', root, '-o', os.path.join(root, 'w2'), '--episodes-per-shard', '1'
+    )
     self.assertEqual(status, 2)
     self.assertIn('inside one', err)
     self.assertEqual(cli_testlib.snapshot(root), before)

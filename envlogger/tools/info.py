@@ -52,8 +52,9 @@ def _shard_dirs(path: str) -> list[str]:
 
 
 def _disk_bytes(path: str) -> int:
-  return sum(os.path.getsize(os.path.join(root, name))
-             for root, _, files in os.walk(path) for name in files)
+  return sum(
+    os.path.getsize(os.path.join(root, name)) for root, _, files in os.walk(path) for name in files
+  )
 
 
 def _writer_options(steps_path: str) -> Optional[str]:
@@ -75,7 +76,8 @@ def _writer_options(steps_path: str) -> Optional[str]:
 def _shard_time(name: str) -> Optional[datetime.datetime]:
   try:
     return datetime.datetime.strptime(name, _SHARD_NAME_FORMAT).replace(
-        tzinfo=datetime.timezone.utc)
+      tzinfo=datetime.timezone.utc
+    )
   except ValueError:
     return None
 
@@ -105,8 +107,11 @@ def spec_tree(spec: Any) -> Any:
     return {str(k): spec_tree(v) for k, v in spec.items()}
   if isinstance(spec, (list, tuple)):
     return [spec_tree(v) for v in spec]
-  leaf = {'class': type(spec).__name__, 'shape': list(getattr(spec, 'shape', ())),
-          'dtype': str(getattr(spec, 'dtype', '?'))}
+  leaf = {
+    'class': type(spec).__name__,
+    'shape': list(getattr(spec, 'shape', ())),
+    'dtype': str(getattr(spec, 'dtype', '?')),
+  }
   if getattr(spec, 'name', None):
     leaf['name'] = spec.name
   for attr in ('num_values', 'minimum', 'maximum'):
@@ -115,8 +120,9 @@ def spec_tree(spec: Any) -> Any:
   return leaf
 
 
-def dataset_info(reader: envlogger.Reader, path: str,
-                 progress: Optional[cli_support.Progress] = None) -> dict[str, Any]:
+def dataset_info(
+  reader: envlogger.Reader, path: str, progress: Optional[cli_support.Progress] = None
+) -> dict[str, Any]:
   """Everything `envlogger info` shows, as a dict; reads every step once."""
   progress = progress or cli_support.Progress(None, '', quiet=True)
   dirs = [d for d in cli_support.dataset_dirs(path) if os.path.isdir(d)]
@@ -124,8 +130,11 @@ def dataset_info(reader: envlogger.Reader, path: str,
   num_steps = len(reader.steps)
   disk = sum(_disk_bytes(d) for d in dirs) if dirs else None
   # Shard names relative to `path`, or for a glob to the directory its datasets share.
-  base = path if os.path.isdir(path) else (os.path.commonpath(dirs) if len(dirs) > 1 else
-                                           os.path.dirname(dirs[0]) if dirs else path)
+  base = (
+    path
+    if os.path.isdir(path)
+    else (os.path.commonpath(dirs) if len(dirs) > 1 else os.path.dirname(dirs[0]) if dirs else path)
+  )
   stamps = []
   for step in reader.steps:
     t = _step_timestamp(step.custom_data)
@@ -148,25 +157,25 @@ def dataset_info(reader: envlogger.Reader, path: str,
       if date:
         time_span[key.replace('timestamp', 'time')] = date
   return {
-      'path': path,
-      'num_datasets': len(dirs),
-      'shards': [os.path.relpath(s, base) for s in shards],
-      'num_shards': len(shards),
-      'num_episodes': len(reader.episodes),
-      'num_steps': num_steps,
-      'bytes_on_disk': disk,
-      'bytes_per_step': (disk / num_steps) if disk is not None and num_steps else None,
-      'writer_options': sorted({o or 'unknown' for o in
-                                (_writer_options(os.path.join(s, 'steps.riegeli'))
-                                 for s in shards)}),
-      'time_span': time_span,
-      'metadata': metadata,
-      'specs': {
-          'observation': spec_tree(reader.observation_spec()),
-          'action': spec_tree(reader.action_spec()),
-          'reward': spec_tree(reader.reward_spec()),
-          'discount': spec_tree(reader.discount_spec()),
-      },
+    'path': path,
+    'num_datasets': len(dirs),
+    'shards': [os.path.relpath(s, base) for s in shards],
+    'num_shards': len(shards),
+    'num_episodes': len(reader.episodes),
+    'num_steps': num_steps,
+    'bytes_on_disk': disk,
+    'bytes_per_step': (disk / num_steps) if disk is not None and num_steps else None,
+    'writer_options': sorted(
+      {o or 'unknown' for o in (_writer_options(os.path.join(s, 'steps.riegeli')) for s in shards)}
+    ),
+    'time_span': time_span,
+    'metadata': metadata,
+    'specs': {
+      'observation': spec_tree(reader.observation_spec()),
+      'action': spec_tree(reader.action_spec()),
+      'reward': spec_tree(reader.reward_spec()),
+      'discount': spec_tree(reader.discount_spec()),
+    },
   }
 
 
@@ -210,17 +219,21 @@ def format_info(info: dict[str, Any]) -> str:
   """The human-readable form of `dataset_info`."""
   per_step = info['bytes_per_step']
   lines = [
-      f'dataset:        {info["path"]}',
-      f'shards:         {info["num_shards"]}'
-      + (f' in {info["num_datasets"]} datasets' if info['num_datasets'] > 1 else ''),
-      f'episodes:       {info["num_episodes"]}',
-      f'steps:          {info["num_steps"]}',
+    f'dataset:        {info["path"]}',
+    f'shards:         {info["num_shards"]}'
+    + (f' in {info["num_datasets"]} datasets' if info['num_datasets'] > 1 else ''),
+    f'episodes:       {info["num_episodes"]}',
+    f'steps:          {info["num_steps"]}',
   ]
   if info['bytes_on_disk'] is not None:
-    lines.append(f'bytes on disk:  {info["bytes_on_disk"]}'
-                 + (f' ({per_step:.1f} per step)' if per_step else ''))
-  lines.append(f'writer options: {", ".join(info["writer_options"]) or "-"}'
-               ' (levels and chunk sizes are not stored)')
+    lines.append(
+      f'bytes on disk:  {info["bytes_on_disk"]}'
+      + (f' ({per_step:.1f} per step)' if per_step else '')
+    )
+  lines.append(
+    f'writer options: {", ".join(info["writer_options"]) or "-"}'
+    ' (levels and chunk sizes are not stored)'
+  )
   for key, value in info['time_span'].items():
     lines.append(f'{key.replace("_", " ")}: {value}')
   lines.append('metadata:')
@@ -250,8 +263,10 @@ def _run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `info` to the `envlogger` command."""
   parser = subparsers.add_parser(
-      'info', help='counts, sizes, writer options, time span, metadata and specs',
-      description=__doc__.split('\n\n')[1])
+    'info',
+    help='counts, sizes, writer options, time span, metadata and specs',
+    description=__doc__.split('\n\n')[1],
+  )
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('--json', action='store_true', help='print JSON')
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')

@@ -25,22 +25,37 @@ def _disk(path):
 def _expected_options(options: str) -> str:
   """'transpose,zstd' from a writer options string such as 'transpose,zstd:3'."""
   names = [o.split(':')[0].strip() for o in options.split(' ')[0].split(',')]
-  compressor = next((n for n in names if n in ('brotli', 'zstd', 'snappy', 'uncompressed')),
-                    'brotli')  # Riegeli's default compressor.
+  compressor = next(
+    (n for n in names if n in ('brotli', 'zstd', 'snappy', 'uncompressed')), 'brotli'
+  )  # Riegeli's default compressor.
   return ('transpose,' if 'transpose' in names else '') + compressor
 
 
 def _shard_time(name):
-  return datetime.datetime(int(name[0:4]), int(name[4:6]), int(name[6:8]), int(name[9:11]),
-                           int(name[11:13]), int(name[13:15]), int(name[15:21]),
-                           tzinfo=datetime.timezone.utc).isoformat()
+  return datetime.datetime(
+    int(name[0:4]),
+    int(name[4:6]),
+    int(name[6:8]),
+    int(name[9:11]),
+    int(name[11:13]),
+    int(name[13:15]),
+    int(name[15:21]),
+    tzinfo=datetime.timezone.utc,
+  ).isoformat()
 
 
 class InfoTest(parameterized.TestCase):
-
-  @parameterized.parameters('catch_default', 'catch_options_snappy', 'catch_options_uncompressed',
-                            'catch_options_transpose_zstd3', 'multishard', 'all_types', 'images',
-                            'empty', 'single_step')
+  @parameterized.parameters(
+    'catch_default',
+    'catch_options_snappy',
+    'catch_options_uncompressed',
+    'catch_options_transpose_zstd3',
+    'multishard',
+    'all_types',
+    'images',
+    'empty',
+    'single_step',
+  )
   def test_upstream_fixture(self, name):
     path = os.path.join(upstream_fixtures.DIRECTORY, name)
     status, out, err = cli_testlib.run('info', path, '--json')
@@ -60,8 +75,11 @@ class InfoTest(parameterized.TestCase):
     if shards:
       self.assertEqual(info['time_span']['first_shard_created'], _shard_time(shards[0]))
       self.assertEqual(info['time_span']['last_shard_created'], _shard_time(shards[-1]))
-    stamps = [s[2]['timestamp'] for s in expected['steps']
-              if isinstance(s[2], dict) and isinstance(s[2].get('timestamp'), float)]
+    stamps = [
+      s[2]['timestamp']
+      for s in expected['steps']
+      if isinstance(s[2], dict) and isinstance(s[2].get('timestamp'), float)
+    ]
     if stamps:
       self.assertEqual(info['time_span']['first_step_timestamp'], min(stamps))
       self.assertEqual(info['time_span']['last_step_timestamp'], max(stamps))
@@ -88,15 +106,15 @@ class InfoTest(parameterized.TestCase):
     uint8 = expected[0]['arrays']['uint8']
     self.assertEqual(specs['observation']['arrays']['uint8']['shape'], list(uint8.shape))
     self.assertEqual(specs['observation']['arrays']['uint8']['dtype'], 'uint8')
-    self.assertEqual(specs['action']['discrete']['num_values'],
-                     expected[1]['discrete'].num_values)
+    self.assertEqual(specs['action']['discrete']['num_values'], expected[1]['discrete'].num_values)
     status, text, _ = cli_testlib.run('info', path)
     self.assertIn('      uint8: uint8[2, 3, 2] in [0, 255] (uint8)\n', text)
 
   def test_fresh_recording(self):
     path = os.path.join(cli_testlib.temp_dir(self), 'catch')
-    cli_testlib.record_catch(path, num_episodes=7, max_episodes_per_file=3, rows=6,
-                             writer_options='transpose,zstd:5')
+    cli_testlib.record_catch(
+      path, num_episodes=7, max_episodes_per_file=3, rows=6, writer_options='transpose,zstd:5'
+    )
     before = cli_testlib.snapshot(path)
     status, out, err = cli_testlib.run('info', path, '--json', '--quiet')
     self.assertEqual(status, 0, err)
@@ -105,12 +123,21 @@ class InfoTest(parameterized.TestCase):
     self.assertEqual(info['writer_options'], ['transpose,zstd'])
     compare.assert_strictly_equal(info['metadata'], {'agent': 'random', 'seed': 3})
     self.assertEqual(info['time_span']['first_step_timestamp'], cli_testlib.START_TIME)
-    self.assertAlmostEqual(info['time_span']['last_step_timestamp'],
-                           cli_testlib.START_TIME + 41 / 10)
+    self.assertAlmostEqual(
+      info['time_span']['last_step_timestamp'], cli_testlib.START_TIME + 41 / 10
+    )
     self.assertEqual(info['time_span']['first_step_time'], '2026-01-01T00:00:00+00:00')
-    self.assertEqual(info['specs']['observation'],
-                     {'class': 'BoundedArray', 'shape': [6, 5], 'dtype': 'float32',
-                      'name': 'board', 'minimum': 0.0, 'maximum': 1.0})
+    self.assertEqual(
+      info['specs']['observation'],
+      {
+        'class': 'BoundedArray',
+        'shape': [6, 5],
+        'dtype': 'float32',
+        'name': 'board',
+        'minimum': 0.0,
+        'maximum': 1.0,
+      },
+    )
     self.assertEqual(info['specs']['action']['num_values'], 3)
     disk, _ = _disk(path)
     self.assertEqual(info['bytes_on_disk'], disk)

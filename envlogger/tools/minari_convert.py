@@ -25,55 +25,83 @@ from typing import Optional, Sequence
 _DESCRIPTION = 'Converts datasets to and from Minari (needs envlogger[minari]).'
 
 
-def add_direction_arguments(parser: argparse.ArgumentParser, to: Sequence[str],
-                            from_: Sequence[str]) -> None:
+def add_direction_arguments(
+  parser: argparse.ArgumentParser, to: Sequence[str], from_: Sequence[str]
+) -> None:
   """`--to`/`--from` (one of them required), SOURCE and TARGET."""
   direction = parser.add_mutually_exclusive_group(required=True)
-  direction.add_argument('--to', choices=list(to),
-                         help='write the dataset SOURCE in the format TO at TARGET')
-  direction.add_argument('--from', dest='from_', choices=list(from_),
-                         help='write the dataset SOURCE of the format FROM as a dataset in TARGET')
-  parser.add_argument('source', help='a dataset directory, root or glob; --from minari: a Minari id')
+  direction.add_argument(
+    '--to', choices=list(to), help='write the dataset SOURCE in the format TO at TARGET'
+  )
+  direction.add_argument(
+    '--from',
+    dest='from_',
+    choices=list(from_),
+    help='write the dataset SOURCE of the format FROM as a dataset in TARGET',
+  )
+  parser.add_argument(
+    'source', help='a dataset directory, root or glob; --from minari: a Minari id'
+  )
   parser.add_argument('target', help='a new directory; --to minari: a new Minari id')
-  parser.add_argument('--max_episodes_per_file', type=int,
-                      help='episodes per shard of a written dataset (default: as the writer)')
+  parser.add_argument(
+    '--max_episodes_per_file',
+    type=int,
+    help='episodes per shard of a written dataset (default: as the writer)',
+  )
 
 
 def add_minari_arguments(parser: argparse.ArgumentParser) -> None:
   """The options of the Minari directions."""
-  parser.add_argument('--no_infos', action='store_true',
-                      help="leave out info ('info' custom data / Minari infos)")
+  parser.add_argument(
+    '--no_infos', action='store_true', help="leave out info ('info' custom data / Minari infos)"
+  )
   to_minari = parser.add_argument_group('--to minari')
   to_minari.add_argument('--env', help='Gymnasium env id recorded with the dataset')
-  to_minari.add_argument('--data_format', choices=['hdf5', 'arrow', 'parquet'],
-                         help="Minari's storage format (Minari's default: hdf5)")
-  to_minari.add_argument('--jpeg', action='store_true',
-                         help="Minari's lossy JPEG storage of image spaces")
-  for name in ('author', 'author_email', 'algorithm_name', 'description',
-               'code_permalink'):
+  to_minari.add_argument(
+    '--data_format',
+    choices=['hdf5', 'arrow', 'parquet'],
+    help="Minari's storage format (Minari's default: hdf5)",
+  )
+  to_minari.add_argument(
+    '--jpeg', action='store_true', help="Minari's lossy JPEG storage of image spaces"
+  )
+  for name in ('author', 'author_email', 'algorithm_name', 'description', 'code_permalink'):
     to_minari.add_argument(f'--{name}', help=f"the Minari dataset's {name}")
 
 
 def _to_minari(args: argparse.Namespace) -> str:
   from envlogger import minari as envlogger_minari  # pylint: disable=g-import-not-at-top
-  kwargs = {name: getattr(args, name) for name in (
-      'env', 'data_format', 'author', 'author_email', 'algorithm_name',
-      'description', 'code_permalink') if getattr(args, name) is not None}
-  dataset = envlogger_minari.to_minari(args.source, args.target,
-                                       with_infos=not args.no_infos,
-                                       jpeg_encoding=args.jpeg, **kwargs)
-  return (f'{args.source} -> Minari dataset {args.target}: '
-          f'{dataset.total_episodes} episodes, {dataset.total_steps} steps '
-          f'({dataset.storage.data_path})')
+
+  kwargs = {
+    name: getattr(args, name)
+    for name in (
+      'env',
+      'data_format',
+      'author',
+      'author_email',
+      'algorithm_name',
+      'description',
+      'code_permalink',
+    )
+    if getattr(args, name) is not None
+  }
+  dataset = envlogger_minari.to_minari(
+    args.source, args.target, with_infos=not args.no_infos, jpeg_encoding=args.jpeg, **kwargs
+  )
+  return (
+    f'{args.source} -> Minari dataset {args.target}: '
+    f'{dataset.total_episodes} episodes, {dataset.total_steps} steps '
+    f'({dataset.storage.data_path})'
+  )
 
 
 def _from_minari(args: argparse.Namespace) -> str:
   from envlogger import minari as envlogger_minari  # pylint: disable=g-import-not-at-top
+
   kwargs = {}
   if args.max_episodes_per_file is not None:
     kwargs['max_episodes_per_file'] = args.max_episodes_per_file
-  envlogger_minari.from_minari(args.source, args.target,
-                               with_infos=not args.no_infos, **kwargs)
+  envlogger_minari.from_minari(args.source, args.target, with_infos=not args.no_infos, **kwargs)
   return f'Minari dataset {args.source} -> {args.target}'
 
 

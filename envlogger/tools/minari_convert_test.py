@@ -22,8 +22,9 @@ from envlogger.tools import minari_convert
 def _record(directory, seeds, info_filter=None):
   """Records one CountingEnv episode per seed; returns the env's returns."""
   traces = []
-  with envlogger.GymnasiumLogger(gym_toy_envs.CountingEnv(2, 4), data_directory=directory,
-                                 info_filter=info_filter) as logger:
+  with envlogger.GymnasiumLogger(
+    gym_toy_envs.CountingEnv(2, 4), data_directory=directory, info_filter=info_filter
+  ) as logger:
     for seed in seeds:
       observation, _ = logger.reset(seed=seed)
       trace = {'observations': [observation], 'actions': [], 'rewards': []}
@@ -40,15 +41,13 @@ def _record(directory, seeds, info_filter=None):
 
 
 class MinariConvertTest(absltest.TestCase):
-
   def setUp(self):
     super().setUp()
     directory = tempfile.TemporaryDirectory()
     self.addCleanup(directory.cleanup)
     self.tmp = directory.name
     self.minari_root = os.path.join(self.tmp, 'minari')
-    self.enter_context(mock.patch.dict(os.environ,
-                                       {'MINARI_DATASETS_PATH': self.minari_root}))
+    self.enter_context(mock.patch.dict(os.environ, {'MINARI_DATASETS_PATH': self.minari_root}))
 
   def run_main(self, *argv):
     out, err = io.StringIO(), io.StringIO()
@@ -60,8 +59,9 @@ class MinariConvertTest(absltest.TestCase):
     source = os.path.join(self.tmp, 'source')
     traces = _record(source, [3, 4, 5])
 
-    status, out, _ = self.run_main('--to', 'minari', source, 'cli/counting-v0',
-                                   '--author', 'me', '--data_format', 'arrow')
+    status, out, _ = self.run_main(
+      '--to', 'minari', source, 'cli/counting-v0', '--author', 'me', '--data_format', 'arrow'
+    )
 
     self.assertEqual(status, 0)
     steps = sum(len(t['actions']) for t in traces)
@@ -75,8 +75,9 @@ class MinariConvertTest(absltest.TestCase):
       np.testing.assert_array_equal(trace['rewards'], episode.rewards)
 
     back = os.path.join(self.tmp, 'back')
-    status, out, _ = self.run_main('--from', 'minari', 'cli/counting-v0', back,
-                                   '--max_episodes_per_file', '1')
+    status, out, _ = self.run_main(
+      '--from', 'minari', 'cli/counting-v0', back, '--max_episodes_per_file', '1'
+    )
 
     self.assertEqual(status, 0)
     self.assertIn(back, out)
@@ -84,8 +85,9 @@ class MinariConvertTest(absltest.TestCase):
       self.assertEqual([m['seed'] for m in reader.episode_metadata()], [3, 4, 5])
       for trace, episode in zip(traces, reader.episodes):
         steps = list(episode)
-        np.testing.assert_array_equal(np.stack(trace['observations']),
-                                      np.stack([s.timestep.observation for s in steps]))
+        np.testing.assert_array_equal(
+          np.stack(trace['observations']), np.stack([s.timestep.observation for s in steps])
+        )
         self.assertEqual(trace['actions'], [s.action for s in steps[1:]])
         self.assertEqual(trace['rewards'], [s.timestep.reward for s in steps[1:]])
     # --max_episodes_per_file 1: one shard directory per episode.
@@ -98,8 +100,9 @@ class MinariConvertTest(absltest.TestCase):
     self.assertEqual(status, 2)
     self.assertIn(missing, err)
 
-    status, _, err = self.run_main('--from', 'minari', 'cli/unknown-v0',
-                                   os.path.join(self.tmp, 'out'))
+    status, _, err = self.run_main(
+      '--from', 'minari', 'cli/unknown-v0', os.path.join(self.tmp, 'out')
+    )
     self.assertEqual(status, 2)
     self.assertIn('cli/unknown-v0', err)
     self.assertFalse(os.path.exists(os.path.join(self.tmp, 'out')))
@@ -110,8 +113,9 @@ class MinariConvertTest(absltest.TestCase):
     parser = argparse.ArgumentParser(prog='envlogger')
     convert.register(parser.add_subparsers(dest='command'))
 
-    args = parser.parse_args(['convert', '--to', 'minari', source, 'cli/registered-v0',
-                              '--no_infos'])
+    args = parser.parse_args(
+      ['convert', '--to', 'minari', source, 'cli/registered-v0', '--no_infos']
+    )
     with contextlib.redirect_stdout(io.StringIO()):
       self.assertEqual(args.run(args), 0)
 
@@ -121,16 +125,22 @@ class MinariConvertTest(absltest.TestCase):
     self.assertIsNone(episode.infos)
 
   def test_import_does_not_import_minari(self):
-    code = ('import sys, envlogger.tools.minari_convert\n'
-            'print("minari" in sys.modules, "gymnasium" in sys.modules)')
-    output = subprocess.run([sys.executable, '-c', code], check=True,
-                            capture_output=True, text=True).stdout
+    code = (
+      'import sys, envlogger.tools.minari_convert\n'
+      'print("minari" in sys.modules, "gymnasium" in sys.modules)'
+    )
+    output = subprocess.run(
+      [sys.executable, '-c', code], check=True, capture_output=True, text=True
+    ).stdout
     self.assertEqual(output.split(), ['False', 'False'])
 
   def test_usage_error_exits_2(self):
     result = subprocess.run(
-        [sys.executable, '-m', 'envlogger.tools.minari_convert', '--to', 'tfds', 'a', 'b'],
-        capture_output=True, text=True, check=False)
+      [sys.executable, '-m', 'envlogger.tools.minari_convert', '--to', 'tfds', 'a', 'b'],
+      capture_output=True,
+      text=True,
+      check=False,
+    )
     self.assertEqual(result.returncode, 2)
     self.assertIn("invalid choice: 'tfds'", result.stderr)
 

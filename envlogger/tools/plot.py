@@ -24,8 +24,9 @@ def _figure_class() -> Any:
   try:
     from matplotlib import figure  # pylint: disable=g-import-not-at-top
   except ImportError:
-    raise cli_support.CliError('envlogger plot needs matplotlib: '
-                               'pip install envlogger[viz]') from None
+    raise cli_support.CliError(
+      'envlogger plot needs matplotlib: pip install envlogger[viz]'
+    ) from None
   return figure.Figure
 
 
@@ -34,17 +35,19 @@ def moving_average(values: list[Optional[float]], window: int) -> np.ndarray:
   a = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
   out = np.full(a.shape, np.nan)
   for i in range(a.size):
-    chunk = a[max(0, i - window + 1):i + 1]
+    chunk = a[max(0, i - window + 1) : i + 1]
     chunk = chunk[~np.isnan(chunk)]
     if chunk.size:
       out[i] = chunk.mean()
   return out
 
 
-def make_figure(stats: dict[str, Any], window: Optional[int] = None,
-                title: Optional[str] = None) -> Any:
+def make_figure(
+  stats: dict[str, Any], window: Optional[int] = None, title: Optional[str] = None
+) -> Any:
   """The matplotlib Figure of `stats` (from `stats.compute_stats`)."""
   from matplotlib import ticker  # pylint: disable=g-import-not-at-top
+
   figure = _figure_class()(figsize=(12, 3.6), dpi=100, layout='constrained')
   ax_returns, ax_lengths, ax_actions = figure.subplots(1, 3, width_ratios=[2, 1, 1])
   returns = stats['returns']
@@ -53,14 +56,17 @@ def make_figure(stats: dict[str, Any], window: Optional[int] = None,
   episodes = np.arange(n)
   known = [(i, r) for i, r in enumerate(returns) if r is not None]
   if known:
-    ax_returns.plot([i for i, _ in known], [r for _, r in known], '.', color='tab:blue',
-                    alpha=0.5, label='return')
-    ax_returns.plot(episodes, moving_average(returns, window), color='tab:red',
-                    label=f'moving average ({window})')
+    ax_returns.plot(
+      [i for i, _ in known], [r for _, r in known], '.', color='tab:blue', alpha=0.5, label='return'
+    )
+    ax_returns.plot(
+      episodes, moving_average(returns, window), color='tab:red', label=f'moving average ({window})'
+    )
     ax_returns.legend(loc='best', fontsize='small')
   else:
-    ax_returns.text(0.5, 0.5, 'rewards are not numeric scalars', ha='center',
-                    transform=ax_returns.transAxes)
+    ax_returns.text(
+      0.5, 0.5, 'rewards are not numeric scalars', ha='center', transform=ax_returns.transAxes
+    )
   ax_returns.set(xlabel='episode', ylabel='return', title='Episode returns')
   lengths = stats['lengths']
   if lengths:
@@ -84,8 +90,9 @@ def make_figure(stats: dict[str, Any], window: Optional[int] = None,
   return figure
 
 
-def draw(stats: dict[str, Any], output: str, window: Optional[int] = None,
-         title: Optional[str] = None) -> None:
+def draw(
+  stats: dict[str, Any], output: str, window: Optional[int] = None, title: Optional[str] = None
+) -> None:
   """Writes the figure of `stats` to `output`; a PNG is saved with a palette.
 
   A plot has few colours, so an adaptive 256-colour palette keeps its look at a
@@ -97,6 +104,7 @@ def draw(stats: dict[str, Any], output: str, window: Optional[int] = None,
     return
   from matplotlib.backends import backend_agg  # pylint: disable=g-import-not-at-top
   from PIL import Image  # pylint: disable=g-import-not-at-top  (a matplotlib dependency)
+
   canvas = backend_agg.FigureCanvasAgg(figure)
   canvas.draw()
   image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert('RGB')
@@ -119,13 +127,20 @@ def _run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `plot` to the `envlogger` command."""
   parser = subparsers.add_parser(
-      'plot', help='draw returns, episode lengths and actions to PNG or SVG',
-      description=__doc__.split('\n\n')[1])
+    'plot',
+    help='draw returns, episode lengths and actions to PNG or SVG',
+    description=__doc__.split('\n\n')[1],
+  )
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
-  parser.add_argument('-o', '--output', required=True, metavar='FILE',
-                      help='output file, .png or .svg')
-  parser.add_argument('--window', type=cli_support.positive_int, default=None,
-                      help='moving-average window in episodes (default: a tenth of them)')
+  parser.add_argument(
+    '-o', '--output', required=True, metavar='FILE', help='output file, .png or .svg'
+  )
+  parser.add_argument(
+    '--window',
+    type=cli_support.positive_int,
+    default=None,
+    help='moving-average window in episodes (default: a tenth of them)',
+  )
   parser.add_argument('--title', help='figure title')
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
   parser.set_defaults(run=_run)

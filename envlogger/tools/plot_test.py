@@ -11,9 +11,9 @@ from envlogger.testing import upstream_fixtures
 from envlogger.tools import cli_testlib
 from envlogger.tools import plot
 
-_PURPLE = (0x94, 0x67, 0xbd)  # matplotlib's tab:purple (action bars).
-_GREEN = (0x2c, 0xa0, 0x2c)  # tab:green (episode-length bars).
-_RED = (0xd6, 0x27, 0x28)  # tab:red (moving average).
+_PURPLE = (0x94, 0x67, 0xBD)  # matplotlib's tab:purple (action bars).
+_GREEN = (0x2C, 0xA0, 0x2C)  # tab:green (episode-length bars).
+_RED = (0xD6, 0x27, 0x28)  # tab:red (moving average).
 
 
 def _pixels_of(image, color):
@@ -22,7 +22,6 @@ def _pixels_of(image, color):
 
 
 class PlotTest(absltest.TestCase):
-
   def check_png(self, path, num_actions):
     with Image.open(path) as image:
       self.assertEqual(image.format, 'PNG')
@@ -43,7 +42,8 @@ class PlotTest(absltest.TestCase):
   def test_png_of_upstream_fixture(self):
     out = os.path.join(cli_testlib.temp_dir(self), 'catch.png')
     status, stdout, err = cli_testlib.run(
-        'plot', os.path.join(upstream_fixtures.DIRECTORY, 'catch_default'), '-o', out)
+      'plot', os.path.join(upstream_fixtures.DIRECTORY, 'catch_default'), '-o', out
+    )
     self.assertEqual(status, 0, err)
     self.assertIn('20 episodes', stdout)
     self.check_png(out, 3)
@@ -76,15 +76,17 @@ class PlotTest(absltest.TestCase):
     stats = {'returns': [1.0, -1.0, 1.0], 'lengths': [10, 10, 10], 'action_histogram': {}}
     ax_lengths = plot.make_figure(stats).axes[1]
     self.assertEqual(ax_lengths.get_title(), 'Episode lengths')
-    ticks = [t for t in ax_lengths.get_xticks() if ax_lengths.get_xlim()[0] <= t
-             <= ax_lengths.get_xlim()[1]]
+    ticks = [
+      t
+      for t in ax_lengths.get_xticks()
+      if ax_lengths.get_xlim()[0] <= t <= ax_lengths.get_xlim()[1]
+    ]
     self.assertIn(10, ticks)
     self.assertEqual(ticks, [round(t) for t in ticks])
 
   def test_png_is_saved_with_a_palette(self):
     out = os.path.join(cli_testlib.temp_dir(self), 'p.png')
-    plot.draw({'returns': [1.0, -1.0], 'lengths': [3, 4], 'action_histogram': {0: 2, 1: 5}},
-              out)
+    plot.draw({'returns': [1.0, -1.0], 'lengths': [3, 4], 'action_histogram': {0: 2, 1: 5}}, out)
     with Image.open(out) as image:
       self.assertEqual(image.mode, 'P')
       self.assertEqual(image.size, (1200, 360))
@@ -96,8 +98,9 @@ class PlotTest(absltest.TestCase):
     status, _, err = cli_testlib.run('plot', catch, '-o', os.path.join(tmp, 'x.jpg'))
     self.assertEqual(status, 2)
     self.assertIn('.png, .svg', err)
-    status, _, err = cli_testlib.run('plot', os.path.join(upstream_fixtures.DIRECTORY, 'empty'),
-                                     '-o', os.path.join(tmp, 'x.png'))
+    status, _, err = cli_testlib.run(
+      'plot', os.path.join(upstream_fixtures.DIRECTORY, 'empty'), '-o', os.path.join(tmp, 'x.png')
+    )
     self.assertEqual(status, 2)
     self.assertIn('no episodes', err)
     self.assertEqual(os.listdir(tmp), [])

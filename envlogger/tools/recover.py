@@ -59,6 +59,7 @@ _POSITIONS_PER_RECORD = 1 << 16
 @dataclasses.dataclass
 class ShardIndex:
   """An index of one shard, in the terms of its files."""
+
   step_positions: list  # Numeric positions in steps.riegeli, one per step.
   episode_starts: list  # Shard-local index of each episode's first step.
   metadata_positions: list  # Position in episode_metadata.riegeli, or -1.
@@ -67,6 +68,7 @@ class ShardIndex:
 @dataclasses.dataclass
 class ShardReport:
   """What rebuilding one shard's index found."""
+
   shard: str
   index: ShardIndex
   old_num_steps: int = 0  # Steps the old index listed.
@@ -100,19 +102,32 @@ class ShardReport:
 
   @property
   def index_changed(self) -> bool:
-    return bool(self.lost_steps or self.unindexed_steps or self.problems or
-                self.num_episodes != self.old_num_episodes)
+    return bool(
+      self.lost_steps
+      or self.unindexed_steps
+      or self.problems
+      or self.num_episodes != self.old_num_episodes
+    )
 
   @property
   def intact(self) -> bool:
     """Whether the shard needs no repair: no damage, and its index is the rebuilt one."""
-    return not (self.damage or self.problems or self.torn_tails or self.files_to_rewrite or
-                self.unattributed_metadata) and self.index == self.old_index
+    return (
+      not (
+        self.damage
+        or self.problems
+        or self.torn_tails
+        or self.files_to_rewrite
+        or self.unattributed_metadata
+      )
+      and self.index == self.old_index
+    )
 
 
 @dataclasses.dataclass
 class DatasetReport:
   """What `recover` (or a dry run of it) found and did."""
+
   data_dir: str
   shards: list  # ShardReport
   metadata_problem: Optional[str] = None
@@ -129,12 +144,18 @@ class DatasetReport:
     if self.metadata_problem:
       out.append(f'{self.data_dir}: {self.metadata_problem}')
     for s in self.shards:
-      out.append(f'{s.shard}: {s.num_steps} steps in {s.num_episodes} episodes '
-                 f'(index listed {s.old_num_steps} steps in {s.old_num_episodes} episodes)')
+      out.append(
+        f'{s.shard}: {s.num_steps} steps in {s.num_episodes} episodes '
+        f'(index listed {s.old_num_steps} steps in {s.old_num_episodes} episodes)'
+      )
       if s.unindexed_steps:
-        out.append(f'  {s.unindexed_steps} steps were on disk but not indexed (writer did not close?)')
+        out.append(
+          f'  {s.unindexed_steps} steps were on disk but not indexed (writer did not close?)'
+        )
       if s.lost_steps:
-        out.append(f'  {s.lost_steps} indexed steps are unreadable (damaged chunks) and were dropped')
+        out.append(
+          f'  {s.lost_steps} indexed steps are unreadable (damaged chunks) and were dropped'
+        )
       for d in s.damage:
         out.append(f'  damage: {d}')
       for e in s.incomplete_episodes:
@@ -142,8 +163,10 @@ class DatasetReport:
       for e in s.headless_episodes:
         out.append(f'  episode {e} has no FIRST step (it was lost): kept as a separate episode')
       if s.unattributed_metadata:
-        out.append(f'  {s.unattributed_metadata} episode metadata records could not be attributed '
-                   'to an episode unambiguously and are not indexed')
+        out.append(
+          f'  {s.unattributed_metadata} episode metadata records could not be attributed '
+          'to an episode unambiguously and are not indexed'
+        )
       out.extend(f'  {p}' for p in s.problems)
       if s.intact:
         out.append('  intact: its index is the one rebuilt from its steps; nothing to rewrite')
@@ -157,13 +180,15 @@ class DatasetReport:
 def _read_old_index(shard: str, report: ShardReport) -> tuple[list, list]:
   """Old step positions and (start, metadata position) rows, as far as readable."""
   positions, rows = [], []
-  offsets = shard_scan.scan_file(os.path.join(shard, shard_scan.STEP_OFFSETS),
-                                 shard_scan.int64_array_of)
+  offsets = shard_scan.scan_file(
+    os.path.join(shard, shard_scan.STEP_OFFSETS), shard_scan.int64_array_of
+  )
   for value in offsets.values:
     if value is not None and len(value[0]) == 1:
       positions.extend(value[1])
-  index = shard_scan.scan_file(os.path.join(shard, shard_scan.EPISODE_INDEX),
-                               shard_scan.int64_array_of)
+  index = shard_scan.scan_file(
+    os.path.join(shard, shard_scan.EPISODE_INDEX), shard_scan.int64_array_of
+  )
   for value in index.values:
     if value is not None and len(value[0]) == 2 and value[0][1] == 2:
       flat = value[1]
@@ -189,11 +214,11 @@ def rebuild_shard_index(shard: str) -> ShardReport:
   steps = shard_scan.scan_file(os.path.join(shard, shard_scan.STEPS), _rule.step_type_of)
   metadata = shard_scan.scan_file(os.path.join(shard, shard_scan.EPISODE_METADATA))
   report.damage.extend(steps.damage + metadata.damage)
-  report.torn_tails = [(scan.path, scan.torn_tail) for scan in (steps, metadata)
-                       if scan.torn_tail is not None]
+  report.torn_tails = [
+    (scan.path, scan.torn_tail) for scan in (steps, metadata) if scan.torn_tail is not None
+  ]
   report.files_to_rewrite = [
-      scan.path for scan in (steps, metadata)
-      if any(d.begin != scan.torn_tail for d in scan.damage)
+    scan.path for scan in (steps, metadata) if any(d.begin != scan.torn_tail for d in scan.damage)
   ]
   for scan in (steps, metadata):
     if not scan.exists:
@@ -212,8 +237,9 @@ def rebuild_shard_index(shard: str) -> ShardReport:
     if 0 <= start < len(old_positions):
       old_starts[old_positions[start]] = meta
     else:
-      report.problems.append(f'the old index starts an episode at step {start}, outside its '
-                             f'{len(old_positions)} steps')
+      report.problems.append(
+        f'the old index starts an episode at step {start}, outside its {len(old_positions)} steps'
+      )
   report.old_start_positions = list(old_starts)
   report.old_step_positions = old_positions
 
@@ -349,9 +375,11 @@ def _cut_torn_tail(path: str, offset: int, written: list) -> None:
 def _write_shard_index(shard: str, index: ShardIndex, written: list) -> None:
   positions = index.step_positions
   step_records = [
-      _int64_datum((len(chunk),), chunk)
-      for chunk in (positions[i:i + _POSITIONS_PER_RECORD]
-                    for i in range(0, len(positions), _POSITIONS_PER_RECORD))
+    _int64_datum((len(chunk),), chunk)
+    for chunk in (
+      positions[i : i + _POSITIONS_PER_RECORD]
+      for i in range(0, len(positions), _POSITIONS_PER_RECORD)
+    )
   ]
   rows = [v for pair in zip(index.episode_starts, index.metadata_positions) for v in pair]
   index_records = [_int64_datum((len(index.episode_starts), 2), rows)] if rows else []
@@ -371,14 +399,16 @@ def _check_metadata(data_dir: str) -> tuple[Optional[str], bool]:
     return f'metadata.riegeli is unreadable: {scan.error}', True
   if not scan.positions:
     return 'metadata.riegeli holds no readable record' + (
-        f' ({scan.damage[0]})' if scan.damage else ''), True
+      f' ({scan.damage[0]})' if scan.damage else ''
+    ), True
   if scan.damage:
     return f'metadata.riegeli is damaged but its record is readable ({scan.damage[0]})', True
   return None, False
 
 
-def recover(data_dir: str, dry_run: bool = False,
-            progress: Optional[Callable[[str], None]] = None) -> DatasetReport:
+def recover(
+  data_dir: str, dry_run: bool = False, progress: Optional[Callable[[str], None]] = None
+) -> DatasetReport:
   """Rebuilds the index files of every shard of `data_dir` from their steps.
 
   Args:

@@ -29,8 +29,17 @@ from envlogger.tools import shard_scan
 from envlogger.tools import verify
 
 _FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'testdata', 'upstream-1.3')
-_CLEAN = ('catch_default', 'all_types', 'multishard', 'flushed_often', 'single_step', 'empty',
-          'images', 'catch_options_uncompressed', 'catch_options_transpose_snappy_chunk16k')
+_CLEAN = (
+  'catch_default',
+  'all_types',
+  'multishard',
+  'flushed_often',
+  'single_step',
+  'empty',
+  'images',
+  'catch_options_uncompressed',
+  'catch_options_transpose_snappy_chunk16k',
+)
 
 
 def _expected(name):
@@ -67,7 +76,6 @@ def _read_all(data_dir):
 
 
 class RecoverTest(parameterized.TestCase):
-
   def tmp(self):
     d = tempfile.TemporaryDirectory()
     self.addCleanup(d.cleanup)
@@ -112,7 +120,8 @@ class RecoverTest(parameterized.TestCase):
   def test_missing_index_files_are_rebuilt_exactly(self, name):
     data_dir = self.copy_fixture(name)
     for path in glob.glob(os.path.join(data_dir, '*', shard_scan.STEP_OFFSETS)) + glob.glob(
-        os.path.join(data_dir, '*', shard_scan.EPISODE_INDEX)):
+      os.path.join(data_dir, '*', shard_scan.EPISODE_INDEX)
+    ):
       os.remove(path)
     self.assertFalse(verify.verify(data_dir).ok)
     report = recover.recover(data_dir)
@@ -155,17 +164,32 @@ class RecoverTest(parameterized.TestCase):
     (steps_path,) = glob.glob(os.path.join(data_dir, '*', shard_scan.STEPS))
     begins = _chunk_begins(steps_path)
     ends = begins[1:] + [os.path.getsize(steps_path)]
-    damage_harness.flip_byte(steps_path, begins[chunk] + 40 + (ends[chunk] - begins[chunk] - 40) // 2,  # Chunk data.
-                             mask=0x55)
-    lost_in_chunk = len([p for p in shard_scan.scan_file(
-        os.path.join(_FIXTURES, name, os.path.basename(os.path.dirname(steps_path)),
-                     shard_scan.STEPS)).positions if begins[chunk] <= p < ends[chunk]])
+    damage_harness.flip_byte(
+      steps_path,
+      begins[chunk] + 40 + (ends[chunk] - begins[chunk] - 40) // 2,  # Chunk data.
+      mask=0x55,
+    )
+    lost_in_chunk = len(
+      [
+        p
+        for p in shard_scan.scan_file(
+          os.path.join(
+            _FIXTURES, name, os.path.basename(os.path.dirname(steps_path)), shard_scan.STEPS
+          )
+        ).positions
+        if begins[chunk] <= p < ends[chunk]
+      ]
+    )
 
     report = verify.verify(data_dir)
     self.assertFalse(report.ok)
     self.assertTrue(any('hash mismatch' in d for d in report.damage), report.lines())
-    self.assertEqual(subprocess.run([sys.executable, '-m', 'envlogger.tools.cli', 'verify', data_dir],
-                                    capture_output=True).returncode, 1)
+    self.assertEqual(
+      subprocess.run(
+        [sys.executable, '-m', 'envlogger.tools.cli', 'verify', data_dir], capture_output=True
+      ).returncode,
+      1,
+    )
 
     rec = recover.recover(data_dir)
     self.assertEqual(rec.shards[0].lost_steps, lost_in_chunk)
@@ -191,16 +215,23 @@ class RecoverTest(parameterized.TestCase):
       counter['t'] += 1
       return (counter['episode'], counter['t'] - 1)
 
-    with envlogger.EnvLogger(catch_env.Catch(seed=3), data_directory=data_dir, step_fn=step_fn,
-                             flush_scheduler=schedulers.NStepScheduler(23),
-                             writer_options='transpose,zstd,chunk_size:4K') as env:
+    with envlogger.EnvLogger(
+      catch_env.Catch(seed=3),
+      data_directory=data_dir,
+      step_fn=step_fn,
+      flush_scheduler=schedulers.NStepScheduler(23),
+      writer_options='transpose,zstd,chunk_size:4K',
+    ) as env:
       for _ in range(30):
         timestep = env.reset()
         while not timestep.last():
           timestep = env.step(1)
     (shard,) = shard_scan.shard_dirs(data_dir)
-    for name, keep in ((shard_scan.STEPS, fraction), (shard_scan.STEP_OFFSETS, fraction / 2),
-                       (shard_scan.EPISODE_INDEX, fraction / 3)):
+    for name, keep in (
+      (shard_scan.STEPS, fraction),
+      (shard_scan.STEP_OFFSETS, fraction / 2),
+      (shard_scan.EPISODE_INDEX, fraction / 3),
+    ):
       path = os.path.join(shard, name)
       with open(path, 'r+b') as f:
         f.truncate(int(os.path.getsize(path) * keep))
@@ -241,10 +272,14 @@ class RecoverTest(parameterized.TestCase):
     self.assertTrue(os.path.exists(path + '.bak'))
 
   @parameterized.named_parameters(
-      ('unindexed', 'catch_default', None), ('unindexed_multishard', 'multishard', None),
-      ('unindexed_all_types', 'all_types', None), ('unindexed_single_step', 'single_step', None),
-      ('damaged_first_chunk', 'flushed_often', 0), ('damaged_middle_chunk', 'flushed_often', 11),
-      ('damaged_last_chunk', 'flushed_often', 22))
+    ('unindexed', 'catch_default', None),
+    ('unindexed_multishard', 'multishard', None),
+    ('unindexed_all_types', 'all_types', None),
+    ('unindexed_single_step', 'single_step', None),
+    ('damaged_first_chunk', 'flushed_often', 0),
+    ('damaged_middle_chunk', 'flushed_often', 11),
+    ('damaged_last_chunk', 'flushed_often', 22),
+  )
   def test_recover_and_the_reader_agree_on_episode_boundaries(self, name, damaged_chunk):
     """recover and the C++ reader (which recovers unindexed steps itself) find the same episodes."""
     data_dir = self.copy_fixture(name)
@@ -290,8 +325,11 @@ class RecoverTest(parameterized.TestCase):
   def test_healthy_dataset_is_left_untouched(self, name):
     if name == 'ours':
       data_dir = os.path.join(self.tmp(), name)
-      with envlogger.EnvLogger(catch_env.Catch(seed=5), data_directory=data_dir,
-                               episode_fn=lambda ts, a, env: ts.last() or None) as env:
+      with envlogger.EnvLogger(
+        catch_env.Catch(seed=5),
+        data_directory=data_dir,
+        episode_fn=lambda ts, a, env: ts.last() or None,
+      ) as env:
         for _ in range(4):
           timestep = env.reset()
           while not timestep.last():
@@ -330,8 +368,9 @@ class RecoverTest(parameterized.TestCase):
       os.remove(path)
 
     def cli(*args):
-      return subprocess.run([sys.executable, '-m', 'envlogger.tools.cli', *args],
-                            capture_output=True, text=True)
+      return subprocess.run(
+        [sys.executable, '-m', 'envlogger.tools.cli', *args], capture_output=True, text=True
+      )
 
     result = cli('verify', data_dir)
     self.assertEqual(result.returncode, 1, result.stdout)

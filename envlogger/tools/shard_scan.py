@@ -36,6 +36,7 @@ class SkippedRegion:
   The fields of backend_reader.SkippedRegion and riegeli.SkippedRegion, which
   report the same thing while reading.
   """
+
   path: str
   begin: int
   end: int
@@ -61,6 +62,7 @@ class FileScan:
     torn_tail: where an incomplete last chunk begins (its writer stopped
       while writing it), or None.
   """
+
   path: str
   exists: bool = True
   positions: list = dataclasses.field(default_factory=list)
@@ -71,8 +73,11 @@ class FileScan:
   torn_tail: Optional[int] = None
 
 
-def scan_file(path: str, convert: Callable[[bytes], object] = lambda r: None,
-              sink: Optional[Callable[[int, bytes], None]] = None) -> FileScan:
+def scan_file(
+  path: str,
+  convert: Callable[[bytes], object] = lambda r: None,
+  sink: Optional[Callable[[int, bytes], None]] = None,
+) -> FileScan:
   """Reads every readable record of the Riegeli file `path`, in file order.
 
   Corrupted regions are skipped and listed in `damage`; after a corrupted

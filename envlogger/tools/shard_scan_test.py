@@ -16,8 +16,9 @@ from envlogger import riegeli
 from envlogger.testing import damage_harness
 from envlogger.tools import shard_scan
 
-_FIXTURE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'testdata', 'upstream-1.3',
-                        'flushed_often')
+_FIXTURE = os.path.join(
+  os.path.dirname(os.path.dirname(__file__)), 'testdata', 'upstream-1.3', 'flushed_often'
+)
 _BLOCK = 1 << 16
 _CHUNK_HEADER = 40
 
@@ -33,7 +34,6 @@ def _records(path: str) -> list[tuple[int, bytes]]:
 
 
 class ScanFileTest(absltest.TestCase):
-
   def setUp(self):
     super().setUp()
     tmp = tempfile.TemporaryDirectory()
@@ -61,9 +61,12 @@ class ScanFileTest(absltest.TestCase):
   def test_corrupted_chunk_header_loses_only_that_chunk(self):
     # A chunk whose 40-byte header lies inside one block, so that the flipped
     # byte is the header's and the chunk after it starts in the same block.
-    k = next(k for k in range(3, len(self.chunk_begins) - 1)
-             if self.chunk_begins[k] % _BLOCK + _CHUNK_HEADER < _BLOCK and
-             self.chunk_begins[k] // _BLOCK == self.chunk_begins[k + 1] // _BLOCK)
+    k = next(
+      k
+      for k in range(3, len(self.chunk_begins) - 1)
+      if self.chunk_begins[k] % _BLOCK + _CHUNK_HEADER < _BLOCK
+      and self.chunk_begins[k] // _BLOCK == self.chunk_begins[k + 1] // _BLOCK
+    )
     damage_harness.flip_byte(self.path, self.chunk_begins[k] + 30)
     sunk = []
     scan = shard_scan.scan_file(self.path, sink=lambda p, r: sunk.append((p, r)))
@@ -73,8 +76,9 @@ class ScanFileTest(absltest.TestCase):
     self.assertEqual(sunk, kept)
     self.assertEqual(scan.positions, [p for p, _ in kept])
     self.assertLen(scan.damage, 1)
-    self.assertEqual((scan.damage[0].begin, scan.damage[0].end),
-                     (self.chunk_begins[k], self.chunk_begins[k + 1]))
+    self.assertEqual(
+      (scan.damage[0].begin, scan.damage[0].end), (self.chunk_begins[k], self.chunk_begins[k + 1])
+    )
     self.assertEqual(scan.gaps_before, {kept.index(self.chunk_records(k + 1)[0])})
     self.assertIsNone(scan.torn_tail)
 

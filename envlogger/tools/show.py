@@ -16,17 +16,27 @@ from envlogger.tools import cli_support
 _STEP_TYPES = {0: 'FIRST', 1: 'MID', 2: 'LAST'}
 
 
-def episode_rows(steps: list, chosen: range, first_index: int,
-                 episode: int) -> list[dict[str, Any]]:
+def episode_rows(
+  steps: list, chosen: range, first_index: int, episode: int
+) -> list[dict[str, Any]]:
   """The rows `show` prints for `steps[i]`, i in `chosen`, of an episode starting at `first_index`."""
   rows = []
   for offset in chosen:
     step = steps[offset]
     ts = step.timestep
-    rows.append({'episode': episode, 'step': first_index + offset, 'episode_step': offset,
-                 'step_type': _STEP_TYPES.get(int(ts.step_type), str(ts.step_type)),
-                 'reward': ts.reward, 'discount': ts.discount, 'action': step.action,
-                 'observation': ts.observation, 'custom_data': step.custom_data})
+    rows.append(
+      {
+        'episode': episode,
+        'step': first_index + offset,
+        'episode_step': offset,
+        'step_type': _STEP_TYPES.get(int(ts.step_type), str(ts.step_type)),
+        'reward': ts.reward,
+        'discount': ts.discount,
+        'action': step.action,
+        'observation': ts.observation,
+        'custom_data': step.custom_data,
+      }
+    )
   return rows
 
 
@@ -38,32 +48,49 @@ def _run(args: argparse.Namespace) -> int:
     episode = cli_support.parse_range(str(args.episode), num_episodes, 'episode')[0]
     first = sum(len(reader.episodes[i]) for i in range(episode))
     with cli_support.Progress(len(reader.episodes[episode]), 'show', args.quiet) as progress:
-      (_, steps), = cli_support.read_episodes(reader, args.dir, [episode], progress)
-    chosen = cli_support.parse_range(args.steps, len(steps), 'steps') if args.steps else range(
-        len(steps))
+      ((_, steps),) = cli_support.read_episodes(reader, args.dir, [episode], progress)
+    chosen = (
+      cli_support.parse_range(args.steps, len(steps), 'steps') if args.steps else range(len(steps))
+    )
     rows = episode_rows(steps, chosen, first, episode)
   if args.json:
     cli_support.print_json(rows)
     return 0
-  print(f'{args.dir}: episode {episode} of {num_episodes}, steps {chosen.start}..'
-        f'{chosen.stop - 1} of {len(steps)}')
-  header = ['step', 'ep.step', 'type', 'reward', 'discount', 'action', 'observation',
-            'custom_data']
-  print(cli_support.format_table(header, [
-      [r['step'], r['episode_step'], r['step_type'], cli_support.summarize(r['reward']),
-       cli_support.summarize(r['discount']), cli_support.summarize(r['action']),
-       cli_support.summarize(r['observation'], args.width),
-       cli_support.summarize(r['custom_data'], args.width)] for r in rows]))
+  print(
+    f'{args.dir}: episode {episode} of {num_episodes}, steps {chosen.start}..'
+    f'{chosen.stop - 1} of {len(steps)}'
+  )
+  header = ['step', 'ep.step', 'type', 'reward', 'discount', 'action', 'observation', 'custom_data']
+  print(
+    cli_support.format_table(
+      header,
+      [
+        [
+          r['step'],
+          r['episode_step'],
+          r['step_type'],
+          cli_support.summarize(r['reward']),
+          cli_support.summarize(r['discount']),
+          cli_support.summarize(r['action']),
+          cli_support.summarize(r['observation'], args.width),
+          cli_support.summarize(r['custom_data'], args.width),
+        ]
+        for r in rows
+      ],
+    )
+  )
   return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `show` to the `envlogger` command."""
-  parser = subparsers.add_parser('show', help="an episode's steps as a table",
-                                 description=__doc__.split('\n\n')[0])
+  parser = subparsers.add_parser(
+    'show', help="an episode's steps as a table", description=__doc__.split('\n\n')[0]
+  )
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
-  parser.add_argument('--episode', default='0', help='episode index (negative counts from the '
-                      'end; default 0)')
+  parser.add_argument(
+    '--episode', default='0', help='episode index (negative counts from the end; default 0)'
+  )
   parser.add_argument('--steps', metavar='A:B', help='steps of the episode to show (default all)')
   parser.add_argument('--width', type=int, default=60, help='widest cell text (default 60)')
   parser.add_argument('--json', action='store_true', help='print JSON, arrays in full')

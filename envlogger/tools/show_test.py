@@ -12,7 +12,6 @@ from envlogger.tools import cli_testlib
 
 
 class ShowTest(absltest.TestCase):
-
   def test_upstream_episode_and_step_range(self):
     path = os.path.join(upstream_fixtures.DIRECTORY, 'multishard')
     expected = upstream_fixtures.expected('multishard')
@@ -27,8 +26,7 @@ class ShowTest(absltest.TestCase):
       self.assertEqual(row['step_type'], timestep.step_type.name)
       self.assertEqual(row['reward'], timestep.reward)
       self.assertEqual(row['action'], int(action))
-      np.testing.assert_array_equal(np.array(row['observation'], np.float32),
-                                    timestep.observation)
+      np.testing.assert_array_equal(np.array(row['observation'], np.float32), timestep.observation)
       self.assertEqual(row['custom_data'], custom_data)
     self.assertLess(length, 100)
 

@@ -78,8 +78,9 @@ class _Moments:
   def as_dict(self) -> dict[str, Any]:
     out = {'steps': self.steps, 'elements': self.count}
     if self.count:
-      out.update(mean=self.mean + self.shift, std=math.sqrt(self.m2 / self.count),
-                 min=self.min, max=self.max)
+      out.update(
+        mean=self.mean + self.shift, std=math.sqrt(self.m2 / self.count), min=self.min, max=self.max
+      )
     if self.non_finite:
       out['non_finite'] = self.non_finite
     return out
@@ -105,9 +106,16 @@ def summary(values: list[float]) -> dict[str, Any]:
     return {'count': 0}
   a = np.asarray(values, dtype=np.float64)
   q1, q2, q3 = np.percentile(a, [25, 50, 75])
-  return {'count': int(a.size), 'mean': float(a.mean()), 'std': float(a.std()),
-          'min': float(a.min()), '25%': float(q1), '50%': float(q2), '75%': float(q3),
-          'max': float(a.max())}
+  return {
+    'count': int(a.size),
+    'mean': float(a.mean()),
+    'std': float(a.std()),
+    'min': float(a.min()),
+    '25%': float(q1),
+    '50%': float(q2),
+    '75%': float(q3),
+    'max': float(a.max()),
+  }
 
 
 def scalar_reward(reward: Any) -> Optional[float]:
@@ -132,25 +140,29 @@ def _integer_action(action: Any) -> Optional[int]:
   return None
 
 
-def compute_stats(reader: envlogger.Reader, path: str = '',
-                  progress: Optional[cli_support.Progress] = None) -> dict[str, Any]:
+def compute_stats(
+  reader: envlogger.Reader, path: str = '', progress: Optional[cli_support.Progress] = None
+) -> dict[str, Any]:
   """Everything `envlogger stats` shows, as a dict; reads every step once."""
   progress = progress or cli_support.Progress(None, '', quiet=True)
   returns, lengths, episode_returns = [], [], []
   fields: dict[str, _Moments] = collections.defaultdict(_Moments)
   actions: collections.Counter = collections.Counter()
   discrete = True
-  for _, steps in cli_support.read_episodes(reader, path, range(len(reader.episodes)),
-                                            progress):
+  for _, steps in cli_support.read_episodes(reader, path, range(len(reader.episodes)), progress):
     lengths.append(len(steps))
     total: Optional[float] = 0.0
     for step in steps:
       ts = step.timestep
       r = scalar_reward(ts.reward)
       total = None if total is None or r is None else total + r
-      for name, value in (('observation', ts.observation), ('action', step.action),
-                          ('reward', ts.reward), ('discount', ts.discount),
-                          ('custom_data', step.custom_data)):
+      for name, value in (
+        ('observation', ts.observation),
+        ('action', step.action),
+        ('reward', ts.reward),
+        ('discount', ts.discount),
+        ('custom_data', step.custom_data),
+      ):
         for leaf, array in _numeric_leaves(value, name):
           fields[leaf].add(array)
       if discrete:
@@ -172,39 +184,50 @@ def compute_stats(reader: envlogger.Reader, path: str = '',
     else:
       histogram = dict(sorted(actions.items()))
   return {
-      'path': path,
-      'num_episodes': len(lengths),
-      'num_steps': sum(lengths),
-      'episode_returns': summary(returns),
-      'episode_lengths': summary(lengths),
-      'returns': episode_returns,
-      'lengths': lengths,
-      'fields': {k: fields[k].as_dict() for k in sorted(fields)},
-      'action_histogram': histogram,
+    'path': path,
+    'num_episodes': len(lengths),
+    'num_steps': sum(lengths),
+    'episode_returns': summary(returns),
+    'episode_lengths': summary(lengths),
+    'returns': episode_returns,
+    'lengths': lengths,
+    'fields': {k: fields[k].as_dict() for k in sorted(fields)},
+    'action_histogram': histogram,
   }
 
 
 def format_stats(stats: dict[str, Any]) -> str:
   """The human-readable form of `compute_stats` (without per-episode lists)."""
   keys = ['count', 'mean', 'std', 'min', '25%', '50%', '75%', 'max']
-  rows = [[name] + [stats[key].get(k, '-') for k in keys]
-          for name, key in (('return', 'episode_returns'), ('length', 'episode_lengths'))]
-  out = [f'{stats["path"]}: {stats["num_episodes"]} episodes, {stats["num_steps"]} steps', '',
-         cli_support.format_table(['episode'] + keys, rows), '']
+  rows = [
+    [name] + [stats[key].get(k, '-') for k in keys]
+    for name, key in (('return', 'episode_returns'), ('length', 'episode_lengths'))
+  ]
+  out = [
+    f'{stats["path"]}: {stats["num_episodes"]} episodes, {stats["num_steps"]} steps',
+    '',
+    cli_support.format_table(['episode'] + keys, rows),
+    '',
+  ]
   field_keys = ['steps', 'elements', 'mean', 'std', 'min', 'max']
   rows = [[name] + [s.get(k, '-') for k in field_keys] for name, s in stats['fields'].items()]
   out.append(cli_support.format_table(['field'] + field_keys, rows))
   if stats['action_histogram']:
     total = sum(stats['action_histogram'].values())
-    out += ['', cli_support.format_table(
+    out += [
+      '',
+      cli_support.format_table(
         ['action', 'count', 'share'],
-        [[a, n, f'{n / total:.1%}'] for a, n in stats['action_histogram'].items()])]
+        [[a, n, f'{n / total:.1%}'] for a, n in stats['action_histogram'].items()],
+      ),
+    ]
   return '\n'.join(out)
 
 
 def _run_beam(args: argparse.Namespace) -> int:
   try:
     from envlogger.beam import pipelines  # pylint: disable=g-import-not-at-top
+
     stats = pipelines.compute_stats(args.dir, options=convert.beam_options(args))
   except (ImportError, OSError, ValueError, RuntimeError) as e:
     raise cli_support.CliError(str(e)) from e
@@ -228,13 +251,19 @@ def _run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `stats` to the `envlogger` command."""
   parser = subparsers.add_parser(
-      'stats', help='returns, lengths, per-field mean/std/min/max, action histogram',
-      description=__doc__.split('\n\n')[0])
+    'stats',
+    help='returns, lengths, per-field mean/std/min/max, action histogram',
+    description=__doc__.split('\n\n')[0],
+  )
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
-  parser.add_argument('--json', action='store_true',
-                      help='print JSON (with the per-episode returns and lengths)')
+  parser.add_argument(
+    '--json', action='store_true', help='print JSON (with the per-episode returns and lengths)'
+  )
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
-  parser.add_argument('--beam', action='store_true',
-                      help='compute on a Beam pipeline (needs envlogger[beam]); prints JSON')
+  parser.add_argument(
+    '--beam',
+    action='store_true',
+    help='compute on a Beam pipeline (needs envlogger[beam]); prints JSON',
+  )
   convert.add_beam_arguments(parser)
   parser.set_defaults(run=_run)

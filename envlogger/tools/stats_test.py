@@ -14,13 +14,19 @@ from envlogger.tools import cli_testlib
 
 def _summary_of(values):
   a = np.asarray(values, dtype=np.float64)
-  return {'count': a.size, 'mean': a.mean(), 'std': a.std(), 'min': a.min(),
-          '25%': np.quantile(a, 0.25), '50%': np.median(a), '75%': np.quantile(a, 0.75),
-          'max': a.max()}
+  return {
+    'count': a.size,
+    'mean': a.mean(),
+    'std': a.std(),
+    'min': a.min(),
+    '25%': np.quantile(a, 0.25),
+    '50%': np.median(a),
+    '75%': np.quantile(a, 0.75),
+    'max': a.max(),
+  }
 
 
 class StatsTest(parameterized.TestCase):
-
   def assert_summary(self, found, values):
     expected = _summary_of(values)
     self.assertEqual(found['count'], expected.pop('count'))
@@ -59,10 +65,13 @@ class StatsTest(parameterized.TestCase):
   def test_upstream_catch(self, name):
     expected = upstream_fixtures.expected(name)
     steps = expected['steps']
-    episodes = [[(ts.reward, a, ts.observation, cd) for ts, a, cd in steps[start:start + n]]
-                for start, n in expected['episodes']]
-    status, out, err = cli_testlib.run('stats', os.path.join(upstream_fixtures.DIRECTORY, name),
-                                       '--json')
+    episodes = [
+      [(ts.reward, a, ts.observation, cd) for ts, a, cd in steps[start : start + n]]
+      for start, n in expected['episodes']
+    ]
+    status, out, err = cli_testlib.run(
+      'stats', os.path.join(upstream_fixtures.DIRECTORY, name), '--json'
+    )
     self.assertEqual(status, 0, err)
     self.check_catch(json.loads(out), episodes)
 
@@ -70,8 +79,10 @@ class StatsTest(parameterized.TestCase):
     path = os.path.join(cli_testlib.temp_dir(self), 'catch')
     cli_testlib.record_catch(path, num_episodes=9, max_episodes_per_file=4)
     with envlogger.Reader(path) as reader:
-      episodes = [[(s.timestep.reward, s.action, s.timestep.observation, s.custom_data)
-                   for s in ep] for ep in reader.episodes]
+      episodes = [
+        [(s.timestep.reward, s.action, s.timestep.observation, s.custom_data) for s in ep]
+        for ep in reader.episodes
+      ]
     status, out, err = cli_testlib.run('stats', path, '--json', '-q')
     self.assertEqual(status, 0, err)
     stats = json.loads(out)
@@ -87,13 +98,17 @@ class StatsTest(parameterized.TestCase):
     """Nested and odd values: numeric leaves counted, others (strings, dict rewards) left out."""
     expected = upstream_fixtures.expected('all_types')
     status, out, err = cli_testlib.run(
-        'stats', os.path.join(upstream_fixtures.DIRECTORY, 'all_types'), '--json')
+      'stats', os.path.join(upstream_fixtures.DIRECTORY, 'all_types'), '--json'
+    )
     self.assertEqual(status, 0, err)
     stats = json.loads(out)
     self.assertEqual(stats['num_steps'], expected['num_steps'])
     self.assertEqual(stats['episode_lengths']['count'], expected['num_episodes'])
-    values = [ts.observation['arrays']['float32'] for ts, _, _ in expected['steps']
-              if isinstance(ts.observation, dict) and 'arrays' in ts.observation]
+    values = [
+      ts.observation['arrays']['float32']
+      for ts, _, _ in expected['steps']
+      if isinstance(ts.observation, dict) and 'arrays' in ts.observation
+    ]
     a = np.concatenate([np.asarray(v, np.float64).ravel() for v in values])
     finite = a[np.isfinite(a)]
     field = stats['fields']['observation.arrays.float32']
@@ -103,8 +118,9 @@ class StatsTest(parameterized.TestCase):
     self.assertNotIn('observation.arrays.str', stats['fields'])
 
   def test_empty_dataset(self):
-    status, out, _ = cli_testlib.run('stats', os.path.join(upstream_fixtures.DIRECTORY, 'empty'),
-                                     '--json')
+    status, out, _ = cli_testlib.run(
+      'stats', os.path.join(upstream_fixtures.DIRECTORY, 'empty'), '--json'
+    )
     self.assertEqual(status, 0)
     stats = json.loads(out)
     self.assertEqual(stats['episode_returns'], {'count': 0})

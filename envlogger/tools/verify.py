@@ -27,6 +27,7 @@ from envlogger.tools import shard_scan
 @dataclasses.dataclass
 class VerifyReport:
   """Findings of `verify`: `damage` makes the dataset damaged, `notes` do not."""
+
   data_dir: str
   damage: list = dataclasses.field(default_factory=list)  # str
   notes: list = dataclasses.field(default_factory=list)  # str
@@ -41,9 +42,12 @@ class VerifyReport:
     out = [f'{self.data_dir}: {self.num_steps} readable steps in {self.num_episodes} episodes']
     out.extend(f'DAMAGE: {d}' for d in self.damage)
     out.extend(f'note: {n}' for n in self.notes)
-    out.append('OK' if self.ok else
-               f'DAMAGED: {len(self.damage)} problems; `envlogger recover {self.data_dir}` '
-               'rebuilds the index from what is readable')
+    out.append(
+      'OK'
+      if self.ok
+      else f'DAMAGED: {len(self.damage)} problems; `envlogger recover {self.data_dir}` '
+      'rebuilds the index from what is readable'
+    )
     return out
 
 
@@ -52,11 +56,15 @@ def _check_shard(shard: recover_lib.ShardReport, report: VerifyReport) -> None:
   report.damage.extend(str(d) for d in shard.damage)
   report.damage.extend(f'{name}: {p}' for p in shard.problems)
   if shard.lost_steps:
-    report.damage.append(f'{name}: {shard.lost_steps} of the {shard.old_num_steps} indexed steps '
-                         'point at no readable record')
+    report.damage.append(
+      f'{name}: {shard.lost_steps} of the {shard.old_num_steps} indexed steps '
+      'point at no readable record'
+    )
   if shard.unindexed_steps:
-    report.damage.append(f'{name}: {shard.unindexed_steps} steps in steps.riegeli are not indexed '
-                         '(the writer did not close, or the index is damaged)')
+    report.damage.append(
+      f'{name}: {shard.unindexed_steps} steps in steps.riegeli are not indexed '
+      '(the writer did not close, or the index is damaged)'
+    )
   positions = shard.index.step_positions
   rebuilt = {positions[s] for s in shard.index.episode_starts}
   old = set(shard.old_start_positions)
@@ -65,20 +73,22 @@ def _check_shard(shard: recover_lib.ShardReport, report: VerifyReport) -> None:
   old_steps = set(shard.old_step_positions)
   merged = sorted(p for p in rebuilt - old if p in old_steps)
   if merged:
-    report.damage.append(f'{name}: {len(merged)} episode starts (FIRST steps) are missing from '
-                         'episode_index.riegeli, so episodes are merged (the first at step '
-                         f'position {merged[0]})')
+    report.damage.append(
+      f'{name}: {len(merged)} episode starts (FIRST steps) are missing from '
+      'episode_index.riegeli, so episodes are merged (the first at step '
+      f'position {merged[0]})'
+    )
   for e in shard.incomplete_episodes:
     report.notes.append(f'{name}: episode {e} has no LAST step')
   for e in shard.headless_episodes:
     report.notes.append(f'{name}: episode {e} does not start with a FIRST step')
   if shard.unattributed_metadata:
-    report.notes.append(f'{name}: {shard.unattributed_metadata} episode metadata records belong to '
-                        'no indexed episode')
+    report.notes.append(
+      f'{name}: {shard.unattributed_metadata} episode metadata records belong to no indexed episode'
+    )
 
 
-def verify(data_dir: str,
-           progress: Optional[Callable[[str], None]] = None) -> VerifyReport:
+def verify(data_dir: str, progress: Optional[Callable[[str], None]] = None) -> VerifyReport:
   """Checks every file and index entry of the dataset `data_dir`.
 
   `progress` is called with each shard directory once it has been read.
@@ -91,7 +101,9 @@ def verify(data_dir: str,
   if dry.metadata_problem:
     report.damage.append(f'{os.path.join(data_dir, shard_scan.METADATA)}: {dry.metadata_problem}')
   else:
-    scan = shard_scan.scan_file(os.path.join(data_dir, shard_scan.METADATA), shard_scan.is_data_record)
+    scan = shard_scan.scan_file(
+      os.path.join(data_dir, shard_scan.METADATA), shard_scan.is_data_record
+    )
     report.damage.extend(str(d) for d in scan.damage)
     if not scan.values[0]:
       report.damage.append(f'{scan.path}: its first record is not an envlogger.Data')

@@ -35,7 +35,9 @@ def _imageio() -> Any:
     import imageio.v2  # pylint: disable=g-import-not-at-top
     import imageio.v3  # pylint: disable=g-import-not-at-top,unused-import
   except ImportError:
-    raise cli_support.CliError('envlogger video needs imageio: pip install envlogger[viz]') from None
+    raise cli_support.CliError(
+      'envlogger video needs imageio: pip install envlogger[viz]'
+    ) from None
   return imageio
 
 
@@ -62,21 +64,23 @@ def choose_field(spec: Any, field: Optional[str]) -> tuple[str, Any]:
   if field is not None:
     if field not in fields:
       raise cli_support.CliError(
-          f'--field {field!r} is not an array of shape HxW, HxWx1, HxWx3 or HxWx4 in the '
-          'observation spec' + (f'; candidates: {", ".join(fields)}' if fields else ''))
+        f'--field {field!r} is not an array of shape HxW, HxWx1, HxWx3 or HxWx4 in the '
+        'observation spec' + (f'; candidates: {", ".join(fields)}' if fields else '')
+      )
     return field, fields[field]
   for path, leaf in fields.items():
     if np.dtype(leaf.dtype) == np.uint8:
       return path, leaf
   raise cli_support.CliError(
-      'the observation spec has no image field (uint8 arrays shaped HxW, HxWx1, HxWx3 or HxWx4)'
-      + (f'; other arrays of an image shape, for --field: {", ".join(fields)}' if fields else ''))
+    'the observation spec has no image field (uint8 arrays shaped HxW, HxWx1, HxWx3 or HxWx4)'
+    + (f'; other arrays of an image shape, for --field: {", ".join(fields)}' if fields else '')
+  )
 
 
 def _get(observation: Any, path: str) -> Any:
   """The part of `observation` at `path` ('observation.a[0].b')."""
   value = observation
-  for part in path[len('observation'):].replace('[', '.[').split('.')[1:]:
+  for part in path[len('observation') :].replace('[', '.[').split('.')[1:]:
     if part.startswith('['):
       value = value[int(part[1:-1])]
     elif isinstance(value, dict) and part not in value and part.lstrip('-').isdigit():
@@ -112,14 +116,15 @@ def _tile(frames: list[np.ndarray]) -> np.ndarray:
   out = np.zeros((rows * h, cols * w, 3), np.uint8)
   for n, f in enumerate(frames):
     r, c = divmod(n, cols)
-    out[r * h:(r + 1) * h, c * w:(c + 1) * w] = f
+    out[r * h : (r + 1) * h, c * w : (c + 1) * w] = f
   return out
 
 
 def make_frames(episodes: list[list], field: str, spec: Any, scale: int) -> list[np.ndarray]:
   """One picture per step of the longest episode; several episodes are tiled."""
-  pictures = [[to_rgb(_get(s.timestep.observation, field), spec) for s in steps]
-              for steps in episodes]
+  pictures = [
+    [to_rgb(_get(s.timestep.observation, field), spec) for s in steps] for steps in episodes
+  ]
   sizes = {p.shape for ep in pictures for p in ep}
   if len(sizes) > 1:
     raise cli_support.CliError(f'{field}: frames change size ({sorted(sizes)}), cannot be a video')
@@ -135,8 +140,9 @@ def write(frames: list[np.ndarray], output: str, fps: float) -> None:
   """Writes `frames` as a looping GIF or an MP4, by the suffix of `output`."""
   imageio = _imageio()
   if output.lower().endswith('.gif'):
-    imageio.v3.imwrite(output, np.stack(frames), extension='.gif',
-                       duration=int(round(1000 / fps)), loop=0)
+    imageio.v3.imwrite(
+      output, np.stack(frames), extension='.gif', duration=int(round(1000 / fps)), loop=0
+    )
     return
   h, w, _ = frames[0].shape
   pad = ((0, h % 2), (0, w % 2), (0, 0))  # H.264 wants even sides.
@@ -164,30 +170,39 @@ def _run(args: argparse.Namespace) -> int:
       raise cli_support.CliError(f'--grid {args.grid}: no episodes in that range')
     total = sum(len(reader.episodes[i]) for i in indices)
     with cli_support.Progress(total, 'video', args.quiet) as progress:
-      episodes = [steps for _, steps in
-                  cli_support.read_episodes(reader, args.dir, indices, progress)]
+      episodes = [
+        steps for _, steps in cli_support.read_episodes(reader, args.dir, indices, progress)
+      ]
   shape = tuple(spec.shape)
   scale = args.scale or max(1, _TARGET_SIDE // max(1, min(shape[0], shape[1])))
   frames = make_frames(episodes, field, spec, scale)
   write(frames, args.output, args.fps)
-  print(f'{args.output}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]} '
-        f'from {field} of episode{"s" if len(indices) > 1 else ""} '
-        f'{", ".join(map(str, indices))} ({suffix[1:]}, {args.fps:g} fps)')
+  print(
+    f'{args.output}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]} '
+    f'from {field} of episode{"s" if len(indices) > 1 else ""} '
+    f'{", ".join(map(str, indices))} ({suffix[1:]}, {args.fps:g} fps)'
+  )
   return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
   """Adds `video` to the `envlogger` command."""
   parser = subparsers.add_parser(
-      'video', help="an episode's image observations as a GIF or MP4",
-      description=__doc__.split('\n\n')[1])
+    'video',
+    help="an episode's image observations as a GIF or MP4",
+    description=__doc__.split('\n\n')[1],
+  )
   parser.add_argument('dir', metavar='DIR', help='dataset directory (or root or glob)')
   parser.add_argument('-o', '--output', required=True, metavar='FILE', help='.gif or .mp4')
   parser.add_argument('--episode', type=int, default=0, help='episode index (default 0)')
   parser.add_argument('--grid', metavar='A:B', help='tile episodes A..B-1 instead')
   parser.add_argument('--field', help='observation field to show (default: the first uint8 image)')
   parser.add_argument('--fps', type=float, default=10.0, help='frames per second (default 10)')
-  parser.add_argument('--scale', type=cli_support.positive_int, default=None,
-                      help=f'enlarge frames by this factor (default: up to ~{_TARGET_SIDE} px)')
+  parser.add_argument(
+    '--scale',
+    type=cli_support.positive_int,
+    default=None,
+    help=f'enlarge frames by this factor (default: up to ~{_TARGET_SIDE} px)',
+  )
   parser.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
   parser.set_defaults(run=_run)

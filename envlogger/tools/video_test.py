@@ -13,7 +13,6 @@ from envlogger.tools import cli_testlib
 
 
 class VideoTest(absltest.TestCase):
-
   def setUp(self):
     super().setUp()
     self.tmp = cli_testlib.temp_dir(self)
@@ -24,8 +23,19 @@ class VideoTest(absltest.TestCase):
     start, length = expected['episodes'][3]
     out = os.path.join(self.tmp, 'catch.gif')
     status, stdout, err = cli_testlib.run(
-        'video', os.path.join(upstream_fixtures.DIRECTORY, name), '--episode', '3',
-        '--field', 'observation', '--scale', '4', '--fps', '5', '-o', out)
+      'video',
+      os.path.join(upstream_fixtures.DIRECTORY, name),
+      '--episode',
+      '3',
+      '--field',
+      'observation',
+      '--scale',
+      '4',
+      '--fps',
+      '5',
+      '-o',
+      out,
+    )
     self.assertEqual(status, 0, err)
     self.assertIn(f'{length} frames', stdout)
     frames = iio.imread(out, index=None)
@@ -45,7 +55,8 @@ class VideoTest(absltest.TestCase):
     height, width, _ = expected['steps'][0][0].observation['pixels'].shape
     out = os.path.join(self.tmp, 'images.mp4')
     status, stdout, err = cli_testlib.run(
-        'video', os.path.join(upstream_fixtures.DIRECTORY, name), '--episode', '1', '-o', out)
+      'video', os.path.join(upstream_fixtures.DIRECTORY, name), '--episode', '1', '-o', out
+    )
     self.assertEqual(status, 0, err)
     self.assertIn('observation.pixels', stdout)
     with imageio_v2.get_reader(out) as reader:
@@ -56,8 +67,9 @@ class VideoTest(absltest.TestCase):
     path = os.path.join(self.tmp, 'catch')
     cli_testlib.record_catch(path, num_episodes=5, max_episodes_per_file=2, rows=6)
     out = os.path.join(self.tmp, 'grid.gif')
-    status, _, err = cli_testlib.run('video', path, '--grid', '1:4', '--field', 'observation',
-                                     '--scale', '2', '-o', out, '-q')
+    status, _, err = cli_testlib.run(
+      'video', path, '--grid', '1:4', '--field', 'observation', '--scale', '2', '-o', out, '-q'
+    )
     self.assertEqual(status, 0, err)
     frames = iio.imread(out, index=None)
     with envlogger.Reader(path) as reader:
@@ -69,8 +81,9 @@ class VideoTest(absltest.TestCase):
     for n, steps in enumerate(episodes):
       r, c = divmod(n, 2)
       board = steps[-1].timestep.observation
-      np.testing.assert_array_equal(last[r * 6:(r + 1) * 6, c * 5:(c + 1) * 5],
-                                    np.round(board * 255).astype(np.uint8))
+      np.testing.assert_array_equal(
+        last[r * 6 : (r + 1) * 6, c * 5 : (c + 1) * 5], np.round(board * 255).astype(np.uint8)
+      )
     self.assertEqual(last[6:, 5:].max(), 0)
 
   def test_refusals(self):
@@ -83,12 +96,14 @@ class VideoTest(absltest.TestCase):
     status, _, err = cli_testlib.run('video', catch, '-o', out, '--field', 'observation.nope')
     self.assertEqual(status, 2)
     self.assertIn("'observation.nope'", err)
-    status, _, err = cli_testlib.run('video', catch, '-o', os.path.join(self.tmp, 'x.avi'),
-                                     '--field', 'observation')
+    status, _, err = cli_testlib.run(
+      'video', catch, '-o', os.path.join(self.tmp, 'x.avi'), '--field', 'observation'
+    )
     self.assertEqual(status, 2)
     self.assertIn('.gif, .mp4', err)
-    status, _, err = cli_testlib.run('video', catch, '-o', out, '--field', 'observation',
-                                     '--episode', '20')
+    status, _, err = cli_testlib.run(
+      'video', catch, '-o', out, '--field', 'observation', '--episode', '20'
+    )
     self.assertEqual(status, 2)
     self.assertIn('out of range', err)
     status, _, err = cli_testlib.run('video', catch, '-o', out, '--fps', '0')

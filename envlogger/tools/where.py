@@ -108,8 +108,10 @@ def _name(text: str, start: int, tokens: list[_Token]) -> int:
     tokens.append(_Token('kw', word, start))
     return i
   if word not in NAMES:
-    raise WhereError(f'unknown name {word!r} at position {start}; the names are '
-                     + ', '.join(n if n != 'metadata' else 'metadata.KEY' for n in NAMES))
+    raise WhereError(
+      f'unknown name {word!r} at position {start}; the names are '
+      + ', '.join(n if n != 'metadata' else 'metadata.KEY' for n in NAMES)
+    )
   keys = []
   while i < len(text) and text[i] == '.':
     k = _KEY.match(text, i + 1)
@@ -118,8 +120,10 @@ def _name(text: str, start: int, tokens: list[_Token]) -> int:
     if word != 'metadata':
       raise WhereError(f'{word!r} has no fields (position {i})')
     if k.group().startswith('__'):
-      raise WhereError(f'metadata key {k.group()!r} at position {i + 1} is not allowed '
-                       '(keys may not start with "__")')
+      raise WhereError(
+        f'metadata key {k.group()!r} at position {i + 1} is not allowed '
+        '(keys may not start with "__")'
+      )
     keys.append(k.group())
     i = k.end()
   if word == 'metadata' and not keys:
@@ -193,8 +197,10 @@ class _Parser:
     left = self._operand()
     op = self._take()
     if op.kind != 'op':
-      raise WhereError(f'expected a comparison (< <= > >= == !=) at position {op.pos}, '
-                       f'found {op.value if op.kind != "end" else "the end"!r}')
+      raise WhereError(
+        f'expected a comparison (< <= > >= == !=) at position {op.pos}, '
+        f'found {op.value if op.kind != "end" else "the end"!r}'
+      )
     right = self._operand()
     if self._peek().kind == 'op':
       raise WhereError(f'chained comparison at position {self._peek().pos}: use "and"')
@@ -212,8 +218,9 @@ class _Parser:
     if token.kind == 'name':
       return ('name', token.value)
     found = 'the end' if token.kind == 'end' else repr(token.value)
-    raise WhereError(f'expected a number, a string or a name at position {token.pos}, '
-                     f'found {found}')
+    raise WhereError(
+      f'expected a number, a string or a name at position {token.pos}, found {found}'
+    )
 
 
 _MISSING = object()
@@ -222,6 +229,7 @@ _MISSING = object()
 @dataclasses.dataclass
 class Episode:
   """What an expression can see of an episode."""
+
   index: int
   length: int
   episode_return: Optional[float]

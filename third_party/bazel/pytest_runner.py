@@ -68,8 +68,17 @@ def main(argv: list[str]) -> int:
   # pytest's rootdir so conftest.py files above the test's directory apply.
   root = os.getcwd()
   _make_hypothesis_deterministic()
-  args = [test_file, f'--rootdir={root}', f'--confcutdir={root}', '-p', 'no:cacheprovider', '-q', '-rfEs',
-          '-p', 'envlogger.testing.extras_plugin']
+  args = [
+    test_file,
+    f'--rootdir={root}',
+    f'--confcutdir={root}',
+    '-p',
+    'no:cacheprovider',
+    '-q',
+    '-rfEs',
+    '-p',
+    'envlogger.testing.extras_plugin',
+  ]
   xml_output = os.environ.get('XML_OUTPUT_FILE')
   if xml_output:
     args.append(f'--junitxml={xml_output}')

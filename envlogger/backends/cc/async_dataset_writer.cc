@@ -11,19 +11,18 @@ using envlogger::OkStatus;
 using envlogger::Status;
 using envlogger::StatusOr;
 
-StatusOr<std::unique_ptr<AsyncDatasetWriter>> AsyncDatasetWriter::Create(std::string data_dir,
-                                                                         std::string_view metadata,
-                                                                         int64_t max_episodes_per_shard,
-                                                                         std::string writer_options,
-                                                                         size_t max_queued_bytes,
-                                                                         std::chrono::milliseconds flush_interval) {
+StatusOr<std::unique_ptr<AsyncDatasetWriter>> AsyncDatasetWriter::Create(
+    std::string data_dir, std::string_view metadata, int64_t max_episodes_per_shard,
+    std::string writer_options, size_t max_queued_bytes, std::chrono::milliseconds flush_interval) {
   auto writer = std::make_unique<RiegeliDatasetWriter>();
-  RETURN_IF_ERROR(writer->Init(std::move(data_dir), metadata, max_episodes_per_shard, std::move(writer_options)));
+  RETURN_IF_ERROR(writer->Init(std::move(data_dir), metadata, max_episodes_per_shard,
+                               std::move(writer_options)));
   return std::unique_ptr<AsyncDatasetWriter>(
       new AsyncDatasetWriter(std::move(writer), max_queued_bytes, flush_interval));
 }
 
-AsyncDatasetWriter::AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer, size_t max_queued_bytes,
+AsyncDatasetWriter::AsyncDatasetWriter(std::unique_ptr<RiegeliDatasetWriter> writer,
+                                       size_t max_queued_bytes,
                                        std::chrono::milliseconds flush_interval)
     : writer_(std::move(writer)),
       data_dir_(writer_->DataDir()),
@@ -76,7 +75,8 @@ void AsyncDatasetWriter::Recycle(std::string& buffer) {
 
 StatusOr<uint64_t> AsyncDatasetWriter::Enqueue(std::unique_lock<std::mutex>& lock, Op op) {
   progress_.wait(lock, [&] { return NeedNotWaitLocked(); });
-  if (close_requested_) return envlogger::FailedPreconditionError("The dataset writer for " + data_dir_ + " is closed");
+  if (close_requested_)
+    return envlogger::FailedPreconditionError("The dataset writer for " + data_dir_ + " is closed");
   if (!error_.ok()) return error_;
   op.sequence = next_sequence_++;
   queued_bytes_ += AccountedBytes(op);
@@ -93,27 +93,31 @@ void AsyncDatasetWriter::WaitApplied(std::unique_lock<std::mutex>& lock, uint64_
   progress_.wait(lock, [&] { return applied_sequence_ >= sequence; });
 }
 
-Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_episode, std::string* next_buffer) {
+Status AsyncDatasetWriter::AddStep(std::string serialized_step, bool is_new_episode,
+                                   std::string* next_buffer) {
   std::unique_lock<std::mutex> lock(mutex_);
   return AddStepLocked(lock, std::move(serialized_step), is_new_episode, next_buffer);
 }
 
-bool AsyncDatasetWriter::TryAddStep(std::string& serialized_step, bool is_new_episode, std::string* next_buffer,
-                                    Status* status) {
+bool AsyncDatasetWriter::TryAddStep(std::string& serialized_step, bool is_new_episode,
+                                    std::string* next_buffer, Status* status) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!NeedNotWaitLocked()) return false;
   *status = AddStepLocked(lock, std::move(serialized_step), is_new_episode, next_buffer);
   return true;
 }
 
-Status AsyncDatasetWriter::AddStepLocked(std::unique_lock<std::mutex>& lock, std::string serialized_step,
-                                         bool is_new_episode, std::string* next_buffer) {
-  if (!is_new_episode && max_episodes_per_shard_ > 0 && !episode_started_ && error_.ok() && !close_requested_) {
+Status AsyncDatasetWriter::AddStepLocked(std::unique_lock<std::mutex>& lock,
+                                         std::string serialized_step, bool is_new_episode,
+                                         std::string* next_buffer) {
+  if (!is_new_episode && max_episodes_per_shard_ > 0 && !episode_started_ && error_.ok() &&
+      !close_requested_) {
     return envlogger::FailedPreconditionError(
         "AddStep: no shard is open in " + data_dir_ +
         " (with max_episodes_per_shard > 0 the first step must start an episode)");
   }
-  StatusOr<uint64_t> sequence = Enqueue(lock, Op{OpType::kStep, std::move(serialized_step), is_new_episode});
+  StatusOr<uint64_t> sequence =
+      Enqueue(lock, Op{OpType::kStep, std::move(serialized_step), is_new_episode});
   if (!sequence.ok()) return sequence.status();
   if (is_new_episode) episode_started_ = true;
   if (next_buffer != nullptr) *next_buffer = TakeBufferLocked();
@@ -192,7 +196,8 @@ void AsyncDatasetWriter::Run() {
       if (queue_.empty()) {
         writer_idle_ = true;  // Producers wake it from now on.
         if (oldest_unflushed_.has_value()) {
-          queue_changed_.wait_until(lock, *oldest_unflushed_ + flush_interval_, [&] { return !queue_.empty(); });
+          queue_changed_.wait_until(lock, *oldest_unflushed_ + flush_interval_,
+                                    [&] { return !queue_.empty(); });
         } else {
           queue_changed_.wait(lock, [&] { return !queue_.empty(); });
         }
@@ -219,8 +224,8 @@ void AsyncDatasetWriter::Run() {
       oldest_unflushed_.reset();
     } else if (op.type == OpType::kStep && !oldest_unflushed_.has_value()) {
       oldest_unflushed_ = now;
-    } else if (oldest_unflushed_.has_value() && now - *oldest_unflushed_ >= flush_interval_ && status.ok() &&
-               !failed) {
+    } else if (oldest_unflushed_.has_value() && now - *oldest_unflushed_ >= flush_interval_ &&
+               status.ok() && !failed) {
       // A steady stream of operations never leaves the queue empty.
       status = writer_->Flush();
       oldest_unflushed_.reset();

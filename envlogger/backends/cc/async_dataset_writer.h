@@ -95,7 +95,8 @@ class AsyncDatasetWriter {
   // the background thread.
   static envlogger::StatusOr<std::unique_ptr<AsyncDatasetWriter>> Create(
       std::string data_dir, std::string_view metadata = {}, int64_t max_episodes_per_shard = 0,
-      std::string writer_options = kDefaultRiegeliWriterOptions, size_t max_queued_bytes = kDefaultMaxQueuedBytes,
+      std::string writer_options = kDefaultRiegeliWriterOptions,
+      size_t max_queued_bytes = kDefaultMaxQueuedBytes,
       std::chrono::milliseconds flush_interval = kDefaultFlushInterval);
 
   AsyncDatasetWriter(const AsyncDatasetWriter&) = delete;
@@ -110,7 +111,7 @@ class AsyncDatasetWriter {
   // receives what TakeBuffer() would return, under the same lock (a producer
   // looping over steps takes the queue's lock once per step).
   envlogger::Status AddStep(std::string serialized_step, bool is_new_episode = false,
-                          std::string* next_buffer = nullptr);
+                            std::string* next_buffer = nullptr);
   // AddStep() for a caller holding a lock the writer thread never takes (the
   // GIL): if queuing would have to wait for room, returns false and leaves
   // `serialized_step` as it was, so that the caller can release its lock and
@@ -150,13 +151,15 @@ class AsyncDatasetWriter {
 
   // Whether Enqueue() can go ahead without waiting: there is room, or it
   // will fail at once (an error, Close()). `mutex_` is held.
-  bool NeedNotWaitLocked() const { return queued_bytes_ <= max_queued_bytes_ || !error_.ok() || close_requested_; }
+  bool NeedNotWaitLocked() const {
+    return queued_bytes_ <= max_queued_bytes_ || !error_.ok() || close_requested_;
+  }
   // Waits for room, then queues `op`; returns its sequence number, or the
   // sticky error, or FAILED_PRECONDITION after Close(). `lock` holds mutex_.
   envlogger::StatusOr<uint64_t> Enqueue(std::unique_lock<std::mutex>& lock, Op op);
   // AddStep() with `lock` holding mutex_.
   envlogger::Status AddStepLocked(std::unique_lock<std::mutex>& lock, std::string serialized_step,
-                                bool is_new_episode, std::string* next_buffer);
+                                  bool is_new_episode, std::string* next_buffer);
   // TakeBuffer() with `mutex_` held.
   std::string TakeBufferLocked();
   // Waits until the thread applied operation `sequence`. `lock` holds mutex_.

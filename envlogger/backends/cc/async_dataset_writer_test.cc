@@ -21,10 +21,12 @@ namespace {
 
 using testing::MakeTempDir;
 
-std::unique_ptr<AsyncDatasetWriter> Create(const std::string& dir, int64_t max_episodes_per_shard = 0,
-                                           const std::string& options = kDefaultRiegeliWriterOptions,
-                                           size_t max_queued_bytes = AsyncDatasetWriter::kDefaultMaxQueuedBytes) {
-  auto writer = AsyncDatasetWriter::Create(dir, "meta", max_episodes_per_shard, options, max_queued_bytes);
+std::unique_ptr<AsyncDatasetWriter> Create(
+    const std::string& dir, int64_t max_episodes_per_shard = 0,
+    const std::string& options = kDefaultRiegeliWriterOptions,
+    size_t max_queued_bytes = AsyncDatasetWriter::kDefaultMaxQueuedBytes) {
+  auto writer =
+      AsyncDatasetWriter::Create(dir, "meta", max_episodes_per_shard, options, max_queued_bytes);
   EXPECT_TRUE(writer.ok()) << writer.status().ToString();
   return writer.ok() ? std::move(writer).value() : nullptr;
 }
@@ -183,7 +185,8 @@ TEST(AsyncDatasetWriterTest, InitErrorsAreReturnedByCreate) {
   std::ofstream(file) << "not a directory";
   auto unusable = AsyncDatasetWriter::Create(file + "/dataset");
   ASSERT_FALSE(unusable.ok());
-  EXPECT_NE(unusable.status().message().find(file), std::string::npos) << unusable.status().ToString();
+  EXPECT_NE(unusable.status().message().find(file), std::string::npos)
+      << unusable.status().ToString();
 }
 
 TEST(AsyncDatasetWriterTest, DestructorClosesTheDataset) {
@@ -246,8 +249,10 @@ TEST(AsyncDatasetWriterTest, DiskFullIsReportedAndTheDatasetStaysReadable) {
       }
     }
     ASSERT_FALSE(first_error.ok()) << "the file size limit was never hit";
-    EXPECT_EQ(first_error.code(), envlogger::StatusCode::kResourceExhausted) << first_error.ToString();
-    EXPECT_NE(first_error.message().find("steps.riegeli"), std::string::npos) << first_error.ToString();
+    EXPECT_EQ(first_error.code(), envlogger::StatusCode::kResourceExhausted)
+        << first_error.ToString();
+    EXPECT_NE(first_error.message().find("steps.riegeli"), std::string::npos)
+        << first_error.ToString();
     // The error is sticky: every later call reports it.
     EXPECT_EQ(writer->AddStep("more", true).ToString(), first_error.ToString());
     EXPECT_EQ(writer->Flush().ToString(), first_error.ToString());
@@ -404,7 +409,8 @@ TEST(AsyncDatasetWriterTest, RecycledBuffersKeepEveryStepIntact) {
     // every byte depends on the step.
     const size_t size = 16 + static_cast<size_t>((i * 7919 + producer * 104729) % 30000);
     std::string step = "p" + std::to_string(producer) + "s" + std::to_string(i) + ":";
-    for (size_t j = step.size(); j < size; ++j) step.push_back(static_cast<char>('a' + (j * 31 + i + producer) % 26));
+    for (size_t j = step.size(); j < size; ++j)
+      step.push_back(static_cast<char>('a' + (j * 31 + i + producer) % 26));
     return step;
   };
   ASSERT_TRUE(writer->AddStep("start", true).ok());

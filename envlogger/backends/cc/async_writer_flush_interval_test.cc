@@ -26,8 +26,9 @@ int64_t IndexedSteps(const std::string& dir) {
 
 TEST(AsyncWriterFlushIntervalTest, PendingStepsAreFlushedWithinTheInterval) {
   const std::string dir = testing::MakeTempDir();
-  auto writer = AsyncDatasetWriter::Create(dir, "", 0, kDefaultRiegeliWriterOptions,
-                                           AsyncDatasetWriter::kDefaultMaxQueuedBytes, milliseconds(100));
+  auto writer =
+      AsyncDatasetWriter::Create(dir, "", 0, kDefaultRiegeliWriterOptions,
+                                 AsyncDatasetWriter::kDefaultMaxQueuedBytes, milliseconds(100));
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE((*writer)->AddStep("step", i == 0).ok());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -43,8 +44,9 @@ TEST(AsyncWriterFlushIntervalTest, PendingStepsAreFlushedWithinTheInterval) {
 TEST(AsyncWriterFlushIntervalTest, AStreamOfStepsIsFlushedToo) {
   // The queue never runs empty; the interval is checked after each step.
   const std::string dir = testing::MakeTempDir();
-  auto writer = AsyncDatasetWriter::Create(dir, "", 0, kDefaultRiegeliWriterOptions,
-                                           AsyncDatasetWriter::kDefaultMaxQueuedBytes, milliseconds(50));
+  auto writer =
+      AsyncDatasetWriter::Create(dir, "", 0, kDefaultRiegeliWriterOptions,
+                                 AsyncDatasetWriter::kDefaultMaxQueuedBytes, milliseconds(50));
   ASSERT_TRUE(writer.ok());
   const auto start = std::chrono::steady_clock::now();
   int steps = 0;
@@ -61,8 +63,9 @@ TEST(AsyncWriterFlushIntervalTest, AStreamOfStepsIsFlushedToo) {
 
 TEST(AsyncWriterFlushIntervalTest, ZeroIntervalDisablesTheTimer) {
   const std::string dir = testing::MakeTempDir();
-  auto writer = AsyncDatasetWriter::Create(dir, "", 0, kDefaultRiegeliWriterOptions,
-                                           AsyncDatasetWriter::kDefaultMaxQueuedBytes, milliseconds(0));
+  auto writer =
+      AsyncDatasetWriter::Create(dir, "", 0, kDefaultRiegeliWriterOptions,
+                                 AsyncDatasetWriter::kDefaultMaxQueuedBytes, milliseconds(0));
   ASSERT_TRUE(writer.ok());
   for (int i = 0; i < 5; ++i) ASSERT_TRUE((*writer)->AddStep("step", i == 0).ok());
   std::this_thread::sleep_for(milliseconds(300));

@@ -49,12 +49,14 @@ Status CheckWritableDirectory(const std::string& path) {
   struct stat info;
   if (::stat(path.c_str(), &info) != 0) return ErrnoToStatus(errno, "Accessing directory " + path);
   if (!S_ISDIR(info.st_mode)) return envlogger::FailedPreconditionError("Not a directory: " + path);
-  if (::access(path.c_str(), W_OK | X_OK) != 0) return ErrnoToStatus(errno, "Writing to directory " + path);
+  if (::access(path.c_str(), W_OK | X_OK) != 0)
+    return ErrnoToStatus(errno, "Writing to directory " + path);
   return OkStatus();
 }
 
 std::string ShardDirectoryName(std::chrono::system_clock::time_point time) {
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
   int64_t seconds = micros / 1000000;
   int64_t fraction = micros % 1000000;
   if (fraction < 0) {  // Times before 1970 round toward the earlier second.
@@ -75,7 +77,8 @@ StatusOr<std::string> CreateShardDirectory(const std::string& data_dir,
   // Bounded so that a file system refusing with EEXIST forever cannot hang us.
   constexpr int kMaxAttempts = 1000000;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    const std::string path = JoinPath(data_dir, ShardDirectoryName(time + std::chrono::microseconds(attempt)));
+    const std::string path =
+        JoinPath(data_dir, ShardDirectoryName(time + std::chrono::microseconds(attempt)));
     if (::mkdir(path.c_str(), 0777) == 0) return path;
     if (errno != EEXIST) return ErrnoToStatus(errno, "Creating shard directory " + path);
   }

@@ -40,7 +40,7 @@ std::string ShardDirectoryName(std::chrono::system_clock::time_point time);
 // its path. If that name is taken (two shards within one microsecond), the
 // next free microsecond is used instead, so names stay unique and ordered.
 envlogger::StatusOr<std::string> CreateShardDirectory(const std::string& data_dir,
-                                                    std::chrono::system_clock::time_point time);
+                                                      std::chrono::system_clock::time_point time);
 
 // Full paths of the shard directories of `data_dir` (subdirectories holding
 // step_offsets.riegeli), sorted. NOT_FOUND naming `data_dir` if it does not

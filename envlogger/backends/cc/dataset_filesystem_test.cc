@@ -77,7 +77,8 @@ TEST(CreateDirectoriesTest, RejectsAFileInThePath) {
 
 TEST(ListShardDirectoriesTest, ListsSortedSubdirectoriesWithStepOffsets) {
   const std::string dir = MakeTempDir();
-  for (const char* name : {"20260102T000000000000", "20250101T000000000000", "not_a_shard", "20270101T000000000000"}) {
+  for (const char* name :
+       {"20260102T000000000000", "20250101T000000000000", "not_a_shard", "20270101T000000000000"}) {
     ASSERT_TRUE(CreateDirectories(dir + "/" + name).ok());
   }
   Touch(dir + "/20260102T000000000000/" + internal::kStepOffsetsFilename);
@@ -86,7 +87,8 @@ TEST(ListShardDirectoriesTest, ListsSortedSubdirectoriesWithStepOffsets) {
   Touch(dir + "/" + internal::kStepOffsetsFilename);  // A file, not a subdirectory.
   auto shards = ListShardDirectories(dir);
   ASSERT_TRUE(shards.ok()) << shards.status().ToString();
-  EXPECT_EQ(*shards, (std::vector<std::string>{dir + "/20250101T000000000000", dir + "/20260102T000000000000"}));
+  EXPECT_EQ(*shards, (std::vector<std::string>{dir + "/20250101T000000000000",
+                                               dir + "/20260102T000000000000"}));
 }
 
 TEST(ListShardDirectoriesTest, MissingDirectoryIsNotFound) {

@@ -34,7 +34,8 @@ inline std::vector<std::pair<uint64_t, std::string>> ReadAllRecords(const std::s
     return records;
   }
   std::string_view record;
-  while ((*reader)->ReadRecord(&record)) records.emplace_back((*reader)->LastPos().numeric(), std::string(record));
+  while ((*reader)->ReadRecord(&record))
+    records.emplace_back((*reader)->LastPos().numeric(), std::string(record));
   EXPECT_TRUE((*reader)->ok()) << (*reader)->status().ToString();
   return records;
 }

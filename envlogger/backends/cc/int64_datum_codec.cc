@@ -7,7 +7,8 @@
 
 namespace envlogger {
 
-std::string EncodeInt64Datum(const std::vector<int64_t>& shape, const std::vector<int64_t>& values) {
+std::string EncodeInt64Datum(const std::vector<int64_t>& shape,
+                             const std::vector<int64_t>& values) {
   std::string datum;
   WireWriter writer(&datum);
   const size_t shape_token = writer.BeginMessage(wire::kDatumShape);
@@ -35,12 +36,13 @@ StatusOr<Int64Datum> DecodeInt64Datum(std::string_view serialized) {
   datum.values.resize(CountVarints(wire.int64_values));
   DecodeVarints(wire.int64_values, datum.values.data());
   for (const DatumWire::Runs* runs :
-       {&wire.float_values, &wire.double_values, &wire.int32_values, &wire.uint32_values, &wire.uint64_values,
-        &wire.bool_values, &wire.string_values, &wire.bytes_values, &wire.bigint_values}) {
+       {&wire.float_values, &wire.double_values, &wire.int32_values, &wire.uint32_values,
+        &wire.uint64_values, &wire.bool_values, &wire.string_values, &wire.bytes_values,
+        &wire.bigint_values}) {
     datum.has_other_values |= !runs->empty();
   }
-  for (const std::string_view bytes :
-       {wire.float_values_buffer, wire.int8_values, wire.int16_values, wire.uint8_values, wire.uint16_values}) {
+  for (const std::string_view bytes : {wire.float_values_buffer, wire.int8_values,
+                                       wire.int16_values, wire.uint8_values, wire.uint16_values}) {
     datum.has_other_values |= !bytes.empty();
   }
   return datum;

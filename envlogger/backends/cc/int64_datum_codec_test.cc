@@ -38,7 +38,8 @@ TEST(Int64DatumCodecTest, EveryUpstreamIndexRecordDecodesAndReencodesByteForByte
         ASSERT_TRUE(datum.ok()) << datum.status().ToString();
         ASSERT_EQ(datum->shape, std::vector<int64_t>{static_cast<int64_t>(datum->values.size())});
         EXPECT_FALSE(datum->has_other_values);
-        EXPECT_EQ(EncodeInt64Datum(datum->shape, datum->values), record.bytes) << name << " " << record.position;
+        EXPECT_EQ(EncodeInt64Datum(datum->shape, datum->values), record.bytes)
+            << name << " " << record.position;
         all_offsets.insert(all_offsets.end(), datum->values.begin(), datum->values.end());
         ++records;
       }
@@ -59,7 +60,8 @@ TEST(Int64DatumCodecTest, EveryUpstreamIndexRecordDecodesAndReencodesByteForByte
           const int64_t metadata_pos = datum->values[row + 1];
           EXPECT_TRUE(metadata_pos == -1 || metadata_positions.count(metadata_pos)) << name;
         }
-        EXPECT_EQ(EncodeInt64Datum(datum->shape, datum->values), record.bytes) << name << " " << record.position;
+        EXPECT_EQ(EncodeInt64Datum(datum->shape, datum->values), record.bytes)
+            << name << " " << record.position;
         ++records;
       }
     }
@@ -69,8 +71,8 @@ TEST(Int64DatumCodecTest, EveryUpstreamIndexRecordDecodesAndReencodesByteForByte
 
 TEST(Int64DatumCodecTest, AcceptsUnpackedValuesAndUnknownFields) {
   // shape{dim{size:2}}, unknown field 9 (varint 5), values{int64 7 unpacked, int64 -2 unpacked}.
-  std::string wire = HexToBytes("0a0412020802") + HexToBytes("4805") + HexToBytes("120d") + HexToBytes("2007") +
-                     HexToBytes("20feffffffffffffffff01");
+  std::string wire = HexToBytes("0a0412020802") + HexToBytes("4805") + HexToBytes("120d") +
+                     HexToBytes("2007") + HexToBytes("20feffffffffffffffff01");
   auto datum = DecodeInt64Datum(wire);
   ASSERT_TRUE(datum.ok()) << datum.status().ToString();
   EXPECT_EQ(datum->shape, std::vector<int64_t>{2});
@@ -80,7 +82,8 @@ TEST(Int64DatumCodecTest, AcceptsUnpackedValuesAndUnknownFields) {
 
 TEST(Int64DatumCodecTest, FlagsArraysOfOtherTypes) {
   // shape{dim{size:1}} values{double_values packed [1.0]}.
-  auto datum = DecodeInt64Datum(HexToBytes("0a0412020801") + HexToBytes("120a") + HexToBytes("1208000000000000f03f"));
+  auto datum = DecodeInt64Datum(HexToBytes("0a0412020801") + HexToBytes("120a") +
+                                HexToBytes("1208000000000000f03f"));
   ASSERT_TRUE(datum.ok()) << datum.status().ToString();
   EXPECT_TRUE(datum->has_other_values);
   EXPECT_TRUE(datum->values.empty());

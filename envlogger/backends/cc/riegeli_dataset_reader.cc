@@ -13,9 +13,9 @@
 namespace envlogger {
 
 using envlogger::OkStatus;
-using riegeli::RecordReader;
 using envlogger::Status;
 using envlogger::StatusOr;
+using riegeli::RecordReader;
 
 namespace {
 
@@ -62,17 +62,19 @@ void RiegeliDatasetReader::Reset(std::string_view data_dir) {
 Status RiegeliDatasetReader::Init(std::string_view data_dir) {
   Reset(data_dir);
   if (data_dir_.empty()) return envlogger::NotFoundError("Empty data_dir.");
-  if (!PathExists(data_dir_)) return envlogger::NotFoundError("Data directory " + data_dir_ + " does not exist");
+  if (!PathExists(data_dir_))
+    return envlogger::NotFoundError("Data directory " + data_dir_ + " does not exist");
   const std::string metadata_path = JoinPath(data_dir_, internal::kMetadataFilename);
   if (!PathExists(metadata_path)) {
-    return envlogger::NotFoundError("No " + std::string(internal::kMetadataFilename) + " in " + data_dir_ +
-                                  ": not an envlogger Riegeli dataset");
+    return envlogger::NotFoundError("No " + std::string(internal::kMetadataFilename) + " in " +
+                                    data_dir_ + ": not an envlogger Riegeli dataset");
   }
   ASSIGN_OR_RETURN(const std::vector<std::string> shard_dirs, ListShardDirectories(data_dir_));
   return InitFromShards(data_dir, shard_dirs, nullptr);
 }
 
-Status RiegeliDatasetReader::InitFromShards(std::string_view data_dir, const std::vector<std::string>& shard_dirs,
+Status RiegeliDatasetReader::InitFromShards(std::string_view data_dir,
+                                            const std::vector<std::string>& shard_dirs,
                                             riegeli::SourceOpener open) {
   Reset(data_dir);
   const std::string metadata_path = JoinPath(data_dir_, internal::kMetadataFilename);
@@ -94,7 +96,8 @@ Status RiegeliDatasetReader::InitFromShards(std::string_view data_dir, const std
     const std::string& dir = shard_dirs[task - 1];
     shard_status[task - 1] = shards_[task - 1].reader.Init(
         JoinPath(dir, internal::kStepsFilename), JoinPath(dir, internal::kStepOffsetsFilename),
-        JoinPath(dir, internal::kEpisodeMetadataFilename), JoinPath(dir, internal::kEpisodeIndexFilename), open);
+        JoinPath(dir, internal::kEpisodeMetadataFilename),
+        JoinPath(dir, internal::kEpisodeIndexFilename), open);
   });
 
   for (Shard& shard : shards_) {
@@ -136,7 +139,8 @@ StatusOr<RiegeliDatasetReader> RiegeliDatasetReader::Clone() const {
   clone.shards_.reserve(shards_.size());
   for (const Shard& shard : shards_) {
     ASSIGN_OR_RETURN(RiegeliShardReader reader, shard.reader.Clone());
-    clone.shards_.push_back(Shard{std::move(reader), shard.cumulative_steps, shard.cumulative_episodes});
+    clone.shards_.push_back(
+        Shard{std::move(reader), shard.cumulative_steps, shard.cumulative_episodes});
   }
   return clone;
 }
@@ -144,37 +148,40 @@ StatusOr<RiegeliDatasetReader> RiegeliDatasetReader::Clone() const {
 Status RiegeliDatasetReader::ReadStep(int64_t index, std::string_view* record) {
   if (index < 0 || index >= num_steps_) {
     return envlogger::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
-                                    std::to_string(num_steps_) + ")");
+                                      std::to_string(num_steps_) + ")");
   }
   // The last shard starting at or before `index`; empty shards before a
   // non-empty one share its cumulative count and are skipped this way.
-  const auto it = std::upper_bound(shards_.begin(), shards_.end(), index,
-                                   [](int64_t i, const Shard& shard) { return i < shard.cumulative_steps; });
+  const auto it =
+      std::upper_bound(shards_.begin(), shards_.end(), index,
+                       [](int64_t i, const Shard& shard) { return i < shard.cumulative_steps; });
   Shard& shard = *(it - 1);
   return shard.reader.ReadStep(index - shard.cumulative_steps, record);
 }
 
 size_t RiegeliDatasetReader::ShardOfEpisode(int64_t index) const {
-  const auto it = std::upper_bound(shards_.begin(), shards_.end(), index,
-                                   [](int64_t i, const Shard& shard) { return i < shard.cumulative_episodes; });
+  const auto it =
+      std::upper_bound(shards_.begin(), shards_.end(), index,
+                       [](int64_t i, const Shard& shard) { return i < shard.cumulative_episodes; });
   return static_cast<size_t>(it - shards_.begin()) - 1;
 }
 
 StatusOr<EpisodeInfo> RiegeliDatasetReader::Episode(int64_t index, bool include_metadata) {
   if (index < 0 || index >= num_episodes_) {
     return envlogger::OutOfRangeError("Episode " + std::to_string(index) + " is not in [0, " +
-                                    std::to_string(num_episodes_) + ")");
+                                      std::to_string(num_episodes_) + ")");
   }
   Shard& shard = shards_[ShardOfEpisode(index)];
-  ASSIGN_OR_RETURN(EpisodeInfo info, shard.reader.Episode(index - shard.cumulative_episodes, include_metadata));
+  ASSIGN_OR_RETURN(EpisodeInfo info,
+                   shard.reader.Episode(index - shard.cumulative_episodes, include_metadata));
   info.start += shard.cumulative_steps;
   return info;
 }
 
 StatusOr<RiegeliShardReader> RiegeliDatasetReader::GetShard(int64_t episode_index) const {
   if (episode_index < 0 || episode_index >= num_episodes_) {
-    return envlogger::OutOfRangeError("Episode " + std::to_string(episode_index) + " is not in [0, " +
-                                    std::to_string(num_episodes_) + ")");
+    return envlogger::OutOfRangeError("Episode " + std::to_string(episode_index) +
+                                      " is not in [0, " + std::to_string(num_episodes_) + ")");
   }
   return shards_[ShardOfEpisode(episode_index)].reader.Clone();
 }

@@ -30,16 +30,16 @@
 
 #include "envlogger/backends/cc/episode_info.h"
 #include "envlogger/backends/cc/riegeli_shard_reader.h"
-#include "envlogger/riegeli/byte_io.h"
 #include "envlogger/base/status.h"
+#include "envlogger/riegeli/byte_io.h"
 
 namespace envlogger {
 
 // The decoded-chunk caches of a dataset's steps files, summed over shards.
 struct StepCacheStats {
-  uint64_t max_bytes = 0;  // The bound (sum of the shards' bounds).
-  uint64_t bytes = 0;      // Held now.
-  uint64_t chunks = 0;     // Chunks held now.
+  uint64_t max_bytes = 0;                        // The bound (sum of the shards' bounds).
+  uint64_t bytes = 0;                            // Held now.
+  uint64_t chunks = 0;                           // Chunks held now.
   uint64_t hits = 0, misses = 0, evictions = 0;  // riegeli/chunk_cache.h counters.
 };
 
@@ -54,8 +54,9 @@ class RiegeliDatasetReader {
   // Init() of a dataset whose shard directories are given (in order) instead
   // of listed, its files opened with `open` (riegeli/byte_io.h; clones too):
   // for datasets held in memory by tests and fuzz targets.
-  envlogger::Status InitFromShards(std::string_view data_dir, const std::vector<std::string>& shard_dirs,
-                                 riegeli::SourceOpener open);
+  envlogger::Status InitFromShards(std::string_view data_dir,
+                                   const std::vector<std::string>& shard_dirs,
+                                   riegeli::SourceOpener open);
 
   envlogger::StatusOr<RiegeliDatasetReader> Clone() const;
 

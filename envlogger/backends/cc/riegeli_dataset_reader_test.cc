@@ -5,10 +5,10 @@
 
 #include <atomic>
 #include <filesystem>
-#include <iterator>
-#include <memory>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -37,7 +37,8 @@ std::string Step(RiegeliDatasetReader& reader, int64_t i) {
 std::pair<int64_t, int64_t> EpisodeRange(RiegeliDatasetReader& reader, int64_t i) {
   auto info = reader.Episode(i);
   EXPECT_TRUE(info.ok()) << info.status().ToString();
-  return info.ok() ? std::pair<int64_t, int64_t>(info->start, info->num_steps) : std::pair<int64_t, int64_t>(-1, -1);
+  return info.ok() ? std::pair<int64_t, int64_t>(info->start, info->num_steps)
+                   : std::pair<int64_t, int64_t>(-1, -1);
 }
 
 // Writes one shard per entry of `shards`: each a list of episode lengths.
@@ -63,7 +64,8 @@ TEST(RiegeliDatasetReaderTest, MissingDataDirIsNotFoundNamingIt) {
   RiegeliDatasetReader reader;
   envlogger::Status status = reader.Init("/nonexistent/envlogger/data");
   EXPECT_EQ(status.code(), envlogger::StatusCode::kNotFound);
-  EXPECT_NE(status.message().find("/nonexistent/envlogger/data"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("/nonexistent/envlogger/data"), std::string::npos)
+      << status.message();
 }
 
 TEST(RiegeliDatasetReaderTest, DirectoryWithoutMetadataIsNotFound) {
@@ -81,7 +83,8 @@ TEST(RiegeliDatasetReaderTest, SimpleMetadata) {
   RiegeliDatasetReader reader;
   // The only shard has no step: tolerated, reported.
   envlogger::Status status = reader.Init(dir);
-  EXPECT_EQ(status.ToString().rfind("NOT_FOUND: Empty steps in " + dir + "/", 0), 0u) << status.ToString();
+  EXPECT_EQ(status.ToString().rfind("NOT_FOUND: Empty steps in " + dir + "/", 0), 0u)
+      << status.ToString();
   ASSERT_TRUE(reader.Metadata().has_value());
   EXPECT_EQ(*reader.Metadata(), "dataset metadata");
   EXPECT_EQ(reader.NumSteps(), 0);
@@ -141,8 +144,9 @@ TEST(RiegeliDatasetReaderTest, InitFromShardsReadsThroughTheOpener) {
   }
   std::filesystem::remove_all(dir);
   auto opened = std::make_shared<std::map<std::string, int>>();
-  riegeli::SourceOpener open = [files, opened](const std::string& path)
-      -> envlogger::StatusOr<std::unique_ptr<riegeli::ByteSource>> {
+  riegeli::SourceOpener open =
+      [files, opened](
+          const std::string& path) -> envlogger::StatusOr<std::unique_ptr<riegeli::ByteSource>> {
     ++(*opened)[path];
     auto it = files.find(path);
     if (it == files.end()) return envlogger::NotFoundError(path);
@@ -171,12 +175,14 @@ TEST(RiegeliDatasetReaderTest, InitFromShardsTreatsNotFoundIndexFilesAsMissing) 
   ASSERT_TRUE(shard_dirs.ok());
   std::map<std::string, std::string> files;
   const std::string shard = (*shard_dirs)[0].substr(dir.size() + 1);
-  for (const std::string& name :
-       {std::string("metadata.riegeli"), shard + "/steps.riegeli", shard + "/episode_metadata.riegeli"}) {
+  for (const std::string& name : {std::string("metadata.riegeli"), shard + "/steps.riegeli",
+                                  shard + "/episode_metadata.riegeli"}) {
     std::ifstream in(dir + "/" + name, std::ios::binary);
     files[dir + "/" + name] = std::string(std::istreambuf_iterator<char>(in), {});
   }
-  riegeli::SourceOpener open = [files](const std::string& path) -> envlogger::StatusOr<std::unique_ptr<riegeli::ByteSource>> {
+  riegeli::SourceOpener open =
+      [files](
+          const std::string& path) -> envlogger::StatusOr<std::unique_ptr<riegeli::ByteSource>> {
     auto it = files.find(path);
     if (it == files.end()) return envlogger::NotFoundError(path);
     return std::unique_ptr<riegeli::ByteSource>(new riegeli::StringSource(it->second));
@@ -215,7 +221,8 @@ TEST(RiegeliDatasetReaderTest, TruncatedShardIsTolerated) {
   }
   RiegeliDatasetReader reader;
   envlogger::Status status = reader.Init(dir);
-  EXPECT_EQ(status.ToString(), "NOT_FOUND: Empty steps in " + shards->back() + "/step_offsets.riegeli");
+  EXPECT_EQ(status.ToString(),
+            "NOT_FOUND: Empty steps in " + shards->back() + "/step_offsets.riegeli");
   EXPECT_EQ(reader.NumSteps(), 4);
   EXPECT_EQ(reader.NumEpisodes(), 2);
   EXPECT_EQ(Step(reader, 3), "s3");
@@ -278,7 +285,8 @@ TEST(RiegeliDatasetReaderTest, ReadsEveryUpstreamFixture) {
     testing::FixtureDataset expected;
     ASSERT_TRUE(testing::LoadUpstreamFixtureIndex(name, &expected));
     RiegeliDatasetReader reader;
-    envlogger::Status status = reader.Init(envlogger::testing::TestDataPath("upstream-1.3/" + name));
+    envlogger::Status status =
+        reader.Init(envlogger::testing::TestDataPath("upstream-1.3/" + name));
     ASSERT_TRUE(status.ok()) << status.ToString();
     ASSERT_EQ(reader.NumSteps(), expected.num_steps);
     ASSERT_EQ(reader.NumEpisodes(), expected.num_episodes);

@@ -18,11 +18,11 @@
 namespace envlogger {
 
 using envlogger::OkStatus;
+using envlogger::Status;
+using envlogger::StatusOr;
 using riegeli::RecordReader;
 using riegeli::RecordWriter;
 using riegeli::RecordWriterOptions;
-using envlogger::Status;
-using envlogger::StatusOr;
 
 namespace {
 
@@ -53,7 +53,8 @@ Status CheckSameMetadata(const std::string& path, std::string_view metadata) {
   std::string_view record;
   if (reader.ok() && (*reader)->ReadRecord(&record) && record == metadata) return OkStatus();
   return envlogger::FailedPreconditionError(
-      path + " already exists with different (or unreadable) dataset metadata: another writer "
+      path +
+      " already exists with different (or unreadable) dataset metadata: another writer "
       "started this dataset with other metadata. Use a new data_directory, or a writer_name per "
       "writer under a common root");
 }
@@ -74,7 +75,8 @@ Status PublishMetadataFile(const std::string& path, std::string_view metadata) {
   if (error == EPERM || error == ENOTSUP || error == EOPNOTSUPP || error == EXDEV) {
     // A file system without hard links: rename, which is atomic but could
     // replace a file published meanwhile, so it is checked just before.
-    error = PathExists(path) ? EEXIST : (::rename(temporary.c_str(), path.c_str()) == 0 ? 0 : errno);
+    error =
+        PathExists(path) ? EEXIST : (::rename(temporary.c_str(), path.c_str()) == 0 ? 0 : errno);
   }
   ::unlink(temporary.c_str());
   if (error == EEXIST) return CheckSameMetadata(path, metadata);
@@ -84,8 +86,9 @@ Status PublishMetadataFile(const std::string& path, std::string_view metadata) {
 
 }  // namespace
 
-Status RiegeliDatasetWriter::Init(std::string data_dir, std::string_view metadata, int64_t max_episodes_per_shard,
-                                  std::string writer_options, int64_t episode_counter) {
+Status RiegeliDatasetWriter::Init(std::string data_dir, std::string_view metadata,
+                                  int64_t max_episodes_per_shard, std::string writer_options,
+                                  int64_t episode_counter) {
   RETURN_IF_ERROR(Close());
   has_shard_ = false;
   data_dir_ = std::move(data_dir);
@@ -93,7 +96,8 @@ Status RiegeliDatasetWriter::Init(std::string data_dir, std::string_view metadat
   max_episodes_per_shard_ = max_episodes_per_shard;
   episode_counter_ = episode_counter;
   if (data_dir_.empty()) return envlogger::NotFoundError("Empty data_dir.");
-  if (StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(writer_options_); !options.ok()) {
+  if (StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(writer_options_);
+      !options.ok()) {
     return options.status().WithContext("Invalid writer_options \"" + writer_options_ + "\"");
   }
   RETURN_IF_ERROR(CreateDirectories(data_dir_));
@@ -105,18 +109,22 @@ Status RiegeliDatasetWriter::Init(std::string data_dir, std::string_view metadat
 }
 
 Status RiegeliDatasetWriter::AddStep(std::string_view data, bool is_new_episode) {
-  if (is_new_episode && max_episodes_per_shard_ > 0 && episode_counter_++ % max_episodes_per_shard_ == 0) {
+  if (is_new_episode && max_episodes_per_shard_ > 0 &&
+      episode_counter_++ % max_episodes_per_shard_ == 0) {
     RETURN_IF_ERROR(StartShard());
   }
   if (!has_shard_) {
     return envlogger::FailedPreconditionError(
         "AddStep: no shard is open in " + data_dir_ +
-        " (with max_episodes_per_shard > 0 the first step must start an episode, and Init() must have succeeded)");
+        " (with max_episodes_per_shard > 0 the first step must start an episode, and Init() must "
+        "have succeeded)");
   }
   return shard_writer_.AddStep(data, is_new_episode);
 }
 
-void RiegeliDatasetWriter::SetEpisodeMetadata(std::string data) { shard_writer_.SetEpisodeMetadata(std::move(data)); }
+void RiegeliDatasetWriter::SetEpisodeMetadata(std::string data) {
+  shard_writer_.SetEpisodeMetadata(std::move(data));
+}
 
 Status RiegeliDatasetWriter::Flush() { return shard_writer_.Flush(); }
 
@@ -125,11 +133,13 @@ Status RiegeliDatasetWriter::Close() { return shard_writer_.Close(); }
 Status RiegeliDatasetWriter::StartShard() {
   has_shard_ = false;
   RETURN_IF_ERROR(shard_writer_.Close());
-  ASSIGN_OR_RETURN(const std::string shard_dir, CreateShardDirectory(data_dir_, std::chrono::system_clock::now()));
+  ASSIGN_OR_RETURN(const std::string shard_dir,
+                   CreateShardDirectory(data_dir_, std::chrono::system_clock::now()));
   RETURN_IF_ERROR(shard_writer_.Init(JoinPath(shard_dir, internal::kStepsFilename),
                                      JoinPath(shard_dir, internal::kStepOffsetsFilename),
                                      JoinPath(shard_dir, internal::kEpisodeMetadataFilename),
-                                     JoinPath(shard_dir, internal::kEpisodeIndexFilename), writer_options_));
+                                     JoinPath(shard_dir, internal::kEpisodeIndexFilename),
+                                     writer_options_));
   has_shard_ = true;
   return OkStatus();
 }

@@ -6,9 +6,9 @@
 //   metadata.riegeli (one record, transposed Brotli chunks whatever
 //   `writer_options` says) atomically (a temporary file hard-linked to its
 //   name) if it does not exist yet; a reused directory must hold the same
-//   metadata, else Init() fails with FAILED_PRECONDITION naming the file. With max_episodes_per_shard <= 0
-//   the single shard is created right away; otherwise shards are created by
-//   AddStep().
+//   metadata, else Init() fails with FAILED_PRECONDITION naming the file. With
+//   max_episodes_per_shard <= 0 the single shard is created right away; otherwise shards are
+//   created by AddStep().
 // * AddStep(data, is_new_episode): with max_episodes_per_shard = N > 0,
 //   every N-th new episode (the 1st, N+1-th, ...) closes the current shard
 //   and starts a new one, so an episode never spans shards. A step that
@@ -47,8 +47,10 @@ class RiegeliDatasetWriter {
   // empty path; an error naming the path if `data_dir` cannot be created or
   // written to or metadata.riegeli cannot be written; INVALID_ARGUMENT for
   // bad `writer_options`.
-  envlogger::Status Init(std::string data_dir, std::string_view metadata = {}, int64_t max_episodes_per_shard = 0,
-                       std::string writer_options = kDefaultRiegeliWriterOptions, int64_t episode_counter = 0);
+  envlogger::Status Init(std::string data_dir, std::string_view metadata = {},
+                         int64_t max_episodes_per_shard = 0,
+                         std::string writer_options = kDefaultRiegeliWriterOptions,
+                         int64_t episode_counter = 0);
 
   envlogger::Status AddStep(std::string_view data, bool is_new_episode = false);
   void SetEpisodeMetadata(std::string data);

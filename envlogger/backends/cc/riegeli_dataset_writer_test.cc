@@ -142,7 +142,8 @@ TEST(RiegeliDatasetWriterTest, WriterOptionsAreForwarded) {
     RiegeliDatasetWriter writer;
     ASSERT_TRUE(writer.Init(dir, "", 0, options[k]).ok());
     EXPECT_EQ(writer.WriterOptions(), options[k]);
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE(writer.AddStep(payload + std::to_string(i), i == 0).ok());
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(writer.AddStep(payload + std::to_string(i), i == 0).ok());
     ASSERT_TRUE(writer.Close().ok());
     struct stat info;
     ASSERT_EQ(::stat((Shards(dir)[0] + "/" + internal::kStepsFilename).c_str(), &info), 0);
@@ -182,7 +183,8 @@ TEST(RiegeliDatasetWriterTest, DataDirReuseWithOtherMetadataFailsNamingTheFile) 
   RiegeliDatasetWriter writer;
   const envlogger::Status status = writer.Init(dir, "second metadata");
   EXPECT_EQ(status.code(), envlogger::StatusCode::kFailedPrecondition);
-  EXPECT_NE(status.message().find(dir + "/" + internal::kMetadataFilename), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find(dir + "/" + internal::kMetadataFilename), std::string::npos)
+      << status.message();
   const auto metadata = ReadAllRecords(dir + "/" + internal::kMetadataFilename);
   ASSERT_EQ(metadata.size(), 1u);
   EXPECT_EQ(metadata[0].second, "first metadata");
@@ -203,7 +205,8 @@ TEST(RiegeliDatasetWriterTest, ConcurrentInitsPublishOneWholeMetadataFileAndNoTe
   const auto metadata = ReadAllRecords(dir + "/" + internal::kMetadataFilename);
   ASSERT_EQ(metadata.size(), 1u);
   EXPECT_EQ(metadata[0].second, std::string(5000, 'm'));
-  for (const std::string& name : ListDir(dir)) EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
+  for (const std::string& name : ListDir(dir))
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
 }
 
 TEST(RiegeliDatasetWriterTest, MetadataFileIsTransposedBrotliWhateverTheOptions) {

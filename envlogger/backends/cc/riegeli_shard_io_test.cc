@@ -35,8 +35,8 @@ void WriteAndCheck(const std::vector<int>& episode_lengths, FlushPredicate flush
   {
     RiegeliShardWriter writer;
     ASSERT_TRUE(writer
-                    .Init(files.steps, files.step_offsets, files.episode_metadata, files.episode_index,
-                          "transpose,brotli:6,chunk_size:1M")
+                    .Init(files.steps, files.step_offsets, files.episode_metadata,
+                          files.episode_index, "transpose,brotli:6,chunk_size:1M")
                     .ok());
     for (size_t e = 0; e < episode_lengths.size(); ++e) {
       episodes.emplace_back(steps.size(), episode_lengths[e]);
@@ -51,7 +51,9 @@ void WriteAndCheck(const std::vector<int>& episode_lengths, FlushPredicate flush
     ASSERT_TRUE(writer.Close().ok());
   }
   RiegeliShardReader reader;
-  ASSERT_TRUE(reader.Init(files.steps, files.step_offsets, files.episode_metadata, files.episode_index).ok());
+  ASSERT_TRUE(
+      reader.Init(files.steps, files.step_offsets, files.episode_metadata, files.episode_index)
+          .ok());
   ASSERT_EQ(reader.NumSteps(), static_cast<int64_t>(steps.size()));
   ASSERT_EQ(reader.NumEpisodes(), static_cast<int64_t>(episodes.size()));
   for (size_t i = 0; i < steps.size(); ++i) {

@@ -9,9 +9,9 @@
 namespace envlogger {
 
 using envlogger::OkStatus;
-using riegeli::RecordReader;
 using envlogger::Status;
 using envlogger::StatusOr;
+using riegeli::RecordReader;
 
 namespace {
 
@@ -33,7 +33,7 @@ Status ForEachInt64Datum(const std::string& path, const riegeli::SourceOpener& o
     StatusOr<Int64Datum> datum = DecodeInt64Datum(record);
     if (!datum.ok()) {
       return envlogger::DataLossError(datum.status().message() + " in record at position " +
-                                    std::to_string(position) + " of " + path);
+                                      std::to_string(position) + " of " + path);
     }
     if (datum->has_other_values && datum->values.empty()) continue;
     RETURN_IF_ERROR(visit(*datum, position));
@@ -58,42 +58,49 @@ void Reopen(const std::string& path, const riegeli::SourceOpener& open, uint64_t
 
 }  // namespace
 
-Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
+Status RiegeliShardReader::Init(const std::string& steps_filepath,
+                                const std::string& step_offsets_filepath,
                                 const std::string& episode_metadata_filepath,
-                                const std::string& episode_index_filepath, riegeli::SourceOpener open) {
+                                const std::string& episode_index_filepath,
+                                riegeli::SourceOpener open) {
   Close();
   index_.reset();
-  if (step_offsets_filepath.empty()) return envlogger::NotFoundError("Empty step_offsets filepath.");
+  if (step_offsets_filepath.empty())
+    return envlogger::NotFoundError("Empty step_offsets filepath.");
   auto index = std::make_shared<Index>();
   index->steps_filepath = steps_filepath;
   index->episode_metadata_filepath = episode_metadata_filepath;
   index->open = std::move(open);
 
-  RETURN_IF_ERROR(ForEachInt64Datum(step_offsets_filepath, index->open, [&](const Int64Datum& datum, uint64_t) {
-    index->step_offsets.insert(index->step_offsets.end(), datum.values.begin(), datum.values.end());
-    return OkStatus();
-  }));
-  RETURN_IF_ERROR(ForEachInt64Datum(episode_index_filepath, index->open, [&](const Int64Datum& datum, uint64_t position) {
-    if (datum.shape.size() != 2 || datum.shape[1] != 2 ||
-        datum.shape[0] * 2 != static_cast<int64_t>(datum.values.size())) {
-      return envlogger::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
-                                    episode_index_filepath + " is not an int64 array of shape [k, 2]");
-    }
-    for (size_t i = 0; i < datum.values.size(); i += 2) {
-      const int64_t start = datum.values[i];
-      // Starts beyond the indexed steps are checked after recovery: a reader
-      // that loaded step_offsets just before a writer's flush appended to
-      // both files sees episode_index ahead of it.
-      if (start < 0) {
-        return envlogger::DataLossError("Episode index record at position " + std::to_string(position) + " of " +
-                                      episode_index_filepath + " starts an episode at step " +
-                                      std::to_string(start));
-      }
-      index->episode_starts.push_back(start);
-      index->episode_metadata_offsets.push_back(datum.values[i + 1]);
-    }
-    return OkStatus();
-  }));
+  RETURN_IF_ERROR(
+      ForEachInt64Datum(step_offsets_filepath, index->open, [&](const Int64Datum& datum, uint64_t) {
+        index->step_offsets.insert(index->step_offsets.end(), datum.values.begin(),
+                                   datum.values.end());
+        return OkStatus();
+      }));
+  RETURN_IF_ERROR(ForEachInt64Datum(
+      episode_index_filepath, index->open, [&](const Int64Datum& datum, uint64_t position) {
+        if (datum.shape.size() != 2 || datum.shape[1] != 2 ||
+            datum.shape[0] * 2 != static_cast<int64_t>(datum.values.size())) {
+          return envlogger::DataLossError(
+              "Episode index record at position " + std::to_string(position) + " of " +
+              episode_index_filepath + " is not an int64 array of shape [k, 2]");
+        }
+        for (size_t i = 0; i < datum.values.size(); i += 2) {
+          const int64_t start = datum.values[i];
+          // Starts beyond the indexed steps are checked after recovery: a reader
+          // that loaded step_offsets just before a writer's flush appended to
+          // both files sees episode_index ahead of it.
+          if (start < 0) {
+            return envlogger::DataLossError(
+                "Episode index record at position " + std::to_string(position) + " of " +
+                episode_index_filepath + " starts an episode at step " + std::to_string(start));
+          }
+          index->episode_starts.push_back(start);
+          index->episode_metadata_offsets.push_back(datum.values[i + 1]);
+        }
+        return OkStatus();
+      }));
   // Steps and episode starts the index files lack (a killed writer).
   ShardIndexLists lists{std::move(index->step_offsets), std::move(index->episode_starts),
                         std::move(index->episode_metadata_offsets)};
@@ -107,12 +114,14 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath, const std::st
   const int64_t num_steps = static_cast<int64_t>(index->step_offsets.size());
   for (const int64_t start : index->episode_starts) {
     if (start > num_steps) {
-      return envlogger::DataLossError(episode_index_filepath + " starts an episode at step " + std::to_string(start) +
-                                    ", outside the " + std::to_string(num_steps) + " steps of " + steps_filepath);
+      return envlogger::DataLossError(episode_index_filepath + " starts an episode at step " +
+                                      std::to_string(start) + ", outside the " +
+                                      std::to_string(num_steps) + " steps of " + steps_filepath);
     }
   }
   if (index->step_offsets.empty()) {
-    return envlogger::NotFoundError("Empty steps in " + step_offsets_filepath).WithReason(kEmptyShardReason);
+    return envlogger::NotFoundError("Empty steps in " + step_offsets_filepath)
+        .WithReason(kEmptyShardReason);
   }
   index_ = std::move(index);
   Status status = OpenFiles();
@@ -124,7 +133,8 @@ Status RiegeliShardReader::OpenFiles() {
   riegeli::RecordReaderOptions step_options;
   step_options.chunk_cache_bytes = step_cache_bytes_;
   ASSIGN_OR_RETURN(steps_, RecordReader::Open(index_->steps_filepath, step_options, index_->open));
-  ASSIGN_OR_RETURN(episode_metadata_, RecordReader::Open(index_->episode_metadata_filepath, {}, index_->open));
+  ASSIGN_OR_RETURN(episode_metadata_,
+                   RecordReader::Open(index_->episode_metadata_filepath, {}, index_->open));
   return OkStatus();
 }
 
@@ -156,29 +166,37 @@ int64_t RiegeliShardReader::NumEpisodes() const {
 Status RiegeliShardReader::ReadStep(int64_t index, std::string_view* record) {
   if (index < 0 || index >= NumSteps()) {
     return envlogger::OutOfRangeError("Step " + std::to_string(index) + " is not in [0, " +
-                                    std::to_string(NumSteps()) + ")");
+                                      std::to_string(NumSteps()) + ")");
   }
-  return ReadRecord(/*is_step=*/true, index, static_cast<uint64_t>(index_->step_offsets[index]), record);
+  return ReadRecord(/*is_step=*/true, index, static_cast<uint64_t>(index_->step_offsets[index]),
+                    record);
 }
 
-Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t position, std::string_view* record) {
+Status RiegeliShardReader::ReadRecord(bool is_step, int64_t index, uint64_t position,
+                                      std::string_view* record) {
   std::unique_ptr<RecordReader>& reader = is_step ? steps_ : episode_metadata_;
   const std::string& path = is_step ? index_->steps_filepath : index_->episode_metadata_filepath;
   if (reader == nullptr) return envlogger::FailedPreconditionError("Reading a closed shard reader");
   // Built only for errors: a successful read allocates nothing.
-  const auto what = [&] { return (is_step ? "Step " : "Metadata of episode ") + std::to_string(index); };
+  const auto what = [&] {
+    return (is_step ? "Step " : "Metadata of episode ") + std::to_string(index);
+  };
   if (!damaged_.empty()) {
-    if (const SkippedRegion* region = FindDamage(path, position)) return DamageError(what(), position, *region);
+    if (const SkippedRegion* region = FindDamage(path, position))
+      return DamageError(what(), position, *region);
   }
-  if (!reader->ReadRecordAt(position, record)) return ReadFailure(path, what(), position, is_step, &reader);
+  if (!reader->ReadRecordAt(position, record))
+    return ReadFailure(path, what(), position, is_step, &reader);
   if (reader->LastPos().numeric() != position) {
     return envlogger::DataLossError(std::string("No ") + (is_step ? "step" : "episode metadata") +
-                                  " record at position " + std::to_string(position) + " of " + path);
+                                    " record at position " + std::to_string(position) + " of " +
+                                    path);
   }
   return OkStatus();
 }
 
-const SkippedRegion* RiegeliShardReader::FindDamage(const std::string& path, uint64_t position) const {
+const SkippedRegion* RiegeliShardReader::FindDamage(const std::string& path,
+                                                    uint64_t position) const {
   for (const SkippedRegion& region : damaged_) {
     if (region.begin <= position && position < region.end && region.path == path) return &region;
   }
@@ -189,15 +207,18 @@ bool RiegeliShardReader::IsDamageError(const Status& status) {
   return status.code() == StatusCode::kDataLoss && status.reason() == kDamagedChunkReason;
 }
 
-Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position, const SkippedRegion& region) {
-  return envlogger::DataLossError(what + " at position " + std::to_string(position) + " of " + region.path +
-                                " is in a damaged chunk: bytes [" + std::to_string(region.begin) + ", " +
-                                std::to_string(region.end) + ") are unreadable (" + region.message + ")")
+Status RiegeliShardReader::DamageError(const std::string& what, uint64_t position,
+                                       const SkippedRegion& region) {
+  return envlogger::DataLossError(what + " at position " + std::to_string(position) + " of " +
+                                  region.path + " is in a damaged chunk: bytes [" +
+                                  std::to_string(region.begin) + ", " + std::to_string(region.end) +
+                                  ") are unreadable (" + region.message + ")")
       .WithReason(kDamagedChunkReason);
 }
 
-Status RiegeliShardReader::ReadFailure(const std::string& path, const std::string& what, uint64_t position,
-                                       bool is_step, std::unique_ptr<RecordReader>* reader) {
+Status RiegeliShardReader::ReadFailure(const std::string& path, const std::string& what,
+                                       uint64_t position, bool is_step,
+                                       std::unique_ptr<RecordReader>* reader) {
   riegeli::SkippedRegion skipped;
   bool damaged = false;
   Status error;
@@ -206,19 +227,21 @@ Status RiegeliShardReader::ReadFailure(const std::string& path, const std::strin
     damaged = (*reader)->Recover(&skipped);
     if (!damaged) {
       Reopen(path, index_->open,
-             is_step ? step_cache_bytes_ : riegeli::RecordReaderOptions().chunk_cache_bytes, reader);
+             is_step ? step_cache_bytes_ : riegeli::RecordReaderOptions().chunk_cache_bytes,
+             reader);
     }
   } else {
     // No error and no record: the end of the file, or (if the position lies
     // before the end) a chunk cut off by the end of the file.
-    error = envlogger::DataLossError("No " + std::string(is_step ? "step" : "episode metadata") +
-                                   " record at position " + std::to_string(position) + " of " + path);
+    error =
+        envlogger::DataLossError("No " + std::string(is_step ? "step" : "episode metadata") +
+                                 " record at position " + std::to_string(position) + " of " + path);
     const uint64_t chunk_begin = (*reader)->Pos().chunk_begin;
     StatusOr<uint64_t> size = (*reader)->Size();
     if (size.ok() && chunk_begin <= position && position < *size) {
       damaged = true;
-      skipped = riegeli::SkippedRegion{chunk_begin, *size,
-                                       "truncated file: incomplete chunk at " + std::to_string(chunk_begin)};
+      skipped = riegeli::SkippedRegion{
+          chunk_begin, *size, "truncated file: incomplete chunk at " + std::to_string(chunk_begin)};
     }
   }
   if (!damaged || position < skipped.begin || position >= skipped.end) return error;
@@ -243,7 +266,7 @@ Status RiegeliShardReader::ReadFailure(const std::string& path, const std::strin
 StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_metadata) {
   if (index < 0 || index >= NumEpisodes()) {
     return envlogger::OutOfRangeError("Episode " + std::to_string(index) + " is not in [0, " +
-                                    std::to_string(NumEpisodes()) + ")");
+                                      std::to_string(NumEpisodes()) + ")");
   }
   EpisodeInfo info;
   info.start = index_->episode_starts[index];
@@ -253,7 +276,8 @@ StatusOr<EpisodeInfo> RiegeliShardReader::Episode(int64_t index, bool include_me
   // Position 0 holds the file signature, so only positive offsets are records.
   if (include_metadata && metadata_offset > 0) {
     std::string_view record;
-    RETURN_IF_ERROR(ReadRecord(/*is_step=*/false, index, static_cast<uint64_t>(metadata_offset), &record));
+    RETURN_IF_ERROR(
+        ReadRecord(/*is_step=*/false, index, static_cast<uint64_t>(metadata_offset), &record));
     info.metadata = std::string(record);
   }
   return info;

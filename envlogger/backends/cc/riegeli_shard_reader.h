@@ -38,9 +38,9 @@
 
 #include "envlogger/backends/cc/episode_info.h"
 #include "envlogger/backends/cc/shard_index_recovery.h"
+#include "envlogger/base/status.h"
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/record_reader.h"
-#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -72,9 +72,11 @@ class RiegeliShardReader {
 
   // Files are opened with `open` (riegeli/byte_io.h; empty: from the file
   // system), now and by clones.
-  envlogger::Status Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
-                       const std::string& episode_metadata_filepath, const std::string& episode_index_filepath,
-                       riegeli::SourceOpener open = nullptr);
+  envlogger::Status Init(const std::string& steps_filepath,
+                         const std::string& step_offsets_filepath,
+                         const std::string& episode_metadata_filepath,
+                         const std::string& episode_index_filepath,
+                         riegeli::SourceOpener open = nullptr);
 
   // A reader of the same shard sharing this one's index, with its own files.
   envlogger::StatusOr<RiegeliShardReader> Clone() const;
@@ -135,18 +137,19 @@ class RiegeliShardReader {
   // episode metadata file, for step or episode `index`. Errors: a closed
   // reader, a region found damaged before or now (see ReadFailure), and a
   // position that is not where a record starts (DATA_LOSS).
-  envlogger::Status ReadRecord(bool is_step, int64_t index, uint64_t position, std::string_view* record);
+  envlogger::Status ReadRecord(bool is_step, int64_t index, uint64_t position,
+                               std::string_view* record);
   // After `reader` (of `path`) returned no record for `position`:
   // if the position lies in a damaged or truncated region, records it and
   // returns DATA_LOSS describing it (`what` names the record); otherwise
   // returns the reader's error, or "No step/episode metadata record" if it
   // has none. Replaces a failed reader with a fresh one.
   envlogger::Status ReadFailure(const std::string& path, const std::string& what, uint64_t position,
-                              bool is_step, std::unique_ptr<riegeli::RecordReader>* reader);
+                                bool is_step, std::unique_ptr<riegeli::RecordReader>* reader);
   // The recorded region of `path` holding `position`, if any.
   const SkippedRegion* FindDamage(const std::string& path, uint64_t position) const;
   static envlogger::Status DamageError(const std::string& what, uint64_t position,
-                                     const SkippedRegion& region);
+                                       const SkippedRegion& region);
 
   std::shared_ptr<const Index> index_;
   std::unique_ptr<riegeli::RecordReader> steps_;

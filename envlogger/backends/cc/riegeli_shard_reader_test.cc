@@ -29,7 +29,8 @@ struct Shard {
         episode_metadata(dir + "/episode_metadata.riegeli"),
         episode_index(dir + "/episode_index.riegeli") {}
   envlogger::Status InitWriter(RiegeliShardWriter& writer) const {
-    return writer.Init(steps, step_offsets, episode_metadata, episode_index, "transpose,brotli:6,chunk_size:1M");
+    return writer.Init(steps, step_offsets, episode_metadata, episode_index,
+                       "transpose,brotli:6,chunk_size:1M");
   }
   envlogger::Status InitReader(RiegeliShardReader& reader) const {
     return reader.Init(steps, step_offsets, episode_metadata, episode_index);
@@ -239,11 +240,13 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
   const Shard shard(MakeTempDir());
   {
     RiegeliShardWriter writer;
-    ASSERT_TRUE(writer.Init(shard.steps, shard.step_offsets, shard.episode_metadata,
-                            shard.episode_index, "uncompressed,chunk_size:100")
+    ASSERT_TRUE(writer
+                    .Init(shard.steps, shard.step_offsets, shard.episode_metadata,
+                          shard.episode_index, "uncompressed,chunk_size:100")
                     .ok());
     for (int i = 0; i < 30; ++i) {
-      ASSERT_TRUE(writer.AddStep("step" + std::to_string(i) + std::string(40, 'x'), i % 10 == 0).ok());
+      ASSERT_TRUE(
+          writer.AddStep("step" + std::to_string(i) + std::string(40, 'x'), i % 10 == 0).ok());
     }
     ASSERT_TRUE(writer.Close().ok());
   }
@@ -279,7 +282,8 @@ TEST(RiegeliShardReaderTest, DamagedChunkFailsOnlyItsStepsAndIsRecorded) {
       EXPECT_EQ(status.code(), envlogger::StatusCode::kDataLoss);
       EXPECT_EQ(status.reason(), kDamagedChunkReason);
       EXPECT_NE(status.message().find(shard.steps), std::string::npos) << status.message();
-      EXPECT_NE(status.message().find("position " + std::to_string(records[i].first)), std::string::npos)
+      EXPECT_NE(status.message().find("position " + std::to_string(records[i].first)),
+                std::string::npos)
           << status.message();
       EXPECT_NE(status.message().find("damaged chunk: bytes [" + std::to_string(begins[2]) + ", " +
                                       std::to_string(begins[3]) + ")"),
@@ -320,11 +324,13 @@ TEST(RiegeliShardReaderTest, ClonesShareTheIndexAndReadConcurrently) {
   constexpr int kSteps = 500;
   {
     RiegeliShardWriter writer;
-    ASSERT_TRUE(
-        writer.Init(shard.steps, shard.step_offsets, shard.episode_metadata, shard.episode_index, "brotli:1,chunk_size:4K")
-            .ok());
+    ASSERT_TRUE(writer
+                    .Init(shard.steps, shard.step_offsets, shard.episode_metadata,
+                          shard.episode_index, "brotli:1,chunk_size:4K")
+                    .ok());
     for (int i = 0; i < kSteps; ++i) {
-      ASSERT_TRUE(writer.AddStep(std::string(100, 'a' + i % 26) + std::to_string(i), i % 50 == 0).ok());
+      ASSERT_TRUE(
+          writer.AddStep(std::string(100, 'a' + i % 26) + std::to_string(i), i % 50 == 0).ok());
     }
     ASSERT_TRUE(writer.Close().ok());
   }

@@ -7,25 +7,29 @@
 
 namespace envlogger {
 
-using riegeli::FlushType;
 using envlogger::OkStatus;
-using riegeli::RecordWriter;
-using riegeli::RecordWriterOptions;
 using envlogger::Status;
 using envlogger::StatusOr;
+using riegeli::FlushType;
+using riegeli::RecordWriter;
+using riegeli::RecordWriterOptions;
 
 RiegeliShardWriter::~RiegeliShardWriter() { Close().IgnoreError(); }
 
-Status RiegeliShardWriter::Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
+Status RiegeliShardWriter::Init(const std::string& steps_filepath,
+                                const std::string& step_offsets_filepath,
                                 const std::string& episode_metadata_filepath,
-                                const std::string& episode_index_filepath, const std::string& writer_options) {
+                                const std::string& episode_index_filepath,
+                                const std::string& writer_options) {
   RETURN_IF_ERROR(Close());
   StatusOr<RecordWriterOptions> options = RecordWriterOptions::FromString(writer_options);
-  if (!options.ok()) return options.status().WithContext("Invalid writer_options \"" + writer_options + "\"");
+  if (!options.ok())
+    return options.status().WithContext("Invalid writer_options \"" + writer_options + "\"");
 
-  std::unique_ptr<RecordWriter>* const writers[] = {&steps_, &step_offsets_, &episode_metadata_, &episode_index_};
-  const std::string* const paths[] = {&steps_filepath, &step_offsets_filepath, &episode_metadata_filepath,
-                                      &episode_index_filepath};
+  std::unique_ptr<RecordWriter>* const writers[] = {&steps_, &step_offsets_, &episode_metadata_,
+                                                    &episode_index_};
+  const std::string* const paths[] = {&steps_filepath, &step_offsets_filepath,
+                                      &episode_metadata_filepath, &episode_index_filepath};
   for (int i = 0; i < 4; ++i) {
     StatusOr<std::unique_ptr<RecordWriter>> writer = RecordWriter::Open(*paths[i], *options);
     if (!writer.ok()) {
@@ -53,7 +57,8 @@ Status RiegeliShardWriter::AddStep(std::string_view data, bool is_new_episode) {
     if (!episode_starts_.empty()) episode_metadata_offsets_.push_back(metadata_offset);
     episode_starts_.push_back(num_steps_at_flush_ + static_cast<int64_t>(step_positions_.size()));
   }
-  if (steps_ == nullptr) return envlogger::FailedPreconditionError("AddStep: the shard writer is not open");
+  if (steps_ == nullptr)
+    return envlogger::FailedPreconditionError("AddStep: the shard writer is not open");
   if (!indexing_status_.ok()) return indexing_status_;
   if (Status status = steps_->WriteRecord(data); !status.ok()) return StopIndexing(status, true);
   step_positions_.push_back(static_cast<int64_t>(steps_->LastPos().numeric()));
@@ -68,7 +73,8 @@ void RiegeliShardWriter::SetEpisodeMetadata(std::string data) {
 Status RiegeliShardWriter::Flush() {
   if (!indexing_status_.ok()) return indexing_status_;
   if (step_positions_.empty()) return OkStatus();
-  if (Status status = steps_->Flush(FlushType::kFromMachine); !status.ok()) return StopIndexing(status, true);
+  if (Status status = steps_->Flush(FlushType::kFromMachine); !status.ok())
+    return StopIndexing(status, true);
   const int64_t n = static_cast<int64_t>(step_positions_.size());
   num_steps_at_flush_ += n;
   Status status = step_offsets_->WriteRecord(EncodeInt64Datum({n}, step_positions_));
@@ -95,7 +101,8 @@ Status RiegeliShardWriter::Close() {
       int64_t last_offset = -1;
       if (current_episode_metadata_.has_value()) {
         StatusOr<int64_t> position = WriteEpisodeMetadata(*current_episode_metadata_);
-        Status status = position.ok() ? episode_metadata_->Flush(FlushType::kFromMachine) : position.status();
+        Status status =
+            position.ok() ? episode_metadata_->Flush(FlushType::kFromMachine) : position.status();
         if (status.ok()) {
           last_offset = *position;
         } else if (result.ok()) {
@@ -103,7 +110,8 @@ Status RiegeliShardWriter::Close() {
         }
       }
       offsets.push_back(last_offset);
-      if (Status status = WriteEpisodeRows(episode_starts_, offsets); !status.ok() && result.ok()) result = status;
+      if (Status status = WriteEpisodeRows(episode_starts_, offsets); !status.ok() && result.ok())
+        result = status;
     }
   } else if (steps_failed_) {
     if (Status status = SalvageIndex(); !status.ok() && result.ok()) result = status;
@@ -123,7 +131,8 @@ Status RiegeliShardWriter::Close() {
 }
 
 StatusOr<int64_t> RiegeliShardWriter::WriteEpisodeMetadata(const std::string& record) {
-  if (episode_metadata_ == nullptr) return envlogger::FailedPreconditionError("The shard writer is not open");
+  if (episode_metadata_ == nullptr)
+    return envlogger::FailedPreconditionError("The shard writer is not open");
   RETURN_IF_ERROR(episode_metadata_->WriteRecord(record));
   return static_cast<int64_t>(episode_metadata_->LastPos().numeric());
 }
@@ -136,7 +145,8 @@ Status RiegeliShardWriter::WriteEpisodeRows(const std::vector<int64_t>& starts,
     matrix.push_back(starts[i]);
     matrix.push_back(offsets[i]);
   }
-  RETURN_IF_ERROR(episode_index_->WriteRecord(EncodeInt64Datum({static_cast<int64_t>(starts.size()), 2}, matrix)));
+  RETURN_IF_ERROR(episode_index_->WriteRecord(
+      EncodeInt64Datum({static_cast<int64_t>(starts.size()), 2}, matrix)));
   return episode_index_->Flush(FlushType::kFromMachine);
 }
 

@@ -42,8 +42,8 @@
 #include <string_view>
 #include <vector>
 
-#include "envlogger/riegeli/record_writer.h"
 #include "envlogger/base/status.h"
+#include "envlogger/riegeli/record_writer.h"
 
 namespace envlogger {
 
@@ -58,9 +58,11 @@ class RiegeliShardWriter {
   // Closes the previous shard of this object (if any), then creates (or
   // truncates) the four files, all written with `writer_options` (Riegeli
   // options text). Errors name the offending file or option.
-  envlogger::Status Init(const std::string& steps_filepath, const std::string& step_offsets_filepath,
-                       const std::string& episode_metadata_filepath, const std::string& episode_index_filepath,
-                       const std::string& writer_options);
+  envlogger::Status Init(const std::string& steps_filepath,
+                         const std::string& step_offsets_filepath,
+                         const std::string& episode_metadata_filepath,
+                         const std::string& episode_index_filepath,
+                         const std::string& writer_options);
 
   // `data` is the serialized step (normally an envlogger.Data).
   envlogger::Status AddStep(std::string_view data, bool is_new_episode = false);
@@ -77,7 +79,8 @@ class RiegeliShardWriter {
   // Writes `record` to the episode metadata file; returns its position.
   envlogger::StatusOr<int64_t> WriteEpisodeMetadata(const std::string& record);
   // Appends the [rows, 2] matrix of `starts` and `offsets` to episode_index.
-  envlogger::Status WriteEpisodeRows(const std::vector<int64_t>& starts, const std::vector<int64_t>& offsets);
+  envlogger::Status WriteEpisodeRows(const std::vector<int64_t>& starts,
+                                     const std::vector<int64_t>& offsets);
   // After steps.riegeli failed: indexes the episodes that started within
   // the already indexed steps.
   envlogger::Status SalvageIndex();

@@ -25,8 +25,9 @@ struct ShardPaths {
 };
 
 envlogger::Status InitWriter(RiegeliShardWriter& writer, const ShardPaths& paths,
-                           const std::string& options = "transpose,brotli:6,chunk_size:1M") {
-  return writer.Init(paths.steps, paths.step_offsets, paths.episode_metadata, paths.episode_index, options);
+                             const std::string& options = "transpose,brotli:6,chunk_size:1M") {
+  return writer.Init(paths.steps, paths.step_offsets, paths.episode_metadata, paths.episode_index,
+                     options);
 }
 
 // Port of upstream's RiegeliShardWriterTest.KStepsIndex: 5 steps, episodes
@@ -63,7 +64,8 @@ TEST(RiegeliShardWriterTest, KStepsIndex) {
   const auto index = ReadIndexFile(paths.episode_index);
   ASSERT_EQ(index.size(), 2u);
   EXPECT_EQ(index[0].shape, (std::vector<int64_t>{2, 2}));
-  EXPECT_EQ(index[0].values, (std::vector<int64_t>{0, -1, 2, static_cast<int64_t>(metadata[0].first)}));
+  EXPECT_EQ(index[0].values,
+            (std::vector<int64_t>{0, -1, 2, static_cast<int64_t>(metadata[0].first)}));
   EXPECT_EQ(index[1].shape, (std::vector<int64_t>{1, 2}));
   EXPECT_EQ(index[1].values, (std::vector<int64_t>{3, static_cast<int64_t>(metadata[1].first)}));
   EXPECT_GT(metadata[0].first, 0u);

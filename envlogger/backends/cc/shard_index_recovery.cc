@@ -64,7 +64,8 @@ std::optional<StepType> StepTypeOfRecord(std::string_view record) {
   return static_cast<StepType>(*value);
 }
 
-bool StartsEpisode(std::optional<StepType> type, std::optional<StepType> previous, bool damage_before) {
+bool StartsEpisode(std::optional<StepType> type, std::optional<StepType> previous,
+                   bool damage_before) {
   return type == StepType::kFirst || previous == StepType::kLast || damage_before;
 }
 
@@ -83,21 +84,22 @@ std::vector<int64_t> EpisodeStartsOf(const std::vector<ScannedStep>& steps) {
 
 std::string ShardIndexRecovery::Summary(const std::string& steps_filepath) const {
   std::string summary = "recovered " + std::to_string(recovered_steps) + " steps and " +
-                        std::to_string(recovered_episodes) + " episode starts missing from the index of " +
-                        steps_filepath;
+                        std::to_string(recovered_episodes) +
+                        " episode starts missing from the index of " + steps_filepath;
   if (torn_tail_bytes > 0) {
     summary += "; lost an incomplete chunk of " + std::to_string(torn_tail_bytes) +
                " bytes at the end (its writer stopped while writing it)";
   }
   for (const riegeli::SkippedRegion& region : skipped) {
-    summary += "; skipped damaged bytes [" + std::to_string(region.begin) + ", " + std::to_string(region.end) +
-               "): " + region.message;
+    summary += "; skipped damaged bytes [" + std::to_string(region.begin) + ", " +
+               std::to_string(region.end) + "): " + region.message;
   }
   return summary;
 }
 
-envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath, ShardIndexLists* index,
-                                                        const riegeli::SourceOpener& open) {
+envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath,
+                                                          ShardIndexLists* index,
+                                                          const riegeli::SourceOpener& open) {
   ShardIndexRecovery result;
   std::vector<int64_t>& offsets = index->step_offsets;
   std::vector<int64_t>& starts = index->episode_starts;
@@ -132,7 +134,8 @@ envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& ste
       if (!indexed && k < num_indexed) continue;  // Between indexed steps: not a step of the index.
       const int64_t step = indexed ? static_cast<int64_t>(k) : static_cast<int64_t>(offsets.size());
       const std::optional<StepType> type = StepTypeOfRecord(record);
-      if (StartsEpisode(type, previous, damage_before) && (starts.empty() || step > starts.back())) {
+      if (StartsEpisode(type, previous, damage_before) &&
+          (starts.empty() || step > starts.back())) {
         starts.push_back(step);
         index->episode_metadata_offsets.push_back(-1);
         ++result.recovered_episodes;

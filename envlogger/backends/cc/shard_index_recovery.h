@@ -30,9 +30,9 @@
 #include <string_view>
 #include <vector>
 
+#include "envlogger/base/status.h"
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/chunk_reader.h"
-#include "envlogger/base/status.h"
 
 namespace envlogger {
 
@@ -48,7 +48,8 @@ std::optional<StepType> StepTypeOfRecord(std::string_view record);
 // of the record before it (`previous`, nullopt if none or not a step) and
 // whether damaged bytes were skipped between the two. A step starts an
 // episode if it is FIRST, follows a LAST step, or follows damage.
-bool StartsEpisode(std::optional<StepType> type, std::optional<StepType> previous, bool damage_before);
+bool StartsEpisode(std::optional<StepType> type, std::optional<StepType> previous,
+                   bool damage_before);
 
 // One readable record of a steps file, as the rule sees it.
 struct ScannedStep {
@@ -72,10 +73,10 @@ struct ShardIndexLists {
 
 // What RecoverShardIndex() changed.
 struct ShardIndexRecovery {
-  int64_t recovered_steps = 0;     // Steps found beyond the index.
-  int64_t recovered_episodes = 0;  // Episode starts the index lacked.
+  int64_t recovered_steps = 0;                  // Steps found beyond the index.
+  int64_t recovered_episodes = 0;               // Episode starts the index lacked.
   std::vector<riegeli::SkippedRegion> skipped;  // Damage met in steps.riegeli.
-  uint64_t torn_tail_bytes = 0;  // Incomplete chunk at the end of the file.
+  uint64_t torn_tail_bytes = 0;                 // Incomplete chunk at the end of the file.
   // True if anything was recovered or lost.
   bool changed() const {
     return recovered_steps > 0 || recovered_episodes > 0 || !skipped.empty() || torn_tail_bytes > 0;
@@ -88,9 +89,9 @@ struct ShardIndexRecovery {
 // Completes `index` from the steps file (see above), opened with `open`
 // (riegeli/byte_io.h; empty: the file). Errors: the steps file cannot be
 // opened or read (other than damage, which is skipped).
-envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& steps_filepath,
-                                                        ShardIndexLists* index,
-                                                        const riegeli::SourceOpener& open = nullptr);
+envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(
+    const std::string& steps_filepath, ShardIndexLists* index,
+    const riegeli::SourceOpener& open = nullptr);
 
 }  // namespace envlogger
 

@@ -41,14 +41,16 @@ std::string StepRecord(int step_type, int tag) {
   }
   w.EndMessage(timestep);
   w.EndMessage(timestep_element);
-  for (int i = 0; i < 2; ++i) w.EndMessage(w.BeginMessage(wire::kListValues));  // action, custom_data: None.
+  for (int i = 0; i < 2; ++i)
+    w.EndMessage(w.BeginMessage(wire::kListValues));  // action, custom_data: None.
   w.EndMessage(step);
   return out;
 }
 
 // Writes `types` as steps, one chunk per `steps_per_chunk` steps; returns
 // the record positions.
-std::vector<int64_t> WriteSteps(const std::string& path, const std::vector<int>& types, int steps_per_chunk) {
+std::vector<int64_t> WriteSteps(const std::string& path, const std::vector<int>& types,
+                                int steps_per_chunk) {
   auto options = riegeli::RecordWriterOptions::FromString("uncompressed");
   EXPECT_TRUE(options.ok());
   auto writer = riegeli::RecordWriter::Open(path, *options);
@@ -134,7 +136,8 @@ TEST(RecoverShardIndexTest, KilledWriterStepsAndEpisodesAreRecoveredWithoutMergi
   EXPECT_EQ(index.step_offsets, positions);
   EXPECT_EQ(index.episode_starts, (std::vector<int64_t>{0, 4, 8}));
   EXPECT_EQ(index.episode_metadata_offsets, (std::vector<int64_t>{64, -1, -1}));
-  EXPECT_NE(recovery->Summary(path).find("recovered 6 steps and 2 episode starts"), std::string::npos);
+  EXPECT_NE(recovery->Summary(path).find("recovered 6 steps and 2 episode starts"),
+            std::string::npos);
 }
 
 TEST(RecoverShardIndexTest, MissingIndexRebuildsEverything) {
@@ -204,7 +207,8 @@ TEST(RecoverShardIndexTest, RecordsWithoutStepTypesNeverStartEpisodes) {
     ASSERT_TRUE(options.ok());
     auto writer = riegeli::RecordWriter::Open(path, *options);
     ASSERT_TRUE(writer.ok());
-    for (int i = 0; i < 4; ++i) ASSERT_TRUE((*writer)->WriteRecord("step" + std::to_string(i)).ok());
+    for (int i = 0; i < 4; ++i)
+      ASSERT_TRUE((*writer)->WriteRecord("step" + std::to_string(i)).ok());
     ASSERT_TRUE((*writer)->Close().ok());
   }
   ShardIndexLists index{{64, 65}, {0}, {-1}};

@@ -112,7 +112,8 @@ inline bool LoadUpstreamFixtureIndex(const std::string& dataset, FixtureDataset*
       if (out->shards.empty()) return false;
       FixtureRecord record;
       fields >> record.position >> record.length >> std::hex >> record.fnv;
-      (kind == "step" ? out->shards.back().steps : out->shards.back().episode_metadata).push_back(record);
+      (kind == "step" ? out->shards.back().steps : out->shards.back().episode_metadata)
+          .push_back(record);
     } else {
       return false;
     }

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
-#include "envlogger/converters/typed_codec.h"
 #include "envlogger/base/status.h"
+#include "envlogger/converters/typed_codec.h"
 
 namespace envlogger {
 namespace {
@@ -129,8 +129,8 @@ class Checker {
   }
 
   // `view` must be Data of `kind` with `size` elements (entries for a dict).
-  bool ExpectShape(const envlogger::StatusOr<DataView>& view, const std::string& where, DataKind kind,
-                   size_t size) {
+  bool ExpectShape(const envlogger::StatusOr<DataView>& view, const std::string& where,
+                   DataKind kind, size_t size) {
     if (!Found(view, where)) return false;
     if (view->kind() != kind) {
       Fail(where, "expected " + DescribeKind(kind) + ", got " + DescribeKind(view->kind()));
@@ -151,7 +151,8 @@ class Checker {
   // `view` must be a datum decoding to a T equal to `expected` (a scalar or
   // an Array<...>).
   template <typename T>
-  void Expect(const envlogger::StatusOr<DataView>& view, const std::string& where, const T& expected) {
+  void Expect(const envlogger::StatusOr<DataView>& view, const std::string& where,
+              const T& expected) {
     if (!Found(view, where)) return;
     if (view->kind() != DataKind::kDatum) {
       Fail(where, "expected " + Describe(expected) + ", got " + DescribeKind(view->kind()));
@@ -239,7 +240,8 @@ void CheckStep(int64_t i, std::string_view record, Checker& checker) {
     checker.Expect((*custom)["negative_bigint"], where + ": custom_data['negative_bigint']",
                    mpz_class(-bigint));
     const mpz_class power_of_two = -(mpz_class(1) << (63 + i));
-    checker.Expect((*custom)["power_of_two"], where + ": custom_data['power_of_two']", power_of_two);
+    checker.Expect((*custom)["power_of_two"], where + ": custom_data['power_of_two']",
+                   power_of_two);
   }
 }
 
@@ -255,8 +257,8 @@ void CheckEpisodes(RiegeliDatasetReader& reader, int64_t num_steps, Checker& che
     return;
   }
   if (episode->start != 0 || episode->num_steps != num_steps) {
-    checker.Fail("episode 0", "expected start 0 and " + std::to_string(num_steps) + " steps, got start " +
-                                  std::to_string(episode->start) + " and " +
+    checker.Fail("episode 0", "expected start 0 and " + std::to_string(num_steps) +
+                                  " steps, got start " + std::to_string(episode->start) + " and " +
                                   std::to_string(episode->num_steps) + " steps");
     return;
   }
@@ -267,7 +269,8 @@ void CheckEpisodes(RiegeliDatasetReader& reader, int64_t num_steps, Checker& che
   }
   const envlogger::StatusOr<DataView> metadata = DataView::Parse(*episode->metadata);
   if (!checker.ExpectShape(metadata, where, DataKind::kDict, 2)) return;
-  checker.Expect((*metadata)["num_steps"], where + "['num_steps']", mpz_class(std::to_string(num_steps)));
+  checker.Expect((*metadata)["num_steps"], where + "['num_steps']",
+                 mpz_class(std::to_string(num_steps)));
   const mpz_class n(std::to_string(num_steps));
   const mpz_class sum = mpz_class(kBigint) * n * (n + 1) / 2;
   checker.Expect((*metadata)["bigint_sum"], where + "['bigint_sum']", sum);
@@ -331,8 +334,9 @@ int Main(int argc, char** argv) {
     std::cerr << "cc_reader: MISMATCH in " << trajectories_dir << ": " << checker.error() << "\n";
     return 1;
   }
-  std::cout << "cc_reader: OK: " << num_steps << " steps in 1 episode match, " << checker.bigints_checked()
-            << " GMP bigints compared exactly, in " << trajectories_dir << std::endl;
+  std::cout << "cc_reader: OK: " << num_steps << " steps in 1 episode match, "
+            << checker.bigints_checked() << " GMP bigints compared exactly, in " << trajectories_dir
+            << std::endl;
   return 0;
 }
 

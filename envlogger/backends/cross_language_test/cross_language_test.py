@@ -46,7 +46,9 @@ def _root() -> str:
   """
   if 'TEST_SRCDIR' in os.environ:
     return os.path.join(os.environ['TEST_SRCDIR'], os.environ['TEST_WORKSPACE'])
-  return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+  return os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  )
 
 
 _ROOT = _root()
@@ -60,10 +62,16 @@ def _cc_reader_from_cmake() -> Optional[str]:
   build_dir = os.path.join(_ROOT, 'build', 'cc')
   if not os.path.isfile(os.path.join(build_dir, 'CMakeCache.txt')):
     return None
-  built = subprocess.run(['cmake', '--build', build_dir, '--target', 'cc_reader_main', '-j2'],
-                         capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S)
+  built = subprocess.run(
+    ['cmake', '--build', build_dir, '--target', 'cc_reader_main', '-j2'],
+    capture_output=True,
+    text=True,
+    timeout=_BUILD_TIMEOUT_S,
+  )
   if built.returncode != 0:
-    raise RuntimeError(f'Building cc_reader_main in {build_dir} failed:\n{built.stdout[-4000:]}{built.stderr[-4000:]}')
+    raise RuntimeError(
+      f'Building cc_reader_main in {build_dir} failed:\n{built.stdout[-4000:]}{built.stderr[-4000:]}'
+    )
   return os.path.join(build_dir, 'cc_reader_main')
 
 
@@ -82,13 +90,13 @@ def _cc_reader() -> str:
   path = _cc_reader_from_cmake()
   if path is None:
     raise absltest.SkipTest(
-        f'cc_reader_main is not built: set ${CC_READER_ENV} or configure build/cc with CMake; '
-        'ctest and Bazel run this test with the binary')
+      f'cc_reader_main is not built: set ${CC_READER_ENV} or configure build/cc with CMake; '
+      'ctest and Bazel run this test with the binary'
+    )
   return path
 
 
 class CrossLanguageTest(parameterized.TestCase):
-
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
@@ -101,9 +109,20 @@ class CrossLanguageTest(parameterized.TestCase):
     directory = os.path.join(tmp, 'dataset')
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([_ROOT, os.environ.get('PYTHONPATH', '')]))
     written = subprocess.run(
-        [sys.executable, '-m', _PY_WRITER, f'--trajectories_dir={directory}',
-         f'--num_steps={_NUM_STEPS}', *flags],
-        cwd=_ROOT, env=env, capture_output=True, text=True, timeout=_TIMEOUT_S)
+      [
+        sys.executable,
+        '-m',
+        _PY_WRITER,
+        f'--trajectories_dir={directory}',
+        f'--num_steps={_NUM_STEPS}',
+        *flags,
+      ],
+      cwd=_ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=_TIMEOUT_S,
+    )
     self.assertEqual(written.returncode, 0, written.stderr)
     return directory
 
@@ -120,14 +139,18 @@ class CrossLanguageTest(parameterized.TestCase):
     # metadata, 2 in the episode metadata.
     bigints = _NUM_STEPS + 3 * _NUM_STEPS + 3 + 2 + 2
     self.assertEqual(
-        result.stdout,
-        f'cc_reader: OK: {_NUM_STEPS} steps in 1 episode match, {bigints} GMP bigints compared '
-        f'exactly, in {directory}\n')
+      result.stdout,
+      f'cc_reader: OK: {_NUM_STEPS} steps in 1 episode match, {bigints} GMP bigints compared '
+      f'exactly, in {directory}\n',
+    )
 
   @parameterized.named_parameters(
-      ('action', '--action_offset=1', 'step 0: action: expected int32 100, got int32 101'),
-      ('bigint', '--bigint_offset=-1',
-       f"step 0: custom_data['bigint']: expected mpz {_BIGINT}, got mpz {_BIGINT - 1}"),
+    ('action', '--action_offset=1', 'step 0: action: expected int32 100, got int32 101'),
+    (
+      'bigint',
+      '--bigint_offset=-1',
+      f"step 0: custom_data['bigint']: expected mpz {_BIGINT}, got mpz {_BIGINT - 1}",
+    ),
   )
   def test_cc_reader_reports_the_first_mismatch(self, writer_flag: str, message: str):
     directory = self._write(writer_flag)
@@ -140,8 +163,9 @@ class CrossLanguageTest(parameterized.TestCase):
     directory = self._write()
     result = self._read(directory, f'--num_steps={_NUM_STEPS + 1}')
     self.assertEqual(result.returncode, 1, result.stdout)
-    self.assertRegex(result.stderr,
-                     re.escape(f'steps: expected {_NUM_STEPS + 1} steps, got {_NUM_STEPS}'))
+    self.assertRegex(
+      result.stderr, re.escape(f'steps: expected {_NUM_STEPS + 1} steps, got {_NUM_STEPS}')
+    )
 
 
 if __name__ == '__main__':

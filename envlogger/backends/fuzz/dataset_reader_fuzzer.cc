@@ -31,18 +31,22 @@
 
 namespace {
 
-using envlogger::riegeli::ByteSource;
 using envlogger::StatusOr;
+using envlogger::riegeli::ByteSource;
 
-constexpr std::string_view kMarker("\xff" "EL\n", 4);
+constexpr std::string_view kMarker(
+    "\xff"
+    "EL\n",
+    4);
 constexpr size_t kMaxShards = 3;
-constexpr const char* kShardFiles[] = {"steps.riegeli", "step_offsets.riegeli", "episode_metadata.riegeli",
-                                       "episode_index.riegeli"};
+constexpr const char* kShardFiles[] = {"steps.riegeli", "step_offsets.riegeli",
+                                       "episode_metadata.riegeli", "episode_index.riegeli"};
 constexpr size_t kMaxParts = 1 + 4 * kMaxShards;
 
 }  // namespace
 
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned seed) {
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned seed) {
   size = LLVMFuzzerMutate(data, size, max_size);
   if (seed % 8 == 0) return size;  // Some inputs keep broken hashes.
   const std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -63,14 +67,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     if ((i - 1) % 4 == 0) shard_dirs.push_back(dir);
     files[dir + "/" + kShardFiles[(i - 1) % 4]] = parts[i];
   }
-  const envlogger::riegeli::SourceOpener open = [&files](const std::string& path) -> StatusOr<std::unique_ptr<ByteSource>> {
+  const envlogger::riegeli::SourceOpener open =
+      [&files](const std::string& path) -> StatusOr<std::unique_ptr<ByteSource>> {
     const auto it = files.find(path);
     if (it == files.end()) return envlogger::NotFoundError(path + " does not exist");
     return std::unique_ptr<ByteSource>(new envlogger::riegeli::fuzz::ViewSource(it->second));
   };
 
   envlogger::RiegeliDatasetReader reader;
-  reader.InitFromShards("/mem", shard_dirs, open).IgnoreError();  // Damaged shards leave a usable reader.
+  reader.InitFromShards("/mem", shard_dirs, open)
+      .IgnoreError();  // Damaged shards leave a usable reader.
   std::string_view record;
   const int64_t num_steps = reader.NumSteps();
   for (int64_t i = 0; i < num_steps && i < 10000; ++i) reader.ReadStep(i, &record).IgnoreError();
@@ -79,7 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const int64_t num_episodes = reader.NumEpisodes();
   for (int64_t i = 0; i < num_episodes && i < 10000; ++i) {
     auto episode = reader.Episode(i, /*include_metadata=*/true);
-    if (episode.ok() && (episode->num_steps < 0 || episode->start < 0 || episode->start > num_steps)) {
+    if (episode.ok() &&
+        (episode->num_steps < 0 || episode->start < 0 || episode->start > num_steps)) {
       std::abort();  // An episode the reader reports must lie within its steps.
     }
   }

@@ -30,20 +30,25 @@
 
 namespace {
 
-using envlogger::riegeli::ByteSource;
 using envlogger::StatusOr;
+using envlogger::riegeli::ByteSource;
 
-constexpr std::string_view kMarker("\xff" "EL\n", 4);
+constexpr std::string_view kMarker(
+    "\xff"
+    "EL\n",
+    4);
 
 }  // namespace
 
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned seed) {
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned seed) {
   size = LLVMFuzzerMutate(data, size, max_size);
   if (seed % 8 == 0) return size;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto parts = envlogger::riegeli::fuzz::SplitParts(input, kMarker, 2);
   if (parts.size() == 2) {
-    envlogger::riegeli::fuzz::FixRiegeliHashes(data + (parts[1].data() - input.data()), parts[1].size());
+    envlogger::riegeli::fuzz::FixRiegeliHashes(data + (parts[1].data() - input.data()),
+                                               parts[1].size());
   }
   return size;
 }
@@ -55,10 +60,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   std::vector<int64_t> numbers(parts[0].size() / 8);
   if (!numbers.empty()) std::memcpy(numbers.data(), parts[0].data(), numbers.size() * 8);
   envlogger::ShardIndexLists index;
-  const size_t num_starts = numbers.empty() ? 0 : std::min<size_t>(numbers[0] & 0xff, numbers.size() - 1);
+  const size_t num_starts =
+      numbers.empty() ? 0 : std::min<size_t>(numbers[0] & 0xff, numbers.size() - 1);
   for (size_t i = 1; i < numbers.size(); ++i) {
     if (i <= num_starts) {
-      index.episode_starts.push_back(numbers[i] < 0 ? 0 : numbers[i]);  // The shard reader refuses negatives.
+      index.episode_starts.push_back(
+          numbers[i] < 0 ? 0 : numbers[i]);  // The shard reader refuses negatives.
       index.episode_metadata_offsets.push_back(-1);
     } else {
       index.step_offsets.push_back(numbers[i]);
@@ -66,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   }
   const envlogger::ShardIndexLists before = index;
   const std::string_view steps = parts[1];
-  const envlogger::riegeli::SourceOpener open = [&steps](const std::string&) -> StatusOr<std::unique_ptr<ByteSource>> {
+  const envlogger::riegeli::SourceOpener open =
+      [&steps](const std::string&) -> StatusOr<std::unique_ptr<ByteSource>> {
     return std::unique_ptr<ByteSource>(new envlogger::riegeli::fuzz::ViewSource(steps));
   };
   auto recovery = envlogger::RecoverShardIndex("/mem/steps.riegeli", &index, open);
@@ -84,7 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   for (size_t i = 0; i < before.episode_starts.size(); ++i) {
     if (index.episode_starts[i] != before.episode_starts[i]) std::abort();
   }
-  if (recovery->recovered_steps != static_cast<int64_t>(index.step_offsets.size() - before.step_offsets.size()) ||
+  if (recovery->recovered_steps !=
+          static_cast<int64_t>(index.step_offsets.size() - before.step_offsets.size()) ||
       recovery->recovered_episodes !=
           static_cast<int64_t>(index.episode_starts.size() - before.episode_starts.size())) {
     std::abort();

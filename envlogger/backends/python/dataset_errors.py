@@ -23,6 +23,7 @@ from envlogger.backends import backend_reader
 
 class DatasetError(RuntimeError):
   """Base class; `code` is the absl status code, `code_name` its name."""
+
   code = 2
   code_name = 'UNKNOWN'
 
@@ -103,12 +104,26 @@ class DamagedChunkError(DataLossError, backend_reader.DamagedDataError):
   """
 
 
-_BY_CODE = {cls.code: cls for cls in (
-    CancelledError, UnknownError, InvalidArgumentError, DeadlineExceededError,
-    NotFoundError, AlreadyExistsError, PermissionDeniedError,
-    ResourceExhaustedError, FailedPreconditionError, AbortedError,
-    OutOfRangeError, UnimplementedError, InternalError, UnavailableError,
-    DataLossError)}
+_BY_CODE = {
+  cls.code: cls
+  for cls in (
+    CancelledError,
+    UnknownError,
+    InvalidArgumentError,
+    DeadlineExceededError,
+    NotFoundError,
+    AlreadyExistsError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    FailedPreconditionError,
+    AbortedError,
+    OutOfRangeError,
+    UnimplementedError,
+    InternalError,
+    UnavailableError,
+    DataLossError,
+  )
+}
 # Keys: the Status reasons of envlogger/backends/cc/riegeli_shard_reader.h.
 _BY_REASON = {'empty_shard': EmptyShardError, 'damaged_chunk': DamagedChunkError}
 

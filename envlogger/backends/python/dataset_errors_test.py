@@ -69,10 +69,11 @@ def test_damaged_chunk_is_a_damaged_data_error(tmp_path):
   path = tmp_path / 'd'
   _write(path, 40, writer_options='transpose,uncompressed,chunk_size:400')
   clean = damage_harness.load_clean(str(path))
-  rel, chunks = next((rel, chunks) for rel, chunks in sorted(clean.step_chunks.items())
-                     if len(chunks) >= 3)
+  rel, chunks = next(
+    (rel, chunks) for rel, chunks in sorted(clean.step_chunks.items()) if len(chunks) >= 3
+  )
   begin, unused_end, lost = chunks[1]
-  damage_harness.flip_byte(os.path.join(str(path), rel), begin + 30, mask=0x5a)
+  damage_harness.flip_byte(os.path.join(str(path), rel), begin + 30, mask=0x5A)
   reader = riegeli_dataset_reader.RiegeliDatasetReader()
   reader.init(str(path))
   with pytest.raises(dataset_errors.DamagedChunkError) as raised:

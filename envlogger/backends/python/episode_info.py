@@ -22,5 +22,6 @@ class EpisodeInfo:
     self.metadata = metadata
 
   def __repr__(self) -> str:
-    return (f'EpisodeInfo(start={self.start}, num_steps={self.num_steps}, '
-            f'metadata={self.metadata!r})')
+    return (
+      f'EpisodeInfo(start={self.start}, num_steps={self.num_steps}, metadata={self.metadata!r})'
+    )

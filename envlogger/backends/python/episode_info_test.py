@@ -15,10 +15,8 @@ def test_episode_info_init_with_random_kwargs():
   for _ in range(20):
     start, num_steps = rng.randrange(10**9), rng.randrange(10**6)
     metadata = {'x': rng.random()}
-    info = episode_info.EpisodeInfo(start=start, num_steps=num_steps,
-                                    metadata=metadata)
-    assert (info.start, info.num_steps, info.metadata) == (start, num_steps,
-                                                           metadata)
+    info = episode_info.EpisodeInfo(start=start, num_steps=num_steps, metadata=metadata)
+    assert (info.start, info.num_steps, info.metadata) == (start, num_steps, metadata)
     assert episode_info.EpisodeInfo(start, num_steps).num_steps == num_steps
 
 

@@ -63,7 +63,8 @@ py::dict* classes_by_reason = nullptr;
   PyObject* type = PyExc_RuntimeError;
   const py::str reason(status.reason());
   const py::int_ code(static_cast<int>(status.code()));
-  if (classes_by_reason != nullptr && !status.reason().empty() && classes_by_reason->contains(reason)) {
+  if (classes_by_reason != nullptr && !status.reason().empty() &&
+      classes_by_reason->contains(reason)) {
     type = (*classes_by_reason)[reason].ptr();
   } else if (classes_by_code != nullptr && classes_by_code->contains(code)) {
     type = (*classes_by_code)[code].ptr();
@@ -84,7 +85,8 @@ class Record {
  public:
   explicit Record(py::handle object) {
     if (PyBytes_Check(object.ptr())) {
-      view_ = std::string_view(PyBytes_AS_STRING(object.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(object.ptr())));
+      view_ = std::string_view(PyBytes_AS_STRING(object.ptr()),
+                               static_cast<size_t>(PyBytes_GET_SIZE(object.ptr())));
       return;
     }
     Py_buffer buffer;
@@ -150,8 +152,12 @@ class PyDatasetWriter {
     writer_.SetEpisodeMetadata(std::move(owned));
   }
 
-  void Flush() { Locked([](RiegeliDatasetWriter& w) { return w.Flush(); }); }
-  void Close() { Locked([](RiegeliDatasetWriter& w) { return w.Close(); }); }
+  void Flush() {
+    Locked([](RiegeliDatasetWriter& w) { return w.Flush(); });
+  }
+  void Close() {
+    Locked([](RiegeliDatasetWriter& w) { return w.Close(); });
+  }
 
   std::string DataDir() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -190,14 +196,16 @@ class PyDatasetWriter {
 // barriers) release the GIL.
 class PyAsyncDatasetWriter {
  public:
-  PyAsyncDatasetWriter(const std::string& data_dir, py::handle metadata, int64_t max_episodes_per_shard,
-                       const std::string& writer_options, size_t max_queued_bytes, double flush_interval_seconds) {
+  PyAsyncDatasetWriter(const std::string& data_dir, py::handle metadata,
+                       int64_t max_episodes_per_shard, const std::string& writer_options,
+                       size_t max_queued_bytes, double flush_interval_seconds) {
     Record record(metadata);
     StatusOr<std::unique_ptr<AsyncDatasetWriter>> writer = [&] {
       py::gil_scoped_release release;
       return AsyncDatasetWriter::Create(
           data_dir, record.view(), max_episodes_per_shard, writer_options, max_queued_bytes,
-          std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, flush_interval_seconds) * 1000)));
+          std::chrono::milliseconds(
+              static_cast<int64_t>(std::max(0.0, flush_interval_seconds) * 1000)));
     }();
     CheckStatus(writer.status());
     writer_ = std::move(writer).value();
@@ -224,7 +232,8 @@ class PyAsyncDatasetWriter {
   // straight into a buffer recycled by the writer thread and queues it: one
   // copy of the data, no allocation per step in the steady state. Encoding
   // errors are raised as encode_step() raises them and queue nothing.
-  void RecordStep(py::handle timestep, py::handle action, py::handle custom_data, bool is_new_episode) {
+  void RecordStep(py::handle timestep, py::handle action, py::handle custom_data,
+                  bool is_new_episode) {
     // The buffer AddStep() handed back last time (taken from the pool in the
     // same critical section as the enqueue), else a fresh one.
     std::string buffer = std::move(spare_);
@@ -237,7 +246,8 @@ class PyAsyncDatasetWriter {
     // Steps tend to have the same size: with no recycled buffer at hand (the
     // thread is behind), one allocation instead of growing step by step.
     if (buffer.capacity() < last_step_size_) buffer.reserve(last_step_size_);
-    const bool encoded = EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer, &hints);
+    const bool encoded =
+        EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer, &hints);
     length_hints_ = std::move(hints);
     if (!encoded) throw py::error_already_set();
     last_step_size_ = buffer.size();
@@ -356,7 +366,8 @@ class PyDatasetReader {
     return reader_.RecoveryReports();
   }
   // (path, begin, end, message, first_step, last_step) per damaged region.
-  std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> SkippedRegions() {
+  std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>>
+  SkippedRegions() {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::tuple<std::string, uint64_t, uint64_t, std::string, int64_t, int64_t>> regions;
     for (const SkippedRegion& region : reader_.SkippedRegions()) {
@@ -411,7 +422,9 @@ class PyDatasetReader {
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mutex_);
-      stop = start < 0 ? start : std::min({stop, reader_.NumSteps(), start + std::max<int64_t>(max_count, 0)});
+      stop = start < 0
+                 ? start
+                 : std::min({stop, reader_.NumSteps(), start + std::max<int64_t>(max_count, 0)});
       for (int64_t index = start; index < stop; ++index) {
         if (!ends.empty() && batch.size() >= max_bytes) break;
         std::string_view record;
@@ -420,7 +433,8 @@ class PyDatasetReader {
           // Steps tend to have the same size: room for the batch at once
           // instead of growing (and copying) it step by step.
           const size_t steps_left = static_cast<size_t>(stop - index);
-          batch.reserve(std::min(max_bytes / std::max<size_t>(record.size(), 1) + 1, steps_left) * record.size());
+          batch.reserve(std::min(max_bytes / std::max<size_t>(record.size(), 1) + 1, steps_left) *
+                        record.size());
         }
         batch.append(record.data(), record.size());
         ends.push_back(batch.size());
@@ -429,14 +443,14 @@ class PyDatasetReader {
     py::list steps(ends.size());
     size_t begin = 0;
     for (size_t i = 0; i < ends.size(); ++i) {
-      PyObject* step = DecodeStepRecord(std::string_view(batch).substr(begin, ends[i] - begin), classes);
+      PyObject* step =
+          DecodeStepRecord(std::string_view(batch).substr(begin, ends[i] - begin), classes);
       if (step == nullptr) {
         // A malformed record (ValueError/TypeError) is reported by the
         // caller's single-step read; anything else (MemoryError,
         // KeyboardInterrupt from a signal) propagates now, since a re-read
         // would not raise it again.
-        if (!PyErr_ExceptionMatches(PyExc_ValueError) &&
-            !PyErr_ExceptionMatches(PyExc_TypeError)) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_TypeError)) {
           throw py::error_already_set();
         }
         PyErr_Clear();
@@ -488,7 +502,8 @@ StepClasses ToStepClasses(py::handle step_data, py::handle timestep, py::handle 
       throw py::type_error("read_steps() needs namedtuple classes for StepData and TimeStep");
     }
   }
-  if (!PyDict_Check(step_types.ptr())) throw py::type_error("read_steps() needs a dict of step types");
+  if (!PyDict_Check(step_types.ptr()))
+    throw py::type_error("read_steps() needs a dict of step types");
   StepClasses classes;
   classes.step_data = reinterpret_cast<PyTypeObject*>(step_data.ptr());
   classes.timestep = reinterpret_cast<PyTypeObject*>(timestep.ptr());
@@ -526,12 +541,15 @@ void RegisterDatasetIo(py::module_ m) {
       py::arg("by_code"), py::arg("by_reason"),
       "Sets the exception classes raised for each status code and each status reason.");
 
-  py::class_<PyDatasetWriter>(m, "RiegeliDatasetWriter",
-                              "Writes a Riegeli dataset (serialized records); see riegeli_dataset_writer.h.")
+  py::class_<PyDatasetWriter>(
+      m, "RiegeliDatasetWriter",
+      "Writes a Riegeli dataset (serialized records); see riegeli_dataset_writer.h.")
       .def(py::init<>())
       .def("init", &PyDatasetWriter::Init, py::arg("data_dir"), py::arg("metadata") = py::bytes(),
-           py::arg("max_episodes_per_shard") = 0, py::arg("writer_options") = kDefaultRiegeliWriterOptions)
-      .def("add_step", &PyDatasetWriter::AddStep, py::arg("data"), py::arg("is_new_episode") = false)
+           py::arg("max_episodes_per_shard") = 0,
+           py::arg("writer_options") = kDefaultRiegeliWriterOptions)
+      .def("add_step", &PyDatasetWriter::AddStep, py::arg("data"),
+           py::arg("is_new_episode") = false)
       .def("set_episode_metadata", &PyDatasetWriter::SetEpisodeMetadata, py::arg("data"))
       .def("flush", &PyDatasetWriter::Flush)
       .def("close", &PyDatasetWriter::Close)
@@ -540,29 +558,37 @@ void RegisterDatasetIo(py::module_ m) {
       .def("max_episodes_per_shard", &PyDatasetWriter::MaxEpisodesPerShard)
       .def("episode_counter", &PyDatasetWriter::EpisodeCounter);
 
-  py::class_<PyAsyncDatasetWriter>(m, "AsyncRiegeliDatasetWriter",
-                                   "Writes a Riegeli dataset on a background thread; see async_dataset_writer.h.")
+  py::class_<PyAsyncDatasetWriter>(
+      m, "AsyncRiegeliDatasetWriter",
+      "Writes a Riegeli dataset on a background thread; see async_dataset_writer.h.")
       .def(py::init<const std::string&, py::handle, int64_t, const std::string&, size_t, double>(),
-           py::arg("data_dir"), py::arg("metadata") = py::bytes(), py::arg("max_episodes_per_shard") = 0,
+           py::arg("data_dir"), py::arg("metadata") = py::bytes(),
+           py::arg("max_episodes_per_shard") = 0,
            py::arg("writer_options") = kDefaultRiegeliWriterOptions,
            py::arg("max_queued_bytes") = AsyncDatasetWriter::kDefaultMaxQueuedBytes,
            py::arg("flush_interval_seconds") =
                std::chrono::duration<double>(AsyncDatasetWriter::kDefaultFlushInterval).count())
-      .def("add_step", &PyAsyncDatasetWriter::AddStep, py::arg("data"), py::arg("is_new_episode") = false)
+      .def("add_step", &PyAsyncDatasetWriter::AddStep, py::arg("data"),
+           py::arg("is_new_episode") = false)
       .def("record_step", &PyAsyncDatasetWriter::RecordStep, py::arg("timestep"), py::arg("action"),
            py::arg("custom_data"), py::arg("is_new_episode") = false)
       .def("set_episode_metadata", &PyAsyncDatasetWriter::SetEpisodeMetadata, py::arg("data"))
       .def("flush", &PyAsyncDatasetWriter::Flush)
       .def("close", &PyAsyncDatasetWriter::Close)
       .def("data_dir", [](const PyAsyncDatasetWriter& w) { return w.writer().DataDir(); })
-      .def("writer_options", [](const PyAsyncDatasetWriter& w) { return w.writer().WriterOptions(); })
-      .def("max_episodes_per_shard", [](const PyAsyncDatasetWriter& w) { return w.writer().MaxEpisodesPerShard(); })
-      .def("max_queued_bytes", [](const PyAsyncDatasetWriter& w) { return w.writer().MaxQueuedBytes(); })
+      .def("writer_options",
+           [](const PyAsyncDatasetWriter& w) { return w.writer().WriterOptions(); })
+      .def("max_episodes_per_shard",
+           [](const PyAsyncDatasetWriter& w) { return w.writer().MaxEpisodesPerShard(); })
+      .def("max_queued_bytes",
+           [](const PyAsyncDatasetWriter& w) { return w.writer().MaxQueuedBytes(); })
       .def("queued_bytes", [](const PyAsyncDatasetWriter& w) { return w.writer().QueuedBytes(); })
-      .def("pooled_buffers", [](const PyAsyncDatasetWriter& w) { return w.writer().PooledBuffers(); });
+      .def("pooled_buffers",
+           [](const PyAsyncDatasetWriter& w) { return w.writer().PooledBuffers(); });
 
-  py::class_<PyDatasetReader>(m, "RiegeliDatasetReader",
-                              "Reads a Riegeli dataset (serialized records); see riegeli_dataset_reader.h.")
+  py::class_<PyDatasetReader>(
+      m, "RiegeliDatasetReader",
+      "Reads a Riegeli dataset (serialized records); see riegeli_dataset_reader.h.")
       .def(py::init<>())
       .def("init", &PyDatasetReader::Init, py::arg("data_dir"))
       .def("clone", &PyDatasetReader::Clone)
@@ -580,16 +606,18 @@ void RegisterDatasetIo(py::module_ m) {
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
       .def(
           "read_steps",
-          [](PyDatasetReader& reader, int64_t start, int64_t stop, int64_t max_count, size_t max_bytes,
-             py::handle step_data, py::handle timestep, py::handle step_types) {
+          [](PyDatasetReader& reader, int64_t start, int64_t stop, int64_t max_count,
+             size_t max_bytes, py::handle step_data, py::handle timestep, py::handle step_types) {
             return reader.ReadSteps(start, stop, max_count, max_bytes,
                                     ToStepClasses(step_data, timestep, step_types));
           },
-          py::arg("start"), py::arg("stop"), py::arg("max_count"), py::arg("max_bytes"), py::arg("step_data"),
-          py::arg("timestep"), py::arg("step_types"),
-          "Steps [start, stop) decoded to StepData, as many as one batch holds; ends early before a step "
+          py::arg("start"), py::arg("stop"), py::arg("max_count"), py::arg("max_bytes"),
+          py::arg("step_data"), py::arg("timestep"), py::arg("step_types"),
+          "Steps [start, stop) decoded to StepData, as many as one batch holds; ends early before "
+          "a step "
           "that cannot be read or decoded (read it alone for its error).")
-      .def("episode", &PyDatasetReader::Episode, py::arg("episode_index"), py::arg("include_metadata") = false)
+      .def("episode", &PyDatasetReader::Episode, py::arg("episode_index"),
+           py::arg("include_metadata") = false)
       .def("close", &PyDatasetReader::Close);
 }
 

@@ -49,8 +49,10 @@ class RiegeliDatasetReader:
     """
     self._reader.init(str(data_dir))
     if self.metadata() is None and self._reader.serialized_metadata() is not None:
-      raise dataset_errors.InternalError('INTERNAL: Failed to parse riegeli record. The record of '
-                         f'{data_dir}/metadata.riegeli is not an envlogger.Data')
+      raise dataset_errors.InternalError(
+        'INTERNAL: Failed to parse riegeli record. The record of '
+        f'{data_dir}/metadata.riegeli is not an envlogger.Data'
+      )
 
   def recovery_reports(self) -> list[str]:
     """One line per shard whose index was completed from its steps.riegeli.
@@ -110,9 +112,9 @@ class RiegeliDatasetReader:
   def data_dir(self) -> str:
     return self._reader.data_dir()
 
-  def step(self,
-           step_index: int,
-           data: Union[None, Type[T], T] = None) -> Optional[Union[storage_pb2.Data, T]]:
+  def step(
+    self, step_index: int, data: Union[None, Type[T], T] = None
+  ) -> Optional[Union[storage_pb2.Data, T]]:
     """Step `step_index` parsed as `storage_pb2.Data`, or with `data.FromString`.
 
     Args:
@@ -137,9 +139,16 @@ class RiegeliDatasetReader:
     """Step `step_index` as stored; None outside [0, num_steps)."""
     return self._reader.serialized_step(step_index)
 
-  def read_steps(self, start: int, stop: int, max_count: int, max_bytes: int,
-                 step_data_class: type, timestep_class: type,
-                 step_types: dict[Any, Any]) -> list[Any]:
+  def read_steps(
+    self,
+    start: int,
+    stop: int,
+    max_count: int,
+    max_bytes: int,
+    step_data_class: type,
+    timestep_class: type,
+    step_types: dict[Any, Any],
+  ) -> list[Any]:
     """Steps `start`, `start` + 1, ... before `stop`, decoded, in one call.
 
     Each step is `step_data_class(timestep_class(step_types[step_type],
@@ -151,8 +160,9 @@ class RiegeliDatasetReader:
     read that step with `serialized_step` to get its error. Empty outside
     [0, num_steps).
     """
-    return self._reader.read_steps(start, stop, max_count, max_bytes, step_data_class,
-                                   timestep_class, step_types)
+    return self._reader.read_steps(
+      start, stop, max_count, max_bytes, step_data_class, timestep_class, step_types
+    )
 
   def set_step_cache_bytes(self, max_bytes: int) -> None:
     """Bounds the steps files' decoded-chunk caches, in total (split over shards)."""
@@ -162,8 +172,9 @@ class RiegeliDatasetReader:
     """max_bytes, bytes, chunks, hits, misses, evictions of those caches."""
     return self._reader.step_cache_stats()
 
-  def read_columns(self, indices: Any, plan: tuple, leaves: list, readable: Any,
-                   descending: bool = False) -> tuple[int, int]:
+  def read_columns(
+    self, indices: Any, plan: tuple, leaves: list, readable: Any, descending: bool = False
+  ) -> tuple[int, int]:
     """Decodes steps `indices` straight into preallocated numpy arrays.
 
     With the GIL released, no Python object per step, reading the indices
@@ -173,12 +184,13 @@ class RiegeliDatasetReader:
     `plan` (1) or fails to read other than as damage (2). Steps in damaged
     chunks get readable[row] = 0 and their region is recorded.
     """
-    return _native.step_columns.read_columns(self._reader, indices, plan, leaves, readable,
-                                             descending)
+    return _native.step_columns.read_columns(
+      self._reader, indices, plan, leaves, readable, descending
+    )
 
-  def episode(self,
-              episode_index: int,
-              include_metadata: bool = False) -> Optional[episode_info.EpisodeInfo]:
+  def episode(
+    self, episode_index: int, include_metadata: bool = False
+  ) -> Optional[episode_info.EpisodeInfo]:
     """Start (global step index), length and optionally metadata of an episode.
 
     Returns None outside [0, num_episodes). `metadata` is a storage_pb2.Data
@@ -189,9 +201,10 @@ class RiegeliDatasetReader:
       return None
     start, num_steps, metadata = info
     return episode_info.EpisodeInfo(
-        start=start,
-        num_steps=num_steps,
-        metadata=None if metadata is None else storage_pb2.Data.FromString(metadata))
+      start=start,
+      num_steps=num_steps,
+      metadata=None if metadata is None else storage_pb2.Data.FromString(metadata),
+    )
 
   def close(self) -> None:
     """Releases the files (clones keep theirs)."""

@@ -25,14 +25,18 @@ from envlogger.proto import storage_pb2
 from envlogger.testing import child_env
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / 'testdata' / 'upstream-1.3'
-DATASETS = sorted(p.name for p in FIXTURES.iterdir()
-                  if p.is_dir() and (p / 'metadata.riegeli').exists())
+DATASETS = sorted(
+  p.name for p in FIXTURES.iterdir() if p.is_dir() and (p / 'metadata.riegeli').exists()
+)
 
 
 def _datum_int64(values):
-  return storage_pb2.Data(datum=storage_pb2.Datum(
+  return storage_pb2.Data(
+    datum=storage_pb2.Datum(
       shape=storage_pb2.Datum.Shape(dim=[storage_pb2.Datum.Shape.Dim(size=len(values))]),
-      values=storage_pb2.Datum.Values(int64_values=values)))
+      values=storage_pb2.Datum.Values(int64_values=values),
+    )
+  )
 
 
 def _write(data_dir, steps, episode_length=3, **init_kwargs):
@@ -91,7 +95,9 @@ def test_bad_riegeli_proto_format_metadata(tmp_path):
   # A metadata record that is not wire format: upstream's INTERNAL error.
   _write(tmp_path, [storage_pb2.Data()], metadata=b'\xff\xff\xff')
   reader = riegeli_dataset_reader.RiegeliDatasetReader()
-  with pytest.raises(RuntimeError, match=r'^INTERNAL: Failed to parse riegeli record\. .*metadata\.riegeli'):
+  with pytest.raises(
+    RuntimeError, match=r'^INTERNAL: Failed to parse riegeli record\. .*metadata\.riegeli'
+  ):
     reader.init(str(tmp_path))
   assert reader.metadata() is None
   assert reader.num_steps == 1
@@ -123,14 +129,20 @@ def test_non_storage_data_payload(tmp_path):
 
 def test_dynamic_data_payload(tmp_path):
   file_proto = descriptor_pb2.FileDescriptorProto(
-      name='dynamic_test.proto', package='dynamic_test', syntax='proto3')
+    name='dynamic_test.proto', package='dynamic_test', syntax='proto3'
+  )
   message = file_proto.message_type.add(name='Payload')
-  message.field.add(name='value', number=1, type=descriptor_pb2.FieldDescriptorProto.TYPE_INT64,
-                    label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+  message.field.add(
+    name='value',
+    number=1,
+    type=descriptor_pb2.FieldDescriptorProto.TYPE_INT64,
+    label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+  )
   pool = descriptor_pool.DescriptorPool()
   pool.Add(file_proto)
   payload_class = message_factory.GetMessageClass(
-      pool.FindMessageTypeByName('dynamic_test.Payload'))
+    pool.FindMessageTypeByName('dynamic_test.Payload')
+  )
   _write(tmp_path, [payload_class(value=v) for v in (7, -8, 2**40)])
   reader = _reader(tmp_path)
   assert [reader.step(i, payload_class).value for i in range(3)] == [7, -8, 2**40]
@@ -269,8 +281,7 @@ def test_native_record_step_writes_encode_step_bytes_into_recycled_buffers(tmp_p
     frame = rng.integers(0, 256, size=(side, side, 3), dtype=np.uint8)
     timestep = dm_env.TimeStep(dm_env.StepType.MID, np.float32(i), 1.0, frame)
     steps.append((timestep, np.int32(i % 3), {'i': i} if i % 2 else None))
-  expected = [codec.encode(step).SerializeToString(deterministic=True)
-              for step in steps]
+  expected = [codec.encode(step).SerializeToString(deterministic=True) for step in steps]
   pooled = []
   for i, step in enumerate(steps):
     writer.record_step(*step, i == 0)
@@ -279,8 +290,7 @@ def test_native_record_step_writes_encode_step_bytes_into_recycled_buffers(tmp_p
       pooled.append(writer.pooled_buffers())
     if i == 30:
       with pytest.raises(TypeError, match='float16'):
-        writer.record_step(step[0]._replace(observation=np.zeros(3, np.float16)),
-                           None, None, False)
+        writer.record_step(step[0]._replace(observation=np.zeros(3, np.float16)), None, None, False)
   writer.close()
   assert max(pooled) >= 1  # Buffers came back for reuse.
   reader = _native.dataset_io.RiegeliDatasetReader()
@@ -295,13 +305,15 @@ def test_native_record_step_reentered_mid_encode(tmp_path):
   # the encoder makes a contiguous copy of a strided array subclass, deep
   # inside the step's nested messages. Both records must come out exact.
   writer = _native.dataset_io.AsyncRiegeliDatasetWriter(str(tmp_path), b'', 0)
-  inner = (dm_env.TimeStep(dm_env.StepType.MID, np.float32(-1), 0.5,
-                           np.ones((30, 30), np.float32)), 7, None)
+  inner = (
+    dm_env.TimeStep(dm_env.StepType.MID, np.float32(-1), 0.5, np.ones((30, 30), np.float32)),
+    7,
+    None,
+  )
   armed = [False]
   reentered = []
 
   class Reentrant(np.ndarray):
-
     def __array_finalize__(self, obj):
       del obj
       if armed[0]:
@@ -310,9 +322,16 @@ def test_native_record_step_reentered_mid_encode(tmp_path):
         reentered.append(True)
 
   frame = np.arange(84 * 84 * 6, dtype=np.uint32).astype(np.uint8).reshape(84, 168, 3)
-  outer = [(dm_env.TimeStep(dm_env.StepType.MID, np.float32(i), 1.0,
-                            {'frame': frame[:, i % 2::2].view(Reentrant)}),
-            (2**70 + i,), {'i': i}) for i in range(12)]
+  outer = [
+    (
+      dm_env.TimeStep(
+        dm_env.StepType.MID, np.float32(i), 1.0, {'frame': frame[:, i % 2 :: 2].view(Reentrant)}
+      ),
+      (2**70 + i,),
+      {'i': i},
+    )
+    for i in range(12)
+  ]
   try:
     for i, step in enumerate(outer):
       armed[0] = True
@@ -359,9 +378,14 @@ _DISK_FULL_SCRIPT = textwrap.dedent("""
 
 def test_async_writer_disk_full_is_raised_and_data_stays_readable(tmp_path):
   # In a child process: the file size limit would affect pytest's own files.
-  result = subprocess.run([sys.executable, '-c', _DISK_FULL_SCRIPT, str(tmp_path)],
-                          capture_output=True, text=True, check=True, cwd=tmp_path,
-                          env=child_env.child_env())
+  result = subprocess.run(
+    [sys.executable, '-c', _DISK_FULL_SCRIPT, str(tmp_path)],
+    capture_output=True,
+    text=True,
+    check=True,
+    cwd=tmp_path,
+    env=child_env.child_env(),
+  )
   outcome = json.loads(result.stdout)
   errors = outcome['errors']
   assert len(errors) == 4, errors  # The failing call, then every later one.
@@ -384,8 +408,12 @@ def test_async_writer_closes_at_interpreter_exit(tmp_path):
         writer.add_step(b'%d' % i, is_new_episode=i % 10 == 0)
       # No close(): the module global is destroyed at exit.
   """)
-  subprocess.run([sys.executable, '-c', script, str(tmp_path)], check=True, cwd=tmp_path,
-                 env=child_env.child_env())
+  subprocess.run(
+    [sys.executable, '-c', script, str(tmp_path)],
+    check=True,
+    cwd=tmp_path,
+    env=child_env.child_env(),
+  )
   reader = _reader(tmp_path)
   assert (reader.num_steps, reader.num_episodes) == (1000, 100)
   assert reader.serialized_step(999) == b'999'
@@ -429,7 +457,8 @@ def test_reads_upstream_fixture(dataset):
     info = reader.episode(e, include_metadata=True)
     assert (info.start, info.num_steps) == (start, num_steps)
     assert (None if info.metadata is None else info.metadata.SerializeToString()) == (
-        None if metadata[e] is None else storage_pb2.Data.FromString(metadata[e]).SerializeToString())
+      None if metadata[e] is None else storage_pb2.Data.FromString(metadata[e]).SerializeToString()
+    )
 
 
 def _writer_options(dataset):
@@ -440,8 +469,11 @@ def _writer_options(dataset):
 # Datasets whose steps chunks our compression layer does not yet reproduce
 # byte for byte (simple zstd and snappy chunks come out a few bytes longer or
 # shorter than upstream's), which shifts every later record position.
-_COMPRESSION_DIFFERS = {'catch_options_snappy', 'catch_options_transpose_snappy_chunk16k',
-                        'catch_options_zstd'}
+_COMPRESSION_DIFFERS = {
+  'catch_options_snappy',
+  'catch_options_transpose_snappy_chunk16k',
+  'catch_options_zstd',
+}
 
 
 def _replay(dataset, data_dir):
@@ -453,9 +485,12 @@ def _replay(dataset, data_dir):
   """
   expected = json.loads((FIXTURES / f'{dataset}.expected.json').read_text())
   writer = riegeli_dataset_writer.RiegeliDatasetWriter()
-  writer.init(str(data_dir), metadata=_records(dataset, 'metadata.records.pkl')[0][1],
-              max_episodes_per_shard=expected.get('max_episodes_per_file', 10000),
-              writer_options=_writer_options(dataset))
+  writer.init(
+    str(data_dir),
+    metadata=_records(dataset, 'metadata.records.pkl')[0][1],
+    max_episodes_per_shard=expected.get('max_episodes_per_file', 10000),
+    writer_options=_writer_options(dataset),
+  )
   for shard in _shards(dataset):
     steps = dict(_records(dataset, f'{shard}/steps.records.pkl'))
     episode_metadata = dict(_records(dataset, f'{shard}/episode_metadata.records.pkl'))
@@ -474,11 +509,21 @@ def _replay(dataset, data_dir):
   writer.close()
 
 
-@pytest.mark.parametrize('dataset', [
-    pytest.param(d, marks=pytest.mark.xfail(
-        strict=True, reason='compression output differs from upstream (see _COMPRESSION_DIFFERS)'))
-    if d in _COMPRESSION_DIFFERS else d
-    for d in DATASETS if d != 'empty'])
+@pytest.mark.parametrize(
+  'dataset',
+  [
+    pytest.param(
+      d,
+      marks=pytest.mark.xfail(
+        strict=True, reason='compression output differs from upstream (see _COMPRESSION_DIFFERS)'
+      ),
+    )
+    if d in _COMPRESSION_DIFFERS
+    else d
+    for d in DATASETS
+    if d != 'empty'
+  ],
+)
 def test_replaying_upstream_calls_reproduces_its_files(dataset, tmp_path):
   """Every file of the dataset, index files included, equals upstream's byte for byte."""
   _replay(dataset, tmp_path)
@@ -486,7 +531,8 @@ def test_replaying_upstream_calls_reproduces_its_files(dataset, tmp_path):
   theirs = _shards(dataset)
   assert len(ours) == len(theirs)
   assert (tmp_path / 'metadata.riegeli').read_bytes() == (
-      FIXTURES / dataset / 'metadata.riegeli').read_bytes()
+    FIXTURES / dataset / 'metadata.riegeli'
+  ).read_bytes()
   for our_shard, shard in zip(ours, theirs):
     for name in ('step_offsets', 'episode_index', 'episode_metadata', 'steps'):
       ours_bytes = (tmp_path / our_shard / f'{name}.riegeli').read_bytes()
@@ -512,11 +558,24 @@ def test_one_definition_of_defaults_and_file_names():
   # Upstream's values; Python reads them from the C++ definitions.
   from envlogger.backends import riegeli_backend_writer  # pylint: disable=g-import-not-at-top
   from envlogger.tools import recover, shard_scan  # pylint: disable=g-import-not-at-top
-  for options in (riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
-                  riegeli_backend_writer.DEFAULT_WRITER_OPTIONS,
-                  recover.INDEX_WRITER_OPTIONS, _native.dataset_io.DEFAULT_WRITER_OPTIONS):
+
+  for options in (
+    riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
+    riegeli_backend_writer.DEFAULT_WRITER_OPTIONS,
+    recover.INDEX_WRITER_OPTIONS,
+    _native.dataset_io.DEFAULT_WRITER_OPTIONS,
+  ):
     assert options == 'transpose,brotli:6,chunk_size:1M'
-  assert (shard_scan.METADATA, shard_scan.STEPS, shard_scan.STEP_OFFSETS,
-          shard_scan.EPISODE_METADATA, shard_scan.EPISODE_INDEX) == (
-              'metadata.riegeli', 'steps.riegeli', 'step_offsets.riegeli',
-              'episode_metadata.riegeli', 'episode_index.riegeli')
+  assert (
+    shard_scan.METADATA,
+    shard_scan.STEPS,
+    shard_scan.STEP_OFFSETS,
+    shard_scan.EPISODE_METADATA,
+    shard_scan.EPISODE_INDEX,
+  ) == (
+    'metadata.riegeli',
+    'steps.riegeli',
+    'step_offsets.riegeli',
+    'episode_metadata.riegeli',
+    'episode_index.riegeli',
+  )

@@ -32,8 +32,9 @@ def _serialized(data: Record) -> Union[bytes, bytearray, memoryview]:
     return data
   serialize = getattr(data, 'SerializeToString', None)
   if serialize is None:
-    raise TypeError('Expected a protobuf message or a bytes-like object, got '
-                    f'{type(data).__name__}')
+    raise TypeError(
+      f'Expected a protobuf message or a bytes-like object, got {type(data).__name__}'
+    )
   return serialize()
 
 
@@ -47,11 +48,13 @@ class RiegeliDatasetWriter:
   def __init__(self):
     self._writer = _native.dataset_io.RiegeliDatasetWriter()
 
-  def init(self,
-           data_dir: str,
-           metadata: Optional[Record] = None,
-           max_episodes_per_shard: int = 0,
-           writer_options: str = DEFAULT_WRITER_OPTIONS) -> None:
+  def init(
+    self,
+    data_dir: str,
+    metadata: Optional[Record] = None,
+    max_episodes_per_shard: int = 0,
+    writer_options: str = DEFAULT_WRITER_OPTIONS,
+  ) -> None:
     """Opens `data_dir` (created if missing) for writing.
 
     Args:
@@ -68,8 +71,9 @@ class RiegeliDatasetWriter:
     """
     if metadata is None:
       metadata = storage_pb2.Data()
-    self._writer.init(str(data_dir), _serialized(metadata),
-                      int(max_episodes_per_shard), writer_options)
+    self._writer.init(
+      str(data_dir), _serialized(metadata), int(max_episodes_per_shard), writer_options
+    )
 
   def add_step(self, data: Record, is_new_episode: bool = False) -> bool:
     """Writes one step.
@@ -126,12 +130,14 @@ class AsyncRiegeliDatasetWriter:
   def __init__(self):
     self._writer = None
 
-  def init(self,
-           data_dir: str,
-           metadata: Optional[Record] = None,
-           max_episodes_per_shard: int = 0,
-           writer_options: str = DEFAULT_WRITER_OPTIONS,
-           max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES) -> None:
+  def init(
+    self,
+    data_dir: str,
+    metadata: Optional[Record] = None,
+    max_episodes_per_shard: int = 0,
+    writer_options: str = DEFAULT_WRITER_OPTIONS,
+    max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
+  ) -> None:
     """Opens `data_dir` and starts the writer thread (see RiegeliDatasetWriter.init).
 
     Raises:
@@ -142,8 +148,12 @@ class AsyncRiegeliDatasetWriter:
     if self._writer is not None:
       self._writer.close()
     self._writer = _native.dataset_io.AsyncRiegeliDatasetWriter(
-        str(data_dir), _serialized(metadata), int(max_episodes_per_shard),
-        writer_options, int(max_queued_bytes))
+      str(data_dir),
+      _serialized(metadata),
+      int(max_episodes_per_shard),
+      writer_options,
+      int(max_queued_bytes),
+    )
 
   def _checked(self):
     if self._writer is None:

@@ -48,8 +48,8 @@ std::optional<int> StepTypeOf(const py::bytes& record) {
   return static_cast<int>(*type);
 }
 
-void MarkSteps(const std::vector<int64_t>& indices, const char* what, std::vector<ScannedStep>* steps,
-               bool ScannedStep::*flag) {
+void MarkSteps(const std::vector<int64_t>& indices, const char* what,
+               std::vector<ScannedStep>* steps, bool ScannedStep::* flag) {
   for (const int64_t i : indices) {
     if (i < 0 || static_cast<size_t>(i) >= steps->size()) {
       throw py::value_error(std::string(what) + " index " + std::to_string(i) + " is outside the " +
@@ -84,10 +84,13 @@ void RegisterShardRecovery(py::module_ m) {
   m.attr("MID") = static_cast<int>(StepType::kMid);
   m.attr("LAST") = static_cast<int>(StepType::kLast);
   m.def("step_type_of", &StepTypeOf, py::arg("record"),
-        "The step type (0, 1 or 2) of a serialized envlogger step, or None if the record is not one.");
+        "The step type (0, 1 or 2) of a serialized envlogger step, or None if the record is not "
+        "one.");
   m.def("episode_starts", &EpisodeStarts, py::arg("step_types"),
-        py::arg("damage_before") = std::vector<int64_t>(), py::arg("known_starts") = std::vector<int64_t>(),
-        "Indices of the steps that start an episode (the rule the reader applies to unindexed steps).");
+        py::arg("damage_before") = std::vector<int64_t>(),
+        py::arg("known_starts") = std::vector<int64_t>(),
+        "Indices of the steps that start an episode (the rule the reader applies to unindexed "
+        "steps).");
 }
 
 }  // namespace python

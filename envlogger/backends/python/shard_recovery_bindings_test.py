@@ -15,7 +15,6 @@ def _step(step_type):
 
 
 class ShardRecoveryTest(absltest.TestCase):
-
   def test_constants_are_dm_env_step_types(self):
     self.assertEqual((_rule.FIRST, _rule.MID, _rule.LAST), (0, 1, 2))
 

@@ -64,12 +64,15 @@ ColumnType ToColumnType(const std::string& dtype) {
 // A writable C-contiguous array's buffer, checked to hold `bytes` bytes.
 char* Buffer(py::handle object, size_t bytes, const char* what) {
   py::array array = py::reinterpret_borrow<py::array>(object);
-  if (!py::isinstance<py::array>(object) || !(array.flags() & py::array::c_style) || !array.writeable()) {
-    throw py::type_error(std::string("read_columns: ") + what + " must be a writable C-contiguous numpy array");
+  if (!py::isinstance<py::array>(object) || !(array.flags() & py::array::c_style) ||
+      !array.writeable()) {
+    throw py::type_error(std::string("read_columns: ") + what +
+                         " must be a writable C-contiguous numpy array");
   }
   if (static_cast<size_t>(array.nbytes()) != bytes) {
-    throw py::value_error(std::string("read_columns: ") + what + " holds " + std::to_string(array.nbytes()) +
-                          " bytes, expected " + std::to_string(bytes));
+    throw py::value_error(std::string("read_columns: ") + what + " holds " +
+                          std::to_string(array.nbytes()) + " bytes, expected " +
+                          std::to_string(bytes));
   }
   return static_cast<char*>(array.mutable_data());
 }
@@ -90,7 +93,8 @@ ColumnNode ToNode(py::handle plan, size_t num_leaves, int depth) {
     }
   } else if (kind == "list" || kind == "tuple") {
     out.kind = kind == "list" ? ColumnNode::Kind::kList : ColumnNode::Kind::kTuple;
-    for (py::handle child : py::cast<py::list>(node[1])) out.children.push_back(ToNode(child, num_leaves, depth + 1));
+    for (py::handle child : py::cast<py::list>(node[1]))
+      out.children.push_back(ToNode(child, num_leaves, depth + 1));
   } else if (kind == "dict") {
     out.kind = ColumnNode::Kind::kDict;
     for (py::handle item : py::cast<py::list>(node[1])) {
@@ -104,8 +108,8 @@ ColumnNode ToNode(py::handle plan, size_t num_leaves, int depth) {
   return out;
 }
 
-py::tuple ReadColumns(py::handle reader, py::array_t<int64_t, py::array::c_style> indices, py::handle plan,
-                      py::list leaves, py::handle readable, bool descending) {
+py::tuple ReadColumns(py::handle reader, py::array_t<int64_t, py::array::c_style> indices,
+                      py::handle plan, py::list leaves, py::handle readable, bool descending) {
   const NativeDatasetReader native = GetNativeDatasetReader(reader);
   const size_t rows = static_cast<size_t>(indices.size());
   std::vector<ColumnLeaf> columns;
@@ -116,7 +120,8 @@ py::tuple ReadColumns(py::handle reader, py::array_t<int64_t, py::array::c_style
     column.type = ToColumnType(py::cast<std::string>(leaf[0]));
     column.step_type = py::cast<bool>(leaf[1]);
     py::array data = py::reinterpret_borrow<py::array>(leaf[2]);
-    if (!py::isinstance<py::array>(leaf[2]) || data.ndim() < 1 || static_cast<size_t>(data.shape(0)) != rows) {
+    if (!py::isinstance<py::array>(leaf[2]) || data.ndim() < 1 ||
+        static_cast<size_t>(data.shape(0)) != rows) {
       throw py::value_error("read_columns: leaf arrays need one row per index");
     }
     for (py::ssize_t axis = 1; axis < data.ndim(); ++axis) column.shape.push_back(data.shape(axis));
@@ -160,8 +165,8 @@ py::tuple ReadColumns(py::handle reader, py::array_t<int64_t, py::array::c_style
 }  // namespace
 
 void RegisterStepColumns(py::module_ m) {
-  m.def("read_columns", &ReadColumns, py::arg("reader"), py::arg("indices"), py::arg("plan"), py::arg("leaves"),
-        py::arg("readable"), py::arg("descending") = false,
+  m.def("read_columns", &ReadColumns, py::arg("reader"), py::arg("indices"), py::arg("plan"),
+        py::arg("leaves"), py::arg("readable"), py::arg("descending") = false,
         "Decodes the steps `indices` into preallocated arrays; see step_columns_bindings.cc.");
 }
 

@@ -99,23 +99,24 @@ py::object Item(py::handle list, Py_ssize_t i) {
 
 class VectorStepRecorder {
  public:
-  VectorStepRecorder(const std::vector<std::string>& data_dirs, const std::vector<py::bytes>& metadata,
-                     int64_t max_episodes_per_shard, const std::string& writer_options, size_t max_queued_bytes,
+  VectorStepRecorder(const std::vector<std::string>& data_dirs,
+                     const std::vector<py::bytes>& metadata, int64_t max_episodes_per_shard,
+                     const std::string& writer_options, size_t max_queued_bytes,
                      double flush_interval_seconds) {
     if (metadata.size() != data_dirs.size()) {
       throw py::value_error("VectorStepRecorder needs one metadata record per directory");
     }
     std::vector<std::string> records;
     for (const py::bytes& record : metadata) records.push_back(record);
-    const auto flush_interval =
-        std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, flush_interval_seconds) * 1000));
+    const auto flush_interval = std::chrono::milliseconds(
+        static_cast<int64_t>(std::max(0.0, flush_interval_seconds) * 1000));
     slots_.resize(data_dirs.size());
     envlogger::Status status;
     {
       py::gil_scoped_release release;
       for (size_t i = 0; i < data_dirs.size() && status.ok(); ++i) {
-        auto writer = AsyncDatasetWriter::Create(data_dirs[i], records[i], max_episodes_per_shard, writer_options,
-                                                 max_queued_bytes, flush_interval);
+        auto writer = AsyncDatasetWriter::Create(data_dirs[i], records[i], max_episodes_per_shard,
+                                                 writer_options, max_queued_bytes, flush_interval);
         if (writer.ok()) {
           slots_[i].writer = std::move(writer).value();
         } else {
@@ -144,7 +145,8 @@ class VectorStepRecorder {
     std::vector<Pending> pending;
     for (size_t i = 0; i < slots_.size(); ++i) {
       if (!reset[i]) continue;
-      Encode(i, kFirst, py::none(), py::none(), Slice(observations, i), py::none(), Item(custom_data, i), &pending);
+      Encode(i, kFirst, py::none(), py::none(), Slice(observations, i), py::none(),
+             Item(custom_data, i), &pending);
     }
     Enqueue(pending);
     for (size_t i = 0; i < slots_.size(); ++i) {
@@ -154,16 +156,19 @@ class VectorStepRecorder {
     }
   }
 
-  void RecordStep(py::handle actions, py::handle observations, py::handle rewards, py::handle terminations,
-                  py::handle truncations, int mode, py::handle final_observations, py::handle custom_data,
+  void RecordStep(py::handle actions, py::handle observations, py::handle rewards,
+                  py::handle terminations, py::handle truncations, int mode,
+                  py::handle final_observations, py::handle custom_data,
                   py::handle final_custom_data) {
     if (mode != kNextStep && mode != kSameStep && mode != kDisabled) {
       throw py::value_error("Unknown autoreset mode " + std::to_string(mode));
     }
-    const auto reward = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(rewards);
+    const auto reward =
+        py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(rewards);
     if (!reward || reward.ndim() != 1 || static_cast<size_t>(reward.shape(0)) != slots_.size()) {
       PyErr_Clear();
-      throw py::value_error("rewards must be a float array of shape (" + std::to_string(slots_.size()) + ",)");
+      throw py::value_error("rewards must be a float array of shape (" +
+                            std::to_string(slots_.size()) + ",)");
     }
     const auto terminated = Flags(terminations, "terminations");
     const auto truncated = Flags(truncations, "truncations");
@@ -173,8 +178,8 @@ class VectorStepRecorder {
       const Slot& slot = slots_[i];
       const Py_ssize_t index = static_cast<Py_ssize_t>(i);
       if (mode == kNextStep && slot.reset_due) {
-        Encode(i, kFirst, py::none(), py::none(), Slice(observations, index), py::none(), Item(custom_data, index),
-               &pending);
+        Encode(i, kFirst, py::none(), py::none(), Slice(observations, index), py::none(),
+               Item(custom_data, index), &pending);
         continue;
       }
       if (!slot.running) {
@@ -185,13 +190,13 @@ class VectorStepRecorder {
       const py::float_ discount(terminated[i] ? 0.0 : 1.0);
       const py::float_ step_reward(r[i]);
       if (done && mode == kSameStep) {
-        Encode(i, kLast, step_reward, discount, Item(final_observations, index), Slice(actions, index),
-               Item(final_custom_data, index), &pending);
-        Encode(i, kFirst, py::none(), py::none(), Slice(observations, index), py::none(), Item(custom_data, index),
-               &pending);
-      } else {
-        Encode(i, done ? kLast : kMid, step_reward, discount, Slice(observations, index), Slice(actions, index),
+        Encode(i, kLast, step_reward, discount, Item(final_observations, index),
+               Slice(actions, index), Item(final_custom_data, index), &pending);
+        Encode(i, kFirst, py::none(), py::none(), Slice(observations, index), py::none(),
                Item(custom_data, index), &pending);
+      } else {
+        Encode(i, done ? kLast : kMid, step_reward, discount, Slice(observations, index),
+               Slice(actions, index), Item(custom_data, index), &pending);
       }
     }
     Enqueue(pending);
@@ -208,7 +213,8 @@ class VectorStepRecorder {
   }
 
   void SetEpisodeMetadata(size_t index, py::bytes data) {
-    if (index >= slots_.size()) throw py::index_error("no sub-environment " + std::to_string(index));
+    if (index >= slots_.size())
+      throw py::index_error("no sub-environment " + std::to_string(index));
     std::string record = data;
     envlogger::Status status;
     {
@@ -241,8 +247,8 @@ class VectorStepRecorder {
     std::string spare;  // A recycled buffer for the next step.
     LengthHints hints;
     size_t last_step_size = 0;
-    bool running = false;    // An episode is open: steps may follow.
-    bool reset_due = false;  // NEXT_STEP: the next step is the reset one.
+    bool running = false;        // An episode is open: steps may follow.
+    bool reset_due = false;      // NEXT_STEP: the next step is the reset one.
     bool start_pending = false;  // An episode's FIRST step was not recorded.
   };
   struct Pending {
@@ -260,15 +266,16 @@ class VectorStepRecorder {
     const auto flags = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(array);
     if (!flags || flags.ndim() != 1 || static_cast<size_t>(flags.shape(0)) != slots_.size()) {
       PyErr_Clear();
-      throw py::value_error(std::string(name) + " must be a bool array of shape (" + std::to_string(slots_.size()) +
-                            ",)");
+      throw py::value_error(std::string(name) + " must be a bool array of shape (" +
+                            std::to_string(slots_.size()) + ",)");
     }
     return std::vector<bool>(flags.data(), flags.data() + slots_.size());
   }
 
   // Encodes sub-env i's step into a recycled buffer, appended to `pending`.
-  void Encode(size_t i, int step_type, py::handle reward, py::handle discount, py::handle observation,
-              py::handle action, py::handle custom_data, std::vector<Pending>* pending) {
+  void Encode(size_t i, int step_type, py::handle reward, py::handle discount,
+              py::handle observation, py::handle action, py::handle custom_data,
+              std::vector<Pending>* pending) {
     Slot& slot = slots_[i];
     Writer(i);  // Raises if closed.
     py::tuple timestep = py::make_tuple(step_type, reward, discount, observation);
@@ -276,12 +283,13 @@ class VectorStepRecorder {
     slot.spare = std::string();
     if (buffer.capacity() < slot.last_step_size) buffer.reserve(slot.last_step_size);
     LengthHints hints = std::move(slot.hints);
-    const bool encoded = EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer, &hints);
+    const bool encoded =
+        EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer, &hints);
     slot.hints = std::move(hints);
     if (!encoded) {
       py::error_already_set error;
-      const std::string message = "Cannot record the step of sub-environment " + std::to_string(i) + ": " +
-                                  std::string(py::str(error.value()));
+      const std::string message = "Cannot record the step of sub-environment " + std::to_string(i) +
+                                  ": " + std::string(py::str(error.value()));
       PyErr_SetString(error.type().ptr(), message.c_str());
       throw py::error_already_set();
     }
@@ -326,22 +334,26 @@ class VectorStepRecorder {
 }  // namespace
 
 void RegisterVectorRecording(py::module_ m) {
-  py::class_<VectorStepRecorder>(m, "VectorStepRecorder",
-                                 "Records a vector env's sub-environments, one dataset each, one call per step.")
-      .def(py::init<const std::vector<std::string>&, const std::vector<py::bytes>&, int64_t, const std::string&,
-                    size_t, double>(),
-           py::arg("data_dirs"), py::arg("metadata"), py::arg("max_episodes_per_shard"), py::arg("writer_options"),
+  py::class_<VectorStepRecorder>(
+      m, "VectorStepRecorder",
+      "Records a vector env's sub-environments, one dataset each, one call per step.")
+      .def(py::init<const std::vector<std::string>&, const std::vector<py::bytes>&, int64_t,
+                    const std::string&, size_t, double>(),
+           py::arg("data_dirs"), py::arg("metadata"), py::arg("max_episodes_per_shard"),
+           py::arg("writer_options"),
            py::arg("max_queued_bytes") = AsyncDatasetWriter::kDefaultMaxQueuedBytes,
            py::arg("flush_interval_seconds") =
                std::chrono::duration<double>(AsyncDatasetWriter::kDefaultFlushInterval).count())
       .def_property_readonly("num_envs", &VectorStepRecorder::NumEnvs)
       .def("record_reset", &VectorStepRecorder::RecordReset, py::arg("observations"),
            py::arg("custom_data") = py::none(), py::arg("mask") = py::none())
-      .def("record_step", &VectorStepRecorder::RecordStep, py::arg("actions"), py::arg("observations"),
-           py::arg("rewards"), py::arg("terminations"), py::arg("truncations"), py::arg("autoreset_mode"),
+      .def("record_step", &VectorStepRecorder::RecordStep, py::arg("actions"),
+           py::arg("observations"), py::arg("rewards"), py::arg("terminations"),
+           py::arg("truncations"), py::arg("autoreset_mode"),
            py::arg("final_observations") = py::none(), py::arg("custom_data") = py::none(),
            py::arg("final_custom_data") = py::none())
-      .def("set_episode_metadata", &VectorStepRecorder::SetEpisodeMetadata, py::arg("index"), py::arg("data"))
+      .def("set_episode_metadata", &VectorStepRecorder::SetEpisodeMetadata, py::arg("index"),
+           py::arg("data"))
       .def("flush", &VectorStepRecorder::Flush)
       .def("close", &VectorStepRecorder::Close);
 }

@@ -27,7 +27,9 @@ from typing import Any
 
 import atheris
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+sys.path.insert(
+  0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+)
 
 with atheris.instrument_imports(include=['envlogger.converters.codec']):
   # pylint: disable=g-import-not-at-top
@@ -65,7 +67,9 @@ def _same(a: Any, b: Any, where: str) -> None:
     for key in a:
       _same(a[key], b[key], f'{where}[{key!r}]')
   elif isinstance(a, float) or isinstance(a, np.floating):
-    if struct.pack('<d', float(a)) != struct.pack('<d', float(b)) and not (math.isnan(a) and math.isnan(b)):
+    if struct.pack('<d', float(a)) != struct.pack('<d', float(b)) and not (
+      math.isnan(a) and math.isnan(b)
+    ):
       raise AssertionError(f'{where}: {a!r} != {b!r}')
   elif isinstance(a, np.generic):
     if a.dtype != b.dtype or a.tobytes() != b.tobytes():
@@ -88,8 +92,9 @@ def _has_set_aside_map_entry(message: storage_pb2.Data) -> bool:
   if kind == 'dict':
     if any(f.field_number == 1 for f in unknown_fields.UnknownFieldSet(message.dict)):
       return True
-    return (any(_has_set_aside_map_entry(v) for v in message.dict.values.values()) or
-            any(_has_set_aside_map_entry(v) for v in message.dict.kvs.values))
+    return any(_has_set_aside_map_entry(v) for v in message.dict.values.values()) or any(
+      _has_set_aside_map_entry(v) for v in message.dict.kvs.values
+    )
   return False
 
 
@@ -109,8 +114,10 @@ def test_one_input(data: bytes) -> None:
   if reference_error is None and _has_set_aside_map_entry(message):
     return  # The reference never decoded that entry: nothing to compare.
   if (native_error is None) != (reference_error is None):
-    raise AssertionError(f'native {"refused: " + repr(native_error) if native_error else "accepted"}, '
-                         f'reference {"refused: " + repr(reference_error) if reference_error else "accepted"}')
+    raise AssertionError(
+      f'native {"refused: " + repr(native_error) if native_error else "accepted"}, '
+      f'reference {"refused: " + repr(reference_error) if reference_error else "accepted"}'
+    )
   if native_error is None:
     _same(native, reference, 'value')
 

@@ -105,8 +105,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   auto int64_datum = envlogger::DecodeInt64Datum(input);
   if (int64_datum.ok()) {
     // What it decoded re-encodes to bytes that decode to the same arrays.
-    auto again = envlogger::DecodeInt64Datum(envlogger::EncodeInt64Datum(int64_datum->shape, int64_datum->values));
-    if (!again.ok() || again->shape != int64_datum->shape || again->values != int64_datum->values) std::abort();
+    auto again = envlogger::DecodeInt64Datum(
+        envlogger::EncodeInt64Datum(int64_datum->shape, int64_datum->values));
+    if (!again.ok() || again->shape != int64_datum->shape || again->values != int64_datum->values)
+      std::abort();
   }
   envlogger::StepTypeOfRecord(input);
   return 0;

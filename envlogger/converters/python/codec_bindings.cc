@@ -72,9 +72,7 @@ class Ref {
   Ref(const Ref&) = delete;
   Ref& operator=(const Ref&) = delete;
   // Takes over `object`, releasing the reference held so far.
-  void reset(PyObject* object) {
-    Py_XSETREF(object_, object);
-  }
+  void reset(PyObject* object) { Py_XSETREF(object_, object); }
   ~Ref() { Py_XDECREF(object_); }
   PyObject* get() const { return object_; }
   PyObject* release() {
@@ -203,9 +201,12 @@ bool Encoder::EncodeList(PyObject* list, int depth) {
   for (Py_ssize_t i = 0; i < size; ++i) {
     PyObject* element = PyList_GET_ITEM(list, i);
     if (Py_TYPE(element) != first_type && !PyType_IsSubtype(Py_TYPE(element), first_type)) {
-      return Fail(PyExc_TypeError,
-                  std::string("We assume list is homogeneous, i.e. every element has the type of the first one (") +
-                      first_type->tp_name + "); element [" + std::to_string(i) + "] is a " + TypeName(element));
+      return Fail(
+          PyExc_TypeError,
+          std::string(
+              "We assume list is homogeneous, i.e. every element has the type of the first one (") +
+              first_type->tp_name + "); element [" + std::to_string(i) + "] is a " +
+              TypeName(element));
     }
     if (!EncodeElement(wire::kListValues, element, depth + 1)) {
       path_.push_back("[" + std::to_string(i) + "]");
@@ -327,7 +328,8 @@ bool Encoder::EncodeArray(PyArrayObject* array) {
   PyArray_Descr* descr = PyArray_DESCR(array);
   const int type_num = descr->type_num;
   if (!SupportedArrayType(type_num)) {
-    return Fail(PyExc_TypeError, "Unsupported `array.dtype`: " + Str(reinterpret_cast<PyObject*>(descr)));
+    return Fail(PyExc_TypeError,
+                "Unsupported `array.dtype`: " + Str(reinterpret_cast<PyObject*>(descr)));
   }
   const int ndim = PyArray_NDIM(array);
   const npy_intp* dims = PyArray_DIMS(array);
@@ -350,13 +352,18 @@ bool Encoder::EncodeArray(PyArrayObject* array) {
   }
   if (PyArray_SIZE(array) > 0) {
     Ref contiguous;
-    if (!(PyArray_IS_C_CONTIGUOUS(array) && PyArray_ISALIGNED(array) && PyArray_ISNOTSWAPPED(array))) {
+    if (!(PyArray_IS_C_CONTIGUOUS(array) && PyArray_ISALIGNED(array) &&
+          PyArray_ISNOTSWAPPED(array))) {
       PyArray_Descr* native = PyArray_DescrNewByteorder(descr, NPY_NATIVE);
-      if (native == nullptr) return Fail(PyExc_TypeError, "Cannot read array of dtype " + Repr(reinterpret_cast<PyObject*>(descr)));
-      contiguous.reset(PyArray_FromArray(array, native, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED));
+      if (native == nullptr)
+        return Fail(PyExc_TypeError,
+                    "Cannot read array of dtype " + Repr(reinterpret_cast<PyObject*>(descr)));
+      contiguous.reset(
+          PyArray_FromArray(array, native, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED));
       if (!contiguous) {
         PyErr_Clear();
-        return Fail(PyExc_TypeError, "Cannot read array of dtype " + Repr(reinterpret_cast<PyObject*>(descr)));
+        return Fail(PyExc_TypeError,
+                    "Cannot read array of dtype " + Repr(reinterpret_cast<PyObject*>(descr)));
       }
       array = reinterpret_cast<PyArrayObject*>(contiguous.get());
     }
@@ -377,7 +384,8 @@ void AppendBigEndian(const T* values, size_t count, std::string* out) {
   char* dest = &(*out)[start];
   for (size_t i = 0; i < count; ++i) {
     const auto v = static_cast<std::make_unsigned_t<T>>(values[i]);
-    for (size_t b = 0; b < sizeof(T); ++b) dest[i * sizeof(T) + b] = static_cast<char>(v >> (8 * (sizeof(T) - 1 - b)));
+    for (size_t b = 0; b < sizeof(T); ++b)
+      dest[i * sizeof(T) + b] = static_cast<char>(v >> (8 * (sizeof(T) - 1 - b)));
   }
 }
 
@@ -392,8 +400,9 @@ bool Encoder::EncodeArrayValues(PyArrayObject* array, int type_num) {
       writer_.PackedFixed(wire::kDoubleValues, data, n, 8);
       return true;
     case NPY_INT32:
-      writer_.PackedVarints(wire::kInt32Values, static_cast<const int32_t*>(data), n,
-                            [](int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); });
+      writer_.PackedVarints(
+          wire::kInt32Values, static_cast<const int32_t*>(data), n,
+          [](int32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); });
       return true;
     case NPY_INT64:
       writer_.PackedVarints(wire::kInt64Values, static_cast<const int64_t*>(data), n,
@@ -431,8 +440,9 @@ bool Encoder::EncodeArrayValues(PyArrayObject* array, int type_num) {
         while (length > 0 && item[length - 1] == 0) --length;  // str(x) drops trailing NULs.
         scratch_.clear();
         if (!AppendUtf8FromUcs4(item, length, &scratch_)) {
-          return Fail(PyExc_ValueError, "Array element " + std::to_string(i) +
-                                            " (row-major) is not valid Unicode (surrogate or above U+10FFFF)");
+          return Fail(PyExc_ValueError,
+                      "Array element " + std::to_string(i) +
+                          " (row-major) is not valid Unicode (surrogate or above U+10FFFF)");
         }
         writer_.Bytes(wire::kStringValues, scratch_);
       }
@@ -479,7 +489,8 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
     return true;
   }
   if (PyBytes_Check(value)) {
-    writer_.Bytes(wire::kBytesValues, std::string_view(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value)));
+    writer_.Bytes(wire::kBytesValues,
+                  std::string_view(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value)));
     return true;
   }
   const bool is_bool = PyBool_Check(value);
@@ -508,8 +519,9 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
     Ref method(PyObject_GetAttrString(int_type, "to_bytes"));
     Ref args(Py_BuildValue("(OLs)", value, bit_length / 8 + 1, "big"));
     Ref kwargs(Py_BuildValue("{s:O}", "signed", Py_True));
-    Ref bytes(method && args && kwargs && bit_length >= 0 ? PyObject_Call(method.get(), args.get(), kwargs.get())
-                                                          : nullptr);
+    Ref bytes(method && args && kwargs && bit_length >= 0
+                  ? PyObject_Call(method.get(), args.get(), kwargs.get())
+                  : nullptr);
     if (!bytes || !PyBytes_Check(bytes.get())) {
       PyErr_Clear();
       return FailUnsupported(value);
@@ -565,7 +577,8 @@ bool Encoder::EncodeScalarValues(PyObject* value) {
       case 4: {
         uint32_t v;
         std::memcpy(&v, raw, 4);
-        const uint64_t widened = is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) : v;
+        const uint64_t widened =
+            is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) : v;
         writer_.PackedVarints(is_signed ? wire::kInt32Values : wire::kUint32Values, &widened, 1,
                               [](uint64_t x) { return x; });
         return true;
@@ -613,7 +626,8 @@ PyObject* Encode(PyObject* /*module*/, PyObject* value) {
 // encode_step(timestep, action, custom_data) == encode((timestep, action, custom_data)).
 PyObject* EncodeStep(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs != 3) {
-    PyErr_SetString(PyExc_TypeError, "encode_step() takes exactly 3 arguments (timestep, action, custom_data)");
+    PyErr_SetString(PyExc_TypeError,
+                    "encode_step() takes exactly 3 arguments (timestep, action, custom_data)");
     return nullptr;
   }
   Ref step(PyTuple_Pack(3, args[0], args[1], args[2]));
@@ -718,7 +732,8 @@ class Decoder {
 
 PyObject* Decoder::DecodeData(const MessageParts& data, int depth) {
   if (depth > wire::kMaxDataDepth) {
-    PyErr_Format(PyExc_ValueError, "Malformed envlogger.Data wire bytes: nested deeper than %d levels",
+    PyErr_Format(PyExc_ValueError,
+                 "Malformed envlogger.Data wire bytes: nested deeper than %d levels",
                  wire::kMaxDataDepth);
     return nullptr;
   }
@@ -789,39 +804,41 @@ PyObject* Decoder::DecodeDict(const MessageParts& dict, int depth) {
   Ref result(PyDict_New());
   if (!result) return nullptr;
   for (const DictWire::Entry& entry : parsed.entries) {
-    Ref key(PyUnicode_DecodeUTF8(entry.key.data(), static_cast<Py_ssize_t>(entry.key.size()), "strict"));
+    Ref key(PyUnicode_DecodeUTF8(entry.key.data(), static_cast<Py_ssize_t>(entry.key.size()),
+                                 "strict"));
     if (!key) return nullptr;
     Ref value(DecodeData(entry.value, depth + 1));
     if (!value || PyDict_SetItem(result.get(), key.get(), value.get()) < 0) return nullptr;
   }
   bool python_error = false;
-  const envlogger::Status kvs_status = ForEachElement(parsed.kvs, origin_, [&](std::string_view element) {
-    DataWire pair;
-    RETURN_IF_ERROR(ParseData(MessageParts(element), origin_, &pair));
-    std::vector<std::string_view> parts;
-    if (pair.kind == DataKind::kTuple) {
-      RETURN_IF_ERROR(ForEachElement(pair.payload, origin_, [&](std::string_view part) {
-        parts.push_back(part);
+  const envlogger::Status kvs_status =
+      ForEachElement(parsed.kvs, origin_, [&](std::string_view element) {
+        DataWire pair;
+        RETURN_IF_ERROR(ParseData(MessageParts(element), origin_, &pair));
+        std::vector<std::string_view> parts;
+        if (pair.kind == DataKind::kTuple) {
+          RETURN_IF_ERROR(ForEachElement(pair.payload, origin_, [&](std::string_view part) {
+            parts.push_back(part);
+            return envlogger::OkStatus();
+          }));
+        }
+        if (parts.size() != 2) {
+          return envlogger::InvalidArgumentError(
+              "Malformed envlogger.Data: a Dict.kvs element is not a (key, value) tuple at byte " +
+              std::to_string(element.data() - origin_));
+        }
+        Ref key(DecodeData(MessageParts(parts[0]), depth + 2));
+        if (!key) {
+          python_error = true;
+          return PythonError();
+        }
+        Ref value(DecodeData(MessageParts(parts[1]), depth + 2));
+        if (!value || PyDict_SetItem(result.get(), key.get(), value.get()) < 0) {
+          python_error = true;
+          return PythonError();
+        }
         return envlogger::OkStatus();
-      }));
-    }
-    if (parts.size() != 2) {
-      return envlogger::InvalidArgumentError(
-          "Malformed envlogger.Data: a Dict.kvs element is not a (key, value) tuple at byte " +
-          std::to_string(element.data() - origin_));
-    }
-    Ref key(DecodeData(MessageParts(parts[0]), depth + 2));
-    if (!key) {
-      python_error = true;
-      return PythonError();
-    }
-    Ref value(DecodeData(MessageParts(parts[1]), depth + 2));
-    if (!value || PyDict_SetItem(result.get(), key.get(), value.get()) < 0) {
-      python_error = true;
-      return PythonError();
-    }
-    return envlogger::OkStatus();
-  });
+      });
   if (python_error) return nullptr;
   if (!kvs_status.ok()) return SetStatus(kvs_status);
   return result.release();
@@ -829,17 +846,39 @@ PyObject* Decoder::DecodeDict(const MessageParts& dict, int depth) {
 
 // Where a Datum's value comes from (upstream's precedence, see top comment).
 enum class Source {
-  kNone, kFloat, kDouble, kInt32, kInt64, kUint32, kUint64, kBool,
-  kFloatBuffer, kInt8, kInt16, kUint8, kUint16, kString, kBytes, kBigint,
+  kNone,
+  kFloat,
+  kDouble,
+  kInt32,
+  kInt64,
+  kUint32,
+  kUint64,
+  kBool,
+  kFloatBuffer,
+  kInt8,
+  kInt16,
+  kUint8,
+  kUint16,
+  kString,
+  kBytes,
+  kBigint,
 };
 
 // Size in bytes of the numpy scalar types NewScalar() is called with.
 size_t ScalarWidth(int type_num) {
   switch (type_num) {
-    case NPY_INT8: case NPY_UINT8: return 1;
-    case NPY_INT16: case NPY_UINT16: return 2;
-    case NPY_INT32: case NPY_UINT32: case NPY_FLOAT32: return 4;
-    default: return 8;
+    case NPY_INT8:
+    case NPY_UINT8:
+      return 1;
+    case NPY_INT16:
+    case NPY_UINT16:
+      return 2;
+    case NPY_INT32:
+    case NPY_UINT32:
+    case NPY_FLOAT32:
+      return 4;
+    default:
+      return 8;
   }
 }
 
@@ -882,7 +921,8 @@ PyObject* PyIntFromBigint(std::string_view bytes) {
   if (bytes.size() <= 8) {
     int64_t value = bytes.empty() ? 0 : static_cast<int8_t>(bytes[0]);  // Sign-extended first byte.
     for (size_t i = 1; i < bytes.size(); ++i) {
-      value = static_cast<int64_t>((static_cast<uint64_t>(value) << 8) | static_cast<uint8_t>(bytes[i]));
+      value = static_cast<int64_t>((static_cast<uint64_t>(value) << 8) |
+                                   static_cast<uint8_t>(bytes[i]));
     }
     return PyLong_FromLongLong(value);
   }
@@ -902,13 +942,20 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
   const bool scalar = datum.IsScalar();
 
   Source source = Source::kNone;
-  if (!datum.float_values.empty()) source = Source::kFloat;
-  else if (!datum.double_values.empty()) source = Source::kDouble;
-  else if (!datum.int32_values.empty()) source = Source::kInt32;
-  else if (!datum.int64_values.empty()) source = Source::kInt64;
-  else if (!datum.uint32_values.empty()) source = Source::kUint32;
-  else if (!datum.uint64_values.empty()) source = Source::kUint64;
-  else if (!datum.bool_values.empty()) source = Source::kBool;
+  if (!datum.float_values.empty())
+    source = Source::kFloat;
+  else if (!datum.double_values.empty())
+    source = Source::kDouble;
+  else if (!datum.int32_values.empty())
+    source = Source::kInt32;
+  else if (!datum.int64_values.empty())
+    source = Source::kInt64;
+  else if (!datum.uint32_values.empty())
+    source = Source::kUint32;
+  else if (!datum.uint64_values.empty())
+    source = Source::kUint64;
+  else if (!datum.bool_values.empty())
+    source = Source::kBool;
 
   const struct {
     std::string_view bytes;
@@ -925,10 +972,11 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
       // As the reference codec: whole elements (a scalar is the first one),
       // and a later packed field wins over an earlier one.
       if (field.bytes.size() % field.width != 0) {
-        PyErr_Format(PyExc_ValueError,
-                     "Malformed envlogger.Datum: packed values field of %zu bytes is not a whole number of "
-                     "%zu-byte elements",
-                     field.bytes.size(), field.width);
+        PyErr_Format(
+            PyExc_ValueError,
+            "Malformed envlogger.Datum: packed values field of %zu bytes is not a whole number of "
+            "%zu-byte elements",
+            field.bytes.size(), field.width);
         return nullptr;
       }
       source = field.source;
@@ -941,8 +989,10 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
       source = Source::kBytes;
     } else if (!datum.bigint_values.empty()) {
       if (!scalar) {
-        PyErr_Format(PyExc_TypeError, "Unsupported Datum of arbitrarily big ints: %zu bigint_values with shape of %zu dims",
-                     datum.bigint_values.size(), datum.shape.size());
+        PyErr_Format(
+            PyExc_TypeError,
+            "Unsupported Datum of arbitrarily big ints: %zu bigint_values with shape of %zu dims",
+            datum.bigint_values.size(), datum.shape.size());
         return nullptr;
       }
       source = Source::kBigint;
@@ -963,9 +1013,13 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
         std::memcpy(&value, datum.double_values[0].data(), 8);
         return NewScalar(NPY_FLOAT64, &value);
       }
-      case Source::kInt32: case Source::kInt64: case Source::kUint32: case Source::kUint64: case Source::kBool: {
-        const DatumWire::Runs& runs = source == Source::kInt32   ? datum.int32_values
-                                      : source == Source::kInt64 ? datum.int64_values
+      case Source::kInt32:
+      case Source::kInt64:
+      case Source::kUint32:
+      case Source::kUint64:
+      case Source::kBool: {
+        const DatumWire::Runs& runs = source == Source::kInt32    ? datum.int32_values
+                                      : source == Source::kInt64  ? datum.int64_values
                                       : source == Source::kUint32 ? datum.uint32_values
                                       : source == Source::kUint64 ? datum.uint64_values
                                                                   : datum.bool_values;
@@ -985,14 +1039,16 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
       }
       case Source::kFloatBuffer: {
         const auto* b = reinterpret_cast<const uint8_t*>(datum.float_values_buffer.data());
-        const uint32_t bits = uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+        const uint32_t bits =
+            uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
         return NewScalar(NPY_FLOAT32, &bits);
       }
       case Source::kInt8:
         return NewScalar(NPY_INT8, datum.int8_values.data());
       case Source::kUint8:
         return NewScalar(NPY_UINT8, datum.uint8_values.data());
-      case Source::kInt16: case Source::kUint16: {
+      case Source::kInt16:
+      case Source::kUint16: {
         const auto* b = reinterpret_cast<const uint8_t*>(
             (source == Source::kInt16 ? datum.int16_values : datum.uint16_values).data());
         const uint16_t v = static_cast<uint16_t>(b[0] << 8 | b[1]);
@@ -1000,7 +1056,8 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
       }
       case Source::kString:
         return PyUnicode_DecodeUTF8(datum.string_values[0].data(),
-                                    static_cast<Py_ssize_t>(datum.string_values[0].size()), "strict");
+                                    static_cast<Py_ssize_t>(datum.string_values[0].size()),
+                                    "strict");
       case Source::kBytes:
         return PyBytes_FromStringAndSize(datum.bytes_values[0].data(),
                                          static_cast<Py_ssize_t>(datum.bytes_values[0].size()));
@@ -1015,21 +1072,63 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
   int type_num = NPY_OBJECT;
   size_t count = 0;
   switch (source) {
-    case Source::kFloat: type_num = NPY_FLOAT32; count = CountFixed(datum.float_values, 4); break;
-    case Source::kDouble: type_num = NPY_FLOAT64; count = CountFixed(datum.double_values, 8); break;
-    case Source::kInt32: type_num = NPY_INT32; count = CountVarints(datum.int32_values); break;
-    case Source::kInt64: type_num = NPY_INT64; count = CountVarints(datum.int64_values); break;
-    case Source::kUint32: type_num = NPY_UINT32; count = CountVarints(datum.uint32_values); break;
-    case Source::kUint64: type_num = NPY_UINT64; count = CountVarints(datum.uint64_values); break;
-    case Source::kBool: type_num = NPY_BOOL; count = CountVarints(datum.bool_values); break;
-    case Source::kFloatBuffer: type_num = NPY_FLOAT32; count = datum.float_values_buffer.size() / 4; break;
-    case Source::kInt8: type_num = NPY_INT8; count = datum.int8_values.size(); break;
-    case Source::kUint8: type_num = NPY_UINT8; count = datum.uint8_values.size(); break;
-    case Source::kInt16: type_num = NPY_INT16; count = datum.int16_values.size() / 2; break;
-    case Source::kUint16: type_num = NPY_UINT16; count = datum.uint16_values.size() / 2; break;
-    case Source::kString: count = datum.string_values.size(); break;
-    case Source::kBytes: count = datum.bytes_values.size(); break;
-    case Source::kBigint: case Source::kNone: break;
+    case Source::kFloat:
+      type_num = NPY_FLOAT32;
+      count = CountFixed(datum.float_values, 4);
+      break;
+    case Source::kDouble:
+      type_num = NPY_FLOAT64;
+      count = CountFixed(datum.double_values, 8);
+      break;
+    case Source::kInt32:
+      type_num = NPY_INT32;
+      count = CountVarints(datum.int32_values);
+      break;
+    case Source::kInt64:
+      type_num = NPY_INT64;
+      count = CountVarints(datum.int64_values);
+      break;
+    case Source::kUint32:
+      type_num = NPY_UINT32;
+      count = CountVarints(datum.uint32_values);
+      break;
+    case Source::kUint64:
+      type_num = NPY_UINT64;
+      count = CountVarints(datum.uint64_values);
+      break;
+    case Source::kBool:
+      type_num = NPY_BOOL;
+      count = CountVarints(datum.bool_values);
+      break;
+    case Source::kFloatBuffer:
+      type_num = NPY_FLOAT32;
+      count = datum.float_values_buffer.size() / 4;
+      break;
+    case Source::kInt8:
+      type_num = NPY_INT8;
+      count = datum.int8_values.size();
+      break;
+    case Source::kUint8:
+      type_num = NPY_UINT8;
+      count = datum.uint8_values.size();
+      break;
+    case Source::kInt16:
+      type_num = NPY_INT16;
+      count = datum.int16_values.size() / 2;
+      break;
+    case Source::kUint16:
+      type_num = NPY_UINT16;
+      count = datum.uint16_values.size() / 2;
+      break;
+    case Source::kString:
+      count = datum.string_values.size();
+      break;
+    case Source::kBytes:
+      count = datum.bytes_values.size();
+      break;
+    case Source::kBigint:
+    case Source::kNone:
+      break;
   }
 
   // Allocate with the Datum's shape when it fits; otherwise let numpy's
@@ -1057,33 +1156,54 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
       for (size_t i = 0; i < count; ++i) bits[i] = QuietNan(bits[i]);
       break;
     }
-    case Source::kDouble: DecodeFixed(datum.double_values, static_cast<double*>(out)); break;
-    case Source::kInt32: DecodeVarints(datum.int32_values, static_cast<int32_t*>(out)); break;
-    case Source::kInt64: DecodeVarints(datum.int64_values, static_cast<int64_t*>(out)); break;
-    case Source::kUint32: DecodeVarints(datum.uint32_values, static_cast<uint32_t*>(out)); break;
-    case Source::kUint64: DecodeVarints(datum.uint64_values, static_cast<uint64_t*>(out)); break;
-    case Source::kBool: DecodeVarints(datum.bool_values, static_cast<bool*>(out)); break;
-    case Source::kFloatBuffer: case Source::kInt16: case Source::kUint16: case Source::kInt8: case Source::kUint8: {
+    case Source::kDouble:
+      DecodeFixed(datum.double_values, static_cast<double*>(out));
+      break;
+    case Source::kInt32:
+      DecodeVarints(datum.int32_values, static_cast<int32_t*>(out));
+      break;
+    case Source::kInt64:
+      DecodeVarints(datum.int64_values, static_cast<int64_t*>(out));
+      break;
+    case Source::kUint32:
+      DecodeVarints(datum.uint32_values, static_cast<uint32_t*>(out));
+      break;
+    case Source::kUint64:
+      DecodeVarints(datum.uint64_values, static_cast<uint64_t*>(out));
+      break;
+    case Source::kBool:
+      DecodeVarints(datum.bool_values, static_cast<bool*>(out));
+      break;
+    case Source::kFloatBuffer:
+    case Source::kInt16:
+    case Source::kUint16:
+    case Source::kInt8:
+    case Source::kUint8: {
       const std::string_view bytes = source == Source::kFloatBuffer ? datum.float_values_buffer
                                      : source == Source::kInt16     ? datum.int16_values
                                      : source == Source::kUint16    ? datum.uint16_values
                                      : source == Source::kInt8      ? datum.int8_values
                                                                     : datum.uint8_values;
-      const size_t width = source == Source::kFloatBuffer ? 4 : source == Source::kInt16 || source == Source::kUint16 ? 2 : 1;
+      const size_t width = source == Source::kFloatBuffer                          ? 4
+                           : source == Source::kInt16 || source == Source::kUint16 ? 2
+                                                                                   : 1;
       auto* dest = static_cast<uint8_t*>(out);
       if (width == 1) {
         std::memcpy(dest, bytes.data(), count);
         break;
       }
       for (size_t i = 0; i < count; ++i) {
-        for (size_t b = 0; b < width; ++b) dest[i * width + b] = static_cast<uint8_t>(bytes[i * width + width - 1 - b]);
+        for (size_t b = 0; b < width; ++b)
+          dest[i * width + b] = static_cast<uint8_t>(bytes[i * width + width - 1 - b]);
       }
       break;
     }
-    case Source::kString: case Source::kBytes: {
+    case Source::kString:
+    case Source::kBytes: {
       auto** objects = static_cast<PyObject**>(out);
       for (size_t i = 0; i < count; ++i) {
-        const std::string_view item = source == Source::kString ? datum.string_values[i] : datum.bytes_values[i];
+        const std::string_view item =
+            source == Source::kString ? datum.string_values[i] : datum.bytes_values[i];
         PyObject* object =
             source == Source::kString
                 ? PyUnicode_DecodeUTF8(item.data(), static_cast<Py_ssize_t>(item.size()), "strict")
@@ -1093,7 +1213,9 @@ PyObject* Decoder::DecodeDatum(const MessageParts& parts) {
       }
       break;
     }
-    case Source::kBigint: case Source::kNone: break;
+    case Source::kBigint:
+    case Source::kNone:
+      break;
   }
   if (direct) return array.release();
   PyArray_Dims shape = {dims.data(), static_cast<int>(dims.size())};
@@ -1164,7 +1286,8 @@ PyObject* DecodeStepRecord(std::string_view record, const StepClasses& classes) 
   }
   PyObject* timestep_items[4] = {step_type, fields[1], fields[2], fields[3]};
   for (PyObject* item : timestep_items) Py_INCREF(item);
-  PyObject* step_items[3] = {NewNamedTuple(classes.timestep, timestep_items, 4), parts[1], parts[2]};
+  PyObject* step_items[3] = {NewNamedTuple(classes.timestep, timestep_items, 4), parts[1],
+                             parts[2]};
   if (step_items[0] == nullptr) return nullptr;
   Py_INCREF(parts[1]);
   Py_INCREF(parts[2]);
@@ -1176,8 +1299,10 @@ namespace {
 PyMethodDef kMethods[] = {
     {"encode", reinterpret_cast<PyCFunction>(Encode), METH_O,
      "encode(value) -> bytes: the serialized envlogger.Data of a Python value."},
-    {"encode_step", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(EncodeStep)), METH_FASTCALL,
-     "encode_step(timestep, action, custom_data) -> bytes: encode((timestep, action, custom_data))."},
+    {"encode_step", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(EncodeStep)),
+     METH_FASTCALL,
+     "encode_step(timestep, action, custom_data) -> bytes: encode((timestep, action, "
+     "custom_data))."},
     {"decode", reinterpret_cast<PyCFunction>(Decode), METH_O,
      "decode(data: bytes-like) -> value: decodes serialized envlogger.Data."},
     {nullptr, nullptr, 0, nullptr},

@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/chunk.h"
 #include "envlogger/riegeli/chunk_decoder.h"
 #include "envlogger/riegeli/simple_decoder.h"
-#include "envlogger/base/varint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   using namespace envlogger::riegeli;
@@ -54,8 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (!limits.empty() && limits.back() != values.size()) std::abort();
   if (limits2 != limits) std::abort();
   const std::string_view values2_view =
-      in_data == kValuesNotInData ? std::string_view(values2)
-                                  : std::string_view(chunk.data).substr(in_data, limits.empty() ? 0 : limits.back());
+      in_data == kValuesNotInData
+          ? std::string_view(values2)
+          : std::string_view(chunk.data).substr(in_data, limits.empty() ? 0 : limits.back());
   if (values2_view != values) std::abort();
   return 0;
 }

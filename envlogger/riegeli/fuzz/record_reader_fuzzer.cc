@@ -58,7 +58,8 @@ void SeekAround(std::string_view data) {
   RecordReader reader(std::make_unique<ViewSource>(data), std::move(options));
   std::string_view record;
   const uint64_t size = data.size();
-  for (uint64_t pos : {uint64_t{0}, uint64_t{64}, size / 3, size / 2, size - size / 4, size, size + 1}) {
+  for (uint64_t pos :
+       {uint64_t{0}, uint64_t{64}, size / 3, size / 2, size - size / 4, size, size + 1}) {
     if (reader.ReadRecordAt(pos, &record)) {
       if (reader.LastPos().numeric() < pos) std::abort();  // At or after the asked position.
     }
@@ -69,7 +70,8 @@ void SeekAround(std::string_view data) {
 
 }  // namespace
 
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned seed) {
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned seed) {
   return envlogger::riegeli::fuzz::RiegeliMutate(data, size, max_size, seed);
 }
 

@@ -20,10 +20,10 @@
 #include <string_view>
 #include <vector>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/riegeli/records_format.h"
-#include "envlogger/base/varint.h"
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
@@ -45,7 +45,8 @@ class ViewSource : public ByteSource {
     }
     return OkStatus();
   }
-  Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count, size_t* read) override {
+  Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
+                       size_t* read) override {
     *read = offset >= data_.size() ? 0 : CopyToSpans(data_.substr(offset), spans, count);
     return OkStatus();
   }
@@ -60,7 +61,8 @@ class ViewSource : public ByteSource {
 // Physical offsets of `length` logical bytes starting at `pos`, skipping the
 // block headers met (a block header at `pos` itself comes first). Stops early
 // at the end of the buffer.
-inline void LogicalOffsets(uint64_t pos, uint64_t length, uint64_t size, std::vector<uint64_t>* offsets) {
+inline void LogicalOffsets(uint64_t pos, uint64_t length, uint64_t size,
+                           std::vector<uint64_t>* offsets) {
   offsets->clear();
   while (offsets->size() < length && pos < size) {
     if (pos % kBlockSize == 0) {
@@ -71,13 +73,14 @@ inline void LogicalOffsets(uint64_t pos, uint64_t length, uint64_t size, std::ve
   }
 }
 
-inline void Gather(const uint8_t* data, const std::vector<uint64_t>& offsets, size_t begin, size_t end,
-                   std::string* dest) {
+inline void Gather(const uint8_t* data, const std::vector<uint64_t>& offsets, size_t begin,
+                   size_t end, std::string* dest) {
   dest->clear();
   for (size_t i = begin; i < end; ++i) dest->push_back(static_cast<char>(data[offsets[i]]));
 }
 
-inline void ScatterFixed64(uint64_t value, uint8_t* data, const std::vector<uint64_t>& offsets, size_t begin) {
+inline void ScatterFixed64(uint64_t value, uint8_t* data, const std::vector<uint64_t>& offsets,
+                           size_t begin) {
   char bytes[8];
   EncodeFixed64(value, bytes);
   for (size_t i = 0; i < 8; ++i) data[offsets[begin + i]] = static_cast<uint8_t>(bytes[i]);
@@ -105,7 +108,8 @@ inline void FixRiegeliHashes(uint8_t* data, size_t size) {
     }
     Gather(data, header_offsets, 8, kChunkHeaderSize, &bytes);
     ScatterFixed64(RiegeliHash(bytes), data, header_offsets, 0);
-    const uint64_t chunk_end = data_size <= size ? ChunkEnd(chunk_begin, data_size, num_records) : ~uint64_t{0};
+    const uint64_t chunk_end =
+        data_size <= size ? ChunkEnd(chunk_begin, data_size, num_records) : ~uint64_t{0};
     // Block headers inside the chunk, its first one included.
     for (uint64_t block = (chunk_begin + kBlockSize - 1) / kBlockSize * kBlockSize;
          block < chunk_end && block + kBlockHeaderSize <= size; block += kBlockSize) {
@@ -113,7 +117,8 @@ inline void FixRiegeliHashes(uint8_t* data, size_t size) {
       EncodeFixed64(block - chunk_begin, header + 8);
       EncodeFixed64(chunk_end - block, header + 16);
       EncodeFixed64(RiegeliHash(std::string_view(header + 8, 16)), header);
-      for (size_t i = 0; i < kBlockHeaderSize; ++i) data[block + i] = static_cast<uint8_t>(header[i]);
+      for (size_t i = 0; i < kBlockHeaderSize; ++i)
+        data[block + i] = static_cast<uint8_t>(header[i]);
     }
     if (chunk_end <= chunk_begin || chunk_end > size) break;
     chunk_begin = chunk_end;
@@ -123,7 +128,8 @@ inline void FixRiegeliHashes(uint8_t* data, size_t size) {
 // Mutates with libFuzzer's own mutator, then (except for one mutation in
 // `raw_one_in`, which keeps exercising the hash checks and recovery) fixes
 // the hashes of the result.
-inline size_t RiegeliMutate(uint8_t* data, size_t size, size_t max_size, unsigned seed, unsigned raw_one_in = 8) {
+inline size_t RiegeliMutate(uint8_t* data, size_t size, size_t max_size, unsigned seed,
+                            unsigned raw_one_in = 8) {
   size = LLVMFuzzerMutate(data, size, max_size);
   if (seed % raw_one_in != 0) FixRiegeliHashes(data, size);
   return size;
@@ -131,7 +137,8 @@ inline size_t RiegeliMutate(uint8_t* data, size_t size, size_t max_size, unsigne
 
 // The parts of `input` separated by `marker` (at most `max_parts`; the last
 // part keeps any further markers).
-inline std::vector<std::string_view> SplitParts(std::string_view input, std::string_view marker, size_t max_parts) {
+inline std::vector<std::string_view> SplitParts(std::string_view input, std::string_view marker,
+                                                size_t max_parts) {
   std::vector<std::string_view> parts;
   while (parts.size() + 1 < max_parts) {
     const size_t end = input.find(marker);

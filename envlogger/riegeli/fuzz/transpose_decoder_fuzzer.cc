@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/chunk.h"
 #include "envlogger/riegeli/chunk_decoder.h"
 #include "envlogger/riegeli/transpose_decoder.h"
-#include "envlogger/base/varint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   using namespace envlogger::riegeli;
@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (!ReadVarint64(&input, &num_records) || !ReadVarint64(&input, &decoded_data_size)) return 0;
   std::string values;
   std::vector<uint64_t> limits;
-  const Status status = DecodeTransposedChunk(input, num_records, decoded_data_size, &values, &limits);
+  const Status status =
+      DecodeTransposedChunk(input, num_records, decoded_data_size, &values, &limits);
   if (status.ok()) {
     if (limits.size() != num_records || values.size() != decoded_data_size) std::abort();
     uint64_t previous = 0;

@@ -41,6 +41,8 @@ namespace envlogger {
 namespace python {
 namespace {
 
+using envlogger::Status;
+using envlogger::StatusOr;
 using riegeli::ByteSink;
 using riegeli::FlushType;
 using riegeli::RecordPosition;
@@ -49,8 +51,6 @@ using riegeli::RecordReaderOptions;
 using riegeli::RecordWriter;
 using riegeli::RecordWriterOptions;
 using riegeli::SkippedRegion;
-using envlogger::Status;
-using envlogger::StatusOr;
 
 // {code: exception class}, set by the Python package. Leaked on purpose: it
 // must outlive every binding object, including during interpreter shutdown.
@@ -85,8 +85,8 @@ class BytesRef {
       throw py::error_already_set();
     }
     exported_ = true;
-    view_ = std::string_view(static_cast<const char*>(buffer_.buf),
-                             static_cast<size_t>(buffer_.len));
+    view_ =
+        std::string_view(static_cast<const char*>(buffer_.buf), static_cast<size_t>(buffer_.len));
   }
   ~BytesRef() {
     if (exported_) PyBuffer_Release(&buffer_);
@@ -418,7 +418,9 @@ class PyRecordReader {
     Run([&] { return reader_->SeekNumeric(pos); });
   }
 
-  bool SeekBack() { return Run([&] { return reader_->SeekBack(); }); }
+  bool SeekBack() {
+    return Run([&] { return reader_->SeekBack(); });
+  }
 
   uint64_t Size() {
     StatusOr<uint64_t> size = Locked([&] { return reader_->Size(); });

@@ -46,7 +46,7 @@ def _read_logical(data: bytes, pos: int, length: int) -> bytes:
     if pos % BLOCK < BLOCK_HEADER:
       pos += BLOCK_HEADER - pos % BLOCK
     take = min(length - len(out), BLOCK - pos % BLOCK)
-    out += data[pos:pos + take]
+    out += data[pos : pos + take]
     pos += take
   return bytes(out)
 
@@ -68,14 +68,15 @@ def chunks(data: bytes) -> Iterator[Tuple[int, int, int]]:
     header = _read_logical(data, begin, CHUNK_HEADER)
     data_size = struct.unpack_from('<Q', header, 8)[0]
     word = struct.unpack_from('<Q', header, 24)[0]
-    chunk_type, num_records = word & 0xff, word >> 8
+    chunk_type, num_records = word & 0xFF, word >> 8
     yield begin, chunk_type, num_records
-    begin = max(_add_with_overhead(begin, CHUNK_HEADER + data_size),
-                _round_up_to_boundary(begin + num_records))
+    begin = max(
+      _add_with_overhead(begin, CHUNK_HEADER + data_size),
+      _round_up_to_boundary(begin + num_records),
+    )
 
 
-def expected_records(riegeli_path: str,
-                     records: List[Tuple[int, bytes]]) -> List[bytes]:
+def expected_records(riegeli_path: str, records: List[Tuple[int, bytes]]) -> List[bytes]:
   """Checks `records` against the chunks; returns them or [] if not all 't'."""
   with open(riegeli_path, 'rb') as f:
     data = f.read()
@@ -108,9 +109,14 @@ def main() -> int:
   with open(os.path.join(SOURCE, 'riegeli_raw', 'index.json')) as f:
     raw_index = json.load(f)
   for name, records in sorted(raw.items()):
-    jobs.append((os.path.join(SOURCE, 'riegeli_raw', name), records,
-                 os.path.join(DEST, 'riegeli_raw', name + '.records'),
-                 raw_index['files'][name]['writer_options']))
+    jobs.append(
+      (
+        os.path.join(SOURCE, 'riegeli_raw', name),
+        records,
+        os.path.join(DEST, 'riegeli_raw', name + '.records'),
+        raw_index['files'][name]['writer_options'],
+      )
+    )
   for dataset in sorted(os.listdir(SOURCE)):
     records_dir = os.path.join(SOURCE, dataset + '.records')
     if dataset in SKIPPED_DATASETS or not os.path.isdir(records_dir):
@@ -123,14 +129,18 @@ def main() -> int:
         if not file_name.endswith('.records.pkl'):
           continue
         relative = os.path.relpath(os.path.join(root, file_name), records_dir)
-        relative = relative[:-len('.records.pkl')] + '.riegeli'
+        relative = relative[: -len('.records.pkl')] + '.riegeli'
         with open(os.path.join(root, file_name), 'rb') as f:
           records = pickle.load(f)
-        file_options = (METADATA_OPTIONS if relative == 'metadata.riegeli'
-                        else options)
-        jobs.append((os.path.join(SOURCE, dataset, relative), records,
-                     os.path.join(DEST, dataset, relative + '.records'),
-                     file_options))
+        file_options = METADATA_OPTIONS if relative == 'metadata.riegeli' else options
+        jobs.append(
+          (
+            os.path.join(SOURCE, dataset, relative),
+            records,
+            os.path.join(DEST, dataset, relative + '.records'),
+            file_options,
+          )
+        )
   testdata = os.path.dirname(SOURCE)
   manifest = []
   for riegeli_path, records, out_path, options in jobs:
@@ -138,8 +148,9 @@ def main() -> int:
     if not expected:
       continue
     write_expected(out_path, expected)
-    manifest.append(f'{os.path.relpath(riegeli_path, testdata)} '
-                    f'{os.path.relpath(out_path, testdata)} {options}\n')
+    manifest.append(
+      f'{os.path.relpath(riegeli_path, testdata)} {os.path.relpath(out_path, testdata)} {options}\n'
+    )
     print(f'{riegeli_path}: {len(expected)} records')
   with open(os.path.join(DEST, 'MANIFEST'), 'w') as f:
     f.writelines(manifest)

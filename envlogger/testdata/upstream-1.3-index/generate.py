@@ -31,10 +31,10 @@ FIXTURES = HERE.parent / 'upstream-1.3'
 
 
 def fnv1a64(data: bytes) -> str:
-  h = 0xcbf29ce484222325
+  h = 0xCBF29CE484222325
   for byte in data:
     h ^= byte
-    h = (h * 0x100000001b3) & 0xffffffffffffffff
+    h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
   return f'{h:016x}'
 
 
@@ -64,7 +64,9 @@ def describe(dataset: pathlib.Path) -> list[str]:
 
 
 def main() -> None:
-  datasets = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / 'metadata.riegeli').exists())
+  datasets = sorted(
+    p for p in FIXTURES.iterdir() if p.is_dir() and (p / 'metadata.riegeli').exists()
+  )
   for dataset in datasets:
     out = HERE / f'{dataset.name}.index.txt'
     out.write_text('\n'.join(describe(dataset)) + '\n')
