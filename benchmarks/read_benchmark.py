@@ -9,6 +9,12 @@ writer's default options:
   * `reader.sample(256)` and `reader.sample(256, seq_len=8)`, a stream of
     batches from one seeded Generator;
   * `reader.batches(256)`: one epoch without replacement;
+  * `step_arrays()` on a fresh reader each pass (chunk decompression
+    included; the repeated line above reads chunks still cached), and the
+    floor: the steps.riegeli records read with envlogger.riegeli, not decoded
+    (decompression plus one bytes object per record);
+  * `sample` on a reader with a large `cache_bytes` after one pass (every
+    chunk decoded once and kept);
   * the ceiling: numpy fancy indexing of the same arrays already in memory
     (what `sample` would cost if the dataset were one in-memory array);
   * TFDS/RLDS (Catch only): the dataset converted once with
@@ -45,6 +51,7 @@ import dm_env
 import numpy as np
 
 import envlogger
+from envlogger import riegeli
 from envlogger import step_data
 from envlogger.backends import step_stacking
 from envlogger.testing import catch_env
@@ -64,6 +71,9 @@ _WORK_DIR = flags.DEFINE_string(
 )
 _WRITER_OPTIONS = flags.DEFINE_string(
   'writer_options', None, "Writer options of both datasets (default: the writer's)."
+)
+_LARGE_CACHE = flags.DEFINE_integer(
+  'large_cache_bytes', 8 << 30, 'cache_bytes of the "large cache" sampling lines.'
 )
 _PEAK_MEMORY_CHILD = flags.DEFINE_string(
   'peak_memory_child', None, 'Internal: measure step_arrays memory of this dataset.'
@@ -204,6 +214,18 @@ def _leaves(tree: Any) -> list[np.ndarray]:
   return []
 
 
+def _read_records(path: str) -> int:
+  """Reads every record of the dataset's steps.riegeli files (no decoding)."""
+  count = 0
+  for shard in sorted(os.listdir(path)):
+    steps = os.path.join(path, shard, 'steps.riegeli')
+    if os.path.exists(steps):
+      with riegeli.RecordReader(steps) as records:
+        for _ in records.read_records():
+          count += 1
+  return count
+
+
 def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Table:
   print(f'=== {name}')
   table = _Table(unit)
@@ -242,6 +264,17 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
       random_count,
     )
     table.add('reader.step_arrays()', _time(reader.step_arrays, repeats), n)
+
+    def fresh_step_arrays():
+      with envlogger.Reader(path) as fresh:
+        fresh.step_arrays()
+
+    table.add('reader.step_arrays(), fresh reader each pass', _time(fresh_step_arrays, repeats), n)
+    table.add(
+      'floor: steps.riegeli records only, no decoding',
+      _time(lambda: _read_records(path), repeats),
+      n,
+    )
     stream = np.random.default_rng(2)
     reader.sample(_BATCH, seed=stream)  # Warms the episode table.
     table.add(
@@ -263,6 +296,23 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
       _BATCH,
       'ceiling: fancy indexing, 256 rows',
     )
+    print(f'  default cache after these: {reader.cache_stats()}')
+  with envlogger.Reader(path, cache_bytes=_LARGE_CACHE.value) as reader:
+    reader.step_arrays()  # First touch: every chunk decoded once, then kept.
+    reader.sample(_BATCH, seed=stream)
+    table.add(
+      'reader.sample(256), large cache',
+      _time(lambda: reader.sample(_BATCH, seed=stream), calls),
+      _BATCH,
+      'ceiling: fancy indexing, 256 rows',
+    )
+    table.add(
+      'reader.sample(256, seq_len=8), large cache',
+      _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
+      _BATCH * _SEQ_LEN,
+      'ceiling: fancy indexing, 256x8 windows',
+    )
+    print(f'  large cache (cache_bytes={_LARGE_CACHE.value}): {reader.cache_stats()}')
   print(f'  step_arrays peak memory: {_peak_memory(path)}')
   return table
 

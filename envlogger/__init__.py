@@ -45,7 +45,7 @@ def __getattr__(name: str) -> Any:
     )
   if name in _GYMNASIUM_CLASSES:
     try:
-      import gymnasium  # pylint: disable=g-import-not-at-top,unused-import
+      import gymnasium  # pylint: disable=g-import-not-at-top,unused-import  # noqa: F401
     except ImportError as e:
       raise ImportError(
         f'envlogger.{name} needs Gymnasium: pip install envlogger[gymnasium]'

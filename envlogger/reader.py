@@ -34,10 +34,11 @@ def _backend_reader_class(backend: backend_type.BackendType) -> type:
 
 def _riegeli_source(backend_args: tuple, backend_kwargs: dict) -> Any:
   """The data directory (or root, glob, list) given to a RIEGELI reader, else None."""
-  if len(backend_args) == 1 and not backend_kwargs:
+  kwargs = {k: v for k, v in backend_kwargs.items() if k != 'cache_bytes'}
+  if len(backend_args) == 1 and not kwargs:
     return backend_args[0]
-  if not backend_args and list(backend_kwargs) == ['data_directory']:
-    return backend_kwargs['data_directory']
+  if not backend_args and list(kwargs) == ['data_directory']:
+    return kwargs['data_directory']
   return None
 
 
@@ -79,6 +80,7 @@ class Reader:
       ValueError: writers of a root recorded different environment specs.
     """
     self._source = None  # A single Riegeli dataset directory, for refresh().
+    self._cache_bytes = None  # Its cache_bytes, for refresh().
     if isinstance(backend, backend_reader.BackendReader):
       self._backend = backend
     elif isinstance(backend, backend_type.BackendType):
@@ -88,10 +90,13 @@ class Reader:
         else None
       )
       if source is not None and _multi_reader().needs_multi_reader(source):
-        self._backend = _multi_reader().MultiBackendReader(source)
+        self._backend = _multi_reader().MultiBackendReader(
+          source, cache_bytes=backend_kwargs.get('cache_bytes')
+        )
       else:
         self._backend = _backend_reader_class(backend)(*backend_args, **backend_kwargs)
         self._source = source
+        self._cache_bytes = backend_kwargs.get('cache_bytes')
     else:
       raise TypeError(f'Unsupported backend: {backend}')
     self._set_specs()
@@ -115,7 +120,9 @@ class Reader:
     if self._source is None:
       raise TypeError(f'{type(self._backend).__name__} cannot be refreshed')
     first = len(self._backend.episodes)
-    backend = _backend_reader_class(backend_type.BackendType.RIEGELI)(self._source)
+    backend = _backend_reader_class(backend_type.BackendType.RIEGELI)(
+      self._source, cache_bytes=self._cache_bytes
+    )
     self._backend.close()
     self._backend = backend
     return range(first, len(backend.episodes))
@@ -161,6 +168,12 @@ class Reader:
 
   def __del__(self):
     self.close()
+
+  def cache_stats(self) -> Optional[Dict[str, int]]:
+    """Size and counters of the decoded-chunk cache (`cache_bytes=` of a
+    Riegeli dataset), or None for backends without one. See
+    `BackendReader.cache_stats`."""
+    return self._backend.cache_stats()
 
   def metadata(self) -> Dict[str, Any]:
     """A copy of the dataset metadata, incl. the encoded `environment_specs`.

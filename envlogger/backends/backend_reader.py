@@ -5,7 +5,18 @@ import collections.abc
 import dataclasses
 import itertools
 import operator
-from typing import Any, Callable, Generic, Iterator, List, NamedTuple, Optional, TypeVar, Union
+from typing import (
+  Any,
+  Callable,
+  Dict,
+  Generic,
+  Iterator,
+  List,
+  NamedTuple,
+  Optional,
+  TypeVar,
+  Union,
+)
 
 import numpy as np
 
@@ -178,6 +189,7 @@ class BackendReader(metaclass=abc.ABCMeta):
 
   def _init_visitors(self) -> None:
     self._episode_table_cache = None
+    self._windows_cache = {}  # seq_len -> step_windows.Windows
     self._reference_cache = None
     num_episodes = self._get_num_episodes()
     self._steps = _SequenceAdapter(
@@ -241,6 +253,16 @@ class BackendReader(metaclass=abc.ABCMeta):
     intact datasets. Each `copy()` keeps its own list.
     """
     return []
+
+  def cache_stats(self) -> Optional[Dict[str, int]]:
+    """The decoded-chunk cache of a file backend, or None (no such cache).
+
+    A dict: `max_bytes` (the bound), `bytes` and `chunks` (held now), and
+    counters since the files were opened: `hits` and `misses` (lookups of a
+    chunk for a random access) and `evictions` (chunks dropped to stay
+    within the bound).
+    """
+    return None
 
   def _decode_episode_metadata(self, stored: Any) -> Any:
     """Turns stored episode metadata into the user's value (default: codec)."""
@@ -402,13 +424,19 @@ class BackendReader(metaclass=abc.ABCMeta):
       yield batch
 
   def _windows(self, seq_len: int) -> step_windows.Windows:
+    """The windows of `seq_len` steps (built once per seq_len and reader)."""
+    windows = self._windows_cache.get(seq_len)
+    if windows is not None:
+      return windows
     if self._episode_table_cache is None:
       infos = [self._get_nth_episode_info(i) for i in range(self._get_num_episodes())]
       self._episode_table_cache = (
         np.array([i.start for i in infos], np.int64),
         np.array([i.num_steps for i in infos], np.int64),
       )
-    return step_windows.Windows(*self._episode_table_cache, seq_len)
+    windows = step_windows.Windows(*self._episode_table_cache, seq_len)
+    self._windows_cache[seq_len] = windows
+    return windows
 
   def _read_windows(
     self, windows: step_windows.Windows, firsts: np.ndarray, ragged: step_stacking.Ragged

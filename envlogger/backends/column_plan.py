@@ -56,6 +56,11 @@ class ColumnPlan:
       return None
     return cls(plan, leaves)
 
+  @property
+  def row_bytes(self) -> int:
+    """Bytes of the arrays per step (about the size of its decoded record)."""
+    return sum(dtype.itemsize * int(np.prod(shape)) for _, dtype, shape in self._leaves)
+
   def read(
     self, reader: Any, indices: np.ndarray, descending: bool = False
   ) -> Optional[Tuple[step_data.StepData, np.ndarray]]:

@@ -277,14 +277,18 @@ def _same(a: Any, b: Any) -> bool:
 class MultiBackendReader(backend_reader.BackendReader):
   """Reads the datasets of many writers as one dataset (see the module doc)."""
 
-  def __init__(self, source: Source):
+  def __init__(self, source: Source, cache_bytes: Optional[int] = None):
     """Opens every dataset of `source` (a root, a glob, or a list of them).
+
+    `cache_bytes` bounds each writer's decoded-chunk cache as
+    `RiegeliBackendReader`'s does (None: its default).
 
     Raises:
       NoDatasetError: nothing readable there (names the source).
       SpecMismatchError: two writers' environment specs differ (names both).
     """
     self._source = _Source(source)
+    self._cache_bytes = cache_bytes
     self._writers: Dict[str, _Writer] = {}
     self._segments: List[_Segment] = []
     self._segment_steps: List[int] = []
@@ -342,7 +346,7 @@ class MultiBackendReader(backend_reader.BackendReader):
     stamper = _Stamp(path)
     stamp = stamper.take()
     try:
-      reader = riegeli_backend_reader.RiegeliBackendReader(path)
+      reader = riegeli_backend_reader.RiegeliBackendReader(path, cache_bytes=self._cache_bytes)
     except RuntimeError as e:
       if path not in self._unreadable:  # Tried again by each refresh(); told once.
         logging.warning('Skipping unreadable dataset %s: %s', path, e)
@@ -369,7 +373,9 @@ class MultiBackendReader(backend_reader.BackendReader):
     stamp = writer.stamper.take()
     if stamp != writer.stamp:
       try:
-        reader = riegeli_backend_reader.RiegeliBackendReader(writer.path)
+        reader = riegeli_backend_reader.RiegeliBackendReader(
+          writer.path, cache_bytes=self._cache_bytes
+        )
       except RuntimeError as e:
         logging.warning(
           'Keeping the earlier view of %s, which cannot be reopened: %s', writer.path, e
@@ -494,6 +500,14 @@ class MultiBackendReader(backend_reader.BackendReader):
   def metadata(self) -> Dict[str, Any]:
     """The first writer's (by name) dataset metadata; see `writer_metadata()`."""
     return self._writers[min(self._writers)].reader.metadata()
+
+  def cache_stats(self) -> Dict[str, int]:
+    """The writers' decoded-chunk caches, summed (each bounded by `cache_bytes`)."""
+    total = dict(max_bytes=0, bytes=0, chunks=0, hits=0, misses=0, evictions=0)
+    for writer in self._writers.values():
+      for key, value in writer.reader.cache_stats().items():
+        total[key] += value
+    return total
 
   def skipped_regions(self) -> List[backend_reader.SkippedRegion]:
     """Damaged regions met so far, in every writer, with global step indices."""

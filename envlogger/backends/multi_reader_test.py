@@ -256,3 +256,14 @@ def test_arrays_and_sampling_across_a_root(tmp_path):
       assert any(np.array_equal(window, f) for f in flat)
     seen = sum(len(b.timestep.observation) for b in reader.batches(7, seq_len=3, seed=1))
     assert seen == len(flat)
+
+
+def test_cache_bytes_bounds_each_writers_cache(tmp_path):
+  recorded = _record(tmp_path, 'a', 3, seed=3) + _record(tmp_path, 'b', 3, seed=4)
+  with envlogger.Reader(str(tmp_path), cache_bytes=1 << 20) as reader:
+    assert reader.cache_stats()['max_bytes'] == 2 * (1 << 20)  # One shard per writer.
+    _assert_episodes_equal([_observations(e) for e in reader.episodes], recorded)
+  with envlogger.Reader(str(tmp_path), cache_bytes=0) as reader:
+    assert reader.cache_stats()['max_bytes'] == 0
+    _assert_episodes_equal([_observations(e) for e in reader.episodes], recorded)
+    assert reader.cache_stats()['chunks'] <= 2  # At most the chunk being read, per writer.

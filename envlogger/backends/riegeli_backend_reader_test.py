@@ -257,5 +257,72 @@ class BatchedReadTest(absltest.TestCase):
       )  # pylint: disable=protected-access
 
 
+class ChunkCacheTest(absltest.TestCase):
+  """cache_bytes bounds the decoded step chunks kept, over all shards."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls._tmp = tempfile.mkdtemp()
+    cls.path = os.path.join(cls._tmp, 'cached')
+    cls.recorded = _record(cls.path)
+    cls.shards = _EPISODES // _EPISODES_PER_SHARD
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls._tmp)
+    super().tearDownClass()
+
+  def _read_shuffled(self, reader: envlogger.Reader, seed: int) -> None:
+    """Reads every step once in a random order, checking its values."""
+    for i in np.random.default_rng(seed).permutation(len(self.recorded)):
+      self.assertEqual(compare.differences(reader.steps[int(i)], self.recorded[i]), [], i)
+
+  def test_default_bound_is_64_mib_per_shard(self):
+    with envlogger.Reader(self.path) as reader:
+      self.assertEqual(reader.cache_stats()['max_bytes'], self.shards * (64 << 20))
+
+  def test_a_cache_holding_every_chunk_decodes_each_once(self):
+    with envlogger.Reader(self.path, cache_bytes=1 << 30) as reader:
+      self._read_shuffled(reader, 0)
+      first = reader.cache_stats()
+      self._read_shuffled(reader, 1)
+      second = reader.cache_stats()
+    self.assertEqual(first['max_bytes'], (1 << 30) // self.shards * self.shards)
+    self.assertGreater(first['chunks'], self.shards)  # 2k chunks: several per shard.
+    self.assertEqual(second['evictions'], 0)
+    self.assertEqual(second['misses'], first['misses'])  # No chunk looked up and missed again.
+    self.assertGreater(second['hits'], first['hits'])
+    self.assertEqual(second['chunks'], first['chunks'])
+
+  def test_a_small_cache_evicts_and_stays_within_its_bound(self):
+    with envlogger.Reader(self.path, cache_bytes=1 << 30) as reader:
+      self._read_shuffled(reader, 0)
+      everything = reader.cache_stats()['bytes']
+    bound = everything // 3
+    with envlogger.Reader(self.path, cache_bytes=bound) as reader:
+      self._read_shuffled(reader, 2)
+      stats = reader.cache_stats()
+      copied = reader.copy()
+      self.assertEqual(copied.cache_stats()['max_bytes'], stats['max_bytes'])
+      self.assertEqual(copied.cache_stats()['bytes'], 0)  # Its own, empty cache.
+      copied.close()
+    self.assertEqual(stats['max_bytes'], bound // self.shards * self.shards)
+    self.assertLessEqual(stats['bytes'], stats['max_bytes'])
+    self.assertGreater(stats['evictions'], 0)
+    self.assertLess(stats['chunks'], 2 * self.shards + everything // max(1, bound))
+
+  def test_zero_keeps_no_chunk(self):
+    with envlogger.Reader(self.path, cache_bytes=0) as reader:
+      self._read_shuffled(reader, 3)
+      stats = reader.cache_stats()
+    self.assertEqual((stats['max_bytes'], stats['bytes'], stats['chunks']), (0, 0, 0))
+
+  def test_bad_cache_bytes_raise_value_error_naming_them(self):
+    for bad in (-1, 1.5, True, '64M'):
+      with self.subTest(bad=bad), self.assertRaisesRegex(ValueError, repr(bad).replace('.', r'\.')):
+        envlogger.Reader(self.path, cache_bytes=bad)
+
+
 if __name__ == '__main__':
   absltest.main()

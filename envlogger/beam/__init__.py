@@ -20,7 +20,7 @@ Needs `pip install envlogger[beam]`.
 """
 
 try:
-  import apache_beam  # pylint: disable=g-import-not-at-top,unused-import
+  import apache_beam  # pylint: disable=g-import-not-at-top,unused-import  # noqa: F401
 except ImportError as e:
   raise ImportError(f'envlogger.beam needs Apache Beam: pip install envlogger[beam] ({e})') from e
 

@@ -56,6 +56,51 @@ bool BigintToInt64(std::string_view bytes, int64_t* out) {
   return true;
 }
 
+constexpr size_t kMaxTemplates = 4;
+
+// Reads the varints of `span` (which must hold exactly `count` well-formed
+// ones) as protobuf reads a field of type `field`, into `out`: a row of that
+// type, or for a step type one int64 in [0, 2].
+bool DecodeVarintSpan(std::string_view span, ColumnType field, size_t count, bool step_type,
+                      char* out) {
+  size_t n = 0;
+  while (!span.empty()) {
+    uint64_t value = 0;
+    if (!ReadVarint64(&span, &value) || ++n > count) return false;
+    if (step_type) {
+      const int64_t v = field == ColumnType::kInt32 ? static_cast<int32_t>(value)
+                        : field == ColumnType::kUint32
+                            ? static_cast<int64_t>(static_cast<uint32_t>(value))
+                            : static_cast<int64_t>(value);
+      if (v < 0 || v > 2) return false;
+      std::memcpy(out, &v, sizeof(v));
+      continue;
+    }
+    switch (field) {
+      case ColumnType::kInt32: {
+        const int32_t v = static_cast<int32_t>(value);
+        std::memcpy(out, &v, sizeof(v));
+        out += sizeof(v);
+        break;
+      }
+      case ColumnType::kUint32: {
+        const uint32_t v = static_cast<uint32_t>(value);
+        std::memcpy(out, &v, sizeof(v));
+        out += sizeof(v);
+        break;
+      }
+      case ColumnType::kBool:
+        *out++ = value != 0;
+        break;
+      default:  // int64, uint64
+        std::memcpy(out, &value, sizeof(value));
+        out += sizeof(value);
+        break;
+    }
+  }
+  return n == count;
+}
+
 }  // namespace
 
 size_t ColumnTypeSize(ColumnType type) {
@@ -91,8 +136,107 @@ StepColumns::StepColumns(ColumnNode root, std::vector<ColumnLeaf> leaves)
 }
 
 Status StepColumns::DecodeRow(std::string_view record, size_t row) {
+  for (size_t i = 0; i < templates_.size(); ++i) {
+    if (!DecodeWithTemplate(templates_[i], record, row)) continue;
+    if (i != 0) std::swap(templates_[0], templates_[i]);
+    return OkStatus();
+  }
   origin_ = record.data();
-  return DecodeNode(root_, MessageParts(record), row, 0);
+  record_end_ = record.data() + record.size();
+  recording_.clear();
+  templatable_ = record.size() <= UINT32_MAX;
+  const Status status = DecodeNode(root_, MessageParts(record), row, 0);
+  if (status.ok() && templatable_) {
+    std::sort(recording_.begin(), recording_.end(),
+              [](const ValueOp& a, const ValueOp& b) { return a.offset < b.offset; });
+    for (size_t i = 1; i < recording_.size(); ++i) {
+      if (recording_[i].offset < recording_[i - 1].offset + recording_[i - 1].size) return status;
+    }
+    if (templates_.size() == kMaxTemplates) templates_.pop_back();
+    templates_.insert(templates_.begin(), Template{std::string(record), recording_});
+  }
+  return status;
+}
+
+void StepColumns::Note(ValueOp::Kind kind, const ColumnLeaf& leaf, std::string_view span,
+                       ColumnType decode, size_t count) {
+  ValueOp op;
+  op.kind = kind;
+  op.decode = decode;
+  op.leaf = static_cast<uint32_t>(&leaf - leaves_.data());
+  op.count = static_cast<uint32_t>(count);
+  if (kind != ValueOp::Kind::kNone) {
+    if (span.data() < origin_ || span.data() + span.size() > record_end_) {
+      templatable_ = false;
+      return;
+    }
+    op.offset = static_cast<uint32_t>(span.data() - origin_);
+    op.size = static_cast<uint32_t>(span.size());
+  }
+  recording_.push_back(op);
+}
+
+void StepColumns::NoteRuns(ValueOp::Kind kind, const ColumnLeaf& leaf, const DatumWire::Runs& runs,
+                           ColumnType decode, size_t count) {
+  if (runs.size() != 1) {
+    templatable_ = false;  // Values split over several fields: no single span.
+    return;
+  }
+  Note(kind, leaf, runs[0], decode, count);
+}
+
+bool StepColumns::DecodeWithTemplate(const Template& t, std::string_view record, size_t row) {
+  if (record.size() != t.bytes.size()) return false;
+  const char* in = record.data();
+  const char* like = t.bytes.data();
+  size_t pos = 0;
+  for (const ValueOp& op : t.ops) {
+    if (op.kind == ValueOp::Kind::kNone) continue;
+    if (std::memcmp(in + pos, like + pos, op.offset - pos) != 0) return false;
+    pos = op.offset + op.size;
+  }
+  if (std::memcmp(in + pos, like + pos, record.size() - pos) != 0) return false;
+  // The structure is the template's: decode the values.
+  for (size_t i = 0; i < t.ops.size(); ++i) {
+    const ValueOp& op = t.ops[i];
+    const ColumnLeaf& leaf = leaves_[op.leaf];
+    char* out = leaf.data + row * leaf.row_bytes();
+    std::string_view span(in + op.offset, op.size);
+    bool ok = true;
+    switch (op.kind) {
+      case ValueOp::Kind::kNone:
+        leaf.none[row] = 1;
+        break;
+      case ValueOp::Kind::kCopy:
+        std::memcpy(out, span.data(), span.size());
+        break;
+      case ValueOp::Kind::kSwap16:
+        SwapInto<uint16_t>(span, out);
+        break;
+      case ValueOp::Kind::kStepByte: {
+        const int64_t value = static_cast<uint8_t>(span[0]);
+        ok = value <= 2;
+        if (ok) std::memcpy(out, &value, sizeof(value));
+        break;
+      }
+      case ValueOp::Kind::kBigint: {
+        int64_t value;
+        ok = BigintToInt64(span, &value) && (!leaf.step_type || (value >= 0 && value <= 2));
+        if (ok) std::memcpy(out, &value, sizeof(value));
+        break;
+      }
+      case ValueOp::Kind::kVarint:
+        ok = DecodeVarintSpan(span, op.decode, op.count, leaf.step_type, out);
+        break;
+    }
+    if (!ok) {
+      for (size_t j = 0; j < i; ++j) {
+        if (t.ops[j].kind == ValueOp::Kind::kNone) leaves_[t.ops[j].leaf].none[row] = 0;
+      }
+      return false;
+    }
+  }
+  return true;
 }
 
 Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row,
@@ -111,6 +255,7 @@ Status StepColumns::DecodeNode(const ColumnNode& node, const MessageParts& data,
       const ColumnLeaf& leaf = leaves_[static_cast<size_t>(node.leaf)];
       if (value.kind == DataKind::kNone) {
         leaf.none[row] = 1;
+        Note(ValueOp::Kind::kNone, leaf, {});
         return OkStatus();
       }
       if (value.kind != DataKind::kDatum) return Mismatch();
@@ -168,6 +313,7 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
   const int set = ValueFieldsSet(d);
   if (set == 0) {
     leaf.none[row] = 1;  // A Datum without values decodes as None.
+    Note(ValueOp::Kind::kNone, leaf, {});
     return OkStatus();
   }
   if (set != 1) return Mismatch();
@@ -181,6 +327,7 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
     if (has_bigint) {
       if (d.bigint_values.size() != 1 || !BigintToInt64(d.bigint_values[0], &value))
         return Mismatch();
+      Note(ValueOp::Kind::kBigint, leaf, d.bigint_values[0]);
     } else if (has_int32 || has_int64 || has_uint32 || has_uint64) {
       const DatumWire::Runs& runs = has_int32    ? d.int32_values
                                     : has_int64  ? d.int64_values
@@ -198,10 +345,16 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
       } else {
         DecodeVarints(runs, &value);
       }
+      NoteRuns(ValueOp::Kind::kVarint, leaf, runs,
+               has_int32    ? ColumnType::kInt32
+               : has_uint32 ? ColumnType::kUint32
+                            : ColumnType::kInt64,
+               1);
     } else if (!d.int8_values.empty() || !d.uint8_values.empty()) {
       std::string_view bytes = d.int8_values.empty() ? d.uint8_values : d.int8_values;
       if (bytes.size() != 1) return Mismatch();
       value = static_cast<uint8_t>(bytes[0]);
+      Note(ValueOp::Kind::kStepByte, leaf, bytes);
     } else {
       return Mismatch();
     }
@@ -214,14 +367,17 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
     case ColumnType::kFloat32:
       if (!has_float || CountFixed(d.float_values, 4) != n) return Mismatch();
       DecodeFixed(d.float_values, reinterpret_cast<float*>(out));
+      NoteRuns(ValueOp::Kind::kCopy, leaf, d.float_values);
       return OkStatus();
     case ColumnType::kFloat64:
       if (!has_double || CountFixed(d.double_values, 8) != n) return Mismatch();
       DecodeFixed(d.double_values, reinterpret_cast<double*>(out));
+      NoteRuns(ValueOp::Kind::kCopy, leaf, d.double_values);
       return OkStatus();
     case ColumnType::kInt32:
       if (!has_int32 || CountVarints(d.int32_values) != n) return Mismatch();
       DecodeVarints(d.int32_values, reinterpret_cast<int32_t*>(out));
+      NoteRuns(ValueOp::Kind::kVarint, leaf, d.int32_values, ColumnType::kInt32, n);
       return OkStatus();
     case ColumnType::kInt64:
       if (has_bigint) {
@@ -231,28 +387,34 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
           return Mismatch();
         }
         std::memcpy(out, &value, sizeof(value));
+        Note(ValueOp::Kind::kBigint, leaf, d.bigint_values[0]);
         return OkStatus();
       }
       if (!has_int64 || CountVarints(d.int64_values) != n) return Mismatch();
       DecodeVarints(d.int64_values, reinterpret_cast<int64_t*>(out));
+      NoteRuns(ValueOp::Kind::kVarint, leaf, d.int64_values, ColumnType::kInt64, n);
       return OkStatus();
     case ColumnType::kUint32:
       if (!has_uint32 || CountVarints(d.uint32_values) != n) return Mismatch();
       DecodeVarints(d.uint32_values, reinterpret_cast<uint32_t*>(out));
+      NoteRuns(ValueOp::Kind::kVarint, leaf, d.uint32_values, ColumnType::kUint32, n);
       return OkStatus();
     case ColumnType::kUint64:
       if (!has_uint64 || CountVarints(d.uint64_values) != n) return Mismatch();
       DecodeVarints(d.uint64_values, reinterpret_cast<uint64_t*>(out));
+      NoteRuns(ValueOp::Kind::kVarint, leaf, d.uint64_values, ColumnType::kUint64, n);
       return OkStatus();
     case ColumnType::kBool:
       if (!has_bool || CountVarints(d.bool_values) != n) return Mismatch();
       DecodeVarints(d.bool_values, reinterpret_cast<bool*>(out));
+      NoteRuns(ValueOp::Kind::kVarint, leaf, d.bool_values, ColumnType::kBool, n);
       return OkStatus();
     case ColumnType::kInt8:
     case ColumnType::kUint8: {
       std::string_view bytes = leaf.type == ColumnType::kInt8 ? d.int8_values : d.uint8_values;
       if (bytes.size() != n) return Mismatch();
       std::memcpy(out, bytes.data(), n);
+      Note(ValueOp::Kind::kCopy, leaf, bytes);
       return OkStatus();
     }
     case ColumnType::kInt16:
@@ -260,6 +422,7 @@ Status StepColumns::DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& parts
       std::string_view bytes = leaf.type == ColumnType::kInt16 ? d.int16_values : d.uint16_values;
       if (bytes.size() != 2 * n) return Mismatch();
       SwapInto<uint16_t>(bytes, out);
+      Note(ValueOp::Kind::kSwap16, leaf, bytes);
       return OkStatus();
     }
   }

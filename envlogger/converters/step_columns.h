@@ -26,6 +26,16 @@
 // handles the case); malformed bytes return INVALID_ARGUMENT. After an error
 // the row's content is unspecified.
 //
+// Records of a fixed-layout dataset usually differ only in their values.
+// DecodeRow therefore keeps a few templates: the bytes of a fully parsed
+// record and, per leaf, where its values lie and how they are decoded. A
+// record of the same size whose bytes outside the value spans equal the
+// template's has the same structure (every tag, length and shape byte is
+// the same), so only its values are decoded and checked (varint counts and
+// termination, step-type ranges, bigint sizes) with the template's rules;
+// anything that fails falls back to the full parse, so results and errors are
+// the same either way.
+//
 // Not thread-safe; one StepColumns per thread.
 
 #ifndef ENVLOGGER_CONVERTERS_STEP_COLUMNS_H_
@@ -86,15 +96,42 @@ class StepColumns {
   Status DecodeRow(std::string_view record, size_t row);
 
  private:
+  // How one leaf's values are decoded from a span of a templated record.
+  struct ValueOp {
+    enum class Kind : uint8_t { kNone, kCopy, kSwap16, kVarint, kBigint, kStepByte };
+    Kind kind = Kind::kNone;
+    ColumnType decode = ColumnType::kInt64;  // kVarint: the field's type.
+    uint32_t leaf = 0;
+    uint32_t offset = 0;  // Span in the record.
+    uint32_t size = 0;
+    uint32_t count = 0;  // kVarint: values expected.
+  };
+  struct Template {
+    std::string bytes;
+    std::vector<ValueOp> ops;  // By offset, spans disjoint.
+  };
+
   Status DecodeNode(const ColumnNode& node, const MessageParts& data, size_t row, int depth);
   Status DecodeLeaf(const ColumnLeaf& leaf, const MessageParts& datum, size_t row);
+  // Notes how the current leaf was decoded (while recording a template).
+  void Note(ValueOp::Kind kind, const ColumnLeaf& leaf, std::string_view span,
+            ColumnType decode = ColumnType::kInt64, size_t count = 0);
+  void NoteRuns(ValueOp::Kind kind, const ColumnLeaf& leaf, const DatumWire::Runs& runs,
+                ColumnType decode = ColumnType::kInt64, size_t count = 0);
+  // Decodes `record` with template `t`; false if it does not fit (nothing
+  // the full parse would not redo).
+  bool DecodeWithTemplate(const Template& t, std::string_view record, size_t row);
 
   ColumnNode root_;
   std::vector<ColumnLeaf> leaves_;
   const char* origin_ = nullptr;  // Start of the record being decoded, for error offsets.
+  const char* record_end_ = nullptr;
   DatumWire datum_;
-  std::vector<DictWire> dicts_;  // By depth, reused across rows.
-  std::vector<int> seen_;        // Dict keys met, reused.
+  std::vector<DictWire> dicts_;      // By depth, reused across rows.
+  std::vector<int> seen_;            // Dict keys met, reused.
+  std::vector<Template> templates_;  // Most recently used first.
+  std::vector<ValueOp> recording_;
+  bool templatable_ = false;  // Whether the record being parsed can become a template.
 };
 
 }  // namespace envlogger

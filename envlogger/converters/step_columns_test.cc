@@ -187,5 +187,49 @@ TEST(StepColumnsTest, MalformedBytesAreInvalidArgument) {
   EXPECT_EQ(columns.DecodeRow(record, 0).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(StepColumnsTest, RecordsOfTheSameLayoutDecodeTheirOwnValues) {
+  // Same layout as the first record (a template is kept), other values;
+  // then another layout (None frame), then the first layout again.
+  Columns c;
+  StepColumns columns = c.Make();
+  ASSERT_TRUE(columns.DecodeRow(Record(false, 7, -300), 0).ok());
+  ASSERT_TRUE(columns.DecodeRow(Record(false, 9, 12), 1).ok());
+  ASSERT_TRUE(columns.DecodeRow(Record(true, 5, 1), 2).ok());
+  EXPECT_EQ(c.x[1], 9);
+  EXPECT_EQ(c.a[1], -9);
+  EXPECT_EQ(c.b[1], 12);
+  EXPECT_EQ(c.frame[1][1][1], 9.f);
+  EXPECT_EQ(c.none[0][1], 0);
+  EXPECT_EQ(c.none[0][2], 1);
+  EXPECT_EQ(c.x[2], 5);
+  ASSERT_TRUE(columns.DecodeRow(Record(true, 6, 2), 0).ok());
+  ASSERT_TRUE(columns.DecodeRow(Record(false, 3, 4), 1).ok());
+  EXPECT_EQ(c.none[0][0], 1);
+  EXPECT_EQ(c.x[0], 6);
+  EXPECT_EQ(c.none[0][1], 0);
+  EXPECT_EQ(c.x[1], 3);
+  EXPECT_EQ(c.a[1], -3);
+  EXPECT_EQ(c.frame[1][1][1], 3.f);
+}
+
+TEST(StepColumnsTest, AMalformedValueInAKnownLayoutIsStillInvalidArgument) {
+  Columns c;
+  StepColumns columns = c.Make();
+  const std::string seven = Record(true, 7, 5), eight = Record(true, 8, 5);
+  ASSERT_EQ(seven.size(), eight.size());
+  ASSERT_TRUE(columns.DecodeRow(seven, 0).ok());
+  // The first byte that differs is x's one-byte varint; a continuation bit
+  // there truncates the packed varint field.
+  size_t at = 0;
+  while (seven[at] == eight[at]) ++at;
+  std::string bad = seven;
+  bad[at] = static_cast<char>(0x87);
+  EXPECT_EQ(columns.DecodeRow(bad, 1).code(), StatusCode::kInvalidArgument);
+  // A two-byte x does not fit the one-byte layout; decoded in full.
+  ASSERT_TRUE(columns.DecodeRow(Record(true, 300, 5), 2).ok());
+  EXPECT_EQ(c.x[2], 300);
+  EXPECT_EQ(c.a[2], -300);
+}
+
 }  // namespace
 }  // namespace envlogger

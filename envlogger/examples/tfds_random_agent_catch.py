@@ -24,7 +24,7 @@ tfds = extras.import_extra(
   'tensorflow_datasets', 'tf', 'envlogger.examples.tfds_random_agent_catch', 'TensorFlow Datasets'
 )
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from envlogger.backends import tfds_backend_writer
+from envlogger.backends import tfds_backend_writer  # noqa: E402
 
 FLAGS = flags.FLAGS
 

@@ -20,4 +20,6 @@ PYBIND11_MODULE(_native, m) {
       m.def_submodule("vector_recording", "Vector environments, one dataset per sub-environment."));
   envlogger::python::RegisterStepColumns(
       m.def_submodule("step_columns", "Steps of a dataset decoded straight into numpy arrays."));
+  envlogger::python::RegisterShardRecovery(m.def_submodule(
+      "shard_recovery", "Where episodes start in a steps file without a full index."));
 }

@@ -30,6 +30,10 @@ void RegisterVectorRecording(pybind11::module_ m);
 // decoded straight into numpy arrays).
 void RegisterStepColumns(pybind11::module_ m);
 
+// envlogger/backends/python/shard_recovery_bindings.cc: step_type_of,
+// episode_starts (the episode-boundary rule of shard_index_recovery.h).
+void RegisterShardRecovery(pybind11::module_ m);
+
 }  // namespace python
 }  // namespace envlogger
 

@@ -8,9 +8,16 @@ namespace riegeli {
 std::shared_ptr<DecodedChunk> ChunkCache::Find(uint64_t pos) {
   // The last chunk beginning at or before pos is the only candidate.
   auto it = entries_.upper_bound(pos);
-  if (it == entries_.begin()) return nullptr;
+  if (it == entries_.begin()) {
+    ++misses_;
+    return nullptr;
+  }
   --it;
-  if (!it->second.chunk->Contains(pos)) return nullptr;
+  if (!it->second.chunk->Contains(pos)) {
+    ++misses_;
+    return nullptr;
+  }
+  ++hits_;
   lru_.splice(lru_.begin(), lru_, it->second.lru);
   return it->second.chunk;
 }
@@ -23,7 +30,10 @@ void ChunkCache::Insert(std::shared_ptr<DecodedChunk> chunk) {
     GiveSpare(std::move(chunk));
     return;
   }
-  while (bytes_ + bytes > max_bytes_) Erase(entries_.find(lru_.back()));
+  while (bytes_ + bytes > max_bytes_) {
+    Erase(entries_.find(lru_.back()));
+    ++evictions_;
+  }
   lru_.push_front(begin);
   entries_.emplace(begin, Entry{std::move(chunk), bytes, lru_.begin()});
   bytes_ += bytes;
@@ -47,6 +57,14 @@ void ChunkCache::Erase(std::map<uint64_t, Entry>::iterator it) {
   std::shared_ptr<DecodedChunk> chunk = std::move(it->second.chunk);
   entries_.erase(it);
   GiveSpare(std::move(chunk));
+}
+
+void ChunkCache::SetMaxBytes(uint64_t max_bytes) {
+  max_bytes_ = max_bytes;
+  while (bytes_ > max_bytes_) {
+    Erase(entries_.find(lru_.back()));
+    ++evictions_;
+  }
 }
 
 void ChunkCache::Clear() {

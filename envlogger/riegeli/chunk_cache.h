@@ -10,6 +10,9 @@
 //   the total is within max_bytes; a chunk larger than max_bytes alone is not
 //   kept (max_bytes 0 disables caching). Find() is an ordered-map lookup, no
 //   I/O.
+// * Counters (hits, misses, evictions) count Find() results and chunks
+//   evicted to keep within max_bytes (SetMaxBytes() lowers the bound and
+//   evicts at once).
 // * To spare allocations, the buffers of an evicted chunk that nobody else
 //   holds are handed out again by TakeSpare().
 
@@ -75,9 +78,15 @@ class ChunkCache {
   // Forgets all chunks.
   void Clear();
 
+  // Changes the bound, evicting least recently used chunks to meet it.
+  void SetMaxBytes(uint64_t max_bytes);
+
   uint64_t max_bytes() const { return max_bytes_; }
   uint64_t bytes() const { return bytes_; }
   size_t size() const { return entries_.size(); }
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+  uint64_t evictions() const { return evictions_; }
 
  private:
   struct Entry {
@@ -91,6 +100,7 @@ class ChunkCache {
 
   uint64_t max_bytes_;
   uint64_t bytes_ = 0;
+  uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
   std::map<uint64_t, Entry> entries_;  // By chunk begin.
   std::list<uint64_t> lru_;            // Chunk begins, most recently used first.
   std::shared_ptr<DecodedChunk> spare_;

@@ -115,6 +115,27 @@ TEST(ChunkCacheTest, EvictedUnheldChunkIsReusedAsSpare) {
   EXPECT_NE(cache.TakeSpare(), nullptr);  // Without a spare: a new chunk.
 }
 
+TEST(ChunkCacheTest, CountsHitsMissesAndEvictionsAndLowersItsBound) {
+  const uint64_t one = MakeChunk(0, 4, 1000)->MemoryUsage();
+  ChunkCache cache(2 * one);
+  cache.Insert(MakeChunk(0, 4, 1000));
+  cache.Insert(MakeChunk(5000, 4, 1000));
+  EXPECT_NE(cache.Find(1), nullptr);       // Hit; chunk 0 is now the most recent.
+  EXPECT_EQ(cache.Find(4000), nullptr);    // Miss.
+  cache.Insert(MakeChunk(9000, 4, 1000));  // Evicts chunk 5000, the least recent.
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.evictions(), 1u);
+  EXPECT_EQ(cache.Find(5000), nullptr);
+  EXPECT_NE(cache.Find(9000), nullptr);
+  cache.SetMaxBytes(one);  // Keeps only the most recent: 9000.
+  EXPECT_EQ(cache.max_bytes(), one);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.evictions(), 2u);
+  EXPECT_NE(cache.Find(9000), nullptr);
+  EXPECT_EQ(cache.Find(0), nullptr);
+}
+
 }  // namespace
 }  // namespace riegeli
 }  // namespace envlogger

@@ -121,6 +121,14 @@ class RecordReader {
   const Status& status() const { return status_; }
   const std::string& name() const { return name_; }
 
+  // The cache of decoded chunks (its size and counters) and a new bound for
+  // it (evicting at once).
+  const ChunkCache& chunk_cache() const { return cache_; }
+  void SetChunkCacheBytes(uint64_t max_bytes) {
+    options_.chunk_cache_bytes = max_bytes;
+    cache_.SetMaxBytes(max_bytes);
+  }
+
  private:
   // Why the reader is in a failed state, for Recover().
   enum class Failure { kNone, kChunkReader, kDecode };

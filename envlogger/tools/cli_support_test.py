@@ -13,6 +13,7 @@ import termios
 from absl.testing import absltest
 import numpy as np
 
+from envlogger.testing import child_env
 from envlogger.testing import upstream_fixtures
 from envlogger.tools import cli_support
 from envlogger.tools import cli_testlib
@@ -28,6 +29,7 @@ def _run_in_terminal(*args):
     stdin=subprocess.DEVNULL,
     stdout=slave,
     stderr=slave,
+    env=child_env.child_env(),
   )
   os.close(slave)
   chunks = []
@@ -111,7 +113,10 @@ class CliSupportTest(absltest.TestCase):
     self.assertNotIn('/200 [', out)
     self.assertIn('episode  count', out)
     result = subprocess.run(
-      [sys.executable, '-m', 'envlogger.tools.cli', 'stats', path], capture_output=True, text=True
+      [sys.executable, '-m', 'envlogger.tools.cli', 'stats', path],
+      capture_output=True,
+      text=True,
+      env=child_env.child_env(),
     )
     self.assertEqual(result.returncode, 0)
     self.assertNotIn('/200 [', result.stderr + result.stdout)  # Not a terminal.

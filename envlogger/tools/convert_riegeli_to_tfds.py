@@ -39,7 +39,7 @@ tfds = extras.import_extra(
   'tensorflow_datasets', 'tf', 'envlogger.tools.convert_riegeli_to_tfds', 'TensorFlow Datasets'
 )
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from envlogger.backends import tfds_backend_writer
+from envlogger.backends import tfds_backend_writer  # noqa: E402
 
 _RIEGELI_DIR = flags.DEFINE_string(
   'riegeli_dir', None, 'Directory of the envlogger (Riegeli) dataset.'

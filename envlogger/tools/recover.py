@@ -10,12 +10,14 @@ How the index is rebuilt (`rebuild_shard_index`):
 * Steps: every readable record of steps.riegeli, in file order. Records in a
   corrupted or incomplete chunk are lost (and reported); everything else is
   kept, including steps the old index never listed.
-* Episode starts: a step starts an episode if its step type is FIRST, if the
-  old index said so, if it follows damage (a skipped region) or a LAST step,
-  or if it is the shard's first step after nothing. So two episodes are never
-  merged: an episode whose end was not written (no LAST) ends where the next
-  one starts and is reported as incomplete; steps after a lost chunk form
-  their own, headless, episode instead of joining the one before.
+* Episode starts: where the old index said so, and wherever the C++ reader's
+  episode-boundary rule puts one (backends/cc/shard_index_recovery.h, called
+  through envlogger._native.shard_recovery): a step starts an episode if its
+  step type is FIRST or if it follows damage (a skipped region) or a LAST
+  step. So two episodes are never merged: an episode whose end was not
+  written (no LAST) ends where the next one starts and is reported as
+  incomplete; steps after a lost chunk form their own, headless, episode
+  instead of joining the one before.
 * Episode metadata: kept from the old index where its position still holds a
   record. Metadata records of episodes the old index never listed are
   attributed only when that is unambiguous (exactly one record per unlisted
@@ -41,6 +43,7 @@ import dataclasses
 import os
 from typing import Callable, Optional
 
+from envlogger import _native
 from envlogger import riegeli
 from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.proto import storage_pb2
@@ -48,6 +51,7 @@ from envlogger.tools import shard_scan
 
 # Writer options of the rebuilt files: upstream's defaults.
 INDEX_WRITER_OPTIONS = riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS
+_rule = _native.shard_recovery
 # Positions per step_offsets record (upstream writes one record per flush).
 _POSITIONS_PER_RECORD = 1 << 16
 
@@ -207,7 +211,7 @@ def rebuild_shard_index(shard: str) -> ShardReport:
   """
   report = ShardReport(shard=shard, index=ShardIndex([], [], []))
   old_positions, old_rows = _read_old_index(shard, report)
-  steps = shard_scan.scan_file(os.path.join(shard, shard_scan.STEPS), shard_scan.step_type_of)
+  steps = shard_scan.scan_file(os.path.join(shard, shard_scan.STEPS), _rule.step_type_of)
   metadata = shard_scan.scan_file(os.path.join(shard, shard_scan.EPISODE_METADATA))
   report.damage.extend(steps.damage + metadata.damage)
   report.torn_tails = [
@@ -240,17 +244,11 @@ def rebuild_shard_index(shard: str) -> ShardReport:
   report.old_step_positions = old_positions
 
   starts, meta_positions, new_episodes = [], [], []
-  for i, (position, step_type) in enumerate(zip(steps.positions, steps.values)):
-    previous = steps.values[i - 1] if i > 0 else None
-    is_start = (
-      step_type == shard_scan.FIRST
-      or position in old_starts
-      or i in steps.gaps_before
-      or previous == shard_scan.LAST
-    )
-    if not is_start:
-      continue
-    if step_type not in (shard_scan.FIRST, None):
+  known_starts = [i for i, position in enumerate(steps.positions) if position in old_starts]
+  damage_before = sorted(g for g in steps.gaps_before if g < len(steps.positions))
+  for i in _rule.episode_starts(steps.values, damage_before, known_starts):
+    position, step_type = steps.positions[i], steps.values[i]
+    if step_type not in (_rule.FIRST, None):
       report.headless_episodes.append(len(starts))
     meta = old_starts.get(position, -1)
     if meta != -1 and meta not in metadata_records:
@@ -262,7 +260,7 @@ def rebuild_shard_index(shard: str) -> ShardReport:
     meta_positions.append(meta)
   for e, start in enumerate(starts):
     end = starts[e + 1] if e + 1 < len(starts) else len(steps.positions)
-    if steps.values[end - 1] not in (shard_scan.LAST, None):
+    if steps.values[end - 1] not in (_rule.LAST, None):
       report.incomplete_episodes.append(e)
 
   # Metadata of episodes the old index did not list: the records after the

@@ -19,6 +19,7 @@ from absl.testing import absltest
 from absl.testing import parameterized
 
 import envlogger
+from envlogger import riegeli
 from envlogger.backends import schedulers
 from envlogger.testing import catch_env
 from envlogger.testing import compare
@@ -269,6 +270,44 @@ class RecoverTest(parameterized.TestCase):
     self.assertEqual(compare.differences(steps, _expected('catch_default')['steps']), [])
     # The damaged original is kept.
     self.assertTrue(os.path.exists(path + '.bak'))
+
+  @parameterized.named_parameters(
+    ('unindexed', 'catch_default', None),
+    ('unindexed_multishard', 'multishard', None),
+    ('unindexed_all_types', 'all_types', None),
+    ('unindexed_single_step', 'single_step', None),
+    ('damaged_first_chunk', 'flushed_often', 0),
+    ('damaged_middle_chunk', 'flushed_often', 11),
+    ('damaged_last_chunk', 'flushed_often', 22),
+  )
+  def test_recover_and_the_reader_agree_on_episode_boundaries(self, name, damaged_chunk):
+    """recover and the C++ reader (which recovers unindexed steps itself) find the same episodes."""
+    data_dir = self.copy_fixture(name)
+    shards = shard_scan.shard_dirs(data_dir)
+    for shard in shards:  # As a writer killed before its first flush leaves them.
+      for index_file in (shard_scan.STEP_OFFSETS, shard_scan.EPISODE_INDEX):
+        with riegeli.RecordWriter(os.path.join(shard, index_file)):
+          pass
+    if damaged_chunk is not None:
+      steps_path = os.path.join(shards[0], shard_scan.STEPS)
+      begins = _chunk_begins(steps_path)
+      ends = begins[1:] + [os.path.getsize(steps_path)]
+      begin, end = begins[damaged_chunk], ends[damaged_chunk]
+      damage_harness.flip_byte(steps_path, begin + 40 + (end - begin - 40) // 2, mask=0x55)
+
+    tool_lengths = []
+    for shard in shards:
+      index = recover.rebuild_shard_index(shard).index
+      bounds = index.episode_starts + [len(index.step_positions)]
+      tool_lengths.extend(b - a for a, b in zip(bounds, bounds[1:]))
+    with envlogger.Reader(data_dir) as reader:
+      reader_lengths = [len(list(episode)) for episode in reader.episodes]
+    self.assertEqual(tool_lengths, reader_lengths)
+    expected = [n for _, n in _expected(name)['episodes']]
+    if damaged_chunk is None:
+      self.assertEqual(tool_lengths, expected)
+    else:
+      self.assertLess(sum(tool_lengths), sum(expected))  # The damaged chunk's steps are lost.
 
   def test_originals_are_kept_and_fixture_is_untouched(self):
     data_dir = self.copy_fixture('flushed_often')

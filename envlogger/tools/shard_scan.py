@@ -5,10 +5,9 @@ function here reads with Riegeli recovery, so a corrupted chunk costs only its
 own records and is reported as a `SkippedRegion` (file, byte range, message) instead of
 ending the scan. Nothing here writes.
 
-Step records are envlogger `Data` messages holding
-`(timestep=(step_type, reward, discount, observation), action, custom_data)`;
-`step_type_of` extracts the step type (dm_env.StepType: FIRST=0, MID=1,
-LAST=2), which is what lets episode boundaries be rebuilt without the index.
+Where episodes start among the records found here is not decided here: that
+rule is the C++ reader's (backends/cc/shard_index_recovery.h), which
+`envlogger recover` calls through envlogger._native.shard_recovery.
 """
 
 import dataclasses
@@ -19,8 +18,6 @@ from envlogger import _native
 from envlogger import riegeli
 from envlogger.converters import native_codec
 from envlogger.proto import storage_pb2
-
-FIRST, MID, LAST = 0, 1, 2
 
 # The dataset's file names, as the C++ reader and writers define them
 # (riegeli_dataset_io_constants.h).
@@ -126,32 +123,6 @@ def scan_file(
       scan.damage.append(SkippedRegion(path, end, size, 'incomplete chunk at the end of the file'))
       scan.gaps_before.add(len(scan.positions))
   return scan
-
-
-def step_type_of(record: bytes) -> Optional[int]:
-  """The step type (0, 1 or 2) of a serialized envlogger step, else None.
-
-  None means the record is not an envlogger step (e.g. any other protobuf
-  message written through the dataset writer) or does not decode.
-  """
-  try:
-    value = native_codec.decode(record)
-  except (ValueError, TypeError):
-    return None
-  if not (
-    isinstance(value, tuple)
-    and len(value) == 3
-    and isinstance(value[0], tuple)
-    and len(value[0]) == 4
-  ):
-    return None
-  step_type = value[0][0]
-  if isinstance(step_type, bool) or not isinstance(step_type, int):
-    try:
-      step_type = int(step_type)  # numpy integer scalars.
-    except (TypeError, ValueError):
-      return None
-  return step_type if step_type in (FIRST, MID, LAST) else None
 
 
 def int64_array_of(record: bytes) -> Optional[tuple[tuple[int, ...], list[int]]]:

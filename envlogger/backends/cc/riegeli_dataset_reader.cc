@@ -110,6 +110,26 @@ Status RiegeliDatasetReader::InitFromShards(std::string_view data_dir,
   return metadata_status;
 }
 
+void RiegeliDatasetReader::SetStepCacheBytes(uint64_t max_bytes) {
+  if (shards_.empty()) return;
+  for (Shard& shard : shards_) shard.reader.SetStepCacheBytes(max_bytes / shards_.size());
+}
+
+StepCacheStats RiegeliDatasetReader::GetStepCacheStats() const {
+  StepCacheStats stats;
+  for (const Shard& shard : shards_) {
+    const riegeli::ChunkCache* cache = shard.reader.StepCache();
+    if (cache == nullptr) continue;
+    stats.max_bytes += cache->max_bytes();
+    stats.bytes += cache->bytes();
+    stats.chunks += cache->size();
+    stats.hits += cache->hits();
+    stats.misses += cache->misses();
+    stats.evictions += cache->evictions();
+  }
+  return stats;
+}
+
 StatusOr<RiegeliDatasetReader> RiegeliDatasetReader::Clone() const {
   RiegeliDatasetReader clone;
   clone.data_dir_ = data_dir_;

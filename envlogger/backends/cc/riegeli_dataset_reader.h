@@ -35,6 +35,14 @@
 
 namespace envlogger {
 
+// The decoded-chunk caches of a dataset's steps files, summed over shards.
+struct StepCacheStats {
+  uint64_t max_bytes = 0;                        // The bound (sum of the shards' bounds).
+  uint64_t bytes = 0;                            // Held now.
+  uint64_t chunks = 0;                           // Chunks held now.
+  uint64_t hits = 0, misses = 0, evictions = 0;  // riegeli/chunk_cache.h counters.
+};
+
 class RiegeliDatasetReader {
  public:
   RiegeliDatasetReader() = default;
@@ -74,6 +82,12 @@ class RiegeliDatasetReader {
   // The damaged regions met by reads of this reader (not of its clones),
   // shard by shard, with global step indices (riegeli_shard_reader.h).
   std::vector<SkippedRegion> SkippedRegions() const;
+
+  // Bounds the decoded-chunk caches of the steps files to `max_bytes` in
+  // total, split evenly over the shards (each shard's cache holds at most
+  // max_bytes / number of shards). Clones keep the bounds.
+  void SetStepCacheBytes(uint64_t max_bytes);
+  StepCacheStats GetStepCacheStats() const;
 
   // Releases all files.
   void Close();

@@ -44,9 +44,11 @@ Status ForEachInt64Datum(const std::string& path, const riegeli::SourceOpener& o
 // A RecordReader that stays failed (nothing to recover from, e.g. an I/O
 // error) is replaced by a fresh one so that one bad position does not spoil
 // later reads.
-void Reopen(const std::string& path, const riegeli::SourceOpener& open,
+void Reopen(const std::string& path, const riegeli::SourceOpener& open, uint64_t cache_bytes,
             std::unique_ptr<RecordReader>* reader) {
-  StatusOr<std::unique_ptr<RecordReader>> reopened = RecordReader::Open(path, {}, open);
+  riegeli::RecordReaderOptions options;
+  options.chunk_cache_bytes = cache_bytes;
+  StatusOr<std::unique_ptr<RecordReader>> reopened = RecordReader::Open(path, options, open);
   if (reopened.ok()) {
     *reader = std::move(reopened).value();
   } else {
@@ -128,15 +130,27 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath,
 }
 
 Status RiegeliShardReader::OpenFiles() {
-  ASSIGN_OR_RETURN(steps_, RecordReader::Open(index_->steps_filepath, {}, index_->open));
+  riegeli::RecordReaderOptions step_options;
+  step_options.chunk_cache_bytes = step_cache_bytes_;
+  ASSIGN_OR_RETURN(steps_, RecordReader::Open(index_->steps_filepath, step_options, index_->open));
   ASSIGN_OR_RETURN(episode_metadata_,
                    RecordReader::Open(index_->episode_metadata_filepath, {}, index_->open));
   return OkStatus();
 }
 
+void RiegeliShardReader::SetStepCacheBytes(uint64_t max_bytes) {
+  step_cache_bytes_ = max_bytes;
+  if (steps_ != nullptr) steps_->SetChunkCacheBytes(max_bytes);
+}
+
+const riegeli::ChunkCache* RiegeliShardReader::StepCache() const {
+  return steps_ == nullptr ? nullptr : &steps_->chunk_cache();
+}
+
 StatusOr<RiegeliShardReader> RiegeliShardReader::Clone() const {
   RiegeliShardReader clone;
   clone.index_ = index_;
+  clone.step_cache_bytes_ = step_cache_bytes_;
   if (index_ != nullptr) RETURN_IF_ERROR(clone.OpenFiles());
   return clone;
 }
@@ -211,7 +225,11 @@ Status RiegeliShardReader::ReadFailure(const std::string& path, const std::strin
   if (!(*reader)->ok()) {
     error = (*reader)->status();
     damaged = (*reader)->Recover(&skipped);
-    if (!damaged) Reopen(path, index_->open, reader);
+    if (!damaged) {
+      Reopen(path, index_->open,
+             is_step ? step_cache_bytes_ : riegeli::RecordReaderOptions().chunk_cache_bytes,
+             reader);
+    }
   } else {
     // No error and no record: the end of the file, or (if the position lies
     // before the end) a chunk cut off by the end of the file.

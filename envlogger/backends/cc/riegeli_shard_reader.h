@@ -104,6 +104,13 @@ class RiegeliShardReader {
   // the order they were met, each once.
   const std::vector<SkippedRegion>& SkippedRegions() const { return damaged_; }
 
+  // Bounds the decoded-chunk cache of the steps file (riegeli/chunk_cache.h;
+  // RecordReaderOptions' default until set); clones keep the bound.
+  void SetStepCacheBytes(uint64_t max_bytes);
+  // The steps file's cache (size and counters since the file was opened);
+  // nullptr when closed.
+  const riegeli::ChunkCache* StepCache() const;
+
   // Releases the files. The index stays, so clones can still be made.
   void Close();
 
@@ -148,6 +155,7 @@ class RiegeliShardReader {
   std::unique_ptr<riegeli::RecordReader> steps_;
   std::unique_ptr<riegeli::RecordReader> episode_metadata_;
   std::vector<SkippedRegion> damaged_;
+  uint64_t step_cache_bytes_ = riegeli::RecordReaderOptions().chunk_cache_bytes;
 };
 
 }  // namespace envlogger

@@ -64,6 +64,24 @@ std::optional<StepType> StepTypeOfRecord(std::string_view record) {
   return static_cast<StepType>(*value);
 }
 
+bool StartsEpisode(std::optional<StepType> type, std::optional<StepType> previous,
+                   bool damage_before) {
+  return type == StepType::kFirst || previous == StepType::kLast || damage_before;
+}
+
+std::vector<int64_t> EpisodeStartsOf(const std::vector<ScannedStep>& steps) {
+  std::vector<int64_t> starts;
+  std::optional<StepType> previous;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const ScannedStep& step = steps[i];
+    if (step.known_start || StartsEpisode(step.type, previous, step.damage_before)) {
+      starts.push_back(static_cast<int64_t>(i));
+    }
+    previous = step.type;
+  }
+  return starts;
+}
+
 std::string ShardIndexRecovery::Summary(const std::string& steps_filepath) const {
   std::string summary = "recovered " + std::to_string(recovered_steps) + " steps and " +
                         std::to_string(recovered_episodes) +
@@ -116,9 +134,8 @@ envlogger::StatusOr<ShardIndexRecovery> RecoverShardIndex(const std::string& ste
       if (!indexed && k < num_indexed) continue;  // Between indexed steps: not a step of the index.
       const int64_t step = indexed ? static_cast<int64_t>(k) : static_cast<int64_t>(offsets.size());
       const std::optional<StepType> type = StepTypeOfRecord(record);
-      const bool starts_episode =
-          type == StepType::kFirst || previous == StepType::kLast || damage_before;
-      if (starts_episode && (starts.empty() || step > starts.back())) {
+      if (StartsEpisode(type, previous, damage_before) &&
+          (starts.empty() || step > starts.back())) {
         starts.push_back(step);
         index->episode_metadata_offsets.push_back(-1);
         ++result.recovered_episodes;

@@ -43,6 +43,27 @@ enum class StepType : int { kFirst = 0, kMid = 1, kLast = 2 };
 // not one (or is malformed).
 std::optional<StepType> StepTypeOfRecord(std::string_view record);
 
+// The episode-boundary rule: whether a step of step type `type` (nullopt: the
+// record is not an envlogger step) starts a new episode, given the step type
+// of the record before it (`previous`, nullopt if none or not a step) and
+// whether damaged bytes were skipped between the two. A step starts an
+// episode if it is FIRST, follows a LAST step, or follows damage.
+bool StartsEpisode(std::optional<StepType> type, std::optional<StepType> previous,
+                   bool damage_before);
+
+// One readable record of a steps file, as the rule sees it.
+struct ScannedStep {
+  std::optional<StepType> type;
+  bool damage_before = false;  // Damage was skipped just before this record.
+  bool known_start = false;    // An index already starts an episode here.
+};
+
+// The indices into `steps` (the readable records of a steps file, in file
+// order) of the steps that start an episode: those StartsEpisode() picks and
+// those marked `known_start`. Used by `envlogger recover` (through
+// envlogger._native.shard_recovery) to rebuild a whole index.
+std::vector<int64_t> EpisodeStartsOf(const std::vector<ScannedStep>& steps);
+
 // A shard index in the terms of its files (see riegeli_shard_reader.h).
 struct ShardIndexLists {
   std::vector<int64_t> step_offsets;

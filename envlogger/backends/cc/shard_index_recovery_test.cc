@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,19 @@ TEST(StepTypeOfRecordTest, ReadsTheStepTypeOfEnvloggerSteps) {
   for (size_t cut = 0; cut < record.size(); ++cut) {
     EXPECT_EQ(StepTypeOfRecord(record.substr(0, cut)), std::nullopt) << cut;
   }
+}
+
+TEST(EpisodeStartsOfTest, FirstAfterLastAfterDamageAndKnownStarts) {
+  const std::optional<StepType> kF = StepType::kFirst, kM = StepType::kMid, kL = StepType::kLast,
+                                kNone = std::nullopt;
+  // 0: FIRST; 3: after LAST; 5: after damage; 7: known; 8: FIRST without a
+  // LAST before it; records without a step type start nothing by themselves.
+  const std::vector<ScannedStep> steps = {
+      {kF}, {kM}, {kL}, {kM}, {kM}, {kM, true}, {kNone}, {kM, false, true}, {kF}, {kNone}, {kL}};
+  EXPECT_EQ(EpisodeStartsOf(steps), (std::vector<int64_t>{0, 3, 5, 7, 8}));
+  EXPECT_EQ(EpisodeStartsOf({}), (std::vector<int64_t>{}));
+  EXPECT_EQ(EpisodeStartsOf({{kM}, {kM}}), (std::vector<int64_t>{}));
+  EXPECT_EQ(EpisodeStartsOf({{kL}, {kNone}, {kM}}), (std::vector<int64_t>{1}));
 }
 
 TEST(RecoverShardIndexTest, CompleteIndexIsUnchanged) {

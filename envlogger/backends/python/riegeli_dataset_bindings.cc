@@ -321,6 +321,25 @@ class PyDatasetReader {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.NumSteps();
   }
+  void SetStepCacheBytes(uint64_t max_bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reader_.SetStepCacheBytes(max_bytes);
+  }
+  py::dict StepCacheStats() {
+    envlogger::StepCacheStats stats;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stats = reader_.GetStepCacheStats();
+    }
+    py::dict out;
+    out["max_bytes"] = stats.max_bytes;
+    out["bytes"] = stats.bytes;
+    out["chunks"] = stats.chunks;
+    out["hits"] = stats.hits;
+    out["misses"] = stats.misses;
+    out["evictions"] = stats.evictions;
+    return out;
+  }
   std::vector<std::string> RecoveryReports() {
     std::lock_guard<std::mutex> lock(mutex_);
     return reader_.RecoveryReports();
@@ -551,6 +570,10 @@ void RegisterDatasetIo(py::module_ m) {
       .def("recovery_reports", &PyDatasetReader::RecoveryReports)
       .def("shard_episode_starts", &PyDatasetReader::ShardEpisodeStarts)
       .def("skipped_regions", &PyDatasetReader::SkippedRegions)
+      .def("set_step_cache_bytes", &PyDatasetReader::SetStepCacheBytes, py::arg("max_bytes"),
+           "Bounds the decoded-chunk caches of the steps files (in total, split over shards).")
+      .def("step_cache_stats", &PyDatasetReader::StepCacheStats,
+           "max_bytes, bytes, chunks, hits, misses, evictions of the steps files' chunk caches.")
       .def("serialized_step", &PyDatasetReader::SerializedStep, py::arg("step_index"))
       .def(
           "read_steps",

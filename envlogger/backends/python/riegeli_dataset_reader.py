@@ -164,6 +164,14 @@ class RiegeliDatasetReader:
       start, stop, max_count, max_bytes, step_data_class, timestep_class, step_types
     )
 
+  def set_step_cache_bytes(self, max_bytes: int) -> None:
+    """Bounds the steps files' decoded-chunk caches, in total (split over shards)."""
+    self._reader.set_step_cache_bytes(max_bytes)
+
+  def step_cache_stats(self) -> dict[str, int]:
+    """max_bytes, bytes, chunks, hits, misses, evictions of those caches."""
+    return self._reader.step_cache_stats()
+
   def read_columns(
     self, indices: Any, plan: tuple, leaves: list, readable: Any, descending: bool = False
   ) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from envlogger.backends.python import riegeli_dataset_reader
 from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import codec
 from envlogger.proto import storage_pb2
+from envlogger.testing import child_env
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / 'testdata' / 'upstream-1.3'
 DATASETS = sorted(
@@ -382,7 +383,8 @@ def test_async_writer_disk_full_is_raised_and_data_stays_readable(tmp_path):
     capture_output=True,
     text=True,
     check=True,
-    cwd=pathlib.Path(__file__).resolve().parents[3],
+    cwd=tmp_path,
+    env=child_env.child_env(),
   )
   outcome = json.loads(result.stdout)
   errors = outcome['errors']
@@ -409,7 +411,8 @@ def test_async_writer_closes_at_interpreter_exit(tmp_path):
   subprocess.run(
     [sys.executable, '-c', script, str(tmp_path)],
     check=True,
-    cwd=pathlib.Path(__file__).resolve().parents[3],
+    cwd=tmp_path,
+    env=child_env.child_env(),
   )
   reader = _reader(tmp_path)
   assert (reader.num_steps, reader.num_episodes) == (1000, 100)
