@@ -1,7 +1,7 @@
 // Decoding a step record straight into the reader's StepData: the native
 // codec's entry point for the dataset reader bindings, so that a batch of
 // steps is fetched and decoded in one call. Defined in
-// envlogger/converters/python/codec_bindings.cc.
+// envlogger/converters/python/codec_step_helpers.cc.
 
 #ifndef ENVLOGGER_PYTHON_DECODE_STEP_H_
 #define ENVLOGGER_PYTHON_DECODE_STEP_H_

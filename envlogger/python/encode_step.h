@@ -1,7 +1,7 @@
 // Encoding a step straight into a caller's buffer: the native codec's entry
 // point for the dataset writer bindings, so that a recorded step is
 // serialized once, into memory the writer recycles, with no intermediate
-// bytes object. Defined in envlogger/converters/python/codec_bindings.cc.
+// bytes object. Defined in envlogger/converters/python/codec_encode.cc.
 
 #ifndef ENVLOGGER_PYTHON_ENCODE_STEP_H_
 #define ENVLOGGER_PYTHON_ENCODE_STEP_H_

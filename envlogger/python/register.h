@@ -13,8 +13,9 @@ namespace python {
 // envlogger/riegeli/python/: RecordWriter, RecordReader, RecordPosition, ...
 void RegisterRiegeli(pybind11::module_ m);
 
-// envlogger/converters/python/codec_bindings.cc: encode, encode_step, decode
-// (Python values <-> envlogger.Data wire bytes).
+// envlogger/converters/python/codec_bindings.cc (the codec_*.cc files beside
+// it implement them): encode, encode_step, decode (Python values <->
+// envlogger.Data wire bytes).
 void RegisterCodec(pybind11::module_ m);
 
 // envlogger/backends/python/riegeli_dataset_bindings.cc: RiegeliDatasetWriter,

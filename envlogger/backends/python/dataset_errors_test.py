@@ -6,6 +6,7 @@ import dm_env
 import numpy as np
 import pytest
 
+from envlogger import _native
 from envlogger.backends import backend_reader
 from envlogger.backends.python import dataset_errors
 from envlogger.backends.python import riegeli_dataset_reader
@@ -84,3 +85,19 @@ def test_damaged_chunk_is_a_damaged_data_error(tmp_path):
   assert error.code == 15
   assert str(error).startswith('DATA_LOSS: ') and ' is in a damaged chunk: ' in str(error)
   assert reader.step(lost[-1] + 1) is not None  # Other chunks stay readable.
+
+
+def test_vector_recorder_failure_is_typed(tmp_path):
+  not_a_directory = tmp_path / 'file'
+  not_a_directory.write_bytes(b'x')
+  with pytest.raises(dataset_errors.FailedPreconditionError) as raised:
+    _native.vector_recording.VectorStepRecorder(
+      [str(tmp_path / 'env0'), str(not_a_directory)],
+      [b'', b''],
+      max_episodes_per_shard=0,
+      writer_options='',
+    )
+  assert isinstance(raised.value, RuntimeError)
+  assert (raised.value.code, raised.value.code_name) == (9, 'FAILED_PRECONDITION')
+  assert str(raised.value).startswith('FAILED_PRECONDITION: ')
+  assert str(not_a_directory) in str(raised.value)

@@ -7,9 +7,9 @@
 // protobuf conversion and upstream's class shapes.
 //
 // Contracts:
-// * A failed Status is raised as RuntimeError("<CODE>: <message>"), the
-//   message naming the path (and position for record errors), as upstream.
-//   No C++ exception escapes.
+// * A failed Status is raised as "<CODE>: <message>", the message naming the
+//   path (and position for record errors), as upstream, in the RuntimeError
+//   subclass of its code (status_errors.h). No C++ exception escapes.
 // * The GIL is released around all file I/O and (de)compression. Objects
 //   that are not thread-safe in C++ have a mutex, always taken after the GIL
 //   is released, so that use from several Python threads is serialized and
@@ -37,6 +37,7 @@
 #include "envlogger/backends/cc/riegeli_dataset_reader.h"
 #include "envlogger/backends/cc/riegeli_dataset_writer.h"
 #include "envlogger/backends/python/native_dataset_reader.h"
+#include "envlogger/backends/python/status_errors.h"
 #include "envlogger/python/decode_step.h"
 #include "envlogger/python/encode_step.h"
 #include "envlogger/python/register.h"
@@ -50,28 +51,6 @@ namespace {
 using envlogger::Status;
 using envlogger::StatusCode;
 using envlogger::StatusOr;
-
-// {code: class} and {reason: class}, set by
-// envlogger/backends/python/dataset_errors.py. Leaked on purpose: they must
-// outlive every binding object, including during interpreter shutdown.
-py::dict* classes_by_code = nullptr;
-py::dict* classes_by_reason = nullptr;
-
-// Raises "<CODE>: <message>" as the class registered for the status's reason,
-// else for its code, else RuntimeError. Needs the GIL.
-[[noreturn]] void RaiseStatus(const Status& status) {
-  PyObject* type = PyExc_RuntimeError;
-  const py::str reason(status.reason());
-  const py::int_ code(static_cast<int>(status.code()));
-  if (classes_by_reason != nullptr && !status.reason().empty() &&
-      classes_by_reason->contains(reason)) {
-    type = (*classes_by_reason)[reason].ptr();
-  } else if (classes_by_code != nullptr && classes_by_code->contains(code)) {
-    type = (*classes_by_code)[code].ptr();
-  }
-  PyErr_SetString(type, status.ToString().c_str());
-  throw py::error_already_set();
-}
 
 void CheckStatus(const Status& status) {
   if (!status.ok()) RaiseStatus(status);
@@ -530,16 +509,8 @@ void RegisterDatasetIo(py::module_ m) {
   m.attr("STEP_OFFSETS_FILENAME") = internal::kStepOffsetsFilename;
   m.attr("EPISODE_METADATA_FILENAME") = internal::kEpisodeMetadataFilename;
   m.attr("EPISODE_INDEX_FILENAME") = internal::kEpisodeIndexFilename;
-  m.def(
-      "_set_error_classes",
-      [](py::dict by_code, py::dict by_reason) {
-        if (classes_by_code == nullptr) classes_by_code = new py::dict();
-        if (classes_by_reason == nullptr) classes_by_reason = new py::dict();
-        *classes_by_code = py::dict(by_code);
-        *classes_by_reason = py::dict(by_reason);
-      },
-      py::arg("by_code"), py::arg("by_reason"),
-      "Sets the exception classes raised for each status code and each status reason.");
+  m.def("_set_error_classes", &SetStatusErrorClasses, py::arg("by_code"), py::arg("by_reason"),
+        "Sets the exception classes raised for each status code and each status reason.");
 
   py::class_<PyDatasetWriter>(
       m, "RiegeliDatasetWriter",

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "envlogger/backends/cc/async_dataset_writer.h"
+#include "envlogger/backends/python/status_errors.h"
 #include "envlogger/python/encode_step.h"
 #include "envlogger/python/register.h"
 
@@ -54,11 +55,6 @@ namespace {
 
 enum StepType : int { kFirst = 0, kMid = 1, kLast = 2 };
 enum AutoresetMode : int { kNextStep = 0, kSameStep = 1, kDisabled = 2 };
-
-[[noreturn]] void RaiseStatus(const envlogger::Status& status) {
-  PyErr_SetString(PyExc_RuntimeError, status.ToString().c_str());
-  throw py::error_already_set();
-}
 
 // Sub-environment `i`'s part of a batched value: dicts and tuples are sliced
 // leaf by leaf, anything else is indexed (an ndarray gives a view or a numpy
