@@ -1,6 +1,7 @@
 #include "envlogger/converters/data_wire.h"
 
 #include <string>
+#include <unordered_map>
 
 namespace envlogger {
 
@@ -441,6 +442,29 @@ Status ParseValues(std::string_view values, const char* origin, DatumWire* out) 
 
 }  // namespace
 
+namespace {
+
+// Protobuf map semantics: a later entry of a key replaces an earlier one. The
+// key keeps its first position and takes the last value, so an earlier,
+// replaced value is never decoded (protobuf never looks at it either).
+void KeepLastOfEachKey(std::vector<DictWire::Entry>* entries) {
+  if (entries->size() < 2) return;
+  std::unordered_map<std::string_view, size_t> first_of_key;
+  size_t kept = 0;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    DictWire::Entry& entry = (*entries)[i];
+    const auto [it, inserted] = first_of_key.emplace(entry.key, kept);
+    if (!inserted) {
+      (*entries)[it->second].value = std::move(entry.value);
+    } else if (kept++ != i) {
+      (*entries)[kept - 1] = std::move(entry);
+    }
+  }
+  entries->resize(kept);
+}
+
+}  // namespace
+
 Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out) {
   out->entries.clear();
   out->kvs.Clear();
@@ -458,6 +482,7 @@ Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out) {
     }
     RETURN_IF_ERROR(reader.status());
   }
+  KeepLastOfEachKey(&out->entries);
   return OkStatus();
 }
 

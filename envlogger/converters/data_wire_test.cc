@@ -546,5 +546,28 @@ TEST(ParseDictTest, EntriesKeysValuesAndKvs) {
   EXPECT_EQ(dict.kvs.size(), 1u);
 }
 
+TEST(ParseDictTest, ALaterEntryOfAKeyReplacesTheEarlierOne) {
+  // entry{"a": 08}, entry{"b": 09}, entry{"a": 10}: as protobuf, "a" -> 10.
+  const std::string message = Unhex(
+      "0a06"
+      "0a0161"
+      "120108"
+      "0a06"
+      "0a0162"
+      "120109"
+      "0a06"
+      "0a0161"
+      "120110");
+  DictWire dict;
+  const auto status = ParseDict(MessageParts(message), message.data(), &dict);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(dict.entries.size(), 2u);
+  EXPECT_EQ(dict.entries[0].key, "a");
+  ASSERT_EQ(dict.entries[0].value.size(), 1u);
+  EXPECT_EQ(dict.entries[0].value[0], Unhex("10"));
+  EXPECT_EQ(dict.entries[1].key, "b");
+  EXPECT_EQ(dict.entries[1].value[0], Unhex("09"));
+}
+
 }  // namespace
 }  // namespace envlogger

@@ -446,6 +446,24 @@ def test_replaced_oneof_member_must_parse_like_protobuf(data):
     native_codec.decode(data)
 
 
+def test_a_replaced_dict_entry_is_never_decoded_as_protobuf():
+  # Two messages back to back merge; in a map, the later entry of a key
+  # replaces the earlier one, which protobuf then never decodes: here a shape
+  # () holding four floats, which alone is malformed.
+  malformed = storage_pb2.Data()
+  malformed.dict.values['x'].datum.shape.SetInParent()
+  malformed.dict.values['x'].datum.values.float_values.extend([0.0] * 4)
+  replacement = storage_pb2.Data()
+  replacement.dict.values['x'].datum.values.float_values.append(1.5)
+  replacement.dict.values['y'].datum.values.int32_values.append(7)
+  data = malformed.SerializeToString() + replacement.SerializeToString()
+  expected = codec.decode(storage_pb2.Data.FromString(data))
+  assert expected == {'x': np.float32(1.5), 'y': np.int32(7)}
+  decoded = native_codec.decode(data)
+  assert decoded == expected
+  assert {k: type(v) for k, v in decoded.items()} == {k: type(v) for k, v in expected.items()}
+
+
 def test_deeply_nested_bytes_raise_value_error():
   data = b''
   for _ in range(300):
