@@ -10,6 +10,7 @@ import pytest
 
 import envlogger
 from envlogger.backends import in_memory_backend
+from envlogger.testing import stacked
 
 # Episode lengths of the dataset of most tests: a 1-step episode, short ones
 # and longer ones.
@@ -85,52 +86,6 @@ def reader(request, tmp_path):
   r.close()
 
 
-def _expected(values, reference=()):
-  """np.stack of per-step values with None as NaN (float) or 0, by hand.
-
-  A leaf that is None in every value takes its layout from `reference`
-  (the same path's values in the whole dataset).
-  """
-  present = [v for v in values if v is not None] or [v for v in reference if v is not None][:1]
-  if not present:
-    return None
-  sub = lambda vs, k: [None if v is None else v[k] for v in vs]
-  if isinstance(present[0], dict):
-    return {k: _expected(sub(values, k), sub(reference, k)) for k in present[0]}
-  if isinstance(present[0], (list, tuple)):
-    items = [_expected(sub(values, i), sub(reference, i)) for i in range(len(present[0]))]
-    return items if isinstance(present[0], list) else tuple(items)
-  template = np.asarray(present[0])
-  fill = np.nan if template.dtype.kind == 'f' else 0
-  return (
-    np.stack(
-      [
-        np.full(template.shape, fill, template.dtype) if v is None else np.asarray(v)
-        for v in values
-      ]
-    )
-    if values
-    else np.zeros((0,) + template.shape, template.dtype)
-  )
-
-
-def _assert_tree_equal(actual, expected, path='step'):
-  if expected is None:
-    assert actual is None, path
-  elif isinstance(expected, dict):
-    assert isinstance(actual, dict) and list(actual) == list(expected), path
-    for k in expected:
-      _assert_tree_equal(actual[k], expected[k], f'{path}/{k}')
-  elif isinstance(expected, (list, tuple)):
-    assert type(actual) is type(expected) and len(actual) == len(expected), path
-    for i, (a, e) in enumerate(zip(actual, expected)):
-      _assert_tree_equal(a, e, f'{path}/{i}')
-  else:
-    assert isinstance(actual, np.ndarray), path
-    assert actual.dtype == expected.dtype, (path, actual.dtype, expected.dtype)
-    np.testing.assert_array_equal(actual, expected, err_msg=path)
-
-
 def _expected_step_arrays(steps, dataset):
   fields = {
     'step_type': lambda s: s.timestep.step_type,
@@ -140,17 +95,20 @@ def _expected_step_arrays(steps, dataset):
     'action': lambda s: s.action,
     'custom_index': lambda s: s.custom_data['index'],
   }
-  return {k: _expected([f(s) for s in steps], [f(s) for s in dataset]) for k, f in fields.items()}
+  return {
+    k: stacked.stack_by_hand([f(s) for s in steps], [f(s) for s in dataset])
+    for k, f in fields.items()
+  }
 
 
 def _check_equal(arrays, steps, dataset):
   expected = _expected_step_arrays(steps, dataset)
-  _assert_tree_equal(arrays.timestep.step_type, expected['step_type'])
-  _assert_tree_equal(arrays.timestep.reward, expected['reward'])
-  _assert_tree_equal(arrays.timestep.discount, expected['discount'])
-  _assert_tree_equal(arrays.timestep.observation, expected['observation'])
-  _assert_tree_equal(arrays.action, expected['action'])
-  _assert_tree_equal(arrays.custom_data['index'], expected['custom_index'])
+  stacked.assert_tree_equal(arrays.timestep.step_type, expected['step_type'])
+  stacked.assert_tree_equal(arrays.timestep.reward, expected['reward'])
+  stacked.assert_tree_equal(arrays.timestep.discount, expected['discount'])
+  stacked.assert_tree_equal(arrays.timestep.observation, expected['observation'])
+  stacked.assert_tree_equal(arrays.action, expected['action'])
+  stacked.assert_tree_equal(arrays.custom_data['index'], expected['custom_index'])
 
 
 def test_step_arrays_equal_the_per_step_api(reader):
@@ -255,8 +213,8 @@ def test_sample_shapes_and_windows(reader, seq_len):
   steps = list(reader.steps)
   for b in range(16):
     rows = [steps[i] for i in batch.custom_data['index'][b]]
-    expected = _expected([s.timestep.observation for s in rows])
-    _assert_tree_equal(
+    expected = stacked.stack_by_hand([s.timestep.observation for s in rows])
+    stacked.assert_tree_equal(
       {k: v[b] for k, v in batch.timestep.observation.items() if k != 'nested'},
       {k: v for k, v in expected.items() if k != 'nested'},
     )
