@@ -268,18 +268,7 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
     )
     stream = np.random.default_rng(2)
     reader.sample(_BATCH, seed=stream)  # Warms the episode table.
-    table.add(
-      'reader.sample(256)',
-      _time(lambda: reader.sample(_BATCH, seed=stream), calls),
-      _BATCH,
-      'ceiling: fancy indexing, 256 rows',
-    )
-    table.add(
-      'reader.sample(256, seq_len=8)',
-      _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
-      _BATCH * _SEQ_LEN,
-      'ceiling: fancy indexing, 256x8 windows',
-    )
+    _add_sample_rows(table, reader, stream, calls, '')
     epoch = reader.batches(_BATCH, seed=3, drop_last=True)
     table.add(
       'reader.batches(256), one epoch',
@@ -291,21 +280,28 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
   with envlogger.Reader(path, cache_bytes=_LARGE_CACHE.value) as reader:
     reader.step_arrays()  # First touch: every chunk decoded once, then kept.
     reader.sample(_BATCH, seed=stream)
-    table.add(
-      'reader.sample(256), large cache',
-      _time(lambda: reader.sample(_BATCH, seed=stream), calls),
-      _BATCH,
-      'ceiling: fancy indexing, 256 rows',
-    )
-    table.add(
-      'reader.sample(256, seq_len=8), large cache',
-      _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
-      _BATCH * _SEQ_LEN,
-      'ceiling: fancy indexing, 256x8 windows',
-    )
+    _add_sample_rows(table, reader, stream, calls, ', large cache')
     print(f'  large cache (cache_bytes={_LARGE_CACHE.value}): {reader.cache_stats()}')
   print(f'  step_arrays peak memory: {_peak_memory(path)}')
   return table
+
+
+def _add_sample_rows(
+  table: _Table, reader: envlogger.Reader, stream: np.random.Generator, calls: int, suffix: str
+) -> None:
+  """Times reader.sample of single steps and of _SEQ_LEN windows (rows named ... + suffix)."""
+  table.add(
+    f'reader.sample(256){suffix}',
+    _time(lambda: reader.sample(_BATCH, seed=stream), calls),
+    _BATCH,
+    'ceiling: fancy indexing, 256 rows',
+  )
+  table.add(
+    f'reader.sample(256, seq_len=8){suffix}',
+    _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
+    _BATCH * _SEQ_LEN,
+    'ceiling: fancy indexing, 256x8 windows',
+  )
 
 
 def _tfds(path: str, table: _Table, repeats: int) -> None:
