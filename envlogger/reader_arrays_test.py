@@ -10,6 +10,7 @@ import pytest
 
 import envlogger
 from envlogger.backends import in_memory_backend
+from envlogger.testing import lengths_env
 from envlogger.testing import stacked
 
 # Episode lengths of the dataset of most tests: a 1-step episode, short ones
@@ -17,36 +18,20 @@ from envlogger.testing import stacked
 _LENGTHS = (5, 1, 3, 8, 2, 6)
 
 
-class _CountingEnv(dm_env.Environment):
+class _CountingEnv(lengths_env.LengthsEnv):
   """Episodes of _LENGTHS; observation and step_fn data tell where a step is."""
 
+  mid_discount = 0.5
+
   def __init__(self):
-    self._episode = -1
-    self._t = 0
+    super().__init__(_LENGTHS)
 
-  def _observation(self):
+  def observation(self):
     return {
-      'pos': np.array([self._episode, self._t], np.int32),
-      'frame': np.full((2, 3), self._t, np.uint8),
-      'nested': (np.float32(self._t), [np.int64(self._episode), np.int64(1)], True),
+      'pos': np.array([self.episode, self.t], np.int32),
+      'frame': np.full((2, 3), self.t, np.uint8),
+      'nested': (np.float32(self.t), [np.int64(self.episode), np.int64(1)], True),
     }
-
-  def reset(self):
-    self._episode += 1
-    self._t = 0
-    return dm_env.restart(self._observation())
-
-  def step(self, action):
-    self._t += 1
-    length = _LENGTHS[self._episode % len(_LENGTHS)]
-    if self._t >= length - 1:
-      return dm_env.TimeStep(
-        dm_env.StepType.LAST, np.float32(self._t), np.float32(0), self._observation()
-      )
-    return dm_env.transition(np.float32(self._t), self._observation(), np.float32(0.5))
-
-  def observation_spec(self):
-    return {}
 
   def action_spec(self):
     return dm_env.specs.Array((), np.int64)

@@ -21,6 +21,7 @@ from envlogger.backends import column_plan
 from envlogger.testing import catch_env
 from envlogger.testing import damage_harness
 from envlogger.testing import dtypes
+from envlogger.testing import lengths_env
 from envlogger.testing import stacked
 from envlogger.testing import upstream_fixtures
 
@@ -31,15 +32,16 @@ _LENGTHS = (4, 1, 7, 3, 9, 2)
 _DTYPES = dtypes.NUMERIC_DTYPES
 
 
-class _TypedEnv(dm_env.Environment):
+class _TypedEnv(lengths_env.LengthsEnv):
   """Observations with a leaf of every native dtype, nested, scalar and shaped."""
 
-  def __init__(self):
-    self._t = 0
-    self._episode = -1
+  mid_discount = 0.25
 
-  def _observation(self):
-    t = self._t + 10 * self._episode
+  def __init__(self):
+    super().__init__(_LENGTHS)
+
+  def observation(self):
+    t = self.t + 10 * self.episode
     leaves = {np.dtype(d).name: np.arange(t, t + 6).reshape(2, 3).astype(d) for d in _DTYPES}
     return {
       'typed': leaves,
@@ -48,22 +50,8 @@ class _TypedEnv(dm_env.Environment):
       'negative': np.array([-t, -(2**62)], np.int64),
     }
 
-  def reset(self):
-    self._episode += 1
-    self._t = 0
-    return dm_env.restart(self._observation())
-
-  def step(self, action):
-    self._t += 1
-    length = _LENGTHS[self._episode % len(_LENGTHS)]
-    if self._t >= length - 1:
-      return dm_env.TimeStep(
-        dm_env.StepType.LAST, np.float32(self._t), np.float32(0), self._observation()
-      )
-    return dm_env.transition(np.float32(-self._t), self._observation(), np.float32(0.25))
-
-  def observation_spec(self):
-    return {}
+  def transition_reward(self):
+    return np.float32(-self.t)
 
   def action_spec(self):
     return dm_env.specs.Array((2,), np.float32)
