@@ -192,22 +192,29 @@ TEST(CompressionTest, InvalidParametersAreErrors) {
             StatusCode::kInvalidArgument);
 }
 
+// An unpledged frame of `input` (no content size, window log 28): fed with
+// "continue" first, so the frame does not record its size and keeps the
+// declared window.
+std::string UnpledgedZstdFrame(const std::string& input) {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  EXPECT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 28)));
+  std::string frame(ZSTD_compressBound(input.size()) + 64, '\0');
+  ZSTD_outBuffer out = {&frame[0], frame.size(), 0};
+  ZSTD_inBuffer in = {input.data(), input.size(), 0};
+  EXPECT_FALSE(ZSTD_isError(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue)));
+  ZSTD_inBuffer empty = {nullptr, 0, 0};
+  EXPECT_EQ(ZSTD_compressStream2(cctx, &out, &empty, ZSTD_e_end), 0u);
+  ZSTD_freeCCtx(cctx);
+  frame.resize(out.pos);
+  return frame;
+}
+
 // A frame declaring a 2^28-byte window (above zstd's default decoder limit of
 // 2^27) must be accepted: the reference reader allows window logs up to 31.
 TEST(CompressionTest, ZstdDecoderAcceptsLargeWindowLog) {
   const std::string input = std::string(5000, 'q') + ReferenceValues();
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
-  ASSERT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 28)));
-  std::string frame(ZSTD_compressBound(input.size()) + 64, '\0');
-  ZSTD_outBuffer out = {&frame[0], frame.size(), 0};
-  ZSTD_inBuffer in = {input.data(), input.size(), 0};
-  // Feed with "continue" first so the frame does not record its size and
-  // keeps the declared window.
-  ASSERT_FALSE(ZSTD_isError(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue)));
-  ZSTD_inBuffer empty = {nullptr, 0, 0};
-  ASSERT_EQ(ZSTD_compressStream2(cctx, &out, &empty, ZSTD_e_end), 0u);
-  ZSTD_freeCCtx(cctx);
-  frame.resize(out.pos);
+  const std::string frame = UnpledgedZstdFrame(input);
+  ASSERT_FALSE(::testing::Test::HasFailure());
   {
     // Precondition: zstd's default decoder limit rejects this frame.
     ZSTD_DCtx* dctx = ZSTD_createDCtx();
@@ -224,21 +231,6 @@ TEST(CompressionTest, ZstdDecoderAcceptsLargeWindowLog) {
   std::string output;
   ASSERT_TRUE(DecompressBlock(CompressionType::kZstd, block, &output).ok());
   EXPECT_EQ(output, input);
-}
-
-// An unpledged frame of `input` (no content size, window log 28).
-std::string UnpledgedZstdFrame(const std::string& input) {
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
-  EXPECT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 28)));
-  std::string frame(ZSTD_compressBound(input.size()) + 64, '\0');
-  ZSTD_outBuffer out = {&frame[0], frame.size(), 0};
-  ZSTD_inBuffer in = {input.data(), input.size(), 0};
-  EXPECT_FALSE(ZSTD_isError(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue)));
-  ZSTD_inBuffer empty = {nullptr, 0, 0};
-  EXPECT_EQ(ZSTD_compressStream2(cctx, &out, &empty, ZSTD_e_end), 0u);
-  ZSTD_freeCCtx(cctx);
-  frame.resize(out.pos);
-  return frame;
 }
 
 // A frame declaring a 2^31-byte window for 5 KB of content is decoded without
