@@ -115,6 +115,13 @@ inline size_t RiegeliMutate(uint8_t* data, size_t size, size_t max_size, unsigne
   return size;
 }
 
+// What separates the parts (files) of a multi-part fuzz input; the seed
+// corpus script (scripts/make_fuzz_corpus.py, MARKER) writes the same bytes.
+constexpr std::string_view kPartMarker(
+    "\xff"
+    "EL\n",
+    4);
+
 // The parts of `input` separated by `marker` (at most `max_parts`; the last
 // part keeps any further markers).
 inline std::vector<std::string_view> SplitParts(std::string_view input, std::string_view marker,
