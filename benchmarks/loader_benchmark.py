@@ -41,7 +41,6 @@ Not part of the test run. Examples (from the repository root):
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from typing import Any, Callable, Dict, Iterable, List, Tuple
@@ -53,9 +52,8 @@ import numpy as np
 
 import envlogger
 from envlogger.testing import catch_env
+from envlogger.testing import pixel_catch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from logging_benchmark import PixelCatch  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _QUICK = flags.DEFINE_bool(
   'quick', False, 'About a minute: 20k Catch and 2k frame steps, 3 rounds, no TFDS for frames.'
@@ -295,7 +293,7 @@ def main(argv: List[str]) -> None:
     if workload == 'catch':
       _workload('Catch (10x5 float32)', catch_env.Catch(), catch_steps, _TFDS.value)
     elif workload == 'frames':
-      _workload('84x84x3 uint8 frames', PixelCatch(), frame_steps, tfds_frames)
+      _workload('84x84x3 uint8 frames', pixel_catch.PixelCatch(), frame_steps, tfds_frames)
     else:
       raise app.UsageError(f'unknown workload {workload!r}: expected catch or frames')
 

@@ -77,6 +77,7 @@ import envlogger
 from envlogger.backends.python import riegeli_dataset_writer
 from envlogger.converters import native_codec
 from envlogger.testing import catch_env
+from envlogger.testing import pixel_catch
 
 _STEPS = flags.DEFINE_integer('steps', 100_000, 'Steps recorded per workload.')
 _IMAGE_STEPS = flags.DEFINE_integer(
@@ -104,26 +105,6 @@ _WRITER_OPTIONS = flags.DEFINE_string(
   riegeli_dataset_writer.DEFAULT_WRITER_OPTIONS,
   'Riegeli writer options of the recorded datasets.',
 )
-
-
-class PixelCatch(catch_env.Catch):
-  """Catch whose observation is the board rendered as an 84x84x3 uint8 frame."""
-
-  def _render(self, timestep: dm_env.TimeStep) -> dm_env.TimeStep:
-    board = np.kron(timestep.observation, np.ones((8, 16), np.float32))
-    frame = np.zeros((84, 84, 3), np.uint8)
-    frame[2:82, 2:82, 0] = (board * 255).astype(np.uint8)
-    frame[..., 1] = 40
-    return timestep._replace(observation=frame)
-
-  def reset(self) -> dm_env.TimeStep:
-    return self._render(super().reset())
-
-  def step(self, action) -> dm_env.TimeStep:
-    return self._render(super().step(action))
-
-  def observation_spec(self):
-    return dm_env.specs.BoundedArray((84, 84, 3), np.uint8, 0, 255, 'frame')
 
 
 class _Player:
@@ -303,7 +284,9 @@ def _pixel_logger(
     writer_options: Riegeli options; --writer_options by default.
   """
   env = envlogger.EnvLogger(
-    PixelCatch(), data_directory=data_dir, writer_options=writer_options or _WRITER_OPTIONS.value
+    pixel_catch.PixelCatch(),
+    data_directory=data_dir,
+    writer_options=writer_options or _WRITER_OPTIONS.value,
   )
   if record is not None:
     # EnvLogger's hot path calls this once per reset() and step().
@@ -315,7 +298,7 @@ def _breakdown(num_steps: int) -> None:
   block = max(1, min(_IMAGE_BLOCK_STEPS.value, num_steps))
   with tempfile.TemporaryDirectory() as root:
     envs = {
-      'bare': PixelCatch(),
+      'bare': pixel_catch.PixelCatch(),
       'noop': _pixel_logger(f'{root}/noop', lambda *fields: None),
       'copy': _pixel_logger(f'{root}/copy', lambda timestep, *_: timestep.observation.tobytes()),
       'encode': _pixel_logger(
@@ -354,7 +337,10 @@ def main(argv: list[str]) -> None:
     return
   _workload('Catch 10x5 float32', catch_env.Catch, _STEPS.value, _BLOCK_STEPS.value)
   _workload(
-    'Catch as 84x84x3 uint8 frames', PixelCatch, _IMAGE_STEPS.value, _IMAGE_BLOCK_STEPS.value
+    'Catch as 84x84x3 uint8 frames',
+    pixel_catch.PixelCatch,
+    _IMAGE_STEPS.value,
+    _IMAGE_BLOCK_STEPS.value,
   )
 
 

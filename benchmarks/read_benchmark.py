@@ -55,6 +55,7 @@ from envlogger import riegeli
 from envlogger import step_data
 from envlogger.backends import step_stacking
 from envlogger.testing import catch_env
+from envlogger.testing import pixel_catch
 
 _QUICK = flags.DEFINE_bool(
   'quick', False, 'Small datasets (Catch 20k steps, 84x84x3 4k) and fewer repeats.'
@@ -83,24 +84,14 @@ _BATCH = 256
 _SEQ_LEN = 8
 
 
-class PixelCatch(catch_env.Catch):
-  """Catch whose observation is the board rendered as an 84x84x3 uint8 frame."""
+class GreyPixelCatch(pixel_catch.PixelCatch):
+  """PixelCatch whose frame is the board scaled up from the top-left corner, in grey."""
 
-  def _render(self, timestep: dm_env.TimeStep) -> dm_env.TimeStep:
-    board = np.asarray(timestep.observation)
-    frame = np.zeros((84, 84, 3), np.uint8)
+  def draw(self, board: np.ndarray) -> np.ndarray:
+    frame = np.zeros(pixel_catch.FRAME_SHAPE, np.uint8)
     cells = np.kron(board, np.ones((84 // board.shape[0], 84 // board.shape[1]), np.float32))
     frame[: cells.shape[0], : cells.shape[1], :] = (cells * 255).astype(np.uint8)[..., None]
-    return timestep._replace(observation=frame)
-
-  def reset(self) -> dm_env.TimeStep:
-    return self._render(super().reset())
-
-  def step(self, action) -> dm_env.TimeStep:
-    return self._render(super().step(action))
-
-  def observation_spec(self):
-    return dm_env.specs.BoundedArray((84, 84, 3), np.uint8, 0, 255, 'frame')
+    return frame
 
 
 def _record(
@@ -277,18 +268,7 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
     )
     stream = np.random.default_rng(2)
     reader.sample(_BATCH, seed=stream)  # Warms the episode table.
-    table.add(
-      'reader.sample(256)',
-      _time(lambda: reader.sample(_BATCH, seed=stream), calls),
-      _BATCH,
-      'ceiling: fancy indexing, 256 rows',
-    )
-    table.add(
-      'reader.sample(256, seq_len=8)',
-      _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
-      _BATCH * _SEQ_LEN,
-      'ceiling: fancy indexing, 256x8 windows',
-    )
+    _add_sample_rows(table, reader, stream, calls, '')
     epoch = reader.batches(_BATCH, seed=3, drop_last=True)
     table.add(
       'reader.batches(256), one epoch',
@@ -300,21 +280,28 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
   with envlogger.Reader(path, cache_bytes=_LARGE_CACHE.value) as reader:
     reader.step_arrays()  # First touch: every chunk decoded once, then kept.
     reader.sample(_BATCH, seed=stream)
-    table.add(
-      'reader.sample(256), large cache',
-      _time(lambda: reader.sample(_BATCH, seed=stream), calls),
-      _BATCH,
-      'ceiling: fancy indexing, 256 rows',
-    )
-    table.add(
-      'reader.sample(256, seq_len=8), large cache',
-      _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
-      _BATCH * _SEQ_LEN,
-      'ceiling: fancy indexing, 256x8 windows',
-    )
+    _add_sample_rows(table, reader, stream, calls, ', large cache')
     print(f'  large cache (cache_bytes={_LARGE_CACHE.value}): {reader.cache_stats()}')
   print(f'  step_arrays peak memory: {_peak_memory(path)}')
   return table
+
+
+def _add_sample_rows(
+  table: _Table, reader: envlogger.Reader, stream: np.random.Generator, calls: int, suffix: str
+) -> None:
+  """Times reader.sample of single steps and of _SEQ_LEN windows (rows named ... + suffix)."""
+  table.add(
+    f'reader.sample(256){suffix}',
+    _time(lambda: reader.sample(_BATCH, seed=stream), calls),
+    _BATCH,
+    'ceiling: fancy indexing, 256 rows',
+  )
+  table.add(
+    f'reader.sample(256, seq_len=8){suffix}',
+    _time(lambda: reader.sample(_BATCH, seq_len=_SEQ_LEN, seed=stream), calls),
+    _BATCH * _SEQ_LEN,
+    'ceiling: fancy indexing, 256x8 windows',
+  )
 
 
 def _tfds(path: str, table: _Table, repeats: int) -> None:
@@ -379,7 +366,7 @@ def main(argv: list[str]) -> None:
   catch_path = os.path.join(_WORK_DIR.value, f'catch_{catch_steps}{suffix}')
   image_path = os.path.join(_WORK_DIR.value, f'frames_{image_steps}{suffix}')
   _record(catch_path, catch_env.Catch, catch_steps, options)
-  _record(image_path, PixelCatch, image_steps, options)
+  _record(image_path, GreyPixelCatch, image_steps, options)
   catch = _workload(
     f'Catch (10x5 float32 board), {catch_steps} steps', catch_path, 'steps', repeats, calls
   )

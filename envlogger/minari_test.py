@@ -7,9 +7,6 @@ under test.
 """
 
 import os
-import subprocess
-import sys
-import tempfile
 from unittest import mock
 
 from absl.testing import absltest
@@ -23,8 +20,10 @@ import numpy as np
 
 import envlogger
 from envlogger import minari as envlogger_minari
+from envlogger.testing import child_env
 from envlogger.testing import catch_env
 from envlogger.testing import gym_toy_envs
+from envlogger.testing import minari_case
 
 _AUTHORSHIP = dict(
   author='envlogger tests',
@@ -56,14 +55,9 @@ def _stacked(values):
   return np.stack([np.asarray(v) for v in values])
 
 
-class MinariTestCase(absltest.TestCase):
+class MinariTestCase(minari_case.MinariRootTestCase):
   def setUp(self):
     super().setUp()
-    directory = tempfile.TemporaryDirectory()
-    self.addCleanup(directory.cleanup)
-    self.tmp = directory.name
-    self.minari_root = os.path.join(self.tmp, 'minari')
-    self.enter_context(mock.patch.dict(os.environ, {'MINARI_DATASETS_PATH': self.minari_root}))
     self.ours = os.path.join(self.tmp, 'ours')
 
   def assert_tree_equal(self, expected, actual, path='value'):
@@ -384,14 +378,7 @@ class FromMinariTest(MinariTestCase):
 
 class ImportTest(absltest.TestCase):
   def test_missing_minari_names_the_extra(self):
-    code = (
-      'import sys; sys.modules["minari"] = None\n'
-      'try:\n  import envlogger.minari\n'
-      'except ImportError as e:\n  print(e)\n'
-    )
-    output = subprocess.run(
-      [sys.executable, '-c', code], check=True, capture_output=True, text=True
-    ).stdout
+    output = child_env.import_error_without('minari', 'envlogger.minari')
     self.assertIn('pip install envlogger[minari]', output)
 
 

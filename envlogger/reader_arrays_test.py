@@ -10,42 +10,28 @@ import pytest
 
 import envlogger
 from envlogger.backends import in_memory_backend
+from envlogger.testing import lengths_env
+from envlogger.testing import stacked
 
 # Episode lengths of the dataset of most tests: a 1-step episode, short ones
 # and longer ones.
 _LENGTHS = (5, 1, 3, 8, 2, 6)
 
 
-class _CountingEnv(dm_env.Environment):
+class _CountingEnv(lengths_env.LengthsEnv):
   """Episodes of _LENGTHS; observation and step_fn data tell where a step is."""
 
+  mid_discount = 0.5
+
   def __init__(self):
-    self._episode = -1
-    self._t = 0
+    super().__init__(_LENGTHS)
 
-  def _observation(self):
+  def observation(self):
     return {
-      'pos': np.array([self._episode, self._t], np.int32),
-      'frame': np.full((2, 3), self._t, np.uint8),
-      'nested': (np.float32(self._t), [np.int64(self._episode), np.int64(1)], True),
+      'pos': np.array([self.episode, self.t], np.int32),
+      'frame': np.full((2, 3), self.t, np.uint8),
+      'nested': (np.float32(self.t), [np.int64(self.episode), np.int64(1)], True),
     }
-
-  def reset(self):
-    self._episode += 1
-    self._t = 0
-    return dm_env.restart(self._observation())
-
-  def step(self, action):
-    self._t += 1
-    length = _LENGTHS[self._episode % len(_LENGTHS)]
-    if self._t >= length - 1:
-      return dm_env.TimeStep(
-        dm_env.StepType.LAST, np.float32(self._t), np.float32(0), self._observation()
-      )
-    return dm_env.transition(np.float32(self._t), self._observation(), np.float32(0.5))
-
-  def observation_spec(self):
-    return {}
 
   def action_spec(self):
     return dm_env.specs.Array((), np.int64)
@@ -85,52 +71,6 @@ def reader(request, tmp_path):
   r.close()
 
 
-def _expected(values, reference=()):
-  """np.stack of per-step values with None as NaN (float) or 0, by hand.
-
-  A leaf that is None in every value takes its layout from `reference`
-  (the same path's values in the whole dataset).
-  """
-  present = [v for v in values if v is not None] or [v for v in reference if v is not None][:1]
-  if not present:
-    return None
-  sub = lambda vs, k: [None if v is None else v[k] for v in vs]
-  if isinstance(present[0], dict):
-    return {k: _expected(sub(values, k), sub(reference, k)) for k in present[0]}
-  if isinstance(present[0], (list, tuple)):
-    items = [_expected(sub(values, i), sub(reference, i)) for i in range(len(present[0]))]
-    return items if isinstance(present[0], list) else tuple(items)
-  template = np.asarray(present[0])
-  fill = np.nan if template.dtype.kind == 'f' else 0
-  return (
-    np.stack(
-      [
-        np.full(template.shape, fill, template.dtype) if v is None else np.asarray(v)
-        for v in values
-      ]
-    )
-    if values
-    else np.zeros((0,) + template.shape, template.dtype)
-  )
-
-
-def _assert_tree_equal(actual, expected, path='step'):
-  if expected is None:
-    assert actual is None, path
-  elif isinstance(expected, dict):
-    assert isinstance(actual, dict) and list(actual) == list(expected), path
-    for k in expected:
-      _assert_tree_equal(actual[k], expected[k], f'{path}/{k}')
-  elif isinstance(expected, (list, tuple)):
-    assert type(actual) is type(expected) and len(actual) == len(expected), path
-    for i, (a, e) in enumerate(zip(actual, expected)):
-      _assert_tree_equal(a, e, f'{path}/{i}')
-  else:
-    assert isinstance(actual, np.ndarray), path
-    assert actual.dtype == expected.dtype, (path, actual.dtype, expected.dtype)
-    np.testing.assert_array_equal(actual, expected, err_msg=path)
-
-
 def _expected_step_arrays(steps, dataset):
   fields = {
     'step_type': lambda s: s.timestep.step_type,
@@ -140,17 +80,20 @@ def _expected_step_arrays(steps, dataset):
     'action': lambda s: s.action,
     'custom_index': lambda s: s.custom_data['index'],
   }
-  return {k: _expected([f(s) for s in steps], [f(s) for s in dataset]) for k, f in fields.items()}
+  return {
+    k: stacked.stack_by_hand([f(s) for s in steps], [f(s) for s in dataset])
+    for k, f in fields.items()
+  }
 
 
 def _check_equal(arrays, steps, dataset):
   expected = _expected_step_arrays(steps, dataset)
-  _assert_tree_equal(arrays.timestep.step_type, expected['step_type'])
-  _assert_tree_equal(arrays.timestep.reward, expected['reward'])
-  _assert_tree_equal(arrays.timestep.discount, expected['discount'])
-  _assert_tree_equal(arrays.timestep.observation, expected['observation'])
-  _assert_tree_equal(arrays.action, expected['action'])
-  _assert_tree_equal(arrays.custom_data['index'], expected['custom_index'])
+  stacked.assert_tree_equal(arrays.timestep.step_type, expected['step_type'])
+  stacked.assert_tree_equal(arrays.timestep.reward, expected['reward'])
+  stacked.assert_tree_equal(arrays.timestep.discount, expected['discount'])
+  stacked.assert_tree_equal(arrays.timestep.observation, expected['observation'])
+  stacked.assert_tree_equal(arrays.action, expected['action'])
+  stacked.assert_tree_equal(arrays.custom_data['index'], expected['custom_index'])
 
 
 def test_step_arrays_equal_the_per_step_api(reader):
@@ -255,8 +198,8 @@ def test_sample_shapes_and_windows(reader, seq_len):
   steps = list(reader.steps)
   for b in range(16):
     rows = [steps[i] for i in batch.custom_data['index'][b]]
-    expected = _expected([s.timestep.observation for s in rows])
-    _assert_tree_equal(
+    expected = stacked.stack_by_hand([s.timestep.observation for s in rows])
+    stacked.assert_tree_equal(
       {k: v[b] for k, v in batch.timestep.observation.items() if k != 'nested'},
       {k: v for k, v in expected.items() if k != 'nested'},
     )

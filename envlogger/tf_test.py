@@ -7,8 +7,6 @@ the last), not from the arrays API `as_dataset` reads with.
 """
 
 import os
-import subprocess
-import sys
 
 import dm_env
 from dm_env import specs
@@ -19,6 +17,7 @@ import envlogger
 from envlogger import step_data
 from envlogger.backends import riegeli_backend_writer
 from envlogger.backends import tfds_backend_testlib
+from envlogger.testing import child_env
 from envlogger.testing import catch_env
 from envlogger.testing import stacked
 from envlogger.testing import upstream_fixtures
@@ -259,24 +258,8 @@ def test_missing_directory(etf, tmp_path):
 
 
 def test_import_without_tensorflow_names_the_extra():
-  code = (
-    'import sys\n'
-    'import envlogger\n'
-    'assert "tensorflow" not in sys.modules, "import envlogger imported TF"\n'
-    'sys.modules["tensorflow"] = None\n'
-    'try:\n'
-    '  import envlogger.tf\n'
-    'except ImportError as e:\n'
-    '  print(e)\n'
-  )
-  result = subprocess.run(
-    [sys.executable, '-c', code],
-    capture_output=True,
-    text=True,
-    check=True,
-    cwd=os.path.dirname(os.path.dirname(__file__)),
-  )
-  assert 'envlogger.tf needs TensorFlow: pip install envlogger[tf]' in result.stdout
+  message = child_env.import_error_without('tensorflow', 'envlogger.tf')
+  assert 'envlogger.tf needs TensorFlow: pip install envlogger[tf]' in message
 
 
 def _upstream_rlds_episodes(want):

@@ -8,13 +8,12 @@ never from the arrays API the datasets are built on.
 import collections
 import os
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import envlogger
+from envlogger.testing import child_env
 from envlogger.testing import stacked
 from envlogger.testing import upstream_fixtures
 from envlogger.testing import varied_env
@@ -291,24 +290,8 @@ def test_custom_data_none_stays_none(et, tmp_path):
 
 
 def test_import_without_torch_names_the_extra():
-  code = (
-    'import sys\n'
-    'import envlogger\n'
-    'assert "torch" not in sys.modules, "import envlogger imported torch"\n'
-    'sys.modules["torch"] = None\n'
-    'try:\n'
-    '  import envlogger.torch\n'
-    'except ImportError as e:\n'
-    '  print(e)\n'
-  )
-  result = subprocess.run(
-    [sys.executable, '-c', code],
-    capture_output=True,
-    text=True,
-    check=True,
-    cwd=os.path.dirname(os.path.dirname(__file__)),
-  )
-  assert 'envlogger.torch needs PyTorch: pip install envlogger[torch]' in result.stdout
+  message = child_env.import_error_without('torch', 'envlogger.torch')
+  assert 'envlogger.torch needs PyTorch: pip install envlogger[torch]' in message
 
 
 def test_damaged_chunk_is_skipped_by_workers(et, tmp_path):
@@ -483,11 +466,4 @@ def test_import_envlogger_needs_no_extra():
     'print(sorted(m for m in ("torch", "tensorflow", "tensorflow_datasets")'
     ' if m in sys.modules))\n'
   )
-  result = subprocess.run(
-    [sys.executable, '-c', code],
-    capture_output=True,
-    text=True,
-    check=True,
-    cwd=os.path.dirname(os.path.dirname(__file__)),
-  )
-  assert result.stdout.strip() == '[]'
+  assert child_env.run_python(code).strip() == '[]'

@@ -40,6 +40,7 @@ import envlogger
 from envlogger import riegeli
 from envlogger.converters import native_codec
 from envlogger.testing import catch_env
+from envlogger.testing import dtypes
 
 MARKER = b'\xffEL\n'
 COMPRESSIONS = ('uncompressed', 'brotli', 'zstd', 'snappy')
@@ -131,19 +132,7 @@ def sample_values():
     {1: 'one', (1, 2): b'x'},
     {'nested': {'deeper': ({'x': np.zeros((2, 2), np.float32)},)}},
   ]
-  for dtype in (
-    np.float32,
-    np.float64,
-    np.int8,
-    np.int16,
-    np.int32,
-    np.int64,
-    np.uint8,
-    np.uint16,
-    np.uint32,
-    np.uint64,
-    np.bool_,
-  ):
+  for dtype in dtypes.NUMERIC_DTYPES:
     values.append(np.arange(6).astype(dtype).reshape(2, 3))
     values.append(dtype(3))
     values.append(np.zeros((0, 4), dtype))

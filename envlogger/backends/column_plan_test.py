@@ -20,36 +20,28 @@ from envlogger import _native
 from envlogger.backends import column_plan
 from envlogger.testing import catch_env
 from envlogger.testing import damage_harness
+from envlogger.testing import dtypes
+from envlogger.testing import lengths_env
+from envlogger.testing import stacked
 from envlogger.testing import upstream_fixtures
 
 # Episode lengths of the typed dataset.
 _LENGTHS = (4, 1, 7, 3, 9, 2)
 
 # Every dtype the native decoder writes, as observation leaves.
-_DTYPES = (
-  np.float32,
-  np.float64,
-  np.int8,
-  np.int16,
-  np.int32,
-  np.int64,
-  np.uint8,
-  np.uint16,
-  np.uint32,
-  np.uint64,
-  np.bool_,
-)
+_DTYPES = dtypes.NUMERIC_DTYPES
 
 
-class _TypedEnv(dm_env.Environment):
+class _TypedEnv(lengths_env.LengthsEnv):
   """Observations with a leaf of every native dtype, nested, scalar and shaped."""
 
-  def __init__(self):
-    self._t = 0
-    self._episode = -1
+  mid_discount = 0.25
 
-  def _observation(self):
-    t = self._t + 10 * self._episode
+  def __init__(self):
+    super().__init__(_LENGTHS)
+
+  def observation(self):
+    t = self.t + 10 * self.episode
     leaves = {np.dtype(d).name: np.arange(t, t + 6).reshape(2, 3).astype(d) for d in _DTYPES}
     return {
       'typed': leaves,
@@ -58,22 +50,8 @@ class _TypedEnv(dm_env.Environment):
       'negative': np.array([-t, -(2**62)], np.int64),
     }
 
-  def reset(self):
-    self._episode += 1
-    self._t = 0
-    return dm_env.restart(self._observation())
-
-  def step(self, action):
-    self._t += 1
-    length = _LENGTHS[self._episode % len(_LENGTHS)]
-    if self._t >= length - 1:
-      return dm_env.TimeStep(
-        dm_env.StepType.LAST, np.float32(self._t), np.float32(0), self._observation()
-      )
-    return dm_env.transition(np.float32(-self._t), self._observation(), np.float32(0.25))
-
-  def observation_spec(self):
-    return {}
+  def transition_reward(self):
+    return np.float32(-self.t)
 
   def action_spec(self):
     return dm_env.specs.Array((2,), np.float32)
@@ -90,71 +68,27 @@ def _record_typed(path, writer_options=None):
         env.step(np.array([a, -a], np.float32))
 
 
-def _stack(values, reference=()):
-  """np.stack of per-step values, None as NaN (floats) or 0, containers kept.
-
-  A leaf that is None in every value takes its layout from `reference` (the
-  same part of other steps of the dataset).
-  """
-  present = [v for v in values if v is not None] or [v for v in reference if v is not None][:1]
-  if not present:
-    return None
-  first = present[0]
-  sub = lambda vs, k: [None if v is None else v[k] for v in vs]
-  if isinstance(first, dict):
-    return {k: _stack(sub(values, k), sub(reference, k)) for k in first}
-  if isinstance(first, (list, tuple)):
-    items = [_stack(sub(values, i), sub(reference, i)) for i in range(len(first))]
-    return items if isinstance(first, list) else tuple(items)
-  template = np.asarray(first)
-  fill = np.nan if template.dtype.kind == 'f' else 0
-  return (
-    np.stack(
-      [
-        np.full(template.shape, fill, template.dtype) if v is None else np.asarray(v)
-        for v in values
-      ]
-    )
-    if values
-    else np.zeros((0,) + template.shape, template.dtype)
-  )
-
-
-def _assert_tree_equal(actual, expected, path='step'):
-  if expected is None:
-    assert actual is None, path
-  elif isinstance(expected, dict):
-    assert isinstance(actual, dict) and list(actual) == list(expected), path
-    for k in expected:
-      _assert_tree_equal(actual[k], expected[k], f'{path}/{k}')
-  elif isinstance(expected, (list, tuple)):
-    assert type(actual) is type(expected) and len(actual) == len(expected), path
-    for i, (a, e) in enumerate(zip(actual, expected)):
-      _assert_tree_equal(a, e, f'{path}/{i}')
-  else:
-    assert isinstance(actual, np.ndarray), path
-    assert actual.dtype == expected.dtype, (path, actual.dtype, expected.dtype)
-    assert actual.shape == expected.shape, (path, actual.shape, expected.shape)
-    np.testing.assert_array_equal(actual, expected, err_msg=path)
-
-
 def _assert_stacks(arrays, steps, dataset=()):
   """`arrays` equals the per-step `steps` (of `dataset`) stacked by hand."""
   timestep = arrays.timestep
-  _assert_tree_equal(
+  stacked.assert_tree_equal(
     timestep.step_type, np.array([int(s.timestep.step_type) for s in steps], np.int64), 'step_type'
   )
   for name in ('reward', 'discount', 'observation'):
     get = lambda s: getattr(s.timestep, name)  # pylint: disable=cell-var-from-loop
-    _assert_tree_equal(
-      getattr(timestep, name), _stack([get(s) for s in steps], [get(s) for s in dataset]), name
+    stacked.assert_tree_equal(
+      getattr(timestep, name),
+      stacked.stack_by_hand([get(s) for s in steps], [get(s) for s in dataset]),
+      name,
     )
-  _assert_tree_equal(
-    arrays.action, _stack([s.action for s in steps], [s.action for s in dataset]), 'action'
+  stacked.assert_tree_equal(
+    arrays.action,
+    stacked.stack_by_hand([s.action for s in steps], [s.action for s in dataset]),
+    'action',
   )
-  _assert_tree_equal(
+  stacked.assert_tree_equal(
     arrays.custom_data,
-    _stack([s.custom_data for s in steps], [s.custom_data for s in dataset]),
+    stacked.stack_by_hand([s.custom_data for s in steps], [s.custom_data for s in dataset]),
     'custom_data',
   )
 
@@ -216,9 +150,9 @@ def test_sample_rows_are_windows_of_the_dataset(typed):
     np.testing.assert_array_equal(index[:, 1:] - index[:, :-1], 1)  # Consecutive steps...
     assert (episode_of[index[:, 0]] == episode_of[index[:, -1]]).all()  # ...of one episode.
     flat = [steps[i] for i in index.reshape(-1)]
-    expected = _stack([s.timestep.observation for s in flat])
+    expected = stacked.stack_by_hand([s.timestep.observation for s in flat])
     actual = batch.timestep.observation
-    _assert_tree_equal(
+    stacked.assert_tree_equal(
       actual['typed'], {k: v.reshape((64, 3) + v.shape[1:]) for k, v in expected['typed'].items()}
     )
     again = reader.sample(64, seq_len=3, seed=7)

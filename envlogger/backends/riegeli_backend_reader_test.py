@@ -78,19 +78,27 @@ def _record(path: str) -> list[tuple]:
   return recorded
 
 
-class BatchedReadTest(absltest.TestCase):
+class _RecordedTestCase(absltest.TestCase):
+  """Records the dataset of `_record` once per class at `cls.path` (in `cls._tmp`)."""
+
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
     cls._tmp = tempfile.mkdtemp()
-    cls.path = os.path.join(cls._tmp, 'clean')
+    cls.path = os.path.join(cls._tmp, 'recorded')
     cls.recorded = _record(cls.path)
-    assert len(cls.recorded) == _EPISODES * _STEPS_PER_EPISODE, len(cls.recorded)
 
   @classmethod
   def tearDownClass(cls):
     shutil.rmtree(cls._tmp)
     super().tearDownClass()
+
+
+class BatchedReadTest(_RecordedTestCase):
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    assert len(cls.recorded) == _EPISODES * _STEPS_PER_EPISODE, len(cls.recorded)
 
   def _assert_recorded(self, steps, indices) -> None:
     self.assertLen(steps, len(indices))
@@ -257,21 +265,13 @@ class BatchedReadTest(absltest.TestCase):
       )  # pylint: disable=protected-access
 
 
-class ChunkCacheTest(absltest.TestCase):
+class ChunkCacheTest(_RecordedTestCase):
   """cache_bytes bounds the decoded step chunks kept, over all shards."""
 
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls._tmp = tempfile.mkdtemp()
-    cls.path = os.path.join(cls._tmp, 'cached')
-    cls.recorded = _record(cls.path)
     cls.shards = _EPISODES // _EPISODES_PER_SHARD
-
-  @classmethod
-  def tearDownClass(cls):
-    shutil.rmtree(cls._tmp)
-    super().tearDownClass()
 
   def _read_shuffled(self, reader: envlogger.Reader, seed: int) -> None:
     """Reads every step once in a random order, checking its values."""

@@ -22,10 +22,8 @@ _IN_MEMORY = ['--runner=DirectRunner', '--direct_running_mode=in_memory']
 
 @pytest.fixture(scope='module')
 def root(tmp_path_factory):
-  path = tmp_path_factory.mktemp('root')
-  actors = actors_lib.Actors(str(path), num_actors=8, killed=(2, 5), episodes=6, partial=4)
-  actors.finish()
-  return str(path), actors.expected()
+  path = str(tmp_path_factory.mktemp('root'))
+  return path, actors_lib.record(path, num_actors=8, killed=(2, 5), episodes=6, partial=4)
 
 
 def _summaries(episodes):

@@ -17,20 +17,9 @@ import numpy as np
 
 from envlogger.converters import codec
 from envlogger.testing import compare
+from envlogger.testing import dtypes
 
-_NUMERIC_DTYPES = [
-  np.float32,
-  np.float64,
-  np.int8,
-  np.int16,
-  np.int32,
-  np.int64,
-  np.uint8,
-  np.uint16,
-  np.uint32,
-  np.uint64,
-  np.bool_,
-]
+_NUMERIC_DTYPES = dtypes.NUMERIC_DTYPES
 
 _shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)
 

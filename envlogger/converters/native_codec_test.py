@@ -26,6 +26,7 @@ from envlogger.converters import codec
 from envlogger.converters import native_codec
 from envlogger.proto import storage_pb2
 from envlogger.testing import compare
+from envlogger.testing import dtypes
 from envlogger.testing import upstream_fixtures
 
 Pair = collections.namedtuple('Pair', ['first', 'second'])
@@ -85,21 +86,7 @@ def _assert_arrays_writable(value):
 
 # --- strategies -------------------------------------------------------------
 
-_ARRAY_DTYPES = [
-  np.float32,
-  np.float64,
-  np.int8,
-  np.int16,
-  np.int32,
-  np.int64,
-  np.uint8,
-  np.uint16,
-  np.uint32,
-  np.uint64,
-  np.bool_,
-  np.dtype('<U4'),
-  np.dtype('S4'),
-]
+_ARRAY_DTYPES = [*dtypes.NUMERIC_DTYPES, np.dtype('<U4'), np.dtype('S4')]
 _SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
 
 

@@ -192,41 +192,9 @@ TEST(CompressionTest, InvalidParametersAreErrors) {
             StatusCode::kInvalidArgument);
 }
 
-// A frame declaring a 2^28-byte window (above zstd's default decoder limit of
-// 2^27) must be accepted: the reference reader allows window logs up to 31.
-TEST(CompressionTest, ZstdDecoderAcceptsLargeWindowLog) {
-  const std::string input = std::string(5000, 'q') + ReferenceValues();
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
-  ASSERT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 28)));
-  std::string frame(ZSTD_compressBound(input.size()) + 64, '\0');
-  ZSTD_outBuffer out = {&frame[0], frame.size(), 0};
-  ZSTD_inBuffer in = {input.data(), input.size(), 0};
-  // Feed with "continue" first so the frame does not record its size and
-  // keeps the declared window.
-  ASSERT_FALSE(ZSTD_isError(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue)));
-  ZSTD_inBuffer empty = {nullptr, 0, 0};
-  ASSERT_EQ(ZSTD_compressStream2(cctx, &out, &empty, ZSTD_e_end), 0u);
-  ZSTD_freeCCtx(cctx);
-  frame.resize(out.pos);
-  {
-    // Precondition: zstd's default decoder limit rejects this frame.
-    ZSTD_DCtx* dctx = ZSTD_createDCtx();
-    std::string scratch(input.size(), '\0');
-    ZSTD_outBuffer dout = {&scratch[0], scratch.size(), 0};
-    ZSTD_inBuffer din = {frame.data(), frame.size(), 0};
-    EXPECT_TRUE(ZSTD_isError(ZSTD_decompressStream(dctx, &dout, &din)));
-    ZSTD_freeDCtx(dctx);
-  }
-
-  std::string block;
-  AppendVarint64(input.size(), &block);
-  block += frame;
-  std::string output;
-  ASSERT_TRUE(DecompressBlock(CompressionType::kZstd, block, &output).ok());
-  EXPECT_EQ(output, input);
-}
-
-// An unpledged frame of `input` (no content size, window log 28).
+// An unpledged frame of `input` (no content size, window log 28): fed with
+// "continue" first, so the frame does not record its size and keeps the
+// declared window.
 std::string UnpledgedZstdFrame(const std::string& input) {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   EXPECT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 28)));
@@ -241,6 +209,37 @@ std::string UnpledgedZstdFrame(const std::string& input) {
   return frame;
 }
 
+// A compressed block as the chunk data holds it: the announced decompressed
+// size (varint), then the codec's stream.
+std::string CompressedBlock(uint64_t announced_size, std::string_view stream) {
+  std::string block;
+  AppendVarint64(announced_size, &block);
+  block.append(stream.data(), stream.size());
+  return block;
+}
+
+// A frame declaring a 2^28-byte window (above zstd's default decoder limit of
+// 2^27) must be accepted: the reference reader allows window logs up to 31.
+TEST(CompressionTest, ZstdDecoderAcceptsLargeWindowLog) {
+  const std::string input = std::string(5000, 'q') + ReferenceValues();
+  const std::string frame = UnpledgedZstdFrame(input);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  {
+    // Precondition: zstd's default decoder limit rejects this frame.
+    ZSTD_DCtx* dctx = ZSTD_createDCtx();
+    std::string scratch(input.size(), '\0');
+    ZSTD_outBuffer dout = {&scratch[0], scratch.size(), 0};
+    ZSTD_inBuffer din = {frame.data(), frame.size(), 0};
+    EXPECT_TRUE(ZSTD_isError(ZSTD_decompressStream(dctx, &dout, &din)));
+    ZSTD_freeDCtx(dctx);
+  }
+
+  std::string output;
+  ASSERT_TRUE(
+      DecompressBlock(CompressionType::kZstd, CompressedBlock(input.size(), frame), &output).ok());
+  EXPECT_EQ(output, input);
+}
+
 // A frame declaring a 2^31-byte window for 5 KB of content is decoded without
 // allocating that window (the test runs under the fuzz build's 256 MB malloc
 // limit too): the window is bounded by the announced size, same output.
@@ -252,11 +251,9 @@ TEST(CompressionTest, ZstdWindowAboveAnnouncedSizeIsBoundedAndDecodes) {
   ASSERT_EQ(frame[4], '\0');
   ASSERT_EQ(static_cast<uint8_t>(frame[5]), (28 - 10) << 3);
   frame[5] = static_cast<char>((31 - 10) << 3 | 7);  // 2^31 + 7/8 of it.
-  std::string block;
-  AppendVarint64(input.size(), &block);
-  block += frame;
   std::string output;
-  ASSERT_TRUE(DecompressBlock(CompressionType::kZstd, block, &output).ok());
+  ASSERT_TRUE(
+      DecompressBlock(CompressionType::kZstd, CompressedBlock(input.size(), frame), &output).ok());
   EXPECT_EQ(output, input);
 }
 
@@ -264,11 +261,9 @@ TEST(CompressionTest, ZstdAnnouncedSizeBeyondTheFramesReachIsRefused) {
   const std::string frame = UnpledgedZstdFrame("abc");
   // 32768 bytes per compressed byte plus one 128 KiB block at most.
   const uint64_t too_big = 32768 * frame.size() + (1 << 17) + 1;
-  std::string block;
-  AppendVarint64(too_big, &block);
-  block += frame;
   std::string output = "kept";
-  const Status status = DecompressBlock(CompressionType::kZstd, block, &output);
+  const Status status =
+      DecompressBlock(CompressionType::kZstd, CompressedBlock(too_big, frame), &output);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("announced size " + std::to_string(too_big)), std::string::npos)
       << status.message();
@@ -306,22 +301,16 @@ TEST_P(CorruptBlockTest, WrongAnnouncedSizeTrailingBytesAndTruncation) {
   ASSERT_TRUE(ReadVarint64(&stream, &size));
   std::string output;
 
-  auto with_size = [&](uint64_t announced, std::string_view body) {
-    std::string block;
-    AppendVarint64(announced, &block);
-    block.append(body.data(), body.size());
-    return block;
-  };
   output.clear();
-  Status status = DecompressBlock(type, with_size(size - 1, stream), &output);
+  Status status = DecompressBlock(type, CompressedBlock(size - 1, stream), &output);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
   EXPECT_TRUE(output.empty());
-  status = DecompressBlock(type, with_size(size + 1, stream), &output);
+  status = DecompressBlock(type, CompressedBlock(size + 1, stream), &output);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
   // An absurd announced size fails without trying to allocate it.
-  status = DecompressBlock(type, with_size(uint64_t{1} << 62, stream), &output);
+  status = DecompressBlock(type, CompressedBlock(uint64_t{1} << 62, stream), &output);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
-  status = DecompressBlock(type, with_size(~uint64_t{0}, stream), &output);
+  status = DecompressBlock(type, CompressedBlock(~uint64_t{0}, stream), &output);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
   // Trailing garbage after a complete stream.
   status = DecompressBlock(type, good + "\x01", &output);
@@ -347,7 +336,7 @@ TEST_P(CorruptBlockTest, WrongAnnouncedSizeTrailingBytesAndTruncation) {
     }
   }
   // Errors name the codec.
-  status = DecompressBlock(type, with_size(size + 1, stream), &output);
+  status = DecompressBlock(type, CompressedBlock(size + 1, stream), &output);
   const std::string codec = type == CompressionType::kBrotli ? "brotli"
                             : type == CompressionType::kZstd ? "zstd"
                                                              : "snappy";

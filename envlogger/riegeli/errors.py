@@ -79,26 +79,5 @@ class UnauthenticatedError(RiegeliError):
   code = 16
 
 
-_native.riegeli._set_error_classes(
-  {
-    cls.code: cls
-    for cls in (
-      CancelledError,
-      UnknownError,
-      InvalidArgumentError,
-      DeadlineExceededError,
-      NotFoundError,
-      AlreadyExistsError,
-      PermissionDeniedError,
-      ResourceExhaustedError,
-      FailedPreconditionError,
-      AbortedError,
-      OutOfRangeError,
-      UnimplementedError,
-      InternalError,
-      UnavailableError,
-      DataLossError,
-      UnauthenticatedError,
-    )
-  }
-)
+# One class per status code: the subclasses of RiegeliError above.
+_native.riegeli._set_error_classes({cls.code: cls for cls in RiegeliError.__subclasses__()})

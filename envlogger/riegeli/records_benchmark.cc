@@ -54,6 +54,7 @@
 #include "envlogger/riegeli/record_writer.h"
 #include "envlogger/riegeli/record_writer_options.h"
 #include "envlogger/testing/testdata.h"
+#include "envlogger/testing/view_source.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -125,35 +126,6 @@ std::vector<std::string> SkewedRecords(uint64_t bytes) {
   }
   return records;
 }
-
-// A source over bytes owned by the caller: ReadAt() and ReadScattered() copy
-// like pread()/preadv() from the page cache would, and opening it copies nothing (StringSource
-// would copy the whole file into itself inside the timed region).
-class ViewSource : public ByteSource {
- public:
-  explicit ViewSource(std::string_view data) : data_(data) {}
-  Status ReadAt(uint64_t offset, size_t length, std::string* dest) override {
-    if (offset >= data_.size()) {
-      dest->clear();
-    } else {
-      const std::string_view range = data_.substr(offset, length);
-      dest->assign(range.data(), range.size());
-    }
-    return OkStatus();
-  }
-  // Like preadv(): one copy into the caller's spans.
-  Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
-                       size_t* read) override {
-    *read = offset >= data_.size() ? 0 : CopyToSpans(data_.substr(offset), spans, count);
-    return OkStatus();
-  }
-  StatusOr<uint64_t> Size() override { return uint64_t{data_.size()}; }
-  const std::string& name() const override { return name_; }
-
- private:
-  std::string_view data_;
-  std::string name_ = "<benchmark file>";
-};
 
 // Median CPU seconds of each body, and medians of per-repeat ratios to the
 // raw codec's time in the same repeat (robust to the machine's speed drifting
@@ -266,7 +238,7 @@ Row Measure(const std::vector<std::string>& records, const std::string& options_
   std::vector<std::string> pieces;
   std::vector<size_t> piece_records;  // How many records each piece holds.
   {
-    RecordReader reader(std::make_unique<ViewSource>(file));
+    RecordReader reader(std::make_unique<testing::ViewSource>(file, "<benchmark file>"));
     std::string_view record;
     uint64_t chunk_begin = 0;
     while (reader.ReadRecord(&record)) {
@@ -302,7 +274,7 @@ Row Measure(const std::vector<std::string>& records, const std::string& options_
   const bool has_fed = options->compression.type == CompressionType::kBrotli ||
                        options->compression.type == CompressionType::kZstd;
   const auto read = [&] {
-    RecordReader reader(std::make_unique<ViewSource>(file));
+    RecordReader reader(std::make_unique<testing::ViewSource>(file, "<benchmark file>"));
     std::string_view record;
     size_t count = 0;
     while (reader.ReadRecord(&record)) ++count;

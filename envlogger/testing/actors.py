@@ -171,3 +171,10 @@ class Actors:
       self.names[i]: expected_episodes(i, self.episodes, self.partial, i in self.killed)
       for i in range(len(self._processes))
     }
+
+
+def record(root: str, **actor_args) -> Dict[str, List[List[np.ndarray]]]:
+  """Runs `Actors(root, **actor_args)` to the end; returns their `expected()` observations."""
+  actors = Actors(root, **actor_args)
+  actors.finish()
+  return actors.expected()

@@ -6,15 +6,15 @@ import io
 import os
 import subprocess
 import sys
-import tempfile
-from unittest import mock
 
 from absl.testing import absltest
 import minari
 import numpy as np
 
 import envlogger
+from envlogger.testing import child_env
 from envlogger.testing import gym_toy_envs
+from envlogger.testing import minari_case
 from envlogger.tools import convert
 from envlogger.tools import minari_convert
 
@@ -40,15 +40,7 @@ def _record(directory, seeds, info_filter=None):
   return traces
 
 
-class MinariConvertTest(absltest.TestCase):
-  def setUp(self):
-    super().setUp()
-    directory = tempfile.TemporaryDirectory()
-    self.addCleanup(directory.cleanup)
-    self.tmp = directory.name
-    self.minari_root = os.path.join(self.tmp, 'minari')
-    self.enter_context(mock.patch.dict(os.environ, {'MINARI_DATASETS_PATH': self.minari_root}))
-
+class MinariConvertTest(minari_case.MinariRootTestCase):
   def run_main(self, *argv):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -129,9 +121,7 @@ class MinariConvertTest(absltest.TestCase):
       'import sys, envlogger.tools.minari_convert\n'
       'print("minari" in sys.modules, "gymnasium" in sys.modules)'
     )
-    output = subprocess.run(
-      [sys.executable, '-c', code], check=True, capture_output=True, text=True
-    ).stdout
+    output = child_env.run_python(code)
     self.assertEqual(output.split(), ['False', 'False'])
 
   def test_usage_error_exits_2(self):

@@ -33,11 +33,8 @@ namespace {
 
 using envlogger::StatusOr;
 using envlogger::riegeli::ByteSource;
+using envlogger::riegeli::fuzz::kPartMarker;
 
-constexpr std::string_view kMarker(
-    "\xff"
-    "EL\n",
-    4);
 constexpr size_t kMaxShards = 3;
 constexpr const char* kShardFiles[] = {"steps.riegeli", "step_offsets.riegeli",
                                        "episode_metadata.riegeli", "episode_index.riegeli"};
@@ -50,7 +47,8 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   size = LLVMFuzzerMutate(data, size, max_size);
   if (seed % 8 == 0) return size;  // Some inputs keep broken hashes.
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  for (std::string_view part : envlogger::riegeli::fuzz::SplitParts(input, kMarker, kMaxParts)) {
+  for (std::string_view part :
+       envlogger::riegeli::fuzz::SplitParts(input, kPartMarker, kMaxParts)) {
     envlogger::riegeli::fuzz::FixRiegeliHashes(data + (part.data() - input.data()), part.size());
   }
   return size;
@@ -58,7 +56,7 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const std::vector<std::string_view> parts = envlogger::riegeli::fuzz::SplitParts(
-      std::string_view(reinterpret_cast<const char*>(bytes), size), kMarker, kMaxParts);
+      std::string_view(reinterpret_cast<const char*>(bytes), size), kPartMarker, kMaxParts);
   std::map<std::string, std::string_view> files;
   std::vector<std::string> shard_dirs;
   if (size > 0) files["/mem/metadata.riegeli"] = parts[0];

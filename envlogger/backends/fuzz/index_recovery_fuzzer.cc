@@ -32,11 +32,7 @@ namespace {
 
 using envlogger::StatusOr;
 using envlogger::riegeli::ByteSource;
-
-constexpr std::string_view kMarker(
-    "\xff"
-    "EL\n",
-    4);
+using envlogger::riegeli::fuzz::kPartMarker;
 
 }  // namespace
 
@@ -45,7 +41,7 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   size = LLVMFuzzerMutate(data, size, max_size);
   if (seed % 8 == 0) return size;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const auto parts = envlogger::riegeli::fuzz::SplitParts(input, kMarker, 2);
+  const auto parts = envlogger::riegeli::fuzz::SplitParts(input, kPartMarker, 2);
   if (parts.size() == 2) {
     envlogger::riegeli::fuzz::FixRiegeliHashes(data + (parts[1].data() - input.data()),
                                                parts[1].size());
@@ -55,7 +51,7 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const auto parts = envlogger::riegeli::fuzz::SplitParts(
-      std::string_view(reinterpret_cast<const char*>(bytes), size), kMarker, 2);
+      std::string_view(reinterpret_cast<const char*>(bytes), size), kPartMarker, 2);
   if (parts.size() != 2) return 0;
   std::vector<int64_t> numbers(parts[0].size() / 8);
   if (!numbers.empty()) std::memcpy(numbers.data(), parts[0].data(), numbers.size() * 8);

@@ -104,26 +104,8 @@ class DamagedChunkError(DataLossError, backend_reader.DamagedDataError):
   """
 
 
-_BY_CODE = {
-  cls.code: cls
-  for cls in (
-    CancelledError,
-    UnknownError,
-    InvalidArgumentError,
-    DeadlineExceededError,
-    NotFoundError,
-    AlreadyExistsError,
-    PermissionDeniedError,
-    ResourceExhaustedError,
-    FailedPreconditionError,
-    AbortedError,
-    OutOfRangeError,
-    UnimplementedError,
-    InternalError,
-    UnavailableError,
-    DataLossError,
-  )
-}
+# One class per status code: the direct subclasses of DatasetError above.
+_BY_CODE = {cls.code: cls for cls in DatasetError.__subclasses__()}
 # Keys: the Status reasons of envlogger/backends/cc/riegeli_shard_reader.h.
 _BY_REASON = {'empty_shard': EmptyShardError, 'damaged_chunk': DamagedChunkError}
 

@@ -24,6 +24,7 @@
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/riegeli/records_format.h"
+#include "envlogger/testing/view_source.h"
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
@@ -31,31 +32,10 @@ namespace envlogger {
 namespace riegeli {
 namespace fuzz {
 
-// A ByteSource over bytes the caller keeps alive (the fuzz input itself), so
-// that opening a file costs no copy, and a read past the input is an ASan
-// report against libFuzzer's exactly-sized input buffer.
-class ViewSource : public ByteSource {
+// The fuzz input served to readers without copying it.
+class ViewSource : public testing::ViewSource {
  public:
-  explicit ViewSource(std::string_view data) : data_(data) {}
-  Status ReadAt(uint64_t offset, size_t length, std::string* dest) override {
-    if (offset >= data_.size()) {
-      dest->clear();
-    } else {
-      dest->assign(data_.substr(offset, length));
-    }
-    return OkStatus();
-  }
-  Status ReadScattered(uint64_t offset, const ReadSpan* spans, size_t count,
-                       size_t* read) override {
-    *read = offset >= data_.size() ? 0 : CopyToSpans(data_.substr(offset), spans, count);
-    return OkStatus();
-  }
-  StatusOr<uint64_t> Size() override { return uint64_t{data_.size()}; }
-  const std::string& name() const override { return name_; }
-
- private:
-  std::string_view data_;
-  std::string name_ = "<fuzz input>";
+  explicit ViewSource(std::string_view data) : testing::ViewSource(data, "<fuzz input>") {}
 };
 
 // Physical offsets of `length` logical bytes starting at `pos`, skipping the
@@ -134,6 +114,13 @@ inline size_t RiegeliMutate(uint8_t* data, size_t size, size_t max_size, unsigne
   if (seed % raw_one_in != 0) FixRiegeliHashes(data, size);
   return size;
 }
+
+// What separates the parts (files) of a multi-part fuzz input; the seed
+// corpus script (scripts/make_fuzz_corpus.py, MARKER) writes the same bytes.
+constexpr std::string_view kPartMarker(
+    "\xff"
+    "EL\n",
+    4);
 
 // The parts of `input` separated by `marker` (at most `max_parts`; the last
 // part keeps any further markers).

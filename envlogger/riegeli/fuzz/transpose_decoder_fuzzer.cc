@@ -22,6 +22,7 @@
 #include "envlogger/riegeli/transpose_decoder.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
+  using namespace envlogger;  // NOLINT: Status, varints.
   using namespace envlogger::riegeli;
   std::string_view input(reinterpret_cast<const char*>(bytes), size);
   uint64_t num_records = 0;
