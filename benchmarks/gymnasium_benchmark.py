@@ -8,7 +8,8 @@ seeded random actions, and every reset()/step() call is timed.
 
 Workloads:
   * CartPole-v1 (`gymnasium.make`): bare, `envlogger.GymnasiumLogger`,
-    `minari.DataCollector` (Minari's defaults: hdf5);
+    `minari.DataCollector` (Minari's defaults: hdf5), and the floor of a
+    recording wrapper: a `gymnasium.Wrapper` that only copies each observation;
   * an 84x84x3 uint8 image environment (envlogger/testing/gym_toy_envs.py,
     cheap to step, so the recording dominates): the same three, and its
     frames as a dm_env environment, bare and under `envlogger.EnvLogger`
@@ -207,6 +208,22 @@ class _FrameEnv(dm_env.Environment):
     return dm_env.specs.DiscreteArray(6, name='action')
 
 
+class _CopyingWrapper(gymnasium.Wrapper):
+  """The floor of any wrapper that keeps what it records: it copies each observation, nothing else.
+
+  A recorder must copy an observation at the call (the environment may reuse
+  its buffer); Minari's DataCollector postpones that to the episode's end.
+  """
+
+  def reset(self, **kwargs):
+    observation, info = self.env.reset(**kwargs)
+    return np.array(observation, copy=True), info
+
+  def step(self, action):
+    observation, reward, terminated, truncated, info = self.env.step(action)
+    return np.array(observation, copy=True), reward, terminated, truncated, info
+
+
 def _single_env_workload(
   title: str,
   make_env: Callable[[], gymnasium.Env],
@@ -232,6 +249,9 @@ def _single_env_workload(
     'bare': _Player(make_env(), 'gym', num_calls, num_actions),
     'GymnasiumLogger': _Player(logger, 'gym', num_calls, num_actions),
     'minari.DataCollector': _Player(collector, 'gym', num_calls, num_actions),
+    'floor: Wrapper copying each observation': _Player(
+      _CopyingWrapper(make_env()), 'gym', num_calls, num_actions
+    ),
   }
   finish = {
     'GymnasiumLogger': _closer(logger.close, ours_dir),
