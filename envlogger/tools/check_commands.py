@@ -12,6 +12,7 @@ dataset, in a list.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from envlogger.tools import cli_support
@@ -21,8 +22,10 @@ from envlogger.tools import verify as verify_lib
 
 
 def _shard_progress(data_dir: str, quiet: bool) -> cli_support.Progress:
-  """A bar counting the shards of `data_dir`."""
-  return cli_support.Progress(len(shard_scan.shard_dirs(data_dir)), data_dir, quiet)
+  """A bar counting the shards of `data_dir`, named by its last component (a long path would
+  fill the terminal's line and leave no room for the bar)."""
+  name = os.path.basename(os.path.normpath(data_dir))
+  return cli_support.Progress(len(shard_scan.shard_dirs(data_dir)), name, quiet)
 
 
 def _datasets(dirs: list[str]) -> list[str]:
