@@ -26,7 +26,7 @@ find envlogger \( -name '*.cc' -o -name '*.h' \) -print0 | xargs -0 cp --parents
 FLAGS=(-std=c++17 -g -I"$SRC" -fno-omit-frame-pointer "${MODE_FLAGS[@]}")
 
 # The core sources the targets need (the same convention as CMakeLists.txt).
-mapfile -t SOURCES < <(cd "$SRC" && find envlogger/riegeli envlogger/backends/cc envlogger/converters -name '*.cc' \
+mapfile -t SOURCES < <(cd "$SRC" && find envlogger/base envlogger/riegeli envlogger/backends/cc envlogger/converters -name '*.cc' \
   ! -name '*_test.cc' ! -name '*_benchmark.cc' ! -name '*_main.cc' ! -path '*/python/*' ! -path '*/fuzz/*' | sort)
 # Library objects depend on the library headers (not on the fuzz targets' own).
 HEADERS="$(cd "$SRC" && find envlogger -name '*.h' ! -path '*/fuzz/*' | sort | xargs cat | sha256sum | cut -c1-16)"

@@ -263,6 +263,8 @@ Status CheckDiscarded(DataKind kind, const MessageParts& payload, const char* or
       RETURN_IF_ERROR(ParseDict(payload, origin, &dict));
       for (const DictWire::Entry& entry : dict.entries)
         RETURN_IF_ERROR(CheckData(entry.value, origin, depth));
+      for (const MessageParts& value : dict.replaced)
+        RETURN_IF_ERROR(CheckData(value, origin, depth));
       return CheckDiscarded(DataKind::kArray, dict.kvs, origin, depth + 1);
     }
   }
@@ -270,6 +272,10 @@ Status CheckDiscarded(DataKind kind, const MessageParts& payload, const char* or
 }
 
 }  // namespace
+
+Status CheckDataParses(const MessageParts& data, const char* origin, int depth) {
+  return CheckData(data, origin, depth);
+}
 
 Status ParseData(const MessageParts& data, const char* origin, DataWire* out) {
   out->kind = DataKind::kNone;
@@ -445,9 +451,9 @@ Status ParseValues(std::string_view values, const char* origin, DatumWire* out) 
 namespace {
 
 // Protobuf map semantics: a later entry of a key replaces an earlier one. The
-// key keeps its first position and takes the last value, so an earlier,
-// replaced value is never decoded (protobuf never looks at it either).
-void KeepLastOfEachKey(std::vector<DictWire::Entry>* entries) {
+// key keeps its first position and takes the last value; the replaced values
+// go to `replaced` (protobuf parses them, but never decodes them).
+void KeepLastOfEachKey(std::vector<DictWire::Entry>* entries, std::vector<MessageParts>* replaced) {
   if (entries->size() < 2) return;
   std::unordered_map<std::string_view, size_t> first_of_key;
   size_t kept = 0;
@@ -455,6 +461,7 @@ void KeepLastOfEachKey(std::vector<DictWire::Entry>* entries) {
     DictWire::Entry& entry = (*entries)[i];
     const auto [it, inserted] = first_of_key.emplace(entry.key, kept);
     if (!inserted) {
+      replaced->push_back(std::move((*entries)[it->second].value));
       (*entries)[it->second].value = std::move(entry.value);
     } else if (kept++ != i) {
       (*entries)[kept - 1] = std::move(entry);
@@ -467,6 +474,7 @@ void KeepLastOfEachKey(std::vector<DictWire::Entry>* entries) {
 
 Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out) {
   out->entries.clear();
+  out->replaced.clear();
   out->kvs.Clear();
   for (size_t i = 0; i < dict.size(); ++i) {
     WireReader reader(dict[i], origin);
@@ -482,7 +490,7 @@ Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out) {
     }
     RETURN_IF_ERROR(reader.status());
   }
-  KeepLastOfEachKey(&out->entries);
+  KeepLastOfEachKey(&out->entries, &out->replaced);
   return OkStatus();
 }
 

@@ -362,11 +362,16 @@ struct DictWire {
     std::string_view key;  // Validated UTF-8; "" if absent.
     MessageParts value;    // Data; no parts if absent.
   };
-  std::vector<Entry> entries;
-  MessageParts kvs;  // Data.Array payload of Data{tuple{key, value}} elements.
+  std::vector<Entry> entries;          // One per key: a later entry of a key replaces the earlier.
+  std::vector<MessageParts> replaced;  // Replaced values: never decoded, but must parse.
+  MessageParts kvs;                    // Data.Array payload of Data{tuple{key, value}} elements.
 };
 
 envlogger::Status ParseDict(const MessageParts& dict, const char* origin, DictWire* out);
+
+// Checks that `data` (Data wire bytes) parses all the way down, as protobuf
+// parses values it then discards (`depth`: levels above, for kMaxDataDepth).
+envlogger::Status CheckDataParses(const MessageParts& data, const char* origin, int depth);
 
 // Datum fields. Repeated numerics are runs of raw element bytes: varints back
 // to back, or little-endian fixed-width values; packed and unpacked

@@ -567,6 +567,8 @@ TEST(ParseDictTest, ALaterEntryOfAKeyReplacesTheEarlierOne) {
   EXPECT_EQ(dict.entries[0].value[0], Unhex("10"));
   EXPECT_EQ(dict.entries[1].key, "b");
   EXPECT_EQ(dict.entries[1].value[0], Unhex("09"));
+  ASSERT_EQ(dict.replaced.size(), 1u);  // Never decoded, but it must parse.
+  EXPECT_EQ(dict.replaced[0][0], Unhex("08"));
 }
 
 }  // namespace

@@ -451,6 +451,20 @@ def test_a_replaced_dict_entry_is_never_decoded_as_protobuf():
   assert {k: type(v) for k, v in decoded.items()} == {k: type(v) for k, v in expected.items()}
 
 
+def test_a_replaced_dict_entry_must_still_parse_as_protobuf():
+  # The replaced value holds an unterminated field tag: protobuf parses every
+  # map entry, so the whole message is malformed, for both decoders.
+  malformed_entry = b'\x0a\x01x\x12\x05\xff\xff\xff\xff\xff'  # key 'x', value: a bad tag
+  replacement = storage_pb2.Data()
+  replacement.dict.values['x'].datum.values.float_values.append(1.5)
+  data = b'\x22' + bytes([len(malformed_entry) + 2]) + b'\x0a' + bytes([len(malformed_entry)])
+  data += malformed_entry + replacement.SerializeToString()
+  with pytest.raises(Exception, match='Error parsing message'):
+    storage_pb2.Data.FromString(data)
+  with pytest.raises(ValueError, match='Malformed envlogger.Data wire bytes'):
+    native_codec.decode(data)
+
+
 def test_deeply_nested_bytes_raise_value_error():
   data = b''
   for _ in range(300):

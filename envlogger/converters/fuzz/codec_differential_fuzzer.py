@@ -18,6 +18,7 @@ not built with coverage instrumentation), so this target relies on its seed
 corpus (scripts/make_fuzz_corpus.py) and on the reference's branches.
 """
 # fuzz-options: -max_len=4096
+# fuzz-short-run: replay (open divergences in docs/fuzzing.md; scripts/fuzz_campaign.sh explores)
 
 import math
 import os

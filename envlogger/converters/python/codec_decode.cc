@@ -157,6 +157,10 @@ PyObject* Decoder::DecodeDict(const MessageParts& dict, int depth) {
   DictWire& parsed = scratch_->dicts[depth];
   const envlogger::Status status = ParseDict(dict, origin_, &parsed);
   if (!status.ok()) return SetStatus(status);
+  for (const MessageParts& value : parsed.replaced) {
+    const envlogger::Status replaced_status = CheckDataParses(value, origin_, depth + 1);
+    if (!replaced_status.ok()) return SetStatus(replaced_status);
+  }
   Ref result(PyDict_New());
   if (!result) return nullptr;
   for (const DictWire::Entry& entry : parsed.entries) {
