@@ -19,6 +19,7 @@ import dm_env
 import hypothesis
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+import google.protobuf
 import numpy as np
 import pytest
 
@@ -394,7 +395,6 @@ def _field(number: int, payload: bytes) -> bytes:
     # the 64th is read as protobuf reads it (found by codec_differential_fuzzer).
     (b'\x20' + b'\xff' * 9 + b'\x09', -1),
     (b'\x22\x0a' + b'\xff' * 9 + b'\x7f', -1),
-    (b'\x22\x81\x80\x80\x80\x80\x00\x05', 5),  # A 6-byte length.
     (b'\x20' + b'\xff' * 10 + b'\x01', None),  # An 11-byte value.
     (b'\xa0\x80\x80\x80\x80\x00\x01', None),  # A 6-byte tag.
   ],
@@ -411,6 +411,18 @@ def test_varints_follow_protobuf(values, expected):
       storage_pb2.Data.FromString(data)
     with pytest.raises(ValueError, match='Malformed envlogger.Data wire bytes'):
       native_codec.decode(data)
+
+
+def test_an_overlong_length_varint_is_read_as_protobuf_6_reads_it():
+  # A 6-byte length (5 with a redundant continuation): protobuf 6 (upb, the
+  # venv's) reads it, protobuf 7 (the development container's) refuses it.
+  # The native decoder follows protobuf 6.
+  data = _field(1, _field(2, b'\x22\x81\x80\x80\x80\x80\x00\x05'))
+  native = native_codec.decode(data)
+  assert native.dtype == np.int64 and np.array(native).ravel().tolist() == [5]
+  if int(google.protobuf.__version__.split('.')[0]) < 7:
+    reference = codec.decode(storage_pb2.Data.FromString(data))
+    assert np.array(reference).ravel().tolist() == [5]
 
 
 @pytest.mark.parametrize(
