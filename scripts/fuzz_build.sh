@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 MODE="${1:-asan}"
 CXX="${FUZZ_CXX:-clang++}"
 case "$MODE" in
-  asan) OUT=build/fuzz; MODE_FLAGS=(-O1 -fsanitize=address,undefined -fno-sanitize-recover=all) ;;
+  asan) OUT=build/fuzz; MODE_FLAGS=(-O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+          -fsanitize-coverage-ignorelist="$PWD/scripts/fuzz_coverage_ignorelist.txt") ;;
   coverage) OUT=build/fuzz-cov; MODE_FLAGS=(-O1 -fprofile-instr-generate -fcoverage-mapping) ;;
   *) echo "unknown mode: $MODE (asan or coverage)" >&2; exit 2 ;;
 esac
@@ -28,8 +29,10 @@ FLAGS=(-std=c++17 -g -I"$SRC" -fno-omit-frame-pointer "${MODE_FLAGS[@]}")
 # The core sources the targets need (the same convention as CMakeLists.txt).
 mapfile -t SOURCES < <(cd "$SRC" && find envlogger/base envlogger/riegeli envlogger/backends/cc envlogger/converters -name '*.cc' \
   ! -name '*_test.cc' ! -name '*_benchmark.cc' ! -name '*_main.cc' ! -path '*/python/*' ! -path '*/fuzz/*' | sort)
-# Library objects depend on the library headers (not on the fuzz targets' own).
-HEADERS="$(cd "$SRC" && find envlogger -name '*.h' ! -path '*/fuzz/*' | sort | xargs cat | sha256sum | cut -c1-16)"
+# Library objects depend on the library headers (not on the fuzz targets' own),
+# the flags and the coverage ignorelist.
+HEADERS="$({ (cd "$SRC" && find envlogger -name '*.h' ! -path '*/fuzz/*' | sort | xargs cat)
+  echo "${FLAGS[*]}"; cat scripts/fuzz_coverage_ignorelist.txt; } | sha256sum | cut -c1-16)"
 OBJECTS=()
 for src in "${SOURCES[@]}"; do
   obj="$OUT/obj/$(echo "$src" | tr / _).o"

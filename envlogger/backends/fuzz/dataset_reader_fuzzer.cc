@@ -14,7 +14,7 @@
 // The custom mutator fixes the Riegeli hashes of every part after mutating
 // (riegeli_fuzz_util.h), so the shard index, recovery and step reads see
 // malformed contents.
-// fuzz-options: -max_len=65536
+// fuzz-options: -max_len=65536 -entropic=0
 
 #include <cstddef>
 #include <cstdint>

@@ -14,6 +14,7 @@
 #ifndef ENVLOGGER_RIEGELI_FUZZ_RIEGELI_FUZZ_UTIL_H_
 #define ENVLOGGER_RIEGELI_FUZZ_RIEGELI_FUZZ_UTIL_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -59,6 +60,22 @@ inline void Gather(const uint8_t* data, const std::vector<uint64_t>& offsets, si
   for (size_t i = begin; i < end; ++i) dest->push_back(static_cast<char>(data[offsets[i]]));
 }
 
+// Copies the `length` logical bytes starting at physical `pos` into *dest, a
+// block header at a block boundary skipped (as LogicalOffsets, but a span at
+// a time). False if the buffer ends first.
+inline bool GatherLogical(const uint8_t* data, uint64_t pos, uint64_t length, uint64_t size,
+                          std::string* dest) {
+  dest->clear();
+  while (dest->size() < length) {
+    if (pos % kBlockSize == 0) pos += kBlockHeaderSize;
+    if (pos >= size) return false;
+    const uint64_t span = std::min({length - dest->size(), kBlockSize - pos % kBlockSize, size - pos});
+    dest->append(reinterpret_cast<const char*>(data + pos), static_cast<size_t>(span));
+    pos += span;
+  }
+  return true;
+}
+
 inline void ScatterFixed64(uint64_t value, uint8_t* data, const std::vector<uint64_t>& offsets,
                            size_t begin) {
   char bytes[8];
@@ -68,7 +85,6 @@ inline void ScatterFixed64(uint64_t value, uint8_t* data, const std::vector<uint
 
 inline void FixRiegeliHashes(uint8_t* data, size_t size) {
   std::vector<uint64_t> header_offsets;
-  std::vector<uint64_t> data_offsets;
   std::string bytes;
   uint64_t chunk_begin = 0;
   while (chunk_begin < size && IsPossibleChunkBoundary(chunk_begin)) {
@@ -78,13 +94,8 @@ inline void FixRiegeliHashes(uint8_t* data, size_t size) {
     const uint64_t data_size = DecodeFixed64(bytes.data());
     Gather(data, header_offsets, 24, 32, &bytes);
     const uint64_t num_records = DecodeFixed64(bytes.data()) >> 8;
-    if (data_size <= size) {
-      const uint64_t data_begin = header_offsets.back() + 1;
-      LogicalOffsets(data_begin, data_size, size, &data_offsets);
-      if (data_offsets.size() == data_size) {
-        Gather(data, data_offsets, 0, data_size, &bytes);
-        ScatterFixed64(RiegeliHash(bytes), data, header_offsets, 16);
-      }
+    if (data_size <= size && GatherLogical(data, header_offsets.back() + 1, data_size, size, &bytes)) {
+      ScatterFixed64(RiegeliHash(bytes), data, header_offsets, 16);
     }
     Gather(data, header_offsets, 8, kChunkHeaderSize, &bytes);
     ScatterFixed64(RiegeliHash(bytes), data, header_offsets, 0);
