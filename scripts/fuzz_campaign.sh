@@ -2,7 +2,8 @@
 # A long fuzzing campaign: every fuzz target of envlogger (the libFuzzer
 # targets under ASan + UBSan and the atheris targets) runs in parallel, each
 # from a persistent corpus seeded by its committed one, for HOURS or until it
-# has FUZZ_RUNS executions (default 10 million), whichever comes first. Then a
+# has FUZZ_RUNS executions (default 10 million, counting earlier campaigns'),
+# whichever comes first. Then a
 # coverage build (llvm-cov) replays each target's final corpus and lists the
 # decoder lines that no input reached.
 #
@@ -13,13 +14,17 @@
 #   FUZZ_JOBS          targets run at once (default: all of them)
 #   FUZZ_TARGETS="a b" only those targets
 #   FUZZ_PYTHON        Python for the atheris targets (default .venv/bin/python)
+#   FUZZ_NICE          niceness of the fuzzers (default 10)
 #
 # Output, in FUZZ_CAMPAIGN_DIR: corpus/<target>/ (the persistent corpus),
 # logs/<target>.log, artifacts/ (every finding: fix it, then copy the input
 # into envlogger/**/fuzz/corpus/<target>/ as a regression input),
 # coverage/summary.txt (per decoder file: line and region coverage) and
-# coverage/unreached.txt (the decoder lines no input reached), and
-# summary.txt (per target: executions, exec/s, findings, coverage).
+# coverage/unreached.txt (the decoder lines no input reached),
+# ledger.tsv (one line per target and campaign: date, commit, target,
+# executions, exec/s; campaigns continue each other on the persistent
+# corpus, so a target's executions add up across them), and summary.txt (per
+# target: executions of this campaign and of all, exec/s, findings, coverage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOURS="${1:?usage: scripts/fuzz_campaign.sh HOURS}"
@@ -31,6 +36,7 @@ PYTHON="${FUZZ_PYTHON:-.venv/bin/python}"
 # page faults per input (see docs/fuzzing.md).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=16:malloc_context_size=10}"
 mkdir -p "$DIR/corpus" "$DIR/logs" "$DIR/artifacts" "$DIR/coverage"
+touch "$DIR/ledger.tsv"
 
 scripts/fuzz_build.sh asan
 scripts/fuzz_build.sh coverage
@@ -53,14 +59,32 @@ for target in "${TARGETS[@]}"; do
     *.py) cmd=("$PYTHON" "$target") ;;
   esac
   mkdir -p "$DIR/corpus/$name"
+  # Earlier campaigns' executions count: run what is missing to FUZZ_RUNS.
+  done_runs=$(awk -F'\t' -v t="$name" '$3 == t { n += $4 } END { print n + 0 }' "$DIR/ledger.tsv")
+  if [ "$done_runs" -ge "$RUNS" ]; then
+    echo "$name: $done_runs executions already" > "$DIR/logs/$name.log"
+    continue
+  fi
   # shellcheck disable=SC2046
-  nice -n 10 "${cmd[@]}" "$DIR/corpus/$name" "$(dirname "$target")/corpus/$name" \
-    -runs="$RUNS" -max_total_time="$SECONDS_TOTAL" -timeout=10 -rss_limit_mb=512 -malloc_limit_mb=256 \
+  nice -n "${FUZZ_NICE:-10}" "${cmd[@]}" "$DIR/corpus/$name" "$(dirname "$target")/corpus/$name" \
+    -runs=$((RUNS - done_runs)) -max_total_time="$SECONDS_TOTAL" -timeout=10 -rss_limit_mb=512 -malloc_limit_mb=256 \
     $(target_options "$target") -print_final_stats=1 -artifact_prefix="$DIR/artifacts/$name-" \
     > "$DIR/logs/$name.log" 2>&1 &
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
 done
 wait || true
+
+# The ledger: this campaign's executions per target, added to earlier ones.
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+for target in "${TARGETS[@]}"; do
+  name=$(basename "$target"); name="${name%.*}"
+  log="$DIR/logs/$name.log"
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  [ -n "$runs" ] || continue  # Not run this time.
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$COMMIT" "$name" "$runs" "${rate:-0}" \
+    >> "$DIR/ledger.tsv"
+done
 
 # Coverage of the libFuzzer targets: replay each final corpus with the
 # coverage build, merge the profiles, and report the decoder sources.
@@ -98,15 +122,18 @@ fi
 
 # Summary: executions, speed, findings and coverage per target.
 {
-  printf '%-28s %12s %9s %9s %s\n' target executions exec/s findings "decoder lines covered"
+  printf '%-28s %12s %12s %9s %9s %s\n' target executions "all (ledger)" exec/s findings \
+    "decoder lines covered"
   for target in "${TARGETS[@]}"; do
     name=$(basename "$target"); name="${name%.*}"
     log="$DIR/logs/$name.log"
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    total=$(awk -F'\t' -v t="$name" '$3 == t { n += $4 } END { print n + 0 }' "$DIR/ledger.tsv")
     findings=$(find "$DIR/artifacts" -name "$name-*" | wc -l)
     cov=$(awk '/^TOTAL/ { print $10 }' "$DIR/coverage/$name.txt" 2>/dev/null || true)
-    printf '%-28s %12s %9s %9s %s\n' "$name" "${runs:-?}" "${rate:-?}" "$findings" "${cov:-n/a}"
+    printf '%-28s %12s %12s %9s %9s %s\n' "$name" "${runs:-?}" "$total" "${rate:-?}" "$findings" \
+      "${cov:-n/a}"
   done
   echo
   echo "decoder sources: $(awk '/^TOTAL/ { print "lines " $10 ", regions " $4 }' "$DIR/coverage/summary.txt" 2>/dev/null)"
