@@ -365,10 +365,12 @@ Status DecompressSnappy(std::string_view stream, uint64_t size, std::string* des
   return OkStatus();
 }
 
-const char* CodecName(CompressionType type) {
+}  // namespace
+
+const char* CompressionName(CompressionType type) {
   switch (type) {
     case CompressionType::kNone:
-      return "none";
+      return "uncompressed";
     case CompressionType::kBrotli:
       return "brotli";
     case CompressionType::kZstd:
@@ -378,8 +380,6 @@ const char* CodecName(CompressionType type) {
   }
   return "unknown";
 }
-
-}  // namespace
 
 bool IsValidCompressionType(uint8_t byte) {
   switch (static_cast<CompressionType>(byte)) {
@@ -423,7 +423,7 @@ Status DecompressedSize(CompressionType type, std::string_view block, uint64_t* 
                                 std::to_string(static_cast<int>(type)));
   }
   if (!ReadVarint64(&block, size)) {
-    return InvalidArgumentError(std::string(CodecName(type)) +
+    return InvalidArgumentError(std::string(CompressionName(type)) +
                                 ": invalid decompressed size varint at the start of the block");
   }
   return OkStatus();

@@ -50,6 +50,10 @@ struct CompressorOptions {
 // Returns true if `byte` is one of the four known compression types.
 bool IsValidCompressionType(uint8_t byte);
 
+// The codec's name as writer options spell it: "uncompressed", "brotli",
+// "zstd" or "snappy".
+const char* CompressionName(CompressionType type);
+
 // Appends the compressed block for `input` to `*dest` (for kNone: `input`
 // itself). Fails with INVALID_ARGUMENT on a level or window_log the codec
 // rejects. Snappy ignores `level` (the system library has a single level).

@@ -112,20 +112,6 @@ bool ParseBytes(std::string_view text, uint64_t* value) {
   return true;
 }
 
-const char* CodecName(CompressionType type) {
-  switch (type) {
-    case CompressionType::kNone:
-      return "uncompressed";
-    case CompressionType::kBrotli:
-      return "brotli";
-    case CompressionType::kZstd:
-      return "zstd";
-    case CompressionType::kSnappy:
-      return "snappy";
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 StatusOr<RecordWriterOptions> RecordWriterOptions::FromString(std::string_view text) {
@@ -294,7 +280,7 @@ StatusOr<RecordWriterOptions> RecordWriterOptions::FromString(std::string_view t
       case CompressionType::kNone:
       case CompressionType::kSnappy:
         return error(window_log_item, std::string("window_log does not apply to ") +
-                                          CodecName(options.compression.type) +
+                                          CompressionName(options.compression.type) +
                                           "; it needs brotli or zstd");
     }
   }
@@ -311,7 +297,7 @@ std::string RecordWriterOptions::ToString() const {
   if (compression.type == CompressionType::kNone) {
     add("uncompressed");
   } else {
-    add(std::string(CodecName(compression.type)) + ":" + std::to_string(compression.level));
+    add(std::string(CompressionName(compression.type)) + ":" + std::to_string(compression.level));
     if (compression.window_log != kAutoWindowLog) {
       add("window_log:" + std::to_string(compression.window_log));
     }
