@@ -229,7 +229,7 @@ def _workload(name: str, path: str, unit: str, repeats: int, calls: int) -> _Tab
       'MiB on disk'
     )
     arrays = reader.step_arrays()
-    windows = reader._backend._windows(_SEQ_LEN)  # pylint: disable=protected-access
+    windows = reader.windows(_SEQ_LEN)
 
     table.add(
       'ceiling: fancy indexing, 256 rows',

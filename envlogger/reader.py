@@ -4,9 +4,12 @@ import copy
 import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from envlogger import step_data
 from envlogger.backends import backend_reader
 from envlogger.backends import step_stacking
+from envlogger.backends import step_windows
 from envlogger.backends import backend_type
 from envlogger.converters import spec_codec
 
@@ -237,6 +240,19 @@ class Reader:
     return self._backend.batches(
       batch_size, seq_len=seq_len, seed=seed, drop_last=drop_last, ragged=ragged
     )
+
+  def windows(self, seq_len: int) -> step_windows.Windows:
+    """The windows of `seq_len` steps inside episodes, as `sample` draws them."""
+    return self._backend.windows(seq_len)
+
+  def read_windows(
+    self, windows: step_windows.Windows, firsts: np.ndarray, ragged: step_stacking.Ragged = ()
+  ) -> Tuple[Optional[step_data.StepData], np.ndarray]:
+    """`(batch, damaged)` of the windows beginning at steps `firsts`.
+
+    See `BackendReader.read_windows`.
+    """
+    return self._backend.read_windows(windows, firsts, ragged)
 
   def skipped_regions(self) -> List[backend_reader.SkippedRegion]:
     """The damaged parts of the dataset met by reading so far.

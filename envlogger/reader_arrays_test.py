@@ -247,3 +247,19 @@ def test_batches_cover_every_window_once(reader, seq_len, batch_size):
   dropped = list(reader.batches(batch_size, seq_len=seq_len, seed=0, drop_last=True))
   assert all(len(b.custom_data['index']) == batch_size for b in dropped)
   assert len(dropped) == len(expected) // batch_size
+
+
+def test_read_windows_reads_the_windows_asked_for(reader):
+  starts = np.cumsum((0,) + _LENGTHS)[:-1]
+  windows = reader.windows(3)
+  assert windows.seq_len == 3
+  # Windows of 3 steps begin wherever 3 steps of one episode follow.
+  firsts = np.array([starts[0], starts[3] + 5, starts[0] + 2, starts[2]], np.int64)
+  batch, damaged = reader.read_windows(windows, firsts)
+  assert not damaged.any() and damaged.shape == (4,)
+  np.testing.assert_array_equal(batch.custom_data['index'], firsts[:, None] + np.arange(3))
+  steps = list(reader.steps)
+  expected = stacked.stack_by_hand([steps[i].timestep.observation['frame'] for i in firsts + 1])
+  np.testing.assert_array_equal(batch.timestep.observation['frame'][:, 1], expected)
+  with pytest.raises(ValueError, match='seq_len'):
+    reader.windows(0)

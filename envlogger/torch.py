@@ -169,7 +169,7 @@ class _LazyReader:
     reader = self.reader
     if self._windows is None or self._windows.seq_len != seq_len:
       try:
-        self._windows = reader._backend._windows(seq_len)  # pylint: disable=protected-access
+        self._windows = reader.windows(seq_len)
       except ValueError as e:
         raise ValueError(f'{self._data_directory}: {e}') from None
     return self._windows
@@ -278,7 +278,7 @@ class StepDataset(torch_data.Dataset):
     starts = np.array([self.step_range(i)[0] for i in indices], np.int64)
     windows = self._lazy.windows(self._seq_len or 1)
     reader = self._lazy.reader
-    batch, damaged = reader._backend._read_windows(windows, starts, ())  # pylint: disable=protected-access
+    batch, damaged = reader.read_windows(windows, starts)
     if damaged.any():
       index = indices[int(np.argmax(damaged))]
       start = int(starts[np.argmax(damaged)])

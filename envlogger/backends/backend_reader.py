@@ -14,6 +14,7 @@ from typing import (
   List,
   NamedTuple,
   Optional,
+  Tuple,
   TypeVar,
   Union,
 )
@@ -379,11 +380,11 @@ class BackendReader(metaclass=abc.ABCMeta):
       DamagedDataError: no undamaged windows found after many redraws.
     """
     batch_size = step_windows.check_count('batch_size', batch_size)
-    windows = self._windows(step_windows.check_count('seq_len', seq_len))
+    windows = self.windows(seq_len)
     rng = np.random.default_rng(seed)
     firsts = windows.first_steps(rng.integers(0, windows.count, batch_size))
     for _ in range(_MAX_REDRAWS):
-      batch, damaged = self._read_windows(windows, firsts, ragged)
+      batch, damaged = self.read_windows(windows, firsts, ragged)
       if not damaged.any():
         return batch
       firsts[damaged] = windows.first_steps(rng.integers(0, windows.count, int(damaged.sum())))
@@ -411,20 +412,29 @@ class BackendReader(metaclass=abc.ABCMeta):
       ValueError: as `sample`.
     """
     batch_size = step_windows.check_count('batch_size', batch_size)
-    windows = self._windows(step_windows.check_count('seq_len', seq_len))
+    windows = self.windows(seq_len)
     order = np.random.default_rng(seed).permutation(windows.count)
     stop = len(order) - len(order) % batch_size if drop_last else len(order)
     for begin in range(0, stop, batch_size):
       firsts = windows.first_steps(order[begin : begin + batch_size])
-      batch, damaged = self._read_windows(windows, firsts, ragged)
+      batch, damaged = self.read_windows(windows, firsts, ragged)
       if damaged.any():
         if damaged.all():
           continue
-        batch, _ = self._read_windows(windows, firsts[~damaged], ragged)
+        batch, _ = self.read_windows(windows, firsts[~damaged], ragged)
       yield batch
 
-  def _windows(self, seq_len: int) -> step_windows.Windows:
-    """The windows of `seq_len` steps (built once per seq_len and reader)."""
+  def windows(self, seq_len: int) -> step_windows.Windows:
+    """The windows of `seq_len` consecutive steps inside one episode each.
+
+    They are what `sample` draws from and `batches` walks; built once per
+    `seq_len` and reader.
+
+    Raises:
+      ValueError: `seq_len` is not a positive integer, or no episode has
+        `seq_len` steps.
+    """
+    seq_len = step_windows.check_count('seq_len', seq_len)
     windows = self._windows_cache.get(seq_len)
     if windows is not None:
       return windows
@@ -438,10 +448,16 @@ class BackendReader(metaclass=abc.ABCMeta):
     self._windows_cache[seq_len] = windows
     return windows
 
-  def _read_windows(
-    self, windows: step_windows.Windows, firsts: np.ndarray, ragged: step_stacking.Ragged
-  ) -> tuple:
-    """(batch of the windows starting at `firsts`, bool mask of damaged windows)."""
+  def read_windows(
+    self, windows: step_windows.Windows, firsts: np.ndarray, ragged: step_stacking.Ragged = ()
+  ) -> Tuple[Optional[step_data.StepData], np.ndarray]:
+    """Reads the windows that begin at the steps `firsts`, stacked.
+
+    Returns `(batch, damaged)`: `batch` has arrays of shape
+    `[len(firsts), windows.seq_len, ...]` (each step read once however many
+    windows hold it), `damaged` a bool array marking the windows with a step in
+    a damaged chunk; `batch` is None when any window is damaged.
+    """
     steps = windows.steps(firsts)
     unique, inverse = np.unique(steps, return_inverse=True)
     stacked = self._stack_steps(unique, ragged)
