@@ -14,7 +14,7 @@ import numpy as np
 
 import envlogger
 from envlogger import writer_name
-from envlogger.backends import multi_reader
+from envlogger.backends import dataset_sources
 from envlogger.testing import actors as actors_lib
 
 _KILLED = (2, 5)
@@ -51,7 +51,7 @@ def test_eight_actors_two_killed_refresh_while_recording(tmp_path):
   try:
     # Follow the experiment live: whatever refresh() adds is new, whole steps.
     deadline = time.monotonic() + 60
-    while not any(multi_reader.is_dataset(p) for p in tmp_path.iterdir()):
+    while not any(dataset_sources.is_dataset(p) for p in tmp_path.iterdir()):
       assert time.monotonic() < deadline, 'no actor published its metadata'
       time.sleep(0.05)
     live = envlogger.Reader(root)

@@ -14,6 +14,13 @@ from envlogger.backends import backend_type
 from envlogger.converters import spec_codec
 
 
+def _dataset_sources() -> Any:
+  """The module that tells roots and globs from datasets, imported only when needed (native code)."""
+  from envlogger.backends import dataset_sources  # pylint: disable=g-import-not-at-top
+
+  return dataset_sources
+
+
 def _multi_reader() -> Any:
   """The multi-writer reader module, imported only when needed (native code)."""
   from envlogger.backends import multi_reader  # pylint: disable=g-import-not-at-top
@@ -92,7 +99,7 @@ class Reader:
         if backend == backend_type.BackendType.RIEGELI
         else None
       )
-      if source is not None and _multi_reader().needs_multi_reader(source):
+      if source is not None and _dataset_sources().needs_multi_reader(source):
         self._backend = _multi_reader().MultiBackendReader(
           source, cache_bytes=backend_kwargs.get('cache_bytes')
         )

@@ -29,10 +29,8 @@ from __future__ import annotations
 import bisect
 import concurrent.futures
 import dataclasses
-import glob
-import os
 import pickle
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple
 
 from absl import logging
 import dm_env
@@ -41,166 +39,17 @@ import numpy as np
 from envlogger import step_data
 from envlogger import writer_name as writer_names
 from envlogger.backends import backend_reader
+from envlogger.backends import dataset_sources
 from envlogger.backends import riegeli_backend_reader
 from envlogger.backends.python import episode_info
 
-METADATA_FILENAME = 'metadata.riegeli'
-_STAMPED_FILES = ('steps.riegeli', 'step_offsets.riegeli')
-_GLOB_CHARS = frozenset('*?[')
 # Writers' datasets are opened on this many threads (the native open
 # releases the GIL and waits mostly on the file system).
 _OPEN_THREADS = 8
 
-Source = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
-
-
-class NoDatasetError(FileNotFoundError):
-  """A root, glob or list in which no dataset can be read."""
-
 
 class SpecMismatchError(ValueError):
   """Writers of one root recorded environments with different specs."""
-
-
-def is_dataset(path: Union[str, os.PathLike]) -> bool:
-  """True if `path` is a dataset directory (it holds metadata.riegeli)."""
-  return os.path.isfile(os.path.join(os.fspath(path), METADATA_FILENAME))
-
-
-def needs_multi_reader(source: Any) -> bool:
-  """True if `source` is not a single dataset directory (a root, glob or list)."""
-  if isinstance(source, (list, tuple)):
-    return True
-  if not isinstance(source, (str, os.PathLike)):
-    return False
-  path = os.fspath(source)
-  if isinstance(path, bytes) or is_dataset(path):
-    return False
-  if os.path.isdir(path):
-    # A directory holding no dataset is left to the single-dataset reader,
-    # whose error names it ("No metadata.riegeli in ...").
-    return bool(_root_writers(path))
-  return bool(_GLOB_CHARS & set(path))
-
-
-def _root_writers(root: str, others: Optional[List[str]] = None) -> Dict[str, str]:
-  """{name: path} of the dataset subdirectories of `root`.
-
-  Subdirectories that hold no dataset (yet: a writer creates its directory
-  before it publishes metadata.riegeli) are appended to `others`.
-  """
-  writers = {}
-  try:
-    entries = list(os.scandir(root))
-  except OSError:
-    return writers
-  for entry in entries:
-    # Hidden directories are not writers (e.g. envlogger.beam's unfinished output).
-    if entry.is_dir() and not entry.name.startswith('.'):
-      if is_dataset(entry.path):
-        writers[entry.name] = entry.path
-      elif others is not None:
-        others.append(entry.path)
-  return writers
-
-
-class _Source:
-  """Finds the writers of a root, glob or list; tells cheaply when to look again."""
-
-  def __init__(self, source: Source):
-    self._roots: List[str] = []  # Listed for subdirectories.
-    self._globs: List[str] = []
-    self._datasets: List[str] = []
-    items = list(source) if isinstance(source, (list, tuple)) else [source]
-    if not items:
-      raise NoDatasetError('No dataset directory given: the list is empty')
-    for item in items:
-      path = os.fspath(item)
-      if is_dataset(path):
-        self._datasets.append(path)
-      elif os.path.isdir(path):
-        self._roots.append(path)
-      elif _GLOB_CHARS & set(path):
-        self._globs.append(path)
-      else:
-        raise NoDatasetError(f'No dataset at {path}: no such directory, and not a glob')
-    self._description = ', '.join(os.fspath(item) for item in items)
-    self._stamps: Dict[str, int] = {}
-    # Subdirectories of roots without a dataset when last listed: publishing
-    # metadata.riegeli in one does not change its root's mtime.
-    self._not_yet: List[str] = []
-
-  def __str__(self) -> str:
-    return self._description
-
-  def changed(self) -> bool:
-    """False if no root's listing can have changed since the last `writers()`."""
-    if self._globs:
-      return True
-    return any(_mtime(root) != self._stamps.get(root) for root in self._roots) or any(
-      is_dataset(path) for path in self._not_yet
-    )
-
-  def writers(self) -> Dict[str, str]:
-    """{writer name: dataset directory} of every dataset found now."""
-    found: Dict[str, str] = {}
-    self._not_yet = []
-    for root in self._roots:
-      self._stamps[root] = _mtime(root)
-      prefix = '' if len(self._roots) + len(self._globs) + len(self._datasets) == 1 else root
-      for name, path in _root_writers(root, self._not_yet).items():
-        found[os.path.join(prefix, name) if prefix else name] = path
-    for pattern in self._globs:
-      for path in glob.glob(pattern):
-        if is_dataset(path):
-          found[path] = path
-        elif os.path.isdir(path):
-          for name, sub in _root_writers(path).items():
-            found[os.path.join(path, name)] = sub
-    for path in self._datasets:
-      found[path] = path
-    return found
-
-
-def _mtime(path: str) -> int:
-  try:
-    return os.stat(path).st_mtime_ns
-  except OSError:
-    return -1
-
-
-class _Stamp:
-  """What a writer changes when it flushes or adds a shard: sizes and mtimes.
-
-  The dataset directory's mtime changes when a shard is added, so its
-  subdirectories are listed again only then; a shard's steps.riegeli grows
-  with every chunk and its step_offsets.riegeli with every flush.
-  """
-
-  def __init__(self, path: str):
-    self._path = path
-    self._dir_mtime = None
-    self._files: List[str] = []
-
-  def take(self) -> Tuple[int, ...]:
-    """The current stamp (one stat per file, plus a listing if shards were added)."""
-    dir_mtime = _mtime(self._path)
-    if dir_mtime != self._dir_mtime:
-      self._dir_mtime = dir_mtime
-      try:
-        shards = sorted(e.path for e in os.scandir(self._path) if e.is_dir())
-      except OSError:
-        shards = []
-      self._files = [os.path.join(shard, name) for shard in shards for name in _STAMPED_FILES]
-    stamp = [dir_mtime]
-    stat = os.stat
-    for path in self._files:
-      try:
-        info = stat(path)
-        stamp += (info.st_size, info.st_mtime_ns)
-      except OSError:
-        stamp += (-1, -1)
-    return tuple(stamp)
 
 
 @dataclasses.dataclass
@@ -210,7 +59,7 @@ class _Writer:
   name: str
   path: str
   reader: riegeli_backend_reader.RiegeliBackendReader
-  stamper: _Stamp
+  stamper: dataset_sources.Stamp
   stamp: Tuple[int, ...]
   visible_episodes: int = 0
   visible_steps: int = 0
@@ -277,7 +126,7 @@ def _same(a: Any, b: Any) -> bool:
 class MultiBackendReader(backend_reader.BackendReader):
   """Reads the datasets of many writers as one dataset (see the module doc)."""
 
-  def __init__(self, source: Source, cache_bytes: Optional[int] = None):
+  def __init__(self, source: dataset_sources.Source, cache_bytes: Optional[int] = None):
     """Opens every dataset of `source` (a root, a glob, or a list of them).
 
     `cache_bytes` bounds each writer's decoded-chunk cache as
@@ -287,7 +136,7 @@ class MultiBackendReader(backend_reader.BackendReader):
       NoDatasetError: nothing readable there (names the source).
       SpecMismatchError: two writers' environment specs differ (names both).
     """
-    self._source = _Source(source)
+    self._source = dataset_sources.Sources(source)
     self._cache_bytes = cache_bytes
     self._writers: Dict[str, _Writer] = {}
     self._segments: List[_Segment] = []
@@ -301,9 +150,9 @@ class MultiBackendReader(backend_reader.BackendReader):
     self._refresh()
     if not self._writers:
       unreadable = ''.join(f'; {path}: {why}' for path, why in self._unreadable.items())
-      raise NoDatasetError(
+      raise dataset_sources.NoDatasetError(
         f'No readable envlogger dataset in {self._source} (a dataset '
-        f'directory holds {METADATA_FILENAME}){unreadable}'
+        f'directory holds {dataset_sources.METADATA_FILENAME}){unreadable}'
       )
     super().__init__()
 
@@ -343,7 +192,7 @@ class MultiBackendReader(backend_reader.BackendReader):
   def _open_writer(self, name: str, path: str) -> Optional[_Writer]:
     """Opens a writer's dataset, or records why it cannot be read."""
     live = writer_names.is_live(path)  # Before reading: a dead writer's data is final.
-    stamper = _Stamp(path)
+    stamper = dataset_sources.Stamp(path)
     stamp = stamper.take()
     try:
       reader = riegeli_backend_reader.RiegeliBackendReader(path, cache_bytes=self._cache_bytes)
@@ -551,7 +400,7 @@ class MultiBackendReader(backend_reader.BackendReader):
       clone._segments.append(new)
     clone._segment_steps = list(self._segment_steps)
     clone._segment_episodes = list(self._segment_episodes)
-    clone._source = _Source.__new__(_Source)
+    clone._source = dataset_sources.Sources.__new__(dataset_sources.Sources)
     clone._source.__dict__.update(self._source.__dict__)
     clone._source._stamps = dict(self._source._stamps)  # pylint: disable=protected-access
     clone._unreadable = dict(self._unreadable)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import envlogger
+from envlogger.backends import dataset_sources
 from envlogger.backends import multi_reader
 from envlogger.testing import catch_env
 
@@ -221,11 +222,11 @@ def test_refresh_with_a_new_writer_and_a_single_dataset(tmp_path):
 
 def test_source_helpers(tmp_path):
   _record(tmp_path, 'w', 1)
-  assert multi_reader.is_dataset(tmp_path / 'w')
-  assert not multi_reader.needs_multi_reader(str(tmp_path / 'w'))
-  assert multi_reader.needs_multi_reader(str(tmp_path))
-  assert multi_reader.needs_multi_reader([str(tmp_path / 'w')])
-  assert multi_reader.needs_multi_reader(str(tmp_path / '*'))
+  assert dataset_sources.is_dataset(tmp_path / 'w')
+  assert not dataset_sources.needs_multi_reader(str(tmp_path / 'w'))
+  assert dataset_sources.needs_multi_reader(str(tmp_path))
+  assert dataset_sources.needs_multi_reader([str(tmp_path / 'w')])
+  assert dataset_sources.needs_multi_reader(str(tmp_path / '*'))
 
 
 def test_refresh_finds_a_writer_whose_directory_existed_before_its_metadata(tmp_path):
