@@ -1,6 +1,6 @@
 // envlogger._native.codec's encoder: Python values -> envlogger.Data wire
-// bytes (the rules are listed in codec_bindings.cc), and EncodeStepInto for
-// the dataset writers (envlogger/python/encode_step.h).
+// bytes (the rules are listed in codec_bindings.cc), and EncodeStepInto and
+// EncodeStepFieldsInto for the dataset writers (envlogger/python/encode_step.h).
 
 #include <algorithm>
 #include <cmath>
