@@ -8,10 +8,12 @@ seeded random actions, and every reset()/step() call is timed.
 
 Workloads:
   * CartPole-v1 (`gymnasium.make`): bare, `envlogger.GymnasiumLogger`,
-    `minari.DataCollector` (Minari's defaults: hdf5), and the floor of a
-    recording wrapper: a `gymnasium.Wrapper` that only copies each observation;
+    `minari.DataCollector` (Minari's defaults: hdf5), and two floors of a
+    recording wrapper: a `gymnasium.Wrapper` that only copies each observation,
+    and one that copies it into a ring of 1024 preallocated observations (keeps
+    the copy, as a recorder must until the step is written);
   * an 84x84x3 uint8 image environment (envlogger/testing/gym_toy_envs.py,
-    cheap to step, so the recording dominates): the same three, and its
+    cheap to step, so the recording dominates): the same variants, and its
     frames as a dm_env environment, bare and under `envlogger.EnvLogger`
     (overhead against that bare twin);
   * a SyncVectorEnv of 8 CartPole-v1 (next-step autoreset): bare,
@@ -224,6 +226,38 @@ class _CopyingWrapper(gymnasium.Wrapper):
     return np.array(observation, copy=True), reward, terminated, truncated, info
 
 
+class _KeepingWrapper(gymnasium.Wrapper):
+  """The floor of a wrapper that copies each observation and keeps the copy.
+
+  It copies into a ring of `slots` preallocated arrays (a few episodes of
+  frames, more than the CPU's caches hold), as a recorder that keeps its
+  steps until they are written must: the copy goes to memory that is not in
+  the cache, unlike the floor's copy, which reuses the block freed by the
+  previous call's copy.
+  """
+
+  def __init__(self, env: gymnasium.Env, slots: int = 1024):
+    super().__init__(env)
+    space = env.observation_space
+    # Written once, so that no page is first touched during the run.
+    self._ring = np.ones((slots,) + space.shape, space.dtype)
+    self._next = 0
+
+  def reset(self, **kwargs):
+    observation, info = self.env.reset(**kwargs)
+    self._keep(observation)
+    return observation, info
+
+  def step(self, action):
+    observation, reward, terminated, truncated, info = self.env.step(action)
+    self._keep(observation)
+    return observation, reward, terminated, truncated, info
+
+  def _keep(self, observation) -> None:
+    np.copyto(self._ring[self._next], observation)
+    self._next = (self._next + 1) % len(self._ring)
+
+
 def _single_env_workload(
   title: str,
   make_env: Callable[[], gymnasium.Env],
@@ -251,6 +285,9 @@ def _single_env_workload(
     'minari.DataCollector': _Player(collector, 'gym', num_calls, num_actions),
     'floor: Wrapper copying each observation': _Player(
       _CopyingWrapper(make_env()), 'gym', num_calls, num_actions
+    ),
+    'floor: ... and keeping it': _Player(
+      _KeepingWrapper(make_env()), 'gym', num_calls, num_actions
     ),
   }
   finish = {

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Optional, Tuple, Union
 import dm_env
 import gymnasium
 
+from envlogger import _native
 from envlogger import environment_logger
 from envlogger.converters import gym_spaces
 from envlogger.converters import spec_codec
@@ -31,9 +32,10 @@ from envlogger.converters import spec_codec
 InfoFilter = Union[Iterable[str], Callable[[dict], Any]]
 
 _FIRST = dm_env.StepType.FIRST
-_MID = dm_env.StepType.MID
 _LAST = dm_env.StepType.LAST
+_STEP_TYPES = (_FIRST, dm_env.StepType.MID, _LAST)
 _TimeStep = dm_env.TimeStep
+_gym_step_kind = _native.dataset_io.gym_step_kind
 
 
 def make_info_filter(info_filter: Optional[InfoFilter]) -> Optional[Callable[[dict], Any]]:
@@ -88,11 +90,9 @@ def merge_episode_metadata(reset_meta: dict, value: Any) -> Any:
 def step_timestep(result: tuple) -> dm_env.TimeStep:
   """The dm_env timestep of a Gymnasium `step()` result (see module docstring)."""
   observation, reward, terminated, truncated, _ = result
-  if terminated:
-    return _TimeStep(_LAST, float(reward), 0.0, observation)
-  if truncated:
-    return _TimeStep(_LAST, float(reward), 1.0, observation)
-  return _TimeStep(_MID, float(reward), 1.0, observation)
+  # The rule is the native recorder's (envlogger/python/encode_step.h).
+  step_type, discount = _gym_step_kind(bool(terminated), bool(truncated))
+  return _TimeStep(_STEP_TYPES[step_type], float(reward), discount, observation)
 
 
 class _DmEnvView(dm_env.Environment):
@@ -191,8 +191,15 @@ class GymnasiumLogger(gymnasium.Wrapper):
       **envlogger_kwargs,
     )
     # Without step_fn, info_filter and episode_fn, step() records through
-    # EnvLogger's plain recorder directly (two Python calls fewer per step).
+    # EnvLogger's plain recorder directly (two Python calls fewer per step),
+    # or better, hands the step() result to the Riegeli writer's native
+    # recorder (no TimeStep built, no Python call).
     self._record_plain = self._logger._record_plain  # pylint: disable=protected-access
+    backend = self._logger._backend  # pylint: disable=protected-access
+    gym_step_recorder = getattr(backend, 'gym_step_recorder', None)
+    self._record_gym = (
+      gym_step_recorder() if self._record_plain is not None and gym_step_recorder else None
+    )
     self._episode_running = False
     self._closed = False
 
@@ -243,17 +250,31 @@ class GymnasiumLogger(gymnasium.Wrapper):
         'GymnasiumLogger.step() needs a reset() first: no episode is running '
         '(none was started, or the last one ended)'
       )
-    record_plain = self._record_plain
-    if record_plain is None:
+    record_gym = self._record_gym
+    if record_gym is not None:
+      result = self.env.step(action)
+      try:
+        last = record_gym(result, action)
+      except TypeError:
+        # Recorded nothing; the plain recorder records it or raises the error
+        # that names the bad part.
+        last = self._record_result(result, action)
+    elif self._record_plain is not None:
+      result = self.env.step(action)
+      last = self._record_result(result, action)
+    else:
       timestep = self._logger.step(action)
       result = self._view.result
-    else:
-      result = self.env.step(action)
-      timestep = step_timestep(result)
-      record_plain(timestep, action, None, False)
-    if timestep.step_type is _LAST:
+      last = timestep.step_type is _LAST
+    if last:
       self._episode_running = False
     return result
+
+  def _record_result(self, result: tuple, action: Any) -> bool:
+    """Records a step() result through EnvLogger's plain recorder; True if LAST."""
+    timestep = step_timestep(result)
+    self._record_plain(timestep, action, None, False)
+    return timestep.step_type is _LAST
 
   def close(self) -> None:
     """Closes the environment, then the dataset. Safe to call repeatedly."""

@@ -1,5 +1,7 @@
 """Tests of GymnasiumLogger: recording Gymnasium environments."""
 
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -343,6 +345,131 @@ class GymnasiumLoggerTest(absltest.TestCase):
     )
     subprocess.run([sys.executable, '-c', code], check=True)
 
+
+
+class _ScriptedEnv(gymnasium.Env):
+  """Replays scripted step() results (whatever their types); reset gives obs 0."""
+
+  metadata = {'render_modes': []}
+
+  def __init__(self, results):
+    self.observation_space = spaces.Dict(
+      {'frame': spaces.Box(0, 255, (4, 3), np.uint8), 'x': spaces.Box(-9, 9, (2,), np.float64)}
+    )
+    self.action_space = spaces.Discrete(3)
+    self._results = results
+    self._t = 0
+
+  def reset(self, *, seed=None, options=None):
+    super().reset(seed=seed)
+    return self.observation(0), {}
+
+  @staticmethod
+  def observation(t):
+    return {'frame': np.full((4, 3), t, np.uint8), 'x': np.array([t, -t], np.float64)}
+
+  def step(self, action):
+    result = self._results[self._t % len(self._results)]
+    self._t += 1
+    return result
+
+
+class GymnasiumLoggerNativePathTest(absltest.TestCase):
+  """step() without step_fn/info_filter/episode_fn hands the result to native code."""
+
+  # Rewards of every type float() takes, flags of numpy's bool type, and the
+  # three endings: terminated, truncated, both.
+  _OBS = _ScriptedEnv.observation
+  _RESULTS = [
+    (_OBS(1), 0.5, False, False, {}),
+    (_OBS(2), np.float32(0.25), np.bool_(False), np.bool_(False), {'a': 1}),
+    (_OBS(3), 7, False, False, {}),
+    (_OBS(4), True, False, False, {}),
+    (_OBS(5), np.float64(-1.5), np.bool_(True), False, {}),
+    (_OBS(6), np.int64(3), False, np.bool_(True), {}),
+    (_OBS(7), -2.0, True, True, {}),
+  ]
+  # Steps per episode: an episode ends at results 4, 5 and 6.
+  _EPISODES = [5, 1, 1]
+
+  def _record(self, directory, **kwargs):
+    logger = envlogger.GymnasiumLogger(
+      _ScriptedEnv(self._RESULTS), data_directory=directory, **kwargs
+    )
+    with logger:
+      for length in self._EPISODES:
+        logger.reset(seed=length)
+        for _ in range(length):
+          logger.step(1)
+      return logger
+
+  def test_same_bytes_as_the_general_path(self):
+    native_dir = tempfile.mkdtemp()
+    general_dir = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, native_dir)
+    self.addCleanup(shutil.rmtree, general_dir)
+    native = self._record(native_dir)
+    # A step_fn returning None stores the same custom data (None) through
+    # EnvLogger's general path.
+    general = self._record(general_dir, step_fn=lambda timestep, action, env: None)
+    self.assertIsNotNone(native._record_gym)  # pylint: disable=protected-access
+    self.assertIsNone(general._record_gym)  # pylint: disable=protected-access
+    (native_shard,) = [d for d in os.listdir(native_dir) if d != 'metadata.riegeli']
+    (general_shard,) = [d for d in os.listdir(general_dir) if d != 'metadata.riegeli']
+    names = sorted(os.listdir(os.path.join(native_dir, native_shard)))
+    self.assertEqual(names, sorted(os.listdir(os.path.join(general_dir, general_shard))))
+    for name in names:
+      with open(os.path.join(native_dir, native_shard, name), 'rb') as f:
+        native_bytes = f.read()
+      with open(os.path.join(general_dir, general_shard, name), 'rb') as f:
+        self.assertEqual(native_bytes, f.read(), name)
+    # And what was stored is what the env returned, by the rule of the docs.
+    with envlogger.Reader(native_dir) as reader:
+      steps = [step for episode in reader.episodes for step in list(episode)[1:]]
+    expected = [
+      (float(r), 2 if (te or tr) else 1, 0.0 if te else 1.0, o)
+      for o, r, te, tr, _ in self._RESULTS
+    ]
+    self.assertLen(steps, len(expected))
+    for step, (reward, step_type, discount, observation) in zip(steps, expected):
+      self.assertEqual(step.timestep.reward, reward)
+      self.assertIsInstance(step.timestep.reward, float)
+      self.assertEqual(int(step.timestep.step_type), step_type)
+      self.assertEqual(step.timestep.discount, discount)
+      np.testing.assert_array_equal(step.timestep.observation['frame'], observation['frame'])
+      np.testing.assert_array_equal(step.timestep.observation['x'], observation['x'])
+      self.assertEqual(step.action, 1)
+
+  def test_a_list_result_is_recorded_by_the_general_path(self):
+    directory = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, directory)
+    result = [_ScriptedEnv.observation(9), 1.5, True, False, {}]
+    with envlogger.GymnasiumLogger(_ScriptedEnv([result]), data_directory=directory) as logger:
+      logger.reset()
+      self.assertIs(logger.step(2), result)
+      with self.assertRaisesRegex(RuntimeError, r'needs a reset\(\)'):
+        logger.step(2)
+    with envlogger.Reader(directory) as reader:
+      (episode,) = reader.episodes
+      last = list(episode)[1]
+    self.assertEqual((last.timestep.step_type, last.timestep.reward), (dm_env.StepType.LAST, 1.5))
+    self.assertEqual(last.timestep.discount, 0.0)
+
+  def test_unencodable_step_is_a_clear_error_and_records_nothing(self):
+    directory = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, directory)
+    bad = ({'frame': object(), 'x': np.zeros(2)}, 1.0, False, False, {})
+    good = (_ScriptedEnv.observation(1), 2.0, True, False, {})
+    with envlogger.GymnasiumLogger(_ScriptedEnv([bad, good]), data_directory=directory) as logger:
+      logger.reset()
+      with self.assertRaisesRegex(TypeError, r'Cannot record timestep.observation.*object'):
+        logger.step(0)
+      with self.assertRaisesRegex(TypeError, 'float'):
+        logger._record_gym((_ScriptedEnv.observation(1), None, False, False, {}), 0)  # pylint: disable=protected-access
+      logger.step(0)
+    with envlogger.Reader(directory) as reader:
+      rewards = [step.timestep.reward for step in reader.steps]
+    self.assertEqual(rewards, [None, 2.0])
 
 if __name__ == '__main__':
   absltest.main()

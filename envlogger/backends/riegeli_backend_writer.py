@@ -120,6 +120,24 @@ class RiegeliBackendWriter(backend_writer.BackendWriter):
       return self._queue_step
     return None
 
+  def gym_step_recorder(self) -> Optional[Callable[[Any, Any], bool]]:
+    """GymnasiumLogger's hot path, when `step_recorder()` has one.
+
+    Returns:
+      The native `f(result, action) -> is_last` recording a Gymnasium
+      `step()` result (observation, reward, terminated, truncated, info) as
+      `f(step_timestep(result), action, None, False)` of `step_recorder()`
+      would (the same bytes; see envlogger/gymnasium_logger.py), without
+      building the TimeStep, inside an episode whose first step was recorded.
+      It raises TypeError, having recorded nothing, for what it cannot
+      record (a result that is not a tuple of 5, an unencodable step):
+      record that through `step_recorder()`, which records it or raises the
+      error that names the bad part. None when `step_recorder()` is None.
+    """
+    if self.step_recorder() is None:
+      return None
+    return self._writer.record_gym_step
+
   def _record_step(self, data: step_data.StepData, is_new_episode: bool) -> None:
     self._queue_step(*data, is_new_episode)
     if self._flush_scheduler is not None and self._flush_scheduler(data):

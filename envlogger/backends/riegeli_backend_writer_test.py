@@ -240,6 +240,42 @@ def test_step_recorder_only_without_schedulers_or_overrides(tmp_path):
   writer = Overriding(str(tmp_path / 'overriding'))
   writer.close()
   assert writer.step_recorder() is None
+  assert writer.gym_step_recorder() is None
+
+
+def test_gym_step_recorder_writes_what_the_step_recorder_writes(tmp_path):
+  """A Gymnasium step() result, recorded natively: the bytes of its TimeStep."""
+  observation = np.arange(6, dtype=np.uint8).reshape(2, 3)
+  results = [
+    ((observation, 1.5, False, False, {}), dm_env.StepType.MID, 1.5, 1.0),
+    ((observation + 1, np.float32(2), False, True, {}), dm_env.StepType.LAST, 2.0, 1.0),
+    ((observation + 2, 3, np.bool_(True), True, {}), dm_env.StepType.LAST, 3.0, 0.0),
+  ]
+  readers = []
+  for name in ('plain', 'gym'):
+    writer = riegeli_backend_writer.RiegeliBackendWriter(str(tmp_path / name))
+    record, record_gym = writer.step_recorder(), writer.gym_step_recorder()
+    try:
+      for result, step_type, reward, discount in results:
+        record(dm_env.restart(observation), None, None, True)
+        if name == 'plain':
+          record(dm_env.TimeStep(step_type, reward, discount, result[0]), 7, None, False)
+        else:
+          assert record_gym(result, 7) == (step_type == dm_env.StepType.LAST)
+      if name == 'gym':
+        for bad in ([observation, 1.0, False, False, {}], (observation, 1.0)):
+          with pytest.raises(TypeError, match='tuple of 5'):
+            record_gym(bad, 7)
+        with pytest.raises(TypeError, match='Unsupported type'):
+          record_gym((object(), 1.0, False, False, {}), 7)
+    finally:
+      writer.close()
+    reader = _native.dataset_io.RiegeliDatasetReader()
+    reader.init(str(tmp_path / name))
+    readers.append(reader)
+  assert readers[0].num_steps == readers[1].num_steps == 6
+  for i in range(6):
+    assert readers[0].serialized_step(i) == readers[1].serialized_step(i)
 
 
 def test_step_recorder_writes_what_record_step_writes(tmp_path):

@@ -25,6 +25,28 @@ namespace python {
 bool EncodeStepInto(PyObject* timestep, PyObject* action, PyObject* custom_data, std::string* out,
                     LengthHints* hints = nullptr);
 
+// The dm_env step type and discount of a Gymnasium step, the one place of
+// this rule: terminated -> LAST with discount 0.0; truncated (and not
+// terminated) -> LAST with discount 1.0; otherwise MID with discount 1.0.
+enum GymStepType : int { kGymFirst = 0, kGymMid = 1, kGymLast = 2 };
+struct GymStepKind {
+  GymStepType step_type;
+  double discount;
+};
+inline GymStepKind GymStepKindOf(bool terminated, bool truncated) {
+  if (terminated) return {kGymLast, 0.0};
+  if (truncated) return {kGymLast, 1.0};
+  return {kGymMid, 1.0};
+}
+
+// EncodeStepInto() of the step (TimeStep(step_type, reward, discount,
+// observation), action, custom_data) with int step_type and float reward and
+// discount, without building those Python objects: the same bytes. Same
+// contract as EncodeStepInto().
+bool EncodeStepFieldsInto(int step_type, double reward, double discount, PyObject* observation,
+                          PyObject* action, PyObject* custom_data, std::string* out,
+                          LengthHints* hints = nullptr);
+
 }  // namespace python
 }  // namespace envlogger
 

@@ -213,34 +213,48 @@ class PyAsyncDatasetWriter {
   // errors are raised as encode_step() raises them and queue nothing.
   void RecordStep(py::handle timestep, py::handle action, py::handle custom_data,
                   bool is_new_episode) {
-    // The buffer AddStep() handed back last time (taken from the pool in the
-    // same critical section as the enqueue), else a fresh one.
-    std::string buffer = std::move(spare_);
-    spare_ = std::string();
-    // Taken for this call like the buffer: encoding can run Python code
-    // (numpy's __array_finalize__, a finalizer during a garbage collection)
-    // that records on this writer, on this thread or another; that nested
-    // call then encodes without hints.
-    LengthHints hints = std::move(length_hints_);
-    // Steps tend to have the same size: with no recycled buffer at hand (the
-    // thread is behind), one allocation instead of growing step by step.
-    if (buffer.capacity() < last_step_size_) buffer.reserve(last_step_size_);
-    const bool encoded =
-        EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), &buffer, &hints);
-    length_hints_ = std::move(hints);
-    if (!encoded) throw py::error_already_set();
-    last_step_size_ = buffer.size();
-    Status status;
-    std::string next;
-    // Queuing takes a brief lock that the writer thread holds only briefly
-    // and without the GIL: the GIL is released only to wait for room.
-    if (!writer_->TryAddStep(buffer, is_new_episode, &next, &status)) {
-      py::gil_scoped_release release;
-      status = writer_->AddStep(std::move(buffer), is_new_episode, &next);
+    EncodeAndQueue(
+        [&](std::string* buffer, LengthHints* hints) {
+          return EncodeStepInto(timestep.ptr(), action.ptr(), custom_data.ptr(), buffer, hints);
+        },
+        is_new_episode);
+  }
+
+  // Records a Gymnasium step() `result` (observation, reward, terminated,
+  // truncated, info) and its `action` as RecordStep() records
+  // (TimeStep(step_type, float(reward), discount, observation), action, None)
+  // with GymStepKindOf(terminated, truncated): the same bytes, without
+  // building the TimeStep. Returns whether the step is LAST. Raises
+  // TypeError, having queued nothing, if `result` is not a tuple of 5 or the
+  // step cannot be encoded (float(reward)'s own error if that fails).
+  bool RecordGymStep(py::handle result, py::handle action) {
+    PyObject* items = result.ptr();
+    if (!PyTuple_Check(items) || PyTuple_GET_SIZE(items) != 5) {
+      throw py::type_error("A Gymnasium step() result must be a tuple of 5, not " +
+                           std::string(Py_TYPE(items)->tp_name));
     }
-    // Back under the GIL, which guards spare_ against other Python threads.
-    spare_ = std::move(next);
-    CheckStatus(status);
+    PyObject* reward_object = PyTuple_GET_ITEM(items, 1);
+    double reward;
+    if (PyFloat_CheckExact(reward_object)) {
+      reward = PyFloat_AS_DOUBLE(reward_object);
+    } else {
+      py::object as_float = py::reinterpret_steal<py::object>(PyNumber_Float(reward_object));
+      if (!as_float) throw py::error_already_set();
+      reward = PyFloat_AS_DOUBLE(as_float.ptr());
+    }
+    const int terminated = PyObject_IsTrue(PyTuple_GET_ITEM(items, 2));
+    if (terminated < 0) throw py::error_already_set();
+    const int truncated = terminated ? 0 : PyObject_IsTrue(PyTuple_GET_ITEM(items, 3));
+    if (truncated < 0) throw py::error_already_set();
+    const GymStepKind kind = GymStepKindOf(terminated != 0, truncated != 0);
+    PyObject* observation = PyTuple_GET_ITEM(items, 0);
+    EncodeAndQueue(
+        [&](std::string* buffer, LengthHints* hints) {
+          return EncodeStepFieldsInto(kind.step_type, reward, kind.discount, observation,
+                                      action.ptr(), Py_None, buffer, hints);
+        },
+        /*is_new_episode=*/false);
+    return kind.step_type == kGymLast;
   }
 
   void SetEpisodeMetadata(py::handle data) {
@@ -275,6 +289,40 @@ class PyAsyncDatasetWriter {
   const AsyncDatasetWriter& writer() const { return *writer_; }
 
  private:
+  // Encodes a step with `encode(std::string* buffer, LengthHints* hints)`
+  // (false with a Python exception set on failure) into a recycled buffer
+  // and queues it.
+  template <typename Encode>
+  void EncodeAndQueue(Encode encode, bool is_new_episode) {
+    // The buffer AddStep() handed back last time (taken from the pool in the
+    // same critical section as the enqueue), else a fresh one.
+    std::string buffer = std::move(spare_);
+    spare_ = std::string();
+    // Taken for this call like the buffer: encoding can run Python code
+    // (numpy's __array_finalize__, a finalizer during a garbage collection)
+    // that records on this writer, on this thread or another; that nested
+    // call then encodes without hints.
+    LengthHints hints = std::move(length_hints_);
+    // Steps tend to have the same size: with no recycled buffer at hand (the
+    // thread is behind), one allocation instead of growing step by step.
+    if (buffer.capacity() < last_step_size_) buffer.reserve(last_step_size_);
+    const bool encoded = encode(&buffer, &hints);
+    length_hints_ = std::move(hints);
+    if (!encoded) throw py::error_already_set();
+    last_step_size_ = buffer.size();
+    Status status;
+    std::string next;
+    // Queuing takes a brief lock that the writer thread holds only briefly
+    // and without the GIL: the GIL is released only to wait for room.
+    if (!writer_->TryAddStep(buffer, is_new_episode, &next, &status)) {
+      py::gil_scoped_release release;
+      status = writer_->AddStep(std::move(buffer), is_new_episode, &next);
+    }
+    // Back under the GIL, which guards spare_ against other Python threads.
+    spare_ = std::move(next);
+    CheckStatus(status);
+  }
+
   std::unique_ptr<AsyncDatasetWriter> writer_;
   // RecordStep() state, guarded by the GIL: the size of the last step
   // encoded, a recycled buffer for the next, and the last step's nested
@@ -509,6 +557,14 @@ void RegisterDatasetIo(py::module_ m) {
   m.attr("STEP_OFFSETS_FILENAME") = internal::kStepOffsetsFilename;
   m.attr("EPISODE_METADATA_FILENAME") = internal::kEpisodeMetadataFilename;
   m.attr("EPISODE_INDEX_FILENAME") = internal::kEpisodeIndexFilename;
+  m.def(
+      "gym_step_kind",
+      [](bool terminated, bool truncated) {
+        const GymStepKind kind = GymStepKindOf(terminated, truncated);
+        return py::make_tuple(static_cast<int>(kind.step_type), kind.discount);
+      },
+      py::arg("terminated"), py::arg("truncated"),
+      "(step_type, discount) of a Gymnasium step: the rule of encode_step.h's GymStepKindOf.");
   m.def("_set_error_classes", &SetStatusErrorClasses, py::arg("by_code"), py::arg("by_reason"),
         "Sets the exception classes raised for each status code and each status reason.");
 
@@ -543,6 +599,8 @@ void RegisterDatasetIo(py::module_ m) {
            py::arg("is_new_episode") = false)
       .def("record_step", &PyAsyncDatasetWriter::RecordStep, py::arg("timestep"), py::arg("action"),
            py::arg("custom_data"), py::arg("is_new_episode") = false)
+      .def("record_gym_step", &PyAsyncDatasetWriter::RecordGymStep, py::arg("result"),
+           py::arg("action"))
       .def("set_episode_metadata", &PyAsyncDatasetWriter::SetEpisodeMetadata, py::arg("data"))
       .def("flush", &PyAsyncDatasetWriter::Flush)
       .def("close", &PyAsyncDatasetWriter::Close)

@@ -182,8 +182,9 @@ class VectorStepRecorder {
         throw py::value_error("Cannot record a step of sub-environment " + std::to_string(i) +
                               ": its episode ended and it was not reset");
       }
-      const bool done = terminated[i] || truncated[i];
-      const py::float_ discount(terminated[i] ? 0.0 : 1.0);
+      const GymStepKind kind = GymStepKindOf(terminated[i], truncated[i]);
+      const bool done = kind.step_type == kGymLast;
+      const py::float_ discount(kind.discount);
       const py::float_ step_reward(r[i]);
       if (done && mode == kSameStep) {
         Encode(i, kLast, step_reward, discount, Item(final_observations, index),

@@ -1,6 +1,6 @@
 // envlogger._native.codec's encoder: Python values -> envlogger.Data wire
-// bytes (the rules are listed in codec_bindings.cc), and EncodeStepInto for
-// the dataset writers (envlogger/python/encode_step.h).
+// bytes (the rules are listed in codec_bindings.cc), and EncodeStepInto and
+// EncodeStepFieldsInto for the dataset writers (envlogger/python/encode_step.h).
 
 #include <algorithm>
 #include <cmath>
@@ -24,6 +24,11 @@ class Encoder {
   // Appends the fields of the Data message encoding `value`. On failure
   // returns false and leaves the error in error_type_/error_message_/path_.
   bool EncodeData(PyObject* value, int depth);
+
+  // EncodeData() of the tuple ((step_type, reward, discount, observation),
+  // action, custom_data) with an int step_type and float reward and discount.
+  bool EncodeStepFields(int step_type, double reward, double discount, PyObject* observation,
+                        PyObject* action, PyObject* custom_data);
 
   // Raises the recorded error as a Python exception.
   void RaiseError() const {
@@ -55,6 +60,9 @@ class Encoder {
   bool EncodeArrayValues(PyArrayObject* array, int type_num);
   bool EncodeScalar(PyObject* value);
   bool EncodeScalarValues(PyObject* value);
+  // The Data of a Python float and of a Python int in int64's range.
+  void EncodeDouble(double value);
+  void EncodeInt64(int64_t value);
   // Datum.shape = {dim {size: kScalarDimSize}}: the same bytes for every
   // scalar.
   void ScalarShape() { writer_.Bytes(wire::kDatumShape, wire::kScalarShapePayload); }
@@ -350,6 +358,59 @@ bool Encoder::EncodeArrayValues(PyArrayObject* array, int type_num) {
   }
 }
 
+bool Encoder::EncodeStepFields(int step_type, double reward, double discount,
+                               PyObject* observation, PyObject* action, PyObject* custom_data) {
+  // The messages EncodeData() begins for the Python tuples, in its order
+  // (LengthHints count on it), at its depths: the step is depth 0.
+  const size_t step = writer_.BeginMessage(wire::kDataTuple);
+  const size_t timestep_element = writer_.BeginMessage(wire::kListValues);
+  const size_t timestep = writer_.BeginMessage(wire::kDataTuple);
+  const size_t step_type_element = writer_.BeginMessage(wire::kListValues);
+  EncodeInt64(step_type);
+  writer_.EndMessage(step_type_element);
+  const size_t reward_element = writer_.BeginMessage(wire::kListValues);
+  EncodeDouble(reward);
+  writer_.EndMessage(reward_element);
+  const size_t discount_element = writer_.BeginMessage(wire::kListValues);
+  EncodeDouble(discount);
+  writer_.EndMessage(discount_element);
+  if (!EncodeElement(wire::kListValues, observation, 2)) {
+    path_.push_back("[3]");
+    path_.push_back("[0]");
+    return false;
+  }
+  writer_.EndMessage(timestep);
+  writer_.EndMessage(timestep_element);
+  if (!EncodeElement(wire::kListValues, action, 1)) {
+    path_.push_back("[1]");
+    return false;
+  }
+  if (!EncodeElement(wire::kListValues, custom_data, 1)) {
+    path_.push_back("[2]");
+    return false;
+  }
+  writer_.EndMessage(step);
+  return true;
+}
+
+void Encoder::EncodeDouble(double value) {
+  const size_t token = writer_.BeginMessage(wire::kDataDatum);
+  ScalarShape();
+  const size_t values = writer_.BeginMessage(wire::kDatumValues);
+  writer_.PackedFixed(wire::kDoubleValues, &value, 1, 8);
+  writer_.EndMessage(values);
+  writer_.EndMessage(token);
+}
+
+void Encoder::EncodeInt64(int64_t value) {
+  const size_t token = writer_.BeginMessage(wire::kDataDatum);
+  ScalarShape();
+  const size_t values = writer_.BeginMessage(wire::kDatumValues);
+  writer_.Bytes(wire::kBigintValues, BigintBytesFromInt64(value));
+  writer_.EndMessage(values);
+  writer_.EndMessage(token);
+}
+
 bool Encoder::EncodeScalar(PyObject* value) {
   const size_t token = writer_.BeginMessage(wire::kDataDatum);
   ScalarShape();
@@ -512,6 +573,18 @@ PyObject* Encode(PyObject* /*module*/, PyObject* value) {
 }
 
 }  // namespace codec_internal
+
+bool EncodeStepFieldsInto(int step_type, double reward, double discount, PyObject* observation,
+                          PyObject* action, PyObject* custom_data, std::string* out,
+                          LengthHints* hints) {
+  out->clear();
+  codec_internal::Encoder encoder(out, hints);
+  if (!encoder.EncodeStepFields(step_type, reward, discount, observation, action, custom_data)) {
+    encoder.RaiseError();
+    return false;
+  }
+  return true;
+}
 
 bool EncodeStepInto(PyObject* timestep, PyObject* action, PyObject* custom_data, std::string* out,
                     LengthHints* hints) {
