@@ -346,7 +346,6 @@ class GymnasiumLoggerTest(absltest.TestCase):
     subprocess.run([sys.executable, '-c', code], check=True)
 
 
-
 class _ScriptedEnv(gymnasium.Env):
   """Replays scripted step() results (whatever their types); reset gives obs 0."""
 
@@ -427,8 +426,7 @@ class GymnasiumLoggerNativePathTest(absltest.TestCase):
     with envlogger.Reader(native_dir) as reader:
       steps = [step for episode in reader.episodes for step in list(episode)[1:]]
     expected = [
-      (float(r), 2 if (te or tr) else 1, 0.0 if te else 1.0, o)
-      for o, r, te, tr, _ in self._RESULTS
+      (float(r), 2 if (te or tr) else 1, 0.0 if te else 1.0, o) for o, r, te, tr, _ in self._RESULTS
     ]
     self.assertLen(steps, len(expected))
     for step, (reward, step_type, discount, observation) in zip(steps, expected):
@@ -470,6 +468,7 @@ class GymnasiumLoggerNativePathTest(absltest.TestCase):
     with envlogger.Reader(directory) as reader:
       rewards = [step.timestep.reward for step in reader.steps]
     self.assertEqual(rewards, [None, 2.0])
+
 
 if __name__ == '__main__':
   absltest.main()

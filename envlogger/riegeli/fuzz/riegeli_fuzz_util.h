@@ -69,7 +69,8 @@ inline bool GatherLogical(const uint8_t* data, uint64_t pos, uint64_t length, ui
   while (dest->size() < length) {
     if (pos % kBlockSize == 0) pos += kBlockHeaderSize;
     if (pos >= size) return false;
-    const uint64_t span = std::min({length - dest->size(), kBlockSize - pos % kBlockSize, size - pos});
+    const uint64_t span =
+        std::min({length - dest->size(), kBlockSize - pos % kBlockSize, size - pos});
     dest->append(reinterpret_cast<const char*>(data + pos), static_cast<size_t>(span));
     pos += span;
   }
@@ -94,7 +95,8 @@ inline void FixRiegeliHashes(uint8_t* data, size_t size) {
     const uint64_t data_size = DecodeFixed64(bytes.data());
     Gather(data, header_offsets, 24, 32, &bytes);
     const uint64_t num_records = DecodeFixed64(bytes.data()) >> 8;
-    if (data_size <= size && GatherLogical(data, header_offsets.back() + 1, data_size, size, &bytes)) {
+    if (data_size <= size &&
+        GatherLogical(data, header_offsets.back() + 1, data_size, size, &bytes)) {
       ScatterFixed64(RiegeliHash(bytes), data, header_offsets, 16);
     }
     Gather(data, header_offsets, 8, kChunkHeaderSize, &bytes);
