@@ -14,8 +14,9 @@ PYBIND11_MODULE(_native, m) {
   envlogger::python::RegisterRiegeli(m.def_submodule("riegeli", "Riegeli/records files."));
   envlogger::python::RegisterCodec(
       m.def_submodule("codec", "Python values <-> envlogger.Data wire bytes."));
-  envlogger::python::RegisterDatasetIo(
-      m.def_submodule("dataset_io", "The Riegeli dataset backend."));
+  pybind11::module_ dataset_io = m.def_submodule("dataset_io", "The Riegeli dataset backend.");
+  envlogger::python::RegisterDatasetIo(dataset_io);
+  envlogger::python::RegisterDatasetReader(dataset_io);
   envlogger::python::RegisterVectorRecording(
       m.def_submodule("vector_recording", "Vector environments, one dataset per sub-environment."));
   envlogger::python::RegisterStepColumns(

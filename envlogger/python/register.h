@@ -19,8 +19,13 @@ void RegisterRiegeli(pybind11::module_ m);
 void RegisterCodec(pybind11::module_ m);
 
 // envlogger/backends/python/riegeli_dataset_bindings.cc: RiegeliDatasetWriter,
-// AsyncRiegeliDatasetWriter, RiegeliDatasetReader (serialized records).
+// AsyncRiegeliDatasetWriter, the dataset's file names.
 void RegisterDatasetIo(pybind11::module_ m);
+
+// envlogger/backends/python/riegeli_dataset_reader_bindings.cc:
+// RiegeliDatasetReader (serialized records and decoded steps), into the same
+// submodule as RegisterDatasetIo.
+void RegisterDatasetReader(pybind11::module_ m);
 
 // envlogger/backends/python/vector_recorder_bindings.cc: VectorStepRecorder
 // (a Gymnasium vector env's steps, one dataset per sub-environment).

@@ -1,6 +1,6 @@
 // Typed Python exceptions for a failed envlogger::Status, shared by every
 // binding of the dataset layer (riegeli_dataset_bindings.cc,
-// vector_recorder_bindings.cc).
+// riegeli_dataset_reader_bindings.cc, vector_recorder_bindings.cc).
 //
 // The classes themselves are Python (envlogger/backends/python/
 // dataset_errors.py) and are handed in once through
@@ -23,6 +23,11 @@ void SetStatusErrorClasses(pybind11::dict by_code, pybind11::dict by_reason);
 // Raises "<CODE>: <message>" as the class registered for the status's reason,
 // else for its code, else RuntimeError. `status` must not be OK. Needs the GIL.
 [[noreturn]] void RaiseStatus(const Status& status);
+
+// RaiseStatus(status) unless it is OK. Needs the GIL.
+inline void CheckStatus(const Status& status) {
+  if (!status.ok()) RaiseStatus(status);
+}
 
 }  // namespace python
 }  // namespace envlogger
