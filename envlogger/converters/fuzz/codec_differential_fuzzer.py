@@ -9,9 +9,11 @@ the same value (types, dtypes, shapes and bytes included) or both refuse.
 Dict key order is not compared (protobuf's map order varies between
 processes). upb, protobuf's default Python implementation, sets a dict entry
 that carries unknown fields aside (see _has_set_aside_map_entry), where
-protobuf's C++ and pure-Python implementations keep it, as the native decoder
-does: such inputs are compared with the reference codec running on the
-pure-Python implementation, in a worker process (_PurePythonReference).
+protobuf's pure-Python implementation keeps it, as the native decoder does:
+such inputs are compared with the reference codec running on the pure-Python
+implementation, in a worker process (_PurePythonReference), NaN payloads in
+float arrays aside (that implementation reads every NaN float as the
+canonical NaN).
 
 Run by scripts/fuzz.sh (with .venv's Python; needs `atheris`, see
 requirements-dev.txt); the arguments are libFuzzer's:
@@ -49,8 +51,13 @@ with atheris.instrument_imports(include=['envlogger.converters.codec']):
 _NATIVE_ERRORS = (ValueError, TypeError, RecursionError)
 
 
-def _same(a: Any, b: Any, where: str) -> None:
-  """Raises AssertionError naming the place where a and b differ."""
+def _same(a: Any, b: Any, where: str, nan_payloads: bool = True) -> None:
+  """Raises AssertionError naming the place where a and b differ.
+
+  With nan_payloads=False, NaNs in float arrays match whatever their bits:
+  protobuf's pure-Python implementation reads every NaN float as Python's
+  canonical NaN.
+  """
   if type(a) is not type(b):
     raise AssertionError(f'{where}: native {type(a).__name__} != reference {type(b).__name__}')
   if isinstance(a, np.ndarray):
@@ -58,21 +65,25 @@ def _same(a: Any, b: Any, where: str) -> None:
       raise AssertionError(f'{where}: native {a.dtype}{a.shape} != reference {b.dtype}{b.shape}')
     if a.dtype == object:
       for i, (x, y) in enumerate(zip(a.ravel().tolist(), b.ravel().tolist())):
-        _same(x, y, f'{where}[{i}]')
+        _same(x, y, f'{where}[{i}]', nan_payloads)
+    elif not nan_payloads and a.dtype.kind == 'f':
+      a_nan, b_nan = np.isnan(a), np.isnan(b)
+      if not np.array_equal(a_nan, b_nan) or a[~a_nan].tobytes() != b[~b_nan].tobytes():
+        raise AssertionError(f'{where}: array values differ')
     elif a.tobytes() != b.tobytes():
       raise AssertionError(f'{where}: array values differ')
   elif isinstance(a, (list, tuple)):
     if len(a) != len(b):
       raise AssertionError(f'{where}: length {len(a)} != {len(b)}')
     for i, (x, y) in enumerate(zip(a, b)):
-      _same(x, y, f'{where}[{i}]')
+      _same(x, y, f'{where}[{i}]', nan_payloads)
   elif isinstance(a, dict):
     # Key order is not compared: protobuf iterates a map in an order that
     # varies from process to process.
     if set(a) != set(b) or len(a) != len(b):
       raise AssertionError(f'{where}: keys {list(a)!r} != {list(b)!r}')
     for key in a:
-      _same(a[key], b[key], f'{where}[{key!r}]')
+      _same(a[key], b[key], f'{where}[{key!r}]', nan_payloads)
   elif isinstance(a, float) or isinstance(a, np.floating):
     if struct.pack('<d', float(a)) != struct.pack('<d', float(b)) and not (
       math.isnan(a) and math.isnan(b)
@@ -166,12 +177,14 @@ def test_one_input(data: bytes) -> None:
     native_error = None
   except _NATIVE_ERRORS as e:
     native, native_error = None, e
+  pure_python = False
   try:
     message = storage_pb2.Data.FromString(data)
   except Exception as e:  # pylint: disable=broad-except
     reference, reference_error = None, e
   else:
-    if _has_set_aside_map_entry(message):
+    pure_python = _has_set_aside_map_entry(message)
+    if pure_python:
       reference, reference_error = _pure_python_reference(data)
     else:
       reference, reference_error = _reference(data)
@@ -181,7 +194,7 @@ def test_one_input(data: bytes) -> None:
       f'reference {"refused: " + repr(reference_error) if reference_error else "accepted"}'
     )
   if native_error is None:
-    _same(native, reference, 'value')
+    _same(native, reference, 'value', nan_payloads=not pure_python)
 
 
 def main() -> None:
