@@ -298,6 +298,24 @@ def step_columns_seeds() -> None:
   }
   for name, values in changing.items():
     save('step_columns_fuzzer', column_input([native_codec.encode(v) for v in values]), f'changing-{name}')
+  # Step types of every integer field (leaf 0 planned as a step type), in range and not.
+  for name, values in (
+    ('int32', [np.int32(v) for v in (0, 1, 2, 1, 3, -1)]),
+    ('uint32', [np.uint32(v) for v in (0, 1, 2, 1, 7)]),
+    ('uint8', [np.uint8(v) for v in (0, 1, 2, 2, 200)]),
+    ('int8', [np.int8(v) for v in (0, 1, 2, -1)]),
+    ('bigint', [0, 1, 2, 2**70, -1]),
+  ):
+    records = [native_codec.encode((v, np.float32(i))) for i, v in enumerate(values)]
+    save('step_columns_fuzzer', column_input(records, pick=0, change=0x10), f'step-type-{name}')
+  # A float64 array whose values come in two packed runs, as another writer may split them.
+  shape = b'\x12\x02\x08\x02'  # Shape{dim{size: 2}}
+  records = []
+  for first, second in ((1.0, 2.0), (3.0, 4.0), (5.0, 6.0)):
+    values = b''.join(b'\x12\x08' + struct.pack('<d', v) for v in (first, second))
+    datum = b'\x0a' + varint(len(shape)) + shape + b'\x12' + varint(len(values)) + values
+    records.append(b'\x0a' + varint(len(datum)) + datum)
+  save('step_columns_fuzzer', column_input(records), 'split-runs')
 
 
 def options_seeds() -> None:
