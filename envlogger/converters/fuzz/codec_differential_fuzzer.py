@@ -32,7 +32,7 @@ import pickle
 import struct
 import subprocess
 import sys
-from typing import Any
+from typing import Any, Optional
 
 import atheris
 
@@ -135,7 +135,7 @@ class _PurePythonReference:
   """
 
   def __init__(self) -> None:
-    self._worker = None
+    self._worker: Optional[subprocess.Popen] = None
 
   def __call__(self, data: bytes) -> tuple[Any, Any]:
     if self._worker is None:
@@ -148,7 +148,10 @@ class _PurePythonReference:
       )
     self._worker.stdin.write(struct.pack('<I', len(data)) + data)
     self._worker.stdin.flush()
-    (size,) = struct.unpack('<I', self._worker.stdout.read(4))
+    header = self._worker.stdout.read(4)
+    if len(header) < 4:
+      raise RuntimeError(f'the pure-Python reference worker exited ({self._worker.wait()})')
+    (size,) = struct.unpack('<I', header)
     return pickle.loads(self._worker.stdout.read(size))
 
 
