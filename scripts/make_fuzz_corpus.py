@@ -15,6 +15,9 @@ truncated copy of one, in the input format of its target (see each
   typed_decoder_fuzzer     envlogger.Data of every value kind and dtype, index
                            Datums and recorded steps
   codec_differential_fuzzer  the same Data seeds
+  step_columns_fuzzer      runs of recorded steps: every dtype and shape, nested
+                           dicts/tuples/lists, None, ragged and changing leaves,
+                           Python ints and bigints, a step-type leaf
   writer_options_fuzzer    writer option strings
 
 Seeds are named by content, so rerunning adds nothing that is already there;
@@ -58,6 +61,7 @@ CORPORA = {
   'index_recovery_fuzzer': 'envlogger/backends/fuzz/corpus',
   'typed_decoder_fuzzer': 'envlogger/converters/fuzz/corpus',
   'codec_differential_fuzzer': 'envlogger/converters/fuzz/corpus',
+  'step_columns_fuzzer': 'envlogger/converters/fuzz/corpus',
 }
 
 
@@ -253,6 +257,67 @@ def data_seeds() -> None:
     save('codec_differential_fuzzer', record, 'step')
 
 
+def column_input(records, pick: int = 0xFF, change: int = 0xFF) -> bytes:
+  """A step_columns_fuzzer input: plan bytes, then length-prefixed records."""
+  return bytes([pick, change]) + b''.join(struct.pack('<H', len(r)) + r for r in records)
+
+
+def step_columns_seeds() -> None:
+  catch = step_records(8)
+  save('step_columns_fuzzer', column_input(catch), 'catch')
+  save('step_columns_fuzzer', column_input(catch[1:]), 'catch-acting')
+  # Leaf 0 of a step is its step type: plan it as the reader does.
+  save('step_columns_fuzzer', column_input(catch[1:], pick=0, change=0x10), 'catch-step-type')
+  for dtype in dtypes.NUMERIC_DTYPES:
+    steps = [
+      native_codec.encode((np.arange(6).reshape(2, 3).astype(dtype) + i, dtype(i), [dtype(i)] * 2))
+      for i in range(4)
+    ]
+    save('step_columns_fuzzer', column_input(steps), f'dtype-{np.dtype(dtype).name}')
+  rng = np.random.default_rng(0)
+  nested = [
+    native_codec.encode({
+      'obs': {'image': rng.integers(0, 255, (8, 8), dtype=np.uint8), 'vec': np.float32([i, -i, 0.5])},
+      'info': ({'flag': np.bool_(i % 2)}, np.uint16(i)),
+      'history': [np.int8(-i), np.int8(i)],
+      'misc': (np.uint32(i), np.zeros((0, 3), np.float64)),
+      'reward': float(i),
+      'count': i,
+    })
+    for i in range(6)
+  ]
+  save('step_columns_fuzzer', column_input(nested), 'nested')
+  changing = {
+    'none': [{'a': None if i % 2 else np.float32(i), 'b': np.int64(i)} for i in range(6)],
+    'ragged': [np.zeros(i + 1, np.float64) for i in range(4)],
+    'dtype': [np.float32(1), np.float64(2), np.int32(3), np.float32(4)],
+    'keys': [{'a': 1}, {'a': 2, 'b': 3}, {'b': 4}, {'a': 5}],
+    'bigint': [1, -(2**40), 2**63 - 1, 2**70, -1],
+    'text': ['a', b'b', 3, None],
+    'kind': [(1, 2), [1, 2], {'0': 1}, (1, 2, 3), (1,)],
+  }
+  for name, values in changing.items():
+    save('step_columns_fuzzer', column_input([native_codec.encode(v) for v in values]), f'changing-{name}')
+  # Step types of every integer field (leaf 0 planned as a step type), in range and not.
+  for name, values in (
+    ('int32', [np.int32(v) for v in (0, 1, 2, 1, 3, -1)]),
+    ('uint32', [np.uint32(v) for v in (0, 1, 2, 1, 7)]),
+    ('uint8', [np.uint8(v) for v in (0, 1, 2, 2, 200)]),
+    ('int8', [np.int8(v) for v in (0, 1, 2, -1)]),
+    ('bigint', [0, 1, 2, 2**70, -1]),
+  ):
+    records = [native_codec.encode((v, np.float32(i))) for i, v in enumerate(values)]
+    save('step_columns_fuzzer', column_input(records, pick=0, change=0x10), f'step-type-{name}')
+  # A float64 array whose values come in two packed runs, as another writer may split them.
+  shape = b'\x12\x02\x08\x02'  # Shape{dim{size: 2}}
+  records = []
+  for first, second in ((1.0, 2.0), (3.0, 4.0), (5.0, 6.0)):
+    values = b''.join(b'\x12\x08' + struct.pack('<d', v) for v in (first, second))
+    datum = b'\x0a' + varint(len(shape)) + shape + b'\x12' + varint(len(values)) + values
+    records.append(b'\x0a' + varint(len(datum)) + datum)
+  save('step_columns_fuzzer', column_input(records), 'split-runs')
+
+
 def options_seeds() -> None:
   for text in (
     '',
@@ -279,6 +344,7 @@ def main() -> None:
     riegeli_seeds(tmp)
     dataset_seeds(tmp)
   data_seeds()
+  step_columns_seeds()
   options_seeds()
 
 

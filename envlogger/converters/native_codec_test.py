@@ -680,3 +680,44 @@ def test_scalar_packed_fields_decode_as_the_reference_codec():
     codec.decode(data)
   with pytest.raises(ValueError, match='whole number of 2-byte elements'):
     native_codec.decode(data.SerializeToString())
+
+
+@pytest.mark.parametrize(
+  'field, value, expected',
+  [
+    ('bigint_values', b'\x00', 0),
+    ('bigint_values', b'\xff\x00', -256),
+    ('string_values', 'txt', 'txt'),
+    ('bytes_values', b'raw', b'raw'),
+  ],
+)
+def test_scalar_string_bytes_and_bigint_fields_override_packed_fields(field, value, expected):
+  # Found by codec_differential_fuzzer: without a repeated numeric field, a
+  # scalar's string, bytes or bigint field overrides its packed fields, as for
+  # arrays (the native decoder kept the packed int16 b'bc' = 0x6263).
+  datum = storage_pb2.Datum()
+  datum.shape.dim.add().size = -438
+  datum.values.int16_values = b'bc'
+  getattr(datum.values, field).append(value)
+  data = storage_pb2.Data(datum=datum).SerializeToString()
+  decoded = native_codec.decode(data)
+  assert type(decoded) is type(expected) and decoded == expected
+  compare.assert_strictly_equal(codec.decode(storage_pb2.Data.FromString(data)), decoded)
+
+
+def test_a_later_dict_entry_with_unknown_fields_replaces_the_earlier_one():
+  # Found by codec_differential_fuzzer: a map entry that carries an unknown
+  # field (here field 10, where the value belongs) is still an entry, as
+  # protobuf's pure-Python implementation parses it: it replaces the
+  # earlier entry of its key, and having no value it decodes as None. (upb,
+  # protobuf's default Python implementation, sets such an entry aside as an
+  # unknown field of the map instead.) The replaced value, three floats with an
+  # empty shape, is never decoded.
+  earlier = b'\x0a\x01x\x12\x14\x0a\x12\x0a\x00\x12\x0e\x0a\x0c' + b'\x00' * 12
+  later = b'\x0a\x01x\x52\x02\x08\x01'
+  data = b''.join(b'\x22' + bytes([len(e) + 2, 0x0a, len(e)]) + e for e in (earlier, later))
+  assert native_codec.decode(data) == {'x': None}
+  # Each entry alone: the earlier value is malformed, the later one is None.
+  with pytest.raises(ValueError):
+    native_codec.decode(data[: len(earlier) + 4])
+  assert native_codec.decode(data[len(earlier) + 4 :]) == {'x': None}

@@ -125,6 +125,10 @@ bool ChooseSource(const DatumWire& datum, bool scalar, Source* chosen) {
     source = Source::kUint64;
   else if (!datum.bool_values.empty())
     source = Source::kBool;
+  // As the reference codec: a scalar found in the repeated numerics is the
+  // answer; otherwise each group below overrides what came before it (the
+  // packed fields, then strings, bytes or bigints), for scalars too.
+  const bool scalar_found = scalar && source != Source::kNone;
 
   const struct {
     std::string_view bytes;
@@ -135,7 +139,7 @@ bool ChooseSource(const DatumWire& datum, bool scalar, Source* chosen) {
                 {datum.int16_values, Source::kInt16, 2},
                 {datum.uint8_values, Source::kUint8, 1},
                 {datum.uint16_values, Source::kUint16, 2}};
-  if (!(scalar && source != Source::kNone)) {
+  if (!scalar_found) {
     for (const auto& field : packed) {
       if (field.bytes.empty()) continue;
       // As the reference codec: whole elements (a scalar is the first one),
@@ -151,7 +155,7 @@ bool ChooseSource(const DatumWire& datum, bool scalar, Source* chosen) {
       source = field.source;
     }
   }
-  if (!(scalar && source != Source::kNone)) {
+  if (!scalar_found) {
     if (!datum.string_values.empty()) {
       source = Source::kString;
     } else if (!datum.bytes_values.empty()) {
