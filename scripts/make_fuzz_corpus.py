@@ -276,14 +276,19 @@ def step_columns_seeds() -> None:
     save('step_columns_fuzzer', column_input(steps), f'dtype-{np.dtype(dtype).name}')
   rng = np.random.default_rng(0)
   nested = [
-    native_codec.encode({
-      'obs': {'image': rng.integers(0, 255, (8, 8), dtype=np.uint8), 'vec': np.float32([i, -i, 0.5])},
-      'info': ({'flag': np.bool_(i % 2)}, np.uint16(i)),
-      'history': [np.int8(-i), np.int8(i)],
-      'misc': (np.uint32(i), np.zeros((0, 3), np.float64)),
-      'reward': float(i),
-      'count': i,
-    })
+    native_codec.encode(
+      {
+        'obs': {
+          'image': rng.integers(0, 255, (8, 8), dtype=np.uint8),
+          'vec': np.float32([i, -i, 0.5]),
+        },
+        'info': ({'flag': np.bool_(i % 2)}, np.uint16(i)),
+        'history': [np.int8(-i), np.int8(i)],
+        'misc': (np.uint32(i), np.zeros((0, 3), np.float64)),
+        'reward': float(i),
+        'count': i,
+      }
+    )
     for i in range(6)
   ]
   save('step_columns_fuzzer', column_input(nested), 'nested')
@@ -297,7 +302,11 @@ def step_columns_seeds() -> None:
     'kind': [(1, 2), [1, 2], {'0': 1}, (1, 2, 3), (1,)],
   }
   for name, values in changing.items():
-    save('step_columns_fuzzer', column_input([native_codec.encode(v) for v in values]), f'changing-{name}')
+    save(
+      'step_columns_fuzzer',
+      column_input([native_codec.encode(v) for v in values]),
+      f'changing-{name}',
+    )
   # Step types of every integer field (leaf 0 planned as a step type), in range and not.
   for name, values in (
     ('int32', [np.int32(v) for v in (0, 1, 2, 1, 3, -1)]),

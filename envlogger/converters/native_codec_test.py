@@ -715,7 +715,7 @@ def test_a_later_dict_entry_with_unknown_fields_replaces_the_earlier_one():
   # empty shape, is never decoded.
   earlier = b'\x0a\x01x\x12\x14\x0a\x12\x0a\x00\x12\x0e\x0a\x0c' + b'\x00' * 12
   later = b'\x0a\x01x\x52\x02\x08\x01'
-  data = b''.join(b'\x22' + bytes([len(e) + 2, 0x0a, len(e)]) + e for e in (earlier, later))
+  data = b''.join(b'\x22' + bytes([len(e) + 2, 0x0A, len(e)]) + e for e in (earlier, later))
   assert native_codec.decode(data) == {'x': None}
   # Each entry alone: the earlier value is malformed, the later one is None.
   with pytest.raises(ValueError):

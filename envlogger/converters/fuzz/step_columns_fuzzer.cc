@@ -112,8 +112,8 @@ ColumnNode PlanOf(const DataView& view, int depth, std::vector<ColumnLeaf>* leav
     case DataKind::kTuple: {
       auto elements = view.elements();
       if (!elements.ok()) return node;
-      node.kind = view.kind() == DataKind::kArray ? ColumnNode::Kind::kList
-                                                  : ColumnNode::Kind::kTuple;
+      node.kind =
+          view.kind() == DataKind::kArray ? ColumnNode::Kind::kList : ColumnNode::Kind::kTuple;
       for (const DataView& element : *elements)
         node.children.push_back(PlanOf(element, depth + 1, leaves));
       return node;
