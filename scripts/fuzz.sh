@@ -12,11 +12,6 @@
 # that makes a reader allocate what its size cannot justify is a failure, and
 # with the -max_len given by the "fuzz-options:" line of its source.
 #
-# A target whose source has the line "fuzz-short-run: replay" only replays its
-# corpus here (every committed input, deterministically): it has open findings
-# (docs/fuzzing.md) that a timed run would hit by chance; the campaign
-# (scripts/fuzz_campaign.sh) explores it.
-#
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 15; FUZZ_SECONDS too)
 #   FUZZ_TARGETS="a b" limits the run to those target names.
 set -euo pipefail
@@ -52,7 +47,6 @@ for target in $(find envlogger -path '*/fuzz/*_fuzzer.cc' -o -path '*/fuzz/*_fuz
   work="$OUT/corpus-$name"
   mkdir -p "$work"
   budget=(-max_total_time="$SECONDS_PER_TARGET")
-  if grep -qE '^(//|#) fuzz-short-run: replay' "$target"; then budget=(-runs=0); fi
   echo "== $name: ${budget[*]} from $(dirname "$target")/corpus"
   # shellcheck disable=SC2046
   if ! "${cmd[@]}" "$work" "$(dirname "$target")/corpus/$name" "${budget[@]}" -timeout=10 \
