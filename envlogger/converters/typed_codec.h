@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <string_view>
 #include <utility>
 #include <variant>
@@ -54,6 +55,14 @@ struct Array {
   bool operator==(const Array& other) const {
     return shape == other.shape && values == other.values;
   }
+};
+
+// IsArray<T>::value: whether T is an Array; IsArray<Array<E>>::Element is E.
+template <typename T>
+struct IsArray : std::false_type {};
+template <typename T>
+struct IsArray<Array<T>> : std::true_type {
+  using Element = T;
 };
 
 using BasicType =

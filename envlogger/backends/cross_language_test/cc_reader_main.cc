@@ -71,13 +71,6 @@ void PrintScalar(std::ostream& out, const T& value) {
   }
 }
 
-template <typename T>
-struct IsArray : std::false_type {};
-template <typename T>
-struct IsArray<Array<T>> : std::true_type {
-  using Element = T;
-};
-
 // "int32 97", "float32 array shape [1] [3]", "mpz 123...".
 template <typename T>
 std::string Describe(const T& value) {

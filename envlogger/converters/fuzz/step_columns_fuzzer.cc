@@ -42,19 +42,13 @@ using envlogger::ColumnNode;
 using envlogger::ColumnType;
 using envlogger::DataKind;
 using envlogger::DataView;
+using envlogger::IsArray;
 using envlogger::StatusCode;
 
 constexpr size_t kMaxRecords = 32;
 constexpr size_t kMaxLeaves = 64;
 constexpr int kMaxPlanDepth = 16;
 constexpr size_t kMaxRowBytes = 1 << 16;  // All leaves of one row together.
-
-template <typename T>
-struct IsArray : std::false_type {};
-template <typename T>
-struct IsArray<Array<T>> : std::true_type {
-  using Element = T;
-};
 
 // The ColumnType of a typed element type; nullopt for str, bytes, bigint.
 template <typename T>

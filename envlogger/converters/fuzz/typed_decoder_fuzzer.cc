@@ -30,11 +30,7 @@ namespace {
 using envlogger::BasicType;
 using envlogger::DataKind;
 using envlogger::DataView;
-
-template <typename T>
-struct IsArray : std::false_type {};
-template <typename T>
-struct IsArray<envlogger::Array<T>> : std::true_type {};
+using envlogger::IsArray;
 
 void CheckValue(const BasicType& value) {
   std::visit(
