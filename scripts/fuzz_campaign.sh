@@ -50,6 +50,10 @@ for target in $(find envlogger -path '*/fuzz/*_fuzzer.cc' -o -path '*/fuzz/*_fuz
   TARGETS+=("$target")
 done
 JOBS="${FUZZ_JOBS:-${#TARGETS[@]}}"
+# The atheris targets import envlogger._native from this tree.
+if [[ " ${TARGETS[*]} " == *.py\ * ]] && ! "$PYTHON" -c 'import envlogger._native' 2> /dev/null; then
+  ENVLOGGER_BUILD_JOBS="$(nproc)" "$PYTHON" setup.py -q build_ext --inplace
+fi
 
 echo "== ${#TARGETS[@]} targets, ${HOURS} h or ${RUNS} executions each, ${JOBS} at a time, in $DIR"
 for target in "${TARGETS[@]}"; do
