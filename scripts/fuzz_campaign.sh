@@ -141,7 +141,9 @@ fi
   done
   echo
   echo "decoder sources: $(awk '/^TOTAL/ { print "lines " $10 ", regions " $4 }' "$DIR/coverage/summary.txt" 2>/dev/null)"
-  echo "unreached decoder lines: $(wc -l < "$DIR/coverage/unreached.txt" 2>/dev/null || echo ?) (coverage/unreached.txt)"
+  if [ -f "$DIR/coverage/unreached.txt" ]; then
+    echo "unreached decoder lines: $(wc -l < "$DIR/coverage/unreached.txt") (coverage/unreached.txt)"
+  fi
 } | tee "$DIR/summary.txt"
 if [ -n "$(ls -A "$DIR/artifacts")" ]; then
   echo "FINDINGS in $DIR/artifacts: fix each, then add its input to the committed corpus."
