@@ -111,13 +111,24 @@ Status RiegeliShardReader::Init(const std::string& steps_filepath,
   // Without a readable steps file there is nothing to recover; OpenFiles()
   // reports it.
   if (recovery.ok()) index->recovery = std::move(recovery).value();
+  // Episodes are consecutive runs of steps: their starts never decrease and
+  // lie within the steps (an episode's length is the next start minus its own).
   const int64_t num_steps = static_cast<int64_t>(index->step_offsets.size());
-  for (const int64_t start : index->episode_starts) {
-    if (start > num_steps) {
+  int64_t previous_start = 0;
+  for (size_t i = 0; i < index->episode_starts.size(); ++i) {
+    const int64_t start = index->episode_starts[i];
+    if (start < 0 || start > num_steps) {
       return envlogger::DataLossError(episode_index_filepath + " starts an episode at step " +
                                       std::to_string(start) + ", outside the " +
                                       std::to_string(num_steps) + " steps of " + steps_filepath);
     }
+    if (start < previous_start) {
+      return envlogger::DataLossError(episode_index_filepath + " starts episode " +
+                                      std::to_string(i) + " at step " + std::to_string(start) +
+                                      ", before episode " + std::to_string(i - 1) + " (step " +
+                                      std::to_string(previous_start) + ")");
+    }
+    previous_start = start;
   }
   if (index->step_offsets.empty()) {
     return envlogger::NotFoundError("Empty steps in " + step_offsets_filepath)

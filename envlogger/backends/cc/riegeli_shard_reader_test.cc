@@ -200,6 +200,43 @@ TEST(RiegeliShardReaderTest, EpisodeStartingBeyondTheStepsIsDataLoss) {
   EXPECT_NE(status.message().find(shard.episode_index), std::string::npos) << status.message();
 }
 
+// An episode index whose starts decrease (step 3, then step 1) or go below
+// step 0 would give an episode a negative length: the shard is refused.
+TEST(RiegeliShardReaderTest, EpisodeStartsThatDecreaseAreDataLoss) {
+  for (const std::vector<int64_t>& starts :
+       {std::vector<int64_t>{0, 3, 1}, std::vector<int64_t>{-2, 1}}) {
+    const Shard shard(MakeTempDir());
+    {
+      RiegeliShardWriter writer;
+      ASSERT_TRUE(shard.InitWriter(writer).ok());
+      for (int i = 0; i < 4; ++i) ASSERT_TRUE(writer.AddStep("s", i % 2 == 0).ok());
+      ASSERT_TRUE(writer.Close().ok());
+    }
+    {
+      std::vector<int64_t> values;
+      for (const int64_t start : starts) values.insert(values.end(), {start, -1});
+      auto options = riegeli::RecordWriterOptions::FromString("");
+      ASSERT_TRUE(options.ok());
+      auto rewriter = riegeli::RecordWriter::Open(shard.episode_index, *options);
+      ASSERT_TRUE(rewriter.ok());
+      ASSERT_TRUE(
+          (*rewriter)
+              ->WriteRecord(EncodeInt64Datum({static_cast<int64_t>(starts.size()), 2}, values))
+              .ok());
+      ASSERT_TRUE((*rewriter)->Close().ok());
+    }
+    RiegeliShardReader reader;
+    const envlogger::Status status = shard.InitReader(reader);
+    EXPECT_EQ(status.code(), envlogger::StatusCode::kDataLoss) << status.message();
+    EXPECT_NE(status.message().find(shard.episode_index), std::string::npos) << status.message();
+    EXPECT_NE(status.message().find(starts.size() == 3 ? "starts episode 2 at step 1, before "
+                                                         "episode 1 (step 3)"
+                                                       : "at step -2"),
+              std::string::npos)
+        << status.message();
+  }
+}
+
 TEST(RiegeliShardReaderTest, BadIndexPositionsFailOnlyTheirOwnReads) {
   const Shard shard(MakeTempDir());
   {
