@@ -144,7 +144,6 @@ class _LazyReader:
     self._data_directory = os.fspath(data_directory)
     self._reader: Optional[reader_lib.Reader] = None
     self._pid: Optional[int] = None
-    self._windows: Optional[step_windows.Windows] = None
 
   @property
   def data_directory(self) -> str:
@@ -157,35 +156,31 @@ class _LazyReader:
       # used: every process opens its own.
       self._reader = reader_lib.Reader(self._data_directory)
       self._pid = os.getpid()
-      self._windows = None
     return self._reader
 
   def windows(self, seq_len: int) -> step_windows.Windows:
     """The windows of `seq_len` steps inside episodes, as `Reader.sample` draws them.
 
+    Built once per `seq_len` by the reader.
+
     Raises:
       ValueError: no episodes, or `seq_len` is longer than every episode.
     """
-    reader = self.reader
-    if self._windows is None or self._windows.seq_len != seq_len:
-      try:
-        self._windows = reader.windows(seq_len)
-      except ValueError as e:
-        raise ValueError(f'{self._data_directory}: {e}') from None
-    return self._windows
+    try:
+      return self.reader.windows(seq_len)
+    except ValueError as e:
+      raise ValueError(f'{self._data_directory}: {e}') from None
 
   def close(self) -> None:
     if self._reader is not None and self._pid == os.getpid():
       self._reader.close()
     self._reader = None
-    self._windows = None
 
   def __getstate__(self) -> dict:
     return {
       '_data_directory': self._data_directory,
       '_reader': None,
       '_pid': None,
-      '_windows': None,
     }
 
 
