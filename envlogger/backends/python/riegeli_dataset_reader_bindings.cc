@@ -32,9 +32,6 @@ namespace envlogger {
 namespace python {
 namespace {
 
-using envlogger::Status;
-using envlogger::StatusOr;
-
 py::object BytesOrNone(const std::optional<std::string>& value) {
   if (!value.has_value()) return py::none();
   return py::bytes(*value);
