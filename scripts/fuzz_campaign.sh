@@ -42,6 +42,8 @@ scripts/fuzz_build.sh asan
 scripts/fuzz_build.sh coverage
 
 target_options() { sed -n 's/^\(\/\/\|#\) fuzz-options: //p' "$1"; }
+# Executions of target $1 in all campaigns so far (the ledger).
+ledger_total() { awk -F'\t' -v t="$1" '$3 == t { n += $4 } END { print n + 0 }' "$DIR/ledger.tsv"; }
 
 TARGETS=()
 for target in $(find envlogger -path '*/fuzz/*_fuzzer.cc' -o -path '*/fuzz/*_fuzzer.py' | sort); do
@@ -64,7 +66,7 @@ for target in "${TARGETS[@]}"; do
   esac
   mkdir -p "$DIR/corpus/$name"
   # Earlier campaigns' executions count: run what is missing to FUZZ_RUNS.
-  done_runs=$(awk -F'\t' -v t="$name" '$3 == t { n += $4 } END { print n + 0 }' "$DIR/ledger.tsv")
+  done_runs=$(ledger_total "$name")
   if [ "$done_runs" -ge "$RUNS" ]; then
     echo "$name: $done_runs executions already" > "$DIR/logs/$name.log"
     continue
@@ -133,7 +135,7 @@ fi
     log="$DIR/logs/$name.log"
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    total=$(awk -F'\t' -v t="$name" '$3 == t { n += $4 } END { print n + 0 }' "$DIR/ledger.tsv")
+    total=$(ledger_total "$name")
     findings=$(find "$DIR/artifacts" -name "$name-*" | wc -l)
     cov=$(awk '/^TOTAL/ { print $10 }' "$DIR/coverage/$name.txt" 2>/dev/null || true)
     printf '%-28s %12s %12s %9s %9s %s\n' "$name" "${runs:-?}" "$total" "${rate:-?}" "$findings" \
