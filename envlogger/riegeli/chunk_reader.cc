@@ -293,7 +293,7 @@ uint64_t ChunkReader::FindChunk(uint64_t after, uint64_t size) {
   // the next chunk for certain. So at most one block is searched after an
   // intact block header, and nothing is searched inside a chunk that an
   // intact block header says spans it.
-  std::string window;
+  std::string& window = window_;
   uint64_t start = after + 1;
   while (start < size) {
     const uint64_t block = (start / kBlockSize + 1) * kBlockSize;

@@ -146,6 +146,8 @@ class ChunkReader {
   Recovery recovery_ = Recovery::kNone;
   // Scratch buffer for physical bytes.
   std::string buffer_;
+  // Scratch for FindChunk(): the window searched for a chunk header.
+  std::string window_;
   // Scratch for ReadData(): the block headers inside the chunk data and the
   // spans of its scatter read.
   std::string block_headers_;

@@ -18,6 +18,7 @@
 #include <new>
 
 #include "envlogger/base/varint.h"
+#include "envlogger/riegeli/brotli_block_cache.h"
 
 namespace envlogger {
 namespace riegeli {
@@ -206,51 +207,52 @@ Status CompressSnappy(std::string_view input, std::string* dest) {
 
 Status DecompressBrotli(std::string_view stream, uint64_t size, std::string* dest) {
   std::unique_ptr<BrotliDecoderState, decltype(&BrotliDecoderDestroyInstance)> decoder(
-      BrotliDecoderCreateInstance(nullptr, nullptr, nullptr), BrotliDecoderDestroyInstance);
+      BrotliDecoderCreateInstance(AllocateBrotliBlock, FreeBrotliBlock, nullptr),
+      BrotliDecoderDestroyInstance);
   if (decoder == nullptr) return ResourceExhaustedError("brotli: cannot create decoder");
   BrotliDecoderSetParameter(decoder.get(), BROTLI_DECODER_PARAM_LARGE_WINDOW, 1);
   size_t available_in = stream.size();
   const uint8_t* next_in = reinterpret_cast<const uint8_t*>(stream.data());
   const size_t start = dest->size();
-  uint64_t produced = 0;
+  // The decoder keeps its output in its own window and hands it over with
+  // BrotliDecoderTakeOutput(): `dest` grows by what was produced, never by
+  // room offered in advance (which a hostile stream would leave unused).
+  const auto fail = [dest, start](std::string message) {
+    dest->resize(start);
+    return InvalidArgumentError("brotli: " + std::move(message));
+  };
   for (;;) {
-    const size_t step = NextOutputStep(size, produced);
-    dest->resize(start + produced + step);
-    size_t available_out = step;
-    uint8_t* next_out = reinterpret_cast<uint8_t*>(&(*dest)[start + produced]);
+    size_t available_out = 0;
     const BrotliDecoderResult result = BrotliDecoderDecompressStream(
-        decoder.get(), &available_in, &next_in, &available_out, &next_out, nullptr);
-    produced += step - available_out;
-    dest->resize(start + produced);
-    if (produced > size) {
-      dest->resize(start);
-      return InvalidArgumentError("brotli: decompressed data exceed the announced size " +
-                                  std::to_string(size));
+        decoder.get(), &available_in, &next_in, &available_out, nullptr, nullptr);
+    while (BrotliDecoderHasMoreOutput(decoder.get())) {
+      size_t length = 0;
+      const char* output =
+          reinterpret_cast<const char*>(BrotliDecoderTakeOutput(decoder.get(), &length));
+      if (length > size - (dest->size() - start)) {
+        return fail("decompressed data exceed the announced size " + std::to_string(size));
+      }
+      dest->append(output, length);
     }
+    const uint64_t produced = dest->size() - start;
     switch (result) {
       case BROTLI_DECODER_RESULT_SUCCESS:
         if (available_in != 0) {
-          dest->resize(start);
-          return InvalidArgumentError("brotli: " + std::to_string(available_in) +
-                                      " trailing bytes after the compressed stream");
+          return fail(std::to_string(available_in) + " trailing bytes after the compressed stream");
         }
         if (produced != size) {
-          dest->resize(start);
-          return InvalidArgumentError("brotli: decompressed " + std::to_string(produced) +
-                                      " bytes, announced " + std::to_string(size));
+          return fail("decompressed " + std::to_string(produced) + " bytes, announced " +
+                      std::to_string(size));
         }
         return OkStatus();
       case BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:
         continue;
       case BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:
-        dest->resize(start);
-        return InvalidArgumentError("brotli: truncated compressed stream");
+        return fail("truncated compressed stream");
       case BROTLI_DECODER_RESULT_ERROR:
       default:
-        dest->resize(start);
-        return InvalidArgumentError(
-            std::string("brotli: corrupt compressed stream: ") +
-            BrotliDecoderErrorString(BrotliDecoderGetErrorCode(decoder.get())));
+        return fail(std::string("corrupt compressed stream: ") +
+                    BrotliDecoderErrorString(BrotliDecoderGetErrorCode(decoder.get())));
     }
   }
 }

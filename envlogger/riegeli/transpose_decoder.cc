@@ -435,12 +435,10 @@ Status Run(Machine& m, uint64_t num_records, uint64_t decoded_data_size, std::st
   starts.reserve(static_cast<size_t>(std::min<uint64_t>(num_records, 1 << 16)));
   // Output size at each open submessage's end, and the state that ended it.
   std::vector<std::pair<uint64_t, uint32_t>> open_submessages;
-  // Valid chunks need about their buffers plus tags and lengths; a chunk of
-  // the default size (1 MiB) never needs to grow. Hostile chunks claiming a
-  // huge decoded size get only what they actually produce.
-  constexpr uint64_t kMinInitialCapacity = uint64_t{1} << 20;
-  BackwardOutput out(decoded_data_size, std::max(kMinInitialCapacity,
-                                                 2 * (m.total_buffer_size + m.transitions.size())));
+  // Valid chunks need about their buffers plus tags and lengths, so twice
+  // that seldom grows; a hostile chunk claiming a huge decoded size starts
+  // from what its buffers can produce, not from the claim.
+  BackwardOutput out(decoded_data_size, 2 * (m.total_buffer_size + m.transitions.size()));
 
   const uint32_t num_states = static_cast<uint32_t>(m.states.size());
   uint32_t index = m.resolved[m.first_state];
