@@ -29,15 +29,17 @@ StatusOr<std::string> ReadFirstRecord(const std::string& path, const riegeli::So
   return std::string(record);
 }
 
-// Runs task(i) for i in [0, n) on up to hardware_concurrency threads; on the
-// calling thread if n <= 2 (the metadata and one shard: the metadata is one
-// small record, so threads would cost more than they save).
-void ParallelFor(size_t n, const std::function<void(size_t)>& task) {
-  if (n <= 2) {
+// Runs task(i) for i in [0, n) on up to `max_threads` threads (0: up to
+// hardware_concurrency); on the calling thread if n <= 2 (the metadata and one
+// shard: the metadata is one small record, so threads would cost more than
+// they save) or max_threads is 1.
+void ParallelFor(size_t n, size_t max_threads, const std::function<void(size_t)>& task) {
+  if (max_threads == 0) max_threads = std::max(2u, std::thread::hardware_concurrency());
+  if (n <= 2 || max_threads == 1) {
     for (size_t i = 0; i < n; ++i) task(i);
     return;
   }
-  const size_t num_threads = std::min<size_t>(n, std::max(2u, std::thread::hardware_concurrency()));
+  const size_t num_threads = std::min(n, max_threads);
   std::atomic<size_t> next{0};
   std::vector<std::thread> threads;
   for (size_t t = 0; t < num_threads; ++t) {
@@ -75,7 +77,7 @@ Status RiegeliDatasetReader::Init(std::string_view data_dir) {
 
 Status RiegeliDatasetReader::InitFromShards(std::string_view data_dir,
                                             const std::vector<std::string>& shard_dirs,
-                                            riegeli::SourceOpener open) {
+                                            riegeli::SourceOpener open, size_t max_threads) {
   Reset(data_dir);
   const std::string metadata_path = JoinPath(data_dir_, internal::kMetadataFilename);
 
@@ -83,7 +85,7 @@ Status RiegeliDatasetReader::InitFromShards(std::string_view data_dir,
   shards_.resize(shard_dirs.size());
   std::vector<Status> shard_status(shard_dirs.size());
   Status metadata_status;
-  ParallelFor(shard_dirs.size() + 1, [&](size_t task) {
+  ParallelFor(shard_dirs.size() + 1, max_threads, [&](size_t task) {
     if (task == 0) {
       StatusOr<std::string> metadata = ReadFirstRecord(metadata_path, open);
       if (metadata.ok()) {

@@ -53,10 +53,12 @@ class RiegeliDatasetReader {
 
   // Init() of a dataset whose shard directories are given (in order) instead
   // of listed, its files opened with `open` (riegeli/byte_io.h; clones too):
-  // for datasets held in memory by tests and fuzz targets.
+  // for datasets held in memory by tests and fuzz targets. Shards load on up
+  // to `max_threads` threads at once (0: one per hardware thread; 1: all on
+  // the calling thread).
   envlogger::Status InitFromShards(std::string_view data_dir,
                                    const std::vector<std::string>& shard_dirs,
-                                   riegeli::SourceOpener open);
+                                   riegeli::SourceOpener open, size_t max_threads = 0);
 
   envlogger::StatusOr<RiegeliDatasetReader> Clone() const;
 
