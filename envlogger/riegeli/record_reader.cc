@@ -295,15 +295,22 @@ Status RecordReader::Close() {
     StatusOr<uint64_t> size = source_->Size();
     if (!size.ok()) {
       status_ = size.status();
-    } else {
+    } else if (chunk_begin < *size) {
       const std::string message = "Truncated Riegeli/records file, incomplete chunk at " +
                                   std::to_string(chunk_begin) + " with length " +
-                                  std::to_string(*size > chunk_begin ? *size - chunk_begin : 0);
+                                  std::to_string(*size - chunk_begin);
       if (options_.recovery) {
         options_.recovery(SkippedRegion{chunk_begin, *size, message});
       } else {
         status_ = InvalidArgumentError(name_ + ": " + message);
       }
+    } else if (!options_.recovery) {
+      // Recovery resumed at a chunk that an intact block header places beyond
+      // the end: the skipped region reported then already reaches past the
+      // end, so no byte is left for the recovery callback.
+      status_ = InvalidArgumentError(name_ + ": Truncated Riegeli/records file: it ends at " +
+                                     std::to_string(*size) + ", before the next chunk at " +
+                                     std::to_string(chunk_begin));
     }
   }
   closed_ = true;

@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include "envlogger/base/varint.h"
 #include "envlogger/riegeli/chunk_writer.h"
+#include "envlogger/riegeli/highwayhash.h"
 #include "envlogger/riegeli/record_writer.h"
 #include "envlogger/riegeli/records_format.h"
 #include "envlogger/testing/testdata.h"
@@ -488,6 +490,51 @@ TEST(RecordReaderTest, TruncatedFileReportsAtClose) {
     EXPECT_EQ(regions[0].begin, 65561u);
     EXPECT_EQ(regions[0].end, cut.size());
   }
+}
+
+TEST(RecordReaderTest, RecoveryResumingBeyondTheEndLeavesNoReversedRegionAtClose) {
+  // Records of 25000 bytes, one chunk each: the third chunk crosses the first
+  // block boundary. Its block header is rewritten (with a valid hash) to
+  // name a wrong chunk start and a next chunk 60000 bytes on, beyond the end
+  // of the file, which ends with that third chunk.
+  std::string file;
+  std::vector<RecordPosition> positions;
+  {
+    StatusOr<std::unique_ptr<RecordWriter>> writer = RecordWriter::Create(
+        std::make_unique<StringSink>(&file), Options("uncompressed,chunk_size:1000"));
+    ASSERT_TRUE(writer.ok());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE((*writer)->WriteRecord(std::string(25000, static_cast<char>('a' + i))).ok());
+      positions.push_back((*writer)->LastPos());
+    }
+    ASSERT_TRUE((*writer)->Close().ok());
+  }
+  const uint64_t third = positions[2].chunk_begin;
+  ASSERT_LT(third, kBlockSize);
+  ASSERT_GT(file.size(), kBlockSize + kBlockHeaderSize);
+  const uint64_t resume = kBlockSize + 60000;
+  ASSERT_GT(resume, file.size());
+  EncodeFixed64(1, &file[kBlockSize + 8]);  // previous_chunk: not kBlockSize - third.
+  EncodeFixed64(60000, &file[kBlockSize + 16]);
+  EncodeFixed64(RiegeliHash(std::string_view(file).substr(kBlockSize + 8, 16)), &file[kBlockSize]);
+
+  std::vector<SkippedRegion> regions;
+  RecordReaderOptions options;
+  options.recovery = [&](const SkippedRegion& region) {
+    regions.push_back(region);
+    return true;
+  };
+  RecordReader reader(std::make_unique<StringSource>(file), options);
+  std::string_view record;
+  std::vector<char> firsts;
+  while (reader.ReadRecord(&record)) firsts.push_back(record[0]);
+  EXPECT_EQ(firsts, (std::vector<char>{'a', 'b'}));
+  EXPECT_TRUE(reader.Close().ok());
+  // The damaged chunk, up to where the block header says the next begins;
+  // Close() adds nothing (it used to add [resume, end of file), reversed).
+  ASSERT_EQ(regions.size(), 1u);
+  EXPECT_EQ(regions[0].begin, third);
+  EXPECT_EQ(regions[0].end, resume);
 }
 
 // A source whose contents a test can extend, like a file being written.
