@@ -38,6 +38,34 @@ std::unique_ptr<RecordReader> OpenReference(const std::string& name,
   return std::move(*reader);
 }
 
+// Writes `records` with `options` into a string; each record's position goes
+// to `*positions`.
+std::string WriteRecords(const std::string& options, const std::vector<std::string>& records,
+                         std::vector<RecordPosition>* positions) {
+  std::string file;
+  StatusOr<std::unique_ptr<RecordWriter>> writer =
+      RecordWriter::Create(std::make_unique<StringSink>(&file), Options(options));
+  EXPECT_TRUE(writer.ok()) << writer.status().ToString();
+  if (!writer.ok()) return file;
+  for (const std::string& record : records) {
+    EXPECT_TRUE((*writer)->WriteRecord(record).ok());
+    positions->push_back((*writer)->LastPos());
+  }
+  EXPECT_TRUE((*writer)->Close().ok());
+  return file;
+}
+
+// Options whose recovery callback appends every skipped region to `*regions`
+// and continues.
+RecordReaderOptions RecoveringInto(std::vector<SkippedRegion>* regions) {
+  RecordReaderOptions options;
+  options.recovery = [regions](const SkippedRegion& region) {
+    regions->push_back(region);
+    return true;
+  };
+  return options;
+}
+
 struct Expected {
   uint64_t numeric;
   std::string record;
@@ -196,18 +224,10 @@ TEST(RecordReaderTest, SeekAndSeekBack) {
 }
 
 TEST(RecordReaderTest, SeekBackWalksAllRecordsBackwards) {
-  std::string file;
+  std::vector<std::string> records;
+  for (int i = 0; i < 40; ++i) records.push_back(std::string(i, 'a' + i % 26));
   std::vector<RecordPosition> positions;
-  {
-    StatusOr<std::unique_ptr<RecordWriter>> writer = RecordWriter::Create(
-        std::make_unique<StringSink>(&file), Options("uncompressed,chunk_size:100"));
-    ASSERT_TRUE(writer.ok());
-    for (int i = 0; i < 40; ++i) {
-      ASSERT_TRUE((*writer)->WriteRecord(std::string(i, 'a' + i % 26)).ok());
-      positions.push_back((*writer)->LastPos());
-    }
-    ASSERT_TRUE((*writer)->Close().ok());
-  }
+  const std::string file = WriteRecords("uncompressed,chunk_size:100", records, &positions);
   RecordReader reader(std::make_unique<StringSource>(file));
   ASSERT_TRUE(reader.SeekNumeric(file.size()));
   std::string_view record;
@@ -434,12 +454,7 @@ TEST(RecordReaderTest, UndecodableChunkIsSkippedWithRegion) {
                   .ok());
 
   std::vector<SkippedRegion> regions;
-  RecordReaderOptions options;
-  options.recovery = [&](const SkippedRegion& region) {
-    regions.push_back(region);
-    return true;
-  };
-  RecordReader reader(std::make_unique<StringSource>(file), options);
+  RecordReader reader(std::make_unique<StringSource>(file), RecoveringInto(&regions));
   std::string_view record;
   ASSERT_TRUE(reader.ReadRecord(&record));
   EXPECT_EQ(record, "a");
@@ -497,18 +512,10 @@ TEST(RecordReaderTest, RecoveryResumingBeyondTheEndLeavesNoReversedRegionAtClose
   // block boundary. Its block header is rewritten (with a valid hash) to
   // name a wrong chunk start and a next chunk 60000 bytes on, beyond the end
   // of the file, which ends with that third chunk.
-  std::string file;
   std::vector<RecordPosition> positions;
-  {
-    StatusOr<std::unique_ptr<RecordWriter>> writer = RecordWriter::Create(
-        std::make_unique<StringSink>(&file), Options("uncompressed,chunk_size:1000"));
-    ASSERT_TRUE(writer.ok());
-    for (int i = 0; i < 3; ++i) {
-      ASSERT_TRUE((*writer)->WriteRecord(std::string(25000, static_cast<char>('a' + i))).ok());
-      positions.push_back((*writer)->LastPos());
-    }
-    ASSERT_TRUE((*writer)->Close().ok());
-  }
+  std::string file = WriteRecords(
+      "uncompressed,chunk_size:1000",
+      {std::string(25000, 'a'), std::string(25000, 'b'), std::string(25000, 'c')}, &positions);
   const uint64_t third = positions[2].chunk_begin;
   ASSERT_LT(third, kBlockSize);
   ASSERT_GT(file.size(), kBlockSize + kBlockHeaderSize);
@@ -519,12 +526,7 @@ TEST(RecordReaderTest, RecoveryResumingBeyondTheEndLeavesNoReversedRegionAtClose
   EncodeFixed64(RiegeliHash(std::string_view(file).substr(kBlockSize + 8, 16)), &file[kBlockSize]);
 
   std::vector<SkippedRegion> regions;
-  RecordReaderOptions options;
-  options.recovery = [&](const SkippedRegion& region) {
-    regions.push_back(region);
-    return true;
-  };
-  RecordReader reader(std::make_unique<StringSource>(file), options);
+  RecordReader reader(std::make_unique<StringSource>(file), RecoveringInto(&regions));
   std::string_view record;
   std::vector<char> firsts;
   while (reader.ReadRecord(&record)) firsts.push_back(record[0]);
