@@ -537,6 +537,23 @@ TEST(RecordReaderTest, RecoveryResumingBeyondTheEndLeavesNoReversedRegionAtClose
   ASSERT_EQ(regions.size(), 1u);
   EXPECT_EQ(regions[0].begin, third);
   EXPECT_EQ(regions[0].end, resume);
+
+  // Without a callback, recovering by hand: Close() says where the file ends.
+  RecordReader strict(std::make_unique<StringSource>(file));
+  ASSERT_TRUE(strict.ReadRecord(&record));
+  ASSERT_TRUE(strict.ReadRecord(&record));
+  EXPECT_FALSE(strict.ReadRecord(&record));
+  SkippedRegion region;
+  ASSERT_TRUE(strict.Recover(&region));
+  EXPECT_EQ(region.end, resume);
+  EXPECT_FALSE(strict.ReadRecord(&record));
+  EXPECT_TRUE(strict.ok());
+  const Status status = strict.Close();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("it ends at " + std::to_string(file.size()) +
+                                  ", before the next chunk at " + std::to_string(resume)),
+            std::string::npos)
+      << status.message();
 }
 
 // A source whose contents a test can extend, like a file being written.
