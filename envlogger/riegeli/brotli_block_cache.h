@@ -7,7 +7,8 @@
 // decoder created with these functions takes its blocks from a small cache of
 // blocks this thread's decoders freed before (the smallest that fits), and
 // gives them back to it; the cache is bounded (kMaxCachedBrotliBlocks,
-// kMaxCachedBrotliBytes) and freed when the thread ends.
+// kMaxCachedBrotliBytes) and freed when the thread ends. (Not buffer_pool.h,
+// which pools std::string buffers: brotli frees a block by its address alone.)
 //
 //   BrotliDecoderCreateInstance(AllocateBrotliBlock, FreeBrotliBlock, nullptr)
 

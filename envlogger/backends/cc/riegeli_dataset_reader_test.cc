@@ -152,21 +152,18 @@ TEST(RiegeliDatasetReaderTest, InitFromShardsReadsThroughTheOpener) {
     if (it == files.end()) return envlogger::NotFoundError(path);
     return std::unique_ptr<riegeli::ByteSource>(new riegeli::StringSource(it->second));
   };
+  // The same dataset whether shards load on threads (0: the default) or
+  // all on the calling thread (1).
   RiegeliDatasetReader reader;
-  ASSERT_TRUE(reader.InitFromShards(dir, *shard_dirs, open).ok());
-  ASSERT_EQ(reader.NumSteps(), 12);
-  ASSERT_EQ(reader.NumEpisodes(), 5);
-  for (int i = 0; i < 12; ++i) EXPECT_EQ(Step(reader, i), "s" + std::to_string(i));
-  EXPECT_EQ(EpisodeRange(reader, 3), (std::pair<int64_t, int64_t>(9, 1)));
-  EXPECT_EQ(reader.Metadata(), std::optional<std::string>("dataset metadata"));
-  // Loaded on the calling thread alone, the same dataset.
-  RiegeliDatasetReader one_thread;
-  ASSERT_TRUE(one_thread.InitFromShards(dir, *shard_dirs, open, /*max_threads=*/1).ok());
-  ASSERT_EQ(one_thread.NumSteps(), 12);
-  ASSERT_EQ(one_thread.NumEpisodes(), 5);
-  for (int i = 0; i < 12; ++i) EXPECT_EQ(Step(one_thread, i), "s" + std::to_string(i));
-  EXPECT_EQ(EpisodeRange(one_thread, 3), (std::pair<int64_t, int64_t>(9, 1)));
-  EXPECT_EQ(one_thread.Metadata(), std::optional<std::string>("dataset metadata"));
+  for (const size_t max_threads : {0, 1}) {
+    SCOPED_TRACE("max_threads=" + std::to_string(max_threads));
+    ASSERT_TRUE(reader.InitFromShards(dir, *shard_dirs, open, max_threads).ok());
+    ASSERT_EQ(reader.NumSteps(), 12);
+    ASSERT_EQ(reader.NumEpisodes(), 5);
+    for (int i = 0; i < 12; ++i) EXPECT_EQ(Step(reader, i), "s" + std::to_string(i));
+    EXPECT_EQ(EpisodeRange(reader, 3), (std::pair<int64_t, int64_t>(9, 1)));
+    EXPECT_EQ(reader.Metadata(), std::optional<std::string>("dataset metadata"));
+  }
   auto clone = reader.Clone();
   ASSERT_TRUE(clone.ok());
   EXPECT_EQ(Step(*clone, 11), "s11");
