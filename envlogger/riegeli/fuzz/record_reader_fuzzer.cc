@@ -4,7 +4,8 @@
 // or fail with a Status; they never crash, read out of bounds (ASan), invoke
 // undefined behaviour (UBSan) or loop forever (libFuzzer's -timeout).
 // Record positions strictly increase while reading; a skipped region is a
-// well-formed range; a record read at a position is at or after it.
+// well-formed range; a record read at a position, or after seeking to one,
+// is at or after it.
 //
 // The custom mutator fixes the hashes after mutating (riegeli_fuzz_util.h),
 // so most inputs reach the chunk decoders with malformed contents.
@@ -21,10 +22,12 @@
 
 #include "envlogger/riegeli/byte_io.h"
 #include "envlogger/riegeli/fuzz/riegeli_fuzz_util.h"
+#include "envlogger/riegeli/record_position.h"
 #include "envlogger/riegeli/record_reader.h"
 
 namespace {
 
+using envlogger::riegeli::RecordPosition;
 using envlogger::riegeli::RecordReader;
 using envlogger::riegeli::RecordReaderOptions;
 using envlogger::riegeli::SkippedRegion;
@@ -66,6 +69,13 @@ void SeekAround(std::string_view data) {
       if (reader.LastPos().numeric() < pos) std::abort();  // At or after the asked position.
     }
     reader.SeekBack();
+  }
+  // Seek() to a position a user supplies (riegeli/reader.py's seek()): its
+  // chunk_begin need not be a chunk boundary, nor its record_index in range.
+  const RecordPosition asked{chosen, size < 2 ? 0 : static_cast<uint8_t>(data[size - 2]) % 8u};
+  if (reader.Seek(asked) && reader.ReadRecord(&record) &&
+      reader.LastPos().chunk_begin < asked.chunk_begin) {
+    std::abort();  // Recovery from a bad position only moves forward.
   }
   reader.Close().IgnoreError();
 }
