@@ -55,24 +55,40 @@ void ReadAll(std::string_view data, bool recover) {
   reader.Close().IgnoreError();
 }
 
+// A position in [0, size] that the input's last byte picks, so that
+// mutations move it.
+uint64_t PickedPosition(std::string_view data) {
+  return data.empty() ? 0 : static_cast<uint8_t>(data.back()) * data.size() / 255;
+}
+
 void SeekAround(std::string_view data) {
   RecordReaderOptions options;
   options.recovery = [](const SkippedRegion&) { return true; };
   RecordReader reader(std::make_unique<ViewSource>(data), std::move(options));
   std::string_view record;
   const uint64_t size = data.size();
-  // Three seeks (each may scan a block for a chunk header): the middle, a
-  // position the input's last byte picks (so mutations move it), past the end.
-  const uint64_t chosen = size == 0 ? 0 : static_cast<uint8_t>(data.back()) * size / 255;
-  for (uint64_t pos : {size / 2, chosen, size + 1}) {
+  // Three seeks (each may scan a block for a chunk header): the middle, the
+  // picked position, past the end.
+  for (uint64_t pos : {size / 2, PickedPosition(data), size + 1}) {
     if (reader.ReadRecordAt(pos, &record)) {
       if (reader.LastPos().numeric() < pos) std::abort();  // At or after the asked position.
     }
     reader.SeekBack();
   }
-  // Seek() to a position a user supplies (riegeli/reader.py's seek()): its
-  // chunk_begin need not be a chunk boundary, nor its record_index in range.
-  const RecordPosition asked{chosen, size < 2 ? 0 : static_cast<uint8_t>(data[size - 2]) % 8u};
+  reader.Close().IgnoreError();
+}
+
+// Seek() to a position a user supplies (riegeli/reader.py's seek()): its
+// chunk_begin need not be a chunk boundary, nor its record_index in range.
+// A fresh reader, as the seek past the end above leaves `reader` failed.
+void SeekToPosition(std::string_view data) {
+  RecordReaderOptions options;
+  options.recovery = [](const SkippedRegion&) { return true; };
+  RecordReader reader(std::make_unique<ViewSource>(data), std::move(options));
+  const uint64_t size = data.size();
+  const RecordPosition asked{PickedPosition(data),
+                             size < 2 ? 0 : static_cast<uint8_t>(data[size - 2]) % 8u};
+  std::string_view record;
   if (reader.Seek(asked) && reader.ReadRecord(&record) &&
       reader.LastPos().chunk_begin < asked.chunk_begin) {
     std::abort();  // Recovery from a bad position only moves forward.
@@ -92,5 +108,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   ReadAll(data, /*recover=*/false);
   ReadAll(data, /*recover=*/true);
   SeekAround(data);
+  SeekToPosition(data);
   return 0;
 }
