@@ -33,15 +33,20 @@ using envlogger::riegeli::RecordReaderOptions;
 using envlogger::riegeli::SkippedRegion;
 using envlogger::riegeli::fuzz::ViewSource;
 
-void ReadAll(std::string_view data, bool recover) {
+// Options under which every damaged region is skipped and reading goes on;
+// each region reported must be a well-formed range.
+RecordReaderOptions SkipDamage() {
   RecordReaderOptions options;
-  if (recover) {
-    options.recovery = [](const SkippedRegion& region) {
-      if (region.end < region.begin) std::abort();
-      return true;
-    };
-  }
-  RecordReader reader(std::make_unique<ViewSource>(data), std::move(options));
+  options.recovery = [](const SkippedRegion& region) {
+    if (region.end < region.begin) std::abort();
+    return true;
+  };
+  return options;
+}
+
+void ReadAll(std::string_view data, bool recover) {
+  RecordReader reader(std::make_unique<ViewSource>(data),
+                      recover ? SkipDamage() : RecordReaderOptions());
   std::string_view record;
   uint64_t previous = 0;
   bool first = true;
@@ -62,9 +67,7 @@ uint64_t PickedPosition(std::string_view data) {
 }
 
 void SeekAround(std::string_view data) {
-  RecordReaderOptions options;
-  options.recovery = [](const SkippedRegion&) { return true; };
-  RecordReader reader(std::make_unique<ViewSource>(data), std::move(options));
+  RecordReader reader(std::make_unique<ViewSource>(data), SkipDamage());
   std::string_view record;
   const uint64_t size = data.size();
   // Three seeks (each may scan a block for a chunk header): the middle, the
@@ -82,9 +85,7 @@ void SeekAround(std::string_view data) {
 // chunk_begin need not be a chunk boundary, nor its record_index in range.
 // A fresh reader, as the seek past the end above leaves `reader` failed.
 void SeekToPosition(std::string_view data) {
-  RecordReaderOptions options;
-  options.recovery = [](const SkippedRegion&) { return true; };
-  RecordReader reader(std::make_unique<ViewSource>(data), std::move(options));
+  RecordReader reader(std::make_unique<ViewSource>(data), SkipDamage());
   const uint64_t size = data.size();
   const RecordPosition asked{PickedPosition(data),
                              size < 2 ? 0 : static_cast<uint8_t>(data[size - 2]) % 8u};
